@@ -1,0 +1,6 @@
+"""Pixels & Channels (placeholder until its issue lands)."""
+
+import streamlit as st
+
+st.title("Pixels & Channels")
+st.info("This page is coming in the next release. The home page says what it will teach.")
