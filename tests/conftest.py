@@ -1,0 +1,44 @@
+"""Shared pytest fixtures: paths to the shared data and a running app for browser tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+# Keep TensorFlow quiet in any test that imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository (real data sets, read-only)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Start ``streamlit run app.py`` once for the browser tests and yield its URL."""
+    from tests.browser import running_app
+
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture()
+def browser_page(app_url):
+    """A fresh headless-Chromium page (Playwright) for one test."""
+    from tests.browser import open_browser
+
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield page
+        page.close()
