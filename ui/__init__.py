@@ -1,0 +1,1 @@
+"""Streamlit widgets shared by several pages. Compute stays in ``core/``."""
