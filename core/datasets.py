@@ -478,7 +478,7 @@ def download_builtin(name: str, *, timeout: float = 3.0) -> ImageDataset:
 
     display = DISPLAY_NAMES[name]
     host = CIFAR10_DOWNLOAD_HOST if name == "cifar10" else KERAS_DOWNLOAD_HOST
-    if not _can_reach(host, timeout):
+    if not can_reach(host, timeout):
         raise DatasetUnavailableError(
             f"Cannot download {display}: {host[0]} is unreachable (offline?) and the Keras cache "
             f"({cache}) does not hold it. Run `{_download_command(name)}` on a machine with "
@@ -501,7 +501,12 @@ def download_builtin(name: str, *, timeout: float = 3.0) -> ImageDataset:
     raise DatasetUnavailableError(f"Downloaded {display}, but cannot find it in {cache}")
 
 
-def _can_reach(host: tuple[str, int], timeout: float) -> bool:
+def can_reach(host: tuple[str, int], timeout: float) -> bool:
+    """Whether a TCP connection to `(hostname, port)` opens within `timeout` seconds.
+
+    >>> can_reach(("localhost", 9), timeout=0.5)  # doctest: +SKIP
+    False
+    """
     try:
         with socket.create_connection(host, timeout=timeout):
             return True
