@@ -113,6 +113,25 @@ def normalize_explicit_padding(padding) -> PaddingPairs:
     return tuple((int(a), int(b)) for a, b in pairs)  # type: ignore[return-value]
 
 
+def _one_axis_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Explicit padding for a single axis: an int or (before, after), as both-axis pairs."""
+    items = (padding, padding) if isinstance(padding, numbers.Integral) else padding
+    try:
+        before, after = items
+        valid = all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+            for v in (before, after)
+        )
+    except (TypeError, ValueError):
+        valid = False
+    if isinstance(padding, bool) or not valid:
+        raise ValueError(
+            "`padding` for one axis must be 'valid', 'same', 'full', an int >= 0 or "
+            f"(before, after). Received: padding={padding!r}"
+        )
+    return ((int(before), int(after)), (int(before), int(after)))
+
+
 @dataclass(frozen=True)
 class OutputSizeInfo:
     """The output-size arithmetic along one axis, with every term spelled out.
@@ -164,13 +183,7 @@ def describe_output_size(
     dilation_rate = _check_positive_int(dilation_rate, "dilation_rate")
     k_eff = effective_kernel_size(kernel_size, dilation_rate)
     if not isinstance(padding, str):
-        explicit = normalize_explicit_padding(padding)
-        if explicit[0] != explicit[1]:
-            raise ValueError(
-                "`padding` for one axis must be 'valid', 'same', 'full', an int or "
-                f"(before, after). Received: padding={padding!r}"
-            )
-        padding = explicit[0] if isinstance(padding[0], tuple | list) else explicit
+        padding = _one_axis_padding(padding)
     before, after = _axis_padding(padding, input_size, k_eff, strides, 0)
     numerator = input_size + before + after - k_eff
     if numerator < 0:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +39,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class AppServer:
+    """A running ``streamlit run app.py``: its URL and process id."""
+
+    url: str
+    pid: int
+
+    def loaded_libraries(self) -> str:
+        """The server's memory map (Linux), to prove what it never loaded."""
+        return Path(f"/proc/{self.pid}/maps").read_text()
+
+
 @contextlib.contextmanager
 def running_app(extra_env: dict[str, str] | None = None, timeout_s: float = 60.0):
-    """Start the app in a subprocess and yield its URL once it answers health checks."""
+    """Start the app in a subprocess and yield an ``AppServer`` once it answers health checks."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     env.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
@@ -67,7 +80,7 @@ def running_app(extra_env: dict[str, str] | None = None, timeout_s: float = 60.0
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start; see {log.name}")
             time.sleep(0.3)
-        yield url
+        yield AppServer(url=url, pid=process.pid)
     finally:
         process.terminate()
         try:
@@ -92,7 +105,9 @@ def open_browser():
 
 def wait_for_app(page, timeout_ms: int = 30_000) -> None:
     """Wait until Streamlit has finished running the script (no 'running' indicator)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_selector(
+        '[data-testid="stMain"] [data-testid="stElementContainer"]', timeout=timeout_ms
+    )
     page.wait_for_function(
         """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
         timeout=timeout_ms,

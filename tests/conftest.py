@@ -25,12 +25,18 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """Start ``streamlit run app.py`` once for the browser tests and yield its URL."""
+def app_server():
+    """Start ``streamlit run app.py`` once for all browser tests (see tests/browser.py)."""
     from tests.browser import running_app
 
-    with running_app() as url:
-        yield url
+    with running_app() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    """URL of the running app, e.g. ``http://127.0.0.1:PORT``; pages at ``/<page_file_stem>``."""
+    return app_server.url
 
 
 @pytest.fixture()
