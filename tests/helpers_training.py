@@ -1,0 +1,68 @@
+"""Tiny data sets and models for the training tests: seconds, not minutes, per run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SIZE = 8
+NUM_IMAGES = 256
+
+
+def write_tiny_dataset(path: Path, *, num_images: int = NUM_IMAGES, seed: int = 0) -> Path:
+    """Write an .npz of 8×8 grayscale images in two easy classes: a bright top or bottom half.
+
+    Args:
+        path: Where to write it.
+        num_images: Training images (the test set has a quarter as many).
+
+    Returns:
+        ``path``, holding ``x_train`` (uint8, N×8×8), ``y_train``, ``x_test``,
+        ``y_test`` and ``class_names``.
+    """
+    rng = np.random.default_rng(seed)
+
+    def make(count):
+        labels = np.arange(count) % 2
+        images = rng.integers(0, 60, size=(count, IMAGE_SIZE, IMAGE_SIZE))
+        half = IMAGE_SIZE // 2
+        images[labels == 0, :half] += 180
+        images[labels == 1, half:] += 180
+        return images.astype(np.uint8), labels.astype(np.uint8)
+
+    x_train, y_train = make(num_images)
+    x_test, y_test = make(num_images // 4)
+    np.savez(
+        path,
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        class_names=np.array(["top", "bottom"]),
+    )
+    return path
+
+
+def tiny_spec_dict(*, filters: int = 4) -> dict:
+    """A spec dict for a 8×8×1 → 2-class CNN (Conv2D, MaxPooling2D, Flatten, Dense)."""
+    from core.models import ModelSpec, conv2d, dense, flatten, max_pooling2d, spec_to_dict
+
+    spec = ModelSpec(
+        "tiny_cnn",
+        (IMAGE_SIZE, IMAGE_SIZE, 1),
+        (conv2d(filters, 3), max_pooling2d(2), flatten(), dense(2, "softmax")),
+    )
+    return spec_to_dict(spec)
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
+    """Call ``predicate`` until it returns something truthy; return that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
