@@ -35,6 +35,8 @@ class FrequencyResponse:
     ``magnitude[i, j]`` belongs to the vertical frequency ``frequencies[i]``
     and horizontal frequency ``frequencies[j]``, in cycles per pixel from
     −0.5 to just under 0.5; the centre is frequency 0 (the kernel's sum).
+    ``highest_frequency_gain`` is the largest value on the grid's border,
+    where one of the two frequencies is ±0.5 (the finest pattern a grid holds).
     """
 
     magnitude: np.ndarray
@@ -74,9 +76,8 @@ def frequency_response(kernel, *, size: int = FREQUENCY_GRID) -> FrequencyRespon
     centre = size // 2
     dc = float(magnitude[centre, centre])
     peak = float(magnitude.max())
-    radius = np.hypot(frequencies[:, None], frequencies[None, :])
-    outer = radius >= radius.max() - 1e-12
-    highest = float(magnitude[outer].max())
+    # The highest frequencies sit on the border of the grid: |f| = 0.5 along either axis.
+    highest = float(max(magnitude[0].max(), magnitude[:, 0].max()))
     return FrequencyResponse(
         magnitude=magnitude,
         frequencies=frequencies,
@@ -167,10 +168,11 @@ def separability(kernel, *, tolerance: float = 1e-9) -> Separability:
 
 
 def _tidy(values: np.ndarray) -> np.ndarray:
-    """Snap values within rounding error of a round number, so 0.9999999999 prints as 1."""
-    rounded = np.round(values, 9)
-    rounded[rounded == 0] = 0.0  # no negative zeros
-    return rounded
+    """Snap values within rounding error of a whole number, so 0.9999999999 prints as 1."""
+    whole = np.round(values)
+    tidy = np.where(np.abs(values - whole) < 1e-9, whole, values)
+    tidy[tidy == 0] = 0.0  # no negative zeros
+    return tidy
 
 
 # --------------------------------------------------------------------------- equivariance

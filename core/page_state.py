@@ -330,6 +330,8 @@ def decode_state(
             values[name] = parse(raw)
         except (ValueError, TypeError) as error:
             reason = str(error) or "could not be read"
+            if len(reason) > 120:
+                reason = reason[:117] + "..."
             if reason.startswith(("invalid literal", "could not convert")):
                 reason = "is not a number"
             shown = raw if len(raw) <= 40 else raw[:37] + "..."
