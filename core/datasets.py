@@ -124,7 +124,7 @@ class DatasetUnavailableError(RuntimeError):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ImageDataset:
     """A labelled image data set, arrays as stored (uint8 pixels, int64 labels).
 
@@ -1065,9 +1065,9 @@ def load_image_folder(
 def resolve_under_root(path: str | os.PathLike, *, data_root: str | os.PathLike | None) -> Path:
     """Resolve `path` (relative to `data_root`, or absolute) and refuse it outside the root.
 
-    >>> resolve_under_root("/etc", data_root="/srv/data")
+    >>> resolve_under_root("/etc", data_root="/usr/share")
     Traceback (most recent call last):
-    ValueError: `path` must be inside the data root /srv/data. Received: path='/etc'
+    ValueError: `path` must be inside the data root /usr/share. Received: path='/etc'
     """
     if data_root is None or str(data_root) == "":
         raise ValueError(

@@ -114,6 +114,18 @@ def _int_pair(value, argument: str) -> tuple[int, int]:
     return (int(value[0]), int(value[1]))
 
 
+def _input_shape(shape) -> tuple[int, int, int]:
+    if (
+        not isinstance(shape, tuple | list)
+        or len(shape) != 3
+        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)
+    ):
+        raise ValueError(
+            f"`input_shape` must be three positive ints (H, W, C). Received: input_shape={shape!r}"
+        )
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
 def _check_name(value, argument: str = "name") -> str:
     if not isinstance(value, str) or not _NAME_PATTERN.match(value):
         raise ValueError(
@@ -305,17 +317,7 @@ class ModelSpec:
 
     def __post_init__(self):
         _check_name(self.name)
-        shape = self.input_shape
-        if (
-            not isinstance(shape, tuple | list)
-            or len(shape) != 3
-            or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)
-        ):
-            raise ValueError(
-                "`input_shape` must be three positive ints (H, W, C). "
-                f"Received: input_shape={shape!r}"
-            )
-        object.__setattr__(self, "input_shape", tuple(int(d) for d in shape))
+        object.__setattr__(self, "input_shape", _input_shape(self.input_shape))
         layers = self.layers
         if not isinstance(layers, tuple | list) or not layers:
             raise ValueError(f"`layers` must be a non-empty sequence. Received: layers={layers!r}")
@@ -705,7 +707,7 @@ def build_transfer_model(
     2
     """
     _check_base(base)
-    shape = ModelSpec("transfer", input_shape, (dense(num_classes, "softmax"),)).input_shape
+    shape = _input_shape(input_shape)
     if shape[0] < 32 or shape[1] < 32 or shape[2] not in (1, 3):
         raise ValueError(
             f"`input_shape` must be at least 32×32 with 1 or 3 channels for {base}. "

@@ -242,6 +242,38 @@ def test_receptive_fields_grow_as_the_textbook_recurrence_says():
     assert fields[5] is None  # after Flatten every value sees the whole image
 
 
+def test_receptive_fields_match_the_gradient_support_in_tensorflow(keras):
+    """Independent reference: which input pixels move the centre output of each layer."""
+    import tensorflow as tf
+
+    spec = ModelSpec(
+        "field",
+        (41, 41, 1),
+        (
+            conv2d(1, 3, activation="linear"),
+            average_pooling2d(2),
+            conv2d(1, (5, 3), strides=2, activation="linear"),
+            average_pooling2d(3, strides=1),
+            flatten(),
+            dense(2, "softmax"),
+        ),
+    )
+    model = build_model(spec)
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([tf.ones_like(w).numpy() for w in layer.weights])
+    image = tf.ones((1, 41, 41, 1))
+    for index, row in enumerate(summarize(spec).layers[:4]):
+        probe = keras.Model(model.inputs, model.layers[index].output)
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            output = probe(image)
+            centre = output[0, output.shape[1] // 2, output.shape[2] // 2, 0]
+        support = tf.where(tf.abs(tape.gradient(centre, image))[0, :, :, 0] > 0).numpy()
+        extent = tuple(int(v) for v in support.max(axis=0) - support.min(axis=0) + 1)
+        assert extent == row.receptive_field_hw, row.name
+
+
 def test_two_stacked_3x3_convolutions_see_5x5():
     spec = ModelSpec("two", (9, 9, 1), (conv2d(1, 3), conv2d(1, 3), flatten(), dense(2, "softmax")))
     assert summarize(spec).layers[1].receptive_field_hw == (5, 5)
