@@ -566,6 +566,33 @@ def test_zip_refuses_too_many_uncompressed_bytes():
         load_image_folder_zip(make_zip(files), max_total_bytes=50_000)
 
 
+def _understate_size(data: bytes, name: str, size: int) -> bytes:
+    """Rewrite the uncompressed size of `name` in both zip headers, as a zip bomb would."""
+    patched, encoded = bytearray(data), name.encode()
+    for signature, size_offset, length_offset, name_offset in (
+        (b"PK\x01\x02", 24, 28, 46),  # central directory
+        (b"PK\x03\x04", 22, 26, 30),  # local header
+    ):
+        start = patched.find(signature)
+        while start != -1:
+            length = int.from_bytes(
+                patched[start + length_offset : start + length_offset + 2], "little"
+            )
+            if patched[start + name_offset : start + name_offset + length] == encoded:
+                patched[start + size_offset : start + size_offset + 4] = size.to_bytes(4, "little")
+            start = patched.find(signature, start + 4)
+    return bytes(patched)
+
+
+def test_zip_entry_with_an_understated_size_is_skipped_as_damaged():
+    data = _understate_size(make_zip(pets({"dogs/c.png": png(40, 40)})), "dogs/c.png", 10)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.getinfo("dogs/c.png").file_size == 10
+    dataset, report = load_image_folder_zip(data, image_size=16)
+    assert report.skipped_unreadable == 1
+    assert len(dataset.x_train) == 5
+
+
 def test_zip_skips_and_counts_non_images():
     files = pets({"cats/readme.txt": b"hello", "notes.md": b"# notes"})
     dataset, report = load_image_folder_zip(make_zip(files), image_size=16)
