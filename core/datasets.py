@@ -115,6 +115,17 @@ MIN_TARGET_SIZE, MAX_TARGET_SIZE = 8, 256
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+# What a damaged or tampered file in a data directory or the Keras cache can raise.
+_UNREADABLE_ERRORS = (
+    OSError,
+    ValueError,
+    KeyError,
+    EOFError,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+)
+
+
 class DatasetUnavailableError(RuntimeError):
     """A built-in data set is in no local source and cannot be downloaded right now."""
 
@@ -281,30 +292,23 @@ def load_builtin(name: str, *, data_dir: str | os.PathLike | None = None) -> Ima
         else:
             try:
                 arrays = _read_npz(found)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-                skipped.append(f"{found} is unreadable ({error})")
-            else:
                 note = ""
                 if found.name.endswith("_subset.npz"):
                     note = f"{display} subset ({len(arrays[0]):,} training images)."
                 return _make_builtin(name, arrays, f"{label} ({found})", note)
+            except _UNREADABLE_ERRORS as error:
+                skipped.append(f"{found} is unreadable ({error})")
 
     cache = keras_home() / "datasets"
     try:
         result = _read_keras_cache(name, cache)
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        EOFError,
-        zipfile.BadZipFile,
-        pickle.UnpicklingError,
-    ) as e:
-        skipped.append(f"the Keras cache ({cache}) is unreadable ({e})")
-    else:
         if result is not None:
             arrays, path = result
-            return _make_builtin(name, arrays, f"Keras cache ({path})", _join_note(skipped))
+            note = f"Using the Keras cache because {_join_note(skipped, end='')}."
+            return _make_builtin(name, arrays, f"Keras cache ({path})", note)
+    except _UNREADABLE_ERRORS as error:
+        skipped.append(f"the Keras cache ({cache}) is unreadable ({error})")
+    else:
         skipped.append(f"the Keras cache ({cache}) has no {display}")
 
     bundled = BUNDLED_DATA_DIR / BUNDLED_FILES[name]

@@ -135,7 +135,7 @@ def test_load_builtin_reads_mnist_from_the_keras_cache(no_sources):
     np.testing.assert_array_equal(dataset.x_train, arrays[0])
     np.testing.assert_array_equal(dataset.y_test, arrays[3])
     assert dataset.source == f"Keras cache ({no_sources / 'datasets' / 'mnist.npz'})"
-    assert f"{DATA_DIR_ENV} is not set" in dataset.note
+    assert dataset.note == f"Using the Keras cache because {DATA_DIR_ENV} is not set."
 
 
 def test_load_builtin_reads_fashion_mnist_idx_files_from_the_keras_cache(no_sources):
@@ -199,6 +199,14 @@ def test_load_builtin_skips_a_data_dir_without_the_file_and_says_so(tmp_path, no
 def test_load_builtin_skips_a_corrupt_npz_and_says_so(tmp_path, no_sources):
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "mnist.npz").write_bytes(b"not a zip")
+    dataset = load_builtin("mnist", data_dir=tmp_path)
+    assert dataset.source.startswith("bundled subset")
+    assert "unreadable" in dataset.note
+
+
+def test_load_builtin_skips_a_data_dir_file_with_labels_out_of_range(tmp_path, no_sources):
+    x_train, y_train, x_test, y_test = tiny_arrays()
+    write_npz(tmp_path / "mnist" / "mnist.npz", (x_train, y_train + 10, x_test, y_test))
     dataset = load_builtin("mnist", data_dir=tmp_path)
     assert dataset.source.startswith("bundled subset")
     assert "unreadable" in dataset.note
