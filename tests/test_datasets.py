@@ -735,3 +735,16 @@ print(loaded)
 
 def test_builtin_names_are_the_contract():
     assert BUILTIN_DATASETS == ("mnist", "fashion_mnist", "cifar10")
+
+
+def test_list_image_folders_offers_real_folders_only(image_root, tmp_path):
+    (image_root / "notes.txt").write_text("not a folder")
+    os.symlink(tmp_path, image_root / "link")
+    assert datasets.list_image_folders(image_root) == ["pets"]
+
+
+def test_configured_image_root_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(datasets.IMAGE_ROOT_ENV, str(tmp_path))
+    assert datasets.configured_image_root() == tmp_path
+    monkeypatch.delenv(datasets.IMAGE_ROOT_ENV)
+    assert datasets.configured_image_root() is None
