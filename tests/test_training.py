@@ -1,0 +1,378 @@
+"""Tests for core.training (the page's side) and core.tf_worker (the worker's side).
+
+The slow tests start real worker processes on a tiny data set (256 images of
+8×8 pixels) and a tiny CNN, so each takes a few seconds, most of it TensorFlow's
+import in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import training
+from core.training import JobCapError, TrainConfig, TrainingJob
+from tests.helpers_training import tiny_spec_dict, wait_for, write_tiny_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+# Long enough that a test has to stop it: thousands of batches of 8 images.
+ENDLESS = TrainConfig(epochs=1000, batch_size=8, learning_rate=0.01, snapshot_every_batches=10)
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    return write_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny.npz")
+
+
+@pytest.fixture()
+def runs_root(tmp_path) -> Path:
+    return tmp_path / "runs"
+
+
+def start_endless(tiny_dataset, runs_root, **options) -> TrainingJob:
+    return TrainingJob.start(
+        tiny_spec_dict(), tiny_dataset, ENDLESS, runs_root_dir=runs_root, **options
+    )
+
+
+def wait_until_training(job: TrainingJob, *, min_step: int = 1) -> training.RunStatus:
+    def training_started():
+        status = job.poll()
+        assert status.state != "failed", status.error
+        return status if status.step >= min_step else None
+
+    return wait_for(training_started, timeout=90, what="training to start")
+
+
+def load_keras_model(path):
+    import keras
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+# ---------------------------------------------------------------------------
+# TrainConfig (fast)
+# ---------------------------------------------------------------------------
+
+
+def test_train_config_normalises_the_optimizer_name():
+    assert TrainConfig(optimizer="RMSprop").optimizer == "rmsprop"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"optimizer": "adagrad"}, "`optimizer` must be one of 'sgd', 'rmsprop', 'adam'"),
+        ({"learning_rate": 0}, "Received: learning_rate=0"),
+        ({"batch_size": 0}, "`batch_size` must be >= 1. Received: batch_size=0"),
+        ({"epochs": -2}, "Received: epochs=-2"),
+        ({"validation_fraction": 1.0}, "Received: validation_fraction=1.0"),
+        ({"momentum": 1.0}, "Received: momentum=1.0"),
+        ({"max_train_samples": 0}, "Received: max_train_samples=0"),
+        ({"augmentation": {"rotation": 0.9}}, "Received: rotation=0.9"),
+        ({"augmentation": {"flip": "diagonal"}}, "Received: flip='diagonal'"),
+    ],
+)
+def test_train_config_refuses_bad_values_naming_them(arguments, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrainConfig(**arguments)
+
+
+def test_train_config_refuses_a_float_batch_size():
+    with pytest.raises(
+        TypeError, match="`batch_size` must be an integer. Received: batch_size=32.0"
+    ):
+        TrainConfig(batch_size=32.0)
+
+
+def test_train_config_round_trips_through_a_dict():
+    config = TrainConfig(optimizer="sgd", augmentation={"flip": "horizontal", "zoom": 0.1})
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.augmentation.active
+
+
+# ---------------------------------------------------------------------------
+# Reading run files (fast)
+# ---------------------------------------------------------------------------
+
+
+def test_read_jsonl_skips_a_partly_written_last_line(tmp_path):
+    path = tmp_path / "progress.jsonl"
+    path.write_text('{"type": "batch", "step": 1}\n{"type": "epoch", "epoch": 1}\n{"type": "ba')
+    assert [record.get("step", record.get("epoch")) for record in training.read_jsonl(path)] == [
+        1,
+        1,
+    ]
+
+
+def test_a_live_status_with_a_dead_worker_reads_as_failed(tmp_path):
+    run_dir = training.prepare_run(tiny_spec_dict(), "mnist", runs_root_dir=tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (run_dir / training.PID_FILE).write_text(str(dead.pid))
+    status = training.read_status(run_dir)
+    assert status.state == "failed"
+    assert "ended unexpectedly" in status.error
+    assert training.count_live_jobs(tmp_path) == 0
+
+
+# ---------------------------------------------------------------------------
+# The recorder, fed by hand (fast): compared with per-batch values computed here
+# ---------------------------------------------------------------------------
+
+
+class FakeModel:
+    stop_training = False
+
+    def get_weights(self):
+        return [np.zeros(1)]
+
+
+def test_recorder_turns_running_means_back_into_window_means(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.tf_worker.MAX_BATCH_POINTS", 5)
+    from core.tf_worker import RunRecorder
+
+    batch_losses = [2.0, 1.0, 0.5, 0.25, 0.2, 0.1, 0.05, 0.04, 0.03, 0.02]
+    batch_sizes = [4, 4, 4, 4, 4, 4, 4, 4, 4, 2]  # 38 images in batches of 4
+    recorder = RunRecorder(tmp_path, epochs=1, train_samples=38, batch_size=4)
+    model = FakeModel()
+    recorder.train_begin(model)
+    recorder.epoch_begin(0)
+    seen = 0
+    weighted = 0.0
+    for index, (loss, size) in enumerate(zip(batch_losses, batch_sizes, strict=True)):
+        seen += size
+        weighted += loss * size
+        # Keras reports the mean over the epoch so far, weighted by batch size.
+        recorder.batch_end(model, index, {"loss": weighted / seen, "accuracy": 0.5})
+    recorder.close()
+    points = training.read_progress(tmp_path).batches
+    assert [p["step"] for p in points] == [2, 4, 6, 8, 10]
+    expected_first = (2.0 * 4 + 1.0 * 4) / 8
+    expected_last = (0.03 * 4 + 0.02 * 2) / 6
+    assert points[0]["loss"] == pytest.approx(expected_first)
+    assert points[-1]["loss"] == pytest.approx(expected_last)
+    assert points[-1]["samples"] == 6
+    assert all(p["accuracy"] == pytest.approx(0.5) for p in points)
+
+
+def test_recorder_pauses_until_resumed(tmp_path):
+    from core.tf_worker import RunRecorder
+
+    recorder = RunRecorder(tmp_path, epochs=1, train_samples=8, batch_size=4)
+    model = FakeModel()
+    recorder.train_begin(model)
+    recorder.epoch_begin(0)
+    training.TrainingJob(tmp_path).pause()
+    resume_after = 0.6
+    resumer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; time.sleep({resume_after});"
+            "from core.training import TrainingJob;"
+            f"TrainingJob({str(tmp_path)!r}).resume()",
+        ],
+        cwd=ROOT,
+    )
+    started = time.monotonic()
+    recorder._last_control = -math.inf
+    recorder.batch_end(model, 0, {"loss": 1.0, "accuracy": 0.5})
+    waited = time.monotonic() - started
+    resumer.wait()
+    recorder.close()
+    assert waited >= resume_after
+    assert recorder.paused_seconds >= resume_after - 0.05
+    assert not model.stop_training
+    assert json.loads((tmp_path / training.STATUS_FILE).read_text())["state"] == "running"
+
+
+def test_evaluate_predictions_counts_a_known_confusion_matrix():
+    from core.tf_worker import evaluate_predictions
+
+    probabilities = np.array(
+        [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.7, 0.2, 0.1], [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
+    )
+    y_true = np.array([0, 1, 1, 2, 2])
+    evaluation, predictions = evaluate_predictions(probabilities, y_true, ["a", "b", "c"])
+    assert evaluation["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [1, 0, 1]]
+    assert evaluation["per_class_accuracy"] == [1.0, 0.5, 0.5]
+    assert evaluation["test_accuracy"] == pytest.approx(3 / 5)
+    expected_loss = -np.mean(np.log([0.9, 0.8, 0.2, 0.5, 0.1]))
+    assert evaluation["test_loss"] == pytest.approx(expected_loss)
+    # Most confident mistake first: index 2 (0.7) before index 4 (0.6).
+    assert [m["index"] for m in evaluation["misclassified"]] == [2, 4]
+    assert predictions["predicted"].tolist() == [0, 1, 0, 2, 0]
+
+
+# ---------------------------------------------------------------------------
+# Real worker processes (slow)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_finished_run_records_metrics_snapshots_model_and_evaluation(tiny_dataset, runs_root):
+    config = TrainConfig(epochs=3, batch_size=16, learning_rate=0.02, snapshot_every_batches=5)
+    job = TrainingJob.start(tiny_spec_dict(), tiny_dataset, config, runs_root_dir=runs_root)
+    status = job.wait(timeout=120)
+    assert status.state == "finished", status.error
+    assert status.step == status.total_steps == 3 * math.ceil(230 / 16)
+
+    progress = job.progress()
+    assert [e["epoch"] for e in progress.epochs] == [1, 2, 3]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(progress.epochs[0])
+    assert progress.batches[-1]["step"] == status.step
+    assert all(math.isfinite(point["loss"]) for point in progress.batches)
+
+    snapshots = job.snapshots()
+    assert snapshots[0]["step"] == 0 and snapshots[-1]["step"] == status.step
+    first, last = job.load_snapshot(snapshots[0]), job.load_snapshot(snapshots[-1])
+    assert first.shape == (3, 3, 1, 4)  # the tiny CNN's 4 filters of 3×3
+    assert not np.allclose(first, last)  # the filters learned
+
+    evaluation = job.evaluation()
+    assert evaluation["class_names"] == ["top", "bottom"]
+    assert evaluation["num_test"] == 64
+    assert sum(map(sum, evaluation["confusion_matrix"])) == 64
+    assert evaluation["test_accuracy"] > 0.9  # two easy classes
+    assert job.predictions()["predicted"].shape == (64,)
+
+    metadata = job.model_metadata()
+    assert metadata["class_names"] == ["top", "bottom"]
+    assert metadata["input_shape"] == [8, 8, 1]
+    assert len(metadata["history"]) == 3
+    assert metadata["metrics"]["test_accuracy"] == evaluation["test_accuracy"]
+    assert [run.run_dir for run in training.list_runs(runs_root)] == [job.run_dir]
+
+
+@pytest.mark.slow
+def test_a_run_with_augmentation_trains_through_the_keras_layers(tiny_dataset, runs_root):
+    config = TrainConfig(
+        epochs=1,
+        batch_size=32,
+        augmentation={"flip": "horizontal", "rotation": 0.05, "translation": 0.1, "zoom": 0.1},
+    )
+    job = TrainingJob.start(tiny_spec_dict(), tiny_dataset, config, runs_root_dir=runs_root)
+    status = job.wait(timeout=120)
+    assert status.state == "finished", status.error
+    assert status.step == math.ceil(230 / 32)
+
+
+@pytest.mark.slow
+def test_pause_stops_the_batch_counter_and_resume_continues(tiny_dataset, runs_root):
+    job = start_endless(tiny_dataset, runs_root)
+    try:
+        wait_until_training(job)
+        job.pause()
+        paused = wait_for(
+            lambda: (s := job.poll()).state == "paused" and s, timeout=30, what="pause"
+        )
+        time.sleep(1.0)
+        still = job.poll()
+        assert still.state == "paused"
+        assert still.step == paused.step
+        job.resume()
+        wait_for(lambda: job.poll().step > paused.step + 5, timeout=30, what="resume")
+    finally:
+        job.stop()
+        job.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_stop_leaves_a_loadable_model_with_the_latest_weights(tiny_dataset, runs_root):
+    job = start_endless(tiny_dataset, runs_root)
+    wait_until_training(job, min_step=20)
+    job.stop()
+    status = job.wait(timeout=60)
+    assert status.state == "stopped"
+    assert status.reason == "user"
+    assert 20 <= status.step < status.total_steps
+    model = load_keras_model(job.model_path)
+    last_kernel = job.load_snapshot(job.snapshots()[-1])
+    np.testing.assert_allclose(model.layers[0].get_weights()[0], last_kernel)
+    assert job.evaluation()["num_test"] == 64
+
+
+@pytest.mark.slow
+def test_attach_follows_and_steers_a_running_job(tiny_dataset, runs_root):
+    job = start_endless(tiny_dataset, runs_root)
+    try:
+        wait_until_training(job)
+        attached = TrainingJob.attach(job.run_dir)  # e.g. after a page reload
+        before = attached.poll().step
+        wait_for(lambda: attached.poll().step > before, timeout=30, what="progress")
+        attached.stop()
+        assert job.wait(timeout=60).state == "stopped"
+    finally:
+        job.stop()
+    with pytest.raises(FileNotFoundError, match="not a training run folder"):
+        TrainingJob.attach(runs_root)
+
+
+@pytest.mark.slow
+def test_the_job_cap_refuses_a_third_job(tiny_dataset, runs_root):
+    jobs = [start_endless(tiny_dataset, runs_root, job_cap=2) for _ in range(2)]
+    try:
+        assert training.count_live_jobs(runs_root) == 2
+        with pytest.raises(JobCapError, match="2 training jobs are already running"):
+            start_endless(tiny_dataset, runs_root, job_cap=2)
+        assert len(training.list_runs(runs_root)) == 2  # the refused job left no folder
+    finally:
+        for job in jobs:
+            job.kill()
+    assert training.count_live_jobs(runs_root) == 0
+
+
+@pytest.mark.slow
+def test_an_unpolled_job_stops_itself_and_keeps_its_weights(tiny_dataset, runs_root):
+    job = start_endless(tiny_dataset, runs_root, idle_stop=2.0)
+    # Read without polling: read_status does not touch the heartbeat.
+    status = wait_for(
+        lambda: (s := training.read_status(job.run_dir)).is_live is False and s,
+        timeout=90,
+        what="the watchdog",
+    )
+    assert status.state == "stopped"
+    assert status.reason == "idle"
+    assert job.model_path is not None
+    wait_for(lambda: not training._pid_alive(job.pid), timeout=30, what="the worker to exit")
+
+
+@pytest.mark.slow
+def test_the_parent_side_never_imports_tensorflow(tiny_dataset, tmp_path):
+    script = f"""
+import json, sys, time
+from core.training import TrainConfig, TrainingJob
+import core.model_store
+from tests.helpers_training import tiny_spec_dict, wait_for
+loaded_at_import = sorted({{"tensorflow", "keras"}} & set(sys.modules))
+config = TrainConfig(epochs=1000, batch_size=8)
+job = TrainingJob.start(tiny_spec_dict(), {str(tiny_dataset)!r}, config,
+                        runs_root_dir={str(tmp_path / "runs")!r})
+wait_for(lambda: job.poll().step > 0, timeout=90)
+job.pause()
+wait_for(lambda: job.poll().state == "paused", timeout=30)
+job.resume()
+job.stop()
+status = job.wait(timeout=60)
+print(json.dumps({{"state": status.state, "at_import": loaded_at_import,
+                  "at_end": sorted({{"tensorflow", "keras"}} & set(sys.modules))}}))
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report == {"state": "stopped", "at_import": [], "at_end": []}
