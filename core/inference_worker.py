@@ -1,0 +1,513 @@
+"""The TensorFlow side of `core.inference`: a long-lived process that answers requests.
+
+Started by `InferenceClient` as ``python -m core.inference_worker``. It reads
+``(method, arguments)`` pairs from stdin and writes ``("ok", result)`` or
+``("error", kind, message)`` to the real stdout (`multiprocessing.connection` framing);
+anything TensorFlow prints goes to stderr instead, so it cannot corrupt the protocol.
+TensorFlow gets one core fewer than the machine has (`core.tf_worker.import_keras`).
+
+Per model file (keyed by path, modification time and size) it keeps the loaded model,
+a multi-output feature extractor, gradient models per conv layer for Grad-CAM, the
+per-layer models for the top-activation search and that search's results.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections import OrderedDict
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from core.inference import (
+    Attribution,
+    DatasetRef,
+    FeatureMaps,
+    FilterWeights,
+    LayerInfo,
+    ModelInfo,
+    ModelRejectedError,
+    ScanResult,
+    layer_kind,
+)
+
+MAX_MODELS = 4
+MAX_DATASETS = 3
+PREDICT_BATCH = 1000
+
+
+class _ModelEntry:
+    """A loaded model and everything derived from it."""
+
+    def __init__(self, keras, model, info: ModelInfo):
+        self.keras = keras
+        self.model = model
+        self.info = info
+        self.extractor = None
+        self.extractor_names: list[str] = []
+        self.pre_activation_layers: list[str] = []
+        self.layer_models: dict[str, object] = {}
+        self.scans: dict[tuple, dict] = {}
+        self.predictions: dict[DatasetRef, tuple[np.ndarray, np.ndarray]] = {}
+
+
+class Worker:
+    """Request handlers; one instance per process."""
+
+    def __init__(self):
+        from core.tf_worker import import_keras
+
+        self.keras = import_keras()
+        import tensorflow as tf
+
+        self.tf = tf
+        self.models: OrderedDict[tuple, _ModelEntry] = OrderedDict()
+        self.datasets: OrderedDict[DatasetRef, np.ndarray] = OrderedDict()
+
+    # -- models --------------------------------------------------------------
+
+    def _entry(self, key: tuple, *, require_ok: bool = True) -> _ModelEntry:
+        entry = self.models.get(key)
+        if entry is None:
+            entry = self._load(key)
+            self.models[key] = entry
+            while len(self.models) > MAX_MODELS:
+                self.models.popitem(last=False)
+        self.models.move_to_end(key)
+        if require_ok and entry.info.problem:
+            raise ModelRejectedError(entry.info.problem)
+        return entry
+
+    def _load(self, key: tuple) -> _ModelEntry:
+        path = key[0]
+        if not os.path.isfile(path):
+            raise ModelRejectedError(f"There is no model file at {path}.")
+        try:
+            model = self.keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as error:  # Keras raises many types; all mean "cannot load"
+            raise ModelRejectedError(refusal_message(error)) from None
+        if not isinstance(model, self.keras.Model):
+            raise ModelRejectedError("The file holds a Keras object that is not a model.")
+        return _ModelEntry(self.keras, model, describe_model(model, path))
+
+    # -- requests --------------------------------------------------------------
+
+    def ping(self) -> dict:
+        from core.tf_worker import worker_thread_count
+
+        return {"pid": os.getpid(), "threads": worker_thread_count(), "models": len(self.models)}
+
+    def model_info(self, key) -> ModelInfo:
+        return self._entry(key, require_ok=False).info
+
+    def predict(self, key, images) -> np.ndarray:
+        entry = self._entry(key)
+        _check_input(entry, images)
+        outputs = [
+            np.asarray(entry.model(images[i : i + PREDICT_BATCH], training=False))
+            for i in range(0, len(images), PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs).astype(np.float32)
+
+    def _extractor(self, entry: _ModelEntry):
+        if entry.extractor is None:
+            model = entry.model
+            names = [layer.name for layer in entry.info.map_layers]
+            outputs = [model.get_layer(name).output for name in names]
+            pre = [
+                layer.name
+                for layer in entry.info.conv_layers
+                if layer.activation not in (None, "linear") and layer.is_map
+            ]
+            inputs = [model.get_layer(name).input for name in pre]
+            entry.extractor = self.keras.Model(
+                model.inputs[0], [*outputs, *inputs, model.outputs[0]], name="feature_extractor"
+            )
+            entry.extractor_names = names
+            entry.pre_activation_layers = pre
+        return entry.extractor
+
+    def feature_maps(self, key, image) -> FeatureMaps:
+        start = time.perf_counter()
+        entry = self._entry(key)
+        batch = image[np.newaxis]
+        _check_input(entry, batch)
+        extractor = self._extractor(entry)
+        results = extractor(batch, training=False)
+        names, pre = entry.extractor_names, entry.pre_activation_layers
+        maps = {name: np.asarray(results[i][0]) for i, name in enumerate(names)}
+        pre_activations = {}
+        for offset, name in enumerate(pre):
+            layer = entry.model.get_layer(name)
+            layer_input = results[len(names) + offset]
+            value = layer.convolution_op(layer_input, layer.kernel)
+            if layer.use_bias:
+                value = value + layer.bias
+            pre_activations[name] = np.asarray(value[0])
+        probabilities = np.asarray(results[-1][0], dtype=np.float32)
+        elapsed = (time.perf_counter() - start) * 1000
+        return FeatureMaps(maps, pre_activations, probabilities, elapsed)
+
+    def filters(self, key, layer=None) -> FilterWeights:
+        entry = self._entry(key)
+        convs = entry.info.conv_layers
+        name = layer or convs[0].name
+        if name not in {conv.name for conv in convs}:
+            raise ValueError(f"`layer` must be a conv layer of the model. Received: {name!r}")
+        keras_layer = entry.model.get_layer(name)
+        kernel = np.asarray(keras_layer.kernel, dtype=np.float32)
+        bias = getattr(keras_layer, "bias", None)
+        return FilterWeights(name, kernel, None if bias is None else np.asarray(bias))
+
+    def _forward(self, entry: _ModelEntry, batch, tape, watch: str | None):
+        """Run the model node by node under `tape`, watching the input or layer `watch`.
+
+        Returns `(watched tensor, class score tensor, what the score is, probabilities)`.
+        Walking the graph ourselves keeps the watched tensor on the path to the score
+        (a multi-output `keras.Model` hands back tensors the gradient does not reach).
+        """
+        from keras import tree
+
+        model = entry.model
+        graph = getattr(model, "_functional", None) or model
+        values = {id(graph.inputs[0]): batch}
+        watched = batch if watch is None else None
+        if watch is None:
+            tape.watch(batch)
+        last_input = None
+        last = model.layers[-1]
+        for depth in sorted(graph._nodes_by_depth, reverse=True):
+            for node in graph._nodes_by_depth[depth]:
+                if not node.operation or node.is_input:
+                    continue
+                if any(id(t) not in values for t in node.input_tensors):
+                    continue
+                args, kwargs = node.arguments.fill_in(values)
+                if node.operation is last:
+                    last_input = args[0]
+                outputs = tree.flatten(node.operation(*args, **kwargs))
+                if watch is not None and node.operation.name == watch:
+                    tape.watch(outputs[0])
+                    watched = outputs[0]
+                for reference, value in zip(node.outputs, outputs, strict=False):
+                    values[id(reference)] = value
+        output = values[id(graph.outputs[0])]
+        tf = self.tf
+        activation = getattr(getattr(last, "activation", None), "__name__", None)
+        if type(last).__name__ == "Dense" and activation == "softmax":
+            logits = tf.matmul(last_input, last.kernel)
+            if last.use_bias:
+                logits = logits + last.bias
+            return watched, logits, "logit", output
+        if type(last).__name__ in ("Activation", "Softmax") and activation in (None, "softmax"):
+            return watched, last_input, "logit", output
+        return watched, output, "output", output
+
+    def _check_class(self, entry: _ModelEntry, class_index: int) -> None:
+        if not 0 <= class_index < entry.info.num_classes:
+            raise ValueError(
+                f"`class_index` must be in [0, {entry.info.num_classes}). "
+                f"Received: class_index={class_index}"
+            )
+
+    def saliency(self, key, image, class_index) -> Attribution:
+        entry = self._entry(key)
+        self._check_class(entry, class_index)
+        _check_input(entry, image[np.newaxis])
+        batch = self.tf.constant(image[np.newaxis])
+        with self.tf.GradientTape() as tape:
+            _, scores, score_name, probabilities = self._forward(entry, batch, tape, None)
+            score = scores[:, class_index]
+        gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)
+        peak = float(gradient.max())
+        heatmap = gradient / peak if peak > 0 else np.zeros_like(gradient)
+        probability = float(np.asarray(probabilities)[0, class_index])
+        return Attribution(
+            "saliency", class_index, heatmap.astype(np.float32), None, None, score_name,
+            probability,
+        )  # fmt: skip
+
+    def grad_cam(self, key, image, class_index, layer=None) -> Attribution:
+        entry = self._entry(key)
+        self._check_class(entry, class_index)
+        name = layer or default_cam_layer(entry.info)
+        info = entry.info.layer(name)
+        if not info.is_map:
+            raise ValueError(f"`layer` must output feature maps. Received: layer={name!r}")
+        _check_input(entry, image[np.newaxis])
+        batch = self.tf.constant(image[np.newaxis])
+        with self.tf.GradientTape() as tape:
+            maps, scores, score_name, probabilities = self._forward(entry, batch, tape, name)
+            score = scores[:, class_index]
+        gradients = tape.gradient(score, maps)
+        weights = self.tf.reduce_mean(gradients, axis=(0, 1, 2))
+        cam = self.tf.nn.relu(self.tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+        peak = float(cam.max())
+        coarse = (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+        height, width = image.shape[:2]
+        import cv2
+
+        heatmap = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+        heatmap = np.clip(heatmap, 0.0, 1.0).astype(np.float32)
+        probability = float(np.asarray(probabilities)[0, class_index])
+        return Attribution("grad_cam", class_index, heatmap, coarse, name, score_name, probability)
+
+    # -- data sets and the top-activation search ----------------------------
+
+    def _dataset(self, entry: _ModelEntry, dataset: DatasetRef) -> np.ndarray:
+        images = self.datasets.get(dataset)
+        if images is None:
+            from core import datasets, network_input
+
+            loaded = datasets.load_builtin(dataset.name)
+            preprocessing = datasets.Preprocessing(**dict(dataset.preprocessing))
+            images = network_input.prepare_images(
+                loaded.x_test[: dataset.limit], preprocessing, entry.info.input_shape
+            )
+            self.datasets[dataset] = images
+            while len(self.datasets) > MAX_DATASETS:
+                self.datasets.popitem(last=False)
+        if images.shape[1:] != tuple(entry.info.input_shape):
+            raise ValueError(
+                f"The {dataset.name} test images have shape {images.shape[1:]}, but the model "
+                f"expects {tuple(entry.info.input_shape)}."
+            )
+        return images
+
+    def predict_dataset(self, key, dataset) -> tuple[np.ndarray, np.ndarray]:
+        entry = self._entry(key)
+        if dataset not in entry.predictions:
+            probabilities = self.predict(key, self._dataset(entry, dataset))
+            entry.predictions[dataset] = (
+                probabilities.argmax(axis=1).astype(np.int64),
+                probabilities.max(axis=1).astype(np.float32),
+            )
+        return entry.predictions[dataset]
+
+    def scan_step(self, key, layer, dataset, start, count) -> dict:
+        entry = self._entry(key)
+        info = entry.info.layer(layer)
+        if not info.is_map:
+            raise ValueError(f"`layer` must output feature maps. Received: layer={layer!r}")
+        images = self._dataset(entry, dataset)
+        total = len(images)
+        state = entry.scans.get((layer, dataset))
+        if state is None or start == 0:
+            channels = info.output_shape[-1]
+            state = {
+                "done": 0,
+                "max": np.zeros((total, channels), np.float32),
+                "rows": np.zeros((total, channels), np.int32),
+                "cols": np.zeros((total, channels), np.int32),
+            }
+            entry.scans[(layer, dataset)] = state
+        if state["done"] >= total:
+            return {"done": total, "total": total}
+        if layer not in entry.layer_models:
+            entry.layer_models[layer] = self.keras.Model(
+                entry.model.inputs[0], entry.model.get_layer(layer).output
+            )
+        layer_model = entry.layer_models[layer]
+        tf = self.tf
+        begin = state["done"]
+        end = min(total, begin + max(1, int(count)))
+        maps = layer_model(images[begin:end], training=False)
+        _, height, width, channels = maps.shape
+        flat = tf.reshape(maps, (-1, height * width, channels))
+        state["max"][begin:end] = tf.reduce_max(flat, axis=1).numpy()
+        positions = tf.argmax(flat, axis=1, output_type=tf.int32).numpy()
+        state["rows"][begin:end] = positions // width
+        state["cols"][begin:end] = positions % width
+        state["done"] = end
+        return {"done": end, "total": total}
+
+    def scan_result(self, key, layer, dataset) -> ScanResult:
+        entry = self._entry(key)
+        state = entry.scans.get((layer, dataset))
+        if state is None or state["done"] < len(state["max"]):
+            raise ValueError(f"The search over layer {layer!r} has not finished.")
+        return ScanResult(layer, state["max"], state["rows"], state["cols"])
+
+
+# ---------------------------------------------------------------------------
+# Describing a model
+# ---------------------------------------------------------------------------
+
+
+def _pair(value) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+def _activation_name(layer) -> str | None:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    return getattr(activation, "__name__", type(activation).__name__)
+
+
+def _output_shape(layer) -> tuple | None:
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return None
+    return tuple(None if d is None else int(d) for d in shape[1:])
+
+
+def _inbound(layer) -> tuple[str, ...]:
+    names = []
+    for node in getattr(layer, "_inbound_nodes", []) or []:
+        for tensor in getattr(node, "input_tensors", []) or []:
+            history = getattr(tensor, "_keras_history", None)
+            if history is not None:
+                names.append(history[0].name)
+    return tuple(names)
+
+
+def describe_model(model, path: str) -> ModelInfo:
+    """`ModelInfo` for a loaded Keras model, with `problem` set when it is not an image CNN."""
+    layers = []
+    for layer in model.layers:
+        class_name = type(layer).__name__
+        kind = layer_kind(class_name)
+        window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        spatial = kind in ("conv", "pooling")
+        layers.append(
+            LayerInfo(
+                name=layer.name,
+                class_name=class_name,
+                kind=kind,
+                output_shape=_output_shape(layer),
+                params=int(layer.count_params()) if layer.built else 0,
+                activation=_activation_name(layer),
+                kernel_size=_pair(window) if spatial else None,
+                strides=_pair(getattr(layer, "strides", None)) if spatial else None,
+                padding=getattr(layer, "padding", None) if spatial else None,
+                dilation_rate=_pair(getattr(layer, "dilation_rate", 1)) or (1, 1),
+                filters=getattr(layer, "filters", None),
+                inbound=_inbound(layer),
+            )
+        )  # fmt: skip
+    inputs = list(getattr(model, "inputs", None) or [])
+    outputs = list(getattr(model, "outputs", None) or [])
+    problem = ""
+    input_shape: tuple = ()
+    if len(inputs) != 1:
+        problem = (
+            f"This model has {len(inputs)} inputs. The page inspects models with one image "
+            "input; rebuild it with a single keras.Input(shape=(height, width, channels))."
+        )
+    else:
+        input_shape = tuple(None if d is None else int(d) for d in inputs[0].shape[1:])
+        if len(input_shape) != 3 or None in input_shape or input_shape[2] not in (1, 3):
+            problem = (
+                f"This model's input has shape {input_shape}, which is not an image "
+                "(height, width, 1 or 3 channels) of fixed size. The page inspects image CNNs."
+            )
+    if not problem and len(outputs) != 1:
+        problem = (
+            f"This model has {len(outputs)} outputs; the page needs exactly one (the classes)."
+        )
+    if not problem and len(outputs[0].shape) != 2:
+        problem = (
+            f"This model's output has shape {tuple(outputs[0].shape[1:])}; the page needs one "
+            "score per class (a Dense output layer)."
+        )
+    if not problem and not any(layer.kind == "conv" for layer in layers):
+        problem = (
+            "This model has no convolution layers (it looks like a dense network), so there "
+            "are no filters or feature maps to inspect. Pick or train a CNN."
+        )
+    num_classes = int(outputs[0].shape[-1]) if len(outputs) == 1 and outputs[0].shape[-1] else 0
+    return ModelInfo(
+        path=path,
+        name=model.name,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        layers=tuple(layers),
+        total_params=int(model.count_params()),
+        problem=problem,
+    )
+
+
+def default_cam_layer(info: ModelInfo) -> str:
+    """The last conv or activation layer with feature maps (Grad-CAM's usual choice)."""
+    candidates = [layer.name for layer in info.map_layers if layer.kind in ("conv", "activation")]
+    if not candidates:
+        raise ValueError("The model has no conv layer to compute Grad-CAM on.")
+    return candidates[-1]
+
+
+def refusal_message(error: Exception) -> str:
+    """Why Keras refused to load a file, in words a user can act on."""
+    text = str(error)
+    lowered = text.lower()
+    first_line = text.splitlines()[0][:300] if text else type(error).__name__
+    if "lambda" in lowered or "safe_mode" in lowered or "arbitrary code" in lowered:
+        return (
+            "This model contains a Lambda layer or other Python code, which this app never "
+            "loads (Keras safe_mode). Rebuild it from standard Keras layers and save it again."
+        )
+    if "could not locate" in lowered or "custom" in lowered or "unknown" in lowered:
+        return (
+            "This model uses a custom layer or function that is not part of Keras, so it "
+            f"cannot be loaded safely here. Keras says: {first_line}"
+        )
+    return f"The file could not be loaded as a Keras model: {first_line}"
+
+
+def _check_input(entry: _ModelEntry, batch) -> None:
+    expected = tuple(entry.info.input_shape)
+    if tuple(batch.shape[1:]) != expected:
+        raise ValueError(
+            f"The model expects images of shape {expected}. Received: {tuple(batch.shape[1:])}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------
+
+
+def serve(reader: Connection, writer: Connection) -> None:
+    """Answer requests until the client closes the pipe."""
+    worker = Worker()
+    writer.send(("ok", {"pid": os.getpid()}))
+    while True:
+        try:
+            method, arguments = reader.recv()
+        except (EOFError, OSError):
+            return
+        handler = getattr(worker, method, None) if not method.startswith("_") else None
+        try:
+            if handler is None:
+                raise ValueError(f"Unknown request {method!r}.")
+            writer.send(("ok", handler(**arguments)))
+        except ModelRejectedError as error:
+            writer.send(("error", "rejected", str(error)))
+        except (ValueError, KeyError, TypeError) as error:
+            writer.send(("error", "value", str(error)))
+        except Exception as error:  # noqa: BLE001 - reported to the page, logged here
+            traceback.print_exc()
+            writer.send(("error", "other", f"{type(error).__name__}: {error}"))
+
+
+def main() -> int:
+    # The protocol owns the real stdout; everything printed goes to stderr.
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    reader = Connection(0, writable=False)
+    writer = Connection(protocol_fd, readable=False)
+    serve(reader, writer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
