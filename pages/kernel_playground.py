@@ -1,6 +1,215 @@
-"""Kernel Playground (placeholder until its issue lands)."""
+"""Kernel Playground: slide any kernel over any image and see every number behind the result.
 
+Controls: the image, the kernel grid, and how the kernel slides (stride,
+padding, border, dilation, flip). Compute: ``core.convolution.conv2d`` plus a
+bias and an optional ReLU. Display: input and output side by side with the
+display mapping named, the output-size arithmetic with today's numbers, and
+tabs that explain one output pixel, the kernel's frequency response, its
+separability, translation equivariance, comparisons, noise filtering and a
+shareable link.
+"""
+
+import numpy as np
 import streamlit as st
 
+from core.convolution import conv2d, describe_output_size
+from core.page_state import (
+    MAX_DILATION,
+    MAX_EXPLICIT_PADDING,
+    MAX_STRIDE,
+    PlaygroundState,
+    decode_state,
+    encode_state,
+)
+from core.page_state import MODE_CHOICES as MODES
+from core.page_state import PADDING_CHOICES as PADDINGS
+from core.synthetic_images import SYNTHETIC_IMAGES
+from ui import image_view, kernel_editor
+from ui.image_input import image_picker, photo_names, set_image, show_notes
+
+MODE_LABELS = {"constant": "zero", "edge": "edge (repeat)", "reflect": "reflect",
+               "symmetric": "symmetric (mirror)", "wrap": "wrap around"}  # fmt: skip
+COLOR_LABELS = {"grayscale": "Convert to grey first", "per_channel": "Same kernel on R, G, B",
+                "summed": "3-channel kernel, summed (one CNN filter)"}  # fmt: skip
+S = st.session_state
+
 st.title("Kernel Playground")
-st.info("This page is coming in the next release. The home page says what it will teach.")
+st.caption(
+    "A kernel is a small grid of weights. At every position it covers a patch of the image, "
+    "multiplies each pixel by the weight on top of it and adds everything up: that sum is one "
+    "output pixel. Change anything below and watch the output follow."
+)
+
+# ---------------------------------------------------------------- a shared link sets the page up
+if "kernel.initialised" not in S:
+    images = tuple(f"photo:{n}" for n in photo_names()) + tuple(
+        f"synthetic:{k}" for k in SYNTHETIC_IMAGES
+    )
+    decoded = decode_state(
+        st.query_params.to_dict(), image_names=images,
+        preset_names=tuple(kernel_editor.preset_options()),
+    )  # fmt: skip
+    link = decoded.state
+    set_image("kernel", link.image, link.synthetic_size)
+    kernel_editor.set_kernel("kernel", link.kernel_array(), link.preset)
+    S.update({"kernel.color": link.color, "kernel.stride_rows": link.strides[0],
+              "kernel.stride_cols": link.strides[1], "kernel.padding": link.padding,
+              "kernel.pad_rows": link.explicit_padding[0],
+              "kernel.pad_cols": link.explicit_padding[1], "kernel.mode": link.mode,
+              "kernel.dilation_rows": link.dilation[0], "kernel.dilation_cols": link.dilation[1],
+              "kernel.flip": link.flip, "kernel.mapping": link.mapping, "kernel.bias": link.bias,
+              "kernel.relu": link.relu, "kernel.row": link.pixel[0], "kernel.col": link.pixel[1],
+              "kernel.shift_rows": link.shift[0], "kernel.shift_cols": link.shift[1],
+              "kernel.initialised": True, "kernel.link_messages": decoded.messages})  # fmt: skip
+for message in S.get("kernel.link_messages", ()):
+    st.warning(f"{message} Check the link, or carry on from here.")
+
+# ---------------------------------------------------------------- controls
+image_column, kernel_column, slide_column = st.columns([1.1, 1.1, 1], gap="medium")
+with image_column:
+    st.subheader("Image")
+    choice = image_picker("kernel")
+    show_notes(choice)
+    color = "grayscale"
+    channel_weights = np.ones(3)
+    if choice.pixels.ndim == 3:
+        color = st.radio(
+            "Colour photo", list(COLOR_LABELS), format_func=COLOR_LABELS.get, key="kernel.color",
+            help="Grey: one channel, one output. Same kernel on R, G, B: three outputs, shown "
+            "as a colour picture. 3-channel kernel: a CNN filter has one slice per input "
+            "channel and adds the three responses into a single map.",
+        )  # fmt: skip
+        if color == "summed":
+            channel_weights = image_view.channel_weight_inputs("kernel")
+with kernel_column:
+    st.subheader("Kernel")
+    chosen = kernel_editor.kernel_editor("kernel")
+with slide_column:
+    st.subheader("Sliding")
+    a, b = st.columns(2)
+    stride = (a.number_input("Stride ↓ rows", 1, MAX_STRIDE, key="kernel.stride_rows",
+                             help="How many rows the kernel moves down between two outputs."),
+              b.number_input("Stride → cols", 1, MAX_STRIDE, key="kernel.stride_cols",
+                             help="How many columns it moves right between outputs."))  # fmt: skip
+    padding = st.radio(
+        "Padding", PADDINGS, horizontal=True, key="kernel.padding",
+        help="valid: no border, the output shrinks. same: just enough border to keep the size "
+        "(at stride 1). full: every partial overlap counts, the output grows. explicit: you "
+        "choose how many rows and columns to add.",
+    )  # fmt: skip
+    pads = (0, 0)
+    if padding == "explicit":
+        a, b = st.columns(2)
+        pads = (a.number_input("Pad rows", 0, MAX_EXPLICIT_PADDING, key="kernel.pad_rows",
+                               help="Rows added above and below the image."),
+                b.number_input("Pad cols", 0, MAX_EXPLICIT_PADDING, key="kernel.pad_cols",
+                               help="Columns added left and right of the image."))  # fmt: skip
+    mode = st.selectbox(
+        "Border fill", MODES, format_func=MODE_LABELS.get, key="kernel.mode",
+        disabled=padding == "valid",
+        help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
+        "of the inside (with or without repeating the edge), or the opposite side of the image.",
+    )  # fmt: skip
+    a, b = st.columns(2)
+    dilation = (a.number_input("Dilation ↓", 1, MAX_DILATION, key="kernel.dilation_rows",
+                               help="Spacing between kernel rows: 2 skips every other row."),
+                b.number_input("Dilation →", 1, MAX_DILATION, key="kernel.dilation_cols",
+                               help="Spacing between kernel columns."))  # fmt: skip
+    flip = st.toggle(
+        "True convolution (flip 180°)", key="kernel.flip",
+        help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
+        "convolution, which rotates the kernel by 180° before sliding it.",
+    )  # fmt: skip
+    a, b = st.columns(2)
+    bias = a.number_input(
+        "Bias",
+        -1000.0,
+        1000.0,
+        step=1.0,
+        key="kernel.bias",
+        help="A constant added to every output value, as in a CNN neuron.",
+    )
+    relu = b.toggle("ReLU", key="kernel.relu",
+                    help="Replace negative outputs by 0, as a CNN's activation does.")  # fmt: skip
+
+# ---------------------------------------------------------------- compute
+image = choice.pixels if color != "grayscale" else image_view.grayscale(choice)
+weights = chosen.values
+if color == "summed":
+    weights = chosen.values[:, :, None] * channel_weights[None, None, :]
+pad_arg = ((pads[0],) * 2, (pads[1],) * 2) if padding == "explicit" else padding
+options = dict(strides=stride, padding=pad_arg, mode=mode, dilation_rate=dilation, flip_kernel=flip)
+output = None
+try:
+    sizes = [
+        describe_output_size(
+            image.shape[axis], chosen.values.shape[axis], strides=stride[axis],
+            padding=pads[axis] if padding == "explicit" else padding,
+            dilation_rate=dilation[axis],
+        )
+        for axis in (0, 1)
+    ]  # fmt: skip
+    output = conv2d(image, weights, **options) + bias
+    if relu:
+        output = np.maximum(output, 0.0)
+except ValueError as error:
+    st.error(f"{error} The output cannot be computed with these settings.")
+
+state = PlaygroundState(
+    image=choice.name if choice.shareable else PlaygroundState().image,
+    synthetic_size=S.get("kernel.synthetic_size", 32), color=color,
+    kernel=tuple(tuple(float(v) for v in row) for row in chosen.values), preset=chosen.preset,
+    strides=stride, padding=padding, explicit_padding=(S.get("kernel.pad_rows", 1),
+    S.get("kernel.pad_cols", 1)), mode=mode, dilation=dilation, flip=flip,
+    mapping=S.get("kernel.mapping", "auto"), bias=float(bias), relu=relu,
+    pixel=(S.get("kernel.row", 0), S.get("kernel.col", 0)),
+    shift=(S.get("kernel.shift_rows", 3), S.get("kernel.shift_cols", 5)),
+)  # fmt: skip
+link_params = encode_state(state)
+kernel_editor.sync_link(link_params)
+
+# ---------------------------------------------------------------- display
+if flip:
+    st.caption("Flipping is on: the kernel actually applied is the grid rotated by 180°:")
+    image_view.show_small_matrix(chosen.values[::-1, ::-1], key="kernel.flipped")
+left, right = st.columns(2)
+with left:
+    image_view.show_image(
+        image, caption=f"Input: {choice.label}", mapping="clip",
+        cache_key=(choice.name, color) if choice.shareable else None,
+    )  # fmt: skip
+with right:
+    mapping = st.selectbox(
+        "Show the output as", list(image_view.MAPPING_LABELS),
+        format_func=image_view.MAPPING_LABELS.get, key="kernel.mapping",
+        help="Outputs can be negative or above 255, so the picture needs a rule. Automatic "
+        "uses signed colours when there are negatives; the caption says which rule is on.",
+    )  # fmt: skip
+    if output is not None:
+        image_view.show_image(output, caption="Output", mapping=mapping)
+if output is not None:
+    image_view.show_size_arithmetic(sizes)
+    tab_names = ["Step by step", "Frequency response", "Separable?", "Shift test",
+                 "Compare kernels", "Noise & sharpening", "Share & download"]  # fmt: skip
+    tabs = st.tabs(tab_names, key="kernel.tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            image_view.step_by_step(image, weights, output, options, bias=bias, relu=relu)
+    if tabs[1].open:
+        with tabs[1]:
+            kernel_editor.show_frequency_response(chosen.values)
+    if tabs[2].open:
+        with tabs[2]:
+            kernel_editor.show_separability(chosen.values)
+    if tabs[3].open:
+        with tabs[3]:
+            image_view.shift_test(image, chosen.values, stride)
+    if tabs[4].open:
+        with tabs[4]:
+            image_view.compare_kernels(image, chosen.values, options, mapping)
+    if tabs[5].open:
+        with tabs[5]:
+            image_view.noise_and_sharpening(choice.pixels, choice.name)
+    if tabs[6].open:
+        with tabs[6]:
+            kernel_editor.share_and_download(link_params, choice, output, mapping)

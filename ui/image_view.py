@@ -1,0 +1,552 @@
+"""Showing float arrays as pictures, honestly: the mapping used, its colour bar and value range.
+
+A convolution's output is signed and can exceed 255, so every picture here
+says how its numbers became colours (``core.images.to_display``) and prints
+the true minimum and maximum. Pictures travel as PNGs of the displayed size:
+tiny test patterns are enlarged with visible square pixels, large photos are
+sent at most ``MAX_DISPLAY_SIDE`` pixels wide.
+"""
+
+from __future__ import annotations
+
+import html
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.images import DisplayImage, diverging_colormap, to_display, to_grayscale
+from core.kernel_analysis import FrequencyResponse
+from core.synthetic_images import SYNTHETIC_IMAGES
+
+MAPPING_LABELS = {
+    "auto": "Automatic",
+    "diverging": "Signed colours (blue − / white 0 / red +)",
+    "abs": "Absolute value |x|",
+    "clip": "Clip to 0–255",
+    "minmax": "Stretch min–max",
+}
+MAX_DISPLAY_SIDE = 512
+MIN_DISPLAY_SIDE = 256
+
+
+def choose_mapping(values: np.ndarray, mapping: str) -> str:
+    """Resolve "auto": signed colours when there are negatives, else clip or stretch.
+
+    >>> choose_mapping(np.array([[-1.0, 2.0]]), "auto"), choose_mapping(np.ones((1, 1)), "auto")
+    ('diverging', 'clip')
+    """
+    if mapping != "auto":
+        return mapping
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() < 0:
+        return "diverging"
+    if finite.size and finite.max() > 255:
+        return "minmax"
+    return "clip"
+
+
+def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
+    """Enlarge tiny pictures with square pixels; shrink big ones to the display width."""
+    height, width = rgb.shape[:2]
+    longest = max(height, width)
+    if longest < MIN_DISPLAY_SIDE:
+        factor = max(1, MIN_DISPLAY_SIDE // longest)
+        return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+    if longest > MAX_DISPLAY_SIDE:
+        scale = MAX_DISPLAY_SIDE / longest
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+_DIVERGING_LUT = diverging_colormap(np.linspace(-1.0, 1.0, 1024))
+
+
+def fast_display(values: np.ndarray, mapping: str) -> tuple[np.ndarray, DisplayImage]:
+    """The picture of ``core.images.to_display`` via lookup tables, several times faster.
+
+    Returns the 8-bit picture ((H, W) grey or (H, W, 3) RGB, to be encoded as
+    is) and a ``DisplayImage`` carrying the mapping's range and description
+    (its ``rgb`` is the same picture). Same mappings and meaning as
+    ``to_display``; values agree within one grey level.
+    """
+    values = np.asarray(values)
+    if mapping not in ("clip", "abs", "minmax", "diverging"):
+        return to_display(values, mapping=mapping).rgb, to_display(values, mapping=mapping)
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = np.where(finite, values, 0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if mapping == "clip":
+        picture = np.clip(values + 0.5, 0, 255.5).astype(np.uint8)
+        text = "Values clipped to 0–255: negatives show as black, values above 255 as white."
+        shown = (0.0, 255.0)
+    elif mapping == "abs":
+        picture = cv2.convertScaleAbs(values.astype(np.float32))
+        text = "Absolute value |x|, clipped to 0–255: strong responses of either sign look bright."
+        shown = (0.0, 255.0)
+    elif mapping == "minmax":
+        span = high - low
+        alpha = 255.0 / span if span > 0 else 0.0
+        picture = cv2.convertScaleAbs(values.astype(np.float32), alpha=alpha, beta=-low * alpha)
+        text = f"Stretched min–max: {low:.4g} shows black, {high:.4g} white."
+        shown = (low, high)
+    else:
+        gray = to_grayscale(values) if values.ndim == 3 else values.astype(np.float32)
+        limit = float(np.abs(gray).max()) or 1.0
+        index = np.clip(gray * (511.5 / limit) + 512.0, 0, 1023).astype(np.int16)
+        picture = _DIVERGING_LUT[index]
+        text = f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g})."
+        shown = (-limit, limit)
+    return picture, DisplayImage(picture, mapping, shown[0], shown[1], text)
+
+
+def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, DisplayImage]:
+    """PNG bytes of the picture to send, and the ``DisplayImage`` (range, description)."""
+    values = np.asarray(values)
+    picture, shown = fast_display(values, choose_mapping(values, mapping))
+    picture = _resize_for_display(picture)
+    if picture.ndim == 3:
+        picture = picture[:, :, ::-1]  # OpenCV writes BGR
+    ok, buffer = cv2.imencode(
+        ".png",
+        np.ascontiguousarray(picture),
+        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE],
+    )
+    if not ok:
+        raise ValueError("The picture could not be encoded as PNG.")
+    return buffer.tobytes(), shown
+
+
+def colorbar_html(shown: DisplayImage) -> str:
+    """A thin horizontal colour bar with its end values, as HTML."""
+    if shown.mapping == "diverging":
+        stops = diverging_colormap(np.linspace(-1, 1, 11))
+        colors = ", ".join(f"rgb({r},{g},{b})" for r, g, b in stops)
+        middle = "0"
+    else:
+        colors = "rgb(0,0,0), rgb(255,255,255)"
+        middle = f"{(shown.vmin + shown.vmax) / 2:.4g}"
+    labels = [f"{shown.vmin:.4g}", middle, f"{shown.vmax:.4g}"]
+    if shown.mapping == "abs":
+        labels = ["|x| = 0", "", "|x| ≥ 255"]
+    label_html = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
+    return (
+        '<div style="max-width:360px;font-size:0.75rem;">'
+        f'<div style="height:10px;border-radius:3px;background:linear-gradient(90deg,{colors});'
+        'border:1px solid #bbb;"></div>'
+        f'<div style="display:flex;justify-content:space-between;">{label_html}</div></div>'
+    )
+
+
+def value_range_text(values: np.ndarray) -> str:
+    """'min … · max …' of the finite values, for the caption under a picture."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    if finite.size == 0:
+        return "no finite values"
+    return f"values from {finite.min():.4g} to {finite.max():.4g}"
+
+
+def show_image(
+    values: np.ndarray,
+    *,
+    caption: str,
+    mapping: str = "auto",
+    colorbar: bool = True,
+    container=None,
+    cache_key=None,
+) -> DisplayImage:
+    """Draw ``values`` with the mapping's description, its colour bar and the value range.
+
+    ``cache_key`` (hashable, e.g. the image's name) reuses the encoded picture
+    across reruns; give it only for pictures that never change under that key.
+    """
+    target = container if container is not None else st.container()
+    if cache_key is not None:
+        png, shown = _render_cached(cache_key, values, mapping)
+    else:
+        png, shown = render(values, mapping)
+    height, width = np.asarray(values).shape[:2]
+    with target:
+        st.image(png, caption=f"{caption} — {height}×{width}", width="content")
+        if colorbar:
+            st.html(colorbar_html(shown))
+        st.caption(f"{shown.description} Actual {value_range_text(values)}.")
+    return shown
+
+
+def frequency_figure(response: FrequencyResponse, *, title: str = "") -> go.Figure:
+    """The kernel's |DFT| as a small heatmap, zero frequency in the middle."""
+    ticks = [-0.5, -0.25, 0.0, 0.25]
+    fig = go.Figure(
+        go.Heatmap(
+            z=response.magnitude,
+            x=response.frequencies,
+            y=response.frequencies,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "gain", "side": "right"}, "thickness": 12},
+            hovertemplate="fx %{x:.3f}, fy %{y:.3f}: gain %{z:.3g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="horizontal frequency (cycles/pixel)", tickvals=ticks, fixedrange=True)
+    fig.update_yaxes(
+        title="vertical frequency",
+        tickvals=ticks,
+        autorange="reversed",
+        scaleanchor="x",
+        fixedrange=True,
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}} if title else None,
+        width=380,
+        height=340,
+        margin={"l": 60, "r": 10, "t": 40 if title else 10, "b": 50},
+    )
+    return fig
+
+
+def _explanation_figures_plain(patch, kernel, products) -> list[go.Figure]:
+    """Fallback when ui.matrix_view is missing: three plain annotated heatmaps."""
+    figures = []
+    for name, matrix in (("Input patch", patch), ("Kernel", kernel), ("Products", products)):
+        text = [[f"{v:g}" for v in row] for row in matrix]
+        fig = go.Figure(
+            go.Heatmap(z=matrix, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0)
+        )
+        fig.update_yaxes(autorange="reversed")
+        fig.update_layout(title=name, width=260, height=260, margin={"t": 30})
+        figures.append(fig)
+    return figures
+
+
+def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padding_mask):
+    """Input patch, kernel (as applied), element-wise products: three annotated heatmaps."""
+    try:
+        from ui.matrix_view import show_matrix
+    except ImportError:  # matrix_view is another engineer's module; keep working without it
+        for fig, column in zip(
+            _explanation_figures_plain(patch, kernel, products), st.columns(3), strict=True
+        ):
+            column.plotly_chart(fig, width="content", theme=None)
+        return
+    fmt = _compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
+    columns = st.columns(3)
+    show_matrix(
+        patch, title="Input patch", halo=padding_mask if padding_mask.any() else None,
+        fmt=fmt, container=columns[0], key="kernel.explain.patch",
+    )  # fmt: skip
+    show_matrix(kernel, title="× Kernel", fmt=fmt, container=columns[1], key="kernel.explain.k")
+    show_matrix(
+        products, title="= Products", fmt=fmt, container=columns[2], key="kernel.explain.prod"
+    )
+
+
+def _compact_format(values: np.ndarray) -> str:
+    """Whole numbers print plainly; fractions with three significant digits."""
+    finite = values[np.isfinite(values)]
+    if finite.size and np.allclose(finite, np.round(finite)):
+        return "{:g}"
+    return "{:.3g}"
+
+
+# --------------------------------------------------------------------------- page sections
+
+SYNTHETIC_KEYS = tuple(SYNTHETIC_IMAGES)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _grayscale_cached(name: str, _pixels: np.ndarray) -> np.ndarray:
+    return to_grayscale(_pixels)
+
+
+def grayscale(choice) -> np.ndarray:
+    """The chosen image in grey (cached per image; uploads are never shared between users)."""
+    if choice.pixels.ndim == 2:
+        return choice.pixels
+    if not choice.shareable:
+        return to_grayscale(choice.pixels)
+    return _grayscale_cached(choice.name, choice.pixels)
+
+
+def channel_weight_inputs(prefix: str) -> np.ndarray:
+    """Three numbers scaling the kernel's R, G and B slices."""
+    st.caption("Weight of each channel's slice (the grid's kernel times this number):")
+    columns = st.columns(3)
+    weights = [
+        column.number_input(
+            name, -10.0, 10.0, value=1.0, step=0.5, key=f"{prefix}.weight_{name[0].lower()}",
+            help=f"Multiplies the kernel's slice for the {name.lower()} channel. A CNN learns a "
+            "different slice per channel; 0 ignores that channel.",
+        )
+        for column, name in zip(columns, ("Red", "Green", "Blue"), strict=True)
+    ]  # fmt: skip
+    return np.array(weights, dtype=np.float64)
+
+
+def show_small_matrix(values: np.ndarray, *, key: str, title: str = "") -> None:
+    """A small annotated matrix (kernel, factor) via ui.matrix_view, or a plain table."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    try:
+        from ui.matrix_view import show_matrix
+    except ImportError:
+        st.dataframe(values, hide_index=False)
+        return
+    fmt = _compact_format(values.ravel())
+    cell = 42 if values.shape[1] <= 9 else 30
+    show_matrix(values, title=title, fmt=fmt, key=key, cell_px=cell)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _render_cached(cache_key, _values: np.ndarray, mapping: str) -> tuple[bytes, DisplayImage]:
+    return render(_values, mapping)
+
+
+def show_size_arithmetic(sizes) -> None:
+    """The output-size formula with this run's numbers, and warnings when the stride misfits."""
+    lines = []
+    for axis_name, info in zip(("Rows", "Columns"), sizes, strict=True):
+        k_text = str(info.kernel_size)
+        if info.dilation_rate > 1:
+            k_text = (
+                f"k̂ = {info.kernel_size} + ({info.kernel_size} − 1)·({info.dilation_rate} − 1) "
+                f"= {info.effective_kernel_size}"
+            )
+        lines.append(
+            f"**{axis_name}:** ⌊({info.input_size} + {info.pad_before} + {info.pad_after} − "
+            f"{info.effective_kernel_size}) / {info.stride}⌋ + 1 = **{info.size}**"
+            + (f" (dilated kernel: {k_text})" if info.dilation_rate > 1 else "")
+        )
+    st.markdown(
+        "Output size = ⌊(input + padding before + padding after − kernel) / stride⌋ + 1  \n"
+        + "  \n".join(lines)
+    )
+    for axis_name, info in zip(("rows", "columns"), sizes, strict=True):
+        padded = info.input_size + info.pad_before + info.pad_after
+        if info.stride > padded:
+            st.warning(
+                f"The stride along the {axis_name} ({info.stride}) is larger than the padded "
+                f"image ({padded}): the kernel fits only once. Use a smaller stride."
+            )
+        elif not info.exact:
+            st.warning(
+                f"The stride does not fit the {axis_name} exactly: ({info.numerator}) / "
+                f"{info.stride} + 1 = {info.fractional_size:g}, rounded down to {info.size}. The "
+                f"last {info.unreached} {axis_name} are never covered. Change the stride or the "
+                "padding to make it fit."
+            )
+
+
+@st.fragment
+def step_by_step(image, weights, output, options, *, bias: float, relu: bool) -> None:
+    """Pick one output pixel and show the dot product that produced it."""
+    from core.convolution import explain_pixel
+
+    rows, cols = output.shape[:2]
+    for key, limit in (("kernel.row", rows), ("kernel.col", cols)):
+        if st.session_state.get(key, 0) >= limit:
+            st.session_state[key] = limit - 1
+    a, b, c = st.columns(3)
+    row = a.number_input(
+        "Output row",
+        0,
+        rows - 1,
+        key="kernel.row",
+        help="Which output pixel to explain: its row (0 is the top).",
+    )
+    col = b.number_input("Output column", 0, cols - 1, key="kernel.col",
+                         help="Its column (0 is the left).")  # fmt: skip
+    detail = explain_pixel(image, weights, int(row), int(col), **options)
+    patch, kernel, products = detail.patch, detail.kernel, detail.products
+    channel = None
+    if patch.ndim == 3:
+        channel = c.selectbox(
+            "Channel", range(patch.shape[2]), format_func=("Red", "Green", "Blue").__getitem__,
+            key="kernel.explain_channel", help="Colour channel whose numbers are shown.",
+        )  # fmt: skip
+        patch, products = patch[:, :, channel], products[:, :, channel]
+        kernel = kernel[:, :, channel] if kernel.ndim == 3 else kernel
+    if options.get("flip_kernel"):
+        st.caption("The kernel below is already rotated by 180° (true convolution).")
+    show_explanation(patch, kernel, products, detail.is_padding)
+    total = detail.total if np.ndim(detail.total) == 0 else detail.total[channel]
+    terms = " + ".join(f"({p + 0.0:.4g})" for p in products.ravel()[:12])
+    terms += " + …" if products.size > 12 else ""
+    value = float(total) + bias
+    final = max(value, 0.0) if relu else value
+    summed = " (sum over all three channels)" if weights.ndim == 3 else ""
+    st.markdown(
+        f"Sum of the products{summed}: {terms} = **{float(total):.6g}**"
+        + (f"; + bias {bias:g} = {value:.6g}" if bias else "")
+        + (f"; ReLU → **{final:.6g}**" if relu else "")
+    )
+    shown = output[int(row), int(col)]
+    shown = shown[channel] if np.ndim(shown) else shown
+    st.caption(f"The output image holds {float(shown):.6g} at row {row}, column {col}.")
+    if detail.is_padding.any():
+        st.caption("Green hatched cells are padding: they lie outside the image.")
+
+
+@st.fragment
+def shift_test(image, kernel, strides) -> None:
+    """Translation equivariance: conv(shift(x)) against shift(conv(x))."""
+    from core.kernel_analysis import equivariance
+
+    st.markdown(
+        "Moving the picture and then filtering gives the same result as filtering and then "
+        "moving the output — a kernel treats every position alike. With a stride above 1 this "
+        "only holds for shifts that are whole multiples of the stride."
+    )
+    a, b = st.columns(2)
+    dy = a.slider(
+        "Shift down (rows)",
+        -16,
+        16,
+        key="kernel.shift_rows",
+        help="Moves the image down (negative: up), wrapping around the edge.",
+    )
+    dx = b.slider("Shift right (columns)", -16, 16, key="kernel.shift_cols",
+                  help="Moves the image right (negative: left), wrapping around.")  # fmt: skip
+    gray = to_grayscale(image) if image.ndim == 3 else image
+    try:
+        check = equivariance(gray, kernel, (dy, dx), strides=strides)
+    except ValueError as error:
+        st.error(f"{error} Use a smaller stride.")
+        return
+    columns = st.columns(3)
+    show_image(check.conv_of_shifted, caption="Filter the shifted image", container=columns[0])
+    show_image(check.shifted_conv, caption="Shift the filtered image", container=columns[1])
+    show_image(check.difference, caption="Difference", mapping="diverging", container=columns[2])
+    if check.is_equivariant:
+        st.success(f"Identical: the largest difference is {check.max_abs_difference:.2g}.")
+    else:
+        reason = (
+            f" A shift of ({dy}, {dx}) is not a whole number of strides {tuple(strides)}, so "
+            "the outputs are sampled at different places."
+            if not check.output_shift_exact
+            else ""
+        )
+        st.warning(
+            f"Not identical: the largest difference is {check.max_abs_difference:.4g}.{reason}"
+        )
+    st.caption("The image wraps around (circular shift and border) so that edges do not interfere.")
+
+
+def compare_kernels(image, kernel, options, mapping) -> None:
+    """Sobel gradient magnitude in one click, and two kernels side by side."""
+    from core.convolution import conv2d
+    from core.kernels import PRESETS, gradient_magnitude
+    from core.kernels import kernel as preset
+
+    gray = to_grayscale(image) if image.ndim == 3 else image
+    if st.toggle(
+        "Sobel gradient magnitude √(Gx² + Gy²)", key="kernel.sobel_magnitude",
+        help="Combine the horizontal and vertical Sobel responses into one edge strength that "
+        "ignores the edge's direction.",
+    ):  # fmt: skip
+        gx = conv2d(gray, preset("sobel_right"), **options)
+        gy = conv2d(gray, preset("sobel_bottom"), **options)
+        columns = st.columns(3)
+        show_image(gx, caption="Gx (Sobel x)", mapping="diverging", container=columns[0])
+        show_image(gy, caption="Gy (Sobel y)", mapping="diverging", container=columns[1])
+        show_image(gradient_magnitude(gx, gy), caption="√(Gx² + Gy²)", mapping="minmax",
+                   container=columns[2])  # fmt: skip
+    other = st.selectbox(
+        "Compare with", list(PRESETS), index=list(PRESETS).index("box_blur"),
+        format_func=lambda k: PRESETS[k].name, key="kernel.compare",
+        help="A second kernel applied to the same image with the same settings.",
+    )  # fmt: skip
+    columns = st.columns(2)
+    try:
+        show_image(
+            conv2d(gray, kernel, **options),
+            caption="Your kernel",
+            mapping=mapping,
+            container=columns[0],
+        )
+        show_image(conv2d(gray, preset(other), **options), caption=PRESETS[other].name,
+                   mapping=mapping, container=columns[1])  # fmt: skip
+    except ValueError as error:
+        st.error(f"{error}")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _noise_demo(name, _gray, kind: str, amount: float, size: int):
+    from core import filtering
+
+    if kind == "gaussian":
+        noisy = filtering.add_gaussian_noise(_gray, amount, seed=0)
+    else:
+        noisy = filtering.add_salt_and_pepper(_gray, amount, seed=0)
+    filtered = {
+        "Mean": filtering.mean_filter(noisy, size),
+        "Gaussian": filtering.gaussian_filter(noisy, size, size / 4),
+        "Median": filtering.median_filter(noisy, size),
+    }
+    errors = {label: filtering.mean_squared_error(f, _gray) for label, f in filtered.items()}
+    return noisy, filtered, errors, filtering.mean_squared_error(noisy, _gray)
+
+
+@st.fragment
+def noise_and_sharpening(pixels, name: str) -> None:
+    """The seeds' filtering demos: denoise with mean / Gaussian / median, then unsharp masking."""
+    from core import filtering
+
+    gray = to_grayscale(pixels) if pixels.ndim == 3 else pixels
+    a, b, c = st.columns(3)
+    kind = a.radio(
+        "Noise", ["gaussian", "salt_pepper"], key="kernel.noise_kind",
+        format_func={"gaussian": "Gaussian", "salt_pepper": "Salt and pepper"}.get,
+        help="Gaussian: every pixel nudged by a random amount. Salt and pepper: a few pixels "
+        "set to pure black or white.",
+    )  # fmt: skip
+    if kind == "gaussian":
+        amount = b.slider("Noise variance", 0, 2500, value=100, step=25, key="kernel.noise_var",
+                          help="Spread of the noise in grey levels squared (100 means a typical "
+                          "nudge of ±10).")  # fmt: skip
+    else:
+        amount = b.slider("Fraction of pixels hit", 0.0, 0.5, value=0.1, step=0.01,
+                          key="kernel.noise_fraction",
+                          help="Share of pixels turned black or white.")  # fmt: skip
+    size = c.select_slider(
+        "Filter size",
+        [3, 5, 7, 9],
+        value=3,
+        key="kernel.noise_size",
+        help="Width of the square neighbourhood each filter looks at.",
+    )
+    noisy, filtered, errors, noisy_error = _noise_demo(name, gray, kind, float(amount), size)
+    columns = st.columns(4)
+    show_image(noisy, caption=f"Noisy (error {noisy_error:.0f})", colorbar=False,
+               container=columns[0])  # fmt: skip
+    for column, (label, result) in zip(columns[1:], filtered.items(), strict=True):
+        show_image(result, caption=f"{label} filter (error {errors[label]:.0f})", colorbar=False,
+                   container=column)  # fmt: skip
+    st.caption(
+        "Error = mean squared difference from the clean image (lower is better). The median "
+        "filter is not a convolution: it sorts the neighbourhood and keeps the middle value, "
+        "which no weighted sum can do — that is why it removes salt and pepper so well."
+    )
+    st.markdown("**Unsharp masking:** sharpened = original + amount × (original − blurred)")
+    a, b = st.columns(2)
+    amount = a.slider(
+        "Amount",
+        0.0,
+        3.0,
+        value=1.0,
+        step=0.1,
+        key="kernel.unsharp_amount",
+        help="How much of the fine detail to add back.",
+    )
+    sigma = b.slider("Blur σ", 0.5, 5.0, value=2.0, step=0.5, key="kernel.unsharp_sigma",
+                     help="How wide the blur is: larger σ sharpens coarser detail.")  # fmt: skip
+    size = min(31, 2 * int(np.ceil(3 * sigma)) + 1)
+    blurred, detail, sharpened = filtering.unsharp_mask(gray, amount=amount, size=size, sigma=sigma)
+    columns = st.columns(4)
+    for column, values, label, how in (
+        (columns[0], gray, "Original", "clip"), (columns[1], blurred, "Blurred", "clip"),
+        (columns[2], detail, "Detail = original − blurred", "diverging"),
+        (columns[3], sharpened, "Sharpened", "clip"),
+    ):  # fmt: skip
+        show_image(values, caption=label, mapping=how, colorbar=False, container=column)

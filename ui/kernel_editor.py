@@ -1,0 +1,448 @@
+"""The editable kernel: presets, generators, a grid of cells and one-click transformations.
+
+``kernel_editor`` draws the controls under a key prefix (e.g. "kernel") and
+returns a ``KernelChoice`` with the kernel to use. The grid is an
+``st.data_editor`` of text cells, so fractions such as ``1/9`` work and a
+typo can be caught: a bad cell (text, blank, NaN, ±inf, an absurd magnitude)
+gets a message naming it, and the last good kernel stays in use until it is
+fixed.
+
+State (all under the prefix): ``.values`` the kernel the grid starts from,
+``.version`` a counter that gives the grid a fresh key whenever a button or
+preset replaces its contents, ``.last_good`` the kernel in use, ``.preset``
+the selection ("custom" once a cell is edited).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.kernels import (
+    PRESETS,
+    box_kernel,
+    gabor_kernel,
+    gaussian_kernel,
+    kernel,
+    laplacian_of_gaussian_kernel,
+)
+from core.page_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
+
+CUSTOM = "custom"
+GENERATORS = {
+    "gen:gaussian": "Gaussian (choose size and σ)",
+    "gen:box": "Box / mean (choose size)",
+    "gen:gabor": "Gabor (choose θ, λ, σ)",
+    "gen:log": "Laplacian of Gaussian (choose size and σ)",
+}
+GENERATOR_DESCRIPTIONS = {
+    "gen:gaussian": "A bell-shaped weighted mean: σ sets how far the blur reaches.",
+    "gen:box": "Every neighbour counts equally: a plain average over a square.",
+    "gen:gabor": "A striped wave under a bell: it answers edges and textures at angle θ with "
+    "stripes λ pixels apart — much like the first layer of a trained CNN.",
+    "gen:log": "Blur, then second derivative: a blob and edge detector whose scale is σ.",
+}
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel to use and where it came from."""
+
+    values: np.ndarray
+    preset: str
+    description: str
+    errors: tuple[str, ...] = ()
+
+
+def preset_options() -> list[str]:
+    return [CUSTOM, *PRESETS, *GENERATORS]
+
+
+def option_label(option: str) -> str:
+    if option == CUSTOM:
+        return "Custom (your own values)"
+    if option in PRESETS:
+        return PRESETS[option].name
+    return GENERATORS[option]
+
+
+def _keys(prefix: str) -> dict[str, str]:
+    names = ("values", "version", "last_good", "preset", "rows", "cols", "size", "sigma", "theta",
+             "wavelength", "gabor_sigma", "message")  # fmt: skip
+    return {name: f"{prefix}.{name}" for name in names}
+
+
+def grid_key(prefix: str) -> str:
+    """Session key of the current grid (changes whenever the grid is replaced)."""
+    return f"{prefix}.grid.{st.session_state.get(f'{prefix}.version', 0)}"
+
+
+def set_kernel(prefix: str, values, preset: str = CUSTOM) -> None:
+    """Replace the kernel (e.g. from a shared link or a button). Call before the widgets draw."""
+    keys = _keys(prefix)
+    values = check_kernel(values).copy()
+    state = st.session_state
+    state[keys["values"]] = values
+    state[keys["last_good"]] = values
+    state[keys["version"]] = state.get(keys["version"], 0) + 1
+    state[keys["preset"]] = preset if preset in preset_options() else CUSTOM
+    state[keys["rows"]], state[keys["cols"]] = values.shape
+    state.pop(keys["message"], None)
+
+
+def current_kernel(prefix: str) -> np.ndarray:
+    """The kernel in use: the last good one."""
+    return st.session_state[f"{prefix}.last_good"]
+
+
+def _generated(prefix: str, option: str) -> np.ndarray:
+    keys = _keys(prefix)
+    state = st.session_state
+    size = int(state.get(keys["size"], 5))
+    sigma = float(state.get(keys["sigma"], 1.0))
+    if option == "gen:gaussian":
+        return gaussian_kernel(size, sigma)
+    if option == "gen:box":
+        return box_kernel(size)
+    if option == "gen:log":
+        return laplacian_of_gaussian_kernel(size, sigma)
+    return gabor_kernel(
+        size,
+        theta=math.radians(float(state.get(keys["theta"], 0.0))),
+        wavelength=float(state.get(keys["wavelength"], 4.0)),
+        sigma=float(state.get(keys["gabor_sigma"], 2.0)),
+    )
+
+
+def _on_preset(prefix: str) -> None:
+    option = st.session_state[f"{prefix}.preset"]
+    if option == CUSTOM:
+        return
+    values = kernel(option) if option in PRESETS else _generated(prefix, option)
+    set_kernel(prefix, values, option)
+
+
+def _on_generator_change(prefix: str) -> None:
+    option = st.session_state[f"{prefix}.preset"]
+    if option in GENERATORS:
+        set_kernel(prefix, _generated(prefix, option), option)
+
+
+def _on_resize(prefix: str) -> None:
+    keys = _keys(prefix)
+    rows, cols = int(st.session_state[keys["rows"]]), int(st.session_state[keys["cols"]])
+    old = current_kernel(prefix)
+    new = np.zeros((rows, cols))
+    # Keep the centre: crop or pad evenly on both sides.
+    r0, c0 = max((old.shape[0] - rows) // 2, 0), max((old.shape[1] - cols) // 2, 0)
+    n0, m0 = max((rows - old.shape[0]) // 2, 0), max((cols - old.shape[1]) // 2, 0)
+    h, w = min(rows, old.shape[0]), min(cols, old.shape[1])
+    new[n0 : n0 + h, m0 : m0 + w] = old[r0 : r0 + h, c0 : c0 + w]
+    set_kernel(prefix, new)
+
+
+def _on_transform(prefix: str, action: str) -> None:
+    values = current_kernel(prefix).copy()
+    preset = st.session_state.get(f"{prefix}.preset", CUSTOM)
+    if action == "normalise":
+        total = values.sum()
+        if abs(total) < 1e-12:
+            st.session_state[f"{prefix}.message"] = (
+                "This kernel sums to 0 (an edge detector), so it cannot be scaled to sum 1. "
+                "Its output is zero on flat areas whatever you do."
+            )
+            return
+        values = values / total
+        preset = CUSTOM
+    elif action == "randomise":
+        rng = np.random.default_rng()
+        values = np.round(rng.normal(0.0, 1.0, size=values.shape), 1)
+        preset = CUSTOM
+    elif action == "transpose":
+        values = values.T.copy()
+        preset = CUSTOM
+    elif action == "rotate":
+        values = values[::-1, ::-1].copy()
+        preset = CUSTOM
+    set_kernel(prefix, values, preset)
+
+
+def _grid_frame(values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        [[format(float(v), ".6g") for v in row] for row in values],
+        columns=[str(c) for c in range(values.shape[1])],
+    )
+
+
+def _apply_edits(base: np.ndarray, edits: dict) -> tuple[np.ndarray, list[str]]:
+    """The base kernel with the grid's edited cells parsed in; bad cells are listed."""
+    values = base.copy()
+    errors = []
+    for row, changes in (edits or {}).get("edited_rows", {}).items():
+        for col, text in changes.items():
+            r, c = int(row), int(col)
+            if not (0 <= r < values.shape[0] and 0 <= c < values.shape[1]):
+                continue
+            try:
+                values[r, c] = parse_kernel_cell(text)
+            except ValueError as error:
+                errors.append(f"Row {r}, column {c}: {error}.")
+    return values, errors
+
+
+def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom") -> KernelChoice:
+    """Draw the kernel controls and return the kernel to use."""
+    keys = _keys(prefix)
+    state = st.session_state
+    if keys["last_good"] not in state:
+        set_kernel(prefix, kernel(default_preset), default_preset)
+    # An edited cell turns a preset into "custom" (before the selectbox is drawn).
+    edits = state.get(grid_key(prefix)) or {}
+    if edits.get("edited_rows") and state.get(keys["preset"]) != CUSTOM:
+        state[keys["preset"]] = CUSTOM
+
+    option = st.selectbox(
+        "Kernel",
+        preset_options(),
+        format_func=option_label,
+        key=keys["preset"],
+        on_change=_on_preset,
+        args=(prefix,),
+        help="Start from a classic kernel or a generator with parameters; then edit any cell. "
+        "Editing a cell switches the choice to Custom and keeps the values.",
+    )
+    if option in PRESETS:
+        st.caption(PRESETS[option].description)
+    elif option in GENERATORS:
+        st.caption(GENERATOR_DESCRIPTIONS[option])
+        _generator_controls(prefix, option)
+    else:
+        st.caption("Your own kernel. Type numbers or fractions such as 1/9 into the cells.")
+
+    size_columns = st.columns(2)
+    base = state[keys["values"]]
+    size_names = (("rows", "Rows"), ("cols", "Columns"))
+    for column, (name, label) in zip(size_columns, size_names, strict=True):
+        column.number_input(
+            label, min_value=1, max_value=MAX_KERNEL_SIZE, step=1, key=keys[name],
+            on_change=_on_resize, args=(prefix,),
+            help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
+            "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
+        )  # fmt: skip
+
+    st.data_editor(
+        _grid_frame(base),
+        key=grid_key(prefix),
+        hide_index=False,
+        width="content",
+        column_config={
+            str(c): st.column_config.TextColumn(str(c), width=64) for c in range(base.shape[1])
+        },
+    )
+    st.caption("Click a cell, type a number or a fraction such as 1/16 and press Enter.")
+    # The edits are read from the widget state: untouched cells keep their full precision.
+    values, errors = _apply_edits(base, state.get(grid_key(prefix)))
+    if errors:
+        st.error(
+            "Some cells are not usable numbers, so the last good kernel stays in use:\n\n"
+            + "\n".join(f"- {e}" for e in errors)
+        )
+    else:
+        state[keys["last_good"]] = values
+
+    buttons = st.columns(4)
+    for column, action, label, tip in (
+        (buttons[0], "normalise", "Sum → 1", "Divide every cell by the kernel's sum, so a flat "
+         "area keeps its brightness (blurs should sum to 1)."),
+        (buttons[1], "randomise", "Random", "Fill the grid with random values (mean 0, "
+         "spread 1): what a CNN's kernel looks like before training."),
+        (buttons[2], "transpose", "Transpose", "Swap rows and columns: a horizontal edge "
+         "detector becomes a vertical one."),
+        (buttons[3], "rotate", "Rotate 180°", "Turn the kernel upside down and back to front: "
+         "the flip that turns correlation into true convolution."),
+    ):  # fmt: skip
+        column.button(
+            label, key=f"{prefix}.button.{action}", help=tip, on_click=_on_transform,
+            args=(prefix, action), width="stretch",
+        )  # fmt: skip
+    message = state.pop(keys["message"], None)
+    if message:
+        st.warning(message)
+
+    in_use = state[keys["last_good"]]
+    preset = state[keys["preset"]]
+    description = (
+        PRESETS[preset].description if preset in PRESETS
+        else GENERATOR_DESCRIPTIONS.get(preset, "Custom kernel.")
+    )  # fmt: skip
+    return KernelChoice(in_use.copy(), preset, description, tuple(errors))
+
+
+def _generator_controls(prefix: str, option: str) -> None:
+    keys = _keys(prefix)
+    state = st.session_state
+    state.setdefault(keys["size"], 5)
+    state.setdefault(keys["sigma"], 1.0)
+    state.setdefault(keys["theta"], 0)
+    state.setdefault(keys["wavelength"], 4.0)
+    state.setdefault(keys["gabor_sigma"], 2.0)
+    common = {"on_change": _on_generator_change, "args": (prefix,)}
+    columns = st.columns(2)
+    columns[0].slider(
+        "Size", 1, MAX_KERNEL_SIZE, key=keys["size"], **common,
+        help="Width and height of the generated kernel in cells.",
+    )  # fmt: skip
+    if option in ("gen:gaussian", "gen:log"):
+        columns[1].slider(
+            "σ (spread)", 0.2, 5.0, step=0.1, key=keys["sigma"], **common,
+            help="Standard deviation of the bell in pixels: larger σ reaches further.",
+        )  # fmt: skip
+    if option == "gen:gabor":
+        columns[1].slider(
+            "θ (angle, degrees)", 0, 180, step=5, key=keys["theta"], **common,
+            help="Direction of the stripes' travel: 0° gives vertical stripes.",
+        )  # fmt: skip
+        more = st.columns(2)
+        more[0].slider(
+            "λ (wavelength, pixels)", 2.0, 16.0, step=0.5, key=keys["wavelength"], **common,
+            help="Distance between two bright stripes of the wave.",
+        )  # fmt: skip
+        more[1].slider(
+            "σ (envelope)", 0.5, 6.0, step=0.1, key=keys["gabor_sigma"], **common,
+            help="Size of the bell that fades the wave out away from the centre.",
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- kernel sections
+
+KIND_EXPLANATIONS = {
+    "all-pass": "every frequency passes unchanged: the kernel only moves or copies the image.",
+    "low-pass": "slow changes pass, fine detail is weakened: a blur.",
+    "high-pass": "flat areas vanish and the finest detail is strongest: an edge detector.",
+    "band-pass": "flat areas vanish and so does the very finest pattern; in between passes: an "
+    "edge detector that also smooths, like Sobel.",
+    "high-boost": "everything passes and fine detail is amplified: a sharpening kernel.",
+    "band-boost": "everything passes, middle frequencies are amplified most.",
+    "zero": "the kernel is all zeros: nothing passes.",
+}
+
+
+def show_frequency_response(values: np.ndarray) -> None:
+    """Heatmap of |DFT| of the kernel with a sentence saying what kind of filter it is."""
+    from core.kernel_analysis import frequency_response
+    from ui.image_view import frequency_figure
+
+    response = frequency_response(values)
+    left, right = st.columns([1, 1])
+    left.plotly_chart(frequency_figure(response), width="content", theme=None,
+                      key="kernel.frequency_chart")  # fmt: skip
+    right.markdown(
+        f"**{response.kind.capitalize()}:** {KIND_EXPLANATIONS[response.kind]}\n\n"
+        f"- gain at zero frequency (flat areas) = |sum of the kernel| = {response.dc_gain:.4g}\n"
+        f"- largest gain = {response.peak_gain:.4g}\n"
+        f"- gain at the finest patterns (the border) = {response.highest_frequency_gain:.4g}"
+    )
+    right.caption(
+        "Any image is a sum of waves. This map shows how strongly the kernel passes a wave of "
+        "each frequency: the centre is a flat area, the border the finest stripes a pixel grid "
+        "can hold. It is the magnitude of the kernel's Fourier transform (kernel zero-padded to "
+        "64×64); flipping the kernel does not change it."
+    )
+
+
+def show_separability(values: np.ndarray) -> None:
+    """Rank-1 test with the column ⊗ row factors and the multiply-adds saved."""
+    from core.kernel_analysis import separability
+    from ui.image_view import show_small_matrix
+
+    result = separability(values)
+    singular = ", ".join(f"{v:.3g}" for v in result.singular_values)
+    if result.is_separable and result.rank == 1:
+        st.success(
+            f"Separable: the kernel is a column times a row (rank 1). Two 1-D passes cost "
+            f"{result.separable_multiply_adds} multiply-adds per output pixel instead of "
+            f"{result.direct_multiply_adds}: {result.saving:.2g}× fewer."
+        )
+        a, b = st.columns([1, 3])
+        with a:
+            show_small_matrix(result.column[:, None], key="kernel.factor_column", title="Column")
+        with b:
+            show_small_matrix(result.row[None, :], key="kernel.factor_row", title="Row")
+    elif result.rank == 0:
+        st.info("An all-zero kernel: nothing to separate.")
+    else:
+        st.info(
+            f"Not separable: rank {result.rank}. It needs all {result.direct_multiply_adds} "
+            "multiply-adds per output pixel (or a sum of several column ⊗ row pairs)."
+        )
+    st.caption(
+        f"Singular values (SVD): {singular}. A kernel is separable when only the first is "
+        "non-zero; then sliding the column down and the row across gives the same output."
+    )
+
+
+def kernel_snippets(values: np.ndarray) -> tuple[str, str]:
+    """Python code recreating the kernel: NumPy, and a Keras Conv2D layer using it."""
+    rows = ",\n".join("    [" + ", ".join(format(float(v), ".8g") for v in row) + "]"
+                      for row in values)  # fmt: skip
+    numpy_code = f"import numpy as np\n\nkernel = np.array([\n{rows},\n])\n"
+    kh, kw = values.shape
+    keras_code = (
+        numpy_code + "\nimport keras\n\n"
+        f'layer = keras.layers.Conv2D(1, ({kh}, {kw}), padding="same", use_bias=False)\n'
+        "layer.build((None, None, None, 1))\n"
+        "# Keras stores (kernel rows, kernel cols, input channels, filters).\n"
+        "layer.set_weights([kernel.reshape(%d, %d, 1, 1)])\n" % (kh, kw)
+    )
+    return numpy_code, keras_code
+
+
+def sync_link(params: dict[str, str]) -> None:
+    """Keep the address bar's query string equal to the page's setup."""
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def share_and_download(params: dict[str, str], choice, output: np.ndarray, mapping: str) -> None:
+    """The lecture link, the output picture as PNG and the kernel as code."""
+    from urllib.parse import urlencode
+
+    from ui.image_view import render
+
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
+    link = base + ("?" + urlencode(params) if params else "")
+    st.markdown("**Lecture link** — opens this exact setup (image, kernel values, settings):")
+    st.code(link or "(default setup: no parameters)", language=None)
+    if not choice.shareable:
+        st.warning(
+            "Uploaded and camera images stay private, so the link opens the default sample "
+            "photo instead. Pick a sample photo or a test pattern to share the image too."
+        )
+    png, _ = render(output, mapping)
+    st.download_button(
+        "Download the output (PNG)", png, file_name="convscope_output.png", mime="image/png",
+        key="kernel.download_png", on_click="ignore",
+        help="The output picture exactly as shown, with the current display mapping.",
+    )  # fmt: skip
+    numpy_code, keras_code = kernel_snippets(current_kernel("kernel"))
+    st.markdown("**The kernel as code**")
+    left, right = st.columns(2)
+    left.code(numpy_code, language="python")
+    right.code(keras_code, language="python")
+    st.download_button(
+        "Download the kernel (.npy)", _npy_bytes(current_kernel("kernel")),
+        file_name="kernel.npy", mime="application/octet-stream", key="kernel.download_npy",
+        on_click="ignore", help="The kernel values as a NumPy file: np.load('kernel.npy').",
+    )  # fmt: skip
+
+
+def _npy_bytes(values: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()
