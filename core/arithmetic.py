@@ -305,15 +305,16 @@ def conv_relationship(info: OutputSizeInfo, *, padding_name: str | None = None) 
         number, name = 6, "zero padding, non-unit strides"
         formula = r"o = \left\lfloor \frac{i + 2p - k}{s} \right\rfloor + 1"
     if d == 1:
-        if number == 1:
-            inner = f"{i} - {k}"
-        elif number in (2, 3, 4):
-            inner = f"{i} + {pad_term} - {k}"
-        elif number == 5:
-            inner = f"{i} - {k}"
-        else:
-            inner = f"{i} + {pad_term} - {k}"
-    if s == 1:
+        inner = f"{i} - {k}" if number in (1, 5) else f"{i} + {pad_term} - {k}"
+    if s == 1 and number == 1:
+        substituted = f"({i} - {k}) + 1 = {o}"
+    elif s == 1 and number == 2:
+        substituted = f"({i} - {k}) + {pad_term} + 1 = {o}"
+    elif s == 1 and number == 3:
+        substituted = f"{i} + 2 \\cdot {p} - ({k} - 1) = {o}"
+    elif s == 1 and number == 4:
+        substituted = f"{i} + ({k} - 1) = {o}"
+    elif s == 1:
         substituted = f"{inner} + 1 = {o}"
     else:
         quotient = info.numerator / s

@@ -98,6 +98,7 @@ def matrix_figure(
     zmax: float | None = None,
     show_colorbar: bool = False,
     hidden_text: str = "?",
+    text=None,
     row_labels=None,
     col_labels=None,
     cell_px: int = CELL_PX,
@@ -119,6 +120,8 @@ def matrix_figure(
         zmin, zmax: fix the colour range (e.g. to compare several matrices).
         show_colorbar: draw the colour bar (say what the colours mean).
         hidden_text: what NaN cells show.
+        text: optional (rows, cols) array of strings printed instead of the
+            formatted values (e.g. "" for cells not computed yet).
         row_labels, col_labels: tick labels; default 0, 1, 2, ...
         cell_px: pixel size of one cell.
 
@@ -149,13 +152,24 @@ def matrix_figure(
         )
     }
     hidden = np.isnan(z)
-    text = np.array(
-        [
-            [hidden_text if hidden[r, c] else format_value(z[r, c], fmt) for c in range(shape[1])]
-            for r in range(shape[0])
-        ],
-        dtype=object,
-    )
+    if text is None:
+        text = np.array(
+            [
+                [
+                    hidden_text if hidden[r, c] else format_value(z[r, c], fmt)
+                    for c in range(shape[1])
+                ]
+                for r in range(shape[0])
+            ],
+            dtype=object,
+        )
+    else:
+        text = np.asarray(text, dtype=object)
+        if text.shape != shape:
+            raise ValueError(
+                f"`text` must have the matrix's shape {shape}. Received: text with shape "
+                f"{text.shape}"
+            )
     finite = z[~hidden]
     if colorscale is None:
         negative = finite.size > 0 and finite.min() < 0
@@ -170,7 +184,7 @@ def matrix_figure(
         y=rows,
         text=text,
         texttemplate="%{text}",
-        textfont={"size": 13 if max(len(t) for t in text.ravel()) <= 4 else 10},
+        textfont={"size": 13 if max(len(str(t)) for t in text.ravel()) <= 4 else 10},
         colorscale=colorscale,
         zmid=zmid,
         zmin=zmin,
@@ -243,14 +257,17 @@ PLOTLY_CONFIG = {"displayModeBar": False, "staticPlot": False, "scrollZoom": Fal
 
 
 def show_matrix(values, *, key: str | None = None, container=None, **options) -> go.Figure:
-    """Draw ``matrix_figure(values, **options)`` in Streamlit at its natural size.
+    """Draw ``matrix_figure(values, **options)`` in Streamlit.
 
-    ``container`` is any Streamlit container (a column, ``st.empty()``);
-    default the main area. Returns the figure (handy in tests).
+    The figure keeps its height (``cell_px`` per row) and stretches to the
+    container's width; cells stay square and the matrix is centred, so it is
+    never cut off in a narrow column. ``container`` is any Streamlit container
+    (a column, ``st.empty()``); default the main area. Returns the figure.
     """
     import streamlit as st
 
     fig = matrix_figure(values, **options)
+    fig.update_layout(width=None, autosize=True)
     target = container if container is not None else st
-    target.plotly_chart(fig, width="content", theme=None, config=PLOTLY_CONFIG, key=key)
+    target.plotly_chart(fig, width="stretch", theme=None, config=PLOTLY_CONFIG, key=key)
     return fig

@@ -1,0 +1,84 @@
+"""An editable small matrix (``st.data_editor``) whose contents a preset can replace.
+
+The numbers live in session state under ``f"{key}.values"`` (a float array);
+the editor's own state is keyed by a version number, so loading a preset or
+resizing bumps the version and the grid shows the new numbers instead of
+stale edits. ``matrix_editor`` returns the edited matrix, or the message
+that says which cell to fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+
+def _version_key(key: str) -> str:
+    return f"{key}.version"
+
+
+def editor_key(key: str) -> str:
+    """Session key of the data editor currently on screen (tests seed edits through it)."""
+    return f"{key}.editor.{st.session_state.get(_version_key(key), 0)}"
+
+
+def set_matrix(key: str, values) -> None:
+    """Replace the stored matrix (a preset, random numbers, a resize) and reset edits."""
+    st.session_state[f"{key}.values"] = np.array(values, dtype=np.float64)
+    st.session_state[_version_key(key)] = st.session_state.get(_version_key(key), 0) + 1
+
+
+def stored_matrix(key: str, default) -> np.ndarray:
+    """The stored matrix, initialised from ``default`` on first use."""
+    if f"{key}.values" not in st.session_state:
+        st.session_state[f"{key}.values"] = np.array(default, dtype=np.float64)
+    return st.session_state[f"{key}.values"]
+
+
+def resize_matrix(key: str, shape: tuple[int, int], default) -> None:
+    """Keep the overlapping top-left values, fill new cells with 0."""
+    old = stored_matrix(key, default)
+    new = np.zeros(shape)
+    rows, cols = min(shape[0], old.shape[0]), min(shape[1], old.shape[1])
+    new[:rows, :cols] = old[:rows, :cols]
+    set_matrix(key, new)
+
+
+def matrix_editor(
+    key: str,
+    default,
+    *,
+    name: str,
+    help: str | None = None,  # noqa: A002
+) -> tuple[np.ndarray | None, str | None]:
+    """Draw the editable grid; return ``(matrix, None)`` or ``(None, error message)``.
+
+    ``name`` ("input", "kernel") is used in the error message, e.g.
+    "Cell (row 2, column 0) of the kernel is empty: type a number there."
+    """
+    values = stored_matrix(key, default)
+    frame = pd.DataFrame(values, columns=[str(c) for c in range(values.shape[1])])
+    column_config = {
+        str(c): st.column_config.NumberColumn(str(c), format="%g", width="small")
+        for c in range(values.shape[1])
+    }
+    edited = st.data_editor(
+        frame,
+        key=editor_key(key),
+        column_config=column_config,
+        num_rows="fixed",
+        hide_index=False,
+        width="content",
+    )
+    if help:
+        st.caption(help)
+    matrix = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(matrix))
+    if bad.size:
+        row, col = bad[0]
+        return None, (
+            f"Cell (row {row}, column {col}) of the {name} is empty or not a number: "
+            "type a number there."
+        )
+    return matrix, None
