@@ -22,9 +22,11 @@ from core.images import ImageDecodeError, decode_image, downscale
 from core.synthetic_images import SYNTHETIC_IMAGES, make_synthetic
 
 IMAGE_DIR = Path(__file__).resolve().parents[1] / "assets" / "images"
+MNIST_FILE = Path(__file__).resolve().parents[1] / "assets" / "data" / "mnist_subset.npz"
 SOURCES = ("photo", "synthetic", "upload", "camera")
 SOURCE_LABELS = {
     "photo": "Sample photo",
+    "digit": "MNIST digit",
     "synthetic": "Test pattern",
     "upload": "Upload",
     "camera": "Camera",
@@ -87,6 +89,15 @@ def decode_upload(
     notes = list(decoded.notes)
     pixels = _shrink(decoded.pixels, max_side, notes)
     return pixels, tuple(notes), decoded.pixels.shape
+
+
+@st.cache_resource(show_spinner=False)
+def _mnist_test_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled MNIST test digits (read-only, shared): images (N, 28, 28) uint8 and labels."""
+    with np.load(MNIST_FILE) as data:
+        images, labels = data["x_test"], data["y_test"]
+    images.setflags(write=False)
+    return images, labels
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -178,6 +189,23 @@ def image_picker(
             st.caption(item.description)
             pixels = synthetic(key, size)
             return ImageChoice(pixels, f"synthetic:{key}", item.name, (), True, pixels.shape)
+
+        if source == "digit":
+            try:
+                digits, labels = _mnist_test_digits()
+            except (OSError, KeyError, ValueError):
+                return _fallback(prefix, max_side, "The bundled MNIST digits are missing.")
+            index = st.number_input(
+                f"Digit number (0–{len(digits) - 1})",
+                0,
+                len(digits) - 1,
+                key=f"{prefix}.digit",
+                help="Which handwritten digit of the MNIST test set to show: 28×28 grey pixels, "
+                "small enough to print every value.",
+            )
+            label = f"MNIST digit #{index} (a {labels[index]})"
+            pixels = digits[index].astype(np.float32)
+            return ImageChoice(pixels, f"digit:{index}", label, (), True, pixels.shape)
 
         if source == "upload":
             uploaded = st.file_uploader(

@@ -550,3 +550,47 @@ def noise_and_sharpening(pixels, name: str) -> None:
         (columns[3], sharpened, "Sharpened", "clip"),
     ):  # fmt: skip
         show_image(values, caption=label, mapping=how, colorbar=False, container=column)
+
+
+def histogram_figure(counts: np.ndarray, *, title: str, color: str = "#4a6fa5") -> go.Figure:
+    """256 bars of pixel counts with the cumulative distribution as a line on a 0–1 axis."""
+    from core.histogram import cumulative_distribution
+
+    levels = np.arange(len(counts))
+    fig = go.Figure()
+    fig.add_bar(x=levels, y=counts, marker_color=color, marker_line_width=0, name="pixels")
+    fig.add_scatter(
+        x=levels, y=cumulative_distribution(counts), yaxis="y2", name="CDF",
+        line={"color": "#d62728", "width": 2},
+    )  # fmt: skip
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=260,
+        margin={"l": 50, "r": 50, "t": 40, "b": 40},
+        bargap=0,
+        showlegend=False,
+        xaxis={"title": "grey level", "range": [-1, 256], "fixedrange": True},
+        yaxis={"title": "pixels", "fixedrange": True},
+        yaxis2={"title": "CDF", "overlaying": "y", "side": "right", "range": [0, 1.02],
+                "fixedrange": True, "showgrid": False},
+    )  # fmt: skip
+    return fig
+
+
+def outline_region(rgb: np.ndarray, top: int, left: int, rows: int, cols: int) -> np.ndarray:
+    """A copy of an 8-bit picture with a red frame around the given region."""
+    framed = rgb.copy() if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
+    bottom, right = top + rows - 1, left + cols - 1
+    thickness = max(1, max(rgb.shape[:2]) // 200)
+    cv2.rectangle(framed, (left, top), (right, bottom), (230, 30, 30), thickness)
+    return framed
+
+
+def show_picture(rgb: np.ndarray, *, caption: str, container=None) -> None:
+    """An 8-bit picture (no mapping needed), enlarged or shrunk for display, as PNG."""
+    target = container if container is not None else st
+    picture = _resize_for_display(np.ascontiguousarray(rgb))
+    if picture.ndim == 3:
+        picture = picture[:, :, ::-1]
+    ok, buffer = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    target.image(buffer.tobytes(), caption=caption, width="content")
