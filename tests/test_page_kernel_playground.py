@@ -37,8 +37,11 @@ def grid_values(at: AppTest) -> np.ndarray:
 
 def edit_cell(at: AppTest, row: int, col: int, text) -> AppTest:
     key = GRID.format(at.session_state["kernel.version"])
-    current = at.session_state[key] if key in at.session_state else {}
-    edited = {**(current.get("edited_rows", {}) if current else {})}
+    try:
+        current = at.session_state[key] or {}
+    except KeyError:  # the grid has not been edited yet
+        current = {}
+    edited = dict(current.get("edited_rows", {}))
     edited[row] = {**edited.get(row, {}), str(col): text}
     at.session_state[key] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
     at.run()
