@@ -100,7 +100,7 @@ def example_picker() -> None:
     """Selectbox of the worked examples and the button that loads one."""
     keys = list(CONV_EXAMPLES)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
-    choice = left.selectbox(
+    left.selectbox(
         "Worked example",
         keys,
         format_func=lambda k: CONV_EXAMPLES[k].title,
@@ -111,8 +111,7 @@ def example_picker() -> None:
     right.button(
         "Load example",
         key="arith.load",
-        on_click=load_conv_example,
-        args=(choice,),
+        on_click=lambda: load_conv_example(st.session_state["arith.example"]),
         help="Replace the current input, kernel and options with this example.",
         type="primary",
     )

@@ -72,7 +72,7 @@ def size_guess(sig: str, true_shape: tuple[int, int]) -> bool:
         return True
     st.info("Predict the output size first: how many window positions fit along each axis?")
     a, b, c = st.columns([1, 1, 1], vertical_alignment="bottom")
-    rows = a.number_input(
+    a.number_input(
         "Output rows?",
         0,
         99,
@@ -80,7 +80,7 @@ def size_guess(sig: str, true_shape: tuple[int, int]) -> bool:
         key="arith.size_guess_rows",
         help="Your prediction of the output height.",
     )
-    cols = b.number_input(
+    b.number_input(
         "Output columns?",
         0,
         99,
@@ -88,13 +88,19 @@ def size_guess(sig: str, true_shape: tuple[int, int]) -> bool:
         key="arith.size_guess_cols",
         help="Your prediction of the output width.",
     )
-    if c.button(
+    c.button(
         "Check size",
         key="arith.size_check",
         help="Compare your prediction with the true output size.",
-    ):
-        checked[sig] = (int(rows), int(cols))
-        st.rerun()
+        on_click=lambda: checked.update(
+            {
+                sig: (
+                    int(st.session_state["arith.size_guess_rows"]),
+                    int(st.session_state["arith.size_guess_cols"]),
+                )
+            }
+        ),
+    )
     return False
 
 
@@ -119,9 +125,12 @@ def cell_guess(sig: str, step: int, position, true_value: float) -> bool:
         key="arith.cell_guess",
         help="Multiply each covered input cell by the kernel tap over it and add everything up.",
     )
-    if b.button("Check", key="arith.cell_check", help="Reveal the true value and compare."):
-        checked[(sig, step)] = float(guess)
-        st.rerun(scope="fragment")
+    b.button(
+        "Check",
+        key="arith.cell_check",
+        help="Reveal the true value and compare.",
+        on_click=lambda: checked.update({(sig, step): float(st.session_state["arith.cell_guess"])}),
+    )
     return False
 
 

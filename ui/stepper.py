@@ -92,12 +92,12 @@ def step_through(
             st.session_state[step_key] = step + 1
         st.session_state.pop(skip_key, None)
         first, back, forward, last, play, slider = st.columns(
-            [1.3, 1.3, 1.3, 1.3, 1.5, 6], vertical_alignment="bottom"
+            [1, 1, 1, 1, 2, 9], vertical_alignment="bottom"
         )
         at_start = current_step(key, num_steps) == 0
         at_end = current_step(key, num_steps) == num_steps - 1
         first.button(
-            "First",
+            "",
             icon=":material/first_page:",
             key=f"{key}.first",
             help="Go back to the first position.",
@@ -107,7 +107,7 @@ def step_through(
             disabled=at_start,
         )
         back.button(
-            "Back",
+            "",
             icon=":material/chevron_left:",
             key=f"{key}.back",
             help="Move the window back by one position.",
@@ -116,7 +116,7 @@ def step_through(
             disabled=at_start,
         )
         forward.button(
-            "Next",
+            "",
             icon=":material/chevron_right:",
             key=f"{key}.forward",
             help="Move the window on by one position.",
@@ -125,7 +125,7 @@ def step_through(
             disabled=at_end,
         )
         last.button(
-            "Last",
+            "",
             icon=":material/last_page:",
             key=f"{key}.last",
             help="Jump to the last position.",

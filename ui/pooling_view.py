@@ -1,0 +1,461 @@
+"""Pieces of the Pooling page: the small-matrix controls, one pooling step, the image lessons.
+
+Controls return plain values; every number shown is computed by ``core``.
+Session keys live under ``pool.``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.arithmetic import ConvGeometry
+from core.images import downscale, load_image, to_display
+from core.kernels import PRESETS
+from core.pooling import global_pool, pool2d
+from core.pooling_lessons import MAX_SHIFT, feature_map, pool_repeatedly, translation_study
+from core.seed_examples import POOL_EXAMPLES
+from ui.matrix_editor import resize_matrix, set_matrix
+from ui.matrix_view import format_value, show_matrix
+
+INPUT_KEY = "pool.input"
+IMAGE_DIR = Path(__file__).resolve().parents[1] / "assets" / "images"
+PHOTO_SIDE = 192  # photos are shrunk to this many pixels so three poolings stay visible
+
+
+# --------------------------------------------------------------------------- small matrix
+
+
+def load_pool_example(key: str) -> None:
+    """Callback: copy a worked example into the controls and the editor."""
+    example = POOL_EXAMPLES[key]
+    state = st.session_state
+    state["pool.in_rows"], state["pool.in_cols"] = example.image.shape
+    state["pool.size_rows"], state["pool.size_cols"] = example.pool_size
+    state["pool.stride_rows"], state["pool.stride_cols"] = example.strides
+    state["pool.padding"], state["pool.method"] = example.padding, example.method
+    state["pool.loaded"] = key
+    set_matrix(INPUT_KEY, example.image)
+    state["pool.stepper.step"], state["pool.stepper.playing"] = 0, False
+
+
+def _resize() -> None:
+    shape = (st.session_state["pool.in_rows"], st.session_state["pool.in_cols"])
+    resize_matrix(INPUT_KEY, shape, np.zeros((1, 1)))
+    st.session_state["pool.loaded"] = None
+
+
+def _randomize() -> None:
+    shape = (st.session_state["pool.in_rows"], st.session_state["pool.in_cols"])
+    set_matrix(INPUT_KEY, np.random.default_rng().integers(0, 10, shape))
+    st.session_state["pool.loaded"] = None
+
+
+def pool_controls() -> dict:
+    """Example picker and window settings; returns pool_size, strides, padding, method, backprop."""
+    if "pool.in_rows" not in st.session_state:
+        load_pool_example(next(iter(POOL_EXAMPLES)))
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.selectbox(
+        "Worked example",
+        list(POOL_EXAMPLES),
+        key="pool.example",
+        format_func=lambda k: POOL_EXAMPLES[k].title,
+        help="The pooling examples from the course slides.",
+    )
+    right.button(
+        "Load example",
+        key="pool.load",
+        on_click=lambda: load_pool_example(st.session_state["pool.example"]),
+        type="primary",
+        help="Replace the input and the settings with this example.",
+    )
+    sizes, window, options = st.columns(3)
+    a, b = sizes.columns(2)
+    a.number_input(
+        "Input rows",
+        1,
+        12,
+        key="pool.in_rows",
+        on_change=_resize,
+        help="Height of the input map (up to 12).",
+    )
+    b.number_input(
+        "Input columns",
+        1,
+        12,
+        key="pool.in_cols",
+        on_change=_resize,
+        help="Width of the input map (up to 12).",
+    )
+    sizes.button(
+        "Random input 0–9",
+        key="pool.random",
+        on_click=_randomize,
+        help="Fill the input with random whole numbers from 0 to 9.",
+    )
+    a, b = window.columns(2)
+    pool_size = (
+        a.number_input(
+            "Window rows",
+            1,
+            5,
+            key="pool.size_rows",
+            help="Height of the pooling window (Keras: pool_size).",
+        ),
+        b.number_input(
+            "Window cols", 1, 5, key="pool.size_cols", help="Width of the pooling window."
+        ),
+    )
+    strides = (
+        a.number_input(
+            "Stride rows",
+            0,
+            5,
+            key="pool.stride_rows",
+            help="Rows the window moves down between outputs. Usually = window.",
+        ),
+        b.number_input(
+            "Stride cols",
+            0,
+            5,
+            key="pool.stride_cols",
+            help="Columns the window moves right between outputs.",
+        ),
+    )
+    padding = options.selectbox(
+        "Padding",
+        ("valid", "same"),
+        key="pool.padding",
+        help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
+        "padded cells never win a max and do not count in an average.",
+    )
+    method = options.radio(
+        "Pooling",
+        ("max", "average"),
+        key="pool.method",
+        horizontal=True,
+        help="max keeps the strongest response of each window; average keeps the mean.",
+    )
+    backprop = options.toggle(
+        "Show backpropagation",
+        key="pool.backprop",
+        help="Where does the gradient of each output go? Max pooling sends all of it to the "
+        "winning cell; average pooling shares it equally over the window.",
+    )
+    return {
+        "pool_size": tuple(int(v) for v in pool_size),
+        "strides": tuple(int(v) for v in strides),
+        "padding": padding,
+        "method": method,
+        "backprop": backprop,
+    }
+
+
+def window_text(values: np.ndarray, method: str, result: float) -> str:
+    """ "max(10, 12, 6, 8) = 12" or "(10 + 12 + 6 + 8) / 4 = 9"."""
+    items = [format_value(v) for v in values]
+    if method == "max":
+        return f"max({', '.join(items)}) = **{format_value(result)}**"
+    return f"({' + '.join(items)}) / {len(items)} = **{format_value(result)}**"
+
+
+def show_pool_step(
+    *,
+    step: int,
+    geometry: ConvGeometry,
+    image: np.ndarray,
+    output: np.ndarray,
+    winners: np.ndarray | None,
+    method: str,
+    gradient: np.ndarray | None,
+    upstream,
+) -> None:
+    """Input with the window (and winner), the window's arithmetic, the output so far."""
+    row, col = geometry.position(step)
+    (top, _), (left, _) = geometry.pads
+    halo = geometry.halo_mask()
+    padded = np.full(geometry.padded_shape, np.nan)
+    padded[geometry.input_slice()] = image
+    window = geometry.window_mask(row, col)
+    winner = None
+    if winners is not None:
+        winner = np.zeros(geometry.padded_shape, dtype=bool)
+        winner[winners[row, col, 0] + top, winners[row, col, 1] + left] = True
+    text = np.where(halo, "pad", np.vectorize(format_value, otypes=[object])(np.nan_to_num(padded)))
+    grid, out_col = st.columns([3, 2])
+    with grid:
+        show_matrix(
+            padded,
+            title="Input" + (" (padded)" if halo.any() else ""),
+            highlight=window,
+            winner=winner,
+            halo=halo if halo.any() else None,
+            text=text,
+            shade=(geometry.unreached_mask() & ~halo) if not halo.any() else None,
+            row_labels=[r - top for r in range(padded.shape[0])],
+            col_labels=[c - left for c in range(padded.shape[1])],
+            key="pool.view.input",
+        )
+        st.caption(
+            "orange: the window · red: the winning cell"
+            if winner is not None
+            else "orange: the window"
+        )
+    with out_col:
+        flat = np.arange(output.size).reshape(output.shape)
+        shown = np.where(flat <= step, output, np.nan)
+        current = flat == step
+        show_matrix(
+            shown,
+            title=f"Output {output.shape[0]}×{output.shape[1]}",
+            winner=current,
+            text=np.where(flat <= step, np.vectorize(format_value, otypes=[object])(output), ""),
+            zmin=float(output.min()),
+            zmax=float(output.max()),
+            key="pool.view.output",
+        )
+    values = padded[window & ~halo]
+    st.markdown(f"Output ({row}, {col}): " + window_text(values, method, output[row, col]))
+    if gradient is not None:
+        g = float(upstream[row, col])
+        if method == "max":
+            r, c = winners[row, col]
+            st.markdown(
+                f"Backprop: the gradient {format_value(g)} of output ({row}, {col}) goes "
+                f"**entirely** to input cell ({r}, {c}), the winner; the other cells get 0."
+            )
+        else:
+            share = g / values.size
+            st.markdown(
+                f"Backprop: the gradient {format_value(g)} of output ({row}, {col}) is "
+                f"**shared** by its {values.size} real cells: {format_value(share)} each."
+            )
+
+
+def show_backprop(gradient: np.ndarray, upstream: np.ndarray) -> None:
+    """The upstream gradient and where it lands on the input."""
+    left, right = st.columns([2, 3])
+    with left:
+        show_matrix(upstream, title="Gradient arriving at each output", key="pool.grad.up")
+    with right:
+        show_matrix(
+            gradient,
+            title="Gradient on the input",
+            fmt="{:.3g}",
+            key="pool.grad.input",
+        )
+    st.caption(
+        "Each output's gradient is numbered 1, 2, 3, … so you can follow it. Cells where "
+        "overlapping windows send gradient receive the sum; cells that never win get 0."
+    )
+
+
+def table(values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(values, columns=[str(c) for c in range(values.shape[1])])
+
+
+# --------------------------------------------------------------------------- image lessons
+
+
+@st.cache_data(show_spinner=False)
+def photo(name: str) -> np.ndarray:
+    """A bundled photo as float (H, W[, 3]), shrunk to ``PHOTO_SIDE``."""
+    return downscale(load_image(IMAGE_DIR / name).pixels, PHOTO_SIDE).astype(np.float64)
+
+
+def photo_names() -> list[str]:
+    return sorted(p.name for p in IMAGE_DIR.iterdir() if p.suffix.lower() in (".png", ".jpg"))
+
+
+def image_source(prefix: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Photo or ReLU'd feature map picker; returns (photo, kernel or None, description)."""
+    a, b, c = st.columns(3)
+    name = a.selectbox(
+        "Photo",
+        photo_names(),
+        key=f"{prefix}.photo",
+        index=photo_names().index("camera.png"),
+        help="A sample photo, shrunk to at most 192 pixels a side.",
+    )
+    kind = b.radio(
+        "Pool what?",
+        ("Feature map", "Photo"),
+        key=f"{prefix}.kind",
+        help="A CNN pools feature maps: the photo convolved with a kernel, then "
+        "ReLU'd. You can also pool the photo itself.",
+    )
+    preset = c.selectbox(
+        "Kernel of the feature map",
+        list(PRESETS),
+        key=f"{prefix}.kernel",
+        index=list(PRESETS).index("laplacian"),
+        format_func=lambda k: PRESETS[k].name,
+        disabled=kind == "Photo",
+        help="The filter whose ReLU'd response is pooled.",
+    )
+    pixels = photo(name)
+    if kind == "Photo":
+        return pixels, None, f"the photo {name}"
+    return pixels, PRESETS[preset].values, f"ReLU({PRESETS[preset].name} ⋆ {name})"
+
+
+def pooled_input(pixels: np.ndarray, kernel: np.ndarray | None) -> np.ndarray:
+    """The map to pool: the photo itself, or its ReLU'd feature map."""
+    return pixels if kernel is None else feature_map(pixels, kernel)
+
+
+def picture(values: np.ndarray) -> np.ndarray:
+    """8-bit picture of a map: photos as they are, feature maps stretched min–max."""
+    mapping = "clip" if values.ndim == 3 or values.max() > 1 else "minmax"
+    return to_display(values, mapping="minmax" if values.ndim == 2 else mapping).rgb
+
+
+def repeated_pooling_lesson() -> None:
+    pixels, kernel, description = image_source("pool.img")
+    values = pooled_input(pixels, kernel)
+    a, b, c = st.columns(3)
+    times = a.slider(
+        "Number of poolings",
+        1,
+        3,
+        3,
+        key="pool.img.times",
+        help="Pool the result again, up to three times.",
+    )
+    size = b.slider(
+        "Window and stride",
+        2,
+        4,
+        2,
+        key="pool.img.size",
+        help="Window size = stride: each pooling divides the size by this.",
+    )
+    method = c.radio(
+        "Pooling",
+        ("max", "average"),
+        key="pool.img.method",
+        horizontal=True,
+        help="Max keeps the strongest value of each window, average the mean.",
+    )
+    try:
+        maps = pool_repeatedly(values, times, pool_size=size, method=method)
+    except ValueError as error:
+        st.error(f"{error} Use fewer poolings or a smaller window.")
+        return
+    st.markdown(
+        f"Pooling {description}, shown at **true relative size**: one screen pixel per value."
+    )
+    columns = st.columns([m.shape[1] + 20 for m in maps], vertical_alignment="bottom")
+    for index, (column, pooled) in enumerate(zip(columns, maps, strict=True)):
+        label = "input" if index == 0 else f"after {index} pooling" + ("s" if index > 1 else "")
+        column.image(picture(pooled), width=pooled.shape[1])
+        column.caption(f"{label}: **{pooled.shape[0]}×{pooled.shape[1]}**")
+
+
+def translation_lesson() -> None:
+    pixels, kernel, description = image_source("pool.shift")
+    kernel = np.ones((1, 1)) if kernel is None else kernel
+    a, b = st.columns(2)
+    shift = a.slider(
+        "Shift the input by (pixels)",
+        0,
+        MAX_SHIFT,
+        1,
+        key="pool.shift.px",
+        help="Move the photo to the left by this many pixels.",
+    )
+    size = b.slider(
+        "Max-pooling window and stride",
+        2,
+        4,
+        2,
+        key="pool.shift.size",
+        help="Larger windows hide larger shifts.",
+    )
+    studies = [translation_study(pixels, kernel, s, pool_size=size) for s in range(MAX_SHIFT + 1)]
+    study = studies[shift]
+    st.markdown(
+        f"Map: {description} (grayscale), before and after the shift. The change is the "
+        "mean absolute difference, cell by cell, divided by the mean value before the shift "
+        "(0 % = identical)."
+    )
+    m1, m2, m3 = st.columns(3)
+    m1.metric(
+        "Stride-1 convolution map changed by",
+        f"{study.conv_change:.0%}",
+        help="A convolution is equivariant: the map moves with the input, so "
+        "cell by cell it changes a lot.",
+    )
+    m2.metric(
+        f"Max-pooled map ({size}×{size}) changed by",
+        f"{study.pooled_change:.0%}",
+        help="Most window maxima stay inside their window after a small shift.",
+    )
+    m3.metric(
+        "Pooled cells exactly unchanged",
+        f"{study.pooled_unchanged:.0%}",
+        help="Share of pooled values that did not change at all.",
+    )
+    fig = go.Figure()
+    shifts = list(range(MAX_SHIFT + 1))
+    fig.add_scatter(x=shifts, y=[s.conv_change * 100 for s in studies], name="convolution")
+    fig.add_scatter(x=shifts, y=[s.pooled_change * 100 for s in studies], name="max-pooled")
+    fig.update_layout(
+        height=260,
+        margin={"t": 20, "b": 40},
+        xaxis_title="shift (pixels)",
+        yaxis_title="change (%)",
+        xaxis={"dtick": 1},
+    )
+    st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
+    cols = st.columns(4)
+    for column, (title, image) in zip(
+        cols,
+        [
+            ("conv, before", study.conv_before),
+            ("conv, after", study.conv_after),
+            ("pooled, before", study.pooled_before),
+            ("pooled, after", study.pooled_after),
+        ],
+        strict=True,
+    ):
+        column.image(to_display(image, mapping="minmax").rgb, width=image.shape[1])
+        column.caption(f"{title} ({image.shape[0]}×{image.shape[1]})")
+
+
+def global_pooling_lesson(matrix: np.ndarray | None) -> None:
+    pixels, kernel, description = image_source("pool.global")
+    values = pooled_input(pixels, kernel)
+    st.markdown(
+        "Global pooling is pooling with one window as large as the whole map: each channel "
+        "becomes a single number. Networks use it instead of Flatten before the last layer."
+    )
+    rows = []
+    channels = values if values.ndim == 3 else values[:, :, None]
+    names = ["R", "G", "B"] if values.ndim == 3 else ["map"]
+    for index, name in enumerate(names):
+        plane = channels[:, :, index]
+        rows.append(
+            {
+                "channel": name,
+                "size": f"{plane.shape[0]}×{plane.shape[1]}",
+                "global average": float(global_pool(plane, method="average")),
+                "global max": float(global_pool(plane, method="max")),
+                "pool2d, window = whole map (max)": float(
+                    pool2d(plane, pool_size=plane.shape, method="max")[0, 0]
+                ),
+            }
+        )
+    st.caption(f"Pooling {description}.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if matrix is not None:
+        st.markdown(
+            f"On the small matrix of the first tab: global max = "
+            f"**{format_value(float(global_pool(matrix, method='max')))}**, global average = "
+            f"**{format_value(float(global_pool(matrix, method='average')))}**."
+        )
