@@ -178,8 +178,8 @@ def conv_geometry(
     >>> g.output_shape, g.num_steps, g.position(3)
     ((2, 2), 4, (1, 1))
     """
-    input_shape = as_pair(tuple(input_shape), "input_shape")
-    kernel_shape = as_pair(tuple(kernel_shape), "kernel_shape")
+    input_shape = as_pair(input_shape, "input_shape")
+    kernel_shape = as_pair(kernel_shape, "kernel_shape")
     strides = as_pair(strides, "strides")
     dilation_rate = as_pair(dilation_rate, "dilation_rate")
     pads = conv_padding(
