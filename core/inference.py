@@ -577,6 +577,11 @@ class InferenceClient:
         thread.start()
         return scan
 
+    def existing_scan(self, path, layer: str, dataset: DatasetRef) -> ActivationScan | None:
+        """The search for `layer` started earlier (running or finished), or None."""
+        with self._scans_lock:
+            return self._scans.get((model_key(path), layer, dataset))
+
     def _run_scan(self, scan: ActivationScan, chunk: int) -> None:
         model, layer, dataset = scan.key
         try:

@@ -1,6 +1,104 @@
-"""Inspect a Network (placeholder until its issue lands)."""
+"""Inspect a Network: look inside a trained CNN — filters, feature maps, pooling, attention.
+
+Pick a model (bundled, your own, or an upload) and an input (a test image, a photo, a digit
+you draw, the camera). The page shows what the network sees, what it predicts, and why:
+the first layer's filters and the classic kernels they resemble, every feature map, what
+ReLU and pooling do to a map, the receptive field of a deep unit, saliency and Grad-CAM,
+and the test images that excite a filter most.
+
+All TensorFlow work happens in a separate worker process (`core.inference`), so this page
+stays quick: the Streamlit server never imports TensorFlow or Keras.
+"""
 
 import streamlit as st
 
+from core.inference import InferenceError, ModelRejectedError
+from ui import inspect_sections as sections
+from ui.inspect_inputs import input_picker, test_set_for
+from ui.inspect_models import inference_client, load_model_info, model_picker
+
 st.title("Inspect a Network")
-st.info("This page is coming in the next release. The home page says what it will teach.")
+st.caption(
+    "A trained CNN is a stack of filters. Feed it one image and follow the image through "
+    "the layers: which patterns each filter looks for, where it finds them, and which parts "
+    "of the image decide the answer."
+)
+
+controls, _ = st.columns([3, 1])
+with controls:
+    choice = model_picker()
+if choice is None:
+    st.stop()
+info = load_model_info(choice)
+if info is None:
+    st.stop()
+
+with controls:
+    test = test_set_for(choice, info)
+    sample = input_picker(choice, info, test)
+if sample is None:
+    st.stop()
+
+client = inference_client()
+try:
+    maps = client.feature_maps(choice.path, sample.image)
+except (ValueError, InferenceError, ModelRejectedError) as error:
+    st.error(f"The network could not run on this input: {error}")
+    st.stop()
+
+class_names = sections.class_names_for(info, choice.metadata, test)
+sections.input_and_prediction(sample, maps, class_names)
+
+tabs = st.tabs(
+    [
+        "First-layer filters",
+        "Feature maps",
+        "Pooling & ReLU",
+        "Receptive field",
+        "Saliency & Grad-CAM",
+        "Top 9 images",
+        "Model summary",
+    ]
+)
+with tabs[0]:
+    st.markdown(
+        "The first convolution layer looks at raw pixels. After training, its filters often "
+        "resemble kernels people designed by hand: edge detectors, blob detectors, blurs."
+    )
+    sections.filters(client, choice.path, info)
+with tabs[1]:
+    st.markdown(
+        "Each filter produces one **feature map**: bright where its pattern occurs in the "
+        "input. Early maps still look like the image; deeper ones are smaller and more "
+        "abstract, because each unit there combines many earlier maps."
+    )
+    sections.feature_maps(client, choice.path, info, maps)
+with tabs[2]:
+    st.markdown(
+        "**ReLU** keeps positive responses and sets negative ones to zero. **Max pooling** "
+        "keeps the largest value of each small window, halving height and width for 2×2."
+    )
+    sections.pooling(info, maps)
+with tabs[3]:
+    st.markdown(
+        "A unit in a deep layer depends on a window of the input — its **receptive field** — "
+        "which grows with every convolution and pooling layer."
+    )
+    sections.receptive_field(info, sample, maps)
+with tabs[4]:
+    st.markdown(
+        "Which pixels made the network choose a class? **Saliency** differentiates the class "
+        "score with respect to each pixel; **Grad-CAM** asks which regions of a conv layer's "
+        "maps raise the score."
+    )
+    sections.attributions(client, choice.path, info, sample, maps, class_names)
+with tabs[5]:
+    st.markdown(
+        "Another way to see what a filter detects: search the test set for the images that "
+        "make it respond most strongly."
+    )
+    sections.top_examples(client, choice.path, info, test)
+with tabs[6]:
+    sections.summary(info, choice.metadata)
+
+st.caption(f"Feature maps computed in {maps.worker_ms:.0f} ms in the inference worker.")
