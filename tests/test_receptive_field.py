@@ -1,0 +1,97 @@
+"""Receptive-field arithmetic for stacked convolutions and pooling (core.receptive_field)."""
+
+import pytest
+
+from core.receptive_field import (
+    InputRegion,
+    LayerGeometry,
+    clip_region,
+    input_region,
+    receptive_field,
+    receptive_fields,
+)
+
+CONV3 = LayerGeometry("conv3", kernel_size=3)
+POOL2 = LayerGeometry("pool2", kernel_size=2, strides=2)
+
+
+@pytest.mark.parametrize(("count", "size"), [(1, 3), (2, 5), (3, 7), (4, 9)])
+def test_stacked_3x3_convolutions_grow_by_two(count, size):
+    assert receptive_field([CONV3] * count, input_size=(28, 28)).size == (size, size)
+
+
+def test_conv_pool_conv_sees_eight_pixels():
+    field = receptive_field([CONV3, POOL2, CONV3], input_size=(28, 28))
+    assert field.size == (8, 8)
+    assert field.jump == (2, 2)
+
+
+def test_mnist_cnn_a_sizes_and_jumps():
+    same = LayerGeometry("conv", kernel_size=3, padding="same")
+    fields = receptive_fields([same, POOL2, same, POOL2], input_size=(28, 28))
+    assert [f.size[0] for f in fields] == [1, 3, 4, 8, 10]
+    assert [f.jump[0] for f in fields] == [1, 1, 2, 2, 4]
+    assert [f.output_size for f in fields] == [(28, 28), (28, 28), (14, 14), (14, 14), (7, 7)]
+
+
+def test_valid_conv_unit_zero_starts_at_the_corner():
+    field = receptive_field([CONV3, CONV3], input_size=(10, 10))
+    region = input_region(field, 0, 0)
+    assert (region.top, region.left, region.bottom, region.right) == (0, 0, 5, 5)
+    last = input_region(field, 5, 5)
+    assert (last.bottom, last.right) == (10, 10)
+
+
+def test_same_padding_region_is_clipped_at_the_border():
+    same = LayerGeometry("conv", kernel_size=3, padding="same")
+    field = receptive_field([same, same], input_size=(8, 8))
+    full = input_region(field, 0, 0)
+    assert (full.top, full.left, full.bottom, full.right) == (-2, -2, 3, 3)
+    clipped = input_region(field, 0, 0, input_size=(8, 8))
+    assert (clipped.top, clipped.left, clipped.height, clipped.width) == (0, 0, 3, 3)
+    assert clipped.full_size == (5, 5)
+
+
+def test_pooled_unit_covers_its_window():
+    field = receptive_field([POOL2], input_size=(4, 4))
+    region = input_region(field, 1, 1)
+    assert (region.top, region.left, region.bottom, region.right) == (2, 2, 4, 4)
+
+
+def test_dilation_and_stride():
+    dilated = LayerGeometry("d", kernel_size=3, dilation_rate=2)
+    assert receptive_field([dilated], input_size=(16, 16)).size == (5, 5)
+    strided = LayerGeometry("s", kernel_size=3, strides=2)
+    field = receptive_field([strided, CONV3], input_size=(16, 16))
+    assert field.size == (7, 7)
+    assert field.output_size == (5, 5)
+
+
+def test_same_padding_with_stride_matches_tensorflow_output_size():
+    strided = LayerGeometry("s", kernel_size=3, strides=2, padding="same")
+    assert receptive_field([strided], input_size=(7, 7)).output_size == (4, 4)
+
+
+def test_rectangular_kernels_are_per_axis():
+    wide = LayerGeometry("wide", kernel_size=(1, 5))
+    assert receptive_field([wide, CONV3], input_size=(10, 10)).size == (3, 7)
+
+
+def test_shrinking_below_one_is_refused_naming_the_layer():
+    with pytest.raises(ValueError, match="'conv3'"):
+        receptive_field([CONV3] * 3, input_size=(5, 5))
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="padding"):
+        LayerGeometry("x", padding="full")
+    with pytest.raises(ValueError, match="kernel_size"):
+        LayerGeometry("x", kernel_size=0)
+    field = receptive_field([CONV3], input_size=(5, 5))
+    with pytest.raises(ValueError, match="row"):
+        input_region(field, 3, 0)
+
+
+def test_clip_region():
+    region = clip_region(InputRegion(-1, 2, 3, 9, (4, 7)), input_size=(5, 6))
+    assert (region.top, region.left, region.bottom, region.right) == (0, 2, 3, 6)
