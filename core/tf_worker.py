@@ -219,13 +219,22 @@ def build_training_model(keras, config: dict, data: TrainingData):
     return model
 
 
-def make_optimizer(keras, config: training.TrainConfig):
-    """The Keras optimizer a `TrainConfig` names."""
+def make_optimizer(keras, config: training.TrainConfig, *, total_steps: int):
+    """The Keras optimizer a `TrainConfig` names, with its learning-rate schedule.
+
+    Args:
+        total_steps: Batches planned in all (the cosine schedule reaches 0 there).
+    """
+    learning_rate = config.learning_rate
+    if config.learning_rate_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=max(1, total_steps)
+        )
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=config.momentum)
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=config.momentum)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=config.learning_rate)
-    return keras.optimizers.Adam(learning_rate=config.learning_rate)
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    return keras.optimizers.Adam(learning_rate=learning_rate)
 
 
 def augmentation_model(keras, augmentation: training.Augmentation, *, seed: int = 0):
@@ -371,7 +380,7 @@ class RunRecorder:
             updated=time.time(),
             **self._speed(),
         )
-        atomic_write_json(self.run_dir / training.STATUS_FILE, _finite(self.status))
+        atomic_write_json(self.run_dir / training.STATUS_FILE, _finite(self.status), durable=False)
         self._last_status = time.monotonic()
 
     def _append(self, record: dict) -> None:
@@ -388,7 +397,7 @@ class RunRecorder:
         buffer = io.BytesIO()
         np.save(buffer, kernel)
         folder = self.run_dir / training.SNAPSHOT_DIR
-        atomic_write_bytes(folder / name, buffer.getvalue())
+        atomic_write_bytes(folder / name, buffer.getvalue(), durable=False)
         entry = {
             "step": self.step,
             "epoch": self.epoch,
@@ -729,8 +738,9 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
         data = load_training_data(config)
         _write_message(run_dir, "Building the model")
         model = build_training_model(keras, config, data)
+        total_steps = train_config.epochs * math.ceil(len(data.x_train) / train_config.batch_size)
         model.compile(
-            optimizer=make_optimizer(keras, train_config),
+            optimizer=make_optimizer(keras, train_config, total_steps=total_steps),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )

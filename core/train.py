@@ -2,7 +2,7 @@
 
 For lecturers preparing models before class, and for benchmarks::
 
-    python -m core.train --model mnist_cnn_a --dataset mnist --epochs 3 --save-as mnist-a
+    python -m core.train --model mnist_cnn_a --dataset mnist --epochs 2 --save-as mnist-a
 
 It prints a progress line now and then and ends with exactly one JSON line on
 standard output::
@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=training.OPTIMIZERS)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--learning-rate-schedule",
+        default=defaults.learning_rate_schedule,
+        choices=training.LEARNING_RATE_SCHEDULES,
+    )
     parser.add_argument("--momentum", type=float, default=defaults.momentum, help="SGD only")
     parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -106,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         config = training.TrainConfig(
             optimizer=arguments.optimizer,
             learning_rate=arguments.learning_rate,
+            learning_rate_schedule=arguments.learning_rate_schedule,
             momentum=arguments.momentum,
             batch_size=arguments.batch_size,
             epochs=arguments.epochs,

@@ -1,0 +1,191 @@
+"""Benchmark the training back end: recording overhead and MNIST CNN A speed.
+
+Run from the repository root::
+
+    CONVSCOPE_DATA_DIR=../shared/data .venv/bin/python bench/train.py
+
+It prints, and does not assert (the issue's targets are in brackets):
+
+(a) the overhead of the live recording (progress lines, status, kernel
+    snapshots, pause/stop checks) against a bare ``model.fit`` on the same
+    model, data, initial weights and epochs, timed side by side in one process
+    in the order bare, recorded, recorded, bare, as wall time and as this
+    process's CPU time (which other work on a shared machine disturbs less)
+    [at most 5%];
+(b) MNIST CNN A on the full MNIST with the Train page's default `TrainConfig`,
+    run exactly as the command line runs it: test accuracy and seconds of
+    training [at least 99.0% within 60 s on a 2-core CPU].
+
+The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+
+from core import datasets, models, tf_worker, training  # noqa: E402
+
+
+def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, run_dir=None):
+    """Train CNN A from ``initial_weights``, recording into ``run_dir`` if given.
+
+    Returns:
+        ``(wall_seconds, cpu_seconds)`` of the ``model.fit`` call.
+    """
+    model = models.build_model(models.preset("mnist_cnn_a"))
+    model.set_weights(initial_weights)
+    config = training.TrainConfig(epochs=epochs, batch_size=batch_size)
+    total_steps = epochs * -(-len(x) // batch_size)
+    model.compile(
+        optimizer=tf_worker.make_optimizer(keras, config, total_steps=total_steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    callbacks = []
+    recorder = None
+    if run_dir is not None:
+        conv = tf_worker.first_conv_layer(model)
+        recorder = tf_worker.RunRecorder(
+            run_dir,
+            epochs=epochs,
+            train_samples=len(x),
+            batch_size=batch_size,
+            validation_samples=len(validation[0]),
+            snapshot_every_batches=config.snapshot_every_batches,
+            idle_stop_seconds=training.DEFAULT_IDLE_STOP_SECONDS,
+            kernel_reader=lambda: conv.kernel.numpy(),
+            kernel_layer=conv.name,
+        )
+        callbacks.append(tf_worker.keras_callback(keras, recorder))
+    started, started_cpu = time.perf_counter(), time.process_time()
+    model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=validation,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
+    if recorder is not None:
+        recorder.close()
+    return seconds, cpu_seconds
+
+
+def bench_overhead(keras, *, samples: int, epochs: int, batch_size: int, repeats: int) -> dict:
+    mnist = datasets.load_builtin("mnist")
+    images = datasets.preprocess(mnist.x_train[: samples + samples // 10], datasets.Preprocessing())
+    labels = mnist.y_train[: len(images)].astype("int64")
+    x, y = images[:samples], labels[:samples]
+    validation = (images[samples:], labels[samples:])
+    keras.utils.set_random_seed(0)
+    initial = models.build_model(models.preset("mnist_cnn_a")).get_weights()
+    wall = {"bare": [], "recorded": []}
+    cpu = {"bare": [], "recorded": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for index, arm in enumerate(("bare", "recorded", "recorded", "bare") * repeats):
+            run_dir = None
+            if arm == "recorded":
+                run_dir = Path(folder) / f"run{index}"
+                run_dir.mkdir()
+            seconds, cpu_seconds = time_fit(
+                keras,
+                initial,
+                x,
+                y,
+                validation,
+                epochs=epochs,
+                batch_size=batch_size,
+                run_dir=run_dir,
+            )
+            wall[arm].append(seconds)
+            cpu[arm].append(cpu_seconds)
+            print(
+                f"  {arm:8s} fit: {seconds:6.2f} s wall, {cpu_seconds:6.2f} s CPU "
+                f"(load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    return {
+        "overhead_samples": samples,
+        "overhead_epochs": epochs,
+        "bare_fit_s": [round(t, 3) for t in wall["bare"]],
+        "recorded_fit_s": [round(t, 3) for t in wall["recorded"]],
+        "bare_fit_cpu_s": [round(t, 3) for t in cpu["bare"]],
+        "recorded_fit_cpu_s": [round(t, 3) for t in cpu["recorded"]],
+        "overhead_ratio_wall": round(sum(wall["recorded"]) / sum(wall["bare"]) - 1.0, 4),
+        "overhead_ratio_cpu": round(sum(cpu["recorded"]) / sum(cpu["bare"]) - 1.0, 4),
+    }
+
+
+def bench_mnist_cnn_a() -> dict:
+    config = training.TrainConfig()
+    with tempfile.TemporaryDirectory() as folder:
+        run_dir = training.prepare_run("mnist_cnn_a", "mnist", config, runs_root_dir=folder)
+        summary = tf_worker.run_job(run_dir, echo=lambda line: print("  " + line, flush=True))
+    return {
+        "mnist_config": config.to_dict(),
+        "mnist_test_accuracy": summary["test_accuracy"],
+        "mnist_train_time_s": summary["train_time_s"],
+        "mnist_wall_time_s": summary["wall_time_s"],
+        "mnist_samples_per_second": summary["samples_per_second"],
+        "mnist_params": summary["params"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--overhead-samples", type=int, default=20000)
+    parser.add_argument("--overhead-epochs", type=int, default=1)
+    parser.add_argument("--overhead-repeats", type=int, default=1, help="rounds of 4 fits")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-mnist", action="store_true")
+    arguments = parser.parse_args()
+
+    keras = tf_worker.import_keras()
+    results = {"tensorflow_threads": tf_worker.worker_thread_count(), "cpu_count": os.cpu_count()}
+    print(f"TensorFlow threads: {results['tensorflow_threads']} of {os.cpu_count()} cores")
+    if not arguments.skip_overhead:
+        print(
+            f"(a) recording overhead, CNN A, {arguments.overhead_samples:,} MNIST images, "
+            f"{arguments.overhead_epochs} epoch(s), default batch size:"
+        )
+        results.update(
+            bench_overhead(
+                keras,
+                samples=arguments.overhead_samples,
+                epochs=arguments.overhead_epochs,
+                batch_size=training.TrainConfig().batch_size,
+                repeats=arguments.overhead_repeats,
+            )
+        )
+        print(
+            f"  overhead of the live recording: {results['overhead_ratio_wall']:+.1%} wall time, "
+            f"{results['overhead_ratio_cpu']:+.1%} CPU time [target <= 5%]"
+        )
+    if not arguments.skip_mnist:
+        print("(b) MNIST CNN A, full MNIST, default TrainConfig:")
+        results.update(bench_mnist_cnn_a())
+        accuracy, seconds = results["mnist_test_accuracy"], results["mnist_train_time_s"]
+        verdict = "met" if accuracy >= 0.99 and seconds <= 60 else "NOT met"
+        print(
+            f"  test accuracy {accuracy:.2%} after {seconds:.1f} s of training "
+            f"({results['mnist_wall_time_s']:.1f} s in all) "
+            f"[target >= 99.0% within 60 s: {verdict}]"
+        )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
