@@ -69,7 +69,7 @@ def test_each_worked_example_reproduces_the_slide(page, key):
 def test_example_4_first_value_is_shown_as_a_dot_product(page):
     at = load_example(page, "ex4")
     text = markdown_text(at)
-    assert "(10·-1) + (12·-2) + (3·-1) + (6·0) + (8·0) + (4·0) + (22·1) + (12·2) + (10·1)" in text
+    assert "10·(−1) + 12·(−2) + 3·(−1) + 6·0 + 8·0 + 4·0 + 22·1 + 12·2 + 10·1" in text
     assert "= **19**" in text
 
 
@@ -134,7 +134,7 @@ def test_transposed_mode_equals_conv2d_transpose(page):
     np.testing.assert_array_equal(result_tables(at)[0], expected)
     assert expected.shape == (11, 11)
     text = markdown_text(at)
-    assert "✅ Identical to" in text
+    assert ":green[:material/check_circle:] Identical to" in text
     assert "k − p − 1 = 2 rows on top" in text
     latex = "\n".join(item.value for item in at.latex)
     assert r"5 \cdot 2 + \max(3 - 2, 0) = 11" in latex
@@ -239,8 +239,8 @@ def test_edited_cell_changes_the_result(page):
 def test_matrix_view_confirms_transpose_identities(page):
     at = load_example(page, "ex1")
     text = markdown_text(at)
-    assert "✅ Cᵀ y equals stretching y" in text
-    assert "✅ It also equals `core.conv2d_transpose" in text
+    assert ":green[:material/check_circle:] Cᵀ y equals stretching y" in text
+    assert ":green[:material/check_circle:] It also equals `core.conv2d_transpose" in text
 
 
 def test_random_input_and_resize_keep_the_page_working(page):

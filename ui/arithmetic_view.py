@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.arithmetic import ConvGeometry, MatrixForm, Relationship
-from core.convolution import PixelExplanation
+from core.arithmetic import ConvGeometry, MatrixForm, TransposedBreakdown, matrix_form
+from core.convolution import PixelExplanation, conv2d_transpose
 from ui.matrix_view import format_value, show_matrix
 
 AXIS_LABELS = ("Rows (height)", "Columns (width)")
@@ -137,10 +137,16 @@ def cell_guess(sig: str, step: int, position, true_value: float) -> bool:
 # --------------------------------------------------------------------------- one step
 
 
+def _factor(value: float) -> str:
+    """A number as a factor: negatives in brackets with a real minus sign, "(−4)"."""
+    text = format_value(value)
+    return f"(−{text[1:]})" if text.startswith("-") else text
+
+
 def dot_product_text(explanation: PixelExplanation, *, hide_total: bool = False) -> str:
-    """ "(1·1) + (1·0) + … = 4", the taps in reading order."""
+    """ "1·1 + 1·0 + … + 3·(−1) = 4", the taps in reading order."""
     terms = [
-        f"({format_value(p)}·{format_value(k)})"
+        f"{_factor(p)}·{_factor(k)}"
         for p, k in zip(explanation.patch.ravel(), explanation.kernel.ravel(), strict=True)
     ]
     total = "?" if hide_total else format_value(float(explanation.total))
@@ -185,7 +191,7 @@ def show_step(
         f"**Output ({row}, {col})** — the window's top-left tap sits on padded cell "
         f"({row * geometry.strides[0] - top}, {col * geometry.strides[1] - left}) of the input."
     )
-    grid, kernel_col, products_col, out_col = st.columns([5, 2, 2, 3])
+    grid, out_col = st.columns([3, 2])
     with grid:
         show_matrix(
             padded,
@@ -203,13 +209,6 @@ def show_step(
         if unreached.any():
             legend.append("grey: never reached by any window")
         st.caption(" · ".join(legend))
-    with kernel_col:
-        show_matrix(explanation.kernel, title=kernel_title, key=f"{key}.kernel")
-    with products_col:
-        if hide_value:
-            st.caption("Products hidden until you check your guess.")
-        else:
-            show_matrix(explanation.products, title="Products", key=f"{key}.products")
     with out_col:
         values, text = progressive_output(output, step, hide_current=hide_value)
         current = np.zeros(output.shape, dtype=bool)
@@ -224,14 +223,75 @@ def show_step(
             cell_px=cell_px(output.shape, 300),
             key=f"{key}.output",
         )
-    st.markdown("Sum of the products: " + dot_product_text(explanation, hide_total=hide_value))
+    kernel_col, products_col, sum_col = st.columns([1, 1, 2])
+    with kernel_col:
+        show_matrix(explanation.kernel, title=kernel_title, key=f"{key}.kernel")
+    with products_col:
+        if hide_value:
+            st.caption("Products hidden until you check your guess.")
+        else:
+            show_matrix(explanation.products, title="Products", key=f"{key}.products")
+    with sum_col:
+        st.markdown(
+            "Each input cell under the window times the kernel tap on top of it, then "
+            "everything added up:"
+        )
+        st.markdown("Sum of the products: " + dot_product_text(explanation, hide_total=hide_value))
+
+
+# --------------------------------------------------------------------------- transposed
+
+
+def verdict(ok: bool) -> str:
+    """A green tick or a red cross (Material icons, so every browser draws them)."""
+    return ":green[:material/check_circle:]" if ok else ":red[:material/cancel:]"
+
+
+def show_transposed_sizes(breakdown: TransposedBreakdown, *, hidden: bool) -> None:
+    """Keras' length rule and the paper's relationship for both axes."""
+    for label, (formula, substituted, _), relationship in zip(
+        ("Rows", "Columns"), breakdown.keras_rules, breakdown.relationships, strict=True
+    ):
+        st.markdown(f"**{label}** — Keras' Conv2DTranspose rule, and {relationship.label}")
+        st.latex(formula if hidden else f"{formula} \\quad\\Rightarrow\\quad {substituted}")
+        st.latex(relationship.formula if hidden else relationship.substituted)
+        for note in () if hidden else relationship.notes:
+            st.caption(note)
+
+
+def show_transposed_construction(breakdown: TransposedBreakdown) -> None:
+    """Stretch, pad by k − p − 1, flip: the three steps, with the matrices."""
+    (top, bottom), (left, right) = breakdown.pads
+    forward = (breakdown.forward_pads[0][0], breakdown.forward_pads[1][0])
+    st.markdown(
+        f"1. **Stretch** the input: put s − 1 zeros between neighbouring cells "
+        f"(strides {breakdown.strides}).  \n"
+        f"2. **Pad** with zeros: k − p − 1 = {top} rows on top and {left} columns on the left "
+        f"(p = {forward[0]}, {forward[1]} is the padding of the forward convolution); {bottom} "
+        f"rows at the bottom and {right} columns on the right, output padding included.  \n"
+        "3. **Flip** the kernel by 180° and slide it with stride 1."
+    )
+    columns = st.columns(3)
+    with columns[0]:
+        show_matrix(breakdown.image, title="Input", key="arith.t.input")
+    with columns[1]:
+        show_matrix(breakdown.stretched, title="Stretched", key="arith.t.stretched")
+    with columns[2]:
+        show_matrix(breakdown.flipped_kernel, title="Flipped kernel", key="arith.t.flipped")
 
 
 # --------------------------------------------------------------------------- matrix form
 
 
-def show_matrix_form(form: MatrixForm, *, kernel_is_flipped: bool) -> None:
-    """C, y = C x, and Cᵀ y compared with the transposed convolution."""
+def _sparse(value: float) -> str:
+    return "" if value == 0 else f"{value:g}"
+
+
+def show_matrix_form(form: MatrixForm, kernel: np.ndarray, strides) -> None:
+    """C, y = C x, and Cᵀ y compared with the transposed convolution.
+
+    ``kernel`` is the kernel as applied (already flipped for a true convolution).
+    """
     rows, cols = form.matrix.shape
     st.markdown(
         f"Flatten the input row by row into a vector x of {cols} numbers. Every output value "
@@ -242,9 +302,8 @@ def show_matrix_form(form: MatrixForm, *, kernel_is_flipped: bool) -> None:
     show_matrix(
         form.matrix,
         title=f"C ({rows} outputs × {cols} inputs)",
-        fmt=lambda v: "" if v == 0 else f"{v:g}",
+        fmt=_sparse,
         cell_px=max(14, min(26, 900 // cols)),
-        col_labels=[str(c) for c in range(cols)],
         key="arith.matrix.c",
     )
     st.markdown(
@@ -258,23 +317,48 @@ def show_matrix_form(form: MatrixForm, *, kernel_is_flipped: bool) -> None:
     with right:
         show_matrix(form.transposed, title="Cᵀ y (back on the input grid)", key="arith.matrix.ct")
     same_direct = np.allclose(form.transposed, form.direct_transposed)
-    st.write(
-        ("✅" if same_direct else "❌")
-        + " Cᵀ y equals stretching y, padding it by k − p − 1 and sliding the flipped kernel."
+    st.markdown(
+        f"{verdict(same_direct)} Cᵀ y equals stretching y, padding it by k − p − 1 and sliding "
+        "the flipped kernel."
     )
-    if form.keras_padding is not None:
-        st.write(
-            f"✅ It also equals `core.conv2d_transpose(y, kernel, strides, "
-            f"padding='{form.keras_padding}', output_padding={form.keras_output_padding})` — "
-            "Keras' Conv2DTranspose" + (" with the flipped kernel." if kernel_is_flipped else ".")
-        )
-    else:
+    if form.keras_padding is None:
         st.caption(
             "Keras' Conv2DTranspose only knows 'valid' and 'same' padding (and no dilation), so "
             "it cannot express this case; the stretched construction above still can."
         )
+        return
+    keras_like = conv2d_transpose(
+        form.output,
+        kernel,
+        strides=strides,
+        padding=form.keras_padding,
+        output_padding=form.keras_output_padding,
+    )
+    same = keras_like.shape == form.transposed.shape and np.allclose(keras_like, form.transposed)
+    st.markdown(
+        f"{verdict(same)} "
+        + ("It also equals" if same else "It differs from")
+        + f" `core.conv2d_transpose(y, kernel, strides, padding='{form.keras_padding}', "
+        f"output_padding={form.keras_output_padding})`, Keras' Conv2DTranspose."
+    )
 
 
-def relationship_text(relationship: Relationship) -> str:
-    """Plain-text summary used in captions and tests."""
-    return f"{relationship.label}: {relationship.result}"
+def show_transposed_matrix(breakdown: TransposedBreakdown) -> None:
+    """Cᵀ of the forward convolution that this transposed convolution undoes."""
+    form = matrix_form(
+        np.zeros(breakdown.reference.shape),
+        breakdown.kernel,
+        strides=breakdown.strides,
+        padding=breakdown.padding,
+    )
+    via_matrix = (form.matrix.T @ breakdown.image.ravel()).reshape(breakdown.reference.shape)
+    rows, cols = form.matrix.T.shape
+    show_matrix(
+        form.matrix.T,
+        title=f"Cᵀ ({rows} outputs × {cols} inputs) of the matching forward convolution",
+        fmt=_sparse,
+        cell_px=max(14, min(26, 900 // cols)),
+        key="arith.t.ct",
+    )
+    same = np.allclose(via_matrix, breakdown.reference)
+    st.markdown(f"{verdict(same)} Cᵀ x equals the transposed convolution above.")

@@ -267,7 +267,8 @@ def show_matrix(values, *, key: str | None = None, container=None, **options) ->
     import streamlit as st
 
     fig = matrix_figure(values, **options)
-    fig.update_layout(width=None, autosize=True)
+    fig.layout.width = None  # update_layout(width=None) would leave the width in place
+    fig.layout.autosize = True
     target = container if container is not None else st
     target.plotly_chart(fig, width="stretch", theme=None, config=PLOTLY_CONFIG, key=key)
     return fig

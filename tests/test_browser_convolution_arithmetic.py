@@ -1,0 +1,76 @@
+"""Browser tests: a real Streamlit server and headless Chromium.
+
+Load a worked example, step the window with the ◀ ▶ buttons, check the
+numbers the page prints, and keep screenshots in ``test-artifacts/`` for a
+person to look at. Also plays the animation and opens the Pooling page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import EXCEPTION_SELECTOR, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def by_key(page, key: str):
+    """The element container Streamlit tags with ``st-key-<key>`` (dots become dashes)."""
+    return page.locator(f".st-key-{key.replace('.', '-')}")
+
+
+def choose_example(page, title: str) -> None:
+    by_key(page, "arith.example").click()
+    page.get_by_role("option", name=title).click()
+    wait_for_app(page)
+    by_key(page, "arith.load").get_by_role("button").click()
+    wait_for_app(page)
+
+
+def test_step_through_example_4_in_the_browser(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/convolution_arithmetic")
+    wait_for_app(page)
+    page.get_by_text("Convolution Arithmetic", exact=True).first.wait_for()
+    choose_example(page, "4a · Bottom Sobel on a 4×6 image, no padding")
+    assert page.get_by_text("The output is 2 × 4.").is_visible()
+    page.get_by_text(re.compile(r"= 19$")).first.wait_for()
+    forward = by_key(page, "arith.stepper.forward").get_by_role("button")
+    for _ in range(2):
+        forward.click()
+        wait_for_app(page)
+    page.get_by_text("Output (0, 2)").first.wait_for()
+    page.get_by_text(re.compile(r"= 26$")).first.wait_for()
+    by_key(page, "arith.view.input").scroll_into_view_if_needed()
+    path = screenshot(page, "convolution_arithmetic_example4_step3")
+    assert path.stat().st_size > 10_000
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_play_animates_without_blocking(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/convolution_arithmetic")
+    wait_for_app(page)
+    choose_example(page, "1 · Binary image, 3×3 'X' kernel")
+    by_key(page, "arith.stepper.play").get_by_role("button").click()
+    page.get_by_text("Position 3 of 9").wait_for(timeout=20_000)
+    # the rest of the page still answers while the animation runs
+    assert page.get_by_text("The output is 3 × 3.").is_visible()
+    page.get_by_text("Position 9 of 9").wait_for(timeout=30_000)
+    screenshot(page, "convolution_arithmetic_played")
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_pooling_page_renders_every_tab(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/pooling")
+    wait_for_app(page)
+    page.get_by_text("max(10, 12, 6, 8) = 12").first.wait_for()
+    screenshot(page, "pooling_small_matrix")
+    for tab in ("Pooling a photo", "Translation invariance", "Global pooling"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        screenshot(page, "pooling_" + tab.lower().replace(" ", "_"))
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
