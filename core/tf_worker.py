@@ -1013,15 +1013,39 @@ def _refusal_message(error: Exception) -> str:
     return f"The file could not be loaded as a Keras model: {first_line}"
 
 
+def augment_examples(
+    image: np.ndarray, augmentation: training.Augmentation, *, count: int, seed: int
+) -> np.ndarray:
+    """``count`` random versions of ``image`` (H, W, C float32) through the training layers."""
+    keras = import_keras()
+    augmenter = augmentation_model(keras, augmentation, seed=seed)
+    batch = np.repeat(image[np.newaxis].astype(np.float32), count, axis=0)
+    if augmenter is None:
+        return batch
+    keras.utils.set_random_seed(seed)
+    return np.clip(np.asarray(augmenter(batch, training=True), dtype=np.float32), 0.0, 1.0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``train RUN_DIR`` or ``inspect-model FILE``."""
+    """Entry point: ``train RUN_DIR``, ``inspect-model FILE`` or ``augment IN OUT JSON``."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("train", "inspect-model"):
-        print(
-            "usage: python -m core.tf_worker (train RUN_DIR | inspect-model FILE.keras)",
-            file=sys.stderr,
-        )
+    usage = (
+        "usage: python -m core.tf_worker (train RUN_DIR | inspect-model FILE.keras | "
+        "augment IMAGE.npy OUT.npy JSON)"
+    )
+    if not argv or (argv[0], len(argv)) not in (("train", 2), ("inspect-model", 2), ("augment", 4)):
+        print(usage, file=sys.stderr)
         return 2
+    if argv[0] == "augment":
+        _, source, target, request = argv
+        options = json.loads(request)
+        count, seed = int(options.pop("count")), int(options.pop("seed"))
+        image = np.load(source, allow_pickle=False)
+        examples = augment_examples(image, training.Augmentation(**options), count=count, seed=seed)
+        buffer = io.BytesIO()
+        np.save(buffer, examples)
+        atomic_write_bytes(target, buffer.getvalue(), durable=False)
+        return 0
     command, target = argv
     if command == "inspect-model":
         print(json.dumps(inspect_model(target)))

@@ -520,6 +520,97 @@ def list_runs(runs_root_dir: str | os.PathLike | None = None) -> list[RunInfo]:
     return found
 
 
+def delete_run(run_dir: str | os.PathLike) -> None:
+    """Delete a run directory that has ended (the page's "Reset" or a clean-up).
+
+    Raises:
+        ValueError: if the run is still live (stop it first) or ``run_dir`` is not a run.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise ValueError(f"`run_dir` is not a training run folder. Received: {run_dir}")
+    if read_status(run_dir).is_live:
+        raise ValueError(f"The run is still going; stop it before deleting it. Received: {run_dir}")
+    import shutil
+
+    shutil.rmtree(run_dir)
+
+
+def preview_augmentation(
+    image: np.ndarray,
+    augmentation: Augmentation | dict,
+    *,
+    count: int = 8,
+    seed: int = 0,
+    timeout: float = 120.0,
+) -> np.ndarray:
+    """Random augmented versions of one image, made by the Keras layers training uses.
+
+    Runs ``python -m core.tf_worker augment`` (a few seconds, most of it
+    TensorFlow's import), so the server stays free of TensorFlow; cache the
+    result (``st.cache_data``).
+
+    Args:
+        image: (H, W) or (H, W, C), uint8 (0–255) or float in [0, 1].
+        augmentation: An `Augmentation` (or a dict of its fields).
+        count: How many versions, 1 to 64.
+        seed: Same seed, same versions.
+
+    Returns:
+        float32 array (count, H, W, C) in [0, 1].
+
+    Raises:
+        ValueError: for a bad argument; RuntimeError if the worker fails.
+    """
+    if isinstance(augmentation, dict):
+        augmentation = Augmentation(**augmentation)
+    if not isinstance(augmentation, Augmentation):
+        raise TypeError(
+            f"`augmentation` must be an Augmentation. Received: augmentation={augmentation!r}"
+        )
+    count = _integer(count, "count", 1)
+    if count > 64:
+        raise ValueError(f"`count` must be <= 64. Received: count={count}")
+    seed = _integer(seed, "seed", 0)
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3) or min(array.shape[:2]) < 1:
+        raise ValueError(
+            f"`image` must have shape (H, W), (H, W, 1) or (H, W, 3). Received: shape={array.shape}"
+        )
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / np.float32(255.0)
+    array = np.asarray(array, dtype=np.float32)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="convscope-augment-") as folder:
+        source, target = Path(folder) / "image.npy", Path(folder) / "augmented.npy"
+        np.save(source, array)
+        request = json.dumps({**dataclasses.asdict(augmentation), "count": count, "seed": seed})
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core.tf_worker",
+                "augment",
+                os.fspath(source),
+                os.fspath(target),
+                request,
+            ],
+            cwd=_PROJECT_ROOT,
+            env=_worker_environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0 or not target.is_file():
+            detail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"The augmentation preview failed: {detail}")
+        return np.load(target, allow_pickle=False)
+
+
 def count_live_jobs(runs_root_dir: str | os.PathLike | None = None) -> int:
     """Return how many runs under the runs folder have a live worker."""
     return sum(1 for run in list_runs(runs_root_dir) if run.status.is_live)
@@ -971,9 +1062,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _worker_alive(run_dir: Path) -> bool:
-    process = _CHILDREN.get(os.fspath(run_dir.resolve()))
+    key = os.fspath(run_dir.resolve())
+    process = _CHILDREN.get(key)
     if process is not None and process.poll() is not None:
-        return False  # our own child, now reaped
+        del _CHILDREN[key]  # our own child, now reaped
+        return False
     pid = _read_pid(run_dir)
     now = time.time()
     if pid is None:

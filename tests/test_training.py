@@ -376,3 +376,39 @@ print(json.dumps({{"state": status.state, "at_import": loaded_at_import,
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report == {"state": "stopped", "at_import": [], "at_end": []}
+
+
+def test_delete_run_removes_an_ended_run_and_refuses_a_live_one(tmp_path):
+    run_dir = training.prepare_run(tiny_spec_dict(), "mnist", runs_root_dir=tmp_path)
+    (run_dir / training.PID_FILE).write_text(str(training.os.getpid()))  # a live "worker"
+    with pytest.raises(ValueError, match="stop it before deleting it"):
+        training.delete_run(run_dir)
+    (run_dir / training.STATUS_FILE).write_text('{"state": "stopped"}')
+    training.delete_run(run_dir)
+    assert not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_preview_augmentation_gives_seeded_random_versions_of_one_image():
+    image = np.zeros((8, 8), np.uint8)
+    image[:4] = 255  # bright top half
+    augmentation = {"flip": "vertical", "rotation": 0.1}
+    versions = training.preview_augmentation(image, augmentation, count=6, seed=3)
+    assert versions.shape == (6, 8, 8, 1) and versions.dtype == np.float32
+    assert versions.min() >= 0.0 and versions.max() <= 1.0
+    assert len({versions[i].tobytes() for i in range(6)}) > 1  # not all the same
+    again = training.preview_augmentation(image, augmentation, count=6, seed=3)
+    np.testing.assert_array_equal(versions, again)
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_fit_the_data_fails_with_a_clear_message(tiny_dataset, runs_root):
+    from core.models import preset, spec_to_dict
+
+    mnist_sized = spec_to_dict(preset("mnist_cnn_b"))  # expects 28×28×1, data is 8×8×1
+    job = TrainingJob.start(mnist_sized, tiny_dataset, TrainConfig(), runs_root_dir=runs_root)
+    status = job.wait(timeout=120)
+    assert status.state == "failed"
+    assert "expects images of shape (28, 28, 1)" in status.error
+    assert "(8, 8, 1)" in status.error
+    assert job.model_path is None
