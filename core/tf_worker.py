@@ -521,6 +521,7 @@ class RunRecorder:
 
     def train_end(self, model) -> None:
         self.fit_ended = time.monotonic()
+        self._write_point()  # the batches since the last point, when a stop cut the epoch short
         if self.step and self.step % self.snapshot_stride != 0:
             self.snapshot()
 
@@ -849,6 +850,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "stopped_early": stopped,
         "restored_best_epoch": restored_epoch,
         "run_id": config.get("run_id"),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "metrics": {},
     }
     atomic_write_json(run_dir / training.MODEL_SIDECAR_FILE, sidecar)

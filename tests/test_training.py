@@ -412,3 +412,16 @@ def test_a_model_that_does_not_fit_the_data_fails_with_a_clear_message(tiny_data
     assert "expects images of shape (28, 28, 1)" in status.error
     assert "(8, 8, 1)" in status.error
     assert job.model_path is None
+
+
+@pytest.mark.slow
+def test_stop_can_restore_the_best_validation_weights(tiny_dataset, runs_root):
+    job = start_endless(tiny_dataset, runs_root)
+    wait_for(lambda: len(job.progress().epochs) >= 3, timeout=90, what="three epochs")
+    job.stop(restore_best_weights=True)
+    assert job.wait(timeout=60).state == "stopped"
+    epochs = job.progress().epochs
+    best = max(epochs, key=lambda e: (e["val_accuracy"], -e["val_loss"]))
+    metadata = job.model_metadata()
+    assert metadata["restored_best_epoch"] == best["epoch"]
+    assert metadata["stopped_early"] is True
