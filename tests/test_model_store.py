@@ -1,8 +1,9 @@
 """Tests for core.model_store: names, the save/list/rename/delete round trip, atomic
 writes (a save killed half-way leaves the old model loadable) and safe uploads.
 
-The tests build tiny Keras models in the test process (only the Streamlit server
+The slow tests build tiny Keras models in the test process (only the Streamlit server
 must stay free of TensorFlow); uploads are checked in a worker process as in the app.
+The fast ones never import Keras, so they can share a process with AppTest page tests.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def model_files(keras, tmp_path_factory) -> tuple[Path, Path]:
     return old, new
 
 
+@pytest.fixture()
+def byte_files(tmp_path) -> tuple[Path, Path]:
+    """Two stand-in .keras files for tests that only move bytes (no Keras needed)."""
+    old, new = tmp_path / "old.keras", tmp_path / "new.keras"
+    old.write_bytes(b"PK\x03\x04 old model")
+    new.write_bytes(b"PK\x03\x04 new model, longer")
+    return old, new
+
+
 def same_weights(keras, path_a, path_b) -> bool:
     a = keras.saving.load_model(path_a).get_weights()
     b = keras.saving.load_model(path_b).get_weights()
@@ -89,6 +99,7 @@ def test_models_dir_follows_the_environment(monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_save_list_and_load_round_trip_with_sidecar(keras, model_files, tmp_path):
     old, _ = model_files
     metadata = {"dataset": "tiny", "class_names": ["top", "bottom"], "metrics": {"acc": 0.9}}
@@ -106,8 +117,9 @@ def test_save_list_and_load_round_trip_with_sidecar(keras, model_files, tmp_path
     assert same_weights(keras, listed.path, old)
 
 
-def test_saving_over_an_existing_name_needs_overwrite(model_files, tmp_path):
-    old, new = model_files
+def test_saving_over_an_existing_name_needs_overwrite(byte_files, tmp_path):
+    old, new = byte_files
+    tmp_path = tmp_path / "store"
     model_store.save_model_file(old, "tiny", models_dir=tmp_path)
     with pytest.raises(ModelStoreError, match="already exists"):
         model_store.save_model_file(new, "tiny", models_dir=tmp_path)
@@ -115,8 +127,9 @@ def test_saving_over_an_existing_name_needs_overwrite(model_files, tmp_path):
     assert (tmp_path / "tiny.keras").read_bytes() == new.read_bytes()
 
 
-def test_rename_and_delete_move_both_files(model_files, tmp_path):
-    old, _ = model_files
+def test_rename_and_delete_move_both_files(byte_files, tmp_path):
+    old, _ = byte_files
+    tmp_path = tmp_path / "store"
     model_store.save_model_file(old, "first", {"dataset": "tiny"}, models_dir=tmp_path)
     renamed = model_store.rename_model("first", "second", models_dir=tmp_path)
     assert renamed.name == "second" and renamed.metadata["dataset"] == "tiny"
@@ -132,6 +145,7 @@ def test_rename_and_delete_move_both_files(model_files, tmp_path):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_save_that_fails_before_the_replace_leaves_the_old_model(
     keras, model_files, tmp_path, monkeypatch
 ):
@@ -150,6 +164,7 @@ def test_a_save_that_fails_before_the_replace_leaves_the_old_model(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.keras"]
 
 
+@pytest.mark.slow
 def test_a_save_killed_half_way_leaves_the_old_model_loadable(keras, model_files, tmp_path):
     old, new = model_files
     model_store.save_model_file(old, "tiny", models_dir=tmp_path)
