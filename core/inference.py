@@ -247,16 +247,21 @@ class TopExamples:
 
 @dataclass
 class ScanResult:
-    """Per test image and filter: the maximum activation of one layer and where it was."""
+    """Per test image and filter: the maximum activation of one layer, where it was, the mean."""
 
     layer: str
     max_values: np.ndarray  # float32 (N, C)
     argmax_rows: np.ndarray  # int32 (N, C)
     argmax_cols: np.ndarray  # int32 (N, C)
+    mean_values: np.ndarray | None = None  # float32 (N, C), breaks ties of the maximum
     seconds: float = 0.0
 
     def top(self, filter_index: int, k: int = 9) -> TopExamples:
-        """The `k` images with the largest maximum activation of `filter_index`."""
+        """The `k` images with the largest maximum activation of `filter_index`.
+
+        Ties (common in the first layer, where many images contain a patch of pure white)
+        go to the image whose whole map responds more on average.
+        """
         channels = self.max_values.shape[1]
         if not 0 <= filter_index < channels:
             raise ValueError(
@@ -264,7 +269,10 @@ class ScanResult:
             )
         values = self.max_values[:, filter_index]
         k = min(int(k), len(values))
-        order = np.argsort(-values, kind="stable")[:k]
+        if self.mean_values is None:
+            order = np.argsort(-values, kind="stable")[:k]
+        else:
+            order = np.lexsort((-self.mean_values[:, filter_index], -values))[:k]
         return TopExamples(
             self.layer,
             filter_index,

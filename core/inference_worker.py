@@ -300,6 +300,7 @@ class Worker:
             state = {
                 "done": 0,
                 "max": np.zeros((total, channels), np.float32),
+                "mean": np.zeros((total, channels), np.float32),
                 "rows": np.zeros((total, channels), np.int32),
                 "cols": np.zeros((total, channels), np.int32),
             }
@@ -307,29 +308,48 @@ class Worker:
         if state["done"] >= total:
             return {"done": total, "total": total}
         if layer not in entry.layer_models:
-            entry.layer_models[layer] = self.keras.Model(
-                entry.model.inputs[0], entry.model.get_layer(layer).output
-            )
-        layer_model = entry.layer_models[layer]
-        tf = self.tf
+            entry.layer_models[layer] = self._scan_function(entry, layer)
         begin = state["done"]
         end = min(total, begin + max(1, int(count)))
-        maps = layer_model(images[begin:end], training=False)
-        _, height, width, channels = maps.shape
-        flat = tf.reshape(maps, (-1, height * width, channels))
-        state["max"][begin:end] = tf.reduce_max(flat, axis=1).numpy()
-        positions = tf.argmax(flat, axis=1, output_type=tf.int32).numpy()
+        maxima, positions, means = entry.layer_models[layer](images[begin:end])
+        width = info.output_shape[1]
+        state["max"][begin:end] = maxima.numpy()
+        state["mean"][begin:end] = means.numpy()
+        positions = positions.numpy()
         state["rows"][begin:end] = positions // width
         state["cols"][begin:end] = positions % width
         state["done"] = end
         return {"done": end, "total": total}
+
+    def _scan_function(self, entry: _ModelEntry, layer: str):
+        """A compiled `images → (max, flat argmax, mean)` per map for one layer.
+
+        `tf.function` halves the time of this loop over thousands of images compared with
+        eager calls; the reduction runs inside it so only (N, C) arrays leave TensorFlow.
+        """
+        tf = self.tf
+        layer_model = self.keras.Model(entry.model.inputs[0], entry.model.get_layer(layer).output)
+        height, width, channels = entry.info.layer(layer).output_shape
+        shape = (None, *entry.info.input_shape)
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+        def scan(images):
+            maps = layer_model(images, training=False)
+            flat = tf.reshape(maps, (-1, height * width, channels))
+            return (
+                tf.reduce_max(flat, axis=1),
+                tf.argmax(flat, axis=1, output_type=tf.int32),
+                tf.reduce_mean(flat, axis=1),
+            )
+
+        return scan
 
     def scan_result(self, key, layer, dataset) -> ScanResult:
         entry = self._entry(key)
         state = entry.scans.get((layer, dataset))
         if state is None or state["done"] < len(state["max"]):
             raise ValueError(f"The search over layer {layer!r} has not finished.")
-        return ScanResult(layer, state["max"], state["rows"], state["cols"])
+        return ScanResult(layer, state["max"], state["rows"], state["cols"], state["mean"])
 
 
 # ---------------------------------------------------------------------------
