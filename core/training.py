@@ -959,8 +959,18 @@ class TrainingJob:
 
 
 def _model_entry(model) -> dict:
-    if isinstance(model, dict):
-        return {"spec": json.loads(json.dumps(model))}
+    if isinstance(model, dict) or dataclasses.is_dataclass(model):
+        from core.models import ModelSpec, spec_from_dict, spec_to_dict, summarize
+
+        spec = model if isinstance(model, ModelSpec) else None
+        if spec is None and isinstance(model, dict):
+            spec = spec_from_dict(model)
+        if spec is None:
+            raise TypeError(
+                f"`model` must be a ModelSpec or a spec dict. Received: {type(model).__name__}"
+            )
+        summarize(spec)  # refuses a stack that cannot be built, naming the layer
+        return {"spec": spec_to_dict(spec)}
     if isinstance(model, str) and not model.endswith(".keras"):
         from core.models import PRESETS
 
@@ -978,10 +988,6 @@ def _model_entry(model) -> dict:
                 f"Received: model={model!r}"
             )
         return {"keras_path": os.fspath(path.resolve())}
-    if dataclasses.is_dataclass(model):
-        from core.models import spec_to_dict
-
-        return {"spec": spec_to_dict(model)}
     raise TypeError(
         "`model` must be a ModelSpec, a spec dict or a .keras path. "
         f"Received: model of type {type(model).__name__}"
@@ -997,6 +1003,13 @@ def _dataset_entry(dataset) -> dict:
             )
         return {"npz_path": os.fspath(path.resolve())}
     if isinstance(dataset, str) and dataset:
+        from core.datasets import BUILTIN_DATASETS
+
+        if dataset.lower() not in BUILTIN_DATASETS:
+            raise ValueError(
+                f"`dataset` must be one of {BUILTIN_DATASETS} or an .npz path. "
+                f"Received: dataset={dataset!r}"
+            )
         return {"name": dataset.lower()}
     raise TypeError(
         f"`dataset` must be a data set name or an .npz path. Received: dataset={dataset!r}"
@@ -1010,9 +1023,11 @@ def _dataset_label(entry: dict) -> str:
 def _preprocessing_entry(preprocessing) -> dict | None:
     if preprocessing is None:
         return None
+    from core.datasets import Preprocessing
+
     if isinstance(preprocessing, dict):
-        return dict(preprocessing)
-    if dataclasses.is_dataclass(preprocessing):
+        preprocessing = Preprocessing(**preprocessing)  # validates, naming the field
+    if isinstance(preprocessing, Preprocessing):
         return dataclasses.asdict(preprocessing)
     raise TypeError(
         "`preprocessing` must be a Preprocessing, a dict of its fields or None. "

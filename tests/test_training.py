@@ -98,6 +98,31 @@ def test_train_config_round_trips_through_a_dict():
     assert config.augmentation.active
 
 
+def test_start_refuses_a_stack_that_cannot_be_built_before_starting_anything(tmp_path):
+    from core.models import InvalidModelError
+
+    spec = tiny_spec_dict()
+    spec["input_shape"] = [2, 2, 1]  # too small for the 3×3 convolution
+    with pytest.raises(InvalidModelError, match="conv2d"):
+        TrainingJob.start(spec, "mnist", runs_root_dir=tmp_path)
+    assert not any(path.is_dir() for path in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("dataset", "preprocessing", "message"),
+    [
+        ("imagenet", None, "Received: dataset='imagenet'"),
+        ("mnist", {"target_size": 3}, "Received: target_size=3"),
+        ("mnist", {"color_mode": "cmyk"}, "Received: color_mode='cmyk'"),
+    ],
+)
+def test_start_refuses_bad_data_settings_naming_them(tmp_path, dataset, preprocessing, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingJob.start(
+            tiny_spec_dict(), dataset, preprocessing=preprocessing, runs_root_dir=tmp_path
+        )
+
+
 # ---------------------------------------------------------------------------
 # Reading run files (fast)
 # ---------------------------------------------------------------------------
