@@ -122,9 +122,10 @@ def test_window_larger_than_input_message_says_what_to_change(page):
 
 def test_image_tab_pools_three_times_and_prints_sizes(page):
     captions = "\n".join(c.value for c in page.caption)
-    assert "input: **192×192**" in captions
-    assert "after 1 pooling: **96×96**" in captions
-    assert "after 3 poolings: **24×24**" in captions
+    assert (
+        "input: **192×192** → pooled 1×: **96×96** → pooled 2×: **48×48** → pooled 3×: **24×24**"
+        in captions
+    )
 
 
 def test_translation_tab_shows_pooling_hides_shifts(page):
@@ -139,7 +140,9 @@ def test_translation_tab_shows_pooling_hides_shifts(page):
 
 def test_global_pooling_matches_numpy(page):
     table = next(df.value for df in page.dataframe if "global max" in df.value.columns)
-    row = table.iloc[0]
-    assert row["global max"] == row["pool2d, window = whole map (max)"]
+    assert list(table["channel"])[:3] == ["R", "G", "B"]
+    assert len(table) == 3 + 4  # colour channels and four feature maps
+    assert (table["global max"] == table["pool2d, window = whole map (max)"]).all()
+    assert (table["global average"] <= table["global max"]).all()
     assert "global max = **32**" in markdown_text(page)
     assert "global average = **9.25**" in markdown_text(page)

@@ -25,6 +25,8 @@ from ui.matrix_view import format_value, show_matrix
 INPUT_KEY = "pool.input"
 IMAGE_DIR = Path(__file__).resolve().parents[1] / "assets" / "images"
 PHOTO_SIDE = 192  # photos are shrunk to this many pixels so three poolings stay visible
+DISPLAY_SCALE = 2  # screen pixels per value in the "true relative size" row
+FEATURE_KERNELS = ("sobel_right", "sobel_bottom", "laplacian", "gaussian_blur")
 
 
 # --------------------------------------------------------------------------- small matrix
@@ -348,13 +350,31 @@ def repeated_pooling_lesson() -> None:
         st.error(f"{error} Use fewer poolings or a smaller window.")
         return
     st.markdown(
-        f"Pooling {description}, shown at **true relative size**: one screen pixel per value."
+        f"Pooling {description}, shown at **true relative size**: every value is drawn as "
+        f"{DISPLAY_SCALE}×{DISPLAY_SCALE} screen pixels, in every map."
     )
-    columns = st.columns([m.shape[1] + 20 for m in maps], vertical_alignment="bottom")
-    for index, (column, pooled) in enumerate(zip(columns, maps, strict=True)):
-        label = "input" if index == 0 else f"after {index} pooling" + ("s" if index > 1 else "")
-        column.image(picture(pooled), width=pooled.shape[1])
-        column.caption(f"{label}: **{pooled.shape[0]}×{pooled.shape[1]}**")
+    st.image(side_by_side([picture(m) for m in maps], scale=DISPLAY_SCALE))
+    st.caption(
+        " → ".join(
+            f"{'input' if i == 0 else f'pooled {i}×'}: **{m.shape[0]}×{m.shape[1]}**"
+            for i, m in enumerate(maps)
+        )
+        + ". One picture, so the sizes stay in proportion whatever the screen width."
+    )
+
+
+def side_by_side(pictures: list[np.ndarray], *, scale: int, gap: int = 16) -> np.ndarray:
+    """Place 8-bit RGB pictures left to right on white, bottom-aligned, each value drawn
+    as ``scale``×``scale`` pixels."""
+    enlarged = [np.repeat(np.repeat(p, scale, 0), scale, 1) for p in pictures]
+    height = max(p.shape[0] for p in enlarged)
+    width = sum(p.shape[1] for p in enlarged) + gap * (len(enlarged) - 1)
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    left = 0
+    for picture_ in enlarged:
+        canvas[height - picture_.shape[0] :, left : left + picture_.shape[1]] = picture_
+        left += picture_.shape[1] + gap
+    return canvas
 
 
 def translation_lesson() -> None:
@@ -429,30 +449,46 @@ def translation_lesson() -> None:
 
 
 def global_pooling_lesson(matrix: np.ndarray | None) -> None:
-    pixels, kernel, description = image_source("pool.global")
-    values = pooled_input(pixels, kernel)
+    a, _ = st.columns(2)
+    names = photo_names()
+    name = a.selectbox(
+        "Photo",
+        names,
+        key="pool.global.photo",
+        index=names.index("chelsea.png"),
+        help="A sample photo; its colour channels and four feature maps are pooled globally.",
+    )
+    pixels = photo(name)
     st.markdown(
         "Global pooling is pooling with one window as large as the whole map: each channel "
-        "becomes a single number. Networks use it instead of Flatten before the last layer."
+        "becomes a single number, whatever the map's size. Networks use it instead of "
+        "Flatten before the last layer, so they need far fewer weights there."
     )
-    rows = []
-    channels = values if values.ndim == 3 else values[:, :, None]
-    names = ["R", "G", "B"] if values.ndim == 3 else ["map"]
-    for index, name in enumerate(names):
-        plane = channels[:, :, index]
-        rows.append(
-            {
-                "channel": name,
-                "size": f"{plane.shape[0]}×{plane.shape[1]}",
-                "global average": float(global_pool(plane, method="average")),
-                "global max": float(global_pool(plane, method="max")),
-                "pool2d, window = whole map (max)": float(
-                    pool2d(plane, pool_size=plane.shape, method="max")[0, 0]
-                ),
-            }
-        )
-    st.caption(f"Pooling {description}.")
+    planes = {}
+    if pixels.ndim == 3:
+        planes.update({channel: pixels[:, :, i] for i, channel in enumerate("RGB")})
+    else:
+        planes["gray"] = pixels
+    for key in FEATURE_KERNELS:
+        planes[f"ReLU({PRESETS[key].name})"] = feature_map(pixels, PRESETS[key].values)
+    rows = [
+        {
+            "channel": channel,
+            "size": f"{plane.shape[0]}×{plane.shape[1]}",
+            "global average": float(global_pool(plane, method="average")),
+            "global max": float(global_pool(plane, method="max")),
+            "pool2d, window = whole map (max)": float(
+                pool2d(plane, pool_size=plane.shape, method="max")[0, 0]
+            ),
+        }
+        for channel, plane in planes.items()
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption(
+        f"{len(planes)} maps of {pixels.shape[0]}×{pixels.shape[1]} values become a vector of "
+        f"{len(planes)} numbers. The last column pools with pool2d and a window the size of "
+        "the map: the same as the global max."
+    )
     if matrix is not None:
         st.markdown(
             f"On the small matrix of the first tab: global max = "
