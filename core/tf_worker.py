@@ -109,12 +109,15 @@ def load_training_data(config: dict) -> TrainingData:
         with np.load(dataset["npz_path"], allow_pickle=False) as arrays:
             x_train, y_train = arrays["x_train"], arrays["y_train"]
             has_test = "x_test" in arrays.files and "y_test" in arrays.files
-            x_test = arrays["x_test"] if has_test else None
-            y_test = arrays["y_test"] if has_test else None
+            if has_test and len(arrays["y_test"]) > 0:
+                x_test, y_test = arrays["x_test"], arrays["y_test"]
+            else:
+                x_test = y_test = None  # e.g. an uploaded image-folder set
             names = (
                 [str(n) for n in arrays["class_names"]] if "class_names" in arrays.files else None
             )
-        source = f"file {Path(dataset['npz_path']).name}"
+            source = str(arrays["source"]) if "source" in arrays.files else None
+        source = source or f"file {Path(dataset['npz_path']).name}"
     else:
         from core import datasets
 

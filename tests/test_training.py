@@ -278,16 +278,37 @@ def test_a_finished_run_records_metrics_snapshots_model_and_evaluation(tiny_data
 
 
 @pytest.mark.slow
-def test_a_run_with_augmentation_trains_through_the_keras_layers(tiny_dataset, runs_root):
+def test_an_uploaded_set_trains_with_augmentation_and_is_evaluated_on_validation(
+    tiny_dataset, runs_root
+):
+    from core.datasets import ImageDataset
+
+    with np.load(tiny_dataset) as arrays:  # like an image-folder zip: no test images
+        uploaded = ImageDataset(
+            name="my photos",
+            class_names=("top", "bottom"),
+            x_train=arrays["x_train"],
+            y_train=arrays["y_train"].astype(np.int64),
+            x_test=np.empty((0, 8, 8), np.uint8),
+            y_test=np.empty(0, np.int64),
+            source="image folders (256 images)",
+        )
+    path = training.write_dataset_file(uploaded, folder=runs_root / "datasets")
+    assert training.write_dataset_file(uploaded, folder=runs_root / "datasets") == path
     config = TrainConfig(
         epochs=1,
         batch_size=32,
+        validation_fraction=0.25,
         augmentation={"flip": "horizontal", "rotation": 0.05, "translation": 0.1, "zoom": 0.1},
     )
-    job = TrainingJob.start(tiny_spec_dict(), tiny_dataset, config, runs_root_dir=runs_root)
+    job = TrainingJob.start(tiny_spec_dict(), path, config, runs_root_dir=runs_root)
     status = job.wait(timeout=120)
     assert status.state == "finished", status.error
-    assert status.step == math.ceil(230 / 32)
+    assert status.step == math.ceil(192 / 32)
+    evaluation = job.evaluation()
+    assert evaluation["evaluated_on"] == "validation"
+    assert evaluation["num_test"] == 64
+    assert job.model_metadata()["dataset_source"] == "image folders (256 images)"
 
 
 @pytest.mark.slow
