@@ -899,6 +899,19 @@ class TrainingJob:
         if process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+        current = read_json(self.run_dir / STATUS_FILE, default={}) or {}
+        if current.get("state") in LIVE_STATES and not _worker_alive(self.run_dir):
+            atomic_write_json(
+                self.run_dir / STATUS_FILE,
+                {
+                    **current,
+                    "state": "failed",
+                    "message": "Killed",
+                    "error": "The worker was killed; no model was saved.",
+                    "updated": time.time(),
+                },
+                durable=False,
+            )
 
     def _command(self, command: str, **options) -> None:
         atomic_write_json(

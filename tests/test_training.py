@@ -374,6 +374,7 @@ def test_the_job_cap_refuses_a_third_job(tiny_dataset, runs_root):
         for job in jobs:
             job.kill()
     assert training.count_live_jobs(runs_root) == 0
+    assert {job.status().error for job in jobs} == {"The worker was killed; no model was saved."}
 
 
 @pytest.mark.slow
