@@ -41,6 +41,7 @@ import json
 import math
 import numbers
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -96,6 +97,7 @@ PREDICTIONS_FILE = "predictions.npz"
 PULSE_SECONDS = 2.0
 PULSE_STALE_SECONDS = 60.0
 _LOCK_FILE = ".jobs.lock"
+_RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,120}$")
 
 # Workers started by this process, so they can be reaped (no zombies) and killed.
 _CHILDREN: dict[str, subprocess.Popen] = {}
@@ -855,6 +857,26 @@ class TrainingJob:
         if not (run_dir / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"`run_dir` is not a training run folder. Received: {run_dir}")
         return cls(run_dir)
+
+    @classmethod
+    def find(cls, run_id: str, *, runs_root_dir: str | os.PathLike | None = None) -> TrainingJob:
+        """Follow the run called ``run_id`` in the runs folder (e.g. from ``st.query_params``).
+
+        A browser reload starts a new Streamlit session, so the page keeps the
+        run id in the URL (or picks a live run from `list_runs`) to find its job again.
+
+        Raises:
+            ValueError: if ``run_id`` is not a plain run name.
+            FileNotFoundError: if there is no such run.
+        """
+        if not isinstance(run_id, str) or not _RUN_ID_PATTERN.match(run_id):
+            raise ValueError(f"`run_id` must be a run folder name. Received: run_id={run_id!r}")
+        return cls.attach(runs_root(runs_root_dir) / run_id)
+
+    @property
+    def run_id(self) -> str:
+        """The run's folder name."""
+        return self.run_dir.name
 
     def _launch(self) -> None:
         command = [sys.executable, "-m", "core.tf_worker", "train", os.fspath(self.run_dir)]

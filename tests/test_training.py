@@ -360,6 +360,9 @@ def test_attach_follows_and_steers_a_running_job(tiny_dataset, runs_root):
         job.stop()
     with pytest.raises(FileNotFoundError, match="not a training run folder"):
         TrainingJob.attach(runs_root)
+    assert TrainingJob.find(job.run_id, runs_root_dir=runs_root).run_dir == job.run_dir
+    with pytest.raises(ValueError, match="Received: run_id='../etc'"):
+        TrainingJob.find("../etc", runs_root_dir=runs_root)
 
 
 @pytest.mark.slow
