@@ -1,0 +1,150 @@
+"""Train page, part 5: an MLP against a CNN on the same data with the same time budget.
+
+The two run one after the other (so neither slows the other down), each with the page's
+optimizer, batch size, image cap and seed, and each is stopped once its training time —
+pauses, TensorFlow's start-up and the final evaluation not counted — reaches the budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from core.models import preset, spec_to_dict, summarize
+from core.training import JobCapError, TrainConfig, TrainingJob
+
+COMPARE_KEY = "train.compare"
+MAX_EPOCHS = 100  # the budget, not the epochs, ends each run
+
+
+def _has_conv(spec) -> bool:
+    return any(layer.type == "Conv2D" for layer in spec.layers)
+
+
+def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
+    """Budget slider and the button that queues both runs."""
+    budget_col, button_col = st.columns([3, 1])
+    budget = budget_col.slider(
+        "Training time per model (seconds)",
+        5,
+        300,
+        30,
+        5,
+        key="train.compare_budget",
+        help="Each model trains alone for this long (training time only: loading TensorFlow "
+        "and evaluating are not counted), then stops and is tested.",
+    )
+    cnn = cnn_spec if cnn_spec is not None and _has_conv(cnn_spec) else None
+    if cnn is None:
+        cnn = preset(
+            "mnist_cnn_a", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes
+        )  # noqa: E501
+        st.caption("The architecture above has no Conv2D layer, so the CNN here is MNIST CNN A.")
+    mlp = preset("mlp", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes)
+    if button_col.button(
+        "Train both",
+        key="train.compare_start",
+        help="Train the MLP, then the CNN, each for the time budget.",
+    ):
+        run_config = dataclasses.replace(
+            config, epochs=MAX_EPOCHS, learning_rate_schedule="constant", restore_best_weights=False
+        )
+        st.session_state[COMPARE_KEY] = {
+            "budget": budget,
+            "config": run_config.to_dict(),
+            "source": choice.training_source,
+            "preprocessing": dataclasses.asdict(choice.preprocessing),
+            "entries": [
+                {"label": "MLP", "spec": spec_to_dict(mlp), "run_dir": None},
+                {"label": f"CNN ({cnn.name})", "spec": spec_to_dict(cnn), "run_dir": None},
+            ],
+        }
+
+
+def _advance(state: dict) -> str | None:
+    """Start the next run or stop the current one at the budget; returns a busy message."""
+    for entry in state["entries"]:
+        if entry["run_dir"] is None:
+            try:
+                job = TrainingJob.start(
+                    entry["spec"],
+                    state["source"],
+                    TrainConfig.from_dict(state["config"]),
+                    preprocessing=state["preprocessing"],
+                )
+            except JobCapError as error:
+                return f"Waiting for a free training slot: {error}"
+            entry["run_dir"] = str(job.run_dir)
+            return None
+        job = TrainingJob.attach(entry["run_dir"])
+        status = job.poll()
+        if status.is_live:
+            if status.state == "running" and status.elapsed_seconds >= state["budget"]:
+                job.stop()
+            return None
+    return None
+
+
+def _busy(state: dict) -> bool:
+    entries = state["entries"]
+    if any(entry["run_dir"] is None for entry in entries):
+        return True
+    return any(TrainingJob.attach(entry["run_dir"]).status().is_live for entry in entries)
+
+
+def compare_view() -> None:
+    """The side-by-side table, polled while either run is still to do."""
+    state = st.session_state.get(COMPARE_KEY)
+    if not state:
+        return
+    was_busy = _busy(state)
+
+    @st.fragment(run_every=1.0 if was_busy else None)
+    def _view():
+        try:
+            message = _advance(state)
+        except (FileNotFoundError, ValueError, OSError) as error:
+            st.error(f"The comparison could not go on: {error}")
+            return
+        if was_busy and not _busy(state):
+            st.rerun()
+        if message:
+            st.warning(message)
+        rows = []
+        for entry in state["entries"]:
+            from core.models import spec_from_dict
+
+            row = {
+                "Model": entry["label"],
+                "Parameters": summarize(spec_from_dict(entry["spec"])).total_params,
+            }
+            if entry["run_dir"] is None:
+                rows.append({**row, "State": "waiting"})
+                continue
+            job = TrainingJob.attach(entry["run_dir"])
+            status = job.status()
+            evaluation = job.evaluation() or {}
+            rows.append(
+                {
+                    **row,
+                    "State": status.state,
+                    "Training time (s)": round(status.elapsed_seconds, 1),
+                    "Epochs done": round(status.step / max(1, status.batches_per_epoch), 2),
+                    "Samples/s": round(status.samples_per_second or 0),
+                    "Test accuracy": evaluation.get("test_accuracy"),
+                }
+            )
+        st.dataframe(
+            rows,
+            hide_index=True,
+            column_config={"Test accuracy": st.column_config.NumberColumn(format="percent")},
+        )
+        st.caption(
+            f"Budget: {state['budget']} s of training each, one after the other on the same "
+            "images with the same optimizer, batch size and seed (a constant learning rate, "
+            "since the number of epochs is set by the clock). Each run stops after the batch "
+            "that crosses the budget, so the times can overshoot by one batch."
+        )
+
+    _view()

@@ -1,0 +1,386 @@
+"""Train page, part 1: choose the data, see it, and set up preprocessing and augmentation.
+
+Everything here is numpy and OpenCV; TensorFlow only ever runs in the training worker.
+The augmentation preview imitates Keras' RandomFlip / RandomRotation / RandomTranslation /
+RandomZoom layers (reflect filling) with ``cv2.warpAffine``, so the server stays TF-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import datasets
+from core.datasets import ImageDataset, Preprocessing
+from core.training import Augmentation, runs_root
+
+SOURCE_LABELS = {
+    "mnist": "MNIST (handwritten digits)",
+    "fashion_mnist": "Fashion-MNIST (clothing)",
+    "cifar10": "CIFAR-10 (small colour photos)",
+    "zip": "Upload a zip of class folders",
+    "folder": "A folder on this server",
+}
+SIZE_CHOICES = ("native", 16, 28, 32, 48, 64, 96, 128)
+FOLDER_TEST_FRACTION = 0.2
+PREVIEW_COUNT = 8
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """The data the user picked, ready for the worker.
+
+    Attributes:
+        dataset: the images as stored (uint8).
+        training_source: what `TrainingJob.start` gets: a built-in name or an ``.npz`` path.
+        preprocessing: size, colour and resize settings.
+        input_shape: the network's input shape these settings produce.
+    """
+
+    dataset: ImageDataset
+    training_source: str
+    preprocessing: Preprocessing
+    input_shape: tuple[int, int, int]
+
+
+@st.cache_resource(show_spinner="Loading the data set…", max_entries=3)
+def builtin_dataset(name: str) -> ImageDataset:
+    """A built-in data set from its best local source (shared, read-only)."""
+    return datasets.load_builtin(name)
+
+
+def _folder_npz(dataset: ImageDataset) -> str:
+    """Split an image-folder data set into train/test and write it where the worker reads it."""
+    x_train, y_train, x_test, y_test = datasets.train_validation_split(
+        dataset.x_train, dataset.y_train, validation_fraction=FOLDER_TEST_FRACTION, seed=0
+    )
+    digest = hashlib.sha1(dataset.x_train.tobytes()).hexdigest()[:12]
+    folder = runs_root() / "_datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{dataset.name[:30]}-{digest}.npz"
+    if not path.is_file():
+        temporary = path.with_suffix(".tmp.npz")
+        np.savez(
+            temporary,
+            x_train=x_train,
+            y_train=y_train,
+            x_test=x_test,
+            y_test=y_test,
+            class_names=np.array(dataset.class_names),
+        )
+        os.replace(temporary, path)
+    return os.fspath(path.resolve())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_npz_dataset(path: str) -> ImageDataset:
+    """An image-folder data set written by `_folder_npz` (shared, read-only)."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return ImageDataset(
+            name=Path(path).stem,
+            class_names=tuple(str(n) for n in arrays["class_names"]),
+            x_train=arrays["x_train"],
+            y_train=arrays["y_train"].astype(np.int64),
+            x_test=arrays["x_test"],
+            y_test=arrays["y_test"].astype(np.int64),
+            source="image folder",
+        )
+
+
+def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
+    """Read an uploaded zip or a server folder once; keep it in the session, never lose it."""
+    if kind == "zip":
+        upload = st.file_uploader(
+            "Zip of class folders",
+            type=["zip"],
+            key="train.zip",
+            help="One folder per class (e.g. cats/ and dogs/), each with at least 2 images. "
+            "Images are resized to 128×128 keeping their aspect ratio.",
+        )
+        if upload is None:
+            kept = st.session_state.get("train.folder_data")
+            if kept and kept[0].startswith("zip:"):
+                st.caption(f"Using the zip you uploaded before: {kept[0][4:]}.")
+                return kept[1], kept[2]
+            st.info("Upload a zip with one folder per class to train on your own images.")
+            return None
+        key = f"zip:{upload.name}:{upload.size}"
+        reader = lambda: datasets.load_image_folder_zip(  # noqa: E731
+            upload.getvalue(), name=Path(upload.name).stem
+        )
+    else:
+        root = datasets.configured_image_root()
+        folders = datasets.list_image_folders(root)
+        if not folders:
+            st.info(
+                f"No server folders to offer: set {datasets.IMAGE_ROOT_ENV} to a folder that "
+                "holds image data sets (one subfolder per class)."
+            )
+            return None
+        folder = st.selectbox(
+            "Server folder",
+            folders,
+            key="train.server_folder",
+            help=f"Folders under the configured image root ({root}); nothing outside it is read.",
+        )
+        key = f"folder:{folder}"
+        reader = lambda: datasets.load_image_folder(folder, data_root=root)  # noqa: E731
+    kept = st.session_state.get("train.folder_data")
+    if kept is None or kept[0] != key:
+        try:
+            with st.spinner("Reading the images…"):
+                dataset, report = reader()
+                path = _folder_npz(dataset)
+        except (ValueError, OSError) as error:
+            st.error(f"These images cannot be used: {error}")
+            return None
+        if report.num_skipped:
+            st.warning(
+                f"Skipped {report.num_skipped} files ({report.skipped_non_images} not images, "
+                f"{report.skipped_unreadable} unreadable, {report.skipped_outside_classes} "
+                "outside a class folder). " + "; ".join(report.skipped_examples[:3])
+            )
+        st.session_state["train.folder_data"] = (key, load_npz_dataset(path), path)
+    return st.session_state["train.folder_data"][1], st.session_state["train.folder_data"][2]
+
+
+def data_picker() -> DataChoice | None:
+    """Data set, source line, preprocessing controls; None when nothing usable is chosen."""
+    kind = st.selectbox(
+        "Data set",
+        list(SOURCE_LABELS),
+        format_func=SOURCE_LABELS.get,
+        key="train.dataset",
+        help="The images the network learns from. The built-in sets come from the data "
+        "folder, the Keras cache or a small bundled subset, whichever is found first.",
+    )
+    if kind in datasets.BUILTIN_DATASETS:
+        try:
+            dataset = builtin_dataset(kind)
+        except (ValueError, OSError, datasets.DatasetUnavailableError) as error:
+            st.error(f"{SOURCE_LABELS[kind]} is not available: {error}")
+            return None
+        source = kind
+    else:
+        picked = _pick_folder_dataset(kind)
+        if picked is None:
+            return None
+        dataset, source = picked
+    st.caption(
+        f"**{dataset.display_name}** from {dataset.source}: {len(dataset.x_train):,} training "
+        f"and {len(dataset.x_test):,} test images, {dataset.num_classes} classes, each "
+        "{}×{}×{}.".format(*dataset.image_shape)
+    )
+    if dataset.note:
+        st.caption(dataset.note)
+
+    height, _, channels = dataset.image_shape
+    size_col, colour_col, resize_col = st.columns(3)
+    size = size_col.selectbox(
+        "Input size",
+        SIZE_CHOICES,
+        index=0 if kind in datasets.BUILTIN_DATASETS else SIZE_CHOICES.index(64),
+        key="train.target_size",
+        format_func=lambda s: f"native ({height}×{height})" if s == "native" else f"{s}×{s}",
+        help="Side of the square images the network sees. Bigger shows more detail but "
+        "trains slower (the work grows with the square of the side).",
+    )
+    colour = colour_col.radio(
+        "Colour",
+        ("grayscale", "rgb"),
+        index=0 if channels == 1 else 1,
+        key="train.color_mode",
+        format_func={"grayscale": "Grayscale", "rgb": "RGB"}.get,
+        horizontal=True,
+        help="Grayscale gives one input channel, RGB three. Grayscale images turned into RGB "
+        "just repeat the channel.",
+    )
+    resize = resize_col.radio(
+        "Resize by",
+        ("pad", "stretch"),
+        key="train.resize_mode",
+        format_func={"pad": "Keep aspect, pad", "stretch": "Stretch"}.get,
+        horizontal=True,
+        help="Pad keeps the shape of the picture and fills the rest with black; stretch "
+        "squeezes it into the square.",
+    )
+    preprocessing = Preprocessing(
+        target_size=None if size == "native" else int(size), color_mode=colour, resize_mode=resize
+    )
+    input_shape = preprocessing.input_shape_for(dataset.image_shape)
+    return DataChoice(dataset, source, preprocessing, input_shape)
+
+
+def _montage(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Tile float images ``(N, H, W, C)`` into rows of ``columns``, with white gaps."""
+    count, height, width, channels = images.shape
+    rows = max(1, -(-count // columns))
+    canvas = np.ones(
+        (rows * (height + gap) - gap, columns * (width + gap) - gap, channels), np.float32
+    )
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def _image_figure(canvas: np.ndarray, *, row_labels=None, row_height=0, height=300) -> go.Figure:
+    rgb = np.repeat(canvas, 3, axis=2) if canvas.shape[2] == 1 else canvas
+    figure = go.Figure(go.Image(z=np.round(rgb * 255).astype(np.uint8), hoverinfo="skip"))
+    figure.update_xaxes(visible=False)
+    if row_labels:
+        centres = [(row_height + 1) * i + row_height / 2 for i in range(len(row_labels))]
+        figure.update_yaxes(tickvals=centres, ticktext=list(row_labels), showgrid=False)
+    else:
+        figure.update_yaxes(visible=False)
+    figure.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0))
+    return figure
+
+
+def show_samples(choice: DataChoice) -> None:
+    """One row of examples per class (as the network will see them) and the class counts."""
+    dataset = choice.dataset
+    rows = datasets.sample_grid(dataset, per_class=8)
+    per_class = max(len(r) for r in rows)
+    tiles, shape = [], choice.input_shape
+    for row in rows:
+        images = datasets.preprocess(dataset.x_train[row], choice.preprocessing)
+        padding = np.ones((per_class - len(row), *shape), np.float32)
+        tiles.append(np.concatenate([images, padding]))
+    canvas = _montage(np.concatenate(tiles), per_class)
+    grid_col, counts_col = st.columns([3, 2])
+    with grid_col:
+        st.markdown("**Examples per class** (after preprocessing)")
+        st.plotly_chart(
+            _image_figure(
+                canvas,
+                row_labels=dataset.class_names,
+                row_height=shape[0],
+                height=min(520, 40 + 34 * len(rows)),
+            ),
+            key="train.samples_chart",
+        )
+    counts = datasets.class_counts(dataset.y_train, dataset.num_classes)
+    with counts_col:
+        st.markdown("**Training images per class**")
+        figure = go.Figure(go.Bar(x=counts, y=list(dataset.class_names), orientation="h"))
+        figure.update_layout(
+            height=min(520, 40 + 34 * len(rows)),
+            margin=dict(l=0, r=0, t=0, b=0),
+            yaxis=dict(autorange="reversed", type="category"),
+            xaxis_title="images",
+        )
+        st.plotly_chart(figure, key="train.counts_chart")
+
+
+def augmentation_controls() -> Augmentation:
+    """Random flips, rotations, shifts and zooms applied to every training batch."""
+    flip_col, rotation_col, shift_col, zoom_col = st.columns(4)
+    flip = flip_col.selectbox(
+        "Random flip",
+        ("none", "horizontal", "vertical", "horizontal_and_vertical"),
+        key="train.aug_flip",
+        format_func=lambda m: m.replace("_", " ").capitalize(),
+        help="Mirror images at random. Good for photos of cats; bad for digits (a mirrored "
+        "2 is not a 2).",
+    )
+    degrees = rotation_col.slider(
+        "Rotation (± degrees)",
+        0,
+        90,
+        0,
+        key="train.aug_rotation",
+        help="Turn each training image by a random angle up to this many degrees either way.",
+    )
+    shift = shift_col.slider(
+        "Shift (± fraction)",
+        0.0,
+        0.5,
+        0.0,
+        0.05,
+        key="train.aug_shift",
+        help="Move each image by up to this share of its width and height.",
+    )
+    zoom = zoom_col.slider(
+        "Zoom (± fraction)",
+        0.0,
+        0.5,
+        0.0,
+        0.05,
+        key="train.aug_zoom",
+        help="Zoom in or out by up to this share.",
+    )
+    return Augmentation(flip=flip, rotation=degrees / 360, translation=shift, zoom=zoom)
+
+
+def augment_image(
+    image: np.ndarray, augmentation: Augmentation, *, rng: np.random.Generator
+) -> np.ndarray:
+    """One random augmented copy of a float image ``(H, W, C)``, like Keras' layers would make.
+
+    >>> image = np.zeros((4, 4, 1), np.float32)
+    >>> augment_image(image, Augmentation(), rng=np.random.default_rng(0)).shape
+    (4, 4, 1)
+    """
+    height, width, channels = image.shape
+    out = image
+    if augmentation.flip in ("horizontal", "horizontal_and_vertical") and rng.random() < 0.5:
+        out = out[:, ::-1]
+    if augmentation.flip in ("vertical", "horizontal_and_vertical") and rng.random() < 0.5:
+        out = out[::-1]
+    angle = rng.uniform(-1, 1) * augmentation.rotation * 360
+    scale = 1 + rng.uniform(-1, 1) * augmentation.zoom
+    matrix = cv2.getRotationMatrix2D((width / 2 - 0.5, height / 2 - 0.5), angle, scale)
+    matrix[0, 2] += rng.uniform(-1, 1) * augmentation.translation * width
+    matrix[1, 2] += rng.uniform(-1, 1) * augmentation.translation * height
+    warped = cv2.warpAffine(
+        np.ascontiguousarray(out),
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    return warped.reshape(height, width, channels)
+
+
+def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None:
+    """A row of random augmented versions of one training image."""
+    dataset = choice.dataset
+    pick_col, grid_col = st.columns([1, 5])
+    index = pick_col.number_input(
+        "Image number",
+        0,
+        len(dataset.x_train) - 1,
+        0,
+        key="train.aug_image",
+        help="Which training image to augment for the preview.",
+    )
+    draw = pick_col.button(
+        "New random draw", key="train.aug_redraw", help="Draw other random changes."
+    )
+    if draw:
+        st.session_state["train.aug_seed"] = st.session_state.get("train.aug_seed", 0) + 1
+    image = datasets.preprocess(dataset.x_train[int(index) : int(index) + 1], choice.preprocessing)
+    rng = np.random.default_rng(st.session_state.get("train.aug_seed", 0))
+    copies = [image[0]] + [
+        augment_image(image[0], augmentation, rng=rng) for _ in range(PREVIEW_COUNT - 1)
+    ]
+    with grid_col:
+        st.plotly_chart(
+            _image_figure(_montage(np.stack(copies), PREVIEW_COUNT, gap=2), height=160),
+            key="train.aug_chart",
+        )
+        label = dataset.class_names[int(dataset.y_train[int(index)])]
+        note = "" if augmentation.active else " No augmentation is switched on, so all match."
+        st.caption(
+            f"First: the original ({label}). Then random versions as training would see them "
+            f"(OpenCV imitation of Keras' random layers, reflect filling).{note}"
+        )
