@@ -773,9 +773,12 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
             keras, model, data, config, train_config, recorder, run_dir, wall_start, interrupted
         )
     except BaseException as error:
-        message = f"{type(error).__name__}: {error}"
         if isinstance(error, KeyboardInterrupt):
-            message = "Interrupted before training started."
+            message = "Interrupted."
+        elif isinstance(error, ValueError | TypeError) and str(error):
+            message = str(error)  # ours and Keras' argument errors read as sentences
+        else:
+            message = f"{type(error).__name__}: {error}"
         fields = {"state": "failed", "message": "Failed", "error": message}
         if recorder is not None:
             recorder.write_status(**fields)
