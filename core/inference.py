@@ -417,12 +417,15 @@ class InferenceClient:
 
     def _crash(self, what: str) -> WorkerCrashedError:
         process = self._process
-        code = None if process is None else process.poll()
+        code = None
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = process.wait(timeout=2)
         detail = self._log_tail()
         self._discard()
         reason = f"exit code {code}" if code is not None else "no answer"
         message = (
-            f"The inference worker stopped while handling {what!r} ({reason}). "
+            f"The inference worker stopped unexpectedly ({reason}) when asked for {what!r}. "
             "It starts again on the next request."
         )
         if detail:
@@ -461,9 +464,10 @@ class InferenceClient:
             InferenceError: anything else the worker reported.
         """
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if self._process is not None:
-                    self._discard()
+            if self._process is not None and self._process.poll() is not None:
+                # It died since the last answer (killed, out of memory): say so once.
+                raise self._crash(method)
+            if self._process is None:
                 self._start()
             try:
                 self._sender.send((method, arguments))

@@ -31,3 +31,23 @@ def test_inspect_page_shows_feature_maps_and_runs_the_top_nine_search(
 
     # All TensorFlow work happened in the worker, never in the Streamlit server.
     assert "libtensorflow" not in app_server.loaded_libraries()
+
+
+def test_a_digit_drawn_on_the_canvas_is_classified(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/inspect_network")
+    page.wait_for_selector("text=Prediction:", timeout=120_000)
+    wait_for_app(page, 60_000)
+    page.get_by_text("Draw a digit").click()
+    page.get_by_text("Draw a digit with the mouse").wait_for(timeout=30_000)
+    canvas = page.locator("canvas").first
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke: a "1"
+        page.mouse.move(x, y + step * 10)
+    page.mouse.up()
+    page.wait_for_selector("text=Prediction: 1", timeout=30_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    screenshot(page, "inspect_network-drawn-digit")
