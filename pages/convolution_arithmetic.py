@@ -134,6 +134,9 @@ else:
 
 # ---------------------------------------------------------------- step through
 st.subheader("Step through")
+if hidden:
+    st.info("Check your prediction of the output size above, then step through the windows.")
+    st.stop()
 
 
 def render(step: int) -> None:

@@ -172,25 +172,45 @@ def test_guess_mode_hides_size_and_value_until_checked(page):
     at.toggle(key="arith.guess").set_value(True).run()
     text = markdown_text(at)
     assert "The output is" not in text
-    assert "= **?**" in text and "= **12**" not in text
-    assert not result_tables(at)  # the whole result stays hidden
+    latex = "\n".join(item.value for item in at.latex)
+    assert "= 3" not in latex  # the formula is shown, the numbers are not
+    # no stepping (its slider would give the size away) and no result yet
+    assert not [s for s in at.slider if s.key == "arith.stepper.step"]
+    assert not result_tables(at)
+    assert any("Check your prediction of the output size" in i.value for i in at.info)
     # a wrong size guess is revealed with the true size
     at.number_input(key="arith.size_guess_rows").set_value(2)
     at.number_input(key="arith.size_guess_cols").set_value(3)
     at.button(key="arith.size_check").click().run()
     assert any("the output is 3×3" in e.value for e in at.error)
     assert "The output is **3 × 3**." in markdown_text(at)
-    # a right value guess for output (0, 0)
+    # now the first value is hidden behind its own guess
+    assert "= **?**" in markdown_text(at) and "= **12**" not in markdown_text(at)
+    assert any("Products hidden" in c.value for c in at.caption)
+    assert not result_tables(at)  # the whole result waits for the last position
     at.number_input(key="arith.cell_guess").set_value(12.0)
     at.button(key="arith.cell_check").click().run()
     assert any("Right: output (0, 0) is 12" in s.value for s in at.success)
     assert "= **12**" in markdown_text(at)
-    # next position is hidden again; a wrong guess shows the true value
+    # the next position is hidden again; a wrong guess shows the true value
     at.button(key="arith.stepper.forward").click().run()
     assert "= **?**" in markdown_text(at)
     at.number_input(key="arith.cell_guess").set_value(5.0)
     at.button(key="arith.cell_check").click().run()
     assert any("You said 5; output (0, 1) is 12" in e.value for e in at.error)
+    at.button(key="arith.stepper.last").click().run()
+    np.testing.assert_array_equal(result_tables(at)[0], CONV_EXAMPLES["ex2"].expected)
+
+
+def test_guess_mode_in_transposed_mode(page):
+    at = load_example(page, "ex4_strides")
+    at.radio(key="arith.mode").set_value("Transposed convolution")
+    at.toggle(key="arith.guess").set_value(True).run()
+    assert "The output is" not in markdown_text(at)
+    at.number_input(key="arith.size_guess_rows").set_value(6)
+    at.number_input(key="arith.size_guess_cols").set_value(13)  # 6·2 + max(3 − 2, 0)
+    at.button(key="arith.size_check").click().run()
+    assert any("Right: the output is 6×13." in s.value for s in at.success)
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,16 @@ def matrix_figure(
         hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
     )
     fig = go.Figure(heatmap)
+    # Plotly draws no text on empty (NaN) cells, so hidden cells get their text as annotations.
+    for row, col in zip(*np.nonzero(hidden), strict=True):
+        if text[row, col]:
+            fig.add_annotation(
+                x=col,
+                y=row,
+                text=str(text[row, col]),
+                showarrow=False,
+                font={"size": 15, "color": "#444"},
+            )
     if masks["halo"] is not None:
         _cell_rectangles(
             fig,
