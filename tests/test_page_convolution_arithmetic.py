@@ -271,3 +271,12 @@ def test_random_input_and_resize_keep_the_page_working(page):
     values = at.session_state["arith.input.values"]
     assert values.shape == (7, 5) and values.min() >= 0 and values.max() <= 9
     assert result_tables(at)[0].shape == (5, 3)
+
+
+def test_single_output_position_needs_no_slider(page):
+    at = load_example(page, "ex1")
+    at.number_input(key="arith.k_rows").set_value(5)
+    at.number_input(key="arith.k_cols").set_value(5).run()
+    assert not at.exception and not at.error
+    assert result_tables(at)[0].shape == (1, 1)
+    assert any("the only position" in c.value for c in at.caption)

@@ -1,0 +1,71 @@
+"""ui.matrix_view: the annotated heatmaps shared by several pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ui.matrix_view import HALO_COLOR, WINNER_COLOR, format_value, matrix_figure
+
+
+def rectangles(fig, color=None):
+    return [
+        s
+        for s in fig.layout.shapes
+        if color is None or s.line.color == color or s.fillcolor == color
+    ]
+
+
+def test_every_value_is_printed_and_minus_zero_is_zero():
+    fig = matrix_figure([[1.5, -0.0], [-140, 255]])
+    assert fig.data[0].text.tolist() == [["1.5", "0"], ["-140", "255"]]
+
+
+def test_negative_values_get_a_diverging_scale_centred_on_zero():
+    heatmap = matrix_figure([[-1, 2]]).data[0]
+    assert heatmap.zmid == 0
+    assert matrix_figure([[1, 2]]).data[0].zmid is None
+
+
+def test_marks_draw_one_rectangle_per_cell_at_the_right_place():
+    highlight = np.zeros((3, 4), bool)
+    highlight[1, 2] = True
+    winner = np.zeros((3, 4), bool)
+    winner[0, 0] = True
+    fig = matrix_figure(np.zeros((3, 4)), highlight=highlight, winner=winner, halo=winner)
+    (window,) = [s for s in fig.layout.shapes if s.line.width == 3]
+    assert (window.x0, window.x1, window.y0, window.y1) == (1.5, 2.5, 0.5, 1.5)
+    assert len(rectangles(fig, WINNER_COLOR)) == 1
+    assert len(rectangles(fig, HALO_COLOR)) == 1
+
+
+def test_hidden_cells_show_a_question_mark():
+    fig = matrix_figure([[1, np.nan]])
+    assert fig.data[0].text.tolist() == [["1", "?"]]
+    assert [a.text for a in fig.layout.annotations] == ["?"]
+
+
+def test_custom_text_and_format():
+    fig = matrix_figure([[1, 2]], text=[["a", ""]])
+    assert fig.data[0].text.tolist() == [["a", ""]]
+    assert format_value(1 / 3, "{:.2f}") == "0.33"
+    assert format_value(2.0, lambda v: f"<{v:g}>") == "<2>"
+
+
+def test_rows_run_downwards_and_cells_are_square():
+    fig = matrix_figure(np.zeros((2, 5)))
+    assert list(fig.layout.yaxis.range) == [1.5, -0.5]
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "match"),
+    [
+        (np.zeros(3), {}, "2-D"),
+        (np.zeros((2, 2)), {"highlight": np.zeros((3, 3), bool)}, "highlight"),
+        (np.zeros((2, 2)), {"text": [["a"]]}, "text"),
+    ],
+)
+def test_bad_shapes_are_refused(values, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        matrix_figure(values, **kwargs)
