@@ -168,8 +168,9 @@ class FeatureMaps:
 
     Attributes:
         maps: layer name → float32 `(H, W, C)`, in layer order.
-        pre_activations: conv layer name → float32 `(H, W, C)` before its fused activation
-            (only for conv layers whose activation is not linear).
+        pre_activations: layer name → float32 `(H, W, C)` before the layer's non-linearity:
+            for conv layers with a fused activation (not linear) and for activation layers
+            (their input).
         probabilities: float32 `(num_classes,)`.
         worker_ms: time spent in the worker (the model call and conversions).
     """

@@ -117,10 +117,13 @@ class Worker:
             model = entry.model
             names = [layer.name for layer in entry.info.map_layers]
             outputs = [model.get_layer(name).output for name in names]
+            # Layers whose output went through a non-linearity: convolutions with a fused
+            # activation, and activation layers; their inputs give the "before" picture.
             pre = [
                 layer.name
-                for layer in entry.info.conv_layers
-                if layer.activation not in (None, "linear") and layer.is_map
+                for layer in entry.info.map_layers
+                if (layer.kind == "conv" and layer.activation not in (None, "linear"))
+                or layer.kind == "activation"
             ]
             inputs = [model.get_layer(name).input for name in pre]
             entry.extractor = self.keras.Model(
@@ -142,10 +145,11 @@ class Worker:
         pre_activations = {}
         for offset, name in enumerate(pre):
             layer = entry.model.get_layer(name)
-            layer_input = results[len(names) + offset]
-            value = layer.convolution_op(layer_input, layer.kernel)
-            if layer.use_bias:
-                value = value + layer.bias
+            value = results[len(names) + offset]
+            if entry.info.layer(name).kind == "conv":
+                value = layer.convolution_op(value, layer.kernel)
+                if layer.use_bias:
+                    value = value + layer.bias
             pre_activations[name] = np.asarray(value[0])
         probabilities = np.asarray(results[-1][0], dtype=np.float32)
         elapsed = (time.perf_counter() - start) * 1000

@@ -98,7 +98,9 @@ def test_functional_bundled_model_has_activation_layers(client, mnist_images):
     maps = client.feature_maps(FASHION_MODEL, mnist_images[0][0])
     assert maps.maps["conv1"].shape == (28, 28, 32)
     assert maps.maps["pool3"].shape == (3, 3, 64)
-    assert maps.pre_activations == {}  # its convolutions are linear
+    # Its convolutions are linear; the "before" of each ReLU layer is the conv output.
+    assert sorted(maps.pre_activations) == ["relu1", "relu2", "relu3"]
+    np.testing.assert_allclose(maps.pre_activations["relu1"], maps.maps["conv1"])
     np.testing.assert_allclose(maps.maps["relu1"], np.maximum(maps.maps["conv1"], 0), atol=1e-6)
 
 

@@ -195,3 +195,19 @@ def test_top_nine_search_with_progress_then_results():
     app.run()
     assert_clean(app)
     assert any("Searched in" in caption.value for caption in app.caption)
+
+
+def test_uploaded_colour_model_with_branches():
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    data = (build_test_models() / "branchy.keras").read_bytes()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("branchy.keras", data, "application/octet-stream")
+    ).run()
+    assert_clean(app)
+    assert app.selectbox(key="inspect.dataset").value == "cifar10"
+    app.radio(key="inspect.filter_channel").set_value("rgb").run()
+    assert_clean(app)
+    app.selectbox(key="inspect.pool_layer").set_value("pool").run()
+    assert_clean(app)
+    assert "relu (after ReLU)" in markdown_text(app)

@@ -259,7 +259,7 @@ def feature_maps(client: InferenceClient, path: str, info: ModelInfo, maps: Feat
 
 
 def pooling(info: ModelInfo, maps: FeatureMaps):
-    """A conv map before and after ReLU, and beside its max-pooled map at true relative size."""
+    """A map before and after its activation, beside its pooled map at true relative size."""
     pools = [layer for layer in info.map_layers if layer.kind == "pooling" and layer.inbound]
     if not pools:
         st.info("This model has no pooling layer.")
@@ -290,54 +290,45 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
         )
     )
     channel = min(channel, after.shape[2] - 1)
-    conv = _source_conv(info, source)
-    pre = None
-    if conv is not None and conv.name in maps.pre_activations:
-        pre = maps.pre_activations[conv.name][:, :, channel]
-    elif source.kind == "activation" and source.inbound and source.inbound[0] in maps.maps:
-        pre = maps.maps[source.inbound[0]][:, :, channel]
-    scale = max(4, 240 // before.shape[0])
-    limit = float(np.abs(before[:, :, channel]).max()) or 1.0
+    pre = maps.pre_activations.get(source.name)
+    pre = None if pre is None else pre[:, :, channel]
+    activation = source.activation if source.activation not in (None, "linear") else "ReLU"
+    activation = "ReLU" if activation.lower() == "relu" else activation
+    plane, pooled = before[:, :, channel], after[:, :, channel]
+    limit = float(np.abs(plane).max()) or 1.0
     pictures = []
     if pre is not None:
-        zeroed = float((pre <= 0).mean())
-        pre_limit = float(np.abs(pre).max()) or 1.0
         pictures.append(
-            (
-                "Before ReLU",
-                views.colorize(pre, limit=pre_limit, signed=True),
-                f"{pre.shape[0]}×{pre.shape[1]}, signed (blue < 0 < red)",
-            )
+            (f"Before {activation}", pre, True, float(np.abs(pre).max()) or 1.0, "signed")
         )
-    plane = before[:, :, channel]
+    title = f"{source.name} (after {activation})" if pre is not None else source.name
+    pictures.append((title, plane, bool(plane.min() < 0), limit, ""))
+    window = "×".join(map(str, pool.kernel_size))
     pictures.append(
-        (
-            f"{source.name} (after ReLU)" if pre is not None else source.name,
-            views.colorize(plane, limit=limit, signed=bool(plane.min() < 0)),
-            f"{plane.shape[0]}×{plane.shape[1]}",
-        )
+        (f"{pool.name} ({pool.class_name} {window})", pooled, bool(pooled.min() < 0), limit, "")
     )
-    pooled = after[:, :, channel]
-    pictures.append(
-        (
-            f"{pool.name} ({pool.class_name} {pool.kernel_size[0]}×{pool.kernel_size[1]})",
-            views.colorize(pooled, limit=limit, signed=bool(pooled.min() < 0)),
-            f"{pooled.shape[0]}×{pooled.shape[1]}",
-        )
-    )
-    columns = st.columns(len(pictures))
-    for column, (title, rgb, size) in zip(columns, pictures, strict=True):
+    scale = max(4, 240 // plane.shape[0])
+    for column, (name, values, signed, end, note) in zip(
+        st.columns(len(pictures)), pictures, strict=True
+    ):
+        rgb = views.colorize(values, limit=end, signed=signed)
         enlarged = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-        column.markdown(f"**{title}**")
+        column.markdown(f"**{name}**")
         column.image(enlarged, width=int(enlarged.shape[1]))
-        column.caption(size)
-    if pre is not None:
-        st.caption(f"ReLU replaced {zeroed:.0%} of the values (all negatives) with 0. ")
+        scale_note = "blue < 0 < red" if signed else f"dark 0 → yellow {end:.3g}"
+        column.caption(f"{values.shape[0]}×{values.shape[1]}, {note or 'colours'} {scale_note}")
+    if pre is not None and activation == "ReLU":
+        zeroed = float((pre <= 0).mean())
+        st.caption(f"ReLU replaced {zeroed:.0%} of the values (all the negative ones) with 0.")
+    if "Max" in pool.class_name:
+        how = "keeps the strongest response in each window: the map shrinks but the bright spots "
+        how += "survive, and small shifts of the input barely change it"
+    else:
+        how = "averages each window: the map shrinks and gets smoother"
     st.caption(
         f"Drawn at the same scale ({scale} screen pixels per unit), so the pooled map really is "
         f"smaller: {plane.shape[0]}×{plane.shape[1]} → {pooled.shape[0]}×{pooled.shape[1]}. "
-        "Max pooling keeps the strongest response in each window: the map shrinks but the "
-        "bright spots survive, and small shifts of the input barely change it."
+        f"{pool.class_name} {how}. The map and its pooled version share one colour scale."
     )
 
 
