@@ -175,7 +175,7 @@ if flip:
 left, right = st.columns(2)
 with left:
     image_view.show_image(
-        image, caption=f"Input: {choice.label}", mapping="clip",
+        image, caption=f"Input: {choice.label}", mapping="auto",
         cache_key=(choice.name, color) if choice.shareable else None,
     )  # fmt: skip
 with right:

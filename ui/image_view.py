@@ -10,13 +10,16 @@ sent at most ``MAX_DISPLAY_SIDE`` pixels wide.
 from __future__ import annotations
 
 import html
+import io
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
-from core.images import DisplayImage, diverging_colormap, to_display, to_grayscale
+from core.images import diverging_colormap, to_grayscale
 from core.kernel_analysis import FrequencyResponse
 from core.synthetic_images import SYNTHETIC_IMAGES
 
@@ -28,6 +31,7 @@ MAPPING_LABELS = {
     "minmax": "Stretch min–max",
 }
 MAX_DISPLAY_SIDE = 512
+SMALL_RANGE = 64  # below this maximum, "auto" stretches instead of clipping
 MIN_DISPLAY_SIDE = 256
 
 
@@ -35,15 +39,17 @@ def choose_mapping(values: np.ndarray, mapping: str) -> str:
     """Resolve "auto": signed colours when there are negatives, else clip or stretch.
 
     >>> choose_mapping(np.array([[-1.0, 2.0]]), "auto"), choose_mapping(np.ones((1, 1)), "auto")
-    ('diverging', 'clip')
+    ('diverging', 'minmax')
+    >>> choose_mapping(np.array([[0.0, 200.0]]), "auto")
+    'clip'
     """
     if mapping != "auto":
         return mapping
     finite = values[np.isfinite(values)]
     if finite.size and finite.min() < 0:
         return "diverging"
-    if finite.size and finite.max() > 255:
-        return "minmax"
+    if finite.size and not SMALL_RANGE < finite.max() <= 255:
+        return "minmax"  # above 255, or so dark (e.g. a 0/1 impulse) that clipping shows black
     return "clip"
 
 
@@ -61,66 +67,96 @@ def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-_DIVERGING_LUT = diverging_colormap(np.linspace(-1.0, 1.0, 1024))
+_DIVERGING_PALETTE = diverging_colormap(np.linspace(-1.0, 1.0, 256))
 
 
-def fast_display(values: np.ndarray, mapping: str) -> tuple[np.ndarray, DisplayImage]:
-    """The picture of ``core.images.to_display`` via lookup tables, several times faster.
+@dataclass(frozen=True)
+class Picture:
+    """An 8-bit picture ready to encode, and how its values were mapped.
 
-    Returns the 8-bit picture ((H, W) grey or (H, W, 3) RGB, to be encoded as
-    is) and a ``DisplayImage`` carrying the mapping's range and description
-    (its ``rgb`` is the same picture). Same mappings and meaning as
-    ``to_display``; values agree within one grey level.
+    ``pixels`` is (H, W) grey, (H, W, 3) RGB, or (H, W) palette indices when
+    ``palette`` (256, 3) is given (the signed colour scale: one byte per pixel
+    makes the PNG three times smaller and faster to write).
+    """
+
+    pixels: np.ndarray
+    palette: np.ndarray | None
+    mapping: str
+    vmin: float
+    vmax: float
+    description: str
+
+
+def fast_display(values: np.ndarray, mapping: str) -> Picture:
+    """The picture ``core.images.to_display`` would make, built for speed.
+
+    Same mappings, meaning and ranges as ``to_display`` (values agree within
+    one grey level; the signed scale has 256 steps), but grey stays one
+    channel and the signed scale is a palette image.
     """
     values = np.asarray(values)
     if mapping not in ("clip", "abs", "minmax", "diverging"):
-        return to_display(values, mapping=mapping).rgb, to_display(values, mapping=mapping)
+        raise ValueError(f"`mapping` must be clip, abs, minmax or diverging. Received: {mapping!r}")
     finite = np.isfinite(values)
     if not finite.all():
         values = np.where(finite, values, 0.0)
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    palette = None
     if mapping == "clip":
-        picture = np.clip(values + 0.5, 0, 255.5).astype(np.uint8)
+        pixels = np.clip(values + 0.5, 0, 255.5).astype(np.uint8)
         text = "Values clipped to 0–255: negatives show as black, values above 255 as white."
         shown = (0.0, 255.0)
     elif mapping == "abs":
-        picture = cv2.convertScaleAbs(values.astype(np.float32))
+        pixels = cv2.convertScaleAbs(values.astype(np.float32))
         text = "Absolute value |x|, clipped to 0–255: strong responses of either sign look bright."
         shown = (0.0, 255.0)
     elif mapping == "minmax":
         span = high - low
         alpha = 255.0 / span if span > 0 else 0.0
-        picture = cv2.convertScaleAbs(values.astype(np.float32), alpha=alpha, beta=-low * alpha)
+        pixels = cv2.convertScaleAbs(values.astype(np.float32), alpha=alpha, beta=-low * alpha)
         text = f"Stretched min–max: {low:.4g} shows black, {high:.4g} white."
         shown = (low, high)
     else:
         gray = to_grayscale(values) if values.ndim == 3 else values.astype(np.float32)
         limit = float(np.abs(gray).max()) or 1.0
-        index = np.clip(gray * (511.5 / limit) + 512.0, 0, 1023).astype(np.int16)
-        picture = _DIVERGING_LUT[index]
+        # −limit → 0, 0 → 127.5, +limit → 255; |gray| <= limit keeps the result non-negative.
+        pixels = cv2.convertScaleAbs(gray, alpha=127.5 / limit, beta=127.5)
+        palette = _DIVERGING_PALETTE
         text = f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g})."
+        if values.ndim == 3:
+            text += " Colour outputs are shown by their brightness (luma) here."
         shown = (-limit, limit)
-    return picture, DisplayImage(picture, mapping, shown[0], shown[1], text)
+    return Picture(pixels, palette, mapping, shown[0], shown[1], text)
 
 
-def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, DisplayImage]:
-    """PNG bytes of the picture to send, and the ``DisplayImage`` (range, description)."""
-    values = np.asarray(values)
-    picture, shown = fast_display(values, choose_mapping(values, mapping))
-    picture = _resize_for_display(picture)
-    if picture.ndim == 3:
-        picture = picture[:, :, ::-1]  # OpenCV writes BGR
+def encode_picture(picture: Picture) -> bytes:
+    """PNG bytes of the picture at its display size (fast settings: level 1, RLE)."""
+    pixels = _resize_for_display(np.ascontiguousarray(picture.pixels))
+    if picture.palette is not None:
+        image = Image.fromarray(pixels)
+        image.putpalette(picture.palette.astype(np.uint8).tobytes())
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+    if pixels.ndim == 3:
+        pixels = np.ascontiguousarray(pixels[:, :, ::-1])  # OpenCV writes BGR
     ok, buffer = cv2.imencode(
-        ".png",
-        np.ascontiguousarray(picture),
+        ".png", pixels,
         [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE],
-    )
+    )  # fmt: skip
     if not ok:
         raise ValueError("The picture could not be encoded as PNG.")
-    return buffer.tobytes(), shown
+    return buffer.tobytes()
 
 
-def colorbar_html(shown: DisplayImage) -> str:
+def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
+    """PNG bytes of the picture to send, and the ``Picture`` (range, description)."""
+    values = np.asarray(values)
+    picture = fast_display(values, choose_mapping(values, mapping))
+    return encode_picture(picture), picture
+
+
+def colorbar_html(shown: Picture) -> str:
     """A thin horizontal colour bar with its end values, as HTML."""
     if shown.mapping == "diverging":
         stops = diverging_colormap(np.linspace(-1, 1, 11))
@@ -157,7 +193,7 @@ def show_image(
     colorbar: bool = True,
     container=None,
     cache_key=None,
-) -> DisplayImage:
+) -> Picture:
     """Draw ``values`` with the mapping's description, its colour bar and the value range.
 
     ``cache_key`` (hashable, e.g. the image's name) reuses the encoded picture
@@ -170,7 +206,7 @@ def show_image(
         png, shown = render(values, mapping)
     height, width = np.asarray(values).shape[:2]
     with target:
-        st.image(png, caption=f"{caption} — {height}×{width}", width="content")
+        st.image(png, caption=f"{caption} — {height}×{width}", width="content", output_format="PNG")
         if colorbar:
             st.html(colorbar_html(shown))
         st.caption(f"{shown.description} Actual {value_range_text(values)}.")
@@ -224,7 +260,7 @@ def _explanation_figures_plain(patch, kernel, products) -> list[go.Figure]:
 def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padding_mask):
     """Input patch, kernel (as applied), element-wise products: three annotated heatmaps."""
     try:
-        from ui.matrix_view import show_matrix
+        from ui import matrix_view
     except ImportError:  # matrix_view is another engineer's module; keep working without it
         for fig, column in zip(
             _explanation_figures_plain(patch, kernel, products), st.columns(3), strict=True
@@ -233,14 +269,51 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
         return
     fmt = _compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
     columns = st.columns(3)
-    show_matrix(
-        patch, title="Input patch", halo=padding_mask if padding_mask.any() else None,
-        fmt=fmt, container=columns[0], key="kernel.explain.patch",
-    )  # fmt: skip
-    show_matrix(kernel, title="× Kernel", fmt=fmt, container=columns[1], key="kernel.explain.k")
-    show_matrix(
-        products, title="= Products", fmt=fmt, container=columns[2], key="kernel.explain.prod"
+    halo = padding_mask if padding_mask.any() else None
+    for column, slot, values, title, mask in (
+        (columns[0], "patch", patch, "Input patch", halo),
+        (columns[1], "kernel", kernel, "× Kernel", None),
+        (columns[2], "products", products, "= Products", None),
+    ):
+        fig = _session_matrix_figure(slot, values, title=title, halo=mask, fmt=fmt)
+        column.plotly_chart(
+            fig, width="content", theme=None, config=matrix_view.PLOTLY_CONFIG,
+            key=f"kernel.explain.{slot}",
+        )  # fmt: skip
+
+
+def _session_matrix_figure(slot: str, values: np.ndarray, **options):
+    """``matrix_figure`` reused within this session when only the numbers change.
+
+    Building a Plotly figure costs tens of milliseconds, re-filling one's
+    numbers almost nothing; every kernel edit would otherwise pay three builds.
+    The figure is rebuilt whenever anything that shapes it changes (size,
+    marks, format, sign of the values, width of the printed numbers).
+    """
+    from ui.matrix_view import format_value, matrix_figure
+
+    values = np.asarray(values, dtype=np.float64)
+    text = np.array([[format_value(v, options["fmt"]) for v in row] for row in values], object)
+    halo = options.get("halo")
+    signature = (
+        values.shape,
+        options.get("title"),
+        options["fmt"],
+        None if halo is None else np.asarray(halo).tobytes(),
+        bool((values < 0).any()),
+        max(len(t) for t in text.ravel()) <= 4,
     )
+    figures = st.session_state.setdefault("kernel.figures", {})
+    cached = figures.get(slot)
+    if cached is None or cached[0] != signature:
+        figure = matrix_figure(values, **options)
+        figures[slot] = (signature, figure)
+        return figure
+    figure = cached[1]
+    with figure.batch_update():
+        figure.data[0].z = values.tolist()
+        figure.data[0].text = text
+    return figure
 
 
 def _compact_format(values: np.ndarray) -> str:
@@ -299,7 +372,7 @@ def show_small_matrix(values: np.ndarray, *, key: str, title: str = "") -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _render_cached(cache_key, _values: np.ndarray, mapping: str) -> tuple[bytes, DisplayImage]:
+def _render_cached(cache_key, _values: np.ndarray, mapping: str) -> tuple[bytes, Picture]:
     return render(_values, mapping)
 
 
@@ -593,4 +666,4 @@ def show_picture(rgb: np.ndarray, *, caption: str, container=None) -> None:
     if picture.ndim == 3:
         picture = picture[:, :, ::-1]
     ok, buffer = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    target.image(buffer.tobytes(), caption=caption, width="content")
+    target.image(buffer.tobytes(), caption=caption, width="content", output_format="PNG")

@@ -254,7 +254,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         state[keys["last_good"]] = values
 
-    buttons = st.columns(4)
+    buttons = [*st.columns(2), *st.columns(2)]
     for column, action, label, tip in (
         (buttons[0], "normalise", "Sum → 1", "Divide every cell by the kernel's sum, so a flat "
          "area keeps its brightness (blurs should sum to 1)."),

@@ -1,0 +1,51 @@
+"""Browser test: editing a kernel cell in real Chromium changes the output picture."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.kernel_page import OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
+from tests.browser import EXCEPTION_SELECTOR, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_playground(page, app_url: str, query: str = "") -> None:
+    page.goto(app_url)  # the home page first: it sets up the app's navigation and layout
+    wait_for_app(page, 60_000)
+    page.goto(f"{app_url}/kernel_playground{query}")
+    wait_for_app(page, 60_000)
+    try:
+        page.wait_for_function(f"() => ({OUTPUT_SRC})() !== null", timeout=30_000)
+    finally:
+        screenshot(page, "kernel_playground_opened")
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+
+
+def test_editing_a_cell_changes_the_output(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    before = page.evaluate(OUTPUT_SRC)
+    assert before, "no output picture on the page"
+    edit_kernel_cell(page, 0, 0, "2")
+    page.keyboard.press("Enter")
+    page.wait_for_function(OUTPUT_CHANGED, arg=before, timeout=15_000)
+    wait_for_app(page)
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_after_edit")
+    # The preset turned into "Custom" and the step-by-step shows the new sum (19 + 3·10).
+    page.get_by_text("Your own kernel").first.wait_for(timeout=10_000)
+    page.get_by_text("= 49").first.wait_for(timeout=10_000)
+
+
+def test_a_bad_cell_shows_a_message_and_keeps_the_output(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Astep_edge")
+    before = page.evaluate(OUTPUT_SRC)
+    edit_kernel_cell(page, 1, 1, "banana")
+    page.keyboard.press("Enter")
+    page.get_by_text("last good kernel stays in use").wait_for(timeout=15_000)
+    wait_for_app(page)
+    assert page.evaluate(OUTPUT_SRC) == before
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_bad_cell")
