@@ -21,10 +21,10 @@ from ui.train_architecture import architecture_editor
 from ui.train_compare import compare_controls, compare_view
 from ui.train_data import augmentation_controls, augmentation_preview, data_picker, show_samples
 from ui.train_live import (
-    RUN_DIR_KEY,
     current_job,
     live_view,
     recent_runs_picker,
+    show_start_message,
     start_job,
     train_settings,
 )
@@ -67,11 +67,13 @@ job = current_job()
 job_is_live = job is not None and job.status().is_live
 ready = spec is not None and config is not None
 start_col, note_col = st.columns([1, 4])
-start = start_col.button(
+start_col.button(
     "Start",
     type="primary",
     key="train.start",
     disabled=not ready or job_is_live,
+    on_click=start_job,
+    args=(spec_to_dict(spec) if ready else None, choice, config),
     help="Train this architecture on this data in a separate worker process.",
 )
 if job_is_live:
@@ -83,13 +85,7 @@ else:
         "Training runs on the server in its own process; you can leave this page and "
         "come back, or reload it — the run carries on."
     )
-if start and ready and not job_is_live:
-    started = start_job(spec_to_dict(spec), choice, config)
-    if started is not None:
-        job = started
-        st.session_state[RUN_DIR_KEY] = str(started.run_dir)
-        for key in ("train.snapshot", "train.follow_filters"):
-            st.session_state.pop(key, None)
+show_start_message()
 recent_runs_picker()
 if job is not None:
     st.caption(f"Run `{job.run_dir.name}`")

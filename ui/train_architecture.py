@@ -120,7 +120,7 @@ def architecture_editor(input_shape: tuple[int, int, int], num_classes: int) -> 
         layers_to_frame(base),
         key=editor_key,
         num_rows="dynamic",
-        hide_index=False,
+        hide_index=True,
         width="stretch",
         column_config={
             "type": st.column_config.SelectboxColumn(

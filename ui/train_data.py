@@ -7,7 +7,7 @@ RandomZoom layers (reflect filling) with ``cv2.warpAffine``, so the server stays
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ import streamlit as st
 
 from core import datasets
 from core.datasets import ImageDataset, Preprocessing
-from core.training import Augmentation, runs_root
+from core.training import Augmentation, preview_augmentation, write_dataset_file
 
 SOURCE_LABELS = {
     "mnist": "MNIST (handwritten digits)",
@@ -57,26 +57,14 @@ def builtin_dataset(name: str) -> ImageDataset:
 
 
 def _folder_npz(dataset: ImageDataset) -> str:
-    """Split an image-folder data set into train/test and write it where the worker reads it."""
+    """Hold back a stratified test set (for the gallery) and write the set for the worker."""
     x_train, y_train, x_test, y_test = datasets.train_validation_split(
         dataset.x_train, dataset.y_train, validation_fraction=FOLDER_TEST_FRACTION, seed=0
     )
-    digest = hashlib.sha1(dataset.x_train.tobytes()).hexdigest()[:12]
-    folder = runs_root() / "_datasets"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{dataset.name[:30]}-{digest}.npz"
-    if not path.is_file():
-        temporary = path.with_suffix(".tmp.npz")
-        np.savez(
-            temporary,
-            x_train=x_train,
-            y_train=y_train,
-            x_test=x_test,
-            y_test=y_test,
-            class_names=np.array(dataset.class_names),
-        )
-        os.replace(temporary, path)
-    return os.fspath(path.resolve())
+    split = dataclasses.replace(
+        dataset, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
+    )
+    return os.fspath(write_dataset_file(split).resolve())
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -90,7 +78,7 @@ def load_npz_dataset(path: str) -> ImageDataset:
             y_train=arrays["y_train"].astype(np.int64),
             x_test=arrays["x_test"],
             y_test=arrays["y_test"].astype(np.int64),
-            source="image folder",
+            source=str(arrays["source"]) if "source" in arrays.files else "image folder",
         )
 
 
@@ -182,12 +170,13 @@ def data_picker() -> DataChoice | None:
         st.caption(dataset.note)
 
     height, _, channels = dataset.image_shape
+    # Keys per data set: each keeps its own settings and starts from its own colour mode.
     size_col, colour_col, resize_col = st.columns(3)
     size = size_col.selectbox(
         "Input size",
         SIZE_CHOICES,
         index=0 if kind in datasets.BUILTIN_DATASETS else SIZE_CHOICES.index(64),
-        key="train.target_size",
+        key=f"train.target_size.{kind}",
         format_func=lambda s: f"native ({height}×{height})" if s == "native" else f"{s}×{s}",
         help="Side of the square images the network sees. Bigger shows more detail but "
         "trains slower (the work grows with the square of the side).",
@@ -196,7 +185,7 @@ def data_picker() -> DataChoice | None:
         "Colour",
         ("grayscale", "rgb"),
         index=0 if channels == 1 else 1,
-        key="train.color_mode",
+        key=f"train.color_mode.{kind}",
         format_func={"grayscale": "Grayscale", "rgb": "RGB"}.get,
         horizontal=True,
         help="Grayscale gives one input channel, RGB three. Grayscale images turned into RGB "
@@ -205,7 +194,7 @@ def data_picker() -> DataChoice | None:
     resize = resize_col.radio(
         "Resize by",
         ("pad", "stretch"),
-        key="train.resize_mode",
+        key=f"train.resize_mode.{kind}",
         format_func={"pad": "Keep aspect, pad", "stretch": "Stretch"}.get,
         horizontal=True,
         help="Pad keeps the shape of the picture and fills the rest with black; stretch "
@@ -216,6 +205,17 @@ def data_picker() -> DataChoice | None:
     )
     input_shape = preprocessing.input_shape_for(dataset.image_shape)
     return DataChoice(dataset, source, preprocessing, input_shape)
+
+
+def preprocess_each(images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+    """`datasets.preprocess` one image at a time.
+
+    OpenCV 5's area resize refuses more than 4 channels, and `preprocess` stacks a batch's
+    images as channels, so shrinking a batch of 5 or more fails; single images always work.
+    """
+    return np.concatenate(
+        [datasets.preprocess(image[np.newaxis], preprocessing) for image in images]
+    )
 
 
 def _montage(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
@@ -252,7 +252,7 @@ def show_samples(choice: DataChoice) -> None:
     per_class = max(len(r) for r in rows)
     tiles, shape = [], choice.input_shape
     for row in rows:
-        images = datasets.preprocess(dataset.x_train[row], choice.preprocessing)
+        images = preprocess_each(dataset.x_train[row], choice.preprocessing)
         padding = np.ones((per_class - len(row), *shape), np.float32)
         tiles.append(np.concatenate([images, padding]))
     canvas = _montage(np.concatenate(tiles), per_class)
@@ -351,10 +351,15 @@ def augment_image(
     return warped.reshape(height, width, channels)
 
 
+@st.cache_data(show_spinner="Running Keras' augmentation layers in a worker…", max_entries=8)
+def _keras_preview(image: np.ndarray, augmentation: Augmentation, seed: int) -> np.ndarray:
+    return preview_augmentation(image, augmentation, count=PREVIEW_COUNT - 1, seed=seed)
+
+
 def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None:
     """A row of random augmented versions of one training image."""
     dataset = choice.dataset
-    pick_col, grid_col = st.columns([1, 5])
+    pick_col, grid_col = st.columns([1, 4])
     index = pick_col.number_input(
         "Image number",
         0,
@@ -363,24 +368,40 @@ def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None
         key="train.aug_image",
         help="Which training image to augment for the preview.",
     )
-    draw = pick_col.button(
-        "New random draw", key="train.aug_redraw", help="Draw other random changes."
-    )
-    if draw:
+    if pick_col.button("New random draw", key="train.aug_redraw", help="Draw other changes."):
         st.session_state["train.aug_seed"] = st.session_state.get("train.aug_seed", 0) + 1
+    exact = pick_col.toggle(
+        "Keras' own layers",
+        key="train.aug_exact",
+        help="Off: an instant OpenCV imitation. On: the very Keras layers training uses, run "
+        "in a separate worker process (a few seconds the first time).",
+    )
     image = datasets.preprocess(dataset.x_train[int(index) : int(index) + 1], choice.preprocessing)
-    rng = np.random.default_rng(st.session_state.get("train.aug_seed", 0))
-    copies = [image[0]] + [
-        augment_image(image[0], augmentation, rng=rng) for _ in range(PREVIEW_COUNT - 1)
-    ]
+    seed = st.session_state.get("train.aug_seed", 0)
+    copies = None
+    if exact and augmentation.active:
+        try:
+            copies = list(_keras_preview(image[0], augmentation, seed))
+        except (RuntimeError, ValueError, OSError) as error:
+            st.warning(f"Keras' preview failed, showing the OpenCV imitation instead: {error}")
+    if copies is None:
+        rng = np.random.default_rng(seed)
+        copies = [augment_image(image[0], augmentation, rng=rng) for _ in range(PREVIEW_COUNT - 1)]
     with grid_col:
         st.plotly_chart(
-            _image_figure(_montage(np.stack(copies), PREVIEW_COUNT, gap=2), height=160),
+            _image_figure(
+                _montage(np.stack([image[0], *copies]), PREVIEW_COUNT, gap=2), height=150
+            ),
             key="train.aug_chart",
         )
         label = dataset.class_names[int(dataset.y_train[int(index)])]
+        made_by = (
+            "Keras' random layers"
+            if exact and augmentation.active
+            else ("an OpenCV imitation of Keras' random layers (reflect filling)")
+        )
         note = "" if augmentation.active else " No augmentation is switched on, so all match."
         st.caption(
-            f"First: the original ({label}). Then random versions as training would see them "
-            f"(OpenCV imitation of Keras' random layers, reflect filling).{note}"
+            f"First: the original ({label}). Then random versions as training would see them, "
+            f"made by {made_by}.{note}"
         )

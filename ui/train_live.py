@@ -27,6 +27,7 @@ from core.training import (
 POLL_SECONDS = 1.0
 SMOOTHING = 0.8
 RUN_DIR_KEY = "train.run_dir"
+START_MESSAGE_KEY = "train.start_message"
 STATE_WORDS = {
     "queued": "Starting the worker (loading TensorFlow)…",
     "running": "Training",
@@ -128,32 +129,58 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         return None
 
 
-def start_job(spec_dict: dict, choice, config: TrainConfig) -> TrainingJob | None:
-    """Start a worker; over the job cap, say the server is busy instead."""
+def start_job(spec_dict: dict, choice, config: TrainConfig) -> None:
+    """Start button callback: start a worker and follow it, or leave a message for the page.
+
+    It runs before the script, so the rerun already shows the job as live (Start disabled).
+    Over the job cap the message says the server is busy.
+    """
     try:
         job = TrainingJob.start(
             spec_dict, choice.training_source, config, preprocessing=choice.preprocessing
         )
     except JobCapError as error:
-        st.warning(f"The server is busy: {error}")
-        return None
+        st.session_state[START_MESSAGE_KEY] = ("warning", f"The server is busy: {error}")
     except (ValueError, TypeError, OSError) as error:
-        st.error(f"Training could not start: {error}")
-        return None
-    return job
+        st.session_state[START_MESSAGE_KEY] = ("error", f"Training could not start: {error}")
+    else:
+        follow(job)
+
+
+def show_start_message() -> None:
+    """Show (once) what went wrong when Start was last pressed."""
+    message = st.session_state.pop(START_MESSAGE_KEY, None)
+    if message is not None:
+        kind, text = message
+        (st.warning if kind == "warning" else st.error)(text)
+
+
+def follow(job: TrainingJob | None) -> None:
+    """Make ``job`` the run this page shows; its id also goes into the URL for reloads."""
+    if job is None:
+        st.session_state.pop(RUN_DIR_KEY, None)
+        st.query_params.pop("run", None)
+        return
+    st.session_state[RUN_DIR_KEY] = str(job.run_dir)
+    st.query_params["run"] = job.run_id
+    for key in ("train.snapshot", "train.follow_filters"):
+        st.session_state.pop(key, None)
 
 
 def current_job() -> TrainingJob | None:
-    """The job this session follows, if its folder still exists."""
+    """The job this session follows (or the one named in the URL after a reload)."""
     run_dir = st.session_state.get(RUN_DIR_KEY)
-    if not run_dir:
-        return None
     try:
-        return TrainingJob.attach(run_dir)
-    except FileNotFoundError:
-        st.warning("The run this page was following has been deleted.")
-        del st.session_state[RUN_DIR_KEY]
-        return None
+        if run_dir:
+            return TrainingJob.attach(run_dir)
+        if "run" in st.query_params:
+            job = TrainingJob.find(st.query_params["run"])
+            st.session_state[RUN_DIR_KEY] = str(job.run_dir)
+            return job
+    except (FileNotFoundError, ValueError):
+        st.warning("The run this page was following no longer exists.")
+        follow(None)
+    return None
 
 
 def recent_runs_picker() -> None:
@@ -176,7 +203,7 @@ def recent_runs_picker() -> None:
             help="Runs live in the runs folder and survive reloads and server restarts.",
         )
         if st.button("Follow this run", key="train.attach", help="Show this run on the page."):
-            st.session_state[RUN_DIR_KEY] = picked
+            follow(TrainingJob.attach(picked))
             st.rerun()
 
 
@@ -207,7 +234,8 @@ def show_progress(status: RunStatus) -> None:
     elif status.error:
         st.warning(status.error)
     else:
-        st.caption(f"**{words}** — {status.message}")
+        detail = "" if status.message in ("", words) else f" — {status.message}"
+        st.caption(f"**{words}**{detail}")
 
 
 def smooth(values: list[float], weight: float = SMOOTHING) -> list[float]:
@@ -254,7 +282,11 @@ def curves_figure(progress, batches_per_epoch: int) -> go.Figure:
                     legendgroup=label, row=1, col=column,
                 )  # fmt: skip
     figure.update_xaxes(title_text="epoch")
-    figure.update_layout(height=330, margin=dict(l=10, r=10, t=30, b=10), legend_orientation="h")
+    figure.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0),
+    )
     return figure
 
 
@@ -320,14 +352,14 @@ def show_filters(job: TrainingJob, *, live: bool) -> None:
         key="train.follow_filters",
         help="Keep showing the latest snapshot while training; untick to scrub back.",
     )
-    index = 0
+    index = last
     if last > 0:
-        index = slider_col.slider(
+        index = slider_col.select_slider(
             "Snapshot",
-            0,
-            last,
+            options=list(range(last + 1)),
             key="train.snapshot",
-            disabled=live and st.session_state.get("train.follow_filters", True),
+            format_func=lambda i: f"batch {snapshots[i]['step']}",
+            disabled=following,
             help="Scrub through the saved filters, from the random start to now.",
         )
     entry = snapshots[index]
@@ -376,7 +408,7 @@ def run_controls(job: TrainingJob, status: RunStatus) -> None:
         help="Clear this run from the page to start another. The run folder stays on disk "
         "(re-open it under Recent runs).",
     ):
-        st.session_state.pop(RUN_DIR_KEY, None)
+        follow(None)
         st.rerun()
 
 

@@ -1,0 +1,203 @@
+"""The Train a CNN page through AppTest: data, architecture, errors, a tiny real run, reload.
+
+AppTest runs the page in this process, so the slow test also proves the page never imports
+TensorFlow: training happens in a worker process started by ``core.training``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.models import preset
+from core.training import Augmentation
+from ui.train_architecture import frame_to_layers, layers_to_frame
+from ui.train_data import augment_image
+from ui.train_live import smooth
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train_cnn.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated_folders(tmp_path, monkeypatch, shared_data):
+    monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("CONVSCOPE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("CONVSCOPE_MAX_JOBS", "2")
+    return tmp_path
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_page_opens_on_mnist_with_source_counts_and_preset_summary():
+    at = open_page()
+    assert "60,000 training and 10,000 test images, 10 classes" in captions(at)
+    assert metrics(at)["Parameters"] == "220,234"  # MNIST CNN A, SEEDS.md
+    assert not at.error
+    assert not at.button(key="train.start").disabled
+
+
+def test_every_control_has_a_tooltip():
+    at = open_page()
+    widgets = [*at.selectbox, *at.slider, *at.number_input, *at.button, *at.checkbox, *at.radio]
+    widgets += [*at.select_slider, *at.toggle]
+    missing = [w.label for w in widgets if not w.help]
+    assert not missing
+
+
+def test_preset_follows_the_data_set_shape():
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("cifar10").run()
+    assert "32×32×3" in captions(at)
+    assert metrics(at)["Input"] == "32 × 32 × 3"
+    at.selectbox(key="train.preset").set_value("cifar10_cnn").run()
+    assert metrics(at)["Parameters"] == "528,054"  # CIFAR-10 CNN, SEEDS.md
+
+
+def test_a_stack_that_shrinks_below_one_pixel_is_refused_naming_the_layer():
+    at = open_page()
+    at.selectbox(key="train.preset").set_value("mnist_cnn_b")
+    at.selectbox(key="train.target_size.mnist").set_value(16).run()
+    assert not at.exception
+    assert at.error and "Layer 5 (conv2d_2)" in at.error[0].value
+    assert at.button(key="train.start").disabled
+
+
+def test_editor_rows_round_trip_and_bad_rows_are_named():
+    spec = preset("lenet5")
+    assert frame_to_layers(layers_to_frame(spec)) == tuple(
+        layer.__class__(**{**layer.__dict__, "name": None}) for layer in spec.layers
+    )
+    frame = layers_to_frame(spec)
+    frame.loc[0, "filters"] = 0
+    with pytest.raises(ValueError, match=r"Row 1 \(Conv2D\).*filters"):
+        frame_to_layers(frame)
+    with pytest.raises(ValueError, match="Row 1: choose a layer type"):
+        frame_to_layers(pd.DataFrame([{"type": None}]))
+
+
+def test_augmentation_preview_keeps_the_image_when_nothing_is_switched_on():
+    image = np.random.default_rng(0).random((6, 5, 1)).astype(np.float32)
+    same = augment_image(image, Augmentation(), rng=np.random.default_rng(1))
+    np.testing.assert_allclose(same, image, atol=1e-5)
+    flipped = augment_image(image, Augmentation(flip="horizontal"), rng=np.random.default_rng(3))
+    assert flipped.shape == image.shape
+    assert smooth([1.0, 0.0], weight=0.5) == pytest.approx([1.0, 1 / 3])
+
+
+def fake_live_run(runs_root: Path) -> Path:
+    """A run folder that looks live (this test process as its worker) to fill the job cap."""
+    run_dir = runs_root / "20260101-000000-busy-000000"
+    run_dir.mkdir(parents=True)
+    config = {"run_id": run_dir.name, "created": time.time(), "model": {"preset": "mlp"}}
+    (run_dir / "config.json").write_text(json.dumps({**config, "dataset": {"name": "mnist"}}))
+    (run_dir / "status.json").write_text(json.dumps({"state": "running", "epochs": 1}))
+    (run_dir / "worker.pid").write_text(str(os.getpid()))
+    (run_dir / "pulse").touch()
+    return run_dir
+
+
+def test_over_the_job_cap_start_says_busy(isolated_folders, monkeypatch):
+    monkeypatch.setenv("CONVSCOPE_MAX_JOBS", "1")
+    fake_live_run(isolated_folders / "runs")
+    at = open_page()
+    at.button(key="train.start").click().run()
+    assert not at.exception
+    assert any("busy" in w.value and "limit is 1" in w.value for w in at.warning)
+    assert "train.run_dir" not in at.session_state
+
+
+def test_a_missing_run_in_the_address_is_a_warning_not_a_traceback():
+    at = open_page(run="20200101-000000-nothing-here")
+    assert any("no longer exists" in w.value for w in at.warning)
+
+
+def wait_for_results(at: AppTest, timeout: float = 150.0) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if any(m.label == "Test accuracy" for m in at.metric):
+            return at
+        assert not any("Training failed" in e.value for e in at.error), at.error
+    raise AssertionError("the tiny run did not finish in time")
+
+
+@pytest.mark.slow
+def test_tiny_run_trains_evaluates_saves_and_survives_a_reload(isolated_folders):
+    at = open_page()
+    at.selectbox(key="train.preset").set_value("lenet5")
+    at.number_input(key="train.max_samples").set_value(256)
+    at.number_input(key="train.epochs").set_value(1)
+    at.run()
+    at.button(key="train.start").click().run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    run_dir = Path(at.session_state["train.run_dir"])
+    assert run_dir.parent == isolated_folders / "runs"
+    assert at.button(key="train.start").disabled  # one run at a time per page
+    assert at.query_params["run"] == run_dir.name
+
+    at = wait_for_results(at)
+    accuracy = float(metrics(at)["Test accuracy"].rstrip("%"))
+    assert 10 < accuracy <= 100  # 256 images and one epoch: better than chance
+    assert metrics(at)["Test images"] == "10,000"
+    assert "predicted (true)" in "\n".join(m.value for m in at.markdown)
+    assert any(":red[" in m.value or ":green[" in m.value for m in at.markdown)
+    assert "conv2d" in captions(at) and "6 filters 5×5" in captions(at)
+
+    at.text_input(key="train.save_name").set_value("tiny lenet")
+    at.button(key="train.save").click().run()
+    assert any("tiny lenet" in s.value for s in at.success)
+    assert (isolated_folders / "models" / "tiny lenet.keras").is_file()
+
+    # A browser reload is a new session: the run id in the address finds the run again.
+    again = open_page(run=run_dir.name)
+    assert metrics(again)["Test accuracy"] == metrics(at)["Test accuracy"]
+    assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+
+
+@pytest.mark.slow
+def test_mlp_against_cnn_with_the_same_time_budget():
+    at = open_page()
+    at.number_input(key="train.max_samples").set_value(512)
+    at.slider(key="train.compare_budget").set_value(5)
+    at.run()
+    at.button(key="train.compare_start").click().run()
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        table = at.dataframe[-1].value
+        if list(table["State"]) == ["stopped", "stopped"] and table["Test accuracy"].notna().all():
+            break
+    else:
+        raise AssertionError(f"the comparison did not finish: {at.dataframe[-1].value}")
+    assert list(table["Model"]) == ["MLP", "CNN (mnist_cnn_a)"]
+    assert list(table["Parameters"]) == [669_706, 220_234]
+    assert (table["Training time (s)"] >= 5).all()
+    assert "tensorflow" not in sys.modules
