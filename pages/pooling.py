@@ -17,7 +17,6 @@ from ui.pooling_view import (
     global_pooling_lesson,
     pool_controls,
     repeated_pooling_lesson,
-    show_backprop,
     show_pool_step,
     table,
     translation_lesson,
@@ -124,9 +123,6 @@ with matrix_tab:
         )
         st.subheader("The whole result")
         st.dataframe(table(pooled), hide_index=False)
-        if gradient is not None:
-            st.subheader("Backpropagation")
-            show_backprop(gradient, upstream)
 
 with image_tab:
     st.markdown(

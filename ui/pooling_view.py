@@ -237,23 +237,38 @@ def show_pool_step(
                 f"Backprop: the gradient {format_value(g)} of output ({row}, {col}) is "
                 f"**shared** by its {values.size} real cells: {format_value(share)} each."
             )
+        if winner is not None:
+            targets = winner[geometry.input_slice()]
+        else:
+            targets = (window & ~halo)[geometry.input_slice()]
+        show_backprop(gradient, upstream, current=flat == step, targets=targets)
 
 
-def show_backprop(gradient: np.ndarray, upstream: np.ndarray) -> None:
-    """The upstream gradient and where it lands on the input."""
+def show_backprop(
+    gradient: np.ndarray, upstream: np.ndarray, *, current: np.ndarray, targets: np.ndarray
+) -> None:
+    """The upstream gradient and where it lands on the input; this step's part outlined."""
+    st.markdown("**Backpropagation**")
     left, right = st.columns([2, 3])
     with left:
-        show_matrix(upstream, title="Gradient arriving at each output", key="pool.grad.up")
+        show_matrix(
+            upstream,
+            title="Gradient arriving at each output",
+            winner=current,
+            key="pool.grad.up",
+        )
     with right:
         show_matrix(
             gradient,
-            title="Gradient on the input",
+            title="Gradient on the input (all outputs)",
             fmt="{:.3g}",
+            highlight=targets,
             key="pool.grad.input",
         )
     st.caption(
-        "Each output's gradient is numbered 1, 2, 3, … so you can follow it. Cells where "
-        "overlapping windows send gradient receive the sum; cells that never win get 0."
+        "Each output's gradient is numbered 1, 2, 3, … so you can follow it; the orange "
+        "outline shows where this output's gradient lands. Cells reached by several windows "
+        "receive the sum; cells that never win (max) get 0."
     )
 
 
