@@ -404,6 +404,10 @@ class InferenceClient:
             process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+        if self._log_path is not None:
+            with contextlib.suppress(OSError):
+                self._log_path.unlink()
+            self._log_path = None
         with self._scans_lock:
             self._scans = {k: s for k, s in self._scans.items() if s.result is not None}
 

@@ -204,6 +204,10 @@ def _drawing(info: ModelInfo) -> InputSample | None:
     if tuple(info.input_shape) != (28, 28, 1):
         st.info("Drawing works for 28×28 grayscale models such as the MNIST ones.")
         return None
+    st.caption(
+        "Draw one digit, large and centred, with the mouse or a finger. It is cropped, "
+        "scaled into a 20×20 box and centred by its mass in 28×28, as the MNIST digits were."
+    )
     try:
         from streamlit_drawable_canvas import st_canvas
 
