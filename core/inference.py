@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,7 @@ CONV_CLASSES = frozenset(
 POOL_CLASSES = frozenset({"MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AveragePool2D"})
 ACTIVATION_CLASSES = frozenset({"Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"})
 MAP_KINDS = ("conv", "activation", "pooling")
+_TF_LOG_LINE = re.compile(r"^[EIWF]\d{4} ")
 
 
 class InferenceError(RuntimeError):
@@ -389,7 +391,12 @@ class InferenceClient:
             lines = self._log_path.read_text(errors="replace").strip().splitlines()
         except OSError:
             return ""
-        useful = [line for line in lines if line.strip() and "WARNING" not in line[:20]]
+        # Skip TensorFlow's C++ log chatter ("E0000 12:00:00 cuda_platform.cc ...").
+        useful = [
+            line
+            for line in lines
+            if line.strip() and not _TF_LOG_LINE.match(line) and "WARNING" not in line[:20]
+        ]
         return useful[-1][:300] if useful else ""
 
     def _discard(self) -> None:

@@ -1,8 +1,11 @@
 """Receptive-field arithmetic for stacked convolutions and pooling (core.receptive_field)."""
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from core.receptive_field import (
+    PADDINGS,
     InputRegion,
     LayerGeometry,
     clip_region,
@@ -95,3 +98,55 @@ def test_bad_arguments_are_refused():
 def test_clip_region():
     region = clip_region(InputRegion(-1, 2, 3, 9, (4, 7)), input_size=(5, 6))
     assert (region.top, region.left, region.bottom, region.right) == (0, 2, 3, 6)
+
+
+# An independent reference: follow, index by index, which input positions one output unit
+# reads through every layer (one axis; the axes are independent), skipping padding.
+def _dependency_bounds(layers, size, unit):
+    lengths, paddings = [size], []
+    for kernel, stride, dilation, padding in layers:
+        effective = dilation * (kernel - 1) + 1
+        n = lengths[-1]
+        if padding == "valid":
+            out, before = (n - effective) // stride + 1, 0
+        else:
+            out = -(-n // stride)
+            before = max((out - 1) * stride + effective - n, 0) // 2
+        lengths.append(out)
+        paddings.append(before)
+    positions = {unit}
+    for (kernel, stride, dilation, _), before, n in zip(
+        reversed(layers), reversed(paddings), reversed(lengths[:-1]), strict=True
+    ):
+        positions = {o * stride - before + j * dilation for o in positions for j in range(kernel)}
+        positions = {p for p in positions if 0 <= p < n}
+    return (min(positions), max(positions) + 1) if positions else None
+
+
+layer_strategy = st.tuples(
+    st.integers(1, 4), st.integers(1, 2), st.integers(1, 2), st.sampled_from(PADDINGS)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(layer_strategy, min_size=1, max_size=4), st.integers(12, 24), st.data())
+def test_region_matches_an_index_by_index_reference(layers, size, data):
+    geometries = [
+        LayerGeometry("layer", kernel_size=k, strides=s, dilation_rate=d, padding=p)
+        for k, s, d, p in layers
+    ]
+    try:
+        field = receptive_field(geometries, input_size=(size, size))
+    except ValueError:
+        return  # the stack does not fit this input; refusing it is tested above
+    unit = data.draw(st.integers(0, field.output_size[0] - 1))
+    region = input_region(field, unit, unit, input_size=(size, size))
+    bounds = _dependency_bounds(layers, size, unit)
+    assume(bounds is not None)  # a unit that reads only padding depends on no pixel at all
+    low, high = bounds
+    # The arithmetic window contains every pixel the unit reads ...
+    assert region.top <= low and high <= region.bottom
+    # ... and is exact when no layer pads (padding only ever hides pixels).
+    if all(padding == "valid" for *_, padding in layers):
+        assert (region.top, region.bottom) == (low, high)
+        assert region.height == field.size[0]
