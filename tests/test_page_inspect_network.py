@@ -211,3 +211,21 @@ def test_uploaded_colour_model_with_branches():
     app.selectbox(key="inspect.pool_layer").set_value("pool").run()
     assert_clean(app)
     assert "relu (after ReLU)" in markdown_text(app)
+
+
+def test_saved_model_from_the_store(tmp_path, monkeypatch):
+    from core import model_store
+
+    sidecar = {
+        "dataset": "mnist",
+        "class_names": [str(digit) for digit in range(10)],
+        "preprocessing": {"target_size": 28, "color_mode": "grayscale", "resize_mode": "pad"},
+        "metrics": {"test_accuracy": 0.99},
+    }
+    model_store.save_model_file(MNIST_MODEL, "my cnn", sidecar, models_dir=tmp_path)
+    monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path))
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("saved").run()
+    assert_clean(app)
+    assert app.selectbox(key="inspect.model_saved").value == "my cnn"
+    assert "**Prediction: 7**" in markdown_text(app)
