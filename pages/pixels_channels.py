@@ -17,6 +17,14 @@ from ui.image_input import image_picker, show_notes
 
 S = st.session_state
 
+
+def show(values, caption: str, container=None) -> None:
+    """A picture of raw pixel values (0–255) with its value range."""
+    image_view.show_image(
+        values, caption=caption, mapping="clip", colorbar=False, details=False, container=container
+    )
+
+
 st.title("Pixels & Channels")
 st.caption(
     "To a computer a picture is only a table of brightness values from 0 (black) to 255 "
@@ -97,16 +105,14 @@ if tabs[1].open:
                 zip(columns, histogram.CHANNEL_NAMES, strict=True)
             ):
                 plane = pixels[..., index]
-                image_view.show_image(plane, caption=f"{name} alone, in grey", mapping="clip",
-                                      colorbar=False, container=column)  # fmt: skip
+                show(plane, caption=f"{name} alone, in grey", container=column)
                 tinted = histogram.channel_in_color(pixels, index)
-                image_view.show_image(tinted, caption=f"{name} in its own colour", mapping="clip",
-                                      colorbar=False, container=column)  # fmt: skip
+                show(tinted, caption=f"{name} in its own colour", container=column)
             st.markdown(
                 "**Grayscale:** grey = 0.299·R + 0.587·G + 0.114·B — green counts most because "
                 "our eyes are most sensitive to it."
             )
-            image_view.show_image(gray, caption="Grayscale", mapping="clip", colorbar=False)
+            show(gray, caption="Grayscale")
 
 if tabs[2].open:
     with tabs[2]:
@@ -118,14 +124,12 @@ if tabs[2].open:
         )
         equalized = histogram.equalize(gray)
         left_col, right_col = st.columns(2)
-        image_view.show_image(gray, caption="Grey image", mapping="clip", colorbar=False,
-                              container=left_col)  # fmt: skip
+        show(gray, caption="Grey image", container=left_col)
         left_col.plotly_chart(
             image_view.histogram_figure(histogram.histogram(gray), title="Before"),
             key="pixels.hist_before", config={"displayModeBar": False},
         )  # fmt: skip
-        image_view.show_image(equalized, caption="Equalised", mapping="clip", colorbar=False,
-                              container=right_col)  # fmt: skip
+        show(equalized, caption="Equalised", container=right_col)
         right_col.plotly_chart(
             image_view.histogram_figure(histogram.histogram(equalized), title="After"),
             key="pixels.hist_after", config={"displayModeBar": False},
@@ -148,8 +152,7 @@ if tabs[2].open:
                 (columns[2], luminance, "Luminance only"),
             ):
                 shift = histogram.mean_hue_shift(pixels, values)
-                image_view.show_image(values, caption=f"{label} — hue change {shift:.1f}°",
-                                      mapping="clip", colorbar=False, container=column)  # fmt: skip
+                show(values, caption=f"{label} — hue change {shift:.1f}°", container=column)
             st.caption(
                 "Per channel stretches red, green and blue by different amounts, so their "
                 "balance — the colour — changes (see the hue change in degrees). Equalising "
@@ -167,10 +170,8 @@ if tabs[3].open:
         scale = target / max(height, width)
         new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
         left_col, right_col = st.columns(2)
-        image_view.show_image(pixels, caption="Original", mapping="clip", colorbar=False,
-                              container=left_col)  # fmt: skip
-        image_view.show_image(square, caption=f"{target}×{target} network input", mapping="clip",
-                              colorbar=False, container=right_col)  # fmt: skip
+        show(pixels, caption="Original", container=left_col)
+        show(square, caption=f"{target}×{target} network input", container=right_col)
         st.markdown(
             f"Scale by {scale:.3g} → {new_h}×{new_w}, then pad {(target - new_h) // 2} rows on "
             f"top, {target - new_h - (target - new_h) // 2} below, {(target - new_w) // 2} "

@@ -193,6 +193,7 @@ def show_image(
     colorbar: bool = True,
     container=None,
     cache_key=None,
+    details: bool = True,
 ) -> Picture:
     """Draw ``values`` with the mapping's description, its colour bar and the value range.
 
@@ -209,7 +210,10 @@ def show_image(
         st.image(png, caption=f"{caption} — {height}×{width}", width="content", output_format="PNG")
         if colorbar:
             st.html(colorbar_html(shown))
-        st.caption(f"{shown.description} Actual {value_range_text(values)}.")
+        if details:
+            st.caption(f"{shown.description} Actual {value_range_text(values)}.")
+        else:
+            st.caption(value_range_text(values).capitalize() + ".")
     return shown
 
 
@@ -592,16 +596,20 @@ def noise_and_sharpening(pixels, name: str) -> None:
     noisy, filtered, errors, noisy_error = _noise_demo(name, gray, kind, float(amount), size)
     columns = st.columns(4)
     show_image(noisy, caption=f"Noisy (error {noisy_error:.0f})", colorbar=False,
-               container=columns[0])  # fmt: skip
+               container=columns[0], details=False)  # fmt: skip
     for column, (label, result) in zip(columns[1:], filtered.items(), strict=True):
         show_image(result, caption=f"{label} filter (error {errors[label]:.0f})", colorbar=False,
-                   container=column)  # fmt: skip
+                   container=column, details=False)  # fmt: skip
     st.caption(
+        "Shown in grey, clipped to 0–255. "
         "Error = mean squared difference from the clean image (lower is better). The median "
         "filter is not a convolution: it sorts the neighbourhood and keeps the middle value, "
         "which no weighted sum can do — that is why it removes salt and pepper so well."
     )
-    st.markdown("**Unsharp masking:** sharpened = original + amount × (original − blurred)")
+    st.markdown(
+        "**Unsharp masking:** sharpened = original + amount × (original − blurred). The detail "
+        "image is signed (blue negative, red positive); the others are clipped to 0–255."
+    )
     a, b = st.columns(2)
     amount = a.slider(
         "Amount",
@@ -622,7 +630,8 @@ def noise_and_sharpening(pixels, name: str) -> None:
         (columns[2], detail, "Detail = original − blurred", "diverging"),
         (columns[3], sharpened, "Sharpened", "clip"),
     ):  # fmt: skip
-        show_image(values, caption=label, mapping=how, colorbar=False, container=column)
+        show_image(values, caption=label, mapping=how, colorbar=False, container=column,
+                   details=False)  # fmt: skip
 
 
 def histogram_figure(counts: np.ndarray, *, title: str, color: str = "#4a6fa5") -> go.Figure:
@@ -645,7 +654,7 @@ def histogram_figure(counts: np.ndarray, *, title: str, color: str = "#4a6fa5") 
         xaxis={"title": "grey level", "range": [-1, 256], "fixedrange": True},
         yaxis={"title": "pixels", "fixedrange": True},
         yaxis2={"title": "CDF", "overlaying": "y", "side": "right", "range": [0, 1.02],
-                "fixedrange": True, "showgrid": False},
+                "tickvals": [0, 0.25, 0.5, 0.75, 1], "fixedrange": True, "showgrid": False},
     )  # fmt: skip
     return fig
 

@@ -360,7 +360,10 @@ def show_separability(values: np.ndarray) -> None:
     from ui.image_view import show_small_matrix
 
     result = separability(values)
-    singular = ", ".join(f"{v:.3g}" for v in result.singular_values)
+    largest = float(result.singular_values.max(initial=0.0))
+    singular = ", ".join(
+        "0" if v <= 1e-12 * largest else f"{v:.3g}" for v in result.singular_values
+    )
     if result.is_separable and result.rank == 1:
         st.success(
             f"Separable: the kernel is a column times a row (rank 1). Two 1-D passes cost "
@@ -395,7 +398,8 @@ def kernel_snippets(values: np.ndarray) -> tuple[str, str]:
         numpy_code + "\nimport keras\n\n"
         f'layer = keras.layers.Conv2D(1, ({kh}, {kw}), padding="same", use_bias=False)\n'
         "layer.build((None, None, None, 1))\n"
-        "# Keras stores (kernel rows, kernel cols, input channels, filters).\n"
+        "# Keras kernels are (rows, cols, input channels, filters);\n"
+        "# like this page with flipping off, Conv2D does not flip them.\n"
         "layer.set_weights([kernel.reshape(%d, %d, 1, 1)])\n" % (kh, kw)
     )
     return numpy_code, keras_code
