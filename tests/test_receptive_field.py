@@ -150,3 +150,22 @@ def test_region_matches_an_index_by_index_reference(layers, size, data):
     if all(padding == "valid" for *_, padding in layers):
         assert (region.top, region.bottom) == (low, high)
         assert region.height == field.size[0]
+
+
+def test_agrees_with_the_model_summary_for_every_preset():
+    from core.models import PRESETS, preset, summarize
+
+    for name in PRESETS:
+        spec = preset(name)
+        summary = summarize(spec)
+        geometries, expected = [], []
+        for layer, row in zip(spec.layers, summary.layers, strict=True):
+            if layer.type not in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
+                if layer.type in ("Flatten", "GlobalAveragePooling2D", "Dense"):
+                    break
+                continue
+            window = layer.kernel_size if layer.type == "Conv2D" else layer.pool_size
+            geometries.append(LayerGeometry(layer.name, window, layer.strides, layer.padding))
+            expected.append(row.receptive_field_hw)
+        fields = receptive_fields(geometries, input_size=spec.input_shape[:2])
+        assert [field.size for field in fields[1:]] == expected, name
