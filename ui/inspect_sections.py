@@ -541,11 +541,15 @@ def top_examples(client: InferenceClient, path: str, info: ModelInfo, test: Test
         )
         return
 
-    @st.fragment(run_every=None if scan.finished else 0.5)
+    polling = not scan.finished
+
+    @st.fragment(run_every=0.5 if polling else None)
     def show():
         if not scan.finished:
             st.progress(scan.fraction, text=f"Searched {scan.done:,} of {scan.total:,} images…")
             return
+        if polling:  # done: rerun the page once so this fragment stops polling
+            st.rerun()
         if scan.error:
             st.error(f"The search failed: {scan.error}")
             return
