@@ -40,6 +40,19 @@ st.caption(
     "output pixel. Change anything below and watch the output follow."
 )
 
+
+def widget_values(link: PlaygroundState) -> dict:
+    """The session-state value of each widget for a given setup."""
+    return {"kernel.color": link.color, "kernel.stride_rows": link.strides[0],
+            "kernel.stride_cols": link.strides[1], "kernel.padding": link.padding,
+            "kernel.pad_rows": link.explicit_padding[0],
+            "kernel.pad_cols": link.explicit_padding[1], "kernel.mode": link.mode,
+            "kernel.dilation_rows": link.dilation[0], "kernel.dilation_cols": link.dilation[1],
+            "kernel.flip": link.flip, "kernel.mapping": link.mapping, "kernel.bias": link.bias,
+            "kernel.relu": link.relu, "kernel.row": link.pixel[0], "kernel.col": link.pixel[1],
+            "kernel.shift_rows": link.shift[0], "kernel.shift_cols": link.shift[1]}  # fmt: skip
+
+
 # ---------------------------------------------------------------- a shared link sets the page up
 if "kernel.initialised" not in S:
     images = tuple(f"photo:{n}" for n in photo_names()) + tuple(
@@ -52,15 +65,12 @@ if "kernel.initialised" not in S:
     link = decoded.state
     set_image("kernel", link.image, link.synthetic_size)
     kernel_editor.set_kernel("kernel", link.kernel_array(), link.preset)
-    S.update({"kernel.color": link.color, "kernel.stride_rows": link.strides[0],
-              "kernel.stride_cols": link.strides[1], "kernel.padding": link.padding,
-              "kernel.pad_rows": link.explicit_padding[0],
-              "kernel.pad_cols": link.explicit_padding[1], "kernel.mode": link.mode,
-              "kernel.dilation_rows": link.dilation[0], "kernel.dilation_cols": link.dilation[1],
-              "kernel.flip": link.flip, "kernel.mapping": link.mapping, "kernel.bias": link.bias,
-              "kernel.relu": link.relu, "kernel.row": link.pixel[0], "kernel.col": link.pixel[1],
-              "kernel.shift_rows": link.shift[0], "kernel.shift_cols": link.shift[1],
-              "kernel.initialised": True, "kernel.link_messages": decoded.messages})  # fmt: skip
+    S.update(widget_values(link))
+    S.update({"kernel.initialised": True, "kernel.link_messages": decoded.messages})
+else:  # back from another page: Streamlit has forgotten the widgets, so start from defaults
+    for key, value in widget_values(PlaygroundState()).items():
+        if key not in S:
+            S[key] = value
 for message in S.get("kernel.link_messages", ()):
     st.warning(f"{message} Check the link, or carry on from here.")
 

@@ -426,3 +426,47 @@ def test_a_good_upload_is_used():
     png = _encoded(Image.new("L", (20, 10), 100), "PNG")
     at = _upload(fresh(), "small.png", png, "image/png")
     assert output_size(at) == (10, 20)
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+@pytest.mark.parametrize("mapping", ["clip", "abs", "minmax", "diverging"])
+@pytest.mark.parametrize("shape", [(20, 30), (20, 30, 3)])
+def test_fast_display_matches_core_to_display(mapping, shape):
+    import io
+
+    from PIL import Image
+
+    from core.images import to_display
+    from ui.image_view import encode_picture, fast_display
+
+    values = np.random.default_rng(0).normal(0, 200, size=shape)
+    picture = fast_display(values, mapping)
+    decoded = np.asarray(Image.open(io.BytesIO(encode_picture(picture))).convert("RGB"))
+    reference = to_display(values, mapping=mapping)
+    # Small pictures are enlarged with square pixels for display: compare every 8th pixel.
+    factor = decoded.shape[0] // shape[0]
+    assert np.abs(decoded[::factor, ::factor].astype(int) - reference.rgb).max() <= 2
+    assert (picture.vmin, picture.vmax) == pytest.approx((reference.vmin, reference.vmax))
+
+
+def test_auto_mapping_rules():
+    from ui.image_view import choose_mapping
+
+    assert choose_mapping(np.array([[-1.0, 5.0]]), "auto") == "diverging"
+    assert choose_mapping(np.array([[0.0, 300.0]]), "auto") == "minmax"
+    assert choose_mapping(np.array([[0.0, 1.0]]), "auto") == "minmax"  # an impulse stays visible
+    assert choose_mapping(np.array([[0.0, 200.0]]), "auto") == "clip"
+    assert choose_mapping(np.array([[-1.0, 5.0]]), "abs") == "abs"
+
+
+def test_kernel_snippet_runs_and_recreates_the_kernel():
+    from ui.kernel_editor import kernel_snippets
+
+    values = np.array([[1 / 9, -2.0], [0.0, 3.5]])
+    numpy_code, keras_code = kernel_snippets(values)
+    namespace: dict = {}
+    exec(numpy_code, namespace)  # noqa: S102 - our own generated code
+    np.testing.assert_allclose(namespace["kernel"], values, rtol=1e-8)
+    assert "Conv2D(1, (2, 2)" in keras_code and "reshape(2, 2, 1, 1)" in keras_code

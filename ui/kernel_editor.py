@@ -90,6 +90,7 @@ def set_kernel(prefix: str, values, preset: str = CUSTOM) -> None:
     state[keys["last_good"]] = values
     state[keys["version"]] = state.get(keys["version"], 0) + 1
     state[keys["preset"]] = preset if preset in preset_options() else CUSTOM
+    state[f"{prefix}.preset_kept"] = state[keys["preset"]]
     state[keys["rows"]], state[keys["cols"]] = values.shape
     state.pop(keys["message"], None)
 
@@ -200,10 +201,19 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     state = st.session_state
     if keys["last_good"] not in state:
         set_kernel(prefix, kernel(default_preset), default_preset)
+    if grid_key(prefix) not in state:
+        # A fresh grid (first run, or back from another page, which makes Streamlit forget
+        # widgets): start it from the kernel in use and restore the selection shown.
+        state[keys["values"]] = state[keys["last_good"]]
+        if keys["preset"] not in state:
+            state[keys["preset"]] = state.get(f"{prefix}.preset_kept", CUSTOM)
+        for name, size in zip(("rows", "cols"), state[keys["last_good"]].shape, strict=True):
+            state.setdefault(keys[name], size)
     # An edited cell turns a preset into "custom" (before the selectbox is drawn).
     edits = state.get(grid_key(prefix)) or {}
     if edits.get("edited_rows") and state.get(keys["preset"]) != CUSTOM:
         state[keys["preset"]] = CUSTOM
+    state[f"{prefix}.preset_kept"] = state.get(keys["preset"], CUSTOM)
 
     option = st.selectbox(
         "Kernel",
