@@ -36,7 +36,18 @@ def test_marks_draw_one_rectangle_per_cell_at_the_right_place():
     (window,) = [s for s in fig.layout.shapes if s.line.width == 3]
     assert (window.x0, window.x1, window.y0, window.y1) == (1.5, 2.5, 0.5, 1.5)
     assert len(rectangles(fig, WINNER_COLOR)) == 1
-    assert len(rectangles(fig, HALO_COLOR)) == 1
+    assert len([s for s in rectangles(fig, HALO_COLOR) if s.line.dash == "dot"]) == 1
+    (halo,) = [trace for trace in fig.data if trace.name == "halo"]
+    assert [list(row) for row in halo.z] == [[1.0, None, None, None]] + [[None] * 4] * 2
+    assert halo.colorscale[0][1] == HALO_COLOR
+
+
+def test_thousands_of_padding_cells_cost_one_trace_not_thousands_of_shapes():
+    halo = np.ones((64, 64), bool)
+    halo[10:20, 10:20] = False
+    fig = matrix_figure(np.zeros((64, 64)), halo=halo)
+    assert len(fig.layout.shapes) == 0
+    assert [trace.name for trace in fig.data[1:]] == ["halo"]
 
 
 def test_hidden_cells_show_a_question_mark():

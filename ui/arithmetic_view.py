@@ -205,7 +205,7 @@ def show_step(
         )
         legend = ["orange outline: cells under the window"]
         if halo.any():
-            legend.append(f"green hatching: {halo_label}")
+            legend.append(f"green: {halo_label}")
         if unreached.any():
             legend.append("grey: never reached by any window")
         st.caption(" · ".join(legend))

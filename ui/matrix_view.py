@@ -13,8 +13,8 @@ Marks, each a boolean mask with the matrix's shape (``None`` = no marks):
 - ``highlight``: a thick outline, e.g. the cells under the sliding window;
 - ``winner``: a second, thicker outline in another colour, e.g. the cell that
   wins a max-pooling window or the output cell being written;
-- ``halo``: padding cells, drawn hatched over a tint so they read as "not part
-  of the image" whatever their fill value;
+- ``halo``: padding cells, tinted (green by default) with a dotted outline so
+  they read as "not part of the image" whatever their fill value;
 - ``shade``: a grey veil, e.g. rows/columns that no window ever reaches.
 
 Cells whose value is NaN are drawn blank with ``hidden_text`` ("?") in them:
@@ -39,6 +39,7 @@ SHADE_COLOR = "rgba(90, 90, 90, 0.55)"  # grey veil: unreached cells
 SEQUENTIAL_SCALE = "Blues"
 DIVERGING_SCALE = "RdBu_r"
 CELL_PX = 42
+_MAX_DOTTED_HALO = 400  # beyond this many padding cells, the tint alone marks them
 _MARGIN = {"l": 34, "r": 10, "t": 36, "b": 10}
 
 
@@ -66,17 +67,39 @@ def format_value(value: float, fmt: str | Callable[[float], str] = "{:g}") -> st
     return fmt.format(value)
 
 
-def _cell_rectangles(fig: go.Figure, mask: np.ndarray, **shape_style) -> None:
-    """Add one rectangle shape per True cell of ``mask`` (cells are centred on integers)."""
-    for row, col in zip(*np.nonzero(mask), strict=True):
-        fig.add_shape(
-            type="rect",
-            x0=col - 0.5,
-            x1=col + 0.5,
-            y0=row - 0.5,
-            y1=row + 0.5,
+def _cell_rectangles(mask: np.ndarray, **shape_style) -> list[dict]:
+    """One rectangle shape (a plain dict) per True cell of ``mask``; cells sit on integers.
+
+    The caller sets them all at once: ``fig.add_shape`` validates each call and
+    costs milliseconds, which adds up to seconds for a few hundred cells.
+    """
+    return [
+        {
+            "type": "rect",
+            "x0": col - 0.5,
+            "x1": col + 0.5,
+            "y0": row - 0.5,
+            "y1": row + 0.5,
             **shape_style,
-        )
+        }
+        for row, col in zip(*np.nonzero(mask), strict=True)
+    ]
+
+
+def _tint(mask: np.ndarray, rows, cols, color: str, opacity: float, name: str) -> go.Heatmap:
+    """A one-colour, see-through layer over the True cells of ``mask``."""
+    return go.Heatmap(
+        z=np.where(mask, 1.0, None).tolist(),
+        x=cols,
+        y=rows,
+        colorscale=[[0, color], [1, color]],
+        showscale=False,
+        opacity=opacity,
+        hoverinfo="skip",
+        xgap=1,
+        ygap=1,
+        name=name,
+    )
 
 
 def matrix_figure(
@@ -111,7 +134,7 @@ def matrix_figure(
         title: text above the matrix.
         highlight: bool mask of cells to outline in ``highlight_color``.
         winner: bool mask of cells to outline more thickly in ``winner_color``.
-        halo: bool mask of padding cells, hatched in ``halo_color``.
+        halo: bool mask of padding cells, tinted with ``halo_color``.
         shade: bool mask of cells veiled in ``shade_color`` (e.g. unreached).
         fmt: format string such as "{:g}" / "{:.2f}", or a function float → str.
         colorscale: Plotly colour scale; default "Blues", or the diverging
@@ -127,8 +150,9 @@ def matrix_figure(
 
     Returns:
         ``plotly.graph_objects.Figure`` with the heatmap as ``fig.data[0]``
-        (its ``text`` holds the printed strings) and one rectangle shape per
-        marked cell.
+        (its ``text`` holds the printed strings), one see-through heatmap
+        trace per tint (``name`` "halo" / "shade") and one rectangle shape per
+        outlined cell.
 
     Raises:
         ValueError: ``values`` is not 2-D or empty, or a mask has another shape.
@@ -197,32 +221,34 @@ def matrix_figure(
     )
     fig = go.Figure(heatmap)
     # Plotly draws no text on empty (NaN) cells, so hidden cells get their text as annotations.
-    for row, col in zip(*np.nonzero(hidden), strict=True):
-        if text[row, col]:
-            fig.add_annotation(
-                x=col,
-                y=row,
-                text=str(text[row, col]),
-                showarrow=False,
-                font={"size": 15, "color": "#444"},
-            )
-    if masks["halo"] is not None:
-        _cell_rectangles(
-            fig,
-            masks["halo"],
-            line={"color": halo_color, "width": 1, "dash": "dot"},
-            fillcolor=halo_color,
-            opacity=0.28,
-            layer="above",
-        )
-    if masks["shade"] is not None:
-        _cell_rectangles(
-            fig, masks["shade"], line={"width": 0}, fillcolor=shade_color, layer="above"
+    fig.update_layout(
+        annotations=[
+            {
+                "x": col,
+                "y": row,
+                "text": str(text[row, col]),
+                "showarrow": False,
+                "font": {"size": 15, "color": "#444"},
+            }
+            for row, col in zip(*np.nonzero(hidden), strict=True)
+            if text[row, col]
+        ]
+    )
+    # Tints are drawn as one overlay heatmap each (not one shape per cell): a stretched
+    # transposed-convolution input can have thousands of padding cells.
+    for name, color, opacity in (("halo", halo_color, 0.35), ("shade", shade_color, 1.0)):
+        if masks[name] is not None and masks[name].any():
+            fig.add_trace(_tint(masks[name], rows, cols, color, opacity, name))
+    shapes: list[dict] = []
+    if masks["halo"] is not None and masks["halo"].sum() <= _MAX_DOTTED_HALO:
+        shapes += _cell_rectangles(
+            masks["halo"], line={"color": halo_color, "width": 1, "dash": "dot"}
         )
     if masks["highlight"] is not None:
-        _cell_rectangles(fig, masks["highlight"], line={"color": highlight_color, "width": 3})
+        shapes += _cell_rectangles(masks["highlight"], line={"color": highlight_color, "width": 3})
     if masks["winner"] is not None:
-        _cell_rectangles(fig, masks["winner"], line={"color": winner_color, "width": 5})
+        shapes += _cell_rectangles(masks["winner"], line={"color": winner_color, "width": 5})
+    fig.update_layout(shapes=shapes)
     tick_font = {"size": 10, "color": "#888"}
     fig.update_xaxes(
         side="top",
