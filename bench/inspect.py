@@ -65,7 +65,7 @@ def bench_model(client: InferenceClient, path: Path, dataset_name: str) -> None:
 
     report("feature maps", median_ms(lambda: client.feature_maps(path, image), 30))
     maps = client.feature_maps(path, image)
-    print(f"  {'  of which in the worker':<38} {maps.worker_ms:9.1f} ms")
+    print(f"  {'  in the worker (one call)':<38} {maps.worker_ms:9.1f} ms")
     sizes = sum(values.nbytes for values in maps.maps.values())
     print(f"  {'  maps transferred':<38} {sizes / 1e3:9.1f} kB ({len(maps.maps)} layers)")
     label = int(dataset.y_test[0])
