@@ -56,7 +56,11 @@ x = layers.Conv2D(8, 3, strides=2, activation="relu", name="strided")(x)
 x = layers.GlobalAveragePooling2D(name="gap")(x)
 x = layers.Dense(4, name="logits")(x)
 x = layers.Activation("softmax", name="softmax")(x)
-keras.Model(inputs, x, name="branchy").save(f"{folder}/branchy.keras")
+branchy = keras.Model(inputs, x, name="branchy")
+branchy.save(f"{folder}/branchy.keras")
+# For the CAM check: with global average pooling before a linear Dense, Grad-CAM is CAM.
+import numpy
+numpy.save(f"{folder}/branchy_logits_kernel.npy", branchy.get_layer("logits").get_weights()[0])
 """
 
 _CACHE: dict[str, Path] = {}

@@ -127,6 +127,21 @@ def test_branching_functional_rgb_model(client, models_dir):
 
 
 @pytest.mark.slow
+def test_grad_cam_equals_class_activation_mapping_after_global_pooling(client, models_dir):
+    # strided → GlobalAveragePooling2D → Dense (logits): d logit_c / dA_k(i, j) = W[k, c] / hw,
+    # so Grad-CAM must equal Zhou et al.'s CAM, relu(A · W[:, c]), scaled to a maximum of 1.
+    path = models_dir / "branchy.keras"
+    kernel = np.load(models_dir / "branchy_logits_kernel.npy")
+    image = np.random.default_rng(1).random((32, 32, 3), dtype=np.float32)
+    maps = client.feature_maps(path, image).maps["strided"]
+    for class_index in range(4):
+        cam = np.maximum(maps @ kernel[:, class_index], 0)
+        expected = cam / cam.max() if cam.max() > 0 else cam
+        result = client.grad_cam(path, image, class_index, layer="strided")
+        np.testing.assert_allclose(result.coarse, expected, atol=1e-5)
+
+
+@pytest.mark.slow
 def test_predictions_match_the_labels(client, mnist_images):
     images, labels = mnist_images
     probabilities = client.predict(MNIST_MODEL, images)
