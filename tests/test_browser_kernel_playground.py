@@ -49,3 +49,16 @@ def test_a_bad_cell_shows_a_message_and_keeps_the_output(browser_page, app_url):
     assert page.evaluate(OUTPUT_SRC) == before
     assert page.query_selector(EXCEPTION_SELECTOR) is None
     screenshot(page, "kernel_playground_bad_cell")
+
+
+def test_clicking_an_output_pixel_explains_it(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    chart = page.locator(".st-key-kernel-output_click .nsewdrag").first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    # The valid output of worked example 4 is 2×4: click row 1, column 2.
+    page.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 1.5 / 2)
+    page.get_by_text("The output image holds 48 at row 1, column 2.").wait_for(timeout=15_000)
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_clicked_pixel")

@@ -415,6 +415,52 @@ def show_size_arithmetic(sizes) -> None:
             )
 
 
+CLICKABLE_MAX_CELLS = 64 * 64
+
+
+def _on_output_click() -> None:
+    points = st.session_state["kernel.output_click"].selection.get("points", [])
+    if points:
+        st.session_state["kernel.row"] = int(points[0]["y"])
+        st.session_state["kernel.col"] = int(points[0]["x"])
+
+
+def clickable_output(values: np.ndarray, row: int, col: int) -> None:
+    """The output as a heatmap: click a cell to explain it (small outputs only)."""
+    rows, cols = values.shape
+    cell = max(6, min(40, 420 // max(rows, cols)))
+    signed = bool((values < 0).any())
+    grid_rows, grid_cols = np.mgrid[0:rows, 0:cols]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values, colorscale="RdBu_r" if signed else "gray", zmid=0 if signed else None,
+            text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(values) if max(rows, cols) <= 12
+            else None, texttemplate="%{text}" if max(rows, cols) <= 12 else None,
+            hoverinfo="skip", showscale=False,
+        )
+    )  # fmt: skip
+    # Heatmaps cannot be selected by clicking; an invisible marker on every cell can.
+    fig.add_scatter(
+        x=grid_cols.ravel(), y=grid_rows.ravel(), mode="markers",
+        marker={"size": cell, "symbol": "square", "opacity": 0.01},
+        hovertemplate="row %{y}, column %{x}<extra></extra>",
+    )  # fmt: skip
+    fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                  line={"color": "#ff7f0e", "width": 3})  # fmt: skip
+    fig.update_xaxes(showgrid=False, zeroline=False, fixedrange=True, side="top")
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_layout(
+        width=cell * cols + 60, height=cell * rows + 50,
+        margin={"l": 40, "r": 10, "t": 30, "b": 10},
+        clickmode="event+select", dragmode=False, showlegend=False,
+    )  # fmt: skip
+    st.caption("Click any output pixel to see how it was computed (orange frame).")
+    st.plotly_chart(
+        fig, key="kernel.output_click", on_select=_on_output_click, selection_mode="points",
+        width="content", theme=None, config={"displayModeBar": False},
+    )  # fmt: skip
+
+
 @st.fragment
 def step_by_step(image, weights, output, options, *, bias: float, relu: bool) -> None:
     """Pick one output pixel and show the dot product that produced it."""
@@ -446,6 +492,14 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
         kernel = kernel[:, :, channel] if kernel.ndim == 3 else kernel
     if options.get("flip_kernel"):
         st.caption("The kernel below is already rotated by 180° (true convolution).")
+    if rows * cols <= CLICKABLE_MAX_CELLS:
+        plane = output if output.ndim == 2 else output[:, :, channel]
+        clickable_output(plane, int(row), int(col))
+    else:
+        st.caption(
+            "Pick the pixel with the row and column above. On a test pattern of up to 64×64 "
+            "you can click the output instead."
+        )
     show_explanation(patch, kernel, products, detail.is_padding)
     total = detail.total if np.ndim(detail.total) == 0 else detail.total[channel]
     terms = " + ".join(f"({p + 0.0:.4g})" for p in products.ravel()[:12])
