@@ -550,7 +550,10 @@ def transposed_breakdown(
         output_padding: None or int / (rows, cols), each < the stride.
 
     Raises:
-        ValueError / TypeError: as ``core.conv2d_transpose``.
+        ValueError / TypeError: as ``core.conv2d_transpose``; also a ValueError
+            for the "same" + ``output_padding`` combinations that Keras and
+            TensorFlow refuse (no convolution of the output rebuilds the input
+            size), which ``core.conv2d_transpose`` accepts.
 
     >>> b = transposed_breakdown([[1, 2], [3, 4]], np.ones((3, 3)), strides=2)
     >>> b.stretched.shape, b.pads, b.output.shape, bool(np.allclose(b.output, b.reference))
@@ -574,8 +577,19 @@ def transposed_breakdown(
         if padding == "same":
             total = max((math.ceil(length / s) - 1) * s + k - length, 0)
             forward = (total // 2, total - total // 2)
+            rebuilt = math.ceil(length / s)
         else:
             forward = (0, 0)
+            rebuilt = (length - k) // s + 1 if length >= k else 0
+        if rebuilt != image.shape[axis]:
+            # TensorFlow refuses these too: the layer must be the exact transpose of a
+            # convolution whose output has the input's size.
+            raise ValueError(
+                f"Along the {AXIS_NAMES[axis]}, a '{padding}' convolution of the {length}-cell "
+                f"output would give {rebuilt} values, not the {image.shape[axis]} input values, "
+                "so this is not the transpose of any convolution (Keras and TensorFlow refuse "
+                "it as well). Change the output padding, the kernel size or the stride."
+            )
         forward_pads.append(forward)
         pads.append(_adjoint_pads(image.shape[axis], length, k, s, forward[0]))
         relationships.append(

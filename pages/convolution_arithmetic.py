@@ -81,7 +81,8 @@ if settings.transposed:
             output_padding=settings.output_padding,
         )
     except ValueError as error:
-        st.error(f"{error} Change the output padding, the stride or the kernel size.")
+        hint = "" if "Change" in str(error) else " Change the output padding or the stride."
+        st.error(f"{error}{hint}")
         st.stop()
     geometry, padded, output = breakdown.geometry(), breakdown.padded, breakdown.output
     applied_kernel, flip, halo = breakdown.flipped_kernel, False, breakdown.inserted_zeros

@@ -124,6 +124,23 @@ def test_conv2d_transpose_matches_keras_layer(
     assert tuple(r.result for r in breakdown.relationships) == expected.shape
 
 
+@pytest.mark.parametrize(
+    ("shape", "kernel_shape", "strides", "output_padding"),
+    [((4, 5), (4, 2), (1, 1), (0, 0)), ((1, 3), (2, 4), (3, 1), (2, 0))],
+)
+def test_same_with_output_padding_that_keras_refuses_is_refused(
+    shape, kernel_shape, strides, output_padding
+):
+    image = np.ones(shape)
+    kernel = np.ones(kernel_shape)
+    with pytest.raises(Exception):  # noqa: B017 (TensorFlow raises its own error types)
+        keras_transpose(image, kernel, strides, "same", output_padding)
+    with pytest.raises(ValueError, match="not the transpose of any convolution"):
+        transposed_breakdown(
+            image, kernel, strides=strides, padding="same", output_padding=output_padding
+        )
+
+
 def test_conv2d_transpose_matches_tf_nn_conv2d_transpose():
     image = RNG.integers(-5, 6, (3, 4)).astype(float)
     kernel = RNG.integers(-3, 4, (3, 3)).astype(float)

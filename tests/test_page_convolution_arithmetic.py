@@ -167,6 +167,17 @@ def test_output_padding_not_smaller_than_stride_is_refused(page):
     assert any("output_padding" in e.value and "stride" in e.value for e in at.error)
 
 
+def test_transposed_combination_keras_refuses_is_refused_on_the_page(page):
+    at = load_example(page, "ex4_strides")  # 4×6 input, 3×3 kernel
+    at.radio(key="arith.mode").set_value("Transposed convolution").run()
+    at.number_input(key="arith.k_rows").set_value(4)
+    at.number_input(key="arith.stride_cols").set_value(1)
+    at.selectbox(key="arith.padding").set_value("same")
+    at.checkbox(key="arith.use_output_padding").check().run()
+    assert not at.exception
+    assert any("not the transpose of any convolution" in e.value for e in at.error)
+
+
 def test_guess_mode_hides_size_and_value_until_checked(page):
     at = load_example(page, "ex2")
     at.toggle(key="arith.guess").set_value(True).run()
