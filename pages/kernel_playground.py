@@ -219,7 +219,7 @@ if output is not None:
             image_view.compare_kernels(image, chosen.values, options, mapping)
     if tabs[5].open:
         with tabs[5]:
-            image_view.noise_and_sharpening(choice.pixels, choice.name)
+            image_view.noise_and_sharpening(choice.pixels, choice.name, shareable=choice.shareable)
     if tabs[6].open:
         with tabs[6]:
             kernel_editor.share_and_download(link_params, choice, output, mapping)

@@ -470,3 +470,17 @@ def test_kernel_snippet_runs_and_recreates_the_kernel():
     exec(numpy_code, namespace)  # noqa: S102 - our own generated code
     np.testing.assert_allclose(namespace["kernel"], values, rtol=1e-8)
     assert "Conv2D(1, (2, 2)" in keras_code and "reshape(2, 2, 1, 1)" in keras_code
+
+
+def test_noise_tab_on_an_upload_is_computed_per_upload():
+    from PIL import Image
+
+    first = _encoded(Image.new("L", (24, 24), 60), "PNG")
+    second = _encoded(Image.new("L", (24, 24), 200), "PNG")
+    at = _upload(fresh(), "same_name.png", first, "image/png")
+    open_tab(at, "Noise & sharpening")
+    first_ranges = [c.value for c in at.caption if c.value.startswith("Values from")][:4]
+    at.file_uploader(key="kernel.upload").set_value(("same_name.png", second, "image/png")).run()
+    assert not at.exception
+    second_ranges = [c.value for c in at.caption if c.value.startswith("Values from")][:4]
+    assert first_ranges and first_ranges != second_ranges

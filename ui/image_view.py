@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -603,24 +604,30 @@ def compare_kernels(image, kernel, options, mapping) -> None:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _noise_demo(name, _gray, kind: str, amount: float, size: int):
+def _noise_demo_cached(name, _gray, kind: str, amount: float, size: int):
+    """``_noise_demo`` for images known by name (bundled photos, patterns), shared by users."""
+    return _noise_demo(_gray, kind, amount, size)
+
+
+def _noise_demo(gray, kind: str, amount: float, size: int):
+    """Noisy image, the three filters' results, their errors and the noisy image's error."""
     from core import filtering
 
     if kind == "gaussian":
-        noisy = filtering.add_gaussian_noise(_gray, amount, seed=0)
+        noisy = filtering.add_gaussian_noise(gray, amount, seed=0)
     else:
-        noisy = filtering.add_salt_and_pepper(_gray, amount, seed=0)
+        noisy = filtering.add_salt_and_pepper(gray, amount, seed=0)
     filtered = {
         "Mean": filtering.mean_filter(noisy, size),
         "Gaussian": filtering.gaussian_filter(noisy, size, size / 4),
         "Median": filtering.median_filter(noisy, size),
     }
-    errors = {label: filtering.mean_squared_error(f, _gray) for label, f in filtered.items()}
-    return noisy, filtered, errors, filtering.mean_squared_error(noisy, _gray)
+    errors = {label: filtering.mean_squared_error(f, gray) for label, f in filtered.items()}
+    return noisy, filtered, errors, filtering.mean_squared_error(noisy, gray)
 
 
 @st.fragment
-def noise_and_sharpening(pixels, name: str) -> None:
+def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
     """The seeds' filtering demos: denoise with mean / Gaussian / median, then unsharp masking."""
     from core import filtering
 
@@ -647,7 +654,9 @@ def noise_and_sharpening(pixels, name: str) -> None:
         key="kernel.noise_size",
         help="Width of the square neighbourhood each filter looks at.",
     )
-    noisy, filtered, errors, noisy_error = _noise_demo(name, gray, kind, float(amount), size)
+    # Uploads are never cached: another user's upload may carry the same file name.
+    compute = partial(_noise_demo_cached, name) if shareable else _noise_demo
+    noisy, filtered, errors, noisy_error = compute(gray, kind, float(amount), size)
     columns = st.columns(4)
     show_image(noisy, caption=f"Noisy (error {noisy_error:.0f})", colorbar=False,
                container=columns[0], details=False)  # fmt: skip
