@@ -1,0 +1,88 @@
+"""Train a CNN in a real browser: a tiny run live, to the end, then proof the server stayed TF-free.
+
+The app runs with its own runs and models folders (temporary), so the test leaves nothing
+behind. Screenshots of the live run and of the results go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import EXCEPTION_SELECTOR, running_app, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OTHER_PAGES = (
+    "Home",
+    "Pixels & Channels",
+    "Kernel Playground",
+    "Convolution Arithmetic",
+    "Pooling",
+    "Inspect a Network",
+)
+
+
+@pytest.fixture(scope="module")
+def train_app(tmp_path_factory):
+    """The app with temporary runs and models folders (shared data for MNIST)."""
+    folder = tmp_path_factory.mktemp("train-app")
+    env = {
+        "CONVSCOPE_RUNS_DIR": str(folder / "runs"),
+        "CONVSCOPE_MODELS_DIR": str(folder / "models"),
+    }
+    with running_app(extra_env=env) as server:
+        yield server
+
+
+def open_page(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+
+
+def set_number(page, label: str, value: int) -> None:
+    field = page.get_by_role("spinbutton", name=label)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_for_app(page)
+
+
+def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
+    train_app, browser_page
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 4200})
+    # Open the app at its root and follow the sidebar, as a user does.
+    page.goto(train_app.url)
+    wait_for_app(page, timeout_ms=60_000)
+    open_page(page, "Train a CNN")
+    page.get_by_text("2 · Architecture").wait_for(timeout=60_000)
+    wait_for_app(page, timeout_ms=60_000)
+    assert page.get_by_text("220,234").count() >= 1  # MNIST CNN A summary
+
+    set_number(page, "Train on at most", 2048)
+    set_number(page, "Epochs", 1)
+    page.get_by_role("button", name="Start", exact=True).click()
+
+    # Live: the progress bar shows epochs, batches and speed; the curves and filters appear.
+    page.get_by_text("samples/s").first.wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"conv2d after \d+ batches")).wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stProgress"]').count() == 1
+    assert page.locator(".js-plotly-plot").count() >= 3
+    screenshot(page, "train_cnn-live")
+
+    page.get_by_text("Test accuracy").wait_for(timeout=120_000)
+    wait_for_app(page)
+    assert page.get_by_text("predicted (true)", exact=False).count() >= 1
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    screenshot(page, "train_cnn-finished")
+
+    for title in OTHER_PAGES:
+        open_page(page, title)
+        page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=60_000)
+        wait_for_app(page, timeout_ms=60_000)
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0, title
+
+    libraries = train_app.loaded_libraries()
+    assert "libtensorflow" not in libraries
+    assert "_pywrap_tensorflow" not in libraries
