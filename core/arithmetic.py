@@ -689,21 +689,20 @@ def matrix_form(
         for axis in (0, 1)
     ]
     direct = conv2d(_pad_or_crop(stretched, pads), dilated[::-1, ::-1])
-    keras_padding, keras_output_padding = _keras_equivalent(
-        image.shape, kernel.shape, geometry, padding
-    )
+    keras_padding, keras_output_padding = _keras_equivalent(image.shape, kernel.shape, geometry)
     return MatrixForm(matrix, output, transposed, direct, keras_padding, keras_output_padding)
 
 
-def _keras_equivalent(input_shape, kernel_shape, geometry: ConvGeometry, padding):
+def _keras_equivalent(input_shape, kernel_shape, geometry: ConvGeometry):
     """Keras ``Conv2DTranspose`` (padding, output_padding) that maps the output back
     to ``input_shape`` with the same crop as this convolution's padding, or (None, None)."""
     if geometry.dilation_rate != (1, 1):
         return None, None
-    if isinstance(padding, str) and padding.lower() in ("valid", "same"):
-        name = padding.lower()
-    elif geometry.pads == ((0, 0), (0, 0)):
+    same_pads = conv_padding(input_shape, kernel_shape, strides=geometry.strides, padding="same")
+    if geometry.pads == ((0, 0), (0, 0)):
         name = "valid"
+    elif geometry.pads == same_pads:
+        name = "same"  # e.g. explicit padding 1 around a 3×3 kernel at stride 1
     else:
         return None, None
     output_padding = []

@@ -52,10 +52,15 @@ with st.expander("Edit the input and the kernel", expanded=False):
             INPUT_KEY,
             np.zeros((5, 5)),
             name="input",
-            help="Click a cell to type a new value.",
+            help="Click a cell to type a new value; change the size above.",
         )
     with right:
-        kernel, kernel_error = matrix_editor(KERNEL_KEY, np.ones((3, 3)), name="kernel")
+        kernel, kernel_error = matrix_editor(
+            KERNEL_KEY,
+            np.ones((3, 3)),
+            name="kernel",
+            help="The kernel's weights, as written (before any flip).",
+        )
 
 # ---------------------------------------------------------------- refuse what cannot work
 for error in (input_error, kernel_error):

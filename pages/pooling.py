@@ -36,7 +36,12 @@ matrix_tab, image_tab, shift_tab, global_tab = st.tabs(
 with matrix_tab:
     settings = pool_controls()
     with st.expander("Edit the input", expanded=False):
-        image, input_error = matrix_editor(INPUT_KEY, np.zeros((4, 4)), name="input")
+        image, input_error = matrix_editor(
+            INPUT_KEY,
+            np.zeros((4, 4)),
+            name="input",
+            help="Click a cell to type a new value; change the size above.",
+        )
     problem = input_error
     for axis, stride in zip(("row", "column"), settings["strides"], strict=True):
         if stride < 1 and not problem:
