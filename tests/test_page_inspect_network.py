@@ -206,6 +206,10 @@ def test_uploaded_colour_model_with_branches():
     ).run()
     assert_clean(app)
     assert app.selectbox(key="inspect.dataset").value == "cifar10"
+    # 4 outputs against CIFAR-10's 10 classes: labels are shown but never judged.
+    assert any("cannot be right or wrong" in caption.value for caption in app.caption)
+    assert "wrong]" not in markdown_text(app)
+    assert "draw" not in app.radio(key="inspect.input_kind").options
     app.radio(key="inspect.filter_channel").set_value("rgb").run()
     assert_clean(app)
     app.selectbox(key="inspect.pool_layer").set_value("pool").run()

@@ -110,11 +110,18 @@ def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
         return None
 
 
-def _pick_test_image(choice: ModelChoice, test: TestSet) -> InputSample | None:
+def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> InputSample | None:
     count = len(test.images)
+    # Labels only mean something to the model when it was trained on these classes.
+    comparable = len(test.class_names) == num_classes
+    if not comparable:
+        st.caption(
+            f"The model has {num_classes} outputs but {datasets.DISPLAY_NAMES[test.name]} has "
+            f"{len(test.class_names)} classes, so its labels cannot be right or wrong here."
+        )
     mode = st.radio(
         "Pick",
-        PICK_MODES,
+        PICK_MODES if comparable else PICK_MODES[:3],
         format_func=PICK_LABELS.get,
         horizontal=True,
         key="inspect.pick_mode",
@@ -175,9 +182,11 @@ def _pick_test_image(choice: ModelChoice, test: TestSet) -> InputSample | None:
         index = int(candidates[min(int(position), len(candidates)) - 1])
         st.caption(f"Test image #{index}")
     index = int(index)
-    true_class = int(test.labels[index])
+    label = int(test.labels[index])
     return InputSample(
-        test.images[index], f"test image #{index} ({test.class_names[true_class]})", true_class
+        test.images[index],
+        f"test image #{index} ({test.class_names[label]})",
+        label if comparable else None,
     )
 
 
@@ -234,7 +243,12 @@ def _drawing(info: ModelInfo) -> InputSample | None:
 
 def input_picker(choice: ModelChoice, info: ModelInfo, test: TestSet | None):
     """Draw the input controls; return an `InputSample` or None (reason on screen)."""
-    kinds = [kind for kind in KINDS if kind != "test" or test is not None]
+    kinds = [
+        kind
+        for kind in KINDS
+        if (kind != "test" or test is not None)
+        and (kind != "draw" or tuple(info.input_shape) == (28, 28, 1))
+    ]
     kind = st.radio(
         "Input",
         kinds,
@@ -245,7 +259,7 @@ def input_picker(choice: ModelChoice, info: ModelInfo, test: TestSet | None):
         "(prepared exactly like the training images), a digit you draw, or your webcam.",
     )
     if kind == "test":
-        return _pick_test_image(choice, test)
+        return _pick_test_image(choice, test, info.num_classes)
     if kind == "draw":
         return _drawing(info)
     if kind == "upload":

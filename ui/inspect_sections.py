@@ -98,19 +98,24 @@ def filters(client: InferenceClient, path: str, info: ModelInfo):
         options,
         horizontal=True,
         key="inspect.filter_channel",
-        format_func=lambda c: "RGB composite" if c == "rgb" else f"channel {c}",
+        format_func=lambda c: "RGB composite" if c == "rgb" else _channel_name(c, kernels),
         help="A filter has one kernel per input channel; colour models have three (R, G, B). "
         "The composite shows the three as one colour picture.",
     )
     if channel == "rgb":
         st.image(views.rgb_kernel_tiles(kernels[:, :, :, :count]), caption=list(range(count)))
-        st.caption("Each filter's R, G, B kernels as one picture, stretched min–max.")
+        st.caption(
+            "Each filter's R, G, B kernels as one colour picture, stretched min–max. Below, "
+            "and for the closest classic kernel, the three are summed: what a grey input sees."
+        )
         planes = kernels[:, :, :, :count].sum(axis=2)
     else:
         planes = kernels[:, :, channel, :count]
     stack = np.moveaxis(planes, 2, 0)
     st.plotly_chart(
-        views.kernel_grid_figure(stack, titles=[f"#{i}" for i in range(count)]),
+        views.kernel_grid_figure(
+            stack, titles=[f"#{i}" for i in range(count)], columns=min(8, count)
+        ),
         config=views.PLOTLY_CONFIG,
         key="inspect.filter_grid",
     )
@@ -170,6 +175,12 @@ def filters(client: InferenceClient, path: str, info: ModelInfo):
             "Cosine similarity compares shapes and ignores scale: 1 means the same "
             "pattern, 0 unrelated. Rotations (8 directions) and sign flips are allowed."
         )
+
+
+def _channel_name(channel: int, kernels: np.ndarray) -> str:
+    if kernels.shape[2] == 3:
+        return f"{'RGB'[channel]} (channel {channel})"
+    return f"channel {channel}"
 
 
 def _source_conv(info: ModelInfo, layer: LayerInfo) -> LayerInfo | None:

@@ -160,7 +160,7 @@ def rgb_kernel_tiles(kernels: np.ndarray) -> list[np.ndarray]:
         kernel = kernels[:, :, :3, index]
         low, high = float(kernel.min()), float(kernel.max())
         scaled = (kernel - low) / (high - low) if high > low else np.zeros_like(kernel)
-        tiles.append(enlarge(np.round(scaled * 255).astype(np.uint8), 48))
+        tiles.append(enlarge(np.round(scaled * 255).astype(np.uint8), 72))
     return tiles
 
 
