@@ -201,3 +201,64 @@ def test_mlp_against_cnn_with_the_same_time_budget():
     assert list(table["Parameters"]) == [669_706, 220_234]
     assert (table["Training time (s)"] >= 5).all()
     assert "tensorflow" not in sys.modules
+
+
+def class_folders_zip(classes: dict[str, int]) -> bytes:
+    """A zip of class folders with small PNGs (bright on the left for the first class)."""
+    import io
+    import zipfile
+
+    import cv2
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label, (name, count) in enumerate(classes.items()):
+            for index in range(count):
+                image = np.zeros((20, 30, 3), np.uint8)
+                left = 0 if label == 0 else 15
+                image[:, left : left + 15] = 200 + index
+                archive.writestr(
+                    f"pets/{name}/{index}.png", cv2.imencode(".png", image)[1].tobytes()
+                )
+        archive.writestr("pets/README.txt", "not an image")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("zip").run()
+    assert at.info  # asks for the upload
+    zipped = class_folders_zip({"cats": 10, "dogs": 10})
+    at.file_uploader(key="train.zip").set_value(("pets.zip", zipped, "application/zip")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "2 classes" in captions(at)
+    assert "16 training and 4 test images" in captions(at)  # a stratified 20% held out
+    assert any("Skipped 1 files" in w.value for w in at.warning)
+    assert metrics(at)["Input"] == "64 × 64 × 3"
+    assert at.session_state["train.folder_data"][2].endswith(".npz")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken.zip", b"this is not a zip", "not a readable zip"),
+        ("one.zip", class_folders_zip({"cats": 4}), "at least 2 class folders"),
+    ],
+)
+def test_an_unusable_zip_is_an_error_message(name, content, message):
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("zip").run()
+    at.file_uploader(key="train.zip").set_value((name, content, "application/zip")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_file_that_is_not_a_keras_model_is_refused_on_upload():
+    at = open_page()
+    at.file_uploader(key="train.store_upload").set_value(
+        ("fake.keras", b"not a zip at all", "application/octet-stream")
+    )
+    at.run()
+    at.button(key="train.store_upload_go").click().run()
+    assert not at.exception
+    assert any("Not added" in e.value for e in at.error)
