@@ -291,3 +291,29 @@ def test_single_output_position_needs_no_slider(page):
     assert not at.exception and not at.error
     assert result_tables(at)[0].shape == (1, 1)
     assert any("the only position" in c.value for c in at.caption)
+
+
+def test_explicit_padding_1_matrix_view_is_checked_against_keras_same(page):
+    at = load_example(page, "ex4_padded")
+    assert "It also equals `core.conv2d_transpose(y, kernel, strides, padding='same'" in (
+        markdown_text(at)
+    )
+
+
+def test_every_control_has_a_tooltip(page):
+    at = load_example(page, "ex1")
+    at.radio(key="arith.mode").set_value("Transposed convolution").run()
+    at.checkbox(key="arith.use_output_padding").check().run()
+    at.toggle(key="arith.guess").set_value(True).run()
+    widgets = [
+        *at.button,
+        *at.number_input,
+        *at.selectbox,
+        *at.radio,
+        *at.checkbox,
+        *at.toggle,
+        *at.slider,
+    ]
+    assert len(widgets) > 20
+    missing = [w.key or w.label for w in widgets if not w.help]
+    assert not missing

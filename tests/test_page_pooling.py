@@ -146,3 +146,12 @@ def test_global_pooling_matches_numpy(page):
     assert (table["global average"] <= table["global max"]).all()
     assert "global max = **32**" in markdown_text(page)
     assert "global average = **9.25**" in markdown_text(page)
+
+
+def test_every_control_has_a_tooltip(page):
+    at = page
+    at.toggle(key="pool.backprop").set_value(True).run()
+    widgets = [*at.button, *at.number_input, *at.selectbox, *at.radio, *at.toggle, *at.slider]
+    assert len(widgets) > 20
+    missing = [w.key or w.label for w in widgets if not w.help]
+    assert not missing
