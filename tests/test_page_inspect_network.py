@@ -209,7 +209,7 @@ def test_uploaded_colour_model_with_branches():
     # 4 outputs against CIFAR-10's 10 classes: labels are shown but never judged.
     assert any("cannot be right or wrong" in caption.value for caption in app.caption)
     assert "wrong]" not in markdown_text(app)
-    assert "draw" not in app.radio(key="inspect.input_kind").options
+    assert "Draw a digit" not in app.radio(key="inspect.input_kind").options
     app.radio(key="inspect.filter_channel").set_value("rgb").run()
     assert_clean(app)
     app.selectbox(key="inspect.pool_layer").set_value("pool").run()
