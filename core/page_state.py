@@ -347,3 +347,63 @@ def decode_state(
     if "kernel" in values and "preset" not in values:
         state = replace(state, preset="custom")
     return DecodedState(state=state, messages=tuple(messages))
+
+
+# --------------------------------------------------------------------------- page widgets
+
+# Each field stored in one widget's session-state entry, by element for pairs.
+WIDGET_KEYS: dict[str, tuple[str, ...]] = {
+    "color": ("kernel.color",),
+    "strides": ("kernel.stride_rows", "kernel.stride_cols"),
+    "padding": ("kernel.padding",),
+    "explicit_padding": ("kernel.pad_rows", "kernel.pad_cols"),
+    "mode": ("kernel.mode",),
+    "dilation": ("kernel.dilation_rows", "kernel.dilation_cols"),
+    "flip": ("kernel.flip",),
+    "mapping": ("kernel.mapping",),
+    "bias": ("kernel.bias",),
+    "relu": ("kernel.relu",),
+    "pixel": ("kernel.row", "kernel.col"),
+    "shift": ("kernel.shift_rows", "kernel.shift_cols"),
+}
+
+
+def widget_values(state: PlaygroundState) -> dict[str, object]:
+    """The session-state entry of every Kernel Playground widget for ``state``.
+
+    >>> widget_values(PlaygroundState(strides=(1, 2)))["kernel.stride_cols"]
+    2
+    """
+    values: dict[str, object] = {}
+    for name, keys in WIDGET_KEYS.items():
+        value = getattr(state, name)
+        parts = value if len(keys) == 2 else (value,)
+        values.update(zip(keys, parts, strict=True))
+    return values
+
+
+def state_from_widgets(
+    session: Mapping[str, object], *, image: str, kernel, preset: str, synthetic_size: int = 32
+) -> PlaygroundState:
+    """Collect a ``PlaygroundState`` from widget values; missing entries take the defaults.
+
+    >>> state = state_from_widgets({"kernel.stride_rows": 2}, image="synthetic:impulse",
+    ...                            kernel=[[1.0]], preset="custom")
+    >>> state.strides, state.kernel
+    ((2, 1), ((1.0,),))
+    """
+    default = PlaygroundState()
+    defaults = widget_values(default)
+    fields_ = {}
+    for name, keys in WIDGET_KEYS.items():
+        parts = tuple(session.get(key, defaults[key]) for key in keys)
+        fields_[name] = parts if len(keys) == 2 else parts[0]
+    fields_["bias"] = float(fields_["bias"])
+    return replace(
+        default,
+        image=image,
+        synthetic_size=synthetic_size,
+        kernel=tuple(tuple(float(v) for v in row) for row in np.asarray(kernel)),
+        preset=preset,
+        **fields_,
+    )

@@ -20,6 +20,8 @@ from core.page_state import (
     PlaygroundState,
     decode_state,
     encode_state,
+    state_from_widgets,
+    widget_values,
 )
 from core.page_state import MODE_CHOICES as MODES
 from core.page_state import PADDING_CHOICES as PADDINGS
@@ -39,19 +41,6 @@ st.caption(
     "multiplies each pixel by the weight on top of it and adds everything up: that sum is one "
     "output pixel. Change anything below and watch the output follow."
 )
-
-
-def widget_values(link: PlaygroundState) -> dict:
-    """The session-state value of each widget for a given setup."""
-    return {"kernel.color": link.color, "kernel.stride_rows": link.strides[0],
-            "kernel.stride_cols": link.strides[1], "kernel.padding": link.padding,
-            "kernel.pad_rows": link.explicit_padding[0],
-            "kernel.pad_cols": link.explicit_padding[1], "kernel.mode": link.mode,
-            "kernel.dilation_rows": link.dilation[0], "kernel.dilation_cols": link.dilation[1],
-            "kernel.flip": link.flip, "kernel.mapping": link.mapping, "kernel.bias": link.bias,
-            "kernel.relu": link.relu, "kernel.row": link.pixel[0], "kernel.col": link.pixel[1],
-            "kernel.shift_rows": link.shift[0], "kernel.shift_cols": link.shift[1]}  # fmt: skip
-
 
 # ---------------------------------------------------------------- a shared link sets the page up
 if "kernel.initialised" not in S:
@@ -94,6 +83,7 @@ with image_column:
 with kernel_column:
     st.subheader("Kernel")
     chosen = kernel_editor.kernel_editor("kernel")
+    flipped_slot = st.container()
 with slide_column:
     st.subheader("Sliding")
     a, b = st.columns(2)
@@ -165,23 +155,18 @@ try:
 except ValueError as error:
     st.error(f"{error} The output cannot be computed with these settings.")
 
-state = PlaygroundState(
-    image=choice.name if choice.shareable else PlaygroundState().image,
-    synthetic_size=S.get("kernel.synthetic_size", 32), color=color,
-    kernel=tuple(tuple(float(v) for v in row) for row in chosen.values), preset=chosen.preset,
-    strides=stride, padding=padding, explicit_padding=(S.get("kernel.pad_rows", 1),
-    S.get("kernel.pad_cols", 1)), mode=mode, dilation=dilation, flip=flip,
-    mapping=S.get("kernel.mapping", "auto"), bias=float(bias), relu=relu,
-    pixel=(S.get("kernel.row", 0), S.get("kernel.col", 0)),
-    shift=(S.get("kernel.shift_rows", 3), S.get("kernel.shift_cols", 5)),
+state = state_from_widgets(
+    S, image=choice.name if choice.shareable else PlaygroundState().image,
+    kernel=chosen.values, preset=chosen.preset, synthetic_size=S.get("kernel.synthetic_size", 32),
 )  # fmt: skip
 link_params = encode_state(state)
 kernel_editor.sync_link(link_params)
 
 # ---------------------------------------------------------------- display
 if flip:
-    st.caption("Flipping is on: the kernel actually applied is the grid rotated by 180°:")
-    image_view.show_small_matrix(chosen.values[::-1, ::-1], key="kernel.flipped")
+    with flipped_slot:
+        st.caption("Flipping is on: the kernel actually applied is the grid rotated by 180°:")
+        image_view.show_small_matrix(chosen.values[::-1, ::-1], key="kernel.flipped")
 left, right = st.columns(2)
 with left:
     image_view.show_image(

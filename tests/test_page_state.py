@@ -121,3 +121,25 @@ def test_kernel_without_preset_becomes_custom():
 def test_huge_garbage_is_shortened_in_the_message():
     decoded = decode_state({"k": "x" * 5000})
     assert len(decoded.messages[0]) < 300
+
+
+def test_widget_values_round_trip():
+    from core.page_state import state_from_widgets, widget_values
+
+    state = PlaygroundState(
+        image="synthetic:disk", kernel=((1.0, 2.0),), preset="custom", strides=(2, 3),
+        padding="explicit", explicit_padding=(0, 4), flip=True, bias=1.5, pixel=(5, 6),
+    )  # fmt: skip
+    session = widget_values(state)
+    assert session["kernel.stride_rows"] == 2 and session["kernel.pad_cols"] == 4
+    rebuilt = state_from_widgets(
+        session, image=state.image, kernel=[[1.0, 2.0]], preset="custom", synthetic_size=32
+    )
+    assert rebuilt == state
+
+
+def test_state_from_widgets_fills_missing_entries_with_defaults():
+    from core.page_state import state_from_widgets
+
+    rebuilt = state_from_widgets({}, image="photo:camera.png", kernel=[[0.0]], preset="custom")
+    assert rebuilt.padding == PlaygroundState().padding and rebuilt.strides == (1, 1)
