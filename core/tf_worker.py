@@ -318,6 +318,7 @@ class RunRecorder:
         snapshot_every_batches: int = 25,
         idle_stop_seconds: float | None = None,
         restore_best_weights: bool = False,
+        time_budget_seconds: float | None = None,
         kernel_reader=None,
         kernel_layer: str | None = None,
         echo=None,
@@ -335,6 +336,7 @@ class RunRecorder:
         )
         self.idle_stop_seconds = idle_stop_seconds
         self.restore_best_weights = restore_best_weights
+        self.time_budget_seconds = time_budget_seconds
         self.kernel_reader = kernel_reader
         self.kernel_layer = kernel_layer
         self.echo = echo
@@ -465,6 +467,8 @@ class RunRecorder:
                 self._pause(model)
             elif command == "stop":
                 self._request_stop(model, "user")
+        if self.time_budget_seconds is not None and self._elapsed() >= self.time_budget_seconds:
+            self._request_stop(model, "time_budget")
         if now - self._last_watchdog >= WATCHDOG_INTERVAL_SECONDS:
             self._last_watchdog = now
             if self._idle_for_too_long():
@@ -568,12 +572,12 @@ class RunRecorder:
         if self.stop_reason is None:
             self.stop_reason = reason
             model.stop_training = True
-            message = (
-                "Stopping (no page has looked at it for a while)"
-                if reason == "idle"
-                else "Stopping"
-            )
-            self.write_status(state="stopping", message=message, reason=reason)
+            messages = {
+                "idle": "Stopping (no page has looked at it for a while)",
+                "time_budget": "Time is up: finishing",
+            }
+            state = "running" if reason == "time_budget" else "stopping"
+            self.write_status(state=state, message=messages.get(reason, "Stopping"), reason=reason)
 
     def _idle_for_too_long(self) -> bool:
         if self.idle_stop_seconds is None:
@@ -758,6 +762,7 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
             snapshot_every_batches=train_config.snapshot_every_batches,
             idle_stop_seconds=config.get("idle_stop_seconds"),
             restore_best_weights=train_config.restore_best_weights,
+            time_budget_seconds=train_config.time_budget_seconds,
             kernel_reader=None if conv is None else (lambda: conv.kernel.numpy()),
             kernel_layer=None if conv is None else conv.name,
             echo=echo,
@@ -833,7 +838,8 @@ def _fit(keras, model, data: TrainingData, config: training.TrainConfig, callbac
 
 
 def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_start, interrupted):
-    stopped = recorder.stop_reason is not None
+    # A time budget is a planned end: the run finishes; anything else stops it early.
+    stopped = recorder.stop_reason not in (None, "time_budget")
     state_while = "stopping" if stopped else "running"
     restored_epoch = None
     if recorder.restore_best_weights and recorder.best_weights is not None:
@@ -854,6 +860,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "history": recorder.epoch_records,
         "epochs_completed": len(recorder.epoch_records),
         "stopped_early": stopped,
+        "end_reason": recorder.stop_reason,
         "restored_best_epoch": restored_epoch,
         "run_id": config.get("run_id"),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -904,7 +911,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
     final_state = "stopped" if stopped else "finished"
     recorder.write_status(
         state=final_state,
-        message="Stopped" if stopped else "Finished",
+        message="Stopped" if stopped else ("Time is up" if recorder.stop_reason else "Finished"),
         reason=recorder.stop_reason,
         test_accuracy=test_accuracy,
         saved_path=saved_path,

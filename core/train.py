@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--max-train-samples", type=int, default=None)
+    parser.add_argument(
+        "--time-budget", type=float, default=None, help="seconds of training, then finish"
+    )
     parser.add_argument("--snapshot-every", type=int, default=defaults.snapshot_every_batches)
     parser.add_argument("--restore-best-weights", action="store_true")
     parser.add_argument("--target-size", type=int, default=None, help="resize to a square")
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             snapshot_every_batches=arguments.snapshot_every,
             restore_best_weights=arguments.restore_best_weights,
             max_train_samples=arguments.max_train_samples,
+            time_budget_seconds=arguments.time_budget,
         )
         run_dir = training.prepare_run(
             _model_argument(arguments.model),

@@ -177,6 +177,10 @@ class TrainConfig:
             the weights of the epoch with the best validation accuracy.
         max_train_samples: Train on at most this many images (None: all) —
             for quick demos and tests.
+        time_budget_seconds: End training after this many seconds of it
+            (pauses excluded), keeping the weights reached: the run then
+            finishes with ``reason="time_budget"``. For comparing an MLP and a
+            CNN on the same budget. None: no limit.
 
     Raises:
         ValueError: naming the argument and the value received.
@@ -197,6 +201,7 @@ class TrainConfig:
     snapshot_every_batches: int = 25
     restore_best_weights: bool = False
     max_train_samples: int | None = None
+    time_budget_seconds: float | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -244,6 +249,14 @@ class TrainConfig:
                 self,
                 "max_train_samples",
                 _integer(self.max_train_samples, "max_train_samples", 1),
+            )
+        if self.time_budget_seconds is not None:
+            set_(
+                self,
+                "time_budget_seconds",
+                _real(
+                    self.time_budget_seconds, "time_budget_seconds", 0.0, math.inf, open_min=True
+                ),
             )
 
     def to_dict(self) -> dict:
@@ -304,7 +317,8 @@ class RunStatus:
     Attributes:
         state: One of ``STATES``.
         message: What the worker is doing, in words ("Loading data", "Training", ...).
-        reason: Why a run stopped: ``"user"``, ``"idle"`` or ``"interrupted"``.
+        reason: Why a run ended early: ``"user"``, ``"idle"`` or ``"interrupted"``
+            (state ``"stopped"``), or ``"time_budget"`` (state ``"finished"``).
         error: The error message of a failed run.
         epoch, epochs: Current epoch (1-based) and total.
         batch, batches_per_epoch: Batches done in the current epoch, and per epoch.

@@ -219,6 +219,26 @@ def test_recorder_pauses_until_resumed(tmp_path):
     assert json.loads((tmp_path / training.STATUS_FILE).read_text())["state"] == "running"
 
 
+def test_recorder_ends_training_when_the_time_budget_is_spent(tmp_path):
+    from core.tf_worker import RunRecorder
+
+    recorder = RunRecorder(
+        tmp_path, epochs=100, train_samples=8, batch_size=4, time_budget_seconds=5.0
+    )
+    model = FakeModel()
+    recorder.train_begin(model)
+    recorder.epoch_begin(0)
+    recorder.batch_end(model, 0, {"loss": 1.0, "accuracy": 0.5})
+    assert not model.stop_training  # well within the budget
+    recorder.fit_started -= 6.0  # as if six seconds of training had passed
+    recorder.batch_end(model, 1, {"loss": 1.0, "accuracy": 0.5})
+    recorder.close()
+    assert model.stop_training
+    assert recorder.stop_reason == "time_budget"
+    status = json.loads((tmp_path / training.STATUS_FILE).read_text())
+    assert (status["state"], status["reason"]) == ("running", "time_budget")
+
+
 def test_evaluate_predictions_counts_a_known_confusion_matrix():
     from core.tf_worker import evaluate_predictions
 
