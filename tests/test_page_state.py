@@ -143,3 +143,24 @@ def test_state_from_widgets_fills_missing_entries_with_defaults():
 
     rebuilt = state_from_widgets({}, image="photo:camera.png", kernel=[[0.0]], preset="custom")
     assert rebuilt.padding == PlaygroundState().padding and rebuilt.strides == (1, 1)
+
+
+def test_these_modules_never_load_tensorflow_and_core_never_loads_streamlit():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "import core.histogram, core.filtering, core.kernel_analysis, core.synthetic_images\n"
+        "import core.page_state\n"
+        "assert 'streamlit' not in sys.modules, 'core imported streamlit'\n"
+        "import ui.image_input, ui.image_view, ui.kernel_editor\n"
+        "loaded = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
