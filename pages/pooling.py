@@ -43,7 +43,7 @@ with matrix_tab:
             help="Click a cell to type a new value; change the size above.",
         )
     problem = input_error
-    for axis, stride in zip(("row", "column"), settings["strides"], strict=True):
+    for axis, stride in zip(("row", "column"), settings.strides, strict=True):
         if stride < 1 and not problem:
             problem = (
                 f"The {axis} stride is {stride}: the window would never move. Set it to 1 or more."
@@ -53,19 +53,19 @@ with matrix_tab:
         try:
             geometry = conv_geometry(
                 image.shape,
-                settings["pool_size"],
-                strides=settings["strides"],
-                padding=settings["padding"],
+                settings.pool_size,
+                strides=settings.strides,
+                padding=settings.padding,
             )
             pooled = pool2d(
                 image,
-                pool_size=settings["pool_size"],
-                strides=settings["strides"],
-                padding=settings["padding"],
-                method=settings["method"],
+                pool_size=settings.pool_size,
+                strides=settings.strides,
+                padding=settings.padding,
+                method=settings.method,
             )
         except ValueError as error:
-            (ph, pw), (ih, iw) = settings["pool_size"], image.shape
+            (ph, pw), (ih, iw) = settings.pool_size, image.shape
             problem = (
                 f"The {ph}×{pw} pooling window does not fit in the {ih}×{iw} input. Make the "
                 f"window at most {ih}×{iw}, make the input larger, or use padding 'same'. "
@@ -74,11 +74,11 @@ with matrix_tab:
     if problem:
         st.error(problem)
     else:
-        method = settings["method"]
+        method = settings.method
         st.subheader("Output size")
         st.markdown(f"The output is **{pooled.shape[0]} × {pooled.shape[1]}**.")
         for label, info in zip(("Rows", "Columns"), geometry.axes, strict=True):
-            relationship = pool_relationship(info, padding_name=settings["padding"])
+            relationship = pool_relationship(info, padding_name=settings.padding)
             st.markdown(f"**{label}** — {relationship.label}")
             st.latex(f"{relationship.formula} \\quad\\Rightarrow\\quad {relationship.substituted}")
             for note in relationship.notes:
@@ -88,19 +88,19 @@ with matrix_tab:
         if method == "max":
             winners = max_pool_argmax(
                 image,
-                pool_size=settings["pool_size"],
-                strides=settings["strides"],
-                padding=settings["padding"],
+                pool_size=settings.pool_size,
+                strides=settings.strides,
+                padding=settings.padding,
             )
         upstream = np.arange(1.0, pooled.size + 1).reshape(pooled.shape)
         gradient = None
-        if settings["backprop"]:
+        if settings.backprop:
             gradient = pool2d_gradient(
                 image,
                 upstream,
-                pool_size=settings["pool_size"],
-                strides=settings["strides"],
-                padding=settings["padding"],
+                pool_size=settings.pool_size,
+                strides=settings.strides,
+                padding=settings.padding,
                 method=method,
             )
 

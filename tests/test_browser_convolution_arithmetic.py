@@ -16,6 +16,15 @@ from tests.browser import EXCEPTION_SELECTOR, screenshot, wait_for_app
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def open_page(page, app_url: str, path: str) -> None:
+    """Open the app's home first, then the page: on a fresh server the very first request
+    to a page URL is served as a bare script (see the report), not through app.py."""
+    page.goto(app_url)
+    wait_for_app(page)
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+
+
 def by_key(page, key: str):
     """The element container Streamlit tags with ``st-key-<key>`` (dots become dashes)."""
     return page.locator(f".st-key-{key.replace('.', '-')}")
@@ -31,8 +40,7 @@ def choose_example(page, title: str) -> None:
 
 def test_step_through_example_4_in_the_browser(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/convolution_arithmetic")
-    wait_for_app(page)
+    open_page(page, app_url, "convolution_arithmetic")
     page.get_by_text("Convolution Arithmetic", exact=True).first.wait_for()
     choose_example(page, "4a · Bottom Sobel on a 4×6 image, no padding")
     assert page.get_by_text("The output is 2 × 4.").is_visible()
@@ -51,8 +59,7 @@ def test_step_through_example_4_in_the_browser(browser_page, app_url):
 
 def test_play_animates_without_blocking(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/convolution_arithmetic")
-    wait_for_app(page)
+    open_page(page, app_url, "convolution_arithmetic")
     choose_example(page, "1 · Binary image, 3×3 'X' kernel")
     by_key(page, "arith.stepper.play").get_by_role("button").click()
     page.get_by_text("Position 3 of 9").wait_for(timeout=20_000)
@@ -65,8 +72,7 @@ def test_play_animates_without_blocking(browser_page, app_url):
 
 def test_pooling_page_renders_every_tab(browser_page, app_url):
     page = browser_page
-    page.goto(f"{app_url}/pooling")
-    wait_for_app(page)
+    open_page(page, app_url, "pooling")
     page.get_by_text("max(10, 12, 6, 8) = 12").first.wait_for()
     screenshot(page, "pooling_small_matrix")
     for tab in ("Pooling a photo", "Translation invariance", "Global pooling"):

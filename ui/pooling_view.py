@@ -6,6 +6,7 @@ Session keys live under ``pool.``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,19 @@ def _randomize() -> None:
     st.session_state["pool.loaded"] = None
 
 
-def pool_controls() -> dict:
-    """Example picker and window settings; returns pool_size, strides, padding, method, backprop."""
+@dataclass(frozen=True)
+class PoolSettings:
+    """The small-matrix lesson's settings, read from the controls (Keras' names)."""
+
+    pool_size: tuple[int, int]
+    strides: tuple[int, int]
+    padding: str
+    method: str
+    backprop: bool
+
+
+def pool_controls() -> PoolSettings:
+    """Example picker and window settings."""
     if "pool.in_rows" not in st.session_state:
         load_pool_example(next(iter(POOL_EXAMPLES)))
     left, right = st.columns([4, 1], vertical_alignment="bottom")
@@ -149,13 +161,13 @@ def pool_controls() -> dict:
         help="Where does the gradient of each output go? Max pooling sends all of it to the "
         "winning cell; average pooling shares it equally over the window.",
     )
-    return {
-        "pool_size": tuple(int(v) for v in pool_size),
-        "strides": tuple(int(v) for v in strides),
-        "padding": padding,
-        "method": method,
-        "backprop": backprop,
-    }
+    return PoolSettings(
+        pool_size=(int(pool_size[0]), int(pool_size[1])),
+        strides=(int(strides[0]), int(strides[1])),
+        padding=padding,
+        method=method,
+        backprop=bool(backprop),
+    )
 
 
 def window_text(values: np.ndarray, method: str, result: float) -> str:
