@@ -135,6 +135,8 @@ class ModelInfo:
         layers: every layer, in order.
         total_params: parameters of the whole model.
         problem: empty for a single-input image CNN, else why it cannot be inspected.
+        class_names: from the model's JSON sidecar (`core.model_store` format) when it has
+            one with a name per output; else `()` (a `.keras` file does not store them).
     """
 
     path: str
@@ -144,6 +146,7 @@ class ModelInfo:
     layers: tuple[LayerInfo, ...]
     total_params: int
     problem: str = ""
+    class_names: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -13,6 +13,7 @@ per-layer models for the top-activation search and that search's results.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ from core.inference import (
     ScanResult,
     layer_kind,
 )
+from core.model_store import read_json
 
 MAX_MODELS = 4
 MAX_DATASETS = 3
@@ -91,7 +93,12 @@ class Worker:
             raise ModelRejectedError(refusal_message(error)) from None
         if not isinstance(model, self.keras.Model):
             raise ModelRejectedError("The file holds a Keras object that is not a model.")
-        return _ModelEntry(self.keras, model, describe_model(model, path))
+        info = describe_model(model, path)
+        sidecar = read_json(os.path.splitext(path)[0] + ".json", default={})
+        names = sidecar.get("class_names") if isinstance(sidecar, dict) else None
+        if isinstance(names, list) and len(names) == info.num_classes:
+            info = dataclasses.replace(info, class_names=tuple(str(name) for name in names))
+        return _ModelEntry(self.keras, model, info)
 
     # -- requests --------------------------------------------------------------
 

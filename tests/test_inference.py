@@ -73,6 +73,7 @@ def test_sequential_bundled_model_layers_and_feature_map_shapes(client, mnist_im
     info = client.model_info(MNIST_MODEL)
     assert info.ok and info.input_shape == (28, 28, 1) and info.num_classes == 10
     assert info.total_params == 220_234
+    assert info.class_names == tuple(str(digit) for digit in range(10))  # from the sidecar
     assert [layer.params for layer in info.layers if layer.params] == [320, 18_496, 200_768, 650]
     maps = client.feature_maps(MNIST_MODEL, mnist_images[0][0])
     assert {name: values.shape for name, values in maps.maps.items()} == {

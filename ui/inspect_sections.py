@@ -39,7 +39,12 @@ def _errors(action):
 
 def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
     """Class names from the sidecar, the test set, or just numbers — one per output."""
-    for names in (metadata.get("class_names"), None if test is None else test.class_names):
+    candidates = (
+        info.class_names,
+        metadata.get("class_names"),
+        None if test is None else test.class_names,
+    )
+    for names in candidates:
         if names is not None and len(names) == info.num_classes:
             return [str(name) for name in names]
     return [str(index) for index in range(info.num_classes)]
