@@ -95,6 +95,7 @@ class TrainingData:
     class_names: list[str]
     evaluated_on: str
     source: str
+    test_image_indices: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -130,9 +131,13 @@ def load_training_data(config: dict) -> TrainingData:
     num_classes = int(max(y_train.max(), -1 if y_test is None else np.max(y_test))) + 1
     class_names = names or [str(i) for i in range(num_classes)]
 
-    x_fit, y_fit, x_validation, y_validation = _split(
-        x_train, y_train, train_config.validation_fraction, train_config.seed
+    # Split indices rather than images, so each evaluated image can be traced
+    # back to its place in the data set the page shows.
+    fit_indices, y_fit, validation_indices, y_validation = _split(
+        np.arange(len(y_train)), y_train, train_config.validation_fraction, train_config.seed
     )
+    x_fit = x_train[fit_indices]
+    x_validation = None if validation_indices is None else x_train[validation_indices]
     if train_config.max_train_samples is not None and len(x_fit) > train_config.max_train_samples:
         from core import datasets
 
@@ -141,6 +146,7 @@ def load_training_data(config: dict) -> TrainingData:
         )
         x_fit, y_fit = x_fit[keep], y_fit[keep]
     evaluated_on = "test"
+    test_image_indices = None if x_test is None else np.arange(len(x_test))
     if x_test is None:
         if x_validation is None:
             raise ValueError(
@@ -148,6 +154,7 @@ def load_training_data(config: dict) -> TrainingData:
                 "so there is nothing to evaluate on. Use a validation split."
             )
         x_test, y_test, evaluated_on = x_validation, y_validation, "validation"
+        test_image_indices = validation_indices
     preprocessing = config.get("preprocessing")
     return TrainingData(
         x_train=_preprocess(x_fit, preprocessing),
@@ -159,6 +166,7 @@ def load_training_data(config: dict) -> TrainingData:
         class_names=class_names,
         evaluated_on=evaluated_on,
         source=source,
+        test_image_indices=test_image_indices,
     )
 
 
@@ -876,6 +884,11 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
         evaluation, predictions = evaluate_predictions(probabilities, data.y_test, data.class_names)
         evaluation["evaluated_on"] = data.evaluated_on
+        # Where each evaluated image sits in the data set: x_test, or x_train for validation.
+        image_index = np.asarray(data.test_image_indices, dtype=np.int64)
+        predictions["image_index"] = image_index
+        for mistake in evaluation["misclassified"]:
+            mistake["image_index"] = int(image_index[mistake["index"]])
         atomic_write_json(run_dir / training.EVALUATION_FILE, evaluation)
         buffer = io.BytesIO()
         np.savez(buffer, **predictions)

@@ -499,14 +499,20 @@ def read_evaluation(run_dir: str | os.PathLike) -> dict | None:
     (``"test"``, or ``"validation"`` for a data set without a test split),
     ``class_names``, ``confusion_matrix`` (rows: true class, columns:
     predicted), ``per_class_accuracy`` (None for a class with no test image),
-    ``misclassified`` (``{"index", "true", "predicted", "confidence"}``, most
-    confident mistakes first, at most 200).
+    ``misclassified`` (``{"index", "image_index", "true", "predicted",
+    "confidence"}``, most confident mistakes first, at most 200). ``index``
+    counts the evaluated images; ``image_index`` is the image's index in the
+    data set's ``x_test``, or in ``x_train`` when ``evaluated_on`` is
+    ``"validation"`` — show ``dataset.x_test[image_index]`` with its title.
     """
     return read_json(Path(run_dir) / EVALUATION_FILE, default=None)
 
 
 def read_predictions(run_dir: str | os.PathLike) -> dict[str, np.ndarray] | None:
-    """Return ``{"true", "predicted", "confidence"}`` for every test image, or None."""
+    """Return ``{"true", "predicted", "confidence", "image_index"}`` per evaluated image, or None.
+
+    ``image_index`` is as in `read_evaluation`.
+    """
     path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file():
         return None

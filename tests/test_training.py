@@ -287,7 +287,9 @@ def test_a_finished_run_records_metrics_snapshots_model_and_evaluation(tiny_data
     assert evaluation["num_test"] == 64
     assert sum(map(sum, evaluation["confusion_matrix"])) == 64
     assert evaluation["test_accuracy"] > 0.9  # two easy classes
-    assert job.predictions()["predicted"].shape == (64,)
+    predictions = job.predictions()
+    assert predictions["predicted"].shape == (64,)
+    np.testing.assert_array_equal(predictions["image_index"], np.arange(64))
 
     metadata = job.model_metadata()
     assert metadata["class_names"] == ["top", "bottom"]
@@ -328,6 +330,10 @@ def test_an_uploaded_set_trains_with_augmentation_and_is_evaluated_on_validation
     evaluation = job.evaluation()
     assert evaluation["evaluated_on"] == "validation"
     assert evaluation["num_test"] == 64
+    # Each evaluated image is traced back to its place in the uploaded x_train.
+    predictions = job.predictions()
+    np.testing.assert_array_equal(uploaded.y_train[predictions["image_index"]], predictions["true"])
+    assert len(set(predictions["image_index"].tolist())) == 64
     assert job.model_metadata()["dataset_source"] == "image folders (256 images)"
 
 
