@@ -187,9 +187,17 @@ def show_step(
         "row_labels": [r - top for r in range(padded.shape[0])],
         "col_labels": [c - left for c in range(padded.shape[1])],
     }
+    corner = (row * geometry.strides[0] - top, col * geometry.strides[1] - left)
+    sr, sc = geometry.strides
+    formula = (
+        f"({row}·{sr} − {top}, {col}·{sc} − {left})" if top or left else f"({row}·{sr}, {col}·{sc})"
+    )
+    where = " — a padding cell" if halo[row * sr, col * sc] else ""
     st.markdown(
-        f"**Output ({row}, {col})** — the window's top-left tap sits on padded cell "
-        f"({row * geometry.strides[0] - top}, {col * geometry.strides[1] - left}) of the input."
+        f"**Output ({row}, {col})** — its window starts at input cell "
+        f"({corner[0]}, {corner[1]}) = output index × stride"
+        + (" − padding" if top or left else "")
+        + f" = {formula}{where}."
     )
     grid, out_col = st.columns([3, 2])
     with grid:

@@ -6,7 +6,8 @@ the Kernel Playground's step-by-step dot product.
 
 ``matrix_figure`` builds a Plotly figure and never touches Streamlit, so it can
 be tested on its own; ``show_matrix`` draws one with the settings every page
-wants (no mode bar, no zooming, a fixed size per cell).
+wants (no mode bar, no zooming, square cells of a fixed height, as wide as
+its container allows).
 
 Marks, each a boolean mask with the matrix's shape (``None`` = no marks):
 
