@@ -407,3 +407,29 @@ def state_from_widgets(
         preset=preset,
         **fields_,
     )
+
+
+# --------------------------------------------------------------------------- lecture examples
+
+LECTURE_EXAMPLES: dict[str, tuple[str, PlaygroundState]] = {
+    "example1": ("1 · 5×5 binary, stride 1", PlaygroundState(
+        image="synthetic:example1", kernel=((1.0, 0.0, 1.0), (0.0, 1.0, 0.0), (1.0, 0.0, 1.0)),
+        preset="custom", padding="valid", pixel=(0, 0))),
+    "example2": ("2 · 5×5, no flip", PlaygroundState(
+        image="synthetic:example2", kernel=((0.0, 1.0, 2.0), (2.0, 2.0, 0.0), (0.0, 1.0, 2.0)),
+        preset="custom", padding="valid", pixel=(0, 0))),
+    "example3": ("3 · 7×7, true convolution", PlaygroundState(
+        image="synthetic:example3",
+        kernel=((-1.0, 1.0, -1.0), (-2.0, 3.0, 1.0), (2.0, -4.0, 0.0)), preset="custom",
+        padding="same", flip=True, pixel=(0, 0))),
+    "example4": ("4 · bottom Sobel", PlaygroundState(
+        image="synthetic:example4", padding="valid", pixel=(0, 0))),
+    "example4_stride": ("4 · strides (1, 2)", PlaygroundState(
+        image="synthetic:example4", padding="valid", strides=(1, 2), pixel=(0, 0))),
+    "example4_padding": ("4 · zero padding 1", PlaygroundState(
+        image="synthetic:example4", padding="explicit", explicit_padding=(1, 1), pixel=(0, 0))),
+    "example5": ("5 · 10×10, stride 2", PlaygroundState(
+        image="synthetic:example5", kernel=((1.0, 1.0, 1.0),) * 3, preset="custom",
+        padding="valid", strides=(2, 2), pixel=(0, 0))),
+}  # fmt: skip
+"""The seed texts' worked examples: (button label, setup). See SEEDS.md for the numbers."""

@@ -142,6 +142,7 @@ WORKED_EXAMPLES: dict[str, np.ndarray] = {
         ],
         dtype=np.float32,
     ),
+    "example5": np.arange(100, dtype=np.float32).reshape(10, 10),
 }
 for _array in WORKED_EXAMPLES.values():
     _array.setflags(write=False)
@@ -211,6 +212,11 @@ SYNTHETIC_IMAGES: dict[str, SyntheticImage] = {
             "example4", "Worked example 4 (4×6)",
             "The 4×6 image used with the bottom Sobel kernel.",
             lambda size: WORKED_EXAMPLES["example4"].copy(), sized=False,
+        ),
+        SyntheticImage(
+            "example5", "Worked example 5 (10×10, values 0…99)",
+            "A 10×10 image: a 3×3 kernel gives 8×8 at stride 1 and 4×4 at stride 2.",
+            lambda size: WORKED_EXAMPLES["example5"].copy(), sized=False,
         ),
     ]
 }  # fmt: skip

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.convolution import conv2d, describe_output_size
 from core.page_state import (
+    LECTURE_EXAMPLES,
     MAX_DILATION,
     MAX_EXPLICIT_PADDING,
     MAX_STRIDE,
@@ -42,6 +43,15 @@ st.caption(
     "output pixel. Change anything below and watch the output follow."
 )
 
+
+def apply_setup(setup: PlaygroundState) -> None:
+    """Put every control of the page to ``setup`` (before the widgets are drawn)."""
+    set_image("kernel", setup.image, setup.synthetic_size)
+    kernel_editor.set_kernel("kernel", setup.kernel_array(), setup.preset)
+    S.update(widget_values(setup))
+    S["kernel.tab"] = "Step by step"
+
+
 # ---------------------------------------------------------------- a shared link sets the page up
 if "kernel.initialised" not in S:
     images = tuple(f"photo:{n}" for n in photo_names()) + tuple(
@@ -51,10 +61,7 @@ if "kernel.initialised" not in S:
         st.query_params.to_dict(), image_names=images,
         preset_names=tuple(kernel_editor.preset_options()),
     )  # fmt: skip
-    link = decoded.state
-    set_image("kernel", link.image, link.synthetic_size)
-    kernel_editor.set_kernel("kernel", link.kernel_array(), link.preset)
-    S.update(widget_values(link))
+    apply_setup(decoded.state)
     S.update({"kernel.initialised": True, "kernel.link_messages": decoded.messages})
 else:  # back from another page: Streamlit has forgotten the widgets, so start from defaults
     for key, value in widget_values(PlaygroundState()).items():
@@ -62,6 +69,14 @@ else:  # back from another page: Streamlit has forgotten the widgets, so start f
             S[key] = value
 for message in S.get("kernel.link_messages", ()):
     st.warning(f"{message} Check the link, or carry on from here.")
+with st.expander("Worked examples from the lecture notes"):
+    st.caption("Each button loads the image, kernel and settings of one example.")
+    for column, (key, (label, setup)) in zip(
+        st.columns(len(LECTURE_EXAMPLES)), LECTURE_EXAMPLES.items(), strict=True
+    ):
+        column.button(label, key=f"kernel.example.{key}", on_click=apply_setup, args=(setup,),
+                      help="Load this example; its numbers match the lecture notes.",
+                      width="stretch")  # fmt: skip
 
 # ---------------------------------------------------------------- controls
 image_column, kernel_column, slide_column = st.columns([1.1, 1.1, 1], gap="medium")

@@ -484,3 +484,25 @@ def test_noise_tab_on_an_upload_is_computed_per_upload():
     assert not at.exception
     second_ranges = [c.value for c in at.caption if c.value.startswith("Values from")][:4]
     assert first_ranges and first_ranges != second_ranges
+
+
+@pytest.mark.parametrize(
+    ("example", "size", "pixel", "value"),
+    [("example1", (3, 3), (0, 0), 4), ("example1", (3, 3), (2, 2), 4),
+     ("example2", (3, 3), (1, 2), 19), ("example3", (7, 7), (6, 6), 27),
+     ("example4", (2, 4), (0, 0), 19), ("example4_stride", (2, 2), (1, 1), 48),
+     ("example4_padding", (4, 6), (3, 5), -40), ("example5", (4, 4), (0, 0), 99)],
+)  # fmt: skip
+def test_lecture_example_buttons(example, size, pixel, value):
+    at = fresh()
+    at.button(key=f"kernel.example.{example}").click().run()
+    assert not at.exception
+    assert output_size(at) == size
+    assert explain(at, *pixel) == value
+
+
+def test_example_5_warns_that_stride_2_does_not_fit():
+    at = fresh()
+    at.button(key="kernel.example.example5").click().run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "4.5, rounded down to 4" in warnings
