@@ -72,7 +72,7 @@ for message in S.get("kernel.link_messages", ()):
 with st.expander("Worked examples from the lecture notes"):
     st.caption("Each button loads the image, kernel and settings of one example.")
     for column, (key, (label, setup)) in zip(
-        st.columns(len(LECTURE_EXAMPLES)), LECTURE_EXAMPLES.items(), strict=True
+        [*st.columns(4), *st.columns(4)], LECTURE_EXAMPLES.items(), strict=False
     ):
         column.button(label, key=f"kernel.example.{key}", on_click=apply_setup, args=(setup,),
                       help="Load this example; its numbers match the lecture notes.",
