@@ -56,7 +56,9 @@ spec = None
 if choice is None:
     st.info("Choose a data set first: the architecture adapts to its image shape and classes.")
 else:
-    spec = architecture_editor(choice.input_shape, choice.dataset.num_classes)
+    spec = architecture_editor(
+        choice.input_shape, choice.dataset.num_classes, data_kind=choice.kind
+    )
 
 # -- 3. Train --------------------------------------------------------------------------------
 st.header("3 · Train", divider="gray")

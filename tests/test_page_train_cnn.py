@@ -73,13 +73,13 @@ def test_preset_follows_the_data_set_shape():
     at.selectbox(key="train.dataset").set_value("cifar10").run()
     assert "32×32×3" in captions(at)
     assert metrics(at)["Input"] == "32 × 32 × 3"
-    at.selectbox(key="train.preset").set_value("cifar10_cnn").run()
+    assert at.selectbox(key="train.preset.cifar10").value == "cifar10_cnn"
     assert metrics(at)["Parameters"] == "528,054"  # CIFAR-10 CNN, SEEDS.md
 
 
 def test_a_stack_that_shrinks_below_one_pixel_is_refused_naming_the_layer():
     at = open_page()
-    at.selectbox(key="train.preset").set_value("mnist_cnn_b")
+    at.selectbox(key="train.preset.mnist").set_value("mnist_cnn_b")
     at.selectbox(key="train.target_size.mnist").set_value(16).run()
     assert not at.exception
     assert at.error and "Layer 5 (conv2d_2)" in at.error[0].value
@@ -150,7 +150,7 @@ def wait_for_results(at: AppTest, timeout: float = 150.0) -> AppTest:
 @pytest.mark.slow
 def test_tiny_run_trains_evaluates_saves_and_survives_a_reload(isolated_folders):
     at = open_page()
-    at.selectbox(key="train.preset").set_value("lenet5")
+    at.selectbox(key="train.preset.mnist").set_value("lenet5")
     at.number_input(key="train.max_samples").set_value(256)
     at.number_input(key="train.epochs").set_value(1)
     at.run()
@@ -235,6 +235,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     assert "16 training and 4 test images" in captions(at)  # a stratified 20% held out
     assert any("Skipped 1 files" in w.value for w in at.warning)
     assert metrics(at)["Input"] == "64 × 64 × 3"
+    assert at.selectbox(key="train.preset.zip").value == "tinyvgg"
     assert at.session_state["train.folder_data"][2].endswith(".npz")
 
 

@@ -39,7 +39,10 @@ COLUMNS_BY_TYPE = {
 EDITOR_COLUMNS = ("type", "filters", "units", "kernel_size", "strides", "pool_size")
 EDITOR_COLUMNS += ("padding", "activation", "rate")
 INTEGER_COLUMNS = ("filters", "units", "kernel_size", "strides", "pool_size")
-DEFAULT_PRESET = "mnist_cnn_a"
+# A sensible first network per data set: quick to train, and a seed-text architecture.
+DEFAULT_PRESETS = {"mnist": "mnist_cnn_a", "fashion_mnist": "mnist_cnn_a", "cifar10": "cifar10_cnn"}
+FOLDER_PRESET = "tinyvgg"
+ROW_HEIGHT = 35  # pixels per table row, to size tables so no row hides behind a scroll bar
 
 
 def layers_to_frame(spec: ModelSpec) -> pd.DataFrame:
@@ -89,18 +92,22 @@ def frame_to_layers(frame: pd.DataFrame) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
-def architecture_editor(input_shape: tuple[int, int, int], num_classes: int) -> ModelSpec | None:
+def architecture_editor(
+    input_shape: tuple[int, int, int], num_classes: int, *, data_kind: str
+) -> ModelSpec | None:
     """Preset picker, layer editor and summary; returns a valid spec, or None after an error."""
     pick_col, info_col = st.columns([1, 2])
+    default = DEFAULT_PRESETS.get(data_kind, FOLDER_PRESET)
     name = pick_col.selectbox(
         "Start from",
         list(PRESETS),
-        index=list(PRESETS).index(DEFAULT_PRESET),
-        key="train.preset",
+        index=list(PRESETS).index(default),
+        key=f"train.preset.{data_kind}",
         help="A preset from the course texts, adapted to this data set's image shape and "
         "number of classes. Edit its layers below to make your own.",
     )
-    info_col.caption(PRESETS[name])
+    shape = "×".join(str(d) for d in input_shape)
+    info_col.caption(f"{PRESETS[name]} Here adapted to {shape} inputs and {num_classes} classes.")
     try:
         base = preset(name, input_shape=input_shape, num_classes=num_classes)
     except ValueError as error:
@@ -116,8 +123,10 @@ def architecture_editor(input_shape: tuple[int, int, int], num_classes: int) -> 
             st.session_state.get("train.editor_version", 0) + 1
         )
     editor_key += f".{st.session_state.get('train.editor_version', 0)}"
+    frame = layers_to_frame(base)
     edited = st.data_editor(
-        layers_to_frame(base),
+        frame,
+        height=ROW_HEIGHT * (len(frame) + 2) + 3,
         key=editor_key,
         num_rows="dynamic",
         hide_index=True,
@@ -173,7 +182,16 @@ def architecture_editor(input_shape: tuple[int, int, int], num_classes: int) -> 
             f"classes: set its units to {num_classes}."
         )
         return None
-    st.dataframe(pd.DataFrame(summary.to_rows()), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(summary.to_rows()),
+        hide_index=True,
+        width="stretch",
+        height=ROW_HEIGHT * (len(summary.layers) + 1) + 3,
+        column_config={
+            "Parameters": st.column_config.NumberColumn(format="localized"),
+            "Multiply-adds": st.column_config.NumberColumn(format="localized"),
+        },
+    )
     total_col, macs_col, out_col = st.columns(3)
     total_col.metric("Parameters", f"{summary.total_params:,}")
     macs_col.metric("Multiply-adds per image", f"{summary.total_macs:,}")

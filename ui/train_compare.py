@@ -11,7 +11,7 @@ import dataclasses
 
 import streamlit as st
 
-from core.models import preset, spec_to_dict, summarize
+from core.models import preset, spec_from_dict, spec_to_dict, summarize
 from core.training import JobCapError, TrainConfig, TrainingJob
 
 COMPARE_KEY = "train.compare"
@@ -113,8 +113,6 @@ def compare_view() -> None:
             st.warning(message)
         rows = []
         for entry in state["entries"]:
-            from core.models import spec_from_dict
-
             row = {
                 "Model": entry["label"],
                 "Parameters": summarize(spec_from_dict(entry["spec"])).total_params,
@@ -138,7 +136,10 @@ def compare_view() -> None:
         st.dataframe(
             rows,
             hide_index=True,
-            column_config={"Test accuracy": st.column_config.NumberColumn(format="percent")},
+            column_config={
+                "Parameters": st.column_config.NumberColumn(format="localized"),
+                "Test accuracy": st.column_config.NumberColumn(format="percent"),
+            },
         )
         st.caption(
             f"Budget: {state['budget']} s of training each, one after the other on the same "

@@ -38,12 +38,14 @@ class DataChoice:
     """The data the user picked, ready for the worker.
 
     Attributes:
+        kind: the picker's choice: a built-in name, ``"zip"`` or ``"folder"``.
         dataset: the images as stored (uint8).
         training_source: what `TrainingJob.start` gets: a built-in name or an ``.npz`` path.
         preprocessing: size, colour and resize settings.
         input_shape: the network's input shape these settings produce.
     """
 
+    kind: str
     dataset: ImageDataset
     training_source: str
     preprocessing: Preprocessing
@@ -72,7 +74,7 @@ def load_npz_dataset(path: str) -> ImageDataset:
     """An image-folder data set written by `_folder_npz` (shared, read-only)."""
     with np.load(path, allow_pickle=False) as arrays:
         return ImageDataset(
-            name=Path(path).stem,
+            name=Path(path).stem.rsplit("-", 1)[0],  # drop write_dataset_file's content hash
             class_names=tuple(str(n) for n in arrays["class_names"]),
             x_train=arrays["x_train"],
             y_train=arrays["y_train"].astype(np.int64),
@@ -204,7 +206,7 @@ def data_picker() -> DataChoice | None:
         target_size=None if size == "native" else int(size), color_mode=colour, resize_mode=resize
     )
     input_shape = preprocessing.input_shape_for(dataset.image_shape)
-    return DataChoice(dataset, source, preprocessing, input_shape)
+    return DataChoice(kind, dataset, source, preprocessing, input_shape)
 
 
 def preprocess_each(images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:

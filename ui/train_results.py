@@ -6,6 +6,8 @@ images come from the same data source the worker used.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -85,10 +87,12 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
         return
     wrong = [m["index"] for m in evaluation.get("misclassified", [])]
     right = np.flatnonzero(predictions["predicted"] == predictions["true"])
-    shown = (wrong + [int(i) for i in right[:GALLERY_SIZE]])[:GALLERY_SIZE]
+    # Mistakes first, but keep a row of correct answers in view for contrast.
+    num_wrong = min(len(wrong), GALLERY_SIZE - min(len(right), GALLERY_COLUMNS))
+    shown = wrong[:num_wrong] + [int(i) for i in right[: GALLERY_SIZE - num_wrong]]
     st.markdown(
-        f"**Test images: predicted (true)** — {min(len(wrong), GALLERY_SIZE)} mistakes first "
-        "(the most confident mistakes), then correct ones."
+        f"**Test images: predicted (true)** — {num_wrong} of the {len(wrong):,} mistakes "
+        "first (the most confident ones), then correct answers: red is wrong, green right."
     )
     for start in range(0, len(shown), GALLERY_COLUMNS):
         columns = st.columns(GALLERY_COLUMNS)
@@ -104,7 +108,11 @@ def save_controls(job: TrainingJob) -> None:
     if job.model_path is None:
         return
     name_col, button_col = st.columns([3, 1])
-    default = job.config.get("run_id", "model")[:40]
+    config = job.config
+    model = (config.get("model", {}).get("spec") or {}).get("name", "model")
+    dataset = config.get("dataset", {})
+    data_name = dataset.get("name") or Path(dataset.get("npz_path", "data")).stem.rsplit("-", 1)[0]
+    default = f"{model} {data_name} {config.get('run_id', '')[9:15]}".strip()
     name = name_col.text_input(
         "Save the model as",
         value=st.session_state.get("train.save_name", default),
