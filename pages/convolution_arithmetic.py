@@ -33,7 +33,7 @@ from ui.arithmetic_view import (
     verdict,
 )
 from ui.matrix_editor import matrix_editor
-from ui.stepper import current_step, step_through
+from ui.stepper import step_through
 
 st.title("Convolution Arithmetic")
 st.markdown(
@@ -146,6 +146,10 @@ if hidden:
 
 
 def render(step: int) -> None:
+    at_end = step == geometry.num_steps - 1
+    if settings.guess_mode and at_end and st.session_state.get("arith.revealed") != sig:
+        st.session_state["arith.revealed"] = sig
+        st.rerun()  # the whole app, so the result below appears too
     row, col = geometry.position(step)
     explanation = explain_pixel(
         padded,
@@ -182,8 +186,7 @@ step_through(
 
 # ---------------------------------------------------------------- whole result
 st.subheader("The whole result")
-last_step = current_step("arith.stepper", geometry.num_steps) == geometry.num_steps - 1
-if settings.guess_mode and not last_step:
+if settings.guess_mode and st.session_state.get("arith.revealed") != sig:
     st.caption("Hidden in predict mode until you step to the last position.")
 else:
     st.dataframe(table(output), hide_index=False)

@@ -32,6 +32,7 @@ def by_key(page, key: str):
 
 def choose_example(page, title: str) -> None:
     by_key(page, "arith.example").click()
+    page.keyboard.type(title)  # filters the list, which only renders the options in view
     page.get_by_role("option", name=title).click()
     wait_for_app(page)
     by_key(page, "arith.load").get_by_role("button").click()
@@ -79,4 +80,22 @@ def test_pooling_page_renders_every_tab(browser_page, app_url):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(500)
         screenshot(page, "pooling_" + tab.lower().replace(" ", "_"))
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_predict_mode_reveals_the_whole_result_at_the_last_position(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "convolution_arithmetic")
+    choose_example(page, "2 · 5×5 image, kernel used as is (no flip)")
+    by_key(page, "arith.guess").locator("label").first.click()
+    wait_for_app(page)
+    page.get_by_text("Check your prediction of the output size").wait_for()
+    by_key(page, "arith.size_check").get_by_role("button").click()
+    wait_for_app(page)
+    page.get_by_text("Hidden in predict mode").wait_for()
+    # the stepper's buttons rerun only their fragment; reaching the end must still reveal
+    by_key(page, "arith.stepper.last").get_by_role("button").click()
+    wait_for_app(page)
+    page.get_by_text("Hidden in predict mode").wait_for(state="detached", timeout=15_000)
+    screenshot(page, "convolution_arithmetic_predict_revealed")
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
