@@ -80,3 +80,11 @@ def test_rows_run_downwards_and_cells_are_square():
 def test_bad_shapes_are_refused(values, kwargs, match):
     with pytest.raises(ValueError, match=match):
         matrix_figure(values, **kwargs)
+
+
+def test_corner_text_labels_only_the_given_cells():
+    corner = np.full((2, 3), "", dtype=object)
+    corner[1, 2] = "×(−1)"
+    fig = matrix_figure(np.zeros((2, 3)), corner_text=corner)
+    (label,) = fig.layout.annotations
+    assert label.text == "×(−1)" and (label.x, label.y) == (2.46, 0.54)

@@ -200,18 +200,24 @@ def show_step(
         + f" = {formula}{where}."
     )
     grid, out_col = st.columns([3, 2])
+    weights = np.full(padded.shape, "", dtype=object)
+    tap_rows, tap_cols = geometry.taps(row, col)
+    weights[np.ix_(tap_rows, tap_cols)] = [
+        [f"×{_factor(k)}" for k in kernel_row] for kernel_row in explanation.kernel
+    ]
     with grid:
         show_matrix(
             padded,
             title="Input" + (" (padded)" if halo.any() else ""),
             highlight=window,
+            corner_text=weights,
             halo=halo if halo.any() else None,
             shade=unreached if unreached.any() else None,
             cell_px=cell_px(padded.shape),
             key=f"{key}.input",
             **labels,
         )
-        legend = ["orange outline: cells under the window"]
+        legend = ["orange outline: cells under the window, with the kernel weight over each"]
         if halo.any():
             legend.append(f"green: {halo_label}")
         if unreached.any():

@@ -87,6 +87,31 @@ def _cell_rectangles(mask: np.ndarray, **shape_style) -> list[dict]:
     ]
 
 
+def _corner_annotations(corner_text, shape: tuple[int, int]) -> list[dict]:
+    """Small labels in the top-right corner of cells (plain dicts, set in one update)."""
+    if corner_text is None:
+        return []
+    corner_text = np.asarray(corner_text, dtype=object)
+    if corner_text.shape != shape:
+        raise ValueError(
+            f"`corner_text` must have the matrix's shape {shape}. Received: corner_text with "
+            f"shape {corner_text.shape}"
+        )
+    return [
+        {
+            "x": col + 0.46,
+            "y": row - 0.46,
+            "xanchor": "right",
+            "yanchor": "top",
+            "text": str(corner_text[row, col]),
+            "showarrow": False,
+            "font": {"size": 9, "color": "#d35400"},
+        }
+        for row, col in np.argwhere(corner_text != "")
+        if corner_text[row, col]
+    ]
+
+
 def _tint(mask: np.ndarray, rows, cols, color: str, opacity: float, name: str) -> go.Heatmap:
     """A one-colour, see-through layer over the True cells of ``mask``."""
     return go.Heatmap(
@@ -123,6 +148,7 @@ def matrix_figure(
     show_colorbar: bool = False,
     hidden_text: str = "?",
     text=None,
+    corner_text=None,
     row_labels=None,
     col_labels=None,
     cell_px: int = CELL_PX,
@@ -144,6 +170,9 @@ def matrix_figure(
         zmin, zmax: fix the colour range (e.g. to compare several matrices).
         show_colorbar: draw the colour bar (say what the colours mean).
         hidden_text: what NaN cells show.
+        corner_text: optional (rows, cols) array of short strings printed small
+            in each cell's top-right corner ("" = nothing), e.g. "×2" for the
+            kernel weight lying over an input cell.
         text: optional (rows, cols) array of strings printed instead of the
             formatted values (e.g. "" for cells not computed yet).
         row_labels, col_labels: tick labels; default 0, 1, 2, ...
@@ -234,6 +263,7 @@ def matrix_figure(
             for row, col in zip(*np.nonzero(hidden), strict=True)
             if text[row, col]
         ]
+        + _corner_annotations(corner_text, shape)
     )
     # Tints are drawn as one overlay heatmap each (not one shape per cell): a stretched
     # transposed-convolution input can have thousands of padding cells.
