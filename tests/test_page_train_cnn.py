@@ -32,6 +32,7 @@ def isolated_folders(tmp_path, monkeypatch, shared_data):
     monkeypatch.setenv("CONVSCOPE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("CONVSCOPE_MAX_JOBS", "2")
+    monkeypatch.setenv("CONVSCOPE_IDLE_STOP_SECONDS", "60")  # a failed test leaves no worker
     return tmp_path
 
 
@@ -135,24 +136,30 @@ def test_a_missing_run_in_the_address_is_a_warning_not_a_traceback():
     assert any("no longer exists" in w.value for w in at.warning)
 
 
-def wait_for_results(at: AppTest, timeout: float = 150.0) -> AppTest:
+def poll_until(at: AppTest, predicate, what: str, timeout: float = 120.0) -> AppTest:
+    """Rerun the page (as the live fragment would) until ``predicate(at)`` holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        time.sleep(1.5)
+        time.sleep(0.5)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        if any(m.label == "Test accuracy" for m in at.metric):
+        assert not any("Training failed" in e.value for e in at.error), [e.value for e in at.error]
+        if predicate(at):
             return at
-        assert not any("Training failed" in e.value for e in at.error), at.error
-    raise AssertionError("the tiny run did not finish in time")
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def has_button(at: AppTest, key: str) -> bool:
+    return any(button.key == key and not button.disabled for button in at.button)
 
 
 @pytest.mark.slow
-def test_tiny_run_trains_evaluates_saves_and_survives_a_reload(isolated_folders):
+def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_folders):
     at = open_page()
     at.selectbox(key="train.preset.mnist").set_value("lenet5")
-    at.number_input(key="train.max_samples").set_value(256)
-    at.number_input(key="train.epochs").set_value(1)
+    at.number_input(key="train.max_samples").set_value(1024)
+    at.select_slider(key="train.batch_size").set_value(16)
+    at.number_input(key="train.epochs").set_value(20)  # long enough to steer; Stop ends it
     at.run()
     at.button(key="train.start").click().run()
     assert not at.exception and not at.warning, [w.value for w in at.warning]
@@ -161,10 +168,19 @@ def test_tiny_run_trains_evaluates_saves_and_survives_a_reload(isolated_folders)
     assert at.button(key="train.start").disabled  # one run at a time per page
     assert at.query_params["run"] == run_dir.name
 
-    at = wait_for_results(at)
-    accuracy = float(metrics(at)["Test accuracy"].rstrip("%"))
-    assert 10 < accuracy <= 100  # 256 images and one epoch: better than chance
-    assert metrics(at)["Test images"] == "10,000"
+    def training(at):
+        return has_button(at, "train.pause") and "samples/s" in at.get("progress")[0].proto.text
+
+    poll_until(at, training, "training to start")
+    at.button(key="train.pause").click().run()
+    poll_until(at, lambda at: has_button(at, "train.resume"), "the pause")
+    at.button(key="train.resume").click().run()
+    poll_until(at, lambda at: has_button(at, "train.pause"), "the resume")
+    at.button(key="train.stop").click().run()
+    poll_until(at, lambda at: "Test accuracy" in metrics(at), "the stopped run's results")
+
+    assert any("you stopped it" in i.value for i in at.info)
+    assert metrics(at)["Test images"] == "10,000"  # stopping still evaluates
     assert "predicted (true)" in "\n".join(m.value for m in at.markdown)
     assert any(":red[" in m.value or ":green[" in m.value for m in at.markdown)
     assert "conv2d" in captions(at) and "6 filters 5×5" in captions(at)

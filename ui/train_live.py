@@ -378,29 +378,32 @@ def show_filters(job: TrainingJob, *, live: bool) -> None:
 
 
 def run_controls(job: TrainingJob, status: RunStatus) -> None:
-    """Pause / Resume / Stop for a live job; Reset for one that has ended."""
+    """Pause / Resume / Stop for a live job; Reset for one that has ended.
+
+    The commands are callbacks: the control file is written before the rerun, so
+    the rerun already reads the new state as soon as the worker acts on it.
+    """
     pause_col, stop_col, reset_col, _ = st.columns([1, 1, 1, 3])
     if status.state == "paused":
-        if pause_col.button("Resume", key="train.resume", help="Carry on training."):
-            job.resume()
-            st.rerun(scope="fragment")
-    elif pause_col.button(
-        "Pause",
-        key="train.pause",
-        disabled=status.state not in ("running",),
-        help="Hold training after the current batch; the timer stops too.",
-    ):
-        job.pause()
-        st.rerun(scope="fragment")
-    if stop_col.button(
+        pause_col.button(
+            "Resume", key="train.resume", on_click=job.resume, help="Carry on training."
+        )
+    else:
+        pause_col.button(
+            "Pause",
+            key="train.pause",
+            disabled=status.state != "running",
+            on_click=job.pause,
+            help="Hold training after the current batch; the timer stops too.",
+        )
+    stop_col.button(
         "Stop",
         key="train.stop",
         disabled=not status.is_live or status.state == "stopping",
+        on_click=job.stop,
         help="End training after the current batch. The model keeps its latest weights and "
         "is still evaluated and can be saved.",
-    ):
-        job.stop()
-        st.rerun(scope="fragment")
+    )
     if reset_col.button(
         "Reset",
         key="train.reset",
