@@ -279,3 +279,14 @@ def test_a_file_that_is_not_a_keras_model_is_refused_on_upload():
     at.button(key="train.store_upload_go").click().run()
     assert not at.exception
     assert any("Not added" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_augmentation_preview_with_keras_own_layers_runs_in_a_worker():
+    at = open_page()
+    at.slider(key="train.aug_rotation").set_value(30)
+    at.toggle(key="train.aug_exact").set_value(True)
+    at.run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert "made by Keras' random layers" in captions(at)
+    assert "tensorflow" not in sys.modules
