@@ -180,7 +180,8 @@ def matrix_figure(
 
     Returns:
         ``plotly.graph_objects.Figure`` with the heatmap as ``fig.data[0]``
-        (its ``text`` holds the printed strings), one see-through heatmap
+        (its ``text`` holds the printed strings of the visible cells; NaN
+        cells' text is drawn as layout annotations), one see-through heatmap
         trace per tint (``name`` "halo" / "shade") and one rectangle shape per
         outlined cell.
 
@@ -236,7 +237,7 @@ def matrix_figure(
         z=np.where(hidden, None, z).tolist(),
         x=cols,
         y=rows,
-        text=text,
+        text=np.where(hidden, "", text),
         texttemplate="%{text}",
         textfont={"size": 13 if max(len(str(t)) for t in text.ravel()) <= 4 else 10},
         colorscale=colorscale,
@@ -250,7 +251,8 @@ def matrix_figure(
         hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
     )
     fig = go.Figure(heatmap)
-    # Plotly draws no text on empty (NaN) cells, so hidden cells get their text as annotations.
+    # Plotly prints text on empty (NaN) cells only sometimes (never when a whole
+    # matrix is empty), so hidden cells always get their text as annotations instead.
     fig.update_layout(
         annotations=[
             {
