@@ -86,8 +86,8 @@ RECIPES = {
 }
 
 
-def train_one(keras, name: str, data_dir: Path) -> dict:
-    """Train the recipe `name`, save it to `OUTPUT_DIR` and return its sidecar."""
+def train_one(keras, name: str, data_dir: Path, output_dir: Path = OUTPUT_DIR) -> dict:
+    """Train the recipe `name`, save it to `output_dir` and return its sidecar."""
     import numpy as np
 
     recipe = RECIPES[name]
@@ -159,9 +159,9 @@ def train_one(keras, name: str, data_dir: Path) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         temporary = Path(folder) / f"{name}.keras"
         bare.save(temporary)
-        model_store.save_model_file(temporary, name, sidecar, models_dir=OUTPUT_DIR, overwrite=True)
+        model_store.save_model_file(temporary, name, sidecar, models_dir=output_dir, overwrite=True)
     np.testing.assert_allclose(  # the saved copy predicts what the trained model predicts
-        keras.saving.load_model(OUTPUT_DIR / f"{name}.keras")(x_test[:8]),
+        keras.saving.load_model(output_dir / f"{name}.keras")(x_test[:8]),
         model(x_test[:8]),
         atol=1e-5,
     )
@@ -176,13 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get(datasets.DATA_DIR_ENV) or str(ROOT.parent / "shared" / "data"),
         help="folder with mnist/mnist.npz and fashion_mnist/fashion_mnist.npz",
     )
+    parser.add_argument(
+        "--output-dir", default=str(OUTPUT_DIR), help="where to write (default assets/models)"
+    )
     arguments = parser.parse_args(argv)
     keras = import_keras()
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
     for name in arguments.only or list(RECIPES):
-        train_one(keras, name, Path(arguments.data_dir))
+        train_one(keras, name, Path(arguments.data_dir), Path(arguments.output_dir))
     return 0
 
 
