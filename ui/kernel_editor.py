@@ -33,6 +33,8 @@ from core.kernels import (
 from core.page_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
 
 CUSTOM = "custom"
+GRID_CELL_PX = 64  # column width of the grid (bench/kernel_page.py clicks by it)
+GRID_CELL_PX_NARROW = 44  # for kernels wider than 5, so a 9×9 still fits its column
 GENERATORS = {
     "gen:gaussian": "Gaussian (choose size and σ)",
     "gen:box": "Box / mean (choose size)",
@@ -244,18 +246,24 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
         )  # fmt: skip
 
+    cell_width = GRID_CELL_PX if base.shape[1] <= 5 else GRID_CELL_PX_NARROW
     st.data_editor(
         _grid_frame(base),
         key=grid_key(prefix),
         hide_index=False,
         width="content",
         column_config={
-            str(c): st.column_config.TextColumn(str(c), width=64) for c in range(base.shape[1])
+            str(c): st.column_config.TextColumn(str(c), width=cell_width)
+            for c in range(base.shape[1])
         },
     )
-    st.caption("Click a cell, type a number or a fraction such as 1/16 and press Enter.")
     # The edits are read from the widget state: untouched cells keep their full precision.
     values, errors = _apply_edits(base, state.get(grid_key(prefix)))
+    shown = values if not errors else state[keys["last_good"]]
+    st.caption(
+        f"Sum of the weights: {shown.sum() + 0.0:.4g}. Click a cell, type a number or a "
+        "fraction such as 1/16 and press Enter."
+    )
     if errors:
         st.error(
             "Some cells are not usable numbers, so the last good kernel stays in use:\n\n"
