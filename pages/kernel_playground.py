@@ -185,7 +185,7 @@ if flip:
 left, right = st.columns(2)
 with left:
     image_view.show_image(
-        image, caption=f"Input: {choice.label}", mapping="auto",
+        image, caption=f"Input: {choice.label}", mapping=image_view.input_mapping(image),
         cache_key=(choice.name, color) if choice.shareable else None,
     )  # fmt: skip
 with right:

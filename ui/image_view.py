@@ -54,6 +54,16 @@ def choose_mapping(values: np.ndarray, mapping: str) -> str:
     return "clip"
 
 
+def input_mapping(values: np.ndarray) -> str:
+    """How to show an input image: as stored (clipped), or stretched when it is very dark.
+
+    Images on the 0–255 scale show as they are; tiny-valued ones (an impulse of 1, the
+    worked examples' small numbers) are stretched so they can be seen.
+    """
+    finite = values[np.isfinite(values)]
+    return "minmax" if finite.size and finite.max() <= SMALL_RANGE else "clip"
+
+
 def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
     """Enlarge tiny pictures with square pixels; shrink big ones to the display width."""
     height, width = rgb.shape[:2]
