@@ -6,6 +6,7 @@ TensorFlow: training happens in a worker process started by ``core.training``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -193,6 +194,11 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     # A browser reload is a new session: the run id in the address finds the run again.
     again = open_page(run=run_dir.name)
     assert metrics(again)["Test accuracy"] == metrics(at)["Test accuracy"]
+    # Without it, the recent runs list offers the run.
+    fresh = open_page()
+    assert fresh.selectbox(key="train.recent_pick").value == str(run_dir)
+    fresh.button(key="train.attach").click().run()
+    assert metrics(fresh)["Test accuracy"] == metrics(at)["Test accuracy"]
     assert "tensorflow" not in sys.modules and "keras" not in sys.modules
 
 
@@ -221,7 +227,6 @@ def test_mlp_against_cnn_with_the_same_time_budget():
 
 def class_folders_zip(classes: dict[str, int]) -> bytes:
     """A zip of class folders with small PNGs (bright on the left for the first class)."""
-    import io
     import zipfile
 
     import cv2
@@ -253,6 +258,31 @@ def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     assert metrics(at)["Input"] == "64 × 64 × 3"
     assert at.selectbox(key="train.preset.zip").value == "tinyvgg"
     assert at.session_state["train.folder_data"][2].endswith(".npz")
+
+
+def test_a_server_folder_under_the_configured_root_becomes_a_data_set(
+    isolated_folders, monkeypatch
+):
+    import zipfile
+
+    root = isolated_folders / "images"
+    root.mkdir()
+    with zipfile.ZipFile(io.BytesIO(class_folders_zip({"cats": 5, "dogs": 5}))) as archive:
+        archive.extractall(root)
+    monkeypatch.setenv("CONVSCOPE_IMAGE_ROOT", str(root))
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("folder").run()
+    assert at.selectbox(key="train.server_folder").options == ["pets"]
+    assert not at.error, [e.value for e in at.error]
+    assert "8 training and 2 test images, 2 classes" in captions(at)
+
+
+def test_without_an_image_root_the_server_folder_choice_explains_itself(monkeypatch):
+    monkeypatch.delenv("CONVSCOPE_IMAGE_ROOT", raising=False)
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value("folder").run()
+    assert any("CONVSCOPE_IMAGE_ROOT" in i.value for i in at.info)
+    assert not at.exception
 
 
 @pytest.mark.parametrize(
