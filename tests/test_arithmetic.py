@@ -146,6 +146,9 @@ def test_geometry_shape_agrees_with_conv2d(size, kernel, stride, dilation, paddi
     k_eff = kernel + (kernel - 1) * (dilation - 1)
     pad_total = sum(geometry.pads[0])
     assert geometry.output_shape[0] == (size + pad_total - k_eff) // stride + 1
+    relationship = conv_relationship(geometry.axes[0], padding_name=None)
+    assert relationship.result == result.shape[0]
+    assert relationship.substituted.endswith(f"= {result.shape[0]}")
 
 
 # --------------------------------------------------------------------------- relationships
