@@ -15,6 +15,7 @@ from core.models import preset, spec_from_dict, spec_to_dict, summarize
 from core.training import JobCapError, TrainConfig, TrainingJob
 
 COMPARE_KEY = "train.compare"
+ERROR_KEY = "train.compare_error"
 MAX_EPOCHS = 100  # the budget, not the epochs, ends each run
 
 
@@ -25,7 +26,7 @@ def _has_conv(spec) -> bool:
 def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
     """Budget slider and the button that queues both runs."""
     budget_col, button_col = st.columns([3, 1])
-    budget = budget_col.slider(
+    budget_col.slider(
         "Training time per model (seconds)",
         5,
         300,
@@ -39,27 +40,35 @@ def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
     if cnn is None:
         cnn = preset(
             "mnist_cnn_a", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes
-        )  # noqa: E501
+        )
         st.caption("The architecture above has no Conv2D layer, so the CNN here is MNIST CNN A.")
     mlp = preset("mlp", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes)
-    if button_col.button(
+    state = st.session_state.get(COMPARE_KEY)
+    button_col.button(
         "Train both",
         key="train.compare_start",
-        help="Train the MLP, then the CNN, each for the time budget.",
-    ):
-        run_config = dataclasses.replace(
-            config, epochs=MAX_EPOCHS, learning_rate_schedule="constant", restore_best_weights=False
-        )
-        st.session_state[COMPARE_KEY] = {
-            "budget": budget,
-            "config": run_config.to_dict(),
-            "source": choice.training_source,
-            "preprocessing": dataclasses.asdict(choice.preprocessing),
-            "entries": [
-                {"label": "MLP", "spec": spec_to_dict(mlp), "run_dir": None},
-                {"label": f"CNN ({cnn.name})", "spec": spec_to_dict(cnn), "run_dir": None},
-            ],
-        }
+        disabled=bool(state) and _busy(state),
+        on_click=_queue_both,
+        args=(choice, mlp, cnn, config),
+        help="Train the MLP, then the CNN, each for the time budget (one comparison at a time).",
+    )
+
+
+def _queue_both(choice, mlp, cnn, config: TrainConfig) -> None:
+    """Button callback: queue both runs (before the rerun, so it already shows them)."""
+    run_config = dataclasses.replace(
+        config, epochs=MAX_EPOCHS, learning_rate_schedule="constant", restore_best_weights=False
+    )
+    st.session_state[COMPARE_KEY] = {
+        "budget": st.session_state["train.compare_budget"],
+        "config": run_config.to_dict(),
+        "source": choice.training_source,
+        "preprocessing": dataclasses.asdict(choice.preprocessing),
+        "entries": [
+            {"label": "MLP", "spec": spec_to_dict(mlp), "run_dir": None},
+            {"label": f"CNN ({cnn.name})", "spec": spec_to_dict(cnn), "run_dir": None},
+        ],
+    }
 
 
 def _advance(state: dict) -> str | None:
@@ -90,11 +99,17 @@ def _busy(state: dict) -> bool:
     entries = state["entries"]
     if any(entry["run_dir"] is None for entry in entries):
         return True
-    return any(TrainingJob.attach(entry["run_dir"]).status().is_live for entry in entries)
+    try:
+        return any(TrainingJob.attach(entry["run_dir"]).status().is_live for entry in entries)
+    except FileNotFoundError:
+        return False  # a run folder was deleted: nothing more to wait for
 
 
 def compare_view() -> None:
     """The side-by-side table, polled while either run is still to do."""
+    error = st.session_state.pop(ERROR_KEY, None)
+    if error:
+        st.error(error)
     state = st.session_state.get(COMPARE_KEY)
     if not state:
         return
@@ -104,9 +119,11 @@ def compare_view() -> None:
     def _view():
         try:
             message = _advance(state)
-        except (FileNotFoundError, ValueError, OSError) as error:
-            st.error(f"The comparison could not go on: {error}")
-            return
+        except (FileNotFoundError, ValueError, TypeError, OSError) as error:
+            # Drop the comparison (its runs stay in the runs folder) and say why, once.
+            st.session_state.pop(COMPARE_KEY, None)
+            st.session_state[ERROR_KEY] = f"The comparison could not go on: {error}"
+            st.rerun()
         if was_busy and not _busy(state):
             st.rerun()
         if message:

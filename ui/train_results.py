@@ -135,8 +135,12 @@ def save_controls(job: TrainingJob) -> None:
 
 def model_store_manager() -> None:
     """List the stored models; rename, delete, download, or upload a .keras file."""
-    models = model_store.list_models()
     folder = model_store.models_dir()
+    try:
+        models = model_store.list_models()
+    except (OSError, ModelStoreError) as error:
+        st.error(f"The models folder `{folder}` cannot be read: {error}")
+        return
     st.caption(f"Models folder: `{folder}` — {len(models)} model(s).")
     if models:
         st.dataframe(
