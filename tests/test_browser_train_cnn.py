@@ -83,6 +83,13 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
         wait_for_app(page, timeout_ms=60_000)
         assert page.locator(EXCEPTION_SELECTOR).count() == 0, title
 
+    # Coming back to the page, and reloading it, shows the same run.
+    open_page(page, "Train a CNN")
+    page.get_by_text("Test accuracy").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_text("Test accuracy").wait_for(timeout=60_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
     libraries = train_app.loaded_libraries()
     assert "libtensorflow" not in libraries
     assert "_pywrap_tensorflow" not in libraries

@@ -172,7 +172,10 @@ def current_job() -> TrainingJob | None:
     run_dir = st.session_state.get(RUN_DIR_KEY)
     try:
         if run_dir:
-            return TrainingJob.attach(run_dir)
+            job = TrainingJob.attach(run_dir)
+            if st.query_params.get("run") != job.run_id:
+                st.query_params["run"] = job.run_id  # switching pages drops it; keep reloads safe
+            return job
         if "run" in st.query_params:
             job = TrainingJob.find(st.query_params["run"])
             st.session_state[RUN_DIR_KEY] = str(job.run_dir)
