@@ -48,9 +48,13 @@ tabs = st.tabs(
 
 if tabs[0].open:
     with tabs[0]:
+        S.setdefault("pixels.window", 16)
+        if max(height, width) <= 32 and S.get("pixels.window_for") != choice.name:
+            S["pixels.window"] = 32  # a small image (an MNIST digit) fits whole: show it all
+        S["pixels.window_for"] = choice.name
         a, b, c = st.columns(3)
         size = a.select_slider(
-            "Window (pixels)", [8, 12, 16, 24, 32], value=16, key="pixels.window",
+            "Window (pixels)", [8, 12, 16, 24, 32], key="pixels.window",
             help="How many rows and columns of numbers to print. A 28×28 digit fits whole "
             "in the 32 window.",
         )  # fmt: skip
