@@ -9,7 +9,7 @@ Each figure is the median over repeated calls through `core.inference.InferenceC
 so pickling, the pipe and unpickling count. Also printed: worker start-up and model load,
 `model(x)` inside the worker (`FeatureMaps.worker_ms`) and the bundled models' sizes.
 
-Run: ``python bench/inspect.py`` (uses ``$CONVSCOPE_DATA_DIR``, default ``../shared/data``).
+Run: ``python bench/inspect_network.py`` (uses ``$CONVSCOPE_DATA_DIR``, default ``../shared/data``).
 """
 
 from __future__ import annotations

@@ -21,19 +21,13 @@ The last line is one JSON object with every figure.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
-
-# Run as a script, this folder comes first on sys.path, where a sibling bench
-# script (bench/inspect.py) would shadow the standard library's `inspect`.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
