@@ -164,9 +164,11 @@ try:
         )
         for axis in (0, 1)
     ]  # fmt: skip
-    output = conv2d(image, weights, **options) + bias
+    output = conv2d(image, weights, **options)
+    if bias:
+        output += bias
     if relu:
-        output = np.maximum(output, 0.0)
+        np.maximum(output, 0.0, out=output)
 except ValueError as error:
     st.error(f"{error} The output cannot be computed with these settings.")
 

@@ -36,6 +36,25 @@ SMALL_RANGE = 64  # below this maximum, "auto" stretches instead of clipping
 MIN_DISPLAY_SIDE = 256
 
 
+def finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the finite values, or None when there are none.
+
+    One pass each for min and max in the common case: NaN or ±inf would make
+    either end non-finite, and only then are the finite values picked out.
+
+    >>> finite_range(np.array([1.0, np.nan, -2.0]))
+    (-2.0, 1.0)
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
+
+
 def choose_mapping(values: np.ndarray, mapping: str) -> str:
     """Resolve "auto": signed colours when there are negatives, else clip or stretch.
 
@@ -46,10 +65,10 @@ def choose_mapping(values: np.ndarray, mapping: str) -> str:
     """
     if mapping != "auto":
         return mapping
-    finite = values[np.isfinite(values)]
-    if finite.size and finite.min() < 0:
+    extent = finite_range(values)
+    if extent and extent[0] < 0:
         return "diverging"
-    if finite.size and not SMALL_RANGE < finite.max() <= 255:
+    if extent and not SMALL_RANGE < extent[1] <= 255:
         return "minmax"  # above 255, or so dark (e.g. a 0/1 impulse) that clipping shows black
     return "clip"
 
@@ -60,8 +79,8 @@ def input_mapping(values: np.ndarray) -> str:
     Images on the 0–255 scale show as they are; tiny-valued ones (an impulse of 1, the
     worked examples' small numbers) are stretched so they can be seen.
     """
-    finite = values[np.isfinite(values)]
-    return "minmax" if finite.size and finite.max() <= SMALL_RANGE else "clip"
+    extent = finite_range(values)
+    return "minmax" if extent and extent[1] <= SMALL_RANGE else "clip"
 
 
 def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
@@ -108,10 +127,9 @@ def fast_display(values: np.ndarray, mapping: str) -> Picture:
     values = np.asarray(values)
     if mapping not in ("clip", "abs", "minmax", "diverging"):
         raise ValueError(f"`mapping` must be clip, abs, minmax or diverging. Received: {mapping!r}")
-    finite = np.isfinite(values)
-    if not finite.all():
-        values = np.where(finite, values, 0.0)
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    low, high = finite_range(values) or (0.0, 0.0)
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)  # as to_display
     palette = None
     if mapping == "clip":
         pixels = np.clip(values + 0.5, 0, 255.5).astype(np.uint8)
@@ -190,10 +208,10 @@ def colorbar_html(shown: Picture) -> str:
 
 def value_range_text(values: np.ndarray) -> str:
     """'min … · max …' of the finite values, for the caption under a picture."""
-    finite = np.asarray(values)[np.isfinite(values)]
-    if finite.size == 0:
+    extent = finite_range(values)
+    if extent is None:
         return "no finite values"
-    return f"values from {finite.min():.4g} to {finite.max():.4g}"
+    return f"values from {extent[0]:.4g} to {extent[1]:.4g}"
 
 
 def show_image(
