@@ -550,10 +550,9 @@ def transposed_breakdown(
         output_padding: None or int / (rows, cols), each < the stride.
 
     Raises:
-        ValueError / TypeError: as ``core.conv2d_transpose``; also a ValueError
-            for the "same" + ``output_padding`` combinations that Keras and
-            TensorFlow refuse (no convolution of the output rebuilds the input
-            size), which ``core.conv2d_transpose`` accepts.
+        ValueError / TypeError: as ``core.conv2d_transpose``, including the
+            "same" + ``output_padding`` combinations that Keras and TensorFlow
+            refuse (no convolution of the output rebuilds the input size).
 
     >>> b = transposed_breakdown([[1, 2], [3, 4]], np.ones((3, 3)), strides=2)
     >>> b.stretched.shape, b.pads, b.output.shape, bool(np.allclose(b.output, b.reference))

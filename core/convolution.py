@@ -603,6 +603,20 @@ def transpose_output_size(
     return size
 
 
+def _check_transpose_is_keras_expressible(
+    input_size: int, size: int, strides: int, padding: str, axis: int
+) -> None:
+    """TensorFlow checks that a 'same' convolution of the output gives back the input."""
+    rebuilt = math.ceil(size / strides)
+    if padding == "same" and rebuilt != input_size:
+        raise ValueError(
+            f"Along the {('rows', 'columns')[axis]}, a 'same' convolution of the {size}-cell "
+            f"output would give {rebuilt} values, not the {input_size} input values, so this is "
+            "not the transpose of any convolution (Keras and TensorFlow refuse it as well). "
+            "Change the output padding, the kernel size or the stride."
+        )
+
+
 def _transpose_crop_start(output_length: int, kernel_size: int, stride: int, padding: str) -> int:
     """Rows cut from the top of the full scatter result, as TensorFlow's gradient op does."""
     if padding == "valid":
@@ -654,6 +668,10 @@ def conv2d_transpose(
         )
         for axis in (0, 1)
     ]  # fmt: skip
+    for axis in (0, 1):
+        _check_transpose_is_keras_expressible(
+            image.shape[axis], sizes[axis], strides[axis], padding, axis
+        )
     kh, kw = kernel.shape
     full = np.zeros(
         ((image.shape[0] - 1) * strides[0] + kh, (image.shape[1] - 1) * strides[1] + kw)

@@ -356,6 +356,13 @@ def test_transpose_output_sizes_follow_keras():
         transpose_output_size(4, 3, strides=2, output_padding=2)
 
 
+def test_transpose_refuses_same_padding_sizes_keras_refuses():
+    # Output 3 for input 4: a 'same' convolution of 3 cells cannot give 4 back.
+    with pytest.raises(ValueError, match="not the transpose of any convolution"):
+        conv2d_transpose(np.ones((4, 5)), np.ones((4, 2)), strides=1, padding="same",
+                         output_padding=0)  # fmt: skip
+
+
 def test_convolution_matrix_reproduces_conv2d():
     rng = np.random.default_rng(4)
     image = rng.normal(size=(5, 4))
