@@ -91,10 +91,18 @@ def test_default_page_shows_a_photo_and_its_output():
     assert not at.error
 
 
+TABS = ["Step by step", "Frequency response", "Separable?", "Shift test", "Compare kernels",
+        "Noise & sharpening", "Share & download"]  # fmt: skip
+
+
 def test_every_control_has_a_tooltip():
-    at = fresh()
-    for widget in [*at.selectbox, *at.radio, *at.number_input, *at.toggle, *at.button]:
-        assert widget.help, f"{widget.label!r} has no help text"
+    at = fresh({"img": "photo:astronaut.png", "color": "summed", "preset": "gen:gabor"})
+    for tab in TABS:
+        open_tab(at, tab)
+        widgets = [*at.selectbox, *at.radio, *at.number_input, *at.toggle, *at.button,
+                   *at.slider, *at.select_slider, *at.get("download_button")]  # fmt: skip
+        for widget in widgets:
+            assert widget.help, f"{widget.label!r} on {tab!r} has no help text"
 
 
 @pytest.mark.parametrize("key", sorted(PRESETS))
