@@ -14,6 +14,9 @@ from tests.browser import EXCEPTION_SELECTOR, running_app, screenshot, wait_for_
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# The layer editor is a canvas grid: the "filters" column's centre, in pixels from its left
+# edge, at this viewport width (row marker, "Layer", then "filters").
+FILTERS_COLUMN_X = 190
 OTHER_PAGES = (
     "Home",
     "Pixels & Channels",
@@ -34,6 +37,11 @@ def train_app(tmp_path_factory):
     }
     with running_app(extra_env=env) as server:
         yield server
+
+
+def metric_value(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
 def open_page(page, title: str) -> None:
@@ -58,7 +66,24 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
     open_page(page, "Train a CNN")
     page.get_by_text("2 · Architecture").wait_for(timeout=60_000)
     wait_for_app(page, timeout_ms=60_000)
-    assert page.get_by_text("220,234").count() >= 1  # MNIST CNN A summary
+    assert metric_value(page, "Parameters") == "220,234"  # MNIST CNN A
+
+    # Edit the layer table: 8 filters in the first Conv2D; the summary follows at once.
+    editor = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(editor["x"] + FILTERS_COLUMN_X, editor["y"] + 35 + 17)  # row 1
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")  # open the cell editor
+    page.wait_for_timeout(500)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("8", delay=50)
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                 .some(e => e.innerText === "206,170")""",
+        timeout=30_000,
+    )
+    wait_for_app(page)
 
     set_number(page, "Train on at most", 2048)
     set_number(page, "Epochs", 1)
@@ -67,6 +92,7 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
     # Live: the progress bar shows epochs, batches and speed; the curves and filters appear.
     page.get_by_text("samples/s").first.wait_for(timeout=120_000)
     page.get_by_text(re.compile(r"conv2d after \d+ batches")).wait_for(timeout=60_000)
+    assert page.get_by_text(re.compile(r"8 filters 3×3\. Signed weights")).count() == 1
     assert page.locator('[data-testid="stProgress"]').count() == 1
     assert page.locator(".js-plotly-plot").count() >= 3
     screenshot(page, "train_cnn-live")
