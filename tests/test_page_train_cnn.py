@@ -215,7 +215,7 @@ def test_mlp_against_cnn_with_the_same_time_budget():
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         table = at.dataframe[-1].value
-        if list(table["State"]) == ["stopped", "stopped"] and table["Test accuracy"].notna().all():
+        if list(table["State"]) == ["finished"] * 2 and table["Test accuracy"].notna().all():
             break
     else:
         raise AssertionError(f"the comparison did not finish: {at.dataframe[-1].value}")

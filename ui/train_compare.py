@@ -1,8 +1,9 @@
 """Train page, part 5: an MLP against a CNN on the same data with the same time budget.
 
 The two run one after the other (so neither slows the other down), each with the page's
-optimizer, batch size, image cap and seed, and each is stopped once its training time —
-pauses, TensorFlow's start-up and the final evaluation not counted — reaches the budget.
+optimizer, batch size, image cap and seed, and each worker ends its training once the
+training time — pauses, TensorFlow's start-up and the final evaluation not counted —
+reaches the budget (``TrainConfig.time_budget_seconds``).
 """
 
 from __future__ import annotations
@@ -56,11 +57,16 @@ def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
 
 def _queue_both(choice, mlp, cnn, config: TrainConfig) -> None:
     """Button callback: queue both runs (before the rerun, so it already shows them)."""
+    budget = float(st.session_state["train.compare_budget"])
     run_config = dataclasses.replace(
-        config, epochs=MAX_EPOCHS, learning_rate_schedule="constant", restore_best_weights=False
+        config,
+        epochs=MAX_EPOCHS,
+        learning_rate_schedule="constant",
+        restore_best_weights=False,
+        time_budget_seconds=budget,  # the worker ends training itself when time is up
     )
     st.session_state[COMPARE_KEY] = {
-        "budget": st.session_state["train.compare_budget"],
+        "budget": budget,
         "config": run_config.to_dict(),
         "source": choice.training_source,
         "preprocessing": dataclasses.asdict(choice.preprocessing),
@@ -72,7 +78,7 @@ def _queue_both(choice, mlp, cnn, config: TrainConfig) -> None:
 
 
 def _advance(state: dict) -> str | None:
-    """Start the next run or stop the current one at the budget; returns a busy message."""
+    """Start the next run when the previous one has ended; returns a busy message."""
     for entry in state["entries"]:
         if entry["run_dir"] is None:
             try:
@@ -86,12 +92,8 @@ def _advance(state: dict) -> str | None:
                 return f"Waiting for a free training slot: {error}"
             entry["run_dir"] = str(job.run_dir)
             return None
-        job = TrainingJob.attach(entry["run_dir"])
-        status = job.poll()
-        if status.is_live:
-            if status.state == "running" and status.elapsed_seconds >= state["budget"]:
-                job.stop()
-            return None
+        if TrainingJob.attach(entry["run_dir"]).poll().is_live:
+            return None  # one at a time; the poll also keeps the watchdog away
     return None
 
 
@@ -159,7 +161,7 @@ def compare_view() -> None:
             },
         )
         st.caption(
-            f"Budget: {state['budget']} s of training each, one after the other on the same "
+            f"Budget: {state['budget']:g} s of training each, one after the other on the same "
             "images with the same optimizer, batch size and seed (a constant learning rate, "
             "since the number of epochs is set by the clock). Each run stops after the batch "
             "that crosses the budget, so the times can overshoot by one batch."

@@ -21,14 +21,17 @@ GALLERY_SIZE = 24
 GALLERY_COLUMNS = 8
 
 
-def _test_images(job: TrainingJob) -> np.ndarray | None:
+def _evaluated_images(job: TrainingJob, split: str) -> np.ndarray | None:
+    """The arrays the run was evaluated on: ``x_test``, or ``x_train`` for a validation split."""
     dataset_entry = job.config.get("dataset", {})
     try:
         if "npz_path" in dataset_entry:
-            return load_npz_dataset(dataset_entry["npz_path"]).x_test
-        return builtin_dataset(dataset_entry["name"]).x_test
+            dataset = load_npz_dataset(dataset_entry["npz_path"])
+        else:
+            dataset = builtin_dataset(dataset_entry["name"])
     except (OSError, ValueError, KeyError):
         return None
+    return dataset.x_test if split == "test" else dataset.x_train
 
 
 def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
@@ -81,9 +84,13 @@ def show_evaluation(job: TrainingJob) -> None:
 
 def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
     predictions = job.predictions()
-    images = _test_images(job) if evaluation.get("evaluated_on") == "test" else None
-    if predictions is None or images is None or len(images) != len(predictions["true"]):
-        st.caption("The test images are not available on this server, so no gallery.")
+    split = evaluation.get("evaluated_on", "test")
+    images = _evaluated_images(job, split)
+    if predictions is not None:
+        # Where each evaluated image sits in its arrays (older runs: test images in order).
+        positions = predictions.get("image_index", np.arange(len(predictions["true"])))
+    if predictions is None or images is None or (len(positions) and positions.max() >= len(images)):
+        st.caption(f"The {split} images are not available on this server, so no gallery.")
         return
     wrong = [m["index"] for m in evaluation.get("misclassified", [])]
     right = np.flatnonzero(predictions["predicted"] == predictions["true"])
@@ -91,7 +98,8 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
     num_wrong = min(len(wrong), GALLERY_SIZE - min(len(right), GALLERY_COLUMNS))
     shown = wrong[:num_wrong] + [int(i) for i in right[: GALLERY_SIZE - num_wrong]]
     st.markdown(
-        f"**Test images: predicted (true)** — {num_wrong} of the {len(wrong):,} mistakes "
+        f"**{split.capitalize()} images: predicted (true)** — {num_wrong} of the "
+        f"{len(wrong):,} mistakes "
         "first (the most confident ones), then correct answers: red is wrong, green right."
     )
     for start in range(0, len(shown), GALLERY_COLUMNS):
@@ -99,7 +107,7 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
         for column, index in zip(columns, shown[start : start + GALLERY_COLUMNS], strict=False):
             predicted, true = int(predictions["predicted"][index]), int(predictions["true"][index])
             colour = "green" if predicted == true else "red"
-            column.image(images[index], width=72, clamp=True)
+            column.image(images[int(positions[index])], width=72, clamp=True)
             column.markdown(f":{colour}[{names[predicted]} ({names[true]})]")
 
 
