@@ -105,9 +105,10 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         help="Same seed, same split, same starting weights, same shuffling.",
     )
     restore = columns[3].checkbox(
-        "Keep the best-validation weights",
+        "Keep the best epoch",
         key="train.restore_best",
-        help="At the end (or on Stop), go back to the epoch with the best validation accuracy.",
+        help="At the end (or on Stop), go back to the weights of the epoch with the best "
+        "validation accuracy (needs a validation share above 0).",
     )
     used = min(cap or num_train_images, round(num_train_images * (1 - validation)))
     total_batches = max(1, math.ceil(used / batch_size)) * int(epochs)
