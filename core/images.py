@@ -229,13 +229,28 @@ def downscale(pixels: np.ndarray, max_side: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DisplayImage:
-    """An 8-bit RGB picture of a float array and the value range it shows."""
+    """An 8-bit picture of a float array and the value range it shows.
 
-    rgb: np.ndarray  # uint8 (H, W, 3)
+    ``pixels`` is uint8 (H, W) grey, (H, W, 3) RGB, or — when ``palette``
+    (256, 3) is given, for the signed colour scale — (H, W) palette indices:
+    one byte per pixel keeps the PNG small and fast to write. ``rgb`` gives
+    (H, W, 3) in every case.
+    """
+
+    pixels: np.ndarray
     mapping: str
     vmin: float
     vmax: float
     description: str
+    palette: np.ndarray | None = None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self.palette is not None:
+            return self.palette[self.pixels]
+        if self.pixels.ndim == 2:
+            return np.repeat(self.pixels[:, :, None], 3, axis=2)
+        return self.pixels
 
 
 # Blue → white → red, sampled from a perceptually even diverging scale (like ColorBrewer RdBu).
@@ -266,21 +281,42 @@ def diverging_colormap(values: np.ndarray) -> np.ndarray:
     return np.round(colors).astype(np.uint8)
 
 
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    gray = np.round(gray).clip(0, 255).astype(np.uint8)
-    return gray if gray.ndim == 3 else np.repeat(gray[:, :, None], 3, axis=2)
+# Index 127 is exactly zero, 0 and 254 are ∓ the limit (255 repeats the end).
+_DIVERGING_PALETTE = diverging_colormap(np.append(np.linspace(-1.0, 1.0, 255), 1.0))
+
+
+def finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the finite values, or None when there are none.
+
+    One pass each for min and max in the common case; only when NaN or ±inf
+    make an end non-finite are the finite values picked out.
+
+    >>> finite_range(np.array([1.0, np.nan, -2.0]))
+    (-2.0, 1.0)
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
 def to_display(values, *, mapping: str = "clip") -> DisplayImage:
-    """Turn a float array (H, W) or (H, W, 3) into an 8-bit RGB picture, saying how.
+    """Turn a float array (H, W) or (H, W, 3) into an 8-bit picture, saying how.
 
     Mappings:
         "clip": values below 0 show black, above 255 white; the rest as they are.
         "abs": |x|, then clipped to 0–255 — edges of both signs look bright.
         "minmax": the smallest value shows black, the largest white.
         "diverging": a colour scale symmetric about 0 (blue negative, white 0,
-            red positive), ±max|x| at the ends; grayscale input only —
-            colour input is shown per channel's luma.
+            red positive), ±max|x| at the ends; a colour input is shown by its
+            luma.
+
+    NaN shows as 0 and ±inf as the finite extremes. Built on OpenCV's
+    saturating conversions: a 512×512 colour map takes a few milliseconds.
 
     >>> to_display(np.array([[-140.0, 300.0]]), mapping="clip").rgb[0, :, 0].tolist()
     [0, 255]
@@ -289,38 +325,40 @@ def to_display(values, *, mapping: str = "clip") -> DisplayImage:
         raise ValueError(
             f"`mapping` must be one of {', '.join(DISPLAY_MAPPINGS)}. Received: mapping={mapping!r}"
         )
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
     if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[2] != 3):
         raise ValueError(
             f"`values` must be (H, W) or (H, W, 3). Received: values with shape {values.shape}"
         )
-    finite = values[np.isfinite(values)]
-    low = float(finite.min()) if finite.size else 0.0
-    high = float(finite.max()) if finite.size else 0.0
-    values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)
+    low, high = finite_range(values) or (0.0, 0.0)
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)
+    values = values.astype(np.float32, copy=False)
     if mapping == "clip":
         return DisplayImage(
-            _gray_to_rgb(values), mapping, 0.0, 255.0,
+            np.clip(values + 0.5, 0, 255.5).astype(np.uint8), mapping, 0.0, 255.0,
             "Values clipped to 0–255: negatives show as black, values above 255 as white.",
         )  # fmt: skip
     if mapping == "abs":
         return DisplayImage(
-            _gray_to_rgb(np.abs(values)), mapping, 0.0, 255.0,
+            cv2.convertScaleAbs(values), mapping, 0.0, 255.0,
             "Absolute value |x|, clipped to 0–255: strong responses of either sign look bright.",
         )  # fmt: skip
     if mapping == "minmax":
         span = high - low
-        scaled = (values - low) / span * 255.0 if span > 0 else np.zeros_like(values)
+        alpha = 255.0 / span if span > 0 else 0.0
         return DisplayImage(
-            _gray_to_rgb(scaled), mapping, low, high,
+            cv2.convertScaleAbs(values, alpha=alpha, beta=-low * alpha), mapping, low, high,
             f"Stretched min–max: {low:.4g} shows black, {high:.4g} white.",
         )  # fmt: skip
     gray = to_grayscale(values) if values.ndim == 3 else values
     limit = float(np.abs(gray).max()) or 1.0
-    return DisplayImage(
-        diverging_colormap(gray / limit), mapping, -limit, limit,
-        f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g}).",
-    )  # fmt: skip
+    # −limit → 0, 0 → 127, +limit → 254; |gray| <= limit keeps the result non-negative.
+    indices = cv2.convertScaleAbs(gray, alpha=127.0 / limit, beta=127.0)
+    description = f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g})."
+    if values.ndim == 3:
+        description += " Colour outputs are shown by their brightness (luma)."
+    return DisplayImage(indices, mapping, -limit, limit, description, _DIVERGING_PALETTE)
 
 
 def encode_png(rgb_or_gray: np.ndarray) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
 from functools import partial
 
 import cv2
@@ -20,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from core.images import diverging_colormap, to_grayscale
+from core.images import DisplayImage, diverging_colormap, finite_range, to_display, to_grayscale
 from core.kernel_analysis import FrequencyResponse
 from core.synthetic_images import SYNTHETIC_IMAGES
 
@@ -34,25 +33,6 @@ MAPPING_LABELS = {
 MAX_DISPLAY_SIDE = 512
 SMALL_RANGE = 64  # below this maximum, "auto" stretches instead of clipping
 MIN_DISPLAY_SIDE = 256
-
-
-def finite_range(values: np.ndarray) -> tuple[float, float] | None:
-    """(min, max) of the finite values, or None when there are none.
-
-    One pass each for min and max in the common case: NaN or ±inf would make
-    either end non-finite, and only then are the finite values picked out.
-
-    >>> finite_range(np.array([1.0, np.nan, -2.0]))
-    (-2.0, 1.0)
-    """
-    values = np.asarray(values)
-    if values.size == 0:
-        return None
-    low, high = float(values.min()), float(values.max())
-    if np.isfinite(low) and np.isfinite(high):
-        return low, high
-    finite = values[np.isfinite(values)]
-    return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
 def choose_mapping(values: np.ndarray, mapping: str) -> str:
@@ -97,65 +77,8 @@ def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-_DIVERGING_PALETTE = diverging_colormap(np.linspace(-1.0, 1.0, 256))
-
-
-@dataclass(frozen=True)
-class Picture:
-    """An 8-bit picture ready to encode, and how its values were mapped.
-
-    ``pixels`` is (H, W) grey, (H, W, 3) RGB, or (H, W) palette indices when
-    ``palette`` (256, 3) is given (the signed colour scale: one byte per pixel
-    makes the PNG three times smaller and faster to write).
-    """
-
-    pixels: np.ndarray
-    palette: np.ndarray | None
-    mapping: str
-    vmin: float
-    vmax: float
-    description: str
-
-
-def fast_display(values: np.ndarray, mapping: str) -> Picture:
-    """The picture ``core.images.to_display`` would make, built for speed.
-
-    Same mappings, meaning and ranges as ``to_display`` (values agree within
-    one grey level; the signed scale has 256 steps), but grey stays one
-    channel and the signed scale is a palette image.
-    """
-    values = np.asarray(values)
-    if mapping not in ("clip", "abs", "minmax", "diverging"):
-        raise ValueError(f"`mapping` must be clip, abs, minmax or diverging. Received: {mapping!r}")
-    low, high = finite_range(values) or (0.0, 0.0)
-    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
-        values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)  # as to_display
-    palette = None
-    if mapping == "clip":
-        pixels = np.clip(values + 0.5, 0, 255.5).astype(np.uint8)
-        text = "Values clipped to 0–255: negatives show as black, values above 255 as white."
-        shown = (0.0, 255.0)
-    elif mapping == "abs":
-        pixels = cv2.convertScaleAbs(values.astype(np.float32))
-        text = "Absolute value |x|, clipped to 0–255: strong responses of either sign look bright."
-        shown = (0.0, 255.0)
-    elif mapping == "minmax":
-        span = high - low
-        alpha = 255.0 / span if span > 0 else 0.0
-        pixels = cv2.convertScaleAbs(values.astype(np.float32), alpha=alpha, beta=-low * alpha)
-        text = f"Stretched min–max: {low:.4g} shows black, {high:.4g} white."
-        shown = (low, high)
-    else:
-        gray = to_grayscale(values) if values.ndim == 3 else values.astype(np.float32)
-        limit = float(np.abs(gray).max()) or 1.0
-        # −limit → 0, 0 → 127.5, +limit → 255; |gray| <= limit keeps the result non-negative.
-        pixels = cv2.convertScaleAbs(gray, alpha=127.5 / limit, beta=127.5)
-        palette = _DIVERGING_PALETTE
-        text = f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g})."
-        if values.ndim == 3:
-            text += " Colour outputs are shown by their brightness (luma) here."
-        shown = (-limit, limit)
-    return Picture(pixels, palette, mapping, shown[0], shown[1], text)
+# The pictures here are core.images.DisplayImage objects.
+Picture = DisplayImage
 
 
 def encode_picture(picture: Picture) -> bytes:
@@ -181,7 +104,7 @@ def encode_picture(picture: Picture) -> bytes:
 def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
     """PNG bytes of the picture to send, and the ``Picture`` (range, description)."""
     values = np.asarray(values)
-    picture = fast_display(values, choose_mapping(values, mapping))
+    picture = to_display(values, mapping=choose_mapping(values, mapping))
     return encode_picture(picture), picture
 
 
