@@ -191,6 +191,19 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     assert any("tiny lenet" in s.value for s in at.success)
     assert (isolated_folders / "models" / "tiny lenet.keras").is_file()
 
+    # The models folder: the saved model is listed, renamed, offered for download, deleted.
+    assert at.selectbox(key="train.store_pick").options == ["tiny lenet"]
+    at.text_input(key="train.store_new_name").set_value("lenet 1")
+    at.button(key="train.store_rename").click().run()
+    assert (isolated_folders / "models" / "lenet 1.keras").is_file()
+    assert at.get("download_button")[0].proto.label == "Download .keras"
+    at.text_input(key="train.store_new_name").set_value("../escape")
+    at.button(key="train.store_rename").click().run()
+    assert any("Not renamed" in e.value for e in at.error)
+    at.checkbox(key="train.store_sure").check().run()
+    at.button(key="train.store_delete").click().run()
+    assert not (isolated_folders / "models" / "lenet 1.keras").exists()
+
     # A browser reload is a new session: the run id in the address finds the run again.
     again = open_page(run=run_dir.name)
     assert metrics(again)["Test accuracy"] == metrics(at)["Test accuracy"]
