@@ -163,8 +163,10 @@ def compare_view() -> None:
         st.caption(
             f"Budget: {state['budget']:g} s of training each, one after the other on the same "
             "images with the same optimizer, batch size and seed (a constant learning rate, "
-            "since the number of epochs is set by the clock). Each run stops after the batch "
-            "that crosses the budget, so the times can overshoot by one batch."
+            "since the number of epochs is set by the clock). Each run ends after the batch "
+            "that crosses the budget; the times shown also include that batch and the last "
+            "validation pass, so they run a little over. Test accuracy is measured after "
+            "training, on the same test images for both."
         )
 
     _view()
