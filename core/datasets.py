@@ -660,11 +660,13 @@ def _resize_batch(batch: np.ndarray, size: int, resize_mode: str) -> np.ndarray:
     shrinking = new_height * new_width < height * width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
 
-    # OpenCV resizes up to 128 channels at once: stack images as channels for speed.
+    # OpenCV resizes many channels at once: stack images as channels for speed. Its area
+    # interpolation (for shrinking) takes at most 4 channels at a non-integer scale.
+    step = 4 if shrinking else 128
     planes = batch.transpose(1, 2, 0, 3).reshape(height, width, count * channels)
     chunks = []
-    for start in range(0, planes.shape[2], 128):
-        chunk = np.ascontiguousarray(planes[:, :, start : start + 128])
+    for start in range(0, planes.shape[2], step):
+        chunk = np.ascontiguousarray(planes[:, :, start : start + step])
         resized = cv2.resize(chunk, (new_width, new_height), interpolation=interpolation)
         chunks.append(resized.reshape(new_height, new_width, -1))
     resized = np.concatenate(chunks, axis=2).reshape(new_height, new_width, count, channels)

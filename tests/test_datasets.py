@@ -748,3 +748,19 @@ def test_configured_image_root_reads_the_environment(monkeypatch, tmp_path):
     assert datasets.configured_image_root() == tmp_path
     monkeypatch.delenv(datasets.IMAGE_ROOT_ENV)
     assert datasets.configured_image_root() is None
+
+
+@pytest.mark.parametrize(("count", "color_mode"), [(10, "grayscale"), (3, "rgb")])
+@pytest.mark.parametrize("resize_mode", ["pad", "stretch"])
+def test_shrinking_a_batch_matches_resizing_each_image(count, color_mode, resize_mode):
+    """28 → 16 is a non-integer shrink, where OpenCV's area resize takes few channels."""
+    rng = np.random.default_rng(0)
+    shape = (count, 28, 28) if color_mode == "grayscale" else (count, 28, 28, 3)
+    images = rng.integers(0, 256, shape, dtype=np.uint8)
+    out = preprocess(images, Preprocessing(target_size=16, color_mode=color_mode,
+                                           resize_mode=resize_mode))  # fmt: skip
+    assert out.shape == (count, 16, 16, 1 if color_mode == "grayscale" else 3)
+    for index in range(count):
+        single = preprocess(images[index : index + 1], Preprocessing(
+            target_size=16, color_mode=color_mode, resize_mode=resize_mode))  # fmt: skip
+        np.testing.assert_allclose(out[index], single[0], atol=1e-6)
