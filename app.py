@@ -1,7 +1,13 @@
 """ConvScope: an interactive explorer for convolutional neural networks.
 
 Run with ``streamlit run app.py``. This file only sets up the page and the
-navigation; every topic lives in its own script under ``pages/``.
+navigation; every topic lives in its own script under ``app_pages/``.
+
+The folder is deliberately not called ``pages/``: Streamlit treats a ``pages/``
+folder beside the entry script as an old-style multipage app until
+``st.navigation`` has run once in the server process, so on a fresh server a
+shared link such as ``/kernel_playground?...`` would run that script bare,
+without this navigation or the wide layout (tests/test_browser_app.py checks it).
 """
 
 import streamlit as st
@@ -12,20 +18,20 @@ st.set_page_config(
     layout="wide",
 )
 
-HOME = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+HOME = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
 FOUNDATIONS = [
-    st.Page("pages/pixels_channels.py", title="Pixels & Channels", icon=":material/palette:"),
-    st.Page("pages/kernel_playground.py", title="Kernel Playground", icon=":material/blur_on:"),
+    st.Page("app_pages/pixels_channels.py", title="Pixels & Channels", icon=":material/palette:"),
+    st.Page("app_pages/kernel_playground.py", title="Kernel Playground", icon=":material/blur_on:"),
     st.Page(
-        "pages/convolution_arithmetic.py",
+        "app_pages/convolution_arithmetic.py",
         title="Convolution Arithmetic",
         icon=":material/calculate:",
     ),
-    st.Page("pages/pooling.py", title="Pooling", icon=":material/compress:"),
+    st.Page("app_pages/pooling.py", title="Pooling", icon=":material/compress:"),
 ]
 NETWORKS = [
-    st.Page("pages/train_cnn.py", title="Train a CNN", icon=":material/model_training:"),
-    st.Page("pages/inspect_network.py", title="Inspect a Network", icon=":material/search:"),
+    st.Page("app_pages/train_cnn.py", title="Train a CNN", icon=":material/model_training:"),
+    st.Page("app_pages/inspect_network.py", title="Inspect a Network", icon=":material/search:"),
 ]
 
 navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": NETWORKS})

@@ -18,22 +18,18 @@ Run: ``python bench/kernel_page.py [--edits 20] [--baseline] [--url http://127.0
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
-# Other scripts in bench/ are named like standard modules (bench/inspect.py): keep bench/
-# itself off the import path, and put the repository root on it.
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
 
 from tests.browser import free_port, open_browser, running_app, wait_for_app  # noqa: E402
 

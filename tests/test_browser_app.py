@@ -39,3 +39,19 @@ def test_every_page_opens_from_the_sidebar(browser_page, app_url, app_server):
         screenshot(browser_page, f"page-{stem}")
     # The pages must never pull TensorFlow into the server process (issue 5's measurement).
     assert "libtensorflow" not in app_server.loaded_libraries()
+
+
+def test_a_shared_link_opens_the_page_inside_the_app_on_a_fresh_server():
+    """A lecturer's link is often the first request a newly started server sees."""
+    from tests.browser import open_browser, running_app
+
+    with running_app() as server, open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/pooling")
+        wait_for_app(page)
+        sidebar = page.locator('[data-testid="stSidebarNav"]')
+        sidebar.get_by_text("Foundations").wait_for()
+        assert sidebar.get_by_text("Pixels & Channels", exact=True).count() == 1
+        assert sidebar.get_by_text("app", exact=True).count() == 0  # no bare file list
+        assert page.locator("h1", has_text="Pooling").count() == 1
+        screenshot(page, "shared-link-fresh-server")

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.convolution import conv2d_transpose
 from core.seed_examples import CONV_EXAMPLES
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "convolution_arithmetic.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "convolution_arithmetic.py")
 
 
 def fresh_page() -> AppTest:

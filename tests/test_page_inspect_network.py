@@ -15,7 +15,7 @@ from core import datasets, network_input
 from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, build_test_models
 
-PAGE = str(ROOT / "pages" / "inspect_network.py")
+PAGE = str(ROOT / "app_pages" / "inspect_network.py")
 pytestmark = pytest.mark.slow
 
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.kernels import PRESETS, kernel
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "kernel_playground.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "kernel_playground.py")
 GRID = "kernel.grid.{}"
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.images import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "pixels_channels.py")
+PAGE = str(ROOT / "app_pages" / "pixels_channels.py")
 TABS = ["As numbers", "Channels", "Histogram & equalisation", "Resize & pad"]
 
 

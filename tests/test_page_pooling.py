@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.pooling import pool2d_gradient
 from core.seed_examples import POOL_EXAMPLES
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "pooling.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "pooling.py")
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ from ui.train_architecture import frame_to_layers, layers_to_frame
 from ui.train_data import augment_image
 from ui.train_live import smooth
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train_cnn.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train_cnn.py")
 
 
 @pytest.fixture(autouse=True)

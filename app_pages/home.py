@@ -61,5 +61,5 @@ for section, topics in TOPICS:
             words.subheader(title)
             words.write(text)
             words.page_link(
-                f"pages/{key}.py", label=f"Open {title}", icon=":material/arrow_forward:"
+                f"app_pages/{key}.py", label=f"Open {title}", icon=":material/arrow_forward:"
             )
