@@ -44,8 +44,14 @@ def as_pair(value, name: str, *, minimum: int = 1) -> Pair:
     return pair
 
 
-def as_real_array(value, name: str, *, ndims: tuple[int, ...]) -> np.ndarray:
-    """Return ``value`` as a float64 array after checking dims, dtype, emptiness and finiteness."""
+def as_real_array(
+    value, name: str, *, ndims: tuple[int, ...], check_finite: bool = True
+) -> np.ndarray:
+    """Return ``value`` as an array after checking dims, dtype, emptiness and finiteness.
+
+    ``check_finite=False`` leaves the finiteness check to the caller (who may
+    do it in parallel, while the data is in cache anyway); see ``check_finite``.
+    """
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(
@@ -58,11 +64,17 @@ def as_real_array(value, name: str, *, ndims: tuple[int, ...]) -> np.ndarray:
         )
     if array.size == 0:
         raise ValueError(f"`{name}` must not be empty. Received: {name} with shape {array.shape}")
+    if check_finite:
+        check_all_finite(array, name)
+    return array
+
+
+def check_all_finite(array: np.ndarray, name: str) -> None:
+    """Raise ValueError naming ``name`` when a float array holds NaN or ±inf."""
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise ValueError(
             f"`{name}` contains NaN or infinite values; every value must be a finite number."
         )
-    return array
 
 
 def as_choice(value, name: str, choices: tuple[str, ...]) -> str:

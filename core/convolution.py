@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core._validation import PaddingPairs, as_choice, as_pair, as_real_array
+from core._validation import PaddingPairs, as_choice, as_pair, as_real_array, check_all_finite
 
 PADDING_NAMES = ("valid", "same", "full")
 BORDER_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -278,8 +278,10 @@ def dilate_kernel(kernel: np.ndarray, dilation_rate) -> np.ndarray:
     return dilated
 
 
-def _validate_conv_inputs(image, kernel) -> tuple[np.ndarray, np.ndarray]:
-    image = as_real_array(image, "image", ndims=(2, 3))
+def _validate_conv_inputs(
+    image, kernel, *, check_image_finite: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    image = as_real_array(image, "image", ndims=(2, 3), check_finite=check_image_finite)
     kernel = as_real_array(kernel, "kernel", ndims=(2, 3))
     if kernel.ndim == 3:
         channels = 1 if image.ndim == 2 else image.shape[2]
@@ -291,9 +293,15 @@ def _validate_conv_inputs(image, kernel) -> tuple[np.ndarray, np.ndarray]:
     return image, kernel
 
 
-def _prepare(image, kernel, strides, padding, mode, cval, dilation_rate, flip_kernel):
-    """Validate and pad: return (padded image, kernel as applied, strides, paddings)."""
-    image, kernel = _validate_conv_inputs(image, kernel)
+def _prepare(
+    image, kernel, strides, padding, mode, cval, dilation_rate, flip_kernel,
+    *, check_image_finite=True,
+):  # fmt: skip
+    """Validate and pad: return (padded image, kernel as applied, strides, paddings).
+
+    With ``check_image_finite=False`` the caller must check the padded image.
+    """
+    image, kernel = _validate_conv_inputs(image, kernel, check_image_finite=check_image_finite)
     strides = as_pair(strides, "strides")
     dilation_rate = as_pair(dilation_rate, "dilation_rate")
     mode = as_choice(mode, "mode", BORDER_MODES)
@@ -341,10 +349,16 @@ def _as_filter_input(padded: np.ndarray) -> tuple[np.ndarray, int]:
     return padded.astype(np.float64, copy=False), cv2.CV_64F
 
 
-def _filter_rows(padded, kernel, ddepth, out, first_row, last_row) -> None:
-    """Fill ``out[first_row:last_row]`` with the 'valid' correlation of those output rows."""
+def _filter_rows(padded, kernel, ddepth, out, first_row, last_row, check_finite=False) -> None:
+    """Fill ``out[first_row:last_row]`` with the 'valid' correlation of those output rows.
+
+    With ``check_finite`` the band's source rows are checked first (bands overlap by
+    kh − 1 rows and together cover every row of ``padded``).
+    """
     kh, kw = kernel.shape
     source = padded[first_row : last_row + kh - 1]
+    if check_finite:
+        check_all_finite(source, "image")
     full = cv2.filter2D(source, ddepth, kernel, borderType=cv2.BORDER_CONSTANT)
     if full.ndim < out.ndim:  # cv2 drops a trailing channel axis of size 1
         full = full[..., None]
@@ -354,17 +368,23 @@ def _filter_rows(padded, kernel, ddepth, out, first_row, last_row) -> None:
     ]
 
 
-def _correlate_valid(padded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+def _correlate_valid(
+    padded: np.ndarray, kernel: np.ndarray, *, check_finite: bool = False
+) -> np.ndarray:
     """Cross-correlate every channel of ``padded`` with a 2-D kernel: float64, 'valid' region.
 
     Large images are filtered in bands of rows on two threads, so each float32
-    band is widened to float64 while still in cache: the widening then costs
-    little next to the filtering itself (see bench/conv.py).
+    band is widened to float64 while still in cache, and checked for NaN/inf
+    there when ``check_finite``: both then cost little next to the filtering
+    itself (see bench/conv.py).
     """
     padded, ddepth = _as_filter_input(np.ascontiguousarray(padded))
     kernel = np.ascontiguousarray(kernel, dtype=np.float32 if ddepth == cv2.CV_32F else np.float64)
     if padded.ndim == 3 and padded.shape[2] > _CV2_MAX_CHANNELS:
-        planes = [_correlate_valid(padded[:, :, c], kernel) for c in range(padded.shape[2])]
+        planes = [
+            _correlate_valid(padded[:, :, c], kernel, check_finite=check_finite)
+            for c in range(padded.shape[2])
+        ]
         return np.stack(planes, axis=-1)
     kh, kw = kernel.shape
     out = np.empty(
@@ -372,13 +392,13 @@ def _correlate_valid(padded: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     )
     rows = out.shape[0]
     if out.size < _BANDED_MIN_SIZE:
-        _filter_rows(padded, kernel, ddepth, out, 0, rows)
+        _filter_rows(padded, kernel, ddepth, out, 0, rows, check_finite)
         return out
     bands = range(0, rows, _BAND_ROWS)
     list(
         _band_pool().map(
             lambda first: _filter_rows(
-                padded, kernel, ddepth, out, first, min(first + _BAND_ROWS, rows)
+                padded, kernel, ddepth, out, first, min(first + _BAND_ROWS, rows), check_finite
             ),
             bands,
         )
@@ -442,18 +462,21 @@ def conv2d(
     array([[45., 54.],
            [81., 90.]])
     """
+    # The image's NaN/inf check happens band by band inside the correlation.
     padded, _, dilated, strides, _ = _prepare(
-        image, kernel, strides, padding, mode, cval, dilation_rate, flip_kernel
-    )
+        image, kernel, strides, padding, mode, cval, dilation_rate, flip_kernel,
+        check_image_finite=False,
+    )  # fmt: skip
     if dilated.ndim == 3:
         if padded.ndim == 2:
             padded = padded[:, :, None]
         planes = [
-            _correlate_valid(padded[:, :, c], dilated[:, :, c]) for c in range(dilated.shape[2])
+            _correlate_valid(padded[:, :, c], dilated[:, :, c], check_finite=True)
+            for c in range(dilated.shape[2])
         ]
         result = np.sum(planes, axis=0, dtype=np.float64)
     else:
-        result = _correlate_valid(padded, dilated)
+        result = _correlate_valid(padded, dilated, check_finite=True)
     if strides != (1, 1):
         result = np.ascontiguousarray(result[:: strides[0], :: strides[1]])
     return result

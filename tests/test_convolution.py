@@ -421,3 +421,22 @@ def test_bad_argument_types_raise_type_error():
         conv2d(np.ones((3, 3)), np.ones((1, 1)), strides=1.5)
     with pytest.raises(TypeError, match="`input_size` must be an int"):
         output_size(3.0, 3)
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel_shape", "where"),
+    [
+        ((700, 600, 3), (3, 3), (699, 599, 2)),  # banded path, last row
+        ((700, 600, 3), (3, 3), (0, 0, 0)),
+        ((20, 20, 6), (3, 3), (10, 10, 5)),  # more channels than one OpenCV call takes
+        ((600, 600, 3), (3, 3, 3), (300, 300, 1)),  # one CNN filter over three channels
+    ],
+)
+def test_nan_anywhere_in_a_large_image_is_refused(shape, kernel_shape, where):
+    image = np.ones(shape, dtype=np.float32)
+    image[where] = np.nan
+    with pytest.raises(ValueError, match="`image` contains NaN or infinite values"):
+        conv2d(image, np.ones(kernel_shape))
+    image[where] = -np.inf
+    with pytest.raises(ValueError, match="`image` contains NaN or infinite values"):
+        conv2d(image, np.ones(kernel_shape), strides=5, padding="same")
