@@ -360,9 +360,20 @@ class RunStatus:
 
     @property
     def fraction_done(self) -> float:
-        """Share of the planned batches done, 0 to 1 (for ``st.progress``)."""
+        """Share of the planned batches done, 0 to 1 (for ``st.progress``).
+
+        Counted from ``epoch`` and ``batch``, the numbers a page shows beside the bar, so
+        "epoch 1/1, batch 32/32" is 100% (while the model is saved and evaluated too);
+        ``step / total_steps`` only when the epoch counts are missing.
+
+        >>> RunStatus(epoch=2, epochs=4, batch=5, batches_per_epoch=10).fraction_done
+        0.375
+        """
         if self.state == "finished":
             return 1.0
+        if self.epochs and self.batches_per_epoch:
+            done = max(self.epoch - 1, 0) * self.batches_per_epoch + self.batch
+            return min(1.0, max(0.0, done / (self.epochs * self.batches_per_epoch)))
         if not self.total_steps:
             return 0.0
         return min(1.0, self.step / self.total_steps)

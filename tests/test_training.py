@@ -501,3 +501,39 @@ def test_stop_can_restore_the_best_validation_weights(tiny_dataset, runs_root):
     metadata = job.model_metadata()
     assert metadata["restored_best_epoch"] == best["epoch"]
     assert metadata["stopped_early"] is True
+
+
+# ---------------------------------------------------------------------------
+# Progress fraction (fast)
+# ---------------------------------------------------------------------------
+
+
+def test_fraction_done_is_full_after_the_last_batch_while_the_model_is_evaluated():
+    # What the page showed as ~83%: the epoch/batch words said everything was trained.
+    status = training.RunStatus(
+        state="running",
+        message="Evaluating on 300 test images",
+        epoch=1,
+        epochs=1,
+        batch=32,
+        batches_per_epoch=32,
+        step=26,
+        total_steps=32,
+    )
+    assert status.fraction_done == 1.0
+
+
+@pytest.mark.parametrize(
+    ("epoch", "batch", "expected"), [(0, 0, 0.0), (1, 5, 0.125), (2, 10, 0.5), (4, 10, 1.0)]
+)
+def test_fraction_done_counts_epochs_and_batches_like_the_words_beside_the_bar(
+    epoch, batch, expected
+):
+    status = training.RunStatus(state="running", epoch=epoch, epochs=4, batch=batch,
+                                batches_per_epoch=10, step=0, total_steps=40)  # fmt: skip
+    assert status.fraction_done == pytest.approx(expected)
+
+
+def test_fraction_done_falls_back_to_steps_without_epoch_counts():
+    status = training.RunStatus(state="stopped", step=3, total_steps=12)
+    assert status.fraction_done == pytest.approx(0.25)

@@ -228,12 +228,8 @@ def show_progress(status: RunStatus) -> None:
         f"elapsed {_format_seconds(status.elapsed_seconds)}",
         f"ETA {_format_seconds(status.eta_seconds)}" if status.is_live else "",
     ]
-    fraction = status.fraction_done
-    if status.epochs and status.batches_per_epoch and status.state != "finished":
-        # Counted like the text beside it, so bar and words always agree.
-        done = (max(status.epoch, 1) - 1) * status.batches_per_epoch + status.batch
-        fraction = min(1.0, done / (status.epochs * status.batches_per_epoch))
-    st.progress(fraction, text=" · ".join(p for p in parts if p))
+    # Counted from epoch and batch, like the words beside it.
+    st.progress(status.fraction_done, text=" · ".join(p for p in parts if p))
     words = STATE_WORDS.get(status.state, status.state)
     if status.state == "failed":
         st.error(f"Training failed: {status.error or status.message}")
