@@ -213,6 +213,21 @@ def build_training_model(keras, config: dict, data: TrainingData):
             )
             entry["spec"] = models.spec_to_dict(spec)  # the sidecar records what was built
         model = models.build_model(spec)
+    elif "transfer" in entry:
+        from core import models
+
+        base = entry["transfer"]
+        problem = models.transfer_input_problem(data.input_shape, base=base)
+        if problem is not None:
+            raise ValueError(problem)
+        # Cached ImageNet weights are read from the Keras cache; a missing file raises
+        # WeightsUnavailableError (after a download attempt when online).
+        model = models.build_transfer_model(
+            input_shape=data.input_shape,
+            num_classes=len(data.class_names),
+            weights=entry.get("weights"),
+            base=base,
+        )
     else:
         model = keras.saving.load_model(entry["keras_path"], safe_mode=True, compile=False)
     expected = tuple(model.input_shape[1:])
@@ -788,8 +803,8 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             message = "Interrupted."
-        elif isinstance(error, ValueError | TypeError) and str(error):
-            message = str(error)  # ours and Keras' argument errors read as sentences
+        elif _reads_as_a_sentence(error):
+            message = str(error)
         else:
             message = f"{type(error).__name__}: {error}"
         fields = {"state": "failed", "message": "Failed", "error": message}
@@ -863,6 +878,8 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "input_shape": list(data.input_shape),
         "num_classes": len(data.class_names),
         "model_spec": config["model"].get("spec"),
+        "transfer": config["model"].get("transfer"),
+        "transfer_weights": config["model"].get("weights"),
         "train_config": train_config.to_dict(),
         "params": int(model.count_params()),
         "history": recorder.epoch_records,
@@ -945,6 +962,13 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "saved_path": saved_path,
         "error": save_error,
     }
+
+
+def _reads_as_a_sentence(error: BaseException) -> bool:
+    """Our and Keras' argument errors, and missing weights, need no exception class name."""
+    from core.models import WeightsUnavailableError
+
+    return isinstance(error, ValueError | TypeError | WeightsUnavailableError) and bool(str(error))
 
 
 def _write_message(run_dir: Path, message: str) -> None:

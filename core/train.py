@@ -36,7 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         help="a preset name (e.g. mnist_cnn_a; adapted to the data's shape and classes), "
-        "a model-spec .json file or a .keras file to train further",
+        "mobilenet_v2_transfer (a frozen MobileNetV2 base with a new head; needs RGB images "
+        "of at least 32x32, e.g. --color-mode rgb --target-size 96), a model-spec .json file "
+        "or a .keras file to train further",
+    )
+    parser.add_argument(
+        "--weights",
+        choices=("imagenet", "none"),
+        default=None,
+        help="mobilenet_v2_transfer only: start the base from the ImageNet weights (default; "
+        "read from the Keras cache, downloaded when missing and online) or from random ones",
     )
     parser.add_argument(
         "--dataset",
@@ -88,7 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_argument(value: str):
+def _model_argument(value: str, weights: str | None = None):
+    """What `prepare_run` takes for ``--model value`` (and ``--weights``)."""
+    from core.models import TRANSFER_MODELS, transfer_entry
+
+    if value in TRANSFER_MODELS:
+        return transfer_entry(
+            TRANSFER_MODELS[value], weights=None if weights == "none" else "imagenet"
+        )
+    if weights is not None:
+        raise ValueError(
+            f"`--weights` applies only to --model {' or '.join(TRANSFER_MODELS)}. "
+            f"Received: --model {value} --weights {weights}"
+        )
     if value.endswith(".json"):
         with open(value, encoding="utf-8") as stream:
             return json.load(stream)
@@ -132,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             time_budget_seconds=arguments.time_budget,
         )
         run_dir = training.prepare_run(
-            _model_argument(arguments.model),
+            _model_argument(arguments.model, arguments.weights),
             arguments.dataset,
             config,
             preprocessing=_preprocessing_argument(arguments, native_color),

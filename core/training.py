@@ -406,10 +406,7 @@ class RunInfo:
 
     @property
     def model_name(self) -> str:
-        model = self.config.get("model", {})
-        if "spec" in model:
-            return model["spec"].get("name", "?")
-        return model.get("preset") or Path(model.get("keras_path", "?")).stem
+        return _model_label(self.config.get("model", {}))
 
     @property
     def dataset_name(self) -> str:
@@ -737,7 +734,10 @@ def prepare_run(
         model: A model spec as a dict (``core.models.spec_to_dict``), a
             ``ModelSpec``, a preset name (``"mnist_cnn_a"``: the worker adapts
             it to the data's input shape and number of classes), or the path
-            of a ``.keras`` file to train further.
+            of a ``.keras`` file to train further; or a transfer model,
+            ``{"transfer": "MobileNetV2", "weights": "imagenet" | None}``
+            (``core.models.transfer_entry``), built for the data's shape and classes;
+            it needs RGB images of at least 32×32 (refused here otherwise).
         dataset: A built-in data set name (``"mnist"``, ``"fashion_mnist"``,
             ``"cifar10"``) or the path of an ``.npz`` file with ``x_train``,
             ``y_train``, optionally ``x_test``, ``y_test`` and ``class_names``.
@@ -760,6 +760,7 @@ def prepare_run(
     model_entry = _model_entry(model)
     dataset_entry = _dataset_entry(dataset)
     preprocessing_entry = _preprocessing_entry(preprocessing)
+    _check_transfer_can_start(model, dataset, preprocessing, require_cached_weights=False)
     if save_as is not None:
         from core.model_store import validate_name
 
@@ -769,7 +770,7 @@ def prepare_run(
 
     root = runs_root(runs_root_dir)
     root.mkdir(parents=True, exist_ok=True)
-    model_label = (model_entry.get("spec") or {}).get("name") or model_entry.get("preset", "model")
+    model_label = _model_label(model_entry)
     label = _slug(f"{model_label}-{_dataset_label(dataset_entry)}")
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{secrets.token_hex(3)}"
     run_dir = root / run_id
@@ -848,8 +849,14 @@ class TrainingJob:
 
         Raises:
             JobCapError: if ``job_cap`` jobs are already running.
-            ValueError, TypeError: for a bad argument, before anything starts.
+            ValueError, TypeError: for a bad argument, before anything starts; also for a
+                transfer model (``{"transfer": "MobileNetV2", "weights": ...}``) on images
+                that are not RGB or smaller than 32×32.
+            core.models.WeightsUnavailableError: a transfer model with
+                ``weights="imagenet"`` whose weights file is not in the Keras cache; the
+                message names the file and where to put it. No worker is started.
         """
+        _check_transfer_can_start(model, dataset, preprocessing)
         cap = max_jobs() if job_cap is None else _integer(job_cap, "job_cap", 1)
         idle = idle_stop_seconds() if idle_stop is None else idle_stop
         root = runs_root(runs_root_dir)
@@ -1066,6 +1073,16 @@ class TrainingJob:
 
 
 def _model_entry(model) -> dict:
+    if isinstance(model, dict) and "transfer" in model:
+        from core.models import transfer_entry
+
+        unknown = sorted(set(model) - {"transfer", "weights"})
+        if unknown:
+            raise ValueError(
+                "A transfer `model` takes only the keys 'transfer' and 'weights'. "
+                f"Received: unknown keys {unknown}"
+            )
+        return transfer_entry(model["transfer"], weights=model.get("weights", "imagenet"))
     if isinstance(model, dict) or dataclasses.is_dataclass(model):
         from core.models import ModelSpec, spec_from_dict, spec_to_dict, summarize
 
@@ -1099,6 +1116,94 @@ def _model_entry(model) -> dict:
         "`model` must be a ModelSpec, a spec dict or a .keras path. "
         f"Received: model of type {type(model).__name__}"
     )
+
+
+# Native image shapes of the built-in data sets (what `core.datasets.load_builtin` gives).
+_BUILTIN_IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+
+
+def _check_transfer_can_start(
+    model, dataset, preprocessing, *, require_cached_weights: bool = True
+) -> None:
+    """Refuse a transfer model that would fail in its worker: wrong images, missing weights.
+
+    Plain Python (the image shape comes from the preprocessing, the built-in shapes or the
+    ``.npz`` header), so the page learns it at once, before a worker loads TensorFlow.
+    `prepare_run` (which the command line uses) checks only the images
+    (``require_cached_weights=False``): the command line may download the weights.
+    """
+    if not (isinstance(model, dict) and "transfer" in model):
+        return
+    from core.models import (
+        WeightsUnavailableError,
+        imagenet_weights_advice,
+        imagenet_weights_cached,
+        imagenet_weights_path,
+        transfer_input_problem,
+    )
+
+    entry = _model_entry(model)
+    shape = _expected_input_shape(_dataset_entry(dataset), _preprocessing_entry(preprocessing))
+    if shape is None:
+        return  # the worker checks once the data is loaded
+    base = entry["transfer"]
+    problem = transfer_input_problem(shape, base=base)
+    if problem is not None:
+        raise ValueError(problem)
+    if (
+        require_cached_weights
+        and entry["weights"] == "imagenet"
+        and not imagenet_weights_cached(input_shape=shape, base=base)
+    ):
+        path = imagenet_weights_path(input_shape=shape, base=base)
+        raise WeightsUnavailableError(
+            f"The ImageNet weights for {base} are not in the Keras cache: {path.name} is "
+            f"missing from {path.parent}. {imagenet_weights_advice(input_shape=shape, base=base)}"
+            " Or train the same architecture from random weights (weights=None)."
+        )
+
+
+def _expected_input_shape(dataset_entry: dict, preprocessing_entry: dict | None):
+    """The network input shape the worker will see, or None when it cannot be told cheaply."""
+    native = None
+    if "name" in dataset_entry:
+        native = _BUILTIN_IMAGE_SHAPES.get(dataset_entry["name"])
+    else:
+        import zipfile
+
+        try:
+            with (
+                zipfile.ZipFile(dataset_entry["npz_path"]) as archive,
+                archive.open("x_train.npy") as stream,
+            ):
+                version = np.lib.format.read_magic(stream)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                native = read_header(stream)[0][1:]
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            native = None
+    if preprocessing_entry is not None:
+        from core.datasets import Preprocessing
+
+        settings = Preprocessing(**preprocessing_entry)
+        if settings.output_shape is not None:
+            return settings.output_shape
+        return None if native is None else settings.input_shape_for(native)
+    if native is None or len(native) not in (2, 3):
+        return None
+    return (int(native[0]), int(native[1]), int(native[2]) if len(native) == 3 else 1)
+
+
+def _model_label(entry: dict) -> str:
+    """A short name for a config's model entry (run folder names, run lists)."""
+    if "spec" in entry:
+        return entry["spec"].get("name", "?")
+    if "transfer" in entry:
+        return f"{entry['transfer']} transfer" + ("" if entry.get("weights") else " (random)")
+    return entry.get("preset") or Path(entry.get("keras_path", "model")).stem
 
 
 def _dataset_entry(dataset) -> dict:

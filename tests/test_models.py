@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core import models
@@ -38,6 +39,9 @@ from core.models import (
     spec_to_dict,
     summarize,
     to_keras_code,
+    transfer_entry,
+    transfer_input_problem,
+    transfer_summary_rows,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -531,3 +535,44 @@ print(sorted(k for k in sys.modules if k.split(".")[0] in ("tensorflow", "keras"
 def test_the_module_exports_the_contract():
     for name in ("LayerSummary", "ModelSummary", "spec_to_dict", "build_transfer_model"):
         assert name in models.__all__
+
+
+# --------------------------------------------------------------------------------------------
+# Transfer learning as data (the page's summary and the job's request)
+# --------------------------------------------------------------------------------------------
+
+
+def test_transfer_entry_is_json_safe_and_validated():
+    assert transfer_entry(weights=None) == {"transfer": "MobileNetV2", "weights": None}
+    assert json.loads(json.dumps(transfer_entry())) == transfer_entry()
+    with pytest.raises(ValueError, match="Received: weights='imagenet21k'"):
+        transfer_entry(weights="imagenet21k")
+    with pytest.raises(ValueError, match="Received: base='VGG16'"):
+        transfer_entry("VGG16")
+
+
+@pytest.mark.parametrize(
+    ("shape", "ok"),
+    [((32, 32, 3), True), ((224, 160, 3), True), ((64, 64, 1), False), ((31, 64, 3), False)],
+)
+def test_transfer_input_problem_needs_rgb_of_at_least_32(shape, ok):
+    problem = transfer_input_problem(shape)
+    assert (problem is None) == ok
+    if not ok:
+        assert "×".join(map(str, shape)) in problem and "RGB" in problem
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("shape", "num_classes"), [((32, 32, 3), 2), ((100, 100, 3), 5)])
+def test_transfer_summary_rows_match_keras(keras, shape, num_classes):
+    model = build_transfer_model(input_shape=shape, num_classes=num_classes, weights=None)
+    rows = transfer_summary_rows(shape, num_classes)
+    by_name = {layer.name: layer for layer in model.layers}
+    for row in rows:
+        layer = by_name[row["Layer"]]
+        output = tuple(layer.output.shape[1:])
+        assert " × ".join(map(str, output)) == row["Output shape"], row["Layer"]
+        assert layer.count_params() == row["Parameters"], row["Layer"]
+    assert sum(row["Parameters"] for row in rows) == model.count_params()
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert sum(row["Trainable"] for row in rows) == trainable

@@ -75,3 +75,55 @@ def test_a_tiny_run_end_to_end_ends_with_one_json_line(tmp_path):
     [run] = training.list_runs(tmp_path / "runs")  # the page would list this run
     assert run.status.state == "finished"
     assert run.status.test_accuracy == result["test_accuracy"]
+
+
+# ---------------------------------------------------------------------------
+# Transfer learning flags
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], {"transfer": "MobileNetV2", "weights": "imagenet"}),
+        (["--weights", "imagenet"], {"transfer": "MobileNetV2", "weights": "imagenet"}),
+        (["--weights", "none"], {"transfer": "MobileNetV2", "weights": None}),
+    ],
+)
+def test_the_transfer_model_flag_becomes_a_transfer_request(flags, expected):
+    from core import train
+
+    arguments = train.build_parser().parse_args(
+        ["--model", "mobilenet_v2_transfer", "--dataset", "cifar10", *flags]
+    )
+    assert train._model_argument(arguments.model, arguments.weights) == expected
+
+
+def test_weights_are_refused_for_a_model_that_is_not_a_transfer_model(tmp_path):
+    completed = run_cli(
+        "--model", "mnist_cnn_a", "--weights", "none", "--dataset", "mnist",
+        "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "`--weights` applies only to --model mobilenet_v2_transfer" in completed.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unknown_weights_choice_is_refused():
+    from core import train
+
+    with pytest.raises(SystemExit):
+        train.build_parser().parse_args(
+            ["--model", "mobilenet_v2_transfer", "--dataset", "mnist", "--weights", "random"]
+        )
+
+
+def test_a_transfer_model_on_grayscale_mnist_is_refused_before_training(tmp_path):
+    completed = run_cli(
+        "--model", "mobilenet_v2_transfer", "--weights", "none", "--dataset", "mnist",
+        "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "this data gives 28×28×1" in completed.stderr
+    assert "colour mode RGB and a target size of 32 or more" in completed.stderr
+    assert completed.stdout == ""

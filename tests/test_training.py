@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -537,3 +538,132 @@ def test_fraction_done_counts_epochs_and_batches_like_the_words_beside_the_bar(
 def test_fraction_done_falls_back_to_steps_without_epoch_counts():
     status = training.RunStatus(state="stopped", step=3, total_steps=12)
     assert status.fraction_done == pytest.approx(0.25)
+
+
+# ---------------------------------------------------------------------------
+# Transfer learning
+# ---------------------------------------------------------------------------
+
+TRANSFER_RANDOM = {"transfer": "MobileNetV2", "weights": None}
+TRANSFER_IMAGENET = {"transfer": "MobileNetV2", "weights": "imagenet"}
+WEIGHTS_224 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+@pytest.fixture(scope="module")
+def rgb_dataset(tmp_path_factory) -> Path:
+    from tests.helpers_training import write_tiny_rgb_dataset
+
+    return write_tiny_rgb_dataset(tmp_path_factory.mktemp("rgb") / "rgb32.npz")
+
+
+def test_start_without_cached_imagenet_weights_fails_fast_naming_the_file(
+    rgb_dataset, runs_root, tmp_path, monkeypatch
+):
+    from core.models import WeightsUnavailableError
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    monkeypatch.setattr(training.subprocess, "Popen", None)  # no worker may be started
+    started = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as error:
+        TrainingJob.start(TRANSFER_IMAGENET, rgb_dataset, runs_root_dir=runs_root)
+    assert time.perf_counter() - started < 1
+    message = str(error.value)
+    # 32×32 has no weights of its own: Keras uses the 224 ones; the header gave the size.
+    assert str(tmp_path / "empty-keras-home" / "models" / WEIGHTS_224) in message
+    assert "weights=None" in message
+    assert not runs_root.exists() or not any(runs_root.iterdir())
+
+
+def test_start_with_cached_imagenet_weights_gets_past_the_check(
+    rgb_dataset, runs_root, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / WEIGHTS_224).touch()
+    launched = []
+    monkeypatch.setattr(TrainingJob, "_launch", lambda job: launched.append(job.run_dir))
+    job = TrainingJob.start(TRANSFER_IMAGENET, rgb_dataset, runs_root_dir=runs_root)
+    assert launched == [job.run_dir]
+    assert job.config["model"] == TRANSFER_IMAGENET
+    assert "MobileNetV2" in training.list_runs(runs_root)[0].model_name
+
+
+@pytest.mark.parametrize(
+    ("dataset", "preprocessing", "shape"),
+    [
+        ("tiny", None, "8×8×1"),  # the .npz header says grayscale 8×8
+        ("mnist", {"target_size": 64, "color_mode": "grayscale"}, "64×64×1"),
+        ("mnist", {"target_size": 28, "color_mode": "rgb"}, "28×28×3"),
+        ("mnist", None, "28×28×1"),
+    ],
+)
+def test_start_refuses_a_transfer_model_on_grayscale_or_small_images(
+    tiny_dataset, runs_root, dataset, preprocessing, shape
+):
+    dataset = tiny_dataset if dataset == "tiny" else dataset
+    with pytest.raises(ValueError) as error:
+        TrainingJob.start(
+            TRANSFER_RANDOM, dataset, preprocessing=preprocessing, runs_root_dir=runs_root
+        )
+    message = str(error.value)
+    assert "MobileNetV2 needs RGB images (3 channels) of at least 32×32 pixels" in message
+    assert f"this data gives {shape}" in message
+    assert "colour mode RGB and a target size of 32 or more" in message
+    assert not runs_root.exists() or not any(runs_root.iterdir())
+
+
+def test_the_worker_refuses_grayscale_data_for_a_transfer_model_before_keras():
+    from core import tf_worker
+
+    data = tf_worker.TrainingData(
+        x_train=np.zeros((4, 40, 40, 1), np.float32), y_train=np.array([0, 1, 0, 1]),
+        x_validation=None, y_validation=None, x_test=np.zeros((2, 40, 40, 1), np.float32),
+        y_test=np.array([0, 1]), class_names=["a", "b"], evaluated_on="test", source="test",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="this data gives 40×40×1"):
+        tf_worker.build_training_model(None, {"model": dict(TRANSFER_RANDOM)}, data)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({"transfer": "ResNet50"}, "Received: base='ResNet50'"),
+        ({"transfer": "MobileNetV2", "weights": "cifar"}, "Received: weights='cifar'"),
+        ({"transfer": "MobileNetV2", "alpha": 0.5}, "unknown keys ['alpha']"),
+    ],
+)
+def test_start_refuses_a_bad_transfer_request_naming_it(rgb_dataset, runs_root, model, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainingJob.start(model, rgb_dataset, runs_root_dir=runs_root)
+
+
+@pytest.mark.slow
+def test_a_transfer_model_from_random_weights_trains_end_to_end(rgb_dataset, runs_root):
+    config = TrainConfig(
+        epochs=1, batch_size=32, max_train_samples=64, validation_fraction=0.0,
+        snapshot_every_batches=1,
+    )  # fmt: skip
+    job = TrainingJob.start(TRANSFER_RANDOM, rgb_dataset, config, runs_root_dir=runs_root)
+    status = job.wait(timeout=120)
+    assert status.state == "finished", status.error
+    assert (status.epoch, status.batch, status.batches_per_epoch) == (1, 2, 2)
+    assert status.fraction_done == 1.0
+
+    evaluation = job.evaluation()
+    assert evaluation["num_test"] == 16
+    assert evaluation["class_names"] == ["red", "blue"]
+    metadata = job.model_metadata()
+    assert metadata["transfer"] == "MobileNetV2" and metadata["transfer_weights"] is None
+    assert metadata["input_shape"] == [32, 32, 3]
+    from core.models import transfer_summary_rows
+
+    rows = transfer_summary_rows((32, 32, 3), 2)
+    assert metadata["params"] == sum(row["Parameters"] for row in rows)
+
+    # Snapshots show the base's first convolution, which stays frozen.
+    snapshots = job.snapshots()
+    assert snapshots[0]["layer"] == "Conv1" and snapshots[-1]["step"] == 2
+    first, last = job.load_snapshot(snapshots[0]), job.load_snapshot(snapshots[-1])
+    assert first.shape == (3, 3, 3, 32)
+    np.testing.assert_array_equal(first, last)
+    wait_for(lambda: not training._pid_alive(job.pid), timeout=30, what="the worker to exit")
