@@ -2,8 +2,8 @@
 
 1. Data: a built-in set (MNIST, Fashion-MNIST, CIFAR-10) or your own image folders,
    preprocessing and augmentation, with examples of what the network will see.
-2. Architecture: a preset from the course texts or a stack you edit; the summary follows
-   every edit.
+2. Architecture: a preset from the course texts or a stack you edit (the summary follows
+   every edit), or transfer learning on a frozen, pretrained MobileNetV2.
 3. Train: Start, Pause/Resume, Stop, Reset; loss and accuracy curves and the first-layer
    filters update while it learns.
 4. Results: test accuracy, confusion matrix, the images it got wrong; save the model.
@@ -16,7 +16,7 @@ page reload (its folder path is kept in ``st.session_state["train.run_dir"]``).
 
 import streamlit as st
 
-from core.models import spec_to_dict
+from core.models import ModelSpec, spec_to_dict
 from ui.train_architecture import architecture_editor
 from ui.train_compare import compare_controls, compare_view
 from ui.train_data import augmentation_controls, augmentation_preview, data_picker, show_samples
@@ -68,6 +68,8 @@ if choice is not None:
 job = current_job()
 job_is_live = job is not None and job.status().is_live
 ready = spec is not None and config is not None
+# What the worker builds: a spec dict, or a transfer request (already a plain dict).
+model_request = spec_to_dict(spec) if isinstance(spec, ModelSpec) else spec
 start_col, note_col = st.columns([1, 4])
 start_col.button(
     "Start",
@@ -75,7 +77,7 @@ start_col.button(
     key="train.start",
     disabled=not ready or job_is_live,
     on_click=start_job,
-    args=(spec_to_dict(spec) if ready else None, choice, config),
+    args=(model_request if ready else None, choice, config),
     help="Train this architecture on this data in a separate worker process.",
 )
 if job_is_live:
@@ -112,5 +114,5 @@ st.caption(
     "still does worse on images. Train both on the same data for the same time and compare."
 )
 if choice is not None and config is not None:
-    compare_controls(choice, spec, config)
+    compare_controls(choice, spec if isinstance(spec, ModelSpec) else None, config)
 compare_view()

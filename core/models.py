@@ -852,8 +852,8 @@ def transfer_input_problem(
     shape = "×".join(str(d) for d in (height, width, channels))
     return (
         f"{base} needs RGB images (3 channels) of at least {MIN_TRANSFER_SIZE}×"
-        f"{MIN_TRANSFER_SIZE} pixels; this data gives {shape}. In the data settings pick the "
-        f"colour mode RGB and a target size of {MIN_TRANSFER_SIZE} or more (96 to 224 suits "
+        f"{MIN_TRANSFER_SIZE} pixels; this data gives {shape}. Choose RGB colour and an image "
+        f"size of {MIN_TRANSFER_SIZE} or more (96 to 224 suits "
         "the ImageNet weights best), or choose another architecture."
     )
 

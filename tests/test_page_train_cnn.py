@@ -27,6 +27,16 @@ from ui.train_live import smooth
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train_cnn.py")
 
 
+def tensorflow_modules() -> set[str]:
+    """TensorFlow/Keras modules loaded in this test process.
+
+    The page must add none. (When other tests in the same pytest process loaded them
+    first, this check cannot see the page's imports; the browser test checks the real
+    server process in every run.)
+    """
+    return {"tensorflow", "keras"} & set(sys.modules)
+
+
 @pytest.fixture(autouse=True)
 def isolated_folders(tmp_path, monkeypatch, shared_data):
     monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(shared_data))
@@ -156,6 +166,7 @@ def has_button(at: AppTest, key: str) -> bool:
 
 @pytest.mark.slow
 def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_folders):
+    tensorflow_before = tensorflow_modules()
     at = open_page()
     at.selectbox(key="train.preset.mnist").set_value("lenet5")
     at.number_input(key="train.max_samples").set_value(1024)
@@ -212,11 +223,12 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     assert fresh.selectbox(key="train.recent_pick").value == str(run_dir)
     fresh.button(key="train.attach").click().run()
     assert metrics(fresh)["Test accuracy"] == metrics(at)["Test accuracy"]
-    assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+    assert tensorflow_modules() <= tensorflow_before  # the page imported no TensorFlow
 
 
 @pytest.mark.slow
 def test_mlp_against_cnn_with_the_same_time_budget():
+    tensorflow_before = tensorflow_modules()
     at = open_page()
     at.number_input(key="train.max_samples").set_value(512)
     at.slider(key="train.compare_budget").set_value(5)
@@ -235,7 +247,7 @@ def test_mlp_against_cnn_with_the_same_time_budget():
     assert list(table["Model"]) == ["MLP", "CNN (mnist_cnn_a)"]
     assert list(table["Parameters"]) == [669_706, 220_234]
     assert (table["Training time (s)"] >= 5).all()
-    assert "tensorflow" not in sys.modules
+    assert tensorflow_modules() <= tensorflow_before  # the page imported no TensorFlow
 
 
 def class_folders_zip(classes: dict[str, int]) -> bytes:
@@ -326,10 +338,73 @@ def test_a_file_that_is_not_a_keras_model_is_refused_on_upload():
 
 @pytest.mark.slow
 def test_augmentation_preview_with_keras_own_layers_runs_in_a_worker():
+    tensorflow_before = tensorflow_modules()
     at = open_page()
     at.slider(key="train.aug_rotation").set_value(30)
     at.toggle(key="train.aug_exact").set_value(True)
     at.run()
     assert not at.exception and not at.warning, [w.value for w in at.warning]
     assert "made by Keras' random layers" in captions(at)
-    assert "tensorflow" not in sys.modules
+    assert tensorflow_modules() <= tensorflow_before  # the page imported no TensorFlow
+
+
+# ---------------------------------------------------------------------------
+# Transfer learning
+# ---------------------------------------------------------------------------
+
+TRANSFER = "Transfer learning: MobileNetV2 (frozen, new head)"
+WEIGHTS_224 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+
+
+def open_transfer(dataset: str = "cifar10") -> AppTest:
+    at = open_page()
+    at.selectbox(key="train.dataset").set_value(dataset).run()
+    at.radio(key="train.architecture_kind").set_value(TRANSFER).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_transfer_without_cached_weights_says_how_to_get_them_and_offers_random(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    at = open_transfer()
+    [warning] = [w.value for w in at.warning]
+    assert "not in the Keras cache" in warning
+    assert f"{WEIGHTS_224}` is missing from `{tmp_path / 'keras' / 'models'}`" in warning
+    assert "storage.googleapis.com" in warning
+    assert at.radio(key="train.transfer_weights").value == "random"
+    table = at.dataframe[0].value
+    base = table[table["Type"] == "MobileNetV2 (frozen)"].iloc[0]
+    assert base["Parameters"] == 2_257_984 and base["Output shape"] == "1 × 1 × 1280"
+    assert metrics(at)["Trained parameters"] == f"{1281 * 10:,}"  # CIFAR-10: 10 classes
+    assert metrics(at)["Parameters"] == f"{2_257_984 + 1281 * 10:,}"
+    assert not at.button(key="train.start").disabled
+
+    at.radio(key="train.transfer_weights").set_value("imagenet").run()
+    assert any("Put the weights file in place" in info.value for info in at.info)
+    assert at.button(key="train.start").disabled
+
+
+def test_transfer_with_cached_weights_says_so_and_starts_from_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    (tmp_path / "keras" / "models").mkdir(parents=True)
+    (tmp_path / "keras" / "models" / WEIGHTS_224).touch()
+    at = open_transfer()
+    assert not at.warning
+    assert "The ImageNet weights are in the Keras cache" in at.success[0].value
+    assert at.radio(key="train.transfer_weights").value == "imagenet"
+    assert not at.button(key="train.start").disabled
+
+
+def test_transfer_on_grayscale_28_pixel_mnist_asks_for_rgb_and_32_pixels(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    at = open_transfer("mnist")
+    [error] = [e.value for e in at.error]
+    assert "this data gives 28×28×1" in error and "Choose RGB colour" in error
+    assert at.button(key="train.start").disabled
+
+    at.radio(key="train.color_mode.mnist").set_value("rgb")
+    at.selectbox(key="train.target_size.mnist").set_value(32).run()
+    assert not at.error
+    assert metrics(at)["Input"] == "32 × 32 × 3"

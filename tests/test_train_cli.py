@@ -125,5 +125,5 @@ def test_a_transfer_model_on_grayscale_mnist_is_refused_before_training(tmp_path
     )  # fmt: skip
     assert completed.returncode == 2
     assert "this data gives 28×28×1" in completed.stderr
-    assert "colour mode RGB and a target size of 32 or more" in completed.stderr
+    assert "Choose RGB colour and an image size of 32 or more" in completed.stderr
     assert completed.stdout == ""

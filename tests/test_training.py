@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -608,7 +609,7 @@ def test_start_refuses_a_transfer_model_on_grayscale_or_small_images(
     message = str(error.value)
     assert "MobileNetV2 needs RGB images (3 channels) of at least 32×32 pixels" in message
     assert f"this data gives {shape}" in message
-    assert "colour mode RGB and a target size of 32 or more" in message
+    assert "Choose RGB colour and an image size of 32 or more" in message
     assert not runs_root.exists() or not any(runs_root.iterdir())
 
 
@@ -667,3 +668,30 @@ def test_a_transfer_model_from_random_weights_trains_end_to_end(rgb_dataset, run
     assert first.shape == (3, 3, 3, 32)
     np.testing.assert_array_equal(first, last)
     wait_for(lambda: not training._pid_alive(job.pid), timeout=30, what="the worker to exit")
+
+
+def test_the_train_page_modules_and_a_refused_transfer_start_never_import_tensorflow(
+    rgb_dataset, tmp_path
+):
+    script = f"""
+import json, sys
+import core.training, ui.train_architecture, ui.train_transfer, ui.train_live
+from core.models import WeightsUnavailableError, transfer_summary_rows
+transfer_summary_rows((96, 96, 3), 5)
+try:
+    core.training.TrainingJob.start({TRANSFER_IMAGENET!r}, {str(rgb_dataset)!r},
+                                    runs_root_dir={str(tmp_path / "runs")!r})
+except WeightsUnavailableError:
+    refused = True
+print(json.dumps({{"refused": refused,
+                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in
+                                   ("tensorflow", "keras"))}}))
+"""
+    environment = {**os.environ, "KERAS_HOME": str(tmp_path / "keras")}
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report == {"refused": True, "loaded": []}

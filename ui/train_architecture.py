@@ -1,4 +1,5 @@
-"""Train page, part 2: the architecture — a preset adapted to the data, or a stack you edit.
+"""Train page, part 2: the architecture — a preset adapted to the data, a stack you edit,
+or transfer learning (``ui.train_transfer``).
 
 The summary (output shapes, parameters, multiply-adds, receptive fields) is computed in
 plain Python by ``core.model_summary``, so it follows every edit at once.
@@ -24,6 +25,7 @@ from core.models import (
     summarize,
     to_keras_code,
 )
+from ui.train_transfer import TRANSFER_LABEL, transfer_choice
 
 # Which editor columns each layer type uses (the others are ignored for that row).
 COLUMNS_BY_TYPE = {
@@ -42,6 +44,7 @@ INTEGER_COLUMNS = ("filters", "units", "kernel_size", "strides", "pool_size")
 # A sensible first network per data set: quick to train, and a seed-text architecture.
 DEFAULT_PRESETS = {"mnist": "mnist_cnn_a", "fashion_mnist": "mnist_cnn_a", "cifar10": "cifar10_cnn"}
 FOLDER_PRESET = "tinyvgg"
+OWN_STACK_LABEL = "A preset or your own stack"
 ROW_HEIGHT = 35  # pixels per table row, to size tables so no row hides behind a scroll bar
 
 
@@ -93,6 +96,28 @@ def frame_to_layers(frame: pd.DataFrame) -> tuple[LayerSpec, ...]:
 
 
 def architecture_editor(
+    input_shape: tuple[int, int, int], num_classes: int, *, data_kind: str
+) -> ModelSpec | dict | None:
+    """The architecture section: a preset/stack or transfer learning.
+
+    Returns:
+        A valid `ModelSpec`; or, for transfer learning, the job's model request
+        (``{"transfer": "MobileNetV2", "weights": ...}``); or None after an error.
+    """
+    kind = st.radio(
+        "Architecture",
+        [OWN_STACK_LABEL, TRANSFER_LABEL],
+        key="train.architecture_kind",
+        horizontal=True,
+        help="Build a CNN that learns from scratch, or reuse a network pretrained on ImageNet "
+        "and train only a new head on top of it.",
+    )
+    if kind == TRANSFER_LABEL:
+        return transfer_choice(input_shape, num_classes)
+    return stack_editor(input_shape, num_classes, data_kind=data_kind)
+
+
+def stack_editor(
     input_shape: tuple[int, int, int], num_classes: int, *, data_kind: str
 ) -> ModelSpec | None:
     """Preset picker, layer editor and summary; returns a valid spec, or None after an error."""

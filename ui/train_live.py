@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.models import WeightsUnavailableError
 from core.training import (
     OPTIMIZERS,
     JobCapError,
@@ -130,7 +131,7 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         return None
 
 
-def start_job(spec_dict: dict, choice, config: TrainConfig) -> None:
+def start_job(model_request: dict, choice, config: TrainConfig) -> None:
     """Start button callback: start a worker and follow it, or leave a message for the page.
 
     It runs before the script, so the rerun already shows the job as live (Start disabled).
@@ -138,11 +139,11 @@ def start_job(spec_dict: dict, choice, config: TrainConfig) -> None:
     """
     try:
         job = TrainingJob.start(
-            spec_dict, choice.training_source, config, preprocessing=choice.preprocessing
+            model_request, choice.training_source, config, preprocessing=choice.preprocessing
         )
     except JobCapError as error:
         st.session_state[START_MESSAGE_KEY] = ("warning", f"The server is busy: {error}")
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, WeightsUnavailableError) as error:
         st.session_state[START_MESSAGE_KEY] = ("error", f"Training could not start: {error}")
     else:
         follow(job)
