@@ -241,6 +241,15 @@ def keras_home() -> Path:
     return Path(base) / ".keras"
 
 
+def lookup_settings() -> tuple[str | None, str]:
+    """What decides where ``load_builtin`` finds its data: ($CONVSCOPE_DATA_DIR, Keras' folder).
+
+    Caches of loaded data sets (``st.cache_resource`` in the pages) key on this, so
+    pointing the app at other data never serves an old copy.
+    """
+    return os.environ.get(DATA_DIR_ENV) or None, str(keras_home())
+
+
 def _check_builtin_name(name) -> str:
     if name not in BUILTIN_DATASETS:
         raise ValueError(f"`name` must be one of {BUILTIN_DATASETS}. Received: name={name!r}")

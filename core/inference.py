@@ -223,16 +223,20 @@ class DatasetRef:
     """Which test images to use: a built-in data set, prepared like the model's training data.
 
     `preprocessing` is a dict of `core.datasets.Preprocessing` fields; `limit` caps the
-    number of test images (the first `limit`).
+    number of test images (the first `limit`). `data_dir` is where the page found the data
+    set (`core.datasets.lookup_settings()`), so the worker reads exactly the same images.
     """
 
     name: str
     preprocessing: tuple[tuple[str, object], ...]
     limit: int = SCAN_LIMIT
+    data_dir: str | None = None
 
     @classmethod
-    def make(cls, name: str, preprocessing: dict, *, limit: int = SCAN_LIMIT) -> DatasetRef:
-        return cls(name, tuple(sorted(preprocessing.items())), int(limit))
+    def make(
+        cls, name: str, preprocessing: dict, *, limit: int = SCAN_LIMIT, data_dir=None
+    ) -> DatasetRef:
+        return cls(name, tuple(sorted(preprocessing.items())), int(limit), data_dir)
 
 
 @dataclass(frozen=True)

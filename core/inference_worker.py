@@ -273,7 +273,7 @@ class Worker:
         if images is None:
             from core import datasets, network_input
 
-            loaded = datasets.load_builtin(dataset.name)
+            loaded = datasets.load_builtin(dataset.name, data_dir=dataset.data_dir)
             preprocessing = datasets.Preprocessing(**dict(dataset.preprocessing))
             images = network_input.prepare_images(
                 loaded.x_test[: dataset.limit], preprocessing, entry.info.input_shape

@@ -241,3 +241,10 @@ def test_a_crashed_worker_is_reported_and_restarted(client, mnist_images):
     maps = client.feature_maps(MNIST_MODEL, mnist_images[0][0])
     assert client.worker_pid not in (None, pid)
     assert maps.maps["conv2d"].shape == (28, 28, 32)
+
+
+def test_dataset_reference_carries_the_data_folder():
+    """The worker must read the same test images the page shows, wherever they came from."""
+    a = DatasetRef.make("mnist", {"target_size": 28}, data_dir="/data/a")
+    b = DatasetRef.make("mnist", {"target_size": 28}, data_dir="/data/b")
+    assert a != b and a.data_dir == "/data/a"

@@ -408,3 +408,15 @@ def test_transfer_on_grayscale_28_pixel_mnist_asks_for_rgb_and_32_pixels(tmp_pat
     at.selectbox(key="train.target_size.mnist").set_value(32).run()
     assert not at.error
     assert metrics(at)["Input"] == "32 × 32 × 3"
+
+
+def test_cached_data_set_follows_the_configured_data_folder(monkeypatch, shared_data):
+    """The page's cache must not serve the bundled subset once a full data folder is set."""
+    from ui.train_data import builtin_dataset
+
+    monkeypatch.delenv("CONVSCOPE_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", "/nonexistent-keras-home")
+    bundled = builtin_dataset("mnist")
+    monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(shared_data))
+    full = builtin_dataset("mnist")
+    assert len(bundled.x_train) < len(full.x_train) == 60_000

@@ -60,14 +60,18 @@ class TestSet:
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def load_test_set(name: str, preprocessing: tuple, input_shape: tuple) -> TestSet:
-    """The first `SCAN_LIMIT` test images of `name`, prepared for a model (shared, read-only)."""
-    dataset = datasets.load_builtin(name)
+def load_test_set(name: str, preprocessing: tuple, input_shape: tuple, lookup: tuple) -> TestSet:
+    """The first `SCAN_LIMIT` test images of `name`, prepared for a model (shared, read-only).
+
+    `lookup` is `datasets.lookup_settings()`: part of the cache key, so other data is never
+    served from an old copy.
+    """
+    dataset = datasets.load_builtin(name, data_dir=lookup[0])
     settings = dict(preprocessing)
     raw = dataset.x_test[:SCAN_LIMIT]
     images = network_input.prepare_images(raw, datasets.Preprocessing(**settings), input_shape)
     images.setflags(write=False)
-    reference = DatasetRef.make(name, settings, limit=len(raw))
+    reference = DatasetRef.make(name, settings, limit=len(raw), data_dir=lookup[0])
     return TestSet(
         name,
         dataset.class_names,
@@ -104,7 +108,7 @@ def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
     preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
     settings = tuple(sorted(vars(preprocessing).items()))
     try:
-        return load_test_set(name, settings, tuple(info.input_shape))
+        return load_test_set(name, settings, tuple(info.input_shape), datasets.lookup_settings())
     except (ValueError, datasets.DatasetUnavailableError) as error:
         st.error(f"The {datasets.DISPLAY_NAMES[name]} test images cannot be used: {error}")
         return None

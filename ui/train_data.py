@@ -52,10 +52,14 @@ class DataChoice:
     input_shape: tuple[int, int, int]
 
 
-@st.cache_resource(show_spinner="Loading the data set…", max_entries=3)
 def builtin_dataset(name: str) -> ImageDataset:
     """A built-in data set from its best local source (shared, read-only)."""
-    return datasets.load_builtin(name)
+    return _cached_builtin_dataset(name, datasets.lookup_settings())
+
+
+@st.cache_resource(show_spinner="Loading the data set…", max_entries=3)
+def _cached_builtin_dataset(name: str, lookup: tuple) -> ImageDataset:
+    return datasets.load_builtin(name, data_dir=lookup[0])
 
 
 def _folder_npz(dataset: ImageDataset) -> str:
