@@ -42,7 +42,12 @@ def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
         cnn = preset(
             "mnist_cnn_a", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes
         )
-        st.caption("The architecture above has no Conv2D layer, so the CNN here is MNIST CNN A.")
+        reason = (
+            "is not a CNN built from scratch (a transfer model, or a stack with an error)"
+            if cnn_spec is None
+            else "has no Conv2D layer"
+        )
+        st.caption(f"The architecture above {reason}, so the CNN here is MNIST CNN A.")
     mlp = preset("mlp", input_shape=choice.input_shape, num_classes=choice.dataset.num_classes)
     state = st.session_state.get(COMPARE_KEY)
     button_col.button(
