@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser import EXCEPTION_SELECTOR, screenshot, wait_for_app
 
@@ -31,9 +32,19 @@ def by_key(page, key: str):
 
 
 def choose_example(page, title: str) -> None:
-    by_key(page, "arith.example").click()
-    page.keyboard.type(title)  # filters the list, which only renders the options in view
-    page.get_by_role("option", name=title).click()
+    option = page.get_by_role("option", name=title)
+    for attempt in range(3):  # a click that lands mid-rerun does not open the list
+        by_key(page, "arith.example").click()
+        page.keyboard.type(title)  # filters the list, which only renders the options in view
+        try:
+            option.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    option.click()
     wait_for_app(page)
     by_key(page, "arith.load").get_by_role("button").click()
     wait_for_app(page)
