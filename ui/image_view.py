@@ -468,7 +468,7 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
     shown = shown[channel] if np.ndim(shown) else shown
     st.caption(f"The output image holds {float(shown):.6g} at row {row}, column {col}.")
     if detail.is_padding.any():
-        st.caption("Green hatched cells are padding: they lie outside the image.")
+        st.caption("Green cells with a dotted outline are padding: they lie outside the image.")
 
 
 @st.fragment
