@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.convolution import conv2d_transpose
 from core.seed_examples import CONV_EXAMPLES
+from tests.apptest_helpers import markdown_text, result_tables
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "convolution_arithmetic.py")
 
@@ -29,15 +30,6 @@ def load_example(at: AppTest, key: str) -> AppTest:
     at.button(key="arith.load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def result_tables(at: AppTest) -> list[np.ndarray]:
-    """The read-only tables (the editors are data_editors, left out)."""
-    return [df.value.to_numpy() for df in at.dataframe if df.editing_mode == "read_only"]
-
-
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
 
 
 def step_to(at: AppTest, step: int) -> AppTest:

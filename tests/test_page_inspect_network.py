@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import datasets, network_input
+from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, build_test_models
 
@@ -46,10 +47,6 @@ def run_page() -> AppTest:
 def assert_clean(app: AppTest) -> None:
     assert not app.exception, [item.value for item in app.exception]
     assert not app.error, [item.value for item in app.error]
-
-
-def markdown_text(app: AppTest) -> str:
-    return "\n".join(item.value for item in app.markdown)
 
 
 def digit_photo(mnist, index: int, *, suffix: str = ".png") -> bytes:

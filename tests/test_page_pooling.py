@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.pooling import pool2d_gradient
 from core.seed_examples import POOL_EXAMPLES
+from tests.apptest_helpers import markdown_text, result_tables
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "pooling.py")
 
@@ -26,14 +27,6 @@ def load_example(at: AppTest, key: str) -> AppTest:
     at.button(key="pool.load").click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def result_tables(at: AppTest) -> list[np.ndarray]:
-    return [df.value.to_numpy() for df in at.dataframe if df.editing_mode == "read_only"]
-
-
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("key", sorted(POOL_EXAMPLES))
