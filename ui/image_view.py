@@ -9,6 +9,7 @@ sent at most ``MAX_DISPLAY_SIDE`` pixels wide.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 from functools import partial
@@ -22,6 +23,7 @@ from PIL import Image
 from core.images import DisplayImage, diverging_colormap, finite_range, to_display, to_grayscale
 from core.kernel_analysis import FrequencyResponse
 from core.synthetic_images import SYNTHETIC_IMAGES
+from ui.matrix_html import matrices_row, matrix_table
 
 MAPPING_LABELS = {
     "auto": "Automatic",
@@ -152,7 +154,7 @@ def show_image(
     ``cache_key`` (hashable, e.g. the image's name) reuses the encoded picture
     across reruns; give it only for pictures that never change under that key.
     """
-    target = container if container is not None else st.container()
+    target = container if container is not None else contextlib.nullcontext()
     if cache_key is not None:
         png, shown = _render_cached(cache_key, values, mapping)
     else:
@@ -199,77 +201,26 @@ def frequency_figure(response: FrequencyResponse, *, title: str = "") -> go.Figu
     return fig
 
 
-def _explanation_figures_plain(patch, kernel, products) -> list[go.Figure]:
-    """Fallback when ui.matrix_view is missing: three plain annotated heatmaps."""
-    figures = []
-    for name, matrix in (("Input patch", patch), ("Kernel", kernel), ("Products", products)):
-        text = [[f"{v:g}" for v in row] for row in matrix]
-        fig = go.Figure(
-            go.Heatmap(z=matrix, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmid=0)
-        )
-        fig.update_yaxes(autorange="reversed")
-        fig.update_layout(title=name, width=260, height=260, margin={"t": 30})
-        figures.append(fig)
-    return figures
-
-
 def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padding_mask):
-    """Input patch, kernel (as applied), element-wise products: three annotated heatmaps."""
-    try:
-        from ui import matrix_view
-    except ImportError:  # matrix_view is another engineer's module; keep working without it
-        for fig, column in zip(
-            _explanation_figures_plain(patch, kernel, products), st.columns(3), strict=True
-        ):
-            column.plotly_chart(fig, width="content", theme=None)
-        return
-    fmt = _compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
-    columns = st.columns(3)
-    halo = padding_mask if padding_mask.any() else None
-    for column, slot, values, title, mask in (
-        (columns[0], "patch", patch, "Input patch", halo),
-        (columns[1], "kernel", kernel, "× Kernel", None),
-        (columns[2], "products", products, "= Products", None),
-    ):
-        fig = _session_matrix_figure(slot, values, title=title, halo=mask, fmt=fmt)
-        column.plotly_chart(
-            fig, width="content", theme=None, config=matrix_view.PLOTLY_CONFIG,
-            key=f"kernel.explain.{slot}",
-        )  # fmt: skip
+    """Input patch × kernel (as applied) = element-wise products, as three coloured tables.
 
-
-def _session_matrix_figure(slot: str, values: np.ndarray, **options):
-    """``matrix_figure`` reused within this session when only the numbers change.
-
-    Building a Plotly figure costs tens of milliseconds, re-filling one's
-    numbers almost nothing; every kernel edit would otherwise pay three builds.
-    The figure is rebuilt whenever anything that shapes it changes (size,
-    marks, format, sign of the values, width of the printed numbers).
+    HTML rather than Plotly: these numbers change on every kernel edit, and three
+    Plotly heatmaps cost the browser about 40 ms per update.
     """
-    from ui.matrix_view import format_value, matrix_figure
+    fmt = _compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
+    cell = _cell_px(kernel.shape)
+    halo = padding_mask if padding_mask.any() else None
+    tables = [
+        matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell),
+        matrix_table(kernel, title="Kernel", fmt=fmt, cell_px=cell),
+        matrix_table(products, title="Products", fmt=fmt, cell_px=cell),
+    ]
+    st.html(matrices_row(tables, operators=["×", "="]))
 
-    values = np.asarray(values, dtype=np.float64)
-    text = np.array([[format_value(v, options["fmt"]) for v in row] for row in values], object)
-    halo = options.get("halo")
-    signature = (
-        values.shape,
-        options.get("title"),
-        options["fmt"],
-        None if halo is None else np.asarray(halo).tobytes(),
-        bool((values < 0).any()),
-        max(len(t) for t in text.ravel()) <= 4,
-    )
-    figures = st.session_state.setdefault("kernel.figures", {})
-    cached = figures.get(slot)
-    if cached is None or cached[0] != signature:
-        figure = matrix_figure(values, **options)
-        figures[slot] = (signature, figure)
-        return figure
-    figure = cached[1]
-    with figure.batch_update():
-        figure.data[0].z = values.tolist()
-        figure.data[0].text = text
-    return figure
+
+def _cell_px(shape: tuple[int, ...]) -> int:
+    """Cells shrink for wide matrices so three 15×15 tables still fit the page."""
+    return 42 if shape[1] <= 5 else 34 if shape[1] <= 9 else 26
 
 
 def _compact_format(values: np.ndarray) -> str:
@@ -314,17 +265,11 @@ def channel_weight_inputs(prefix: str) -> np.ndarray:
     return np.array(weights, dtype=np.float64)
 
 
-def show_small_matrix(values: np.ndarray, *, key: str, title: str = "") -> None:
-    """A small annotated matrix (kernel, factor) via ui.matrix_view, or a plain table."""
+def show_small_matrix(values: np.ndarray, *, title: str = "") -> None:
+    """A small matrix (kernel, factor) with every value printed, as an HTML table."""
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    try:
-        from ui.matrix_view import show_matrix
-    except ImportError:
-        st.dataframe(values, hide_index=False)
-        return
     fmt = _compact_format(values.ravel())
-    cell = 42 if values.shape[1] <= 9 else 30
-    show_matrix(values, title=title, fmt=fmt, key=key, cell_px=cell)
+    st.html(matrix_table(values, title=title, fmt=fmt, cell_px=_cell_px(values.shape)))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -422,21 +367,18 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
     for key, limit in (("kernel.row", rows), ("kernel.col", cols)):
         if st.session_state.get(key, 0) >= limit:
             st.session_state[key] = limit - 1
-    a, b, c = st.columns(3)
-    row = a.number_input(
-        "Output row",
-        0,
-        rows - 1,
-        key="kernel.row",
+    pickers = st.container(horizontal=True)
+    row = pickers.number_input(
+        "Output row", 0, rows - 1, key="kernel.row",
         help="Which output pixel to explain: its row (0 is the top).",
-    )
-    col = b.number_input("Output column", 0, cols - 1, key="kernel.col",
-                         help="Its column (0 is the left).")  # fmt: skip
+    )  # fmt: skip
+    col = pickers.number_input("Output column", 0, cols - 1, key="kernel.col",
+                               help="Its column (0 is the left).")  # fmt: skip
     detail = explain_pixel(image, weights, int(row), int(col), **options)
     patch, kernel, products = detail.patch, detail.kernel, detail.products
     channel = None
     if patch.ndim == 3:
-        channel = c.selectbox(
+        channel = pickers.selectbox(
             "Channel", range(patch.shape[2]), format_func=("Red", "Green", "Blue").__getitem__,
             key="kernel.explain_channel", help="Colour channel whose numbers are shown.",
         )  # fmt: skip
