@@ -9,6 +9,8 @@ separability, translation equivariance, comparisons, noise filtering and a
 shareable link.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
@@ -78,34 +80,65 @@ with st.expander("Worked examples from the lecture notes"):
                       help="Load this example; its numbers match the lecture notes.",
                       width="stretch")  # fmt: skip
 
+
 # ---------------------------------------------------------------- controls
-image_column, kernel_column, slide_column = st.columns([1.1, 1.1, 1], gap="medium")
-with image_column:
+@dataclass(frozen=True)
+class Sliding:
+    """How the kernel slides, as set in the "Sliding" column."""
+
+    stride: tuple[int, int]
+    padding: str
+    pads: tuple[int, int]
+    mode: str
+    dilation: tuple[int, int]
+    flip: bool
+    bias: float
+    relu: bool
+
+    def conv_options(self) -> dict:
+        explicit = ((self.pads[0],) * 2, (self.pads[1],) * 2)
+        return dict(
+            strides=self.stride, padding=explicit if self.padding == "explicit" else self.padding,
+            mode=self.mode, dilation_rate=self.dilation, flip_kernel=self.flip,
+        )  # fmt: skip
+
+
+def image_controls():
+    """The image, and for a colour photo how its channels meet the kernel."""
     st.subheader("Image")
     choice = image_picker("kernel")
     show_notes(choice)
-    color = "grayscale"
-    channel_weights = np.ones(3)
+    color, channel_weights = "grayscale", np.ones(3)
     if choice.pixels.ndim == 3:
         color = st.radio(
-            "Colour photo", list(COLOR_LABELS), format_func=COLOR_LABELS.get, key="kernel.color",
+            "Colour photo", list(COLOR_LABELS), format_func=COLOR_LABELS.get,
+            key="kernel.color",
             help="Grey: one channel, one output. Same kernel on R, G, B: three outputs, shown "
             "as a colour picture. 3-channel kernel: a CNN filter has one slice per input "
             "channel and adds the three responses into a single map.",
         )  # fmt: skip
         if color == "summed":
             channel_weights = image_view.channel_weight_inputs("kernel")
-with kernel_column:
-    st.subheader("Kernel")
-    chosen = kernel_editor.kernel_editor("kernel")
-    flipped_slot = st.container()
-with slide_column:
+    return choice, color, channel_weights
+
+
+def pair(labels, low, high, keys, helps) -> tuple[int, int]:
+    """Two integer inputs side by side (rows, cols)."""
+    row = st.container(horizontal=True)
+    return tuple(
+        row.number_input(label, low, high, key=key, help=tip)
+        for label, key, tip in zip(labels, keys, helps, strict=True)
+    )
+
+
+def sliding_controls() -> Sliding:
     st.subheader("Sliding")
-    a, b = st.columns(2)
-    stride = (a.number_input("Stride ↓ rows", 1, MAX_STRIDE, key="kernel.stride_rows",
-                             help="How many rows the kernel moves down between two outputs."),
-              b.number_input("Stride → cols", 1, MAX_STRIDE, key="kernel.stride_cols",
-                             help="How many columns it moves right between outputs."))  # fmt: skip
+    stride = pair(
+        ("Stride ↓ rows", "Stride → cols"), 1, MAX_STRIDE,
+        ("kernel.stride_rows", "kernel.stride_cols"),
+        ("How many rows the kernel moves down between two outputs.",
+         "How many columns it moves right between outputs."),
+    )  # fmt: skip
     padding = st.radio(
         "Padding", PADDINGS, horizontal=True, key="kernel.padding",
         help="valid: no border, the output shrinks. same: just enough border to keep the size "
@@ -114,114 +147,152 @@ with slide_column:
     )  # fmt: skip
     pads = (0, 0)
     if padding == "explicit":
-        a, b = st.columns(2)
-        pads = (a.number_input("Pad rows", 0, MAX_EXPLICIT_PADDING, key="kernel.pad_rows",
-                               help="Rows added above and below the image."),
-                b.number_input("Pad cols", 0, MAX_EXPLICIT_PADDING, key="kernel.pad_cols",
-                               help="Columns added left and right of the image."))  # fmt: skip
+        pads = pair(
+            ("Pad rows", "Pad cols"), 0, MAX_EXPLICIT_PADDING,
+            ("kernel.pad_rows", "kernel.pad_cols"),
+            ("Rows added above and below the image.",
+             "Columns added left and right of the image."),
+        )  # fmt: skip
     mode = st.selectbox(
         "Border fill", MODES, format_func=MODE_LABELS.get, key="kernel.mode",
         disabled=padding == "valid",
         help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
-        "of the inside (with or without repeating the edge), or the opposite side of the image.",
+        "of the inside (with or without repeating the edge), or the opposite side of the "
+        "image.",
     )  # fmt: skip
-    a, b = st.columns(2)
-    dilation = (a.number_input("Dilation ↓", 1, MAX_DILATION, key="kernel.dilation_rows",
-                               help="Spacing between kernel rows: 2 skips every other row."),
-                b.number_input("Dilation →", 1, MAX_DILATION, key="kernel.dilation_cols",
-                               help="Spacing between kernel columns."))  # fmt: skip
+    dilation = pair(
+        ("Dilation ↓", "Dilation →"), 1, MAX_DILATION,
+        ("kernel.dilation_rows", "kernel.dilation_cols"),
+        ("Spacing between kernel rows: 2 skips every other row.",
+         "Spacing between kernel columns."),
+    )  # fmt: skip
     flip = st.toggle(
         "True convolution (flip 180°)", key="kernel.flip",
         help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
         "convolution, which rotates the kernel by 180° before sliding it.",
     )  # fmt: skip
-    a, b = st.columns(2)
-    bias = a.number_input(
-        "Bias",
-        -1000.0,
-        1000.0,
-        step=1.0,
-        key="kernel.bias",
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    bias = row.number_input(
+        "Bias", -1000.0, 1000.0, step=1.0, key="kernel.bias",
         help="A constant added to every output value, as in a CNN neuron.",
-    )
-    relu = b.toggle("ReLU", key="kernel.relu",
-                    help="Replace negative outputs by 0, as a CNN's activation does.")  # fmt: skip
+    )  # fmt: skip
+    relu = row.toggle(
+        "ReLU", key="kernel.relu",
+        help="Replace negative outputs by 0, as a CNN's activation does.",
+    )  # fmt: skip
+    return Sliding(stride, padding, pads, mode, dilation, flip, bias, relu)
+
 
 # ---------------------------------------------------------------- compute
-image = choice.pixels if color != "grayscale" else image_view.grayscale(choice)
-weights = chosen.values
-if color == "summed":
-    weights = chosen.values[:, :, None] * channel_weights[None, None, :]
-pad_arg = ((pads[0],) * 2, (pads[1],) * 2) if padding == "explicit" else padding
-options = dict(strides=stride, padding=pad_arg, mode=mode, dilation_rate=dilation, flip_kernel=flip)
-output = None
-try:
-    sizes = [
+def output_sizes(image: np.ndarray, kernel: np.ndarray, sliding: Sliding):
+    """The output-size arithmetic of both axes (raises ValueError when nothing fits)."""
+    return [
         describe_output_size(
-            image.shape[axis], chosen.values.shape[axis], strides=stride[axis],
-            padding=pads[axis] if padding == "explicit" else padding,
-            dilation_rate=dilation[axis],
+            image.shape[axis], kernel.shape[axis], strides=sliding.stride[axis],
+            padding=sliding.pads[axis] if sliding.padding == "explicit" else sliding.padding,
+            dilation_rate=sliding.dilation[axis],
         )
         for axis in (0, 1)
     ]  # fmt: skip
-    output = conv2d(image, weights, **options)
-    if bias:
-        output += bias
-    if relu:
-        np.maximum(output, 0.0, out=output)
-except ValueError as error:
-    st.error(f"{error} The output cannot be computed with these settings.")
 
-state = state_from_widgets(
-    S, image=choice.name if choice.shareable else PlaygroundState().image,
-    kernel=chosen.values, preset=chosen.preset, synthetic_size=S.get("kernel.synthetic_size", 32),
-)  # fmt: skip
-link_params = encode_state(state)
-kernel_editor.sync_link(link_params)
+
+def apply_kernel(image: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np.ndarray:
+    """The convolution, then the bias and the optional ReLU."""
+    output = conv2d(image, weights, **sliding.conv_options())
+    if sliding.bias:
+        output += sliding.bias
+    if sliding.relu:
+        np.maximum(output, 0.0, out=output)
+    return output
+
 
 # ---------------------------------------------------------------- display
-if flip:
-    with flipped_slot:
-        st.caption("Flipping is on: the kernel actually applied is the grid rotated by 180°:")
-        image_view.show_small_matrix(chosen.values[::-1, ::-1], key="kernel.flipped")
-left, right = st.columns(2)
-with left:
-    image_view.show_image(
-        image, caption=f"Input: {choice.label}", mapping=image_view.input_mapping(image),
-        cache_key=(choice.name, color) if choice.shareable else None,
+TAB_NAMES = ["Step by step", "Frequency response", "Separable?", "Shift test",
+             "Compare kernels", "Noise & sharpening", "Share & download"]  # fmt: skip
+
+
+def show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_params) -> None:
+    """The analysis tabs; only the open one runs."""
+    options = sliding.conv_options()
+    tabs = st.tabs(TAB_NAMES, key="kernel.tab", on_change="rerun")
+    sections = [
+        lambda: image_view.step_by_step(
+            image, weights, output, options, bias=sliding.bias, relu=sliding.relu
+        ),
+        lambda: kernel_editor.show_frequency_response(chosen.values),
+        lambda: kernel_editor.show_separability(chosen.values),
+        lambda: image_view.shift_test(image, chosen.values, sliding.stride),
+        lambda: image_view.compare_kernels(image, chosen.values, options, mapping),
+        lambda: image_view.noise_and_sharpening(
+            choice.pixels, choice.name, shareable=choice.shareable
+        ),
+        lambda: kernel_editor.share_and_download(link_params, choice, output, mapping),
+    ]
+    for tab, section in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                section()
+
+
+@st.fragment
+def playground() -> None:
+    """Controls, output and analysis tabs.
+
+    A fragment: changing a control here reruns and redraws only this part,
+    not the app's navigation, the title or the examples above. That keeps
+    an edit's round trip short (bench/kernel_page.py measures it).
+    """
+    image_column, kernel_column, slide_column = st.columns([1.1, 1.1, 1], gap="medium")
+    with image_column:
+        choice, color, channel_weights = image_controls()
+    with kernel_column:
+        st.subheader("Kernel")
+        chosen = kernel_editor.kernel_editor("kernel")
+        flipped_slot = st.container()
+    with slide_column:
+        sliding = sliding_controls()
+
+    image = choice.pixels if color != "grayscale" else image_view.grayscale(choice)
+    weights = chosen.values
+    if color == "summed":
+        weights = chosen.values[:, :, None] * channel_weights[None, None, :]
+    output = None
+    try:
+        sizes = output_sizes(image, chosen.values, sliding)
+        output = apply_kernel(image, weights, sliding)
+    except ValueError as error:
+        st.error(f"{error} The output cannot be computed with these settings.")
+
+    state = state_from_widgets(
+        S, image=choice.name if choice.shareable else PlaygroundState().image,
+        kernel=chosen.values, preset=chosen.preset,
+        synthetic_size=S.get("kernel.synthetic_size", 32),
     )  # fmt: skip
-with right:
-    mapping = st.selectbox(
-        "Show the output as", list(image_view.MAPPING_LABELS),
-        format_func=image_view.MAPPING_LABELS.get, key="kernel.mapping",
-        help="Outputs can be negative or above 255, so the picture needs a rule. Automatic "
-        "uses signed colours when there are negatives; the caption says which rule is on.",
-    )  # fmt: skip
+    link_params = encode_state(state)
+    kernel_editor.sync_link(link_params)
+
+    if sliding.flip:
+        with flipped_slot:
+            st.caption("Flipping is on: the kernel actually applied is the grid rotated by 180°:")
+            image_view.show_small_matrix(chosen.values[::-1, ::-1])
+    left, right = st.columns(2)
+    with left:
+        image_view.show_image(
+            image, caption=f"Input: {choice.label}", mapping=image_view.input_mapping(image),
+            cache_key=(choice.name, color) if choice.shareable else None,
+        )  # fmt: skip
+    with right:
+        mapping = st.selectbox(
+            "Show the output as", list(image_view.MAPPING_LABELS),
+            format_func=image_view.MAPPING_LABELS.get, key="kernel.mapping",
+            help="Outputs can be negative or above 255, so the picture needs a rule. Automatic "
+            "uses signed colours when there are negatives; the caption says which rule is on.",
+        )  # fmt: skip
+        if output is not None:
+            image_view.show_image(output, caption="Output", mapping=mapping)
     if output is not None:
-        image_view.show_image(output, caption="Output", mapping=mapping)
-if output is not None:
-    image_view.show_size_arithmetic(sizes)
-    tab_names = ["Step by step", "Frequency response", "Separable?", "Shift test",
-                 "Compare kernels", "Noise & sharpening", "Share & download"]  # fmt: skip
-    tabs = st.tabs(tab_names, key="kernel.tab", on_change="rerun")
-    if tabs[0].open:
-        with tabs[0]:
-            image_view.step_by_step(image, weights, output, options, bias=bias, relu=relu)
-    if tabs[1].open:
-        with tabs[1]:
-            kernel_editor.show_frequency_response(chosen.values)
-    if tabs[2].open:
-        with tabs[2]:
-            kernel_editor.show_separability(chosen.values)
-    if tabs[3].open:
-        with tabs[3]:
-            image_view.shift_test(image, chosen.values, stride)
-    if tabs[4].open:
-        with tabs[4]:
-            image_view.compare_kernels(image, chosen.values, options, mapping)
-    if tabs[5].open:
-        with tabs[5]:
-            image_view.noise_and_sharpening(choice.pixels, choice.name, shareable=choice.shareable)
-    if tabs[6].open:
-        with tabs[6]:
-            kernel_editor.share_and_download(link_params, choice, output, mapping)
+        image_view.show_size_arithmetic(sizes)
+        show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_params)
+
+
+playground()

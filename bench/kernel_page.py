@@ -9,8 +9,8 @@ has changed (its ``src`` URL is replaced). Prints every time and the median.
 Target (issue 3): well under 250 ms per change on the 2-core machine.
 
 Absolute times on a shared machine say little, so ``--baseline`` also times
-the same edit on a bare Streamlit page (one data editor, one small image, no
-computation) under the same conditions: the difference is what the Kernel
+the same edit on a bare Streamlit page (the same grid of text boxes, one small
+image, no computation) under the same conditions: the difference is what the Kernel
 Playground itself costs.
 
 Run: ``python bench/kernel_page.py [--edits 20] [--baseline] [--url http://127.0.0.1:PORT]``
@@ -40,43 +40,29 @@ OUTPUT_SRC = """() => {
     return figure ? figure.querySelector('img').src : null;
 }"""
 OUTPUT_CHANGED = f"(before) => {{ const now = ({OUTPUT_SRC})(); return now && now !== before; }}"
-CELL_PX = 64  # the editor's column width (ui/kernel_editor.py)
-ROW_PX = 35  # Streamlit's data-editor row height
-HEADER_PX = 36
+GRID_INPUTS = ".st-key-kernel-grid input"  # the kernel's cells, row by row (ui/kernel_editor.py)
 
 
 def edit_kernel_cell(page, row: int, col: int, text: str, *, columns: int = 3) -> None:
-    """Open a cell of the kernel grid for editing and type ``text`` (Enter commits it)."""
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    editor = page.locator("textarea.gdg-input, input.gdg-input").first
-    for attempt in range(3):
-        grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        x = box["x"] + box["width"] - (columns - col) * CELL_PX + CELL_PX / 2
-        y = box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2
-        page.mouse.dblclick(x, y)
-        try:
-            editor.wait_for(state="visible", timeout=2_000)
-            break
-        except Exception:  # the page moved under the mouse: measure again
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-    editor.fill(text)
+    """Type ``text`` into a cell of the kernel grid (Enter then commits it)."""
+    cell = page.locator(GRID_INPUTS).nth(row * columns + col)
+    cell.scroll_into_view_if_needed()
+    cell.fill(text)
 
 
 BARE_PAGE = """
-import cv2, numpy as np, pandas as pd, streamlit as st
+import cv2, numpy as np, streamlit as st
 
 st.set_page_config(layout="wide")
 columns = st.columns(3)
-with columns[1]:
-    rows = [["-1", "-2", "-1"], ["0", "0", "0"], ["1", "2", "1"]]
-    frame = pd.DataFrame(rows, columns=list("012"))
-    config = {c: st.column_config.TextColumn(c, width=64) for c in "012"}
-    st.data_editor(frame, key="grid", width="content", column_config=config)
-edits = (st.session_state.get("grid") or {}).get("edited_rows", {})
-total = sum(float(v) for row in edits.values() for v in row.values())
+total = 0.0
+with columns[1], st.container(key="kernel.grid"):
+    for r, row_values in enumerate([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]):
+        row = st.container(horizontal=True)
+        for c, value in enumerate(row_values):
+            text = row.text_input(f"Row {r}, column {c}", str(value), key=f"cell.{r}.{c}",
+                                  label_visibility="collapsed", width=64)
+            total += float(text)
 ok, png = cv2.imencode(".png", np.full((64, 64), int(total * 20) % 255, np.uint8))
 st.image(png.tobytes(), caption="Output", output_format="PNG")
 """
@@ -84,7 +70,7 @@ st.image(png.tobytes(), caption="Output", output_format="PNG")
 
 @contextlib.contextmanager
 def bare_app():
-    """A minimal Streamlit page with the same editor and an image that follows it."""
+    """A minimal Streamlit page with the same kernel grid and an image that follows it."""
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "bare.py"
         script.write_text(BARE_PAGE)

@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.kernels import PRESETS, kernel
+from core.page_state import parse_kernel_cell
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "kernel_playground.py")
-GRID = "kernel.grid.{}"
 
 
 def fresh(query: dict[str, str] | None = None) -> AppTest:
@@ -31,20 +31,25 @@ def worked_example(padding: str = "valid", preset: str = "sobel_bottom", **query
     return fresh({"img": "synthetic:example4", "preset": preset, "pad": padding, **query})
 
 
+def cell_key(at: AppTest, row: int, col: int) -> str:
+    return f"kernel.grid.{at.session_state['kernel.version']}.{row}.{col}"
+
+
 def grid_values(at: AppTest) -> np.ndarray:
-    return at.data_editor[0].value.to_numpy(dtype=float)
+    """The numbers in the grid on screen (one text box per cell, keyed by row and column)."""
+    prefix = f"kernel.grid.{at.session_state['kernel.version']}."
+    cells = {
+        tuple(int(i) for i in box.key[len(prefix) :].split(".")): parse_kernel_cell(box.value)
+        for box in at.text_input
+        if box.key and box.key.startswith(prefix)
+    }
+    rows, cols = (max(index) + 1 for index in zip(*cells, strict=True))
+    assert len(cells) == rows * cols, "the grid is not rectangular"
+    return np.array([[cells[r, c] for c in range(cols)] for r in range(rows)])
 
 
 def edit_cell(at: AppTest, row: int, col: int, text) -> AppTest:
-    key = GRID.format(at.session_state["kernel.version"])
-    try:
-        current = at.session_state[key] or {}
-    except KeyError:  # the grid has not been edited yet
-        current = {}
-    edited = dict(current.get("edited_rows", {}))
-    edited[row] = {**edited.get(row, {}), str(col): text}
-    at.session_state[key] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
-    at.run()
+    at.text_input(key=cell_key(at, row, col)).input(str(text)).run()
     assert not at.exception, at.exception
     return at
 
@@ -230,6 +235,37 @@ def test_bad_cells_keep_the_last_good_kernel(text, fragment):
     assert explain(at, 0, 0) == 19 + 7 * 12  # the good edit (−2 → 5) still applies
     edit_cell(at, 2, 2, "1")  # fixing the cell clears the message
     assert not at.error
+
+
+def outlined_cells(at: AppTest) -> set[tuple[int, int]]:
+    """Cells the grid's style sheet outlines in red (their key's CSS class is named there)."""
+    style = next(h.proto.body for h in at.get("html") if "flex-wrap: nowrap" in h.proto.body)
+    bad_rules = style.split("outline: 2px solid")[0].split("}")[-1] if "outline" in style else ""
+    found = re.findall(r"st-key-kernel-grid-\d+-(\d+)-(\d+) input", bad_rules)
+    return {(int(r), int(c)) for r, c in found}
+
+
+def test_bad_cells_are_outlined_in_the_grid():
+    at = worked_example("valid")
+    assert outlined_cells(at) == set()
+    edit_cell(at, 2, 1, "oops")
+    edit_cell(at, 0, 0, "")
+    assert outlined_cells(at) == {(2, 1), (0, 0)}
+    edit_cell(at, 2, 1, "3")
+    assert outlined_cells(at) == {(0, 0)}
+
+
+def test_untouched_cells_keep_full_precision():
+    at = fresh()
+    at.selectbox(key="kernel.preset").set_value("gen:gaussian").run()
+    exact = at.session_state["kernel.last_good"].copy()
+    assert grid_values(at)[0, 0] != exact[0, 0]  # the cell shows 6 significant digits only
+    edit_cell(at, 1, 1, "0.5")
+    kept = at.session_state["kernel.last_good"]
+    assert kept[1, 1] == 0.5
+    mask = np.ones(kept.shape, bool)
+    mask[1, 1] = False
+    np.testing.assert_array_equal(kept[mask], exact[mask])
 
 
 def test_resizing_keeps_the_centre():

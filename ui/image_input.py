@@ -12,6 +12,7 @@ page stays interactive.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,11 @@ class ImageChoice:
     original_shape: tuple[int, ...] = ()
 
 
-def photo_names() -> list[str]:
-    """File names of the bundled sample photos, sorted."""
+@functools.cache
+def photo_names() -> tuple[str, ...]:
+    """File names of the bundled sample photos, sorted (read once: they ship with the app)."""
     suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-    return sorted(p.name for p in IMAGE_DIR.iterdir() if p.suffix.lower() in suffixes)
+    return tuple(sorted(p.name for p in IMAGE_DIR.iterdir() if p.suffix.lower() in suffixes))
 
 
 def _shrink(pixels: np.ndarray, max_side: int, notes: list[str]) -> np.ndarray:

@@ -1,15 +1,14 @@
 """The editable kernel: presets, generators, a grid of cells and one-click transformations.
 
 ``kernel_editor`` draws the controls under a key prefix (e.g. "kernel") and
-returns a ``KernelChoice`` with the kernel to use. The grid is an
-``st.data_editor`` of text cells, so fractions such as ``1/9`` work and a
-typo can be caught: a bad cell (text, blank, NaN, ±inf, an absurd magnitude)
-gets a message naming it, and the last good kernel stays in use until it is
-fixed.
+returns a ``KernelChoice`` with the kernel to use. The grid is one text box
+per weight, so fractions such as ``1/9`` work and a typo can be caught: a bad
+cell (text, blank, NaN, ±inf, an absurd magnitude) is outlined in red and
+named in a message, and the last good kernel stays in use until it is fixed.
 
 State (all under the prefix): ``.values`` the kernel the grid starts from,
-``.version`` a counter that gives the grid a fresh key whenever a button or
-preset replaces its contents, ``.last_good`` the kernel in use, ``.preset``
+``.version`` a counter that gives the grid's cells fresh keys whenever a
+button or preset replaces its contents, ``.last_good`` the kernel in use, ``.preset``
 the selection ("custom" once a cell is edited).
 """
 
@@ -19,7 +18,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.kernels import (
@@ -33,7 +31,7 @@ from core.kernels import (
 from core.page_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
 
 CUSTOM = "custom"
-GRID_CELL_PX = 64  # column width of the grid (bench/kernel_page.py clicks by it)
+GRID_CELL_PX = 64  # width of one cell of the grid
 GRID_CELL_PX_NARROW = 44  # for kernels wider than 5, so a 9×9 still fits its column
 GENERATORS = {
     "gen:gaussian": "Gaussian (choose size and σ)",
@@ -174,27 +172,71 @@ def _on_transform(prefix: str, action: str) -> None:
     set_kernel(prefix, values, preset)
 
 
-def _grid_frame(values: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        [[format(float(v), ".6g") for v in row] for row in values],
-        columns=[str(c) for c in range(values.shape[1])],
+def cell_key(prefix: str, row: int, col: int) -> str:
+    """Session key of one cell of the grid on screen (tests and the browser bench use it)."""
+    return f"{grid_key(prefix)}.{row}.{col}"
+
+
+def cell_text(value: float) -> str:
+    """How a kernel value is written into its cell."""
+    return format(float(value), ".6g")
+
+
+def _on_cell_edit(prefix: str) -> None:
+    # Runs before the script, so the selectbox is drawn showing "custom".
+    st.session_state[f"{prefix}.preset"] = CUSTOM
+
+
+def _read_cell(base: np.ndarray, row: int, col: int, text) -> float:
+    """A cell's value: the stored one while its text is untouched (full precision)."""
+    if text == cell_text(base[row, col]):
+        return float(base[row, col])
+    return parse_kernel_cell(text)
+
+
+def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> str:
+    """CSS for a compact, non-wrapping grid, with the unusable cells outlined in red."""
+    grid = f".st-key-{prefix}-grid"
+    bad = ", ".join(
+        f".st-key-{cell_key(prefix, r, c).replace('.', '-')} input" for r, c in bad_cells
+    )
+    return (
+        f"<style>{grid} [data-testid='stHorizontalBlock'], {grid} .stHorizontalBlock "
+        "{flex-wrap: nowrap;}"
+        f"{grid} {{overflow-x: auto;}}"
+        f"{grid} input {{text-align: center; padding: 0.25rem 0.15rem; min-width: {cell_px}px;}}"
+        + (f"{bad} {{outline: 2px solid #d33; background: #fde8e8;}}" if bad else "")
+        + "</style>"
     )
 
 
-def _apply_edits(base: np.ndarray, edits: dict) -> tuple[np.ndarray, list[str]]:
-    """The base kernel with the grid's edited cells parsed in; bad cells are listed."""
+def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str], list]:
+    """One text box per weight, in rows. Returns the values, the errors and the bad cells.
+
+    Plain text inputs rather than ``st.data_editor``: the data editor waits
+    150 ms after every edit before it tells the server (a fixed debounce in
+    Streamlit's front end), which alone breaks this page's speed target.
+    """
+    rows, cols = base.shape
+    cell_px = GRID_CELL_PX if cols <= 5 else GRID_CELL_PX_NARROW
     values = base.copy()
-    errors = []
-    for row, changes in (edits or {}).get("edited_rows", {}).items():
-        for col, text in changes.items():
-            r, c = int(row), int(col)
-            if not (0 <= r < values.shape[0] and 0 <= c < values.shape[1]):
-                continue
-            try:
-                values[r, c] = parse_kernel_cell(text)
-            except ValueError as error:
-                errors.append(f"Row {r}, column {c}: {error}.")
-    return values, errors
+    errors, bad_cells = [], []
+    with st.container(key=f"{prefix}.grid", gap="xxsmall"):
+        for r in range(rows):
+            row = st.container(horizontal=True, gap="xxsmall")
+            for c in range(cols):
+                text = row.text_input(
+                    f"Row {r}, column {c}", value=cell_text(base[r, c]),
+                    key=cell_key(prefix, r, c), label_visibility="collapsed", width=cell_px,
+                    on_change=_on_cell_edit, args=(prefix,),
+                )  # fmt: skip
+                try:
+                    values[r, c] = _read_cell(base, r, c, text)
+                except ValueError as error:
+                    errors.append(f"Row {r}, column {c}: {error}.")
+                    bad_cells.append((r, c))
+    st.html(_grid_style(prefix.replace(".", "-"), cell_px, bad_cells))
+    return values, errors, bad_cells
 
 
 def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom") -> KernelChoice:
@@ -203,7 +245,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     state = st.session_state
     if keys["last_good"] not in state:
         set_kernel(prefix, kernel(default_preset), default_preset)
-    if grid_key(prefix) not in state:
+    if cell_key(prefix, 0, 0) not in state:
         # A fresh grid (first run, or back from another page, which makes Streamlit forget
         # widgets): start it from the kernel in use and restore the selection shown.
         state[keys["values"]] = state[keys["last_good"]]
@@ -211,10 +253,6 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             state[keys["preset"]] = state.get(f"{prefix}.preset_kept", CUSTOM)
         for name, size in zip(("rows", "cols"), state[keys["last_good"]].shape, strict=True):
             state.setdefault(keys[name], size)
-    # An edited cell turns a preset into "custom" (before the selectbox is drawn).
-    edits = state.get(grid_key(prefix)) or {}
-    if edits.get("edited_rows") and state.get(keys["preset"]) != CUSTOM:
-        state[keys["preset"]] = CUSTOM
     state[f"{prefix}.preset_kept"] = state.get(keys["preset"], CUSTOM)
 
     option = st.selectbox(
@@ -235,34 +273,21 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         st.caption("Your own kernel. Type numbers or fractions such as 1/9 into the cells.")
 
-    size_columns = st.columns(2)
+    size_row = st.container(horizontal=True)
     base = state[keys["values"]]
-    size_names = (("rows", "Rows"), ("cols", "Columns"))
-    for column, (name, label) in zip(size_columns, size_names, strict=True):
-        column.number_input(
+    for name, label in (("rows", "Rows"), ("cols", "Columns")):
+        size_row.number_input(
             label, min_value=1, max_value=MAX_KERNEL_SIZE, step=1, key=keys[name],
             on_change=_on_resize, args=(prefix,),
             help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
             "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
         )  # fmt: skip
 
-    cell_width = GRID_CELL_PX if base.shape[1] <= 5 else GRID_CELL_PX_NARROW
-    st.data_editor(
-        _grid_frame(base),
-        key=grid_key(prefix),
-        hide_index=False,
-        width="content",
-        column_config={
-            str(c): st.column_config.TextColumn(str(c), width=cell_width)
-            for c in range(base.shape[1])
-        },
-    )
-    # The edits are read from the widget state: untouched cells keep their full precision.
-    values, errors = _apply_edits(base, state.get(grid_key(prefix)))
+    values, errors, _ = _kernel_grid(prefix, base)
     shown = values if not errors else state[keys["last_good"]]
     st.caption(
         f"Sum of the weights: {shown.sum() + 0.0:.4g}. Click a cell, type a number or a "
-        "fraction such as 1/16 and press Enter."
+        "fraction such as 1/16 and press Enter or Tab."
     )
     if errors:
         st.error(
@@ -272,18 +297,18 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         state[keys["last_good"]] = values
 
-    buttons = [*st.columns(2), *st.columns(2)]
-    for column, action, label, tip in (
-        (buttons[0], "normalise", "Sum → 1", "Divide every cell by the kernel's sum, so a flat "
+    rows = [st.container(horizontal=True, gap="xsmall") for _ in range(2)]
+    for index, (action, label, tip) in enumerate((
+        ("normalise", "Sum → 1", "Divide every cell by the kernel's sum, so a flat "
          "area keeps its brightness (blurs should sum to 1)."),
-        (buttons[1], "randomise", "Random", "Fill the grid with random values (mean 0, "
+        ("randomise", "Random", "Fill the grid with random values (mean 0, "
          "spread 1): what a CNN's kernel looks like before training."),
-        (buttons[2], "transpose", "Transpose", "Swap rows and columns: a horizontal edge "
+        ("transpose", "Transpose", "Swap rows and columns: a horizontal edge "
          "detector becomes a vertical one."),
-        (buttons[3], "rotate", "Rotate 180°", "Turn the kernel upside down and back to front: "
+        ("rotate", "Rotate 180°", "Turn the kernel upside down and back to front: "
          "the flip that turns correlation into true convolution."),
-    ):  # fmt: skip
-        column.button(
+    )):  # fmt: skip
+        rows[index // 2].button(
             label, key=f"{prefix}.button.{action}", help=tip, on_click=_on_transform,
             args=(prefix, action), width="stretch",
         )  # fmt: skip
@@ -390,9 +415,9 @@ def show_separability(values: np.ndarray) -> None:
         )
         a, b = st.columns([1, 3])
         with a:
-            show_small_matrix(result.column[:, None], key="kernel.factor_column", title="Column")
+            show_small_matrix(result.column[:, None], title="Column")
         with b:
-            show_small_matrix(result.row[None, :], key="kernel.factor_row", title="Row")
+            show_small_matrix(result.row[None, :], title="Row")
     elif result.rank == 0:
         st.info("An all-zero kernel: nothing to separate.")
     else:

@@ -20,6 +20,7 @@ from core.kernels import PRESETS
 from core.pooling import global_pool, pool2d
 from core.pooling_lessons import MAX_SHIFT, feature_map, pool_repeatedly, translation_study
 from core.seed_examples import POOL_EXAMPLES
+from ui.image_input import photo_names
 from ui.matrix_editor import resize_matrix, set_matrix
 from ui.matrix_view import format_value, show_matrix
 
@@ -295,10 +296,6 @@ def table(values: np.ndarray) -> pd.DataFrame:
 def photo(name: str) -> np.ndarray:
     """A bundled photo as float (H, W[, 3]), shrunk to ``PHOTO_SIDE``."""
     return downscale(load_image(IMAGE_DIR / name).pixels, PHOTO_SIDE).astype(np.float64)
-
-
-def photo_names() -> list[str]:
-    return sorted(p.name for p in IMAGE_DIR.iterdir() if p.suffix.lower() in (".png", ".jpg"))
 
 
 def image_source(prefix: str) -> tuple[np.ndarray, np.ndarray | None, str]:
