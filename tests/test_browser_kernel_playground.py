@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 
 from bench.kernel_page import OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
@@ -36,6 +38,9 @@ def test_editing_a_cell_changes_the_output(browser_page, app_url):
     # The preset turned into "Custom" and the step-by-step shows the new sum (19 + 3·10).
     page.get_by_text("Your own kernel").first.wait_for(timeout=10_000)
     page.get_by_text("= 49").first.wait_for(timeout=10_000)
+    # The page body reruns as a fragment; the lecture link in the address bar still follows.
+    page.wait_for_function("() => new URLSearchParams(location.search).get('k')?.startsWith('2,')")
+    assert parse_qs(urlparse(page.url).query)["preset"] == ["custom"]
 
 
 def test_a_bad_cell_shows_a_message_and_keeps_the_output(browser_page, app_url):
