@@ -263,3 +263,13 @@ def test_matrices_row_escapes_operators():
 def test_matrices_row_rejects_a_wrong_number_of_operators():
     with pytest.raises(ValueError, match="Received: 2 operators for 2 tables"):
         matrices_row(["<table></table>", "<table></table>"], operators=["×", "="])
+
+
+def test_indices_number_rows_and_columns_from_zero():
+    table = matrix_table(np.arange(6.0).reshape(2, 3), indices=True)
+    labels = re.findall(r"<th[^>]*>(\d*)</th>", table)
+    assert labels == ["", "0", "1", "2", "0", "1"]  # corner, column numbers, row numbers
+    assert "<th" not in matrix_table(np.arange(6.0).reshape(2, 3))
+    # The values themselves are unchanged by the labels.
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert cells == ["0", "1", "2", "3", "4", "5"]

@@ -211,9 +211,9 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
     cell = _cell_px(kernel.shape)
     halo = padding_mask if padding_mask.any() else None
     tables = [
-        matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell),
-        matrix_table(kernel, title="Kernel", fmt=fmt, cell_px=cell),
-        matrix_table(products, title="Products", fmt=fmt, cell_px=cell),
+        matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell, indices=True),
+        matrix_table(kernel, title="Kernel", fmt=fmt, cell_px=cell, indices=True),
+        matrix_table(products, title="Products", fmt=fmt, cell_px=cell, indices=True),
     ]
     st.html(matrices_row(tables, operators=["×", "="]))
 
@@ -269,7 +269,8 @@ def show_small_matrix(values: np.ndarray, *, title: str = "") -> None:
     """A small matrix (kernel, factor) with every value printed, as an HTML table."""
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     fmt = _compact_format(values.ravel())
-    st.html(matrix_table(values, title=title, fmt=fmt, cell_px=_cell_px(values.shape)))
+    cell = _cell_px(values.shape)
+    st.html(matrix_table(values, title=title, fmt=fmt, cell_px=cell, indices=True))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -369,10 +370,10 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
             st.session_state[key] = limit - 1
     pickers = st.container(horizontal=True)
     row = pickers.number_input(
-        "Output row", 0, rows - 1, key="kernel.row",
+        "Output row", 0, rows - 1, key="kernel.row", width=220,
         help="Which output pixel to explain: its row (0 is the top).",
     )  # fmt: skip
-    col = pickers.number_input("Output column", 0, cols - 1, key="kernel.col",
+    col = pickers.number_input("Output column", 0, cols - 1, key="kernel.col", width=220,
                                help="Its column (0 is the left).")  # fmt: skip
     detail = explain_pixel(image, weights, int(row), int(col), **options)
     patch, kernel, products = detail.patch, detail.kernel, detail.products
@@ -380,7 +381,7 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
     if patch.ndim == 3:
         channel = pickers.selectbox(
             "Channel", range(patch.shape[2]), format_func=("Red", "Green", "Blue").__getitem__,
-            key="kernel.explain_channel", help="Colour channel whose numbers are shown.",
+            key="kernel.explain_channel", help="Colour channel whose numbers are shown.", width=220,
         )  # fmt: skip
         patch, products = patch[:, :, channel], products[:, :, channel]
         kernel = kernel[:, :, channel] if kernel.ndim == 3 else kernel

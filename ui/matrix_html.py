@@ -69,6 +69,8 @@ OPERATOR_PX = 22
 _FIT_CHARS = 5  # texts longer than this get a smaller font
 _CHAR_WIDTH_EM = 0.62  # width of one monospace digit, in em
 _MIN_FONT_PX = 7
+_INDEX_PX = 10  # the row and column numbers around a table
+_INDEX_COLUMN_PX = 18
 _FONT_FAMILY = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 
 
@@ -180,6 +182,7 @@ def matrix_table(
     halo=None,
     cell_px: int = 40,
     hidden_text: str = "?",
+    indices: bool = False,
 ) -> str:
     """One matrix as an HTML ``<table>``: every value printed in its cell, cells coloured by value.
 
@@ -199,6 +202,8 @@ def matrix_table(
             dotted outline; ``None`` = no padding.
         cell_px: side of one square cell in pixels.
         hidden_text: what NaN cells show (also in their hover title).
+        indices: print the zero-based row and column numbers along the top
+            and left, as the step-by-step text and error messages count them.
 
     Returns:
         An HTML string for ``st.html``: a ``<div>`` holding the title and the
@@ -216,8 +221,11 @@ def matrix_table(
     matrix, halo = _validated(values, halo)
     backgrounds = _backgrounds(matrix, halo)
     rows, cols = matrix.shape
+    index_style = f"padding:0 2px;border:0;font-size:{_INDEX_PX}px;color:#888;font-weight:400"
+    row_label = (lambda r: f'<th style="{index_style}">{r}</th>') if indices else (lambda r: "")
     body = "".join(
         f'<tr style="height:{cell_px}px">'
+        + row_label(r)
         + "".join(
             _cell(
                 _cell_text(matrix[r, c], fmt, hidden_text),
@@ -235,12 +243,17 @@ def matrix_table(
     )
     spacing_px = 1  # the white gaps between cells, as xgap/ygap in the Plotly view
     width_px = cols * cell_px + (cols + 1) * spacing_px
+    columns = f'<col style="width:{cell_px}px">' * cols
+    if indices:
+        header = "".join(f'<th style="{index_style}">{c}</th>' for c in range(cols))
+        body = f'<tr><th style="{index_style}"></th>{header}</tr>' + body
+        width_px += _INDEX_COLUMN_PX + spacing_px
+        columns = f'<col style="width:{_INDEX_COLUMN_PX}px">' + columns
     table_style = (
         f"border-collapse:separate;border-spacing:{spacing_px}px;table-layout:fixed;"
         f"width:{width_px}px;margin:0;text-align:center;"
         f"font:{max(_MIN_FONT_PX, round(cell_px / 3))}px {_FONT_FAMILY}"
     )
-    columns = f'<col style="width:{cell_px}px">' * cols
     heading = (
         f'<div style="font-weight:600;font-size:13px;margin:0 0 4px">{html.escape(title)}</div>'
         if title
