@@ -268,6 +268,14 @@ def test_untouched_cells_keep_full_precision():
     np.testing.assert_array_equal(kept[mask], exact[mask])
 
 
+def test_wide_kernels_say_the_grid_scrolls():
+    at = worked_example("valid")
+    assert not any("scroll the grid sideways" in c.value for c in at.caption)
+    at.number_input(key="kernel.cols").set_value(9).run()
+    assert grid_values(at).shape == (3, 9)
+    assert any("9 columns: scroll the grid sideways" in c.value for c in at.caption)
+
+
 def test_resizing_keeps_the_centre():
     at = worked_example("valid")
     at.number_input(key="kernel.rows").set_value(5)

@@ -32,7 +32,8 @@ from core.page_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
 
 CUSTOM = "custom"
 GRID_CELL_PX = 64  # width of one cell of the grid
-GRID_CELL_PX_NARROW = 44  # for kernels wider than 5, so a 9×9 still fits its column
+GRID_CELL_PX_NARROW = 44  # for kernels wider than 5
+WIDEST_GRID_SHOWN = 6  # columns that fit the page's kernel column; wider grids scroll sideways
 GENERATORS = {
     "gen:gaussian": "Gaussian (choose size and σ)",
     "gen:box": "Box / mean (choose size)",
@@ -236,6 +237,8 @@ def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str], 
                     errors.append(f"Row {r}, column {c}: {error}.")
                     bad_cells.append((r, c))
     st.html(_grid_style(prefix.replace(".", "-"), cell_px, bad_cells))
+    if cols > WIDEST_GRID_SHOWN:
+        st.caption(f"{cols} columns: scroll the grid sideways to reach them all.")
     return values, errors, bad_cells
 
 
