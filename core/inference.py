@@ -44,6 +44,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODELS_DIR = PROJECT_ROOT / "assets" / "models"
 UPLOAD_DIR_NAME = "convscope-inspect-uploads"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # older uploads are deleted when a new one arrives
+UPLOADS_KEPT = 20  # and never more than this many (newest first), at most ~1 GB
 START_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 120.0
 SCAN_LIMIT = 10_000
@@ -330,6 +332,37 @@ def upload_dir() -> Path:
     return Path(tempfile.gettempdir()) / UPLOAD_DIR_NAME
 
 
+def prune_uploads(
+    folder: Path,
+    *,
+    keep: Path | None = None,
+    max_age_s: float = UPLOAD_MAX_AGE_SECONDS,
+    max_files: int = UPLOADS_KEPT,
+    now: float | None = None,
+) -> list[Path]:
+    """Delete uploads older than `max_age_s` and all but the newest `max_files`; never `keep`.
+
+    Uploaded models are only needed while someone inspects them, and a
+    teaching server can run for weeks: without this the folder only grows.
+    A session whose file was pruned gets a clear "could not load" message
+    and can upload it again. Returns the deleted paths.
+    """
+    now = time.time() if now is None else now
+    uploads = []
+    for path in folder.glob("*.keras"):
+        with contextlib.suppress(OSError):
+            uploads.append((path.stat().st_mtime, path))
+    uploads.sort(reverse=True)
+    deleted = []
+    for rank, (mtime, path) in enumerate(uploads):
+        if path == keep or (rank < max_files and now - mtime <= max_age_s):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
 class InferenceClient:
     """Talks to the inference worker process; safe to share between threads.
 
@@ -552,7 +585,7 @@ class InferenceClient:
         """Check an uploaded `.keras` file (size cap, `safe_mode=True`) and describe it.
 
         The bytes are kept in a temporary folder under their hash, so uploading the same
-        file twice loads it once.
+        file twice loads it once; old uploads are pruned (`prune_uploads`).
 
         Raises:
             ModelRejectedError: too big, not a `.keras` archive, or refused by safe mode.
@@ -577,6 +610,7 @@ class InferenceClient:
             temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
             temporary.write_bytes(bytes(data))
             os.replace(temporary, path)
+            prune_uploads(folder, keep=path)
         try:
             return self.model_info(path)
         except ModelRejectedError:

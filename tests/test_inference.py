@@ -16,10 +16,12 @@ import pytest
 
 from core import datasets
 from core.inference import (
+    UPLOAD_MAX_AGE_SECONDS,
     DatasetRef,
     InferenceClient,
     ModelRejectedError,
     WorkerCrashedError,
+    prune_uploads,
 )
 from tests.conftest import ROOT
 from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL, build_test_models
@@ -213,6 +215,25 @@ def test_models_that_are_not_image_cnns_get_a_message(client, models_dir, name, 
     assert message in info.problem
     with pytest.raises(ModelRejectedError, match=message):
         client.feature_maps(models_dir / f"{name}.keras", np.zeros((28, 28, 1), np.float32))
+
+
+def test_old_and_surplus_uploads_are_pruned_but_never_the_new_one(tmp_path):
+    now = 1_000_000.0
+    ages = {"fresh": 60, "day_old": UPLOAD_MAX_AGE_SECONDS + 60, "new": 0}
+    for name, age in ages.items():
+        path = tmp_path / f"{name}.keras"
+        path.write_bytes(b"PK")
+        os.utime(path, (now - age, now - age))
+    (tmp_path / "notes.txt").write_text("not an upload")
+    deleted = prune_uploads(tmp_path, keep=tmp_path / "new.keras", now=now)
+    assert deleted == [tmp_path / "day_old.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.keras", "new.keras", "notes.txt"]
+    # Over the count limit the oldest go first; the file just uploaded stays even if oldest.
+    os.utime(tmp_path / "new.keras", (now - 120, now - 120))
+    deleted = prune_uploads(tmp_path, keep=tmp_path / "new.keras", max_files=1, now=now)
+    assert deleted == []  # "fresh" is the newest, "new" is kept on purpose
+    deleted = prune_uploads(tmp_path, max_files=1, now=now)
+    assert deleted == [tmp_path / "new.keras"]
 
 
 def test_uploads_that_are_not_keras_files_are_refused_before_the_worker():
