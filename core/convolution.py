@@ -642,10 +642,7 @@ def _check_transpose_is_keras_expressible(
 
 def _transpose_crop_start(output_length: int, kernel_size: int, stride: int, padding: str) -> int:
     """Rows cut from the top of the full scatter result, as TensorFlow's gradient op does."""
-    if padding == "valid":
-        return 0
-    needed = max((math.ceil(output_length / stride) - 1) * stride + kernel_size - output_length, 0)
-    return needed // 2
+    return _axis_padding(padding, output_length, kernel_size, stride, 0)[0]
 
 
 def conv2d_transpose(

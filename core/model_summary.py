@@ -2,8 +2,9 @@
 
 For every layer: output shape, parameters, multiply-adds and receptive field, computed with
 Keras' own rules (`"valid"`: `floor((L - K) / S) + 1`, `"same"`: `ceil(L / S)`), so the page
-can update the table instantly as the user edits the stack. A test checks every preset against
-Keras' `count_params()` and output shapes.
+can update the table instantly as the user edits the stack. Output sizes and receptive fields
+come from `core.receptive_field.next_receptive_field`, the arithmetic the Inspect page uses too.
+A test checks every preset against Keras' `count_params()` and output shapes.
 
 Use it through `core.models`:
 
@@ -18,6 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from core.receptive_field import (
+    LayerGeometry,
+    ReceptiveField,
+    input_receptive_field,
+    next_receptive_field,
+)
 
 if TYPE_CHECKING:
     from core.models import LayerSpec, ModelSpec
@@ -121,13 +129,6 @@ def _where(index: int, layer: LayerSpec) -> str:
     return f"Layer {index} ({layer.name})"
 
 
-def _window_output(length: int, window: int, stride: int, padding: str) -> int:
-    """Output length along one axis, Keras' rule; may be < 1 for an impossible "valid" window."""
-    if padding == "same":
-        return math.ceil(length / stride)
-    return (length - window) // stride + 1 if length >= window else 0
-
-
 def _pair(values: tuple[int, int]) -> str:
     return f"{values[0]}×{values[1]}"
 
@@ -164,8 +165,9 @@ def summarize(spec: ModelSpec) -> ModelSummary:
         raise TypeError(f"`spec` must be a ModelSpec. Received: type={type(spec).__name__}")
 
     shape: tuple[int, ...] = tuple(spec.input_shape)
-    field: tuple[int, int] | None = (1, 1)
-    jump: tuple[int, int] | None = (1, 1)
+    # None once the map is flattened (every value then sees the whole input); no window
+    # layer may follow, so the Conv2D / pooling branch always has a field to extend.
+    field: ReceptiveField | None = input_receptive_field(spec.input_shape[:2])
     rows: list[LayerSummary] = []
     for index, layer in enumerate(spec.layers, start=1):
         where = _where(index, layer)
@@ -183,15 +185,17 @@ def summarize(spec: ModelSpec) -> ModelSummary:
                 window, word = layer.kernel_size, "kernel_size"
             else:
                 window, word = layer.pool_size, "pool_size"
-            out_height = _window_output(height, window[0], layer.strides[0], layer.padding)
-            out_width = _window_output(width, window[1], layer.strides[1], layer.padding)
-            if out_height < 1 or out_width < 1:
+            geometry = LayerGeometry(layer.name, window, layer.strides, layer.padding)
+            try:
+                field = next_receptive_field(field, geometry)
+            except ValueError:
                 hint = "use a smaller kernel, " if layer.type == "Conv2D" else ""
                 raise InvalidModelError(
                     f"{where} would shrink the {height}×{width} map below 1×1: "
                     f"{word}={window} with padding='valid' needs at least {_pair(window)}. "
                     f"Remove a pooling layer, {hint}or use padding='same'."
-                )
+                ) from None
+            out_height, out_width = field.output_size
             if layer.type == "Conv2D":
                 out_channels = layer.filters
                 weights = window[0] * window[1] * channels * layer.filters
@@ -204,12 +208,6 @@ def summarize(spec: ModelSpec) -> ModelSummary:
             else:
                 out_channels = channels
                 details = f"{_pair(window)}, stride {_pair(layer.strides)}, {layer.padding}"
-            if field is not None:
-                field = (
-                    field[0] + (window[0] - 1) * jump[0],
-                    field[1] + (window[1] - 1) * jump[1],
-                )
-                jump = (jump[0] * layer.strides[0], jump[1] * layer.strides[1])
             shape = (out_height, out_width, out_channels)
         elif layer.type in ("Flatten", "GlobalAveragePooling2D"):
             if not spatial:
@@ -218,7 +216,7 @@ def summarize(spec: ModelSpec) -> ModelSummary:
                     f"({shape[0]} values). Remove it."
                 )
             shape = (math.prod(shape),) if layer.type == "Flatten" else (shape[2],)
-            field = jump = None
+            field = None
         elif layer.type == "Dense":
             if spatial:
                 raise InvalidModelError(
@@ -229,7 +227,7 @@ def summarize(spec: ModelSpec) -> ModelSummary:
             macs = shape[0] * layer.units
             details = f"{layer.units} units, {layer.activation}"
             shape = (layer.units,)
-            field = jump = None
+            field = None
         elif layer.type == "BatchNormalization":
             channels = shape[-1]
             params, non_trainable = 4 * channels, 2 * channels
@@ -244,9 +242,9 @@ def summarize(spec: ModelSpec) -> ModelSummary:
                 output_shape=tuple(int(d) for d in shape),
                 params=params,
                 macs=macs,
-                receptive_field=max(field) if field is not None else None,
-                receptive_field_hw=field,
-                jump=jump,
+                receptive_field=max(field.size) if field is not None else None,
+                receptive_field_hw=field.size if field is not None else None,
+                jump=field.jump if field is not None else None,
                 non_trainable_params=non_trainable,
                 details=details,
             )

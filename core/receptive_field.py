@@ -13,7 +13,9 @@ starting from r = 1, j = 1, c = 0 at the input. Two 3×3 convolutions see 5×5 p
 see 7×7, and conv 3×3 → max-pool 2×2 → conv 3×3 sees 8×8.
 
 Padding follows TensorFlow: "valid" pads nothing; "same" pads
-max((⌈n/s⌉ − 1)·s + k' − n, 0) in total with the smaller half first (top/left).
+max((⌈n/s⌉ − 1)·s + k' − n, 0) in total with the smaller half first (top/left). The output
+sizes and padding come from `core.convolution.describe_output_size`, so this module and
+`conv2d` cannot disagree; `core.model_summary` uses `next_receptive_field` for the same reason.
 
 Example:
 
@@ -27,6 +29,8 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+
+from core.convolution import describe_output_size, effective_kernel_size
 
 PADDINGS = ("valid", "same")
 
@@ -120,15 +124,60 @@ class InputRegion:
         return self.right - self.left
 
 
-def _axis_padding(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
-    """Output length and padding before the first pixel, as TensorFlow computes them."""
-    if padding == "valid":
-        if size < kernel:
-            return 0, 0
-        return (size - kernel) // stride + 1, 0
-    output = math.ceil(size / stride)
-    total = max((output - 1) * stride + kernel - size, 0)
-    return output, total // 2
+def input_receptive_field(input_size: tuple[int, int]) -> ReceptiveField:
+    """The input pixels themselves, where the recurrence starts: size 1, jump 1, start 0.
+
+    >>> input_receptive_field((28, 28)).output_size
+    (28, 28)
+    """
+    height, width = _pair(tuple(input_size), "input_size")
+    return ReceptiveField("input", (1, 1), (1, 1), (0.0, 0.0), (height, width))
+
+
+def next_receptive_field(previous: ReceptiveField, layer: LayerGeometry) -> ReceptiveField:
+    """One step of the recurrence: the receptive field after `layer`, from the one before it.
+
+    Args:
+        previous: the receptive field of the map that `layer` reads.
+        layer: the layer's window, stride, padding and dilation.
+
+    Returns:
+        The `ReceptiveField` of the layer's output, named after the layer.
+
+    Raises:
+        ValueError: the layer shrinks the map below 1×1 (a "valid" window larger than it).
+
+    >>> after = next_receptive_field(input_receptive_field((28, 28)), LayerGeometry("c", 3))
+    >>> after.size, after.jump, after.start, after.output_size
+    ((3, 3), (1, 1), (1.0, 1.0), (26, 26))
+    """
+    if not isinstance(layer, LayerGeometry):
+        raise TypeError(f"`layers` must hold LayerGeometry. Received: {layer!r}")
+    size, jump, start, output = [], [], [], []
+    for axis in range(2):
+        effective = effective_kernel_size(layer.kernel_size[axis], layer.dilation_rate[axis])
+        try:
+            arithmetic = describe_output_size(
+                previous.output_size[axis],
+                layer.kernel_size[axis],
+                strides=layer.strides[axis],
+                padding=layer.padding,
+                dilation_rate=layer.dilation_rate[axis],
+            )
+        except ValueError:
+            raise ValueError(
+                f"Layer {layer.name!r} shrinks the feature map below 1×1 "
+                f"(input {previous.output_size}, window {effective}, padding "
+                f"{layer.padding!r})."
+            ) from None
+        size.append(previous.size[axis] + (effective - 1) * previous.jump[axis])
+        jump.append(previous.jump[axis] * layer.strides[axis])
+        start.append(
+            previous.start[axis]
+            + ((effective - 1) / 2 - arithmetic.pad_before) * previous.jump[axis]
+        )
+        output.append(arithmetic.size)
+    return ReceptiveField(layer.name, tuple(size), tuple(jump), tuple(start), tuple(output))
 
 
 def receptive_fields(
@@ -150,33 +199,9 @@ def receptive_fields(
     >>> [f.size[0] for f in receptive_fields([conv3, pool2, conv3], input_size=(28, 28))]
     [1, 3, 4, 8]
     """
-    height, width = _pair(tuple(input_size), "input_size")
-    fields = [ReceptiveField("input", (1, 1), (1, 1), (0.0, 0.0), (height, width))]
+    fields = [input_receptive_field(input_size)]
     for layer in layers:
-        if not isinstance(layer, LayerGeometry):
-            raise TypeError(f"`layers` must hold LayerGeometry. Received: {layer!r}")
-        previous = fields[-1]
-        size, jump, start, output = [], [], [], []
-        for axis in range(2):
-            effective = layer.dilation_rate[axis] * (layer.kernel_size[axis] - 1) + 1
-            length, pad_before = _axis_padding(
-                previous.output_size[axis], effective, layer.strides[axis], layer.padding
-            )
-            if length < 1:
-                raise ValueError(
-                    f"Layer {layer.name!r} shrinks the feature map below 1×1 "
-                    f"(input {previous.output_size}, window {effective}, padding "
-                    f"{layer.padding!r})."
-                )
-            size.append(previous.size[axis] + (effective - 1) * previous.jump[axis])
-            jump.append(previous.jump[axis] * layer.strides[axis])
-            start.append(
-                previous.start[axis] + ((effective - 1) / 2 - pad_before) * previous.jump[axis]
-            )
-            output.append(length)
-        fields.append(
-            ReceptiveField(layer.name, tuple(size), tuple(jump), tuple(start), tuple(output))
-        )
+        fields.append(next_receptive_field(fields[-1], layer))
     return fields
 
 

@@ -9,7 +9,9 @@ from core.receptive_field import (
     InputRegion,
     LayerGeometry,
     clip_region,
+    input_receptive_field,
     input_region,
+    next_receptive_field,
     receptive_field,
     receptive_fields,
 )
@@ -83,6 +85,42 @@ def test_rectangular_kernels_are_per_axis():
 def test_shrinking_below_one_is_refused_naming_the_layer():
     with pytest.raises(ValueError, match="'conv3'"):
         receptive_field([CONV3] * 3, input_size=(5, 5))
+
+
+def test_one_step_from_the_input_pads_same_with_the_smaller_half_first():
+    strided = LayerGeometry("s", kernel_size=3, strides=2, padding="same")
+    step = next_receptive_field(input_receptive_field((7, 7)), strided)
+    # 7 rows, stride 2: 4 outputs, 2 rows of padding, 1 on top, so unit 0 is centred on row 0.
+    assert (step.layer, step.size, step.jump, step.output_size) == ("s", (3, 3), (2, 2), (4, 4))
+    assert step.start == (0.0, 0.0)
+    after = next_receptive_field(step, CONV3)
+    assert (after.size, after.jump, after.start, after.output_size) == (
+        (7, 7),
+        (2, 2),
+        (2.0, 2.0),
+        (2, 2),
+    )
+
+
+def test_one_step_dilates_each_axis_on_its_own():
+    tall = LayerGeometry("tall", kernel_size=(3, 1), dilation_rate=(2, 1))
+    step = next_receptive_field(input_receptive_field((10, 10)), tall)
+    assert (step.size, step.start, step.output_size) == ((5, 1), (2.0, 0.0), (6, 10))
+
+
+def test_receptive_fields_chain_the_single_steps():
+    layers = [CONV3, POOL2, LayerGeometry("same", kernel_size=3, padding="same")]
+    chained = [input_receptive_field((12, 12))]
+    for layer in layers:
+        chained.append(next_receptive_field(chained[-1], layer))
+    assert receptive_fields(layers, input_size=(12, 12)) == chained
+
+
+def test_a_step_that_shrinks_below_one_is_refused_naming_the_layer():
+    with pytest.raises(ValueError, match="'conv3' shrinks the feature map below 1×1"):
+        next_receptive_field(input_receptive_field((2, 2)), CONV3)
+    with pytest.raises(TypeError, match="LayerGeometry"):
+        next_receptive_field(input_receptive_field((2, 2)), (3, 1, "valid"))
 
 
 def test_bad_arguments_are_refused():
