@@ -10,15 +10,7 @@ shared link such as ``/kernel_playground?...`` would run that script bare,
 without this navigation or the wide layout (tests/test_browser_app.py checks it).
 """
 
-import sys
-
 import streamlit as st
-
-# The script thread and the server's event loop share the interpreter lock. By default a
-# busy script holds it for 5 ms at a time, so the messages it produces queue up and reach
-# the browser only after the script ends; at 0.5 ms they stream out while it runs
-# (bench/kernel_page.py: the Kernel Playground answers an edit about 20 ms sooner).
-sys.setswitchinterval(0.0005)
 
 st.set_page_config(
     page_title="ConvScope",
