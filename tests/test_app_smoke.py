@@ -35,3 +35,20 @@ def test_page_runs_inside_the_app_without_exception(page):
     assert not app.exception, [e.message for e in app.exception]
     if not page.endswith("home.py"):  # the switch really happened
         assert "ConvScope" not in [t.value for t in app.title]
+
+
+def test_an_edited_kernel_survives_a_visit_to_another_page():
+    """Streamlit forgets widgets on a page switch; the kernel in use must come back."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    app.run()
+    app.switch_page("app_pages/kernel_playground.py").run()
+    version = app.session_state["kernel.version"]
+    app.text_input(key=f"kernel.grid.{version}.1.1").input("7").run()
+    assert app.selectbox(key="kernel.preset").value == "custom"
+    app.switch_page("app_pages/pooling.py").run()
+    app.switch_page("app_pages/kernel_playground.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    version = app.session_state["kernel.version"]
+    assert app.text_input(key=f"kernel.grid.{version}.1.1").value == "7"
+    assert app.selectbox(key="kernel.preset").value == "custom"
+    assert app.session_state["kernel.last_good"][1, 1] == 7
