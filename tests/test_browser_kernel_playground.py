@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bench.kernel_page import OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
+from bench.kernel_page import GRID_INPUTS, OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
 from tests.browser import EXCEPTION_SELECTOR, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -67,3 +67,21 @@ def test_clicking_an_output_pixel_explains_it(browser_page, app_url):
     page.get_by_text("The output image holds 48 at row 1, column 2.").wait_for(timeout=15_000)
     assert page.query_selector(EXCEPTION_SELECTOR) is None
     screenshot(page, "kernel_playground_clicked_pixel")
+
+
+def test_typing_a_row_of_cells_with_tab(browser_page, app_url):
+    """Tab moves to the next cell and commits the one left; no keystroke is lost to a rerun."""
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    cells = page.locator(GRID_INPUTS)
+    cells.nth(0).click()
+    for text in ("1", "0", "-1"):  # the top row becomes 1 0 -1
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    wait_for_app(page)
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('k')?.startsWith('1,0,-1;')"
+    )
+    assert [cells.nth(i).input_value() for i in range(3)] == ["1", "0", "-1"]
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
