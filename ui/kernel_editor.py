@@ -15,6 +15,7 @@ the selection ("custom" once a cell is edited).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,12 +196,15 @@ def _read_cell(base: np.ndarray, row: int, col: int, text) -> float:
     return parse_kernel_cell(text)
 
 
+def _key_class(key: str) -> str:
+    """The CSS class Streamlit gives the element with this key."""
+    return "st-key-" + re.sub(r"[^\w-]", "-", key)
+
+
 def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> str:
     """CSS for a compact, non-wrapping grid, with the unusable cells outlined in red."""
-    grid = f".st-key-{prefix}-grid"
-    bad = ", ".join(
-        f".st-key-{cell_key(prefix, r, c).replace('.', '-')} input" for r, c in bad_cells
-    )
+    grid = "." + _key_class(f"{prefix}.grid")
+    bad = ", ".join(f".{_key_class(cell_key(prefix, r, c))} input" for r, c in bad_cells)
     return (
         f"<style>{grid} [data-testid='stHorizontalBlock'], {grid} .stHorizontalBlock "
         "{flex-wrap: nowrap;}"
@@ -211,8 +215,8 @@ def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> 
     )
 
 
-def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str], list]:
-    """One text box per weight, in rows. Returns the values, the errors and the bad cells.
+def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """One text box per weight, in rows. Returns the values and a message per bad cell.
 
     Plain text inputs rather than ``st.data_editor``: the data editor waits
     150 ms after every edit before it tells the server (a fixed debounce in
@@ -236,10 +240,10 @@ def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str], 
                 except ValueError as error:
                     errors.append(f"Row {r}, column {c}: {error}.")
                     bad_cells.append((r, c))
-    st.html(_grid_style(prefix.replace(".", "-"), cell_px, bad_cells))
+    st.html(_grid_style(prefix, cell_px, bad_cells))
     if cols > WIDEST_GRID_SHOWN:
         st.caption(f"{cols} columns: scroll the grid sideways to reach them all.")
-    return values, errors, bad_cells
+    return values, errors
 
 
 def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom") -> KernelChoice:
@@ -286,7 +290,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
         )  # fmt: skip
 
-    values, errors, _ = _kernel_grid(prefix, base)
+    values, errors = _kernel_grid(prefix, base)
     shown = values if not errors else state[keys["last_good"]]
     st.caption(
         f"Sum of the weights: {shown.sum() + 0.0:.4g}. Click a cell, type a number or a "
