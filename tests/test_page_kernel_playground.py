@@ -31,6 +31,15 @@ def worked_example(padding: str = "valid", preset: str = "sobel_bottom", **query
     return fresh({"img": "synthetic:example4", "preset": preset, "pad": padding, **query})
 
 
+def preset_box(at: AppTest):
+    """The kernel selectbox on screen (its key changes when the page changes the choice)."""
+    return at.selectbox(key=f"kernel.preset_choice.{at.session_state['kernel.preset_version']}")
+
+
+def size_box(at: AppTest, axis: str):
+    return at.number_input(key=f"kernel.{axis}.{at.session_state['kernel.version']}")
+
+
 def cell_key(at: AppTest, row: int, col: int) -> str:
     return f"kernel.grid.{at.session_state['kernel.version']}.{row}.{col}"
 
@@ -90,7 +99,7 @@ def test_default_page_shows_a_photo_and_its_output():
     at = fresh()
     assert at.title[0].value == "Kernel Playground"
     assert output_size(at) == (512, 512)
-    assert at.selectbox(key="kernel.preset").value == "sobel_bottom"
+    assert preset_box(at).value == "sobel_bottom"
     np.testing.assert_array_equal(grid_values(at), kernel("sobel_bottom"))
     assert len(at.image) >= 2
     assert not at.error
@@ -113,7 +122,7 @@ def test_every_control_has_a_tooltip():
 @pytest.mark.parametrize("key", sorted(PRESETS))
 def test_every_preset_loads_into_the_grid(key):
     at = fresh()
-    at.selectbox(key="kernel.preset").set_value(key).run()
+    preset_box(at).set_value(key).run()
     assert not at.exception
     np.testing.assert_allclose(grid_values(at), PRESETS[key].values, rtol=1e-5)
     assert any(PRESETS[key].description in c.value for c in at.caption)
@@ -122,11 +131,11 @@ def test_every_preset_loads_into_the_grid(key):
 @pytest.mark.parametrize("generator", ["gen:gaussian", "gen:box", "gen:gabor", "gen:log"])
 def test_generators_follow_their_parameters(generator):
     at = fresh()
-    at.selectbox(key="kernel.preset").set_value(generator).run()
+    preset_box(at).set_value(generator).run()
     at.slider(key="kernel.size").set_value(7).run()
     assert not at.exception
     assert grid_values(at).shape == (7, 7)
-    assert at.number_input(key="kernel.rows").value == 7
+    assert size_box(at, "rows").value == 7
 
 
 # --------------------------------------------------------------------------- the worked example
@@ -204,11 +213,29 @@ def test_dilation_changes_the_size_formula():
 def test_editing_a_cell_makes_the_preset_custom_and_keeps_the_values():
     at = worked_example("valid")
     edit_cell(at, 0, 0, "2")
-    assert at.selectbox(key="kernel.preset").value == "custom"
+    assert preset_box(at).value == "custom"
     expected = kernel("sobel_bottom")
     expected[0, 0] = 2
     np.testing.assert_array_equal(at.session_state["kernel.last_good"], expected)
     assert explain(at, 0, 0) == 19 + 3 * 10  # the top-left weight went from −1 to 2
+
+
+def test_the_page_replaces_widgets_it_changes_instead_of_overwriting_them():
+    """A value the page overwrote could come back stale from a slow browser with the next edit
+    and read as a user's choice (the preset reloaded over the edits, seen in CI under load).
+    So a changed choice or size is a new widget with a new key; the old one is left alone."""
+    at = worked_example("valid")
+    old_choice, old_rows = preset_box(at).key, size_box(at, "rows").key
+    edit_cell(at, 0, 0, "2")
+    assert preset_box(at).key != old_choice and preset_box(at).value == "custom"
+    assert size_box(at, "rows").key == old_rows  # same kernel size, same input
+    edit_cell(at, 0, 1, "3")  # already custom: the selectbox stays as it is
+    assert preset_box(at).value == "custom"
+    choice = preset_box(at).key
+    preset_box(at).set_value("box_blur").run()
+    assert preset_box(at).key != choice and preset_box(at).value == "box_blur"
+    assert size_box(at, "rows").key != old_rows  # a new kernel: new size inputs
+    np.testing.assert_allclose(grid_values(at), kernel("box_blur"), rtol=1e-5)
 
 
 def test_fractions_are_accepted():
@@ -257,7 +284,7 @@ def test_bad_cells_are_outlined_in_the_grid():
 
 def test_untouched_cells_keep_full_precision():
     at = fresh()
-    at.selectbox(key="kernel.preset").set_value("gen:gaussian").run()
+    preset_box(at).set_value("gen:gaussian").run()
     exact = at.session_state["kernel.last_good"].copy()
     assert grid_values(at)[0, 0] != exact[0, 0]  # the cell shows 6 significant digits only
     edit_cell(at, 1, 1, "0.5")
@@ -271,15 +298,15 @@ def test_untouched_cells_keep_full_precision():
 def test_wide_kernels_say_the_grid_scrolls():
     at = worked_example("valid")
     assert not any("scroll the grid sideways" in c.value for c in at.caption)
-    at.number_input(key="kernel.cols").set_value(9).run()
+    size_box(at, "cols").set_value(9).run()
     assert grid_values(at).shape == (3, 9)
     assert any("9 columns: scroll the grid sideways" in c.value for c in at.caption)
 
 
 def test_resizing_keeps_the_centre():
     at = worked_example("valid")
-    at.number_input(key="kernel.rows").set_value(5)
-    at.number_input(key="kernel.cols").set_value(4).run()
+    size_box(at, "rows").set_value(5)
+    size_box(at, "cols").set_value(4).run()
     values = grid_values(at)
     assert values.shape == (5, 4)
     np.testing.assert_array_equal(values[1:4, 0:3], kernel("sobel_bottom"))
@@ -288,7 +315,7 @@ def test_resizing_keeps_the_centre():
 
 def test_kernel_bigger_than_the_image_is_an_error_not_a_crash():
     at = worked_example("valid")
-    at.number_input(key="kernel.rows").set_value(7).run()
+    size_box(at, "rows").set_value(7).run()
     assert not at.exception
     assert any("is larger than the padded" in e.value for e in at.error)
     at.radio(key="kernel.padding").set_value("same").run()  # padding makes it fit again
@@ -309,14 +336,14 @@ def test_transform_buttons(button, expected):
     at = fresh()
     at.button(key=f"kernel.button.{button}").click().run()
     np.testing.assert_array_equal(grid_values(at), expected)
-    assert at.selectbox(key="kernel.preset").value == "custom"
+    assert preset_box(at).value == "custom"
 
 
 def test_normalise_and_its_warning_for_zero_sum():
     at = fresh()
     at.button(key="kernel.button.normalise").click().run()
     assert any("sums to 0" in w.value for w in at.warning)
-    at.selectbox(key="kernel.preset").set_value("gaussian_blur").run()
+    preset_box(at).set_value("gaussian_blur").run()
     edit_cell(at, 1, 1, "8/16")
     at.button(key="kernel.button.normalise").click().run()
     assert grid_values(at).sum() == pytest.approx(1.0, abs=1e-5)
@@ -326,7 +353,7 @@ def test_randomise_fills_the_grid():
     at = fresh()
     at.button(key="kernel.button.randomise").click().run()
     assert not np.array_equal(grid_values(at), kernel("sobel_bottom"))
-    assert at.selectbox(key="kernel.preset").value == "custom"
+    assert preset_box(at).value == "custom"
 
 
 # --------------------------------------------------------------------------- colour
@@ -349,14 +376,14 @@ def test_colour_modes():
 def test_frequency_tab_names_the_filter_kind():
     at = open_tab(fresh(), "Frequency response")
     assert any(m.value.startswith("**Band-pass") for m in at.markdown)
-    at.selectbox(key="kernel.preset").set_value("box_blur").run()
+    preset_box(at).set_value("box_blur").run()
     assert any(m.value.startswith("**Low-pass") for m in at.markdown)
 
 
 def test_separability_tab():
     at = open_tab(fresh(), "Separable?")
     assert any("Separable" in s.value and "6 multiply-adds" in s.value for s in at.success)
-    at.selectbox(key="kernel.preset").set_value("laplacian").run()
+    preset_box(at).set_value("laplacian").run()
     assert any("Not separable: rank 2" in i.value for i in at.info)
 
 
@@ -396,7 +423,7 @@ def test_share_tab_gives_link_and_downloads():
 
 def test_link_restores_the_setup():
     at = fresh({"img": "synthetic:example2", "k": "0,1,2;2,2,0;0,1,2", "pad": "valid"})
-    assert at.selectbox(key="kernel.preset").value == "custom"
+    assert preset_box(at).value == "custom"
     assert output_size(at) == (3, 3)
     assert explain(at, 0, 0) == 12 and explain(at, 1, 2) == 19
 

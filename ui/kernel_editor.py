@@ -7,9 +7,10 @@ cell (text, blank, NaN, ±inf, an absurd magnitude) is outlined in red and
 named in a message, and the last good kernel stays in use until it is fixed.
 
 State (all under the prefix): ``.values`` the kernel the grid starts from,
-``.version`` a counter that gives the grid's cells fresh keys whenever a
-button or preset replaces its contents, ``.last_good`` the kernel in use, ``.preset``
-the selection ("custom" once a cell is edited).
+``.version`` a counter that gives the grid's cells (and the size inputs) fresh
+keys whenever a button or preset replaces its contents, ``.last_good`` the
+kernel in use, ``.preset`` the selection ("custom" once a cell is edited) and
+``.preset_version`` the counter behind the selectbox's key (see ``preset_key``).
 """
 
 from __future__ import annotations
@@ -73,14 +74,38 @@ def option_label(option: str) -> str:
 
 
 def _keys(prefix: str) -> dict[str, str]:
-    names = ("values", "version", "last_good", "preset", "rows", "cols", "size", "sigma", "theta",
-             "wavelength", "gabor_sigma", "message")  # fmt: skip
+    names = ("values", "version", "last_good", "preset", "preset_version", "size", "sigma",
+             "theta", "wavelength", "gabor_sigma", "message")  # fmt: skip
     return {name: f"{prefix}.{name}" for name in names}
 
 
 def grid_key(prefix: str) -> str:
     """Session key of the current grid (changes whenever the grid is replaced)."""
     return f"{prefix}.grid.{st.session_state.get(f'{prefix}.version', 0)}"
+
+
+def preset_key(prefix: str) -> str:
+    """Session key of the kernel selectbox on screen.
+
+    The page never overwrites this widget's value; it gives the selectbox a
+    fresh key instead (an edited cell makes the choice "custom", a button loads
+    a kernel). An overwritten value can come back stale from a browser that
+    has not drawn the change yet, in the same message as the user's next
+    edit, and would then read as a choice: the preset would be loaded again
+    over the user's values. The selection itself lives in ``{prefix}.preset``.
+    """
+    return f"{prefix}.preset_choice.{st.session_state.get(f'{prefix}.preset_version', 0)}"
+
+
+def size_key(prefix: str, axis: str) -> str:
+    """Session key of the "rows" or "cols" input on screen: fresh with every new kernel."""
+    return f"{prefix}.{axis}.{st.session_state.get(f'{prefix}.version', 0)}"
+
+
+def _select_preset(prefix: str, option: str) -> None:
+    state = st.session_state
+    state[f"{prefix}.preset"] = option
+    state[f"{prefix}.preset_version"] = state.get(f"{prefix}.preset_version", 0) + 1
 
 
 def set_kernel(prefix: str, values, preset: str = CUSTOM) -> None:
@@ -91,9 +116,7 @@ def set_kernel(prefix: str, values, preset: str = CUSTOM) -> None:
     state[keys["values"]] = values
     state[keys["last_good"]] = values
     state[keys["version"]] = state.get(keys["version"], 0) + 1
-    state[keys["preset"]] = preset if preset in preset_options() else CUSTOM
-    state[f"{prefix}.preset_kept"] = state[keys["preset"]]
-    state[keys["rows"]], state[keys["cols"]] = values.shape
+    _select_preset(prefix, preset if preset in preset_options() else CUSTOM)
     state.pop(keys["message"], None)
 
 
@@ -122,8 +145,9 @@ def _generated(prefix: str, option: str) -> np.ndarray:
 
 
 def _on_preset(prefix: str) -> None:
-    option = st.session_state[f"{prefix}.preset"]
+    option = st.session_state[preset_key(prefix)]
     if option == CUSTOM:
+        st.session_state[f"{prefix}.preset"] = CUSTOM
         return
     values = kernel(option) if option in PRESETS else _generated(prefix, option)
     set_kernel(prefix, values, option)
@@ -135,10 +159,12 @@ def _on_generator_change(prefix: str) -> None:
         set_kernel(prefix, _generated(prefix, option), option)
 
 
-def _on_resize(prefix: str) -> None:
-    keys = _keys(prefix)
-    rows, cols = int(st.session_state[keys["rows"]]), int(st.session_state[keys["cols"]])
+def _on_resize(prefix: str, axis: str, key: str) -> None:
+    # ``key`` is the input as drawn: an earlier callback of the same rerun may already
+    # have replaced the kernel (and so the keys) when this one runs.
     old = current_kernel(prefix)
+    size = int(st.session_state[key])
+    rows, cols = (size, old.shape[1]) if axis == "rows" else (old.shape[0], size)
     new = np.zeros((rows, cols))
     # Keep the centre: crop or pad evenly on both sides.
     r0, c0 = max((old.shape[0] - rows) // 2, 0), max((old.shape[1] - cols) // 2, 0)
@@ -185,8 +211,9 @@ def cell_text(value: float) -> str:
 
 
 def _on_cell_edit(prefix: str) -> None:
-    # Runs before the script, so the selectbox is drawn showing "custom".
-    st.session_state[f"{prefix}.preset"] = CUSTOM
+    # Runs before the script, so the selectbox is drawn showing "custom" (see preset_key).
+    if st.session_state.get(f"{prefix}.preset") != CUSTOM:
+        _select_preset(prefix, CUSTOM)
 
 
 def _read_cell(base: np.ndarray, row: int, col: int, text) -> float:
@@ -254,19 +281,16 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         set_kernel(prefix, kernel(default_preset), default_preset)
     if cell_key(prefix, 0, 0) not in state:
         # A fresh grid (first run, or back from another page, which makes Streamlit forget
-        # widgets): start it from the kernel in use and restore the selection shown.
+        # widgets): start it from the kernel in use.
         state[keys["values"]] = state[keys["last_good"]]
-        if keys["preset"] not in state:
-            state[keys["preset"]] = state.get(f"{prefix}.preset_kept", CUSTOM)
-        for name, size in zip(("rows", "cols"), state[keys["last_good"]].shape, strict=True):
-            state.setdefault(keys[name], size)
-    state[f"{prefix}.preset_kept"] = state.get(keys["preset"], CUSTOM)
 
-    option = st.selectbox(
+    option = state[keys["preset"]]
+    st.selectbox(
         "Kernel",
         preset_options(),
+        index=preset_options().index(option),
         format_func=option_label,
-        key=keys["preset"],
+        key=preset_key(prefix),
         on_change=_on_preset,
         args=(prefix,),
         help="Start from a classic kernel or a generator with parameters; then edit any cell. "
@@ -282,10 +306,11 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
 
     size_row = st.container(horizontal=True)
     base = state[keys["values"]]
-    for name, label in (("rows", "Rows"), ("cols", "Columns")):
+    for axis, label, size in zip(("rows", "cols"), ("Rows", "Columns"), base.shape, strict=True):
         size_row.number_input(
-            label, min_value=1, max_value=MAX_KERNEL_SIZE, step=1, key=keys[name],
-            on_change=_on_resize, args=(prefix,),
+            label, min_value=1, max_value=MAX_KERNEL_SIZE, value=size, step=1,
+            key=size_key(prefix, axis),
+            on_change=_on_resize, args=(prefix, axis, size_key(prefix, axis)),
             help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
             "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
         )  # fmt: skip
