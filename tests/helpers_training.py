@@ -32,16 +32,15 @@ def write_tiny_dataset(path: Path, *, num_images: int = NUM_IMAGES, seed: int = 
         images[labels == 1, half:] += 180
         return images.astype(np.uint8), labels.astype(np.uint8)
 
+    return _save_split(path, make, num_images, ("top", "bottom"))
+
+
+def _save_split(path: Path, make, num_images: int, class_names: tuple[str, ...]) -> Path:
+    """Write ``make(n)``'s images as an .npz data set: a training split and a test quarter."""
     x_train, y_train = make(num_images)
     x_test, y_test = make(num_images // 4)
-    np.savez(
-        path,
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        class_names=np.array(["top", "bottom"]),
-    )
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             class_names=np.array(class_names))  # fmt: skip
     return path
 
 
@@ -83,14 +82,4 @@ def write_tiny_rgb_dataset(path: Path, *, size: int = 32, num_images: int = 64) 
         images[labels == 1, ..., 2] += 170
         return images.astype(np.uint8), labels.astype(np.uint8)
 
-    x_train, y_train = make(num_images)
-    x_test, y_test = make(num_images // 4)
-    np.savez(
-        path,
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        class_names=np.array(["red", "blue"]),
-    )
-    return path
+    return _save_split(path, make, num_images, ("red", "blue"))
