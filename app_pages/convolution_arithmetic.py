@@ -9,17 +9,12 @@ that applies, and see the transposed convolution and the matrix behind both.
 import numpy as np
 import streamlit as st
 
-from core.arithmetic import (
-    MATRIX_MAX_CELLS,
-    conv_geometry,
-    conv_relationship,
-    matrix_form,
-    pad_input,
-    transposed_breakdown,
-)
-from core.convolution import conv2d, explain_pixel
-from ui.arithmetic_controls import INPUT_KEY, KERNEL_KEY, conv_controls, example_picker, init_state
-from ui.arithmetic_view import (
+from core.ops.arithmetic import conv_geometry, conv_relationship, pad_input
+from core.ops.arithmetic_forms import MATRIX_MAX_CELLS, matrix_form, transposed_breakdown
+from core.ops.convolution import conv2d
+from core.ops.pixel_explanation import explain_pixel
+from ui.arithmetic.controls import INPUT_KEY, KERNEL_KEY, conv_controls, example_picker, init_state
+from ui.arithmetic.views import (
     cell_guess,
     show_matrix_form,
     show_relationships,
@@ -32,8 +27,8 @@ from ui.arithmetic_view import (
     table,
     verdict,
 )
-from ui.matrix_editor import matrix_editor
-from ui.stepper import step_through
+from ui.widgets.matrix_editor import matrix_editor
+from ui.widgets.stepper import step_through
 
 st.title("Convolution Arithmetic")
 st.markdown(

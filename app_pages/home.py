@@ -2,41 +2,60 @@
 
 import streamlit as st
 
-from core.thumbnails import THUMBNAILS
+from core.imaging.thumbnails import THUMBNAILS
 
 TOPICS = [
     (
         "Foundations",
         [
-            ("pixels_channels", "Pixels & Channels",
-             "A photo is just a grid of numbers. Zoom in until you can read them, split a colour "
-             "image into its red, green and blue layers, and see how histogram equalisation "
-             "spreads out the brightness levels."),
-            ("kernel_playground", "Kernel Playground",
-             "Edit a small kernel and watch it blur, sharpen or find edges in a real photo. Step "
-             "through the multiply-and-add behind any output pixel, and compare correlation with "
-             "true convolution."),
-            ("convolution_arithmetic", "Convolution Arithmetic",
-             "How big is the output? Slide a window over a small matrix one step at a time and "
-             "see how kernel size, stride, padding and dilation decide the answer — including "
-             "transposed convolution."),
-            ("pooling", "Pooling",
-             "Shrink a feature map by keeping the largest (or average) value of each window, see "
-             "where the gradient goes in backpropagation, and why small shifts barely matter."),
+            (
+                "pixels_channels",
+                "Pixels & Channels",
+                "A photo is just a grid of numbers. Zoom in until you can read them, split a "
+                "colour image into its red, green and blue layers, and see how histogram "
+                "equalisation spreads out the brightness levels.",
+            ),
+            (
+                "kernel_playground",
+                "Kernel Playground",
+                "Edit a small kernel and watch it blur, sharpen or find edges in a real photo. "
+                "Step through the multiply-and-add behind any output pixel, and compare "
+                "correlation with true convolution.",
+            ),
+            (
+                "convolution_arithmetic",
+                "Convolution Arithmetic",
+                "How big is the output? Slide a window over a small matrix one step at a time and "
+                "see how kernel size, stride, padding and dilation decide the answer — including "
+                "transposed convolution.",
+            ),
+            (
+                "pooling",
+                "Pooling",
+                "Shrink a feature map by keeping the largest (or average) value of each window, "
+                "see where the gradient goes in backpropagation, and why small shifts barely "
+                "matter.",
+            ),
         ],
     ),
     (
         "Networks",
         [
-            ("train_cnn", "Train a CNN",
-             "Pick a data set and an architecture and train it live: loss curves, accuracy and "
-             "first-layer filters that turn from noise into edge detectors as you watch."),
-            ("inspect_network", "Inspect a Network",
-             "Look inside a trained model: its filters, the feature maps an image produces layer "
-             "by layer, what pooling keeps, and which pixels drove the prediction."),
+            (
+                "train_cnn",
+                "Train a CNN",
+                "Pick a data set and an architecture and train it live: loss curves, accuracy and "
+                "first-layer filters that turn from noise into edge detectors as you watch.",
+            ),
+            (
+                "inspect_network",
+                "Inspect a Network",
+                "Look inside a trained model: its filters, the feature maps an image produces "
+                "layer by layer, what pooling keeps, and which pixels drove the prediction.",
+            ),
         ],
     ),
-]  # fmt: skip
+]
 
 
 @st.cache_data(show_spinner=False)

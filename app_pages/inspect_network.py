@@ -6,16 +6,16 @@ the first layer's filters and the classic kernels they resemble, every feature m
 ReLU and pooling do to a map, the receptive field of a deep unit, saliency and Grad-CAM,
 and the test images that excite a filter most.
 
-All TensorFlow work happens in a separate worker process (`core.inference`), so this page
+All TensorFlow work happens in a separate worker process (`core.jobs.worker_client`), so this page
 stays quick: the Streamlit server never imports TensorFlow or Keras.
 """
 
 import streamlit as st
 
-from core.inference import InferenceError, ModelRejectedError
-from ui import inspect_sections as sections
-from ui.inspect_inputs import input_picker, test_set_for
-from ui.inspect_models import inference_client, load_model_info, model_picker
+from core.jobs.inspection import InferenceError, ModelRejectedError
+from ui.inspect import layer_sections, model_sections
+from ui.inspect.inputs import input_picker, test_set_for
+from ui.inspect.models import inference_client, load_model_info, model_picker
 
 st.title("Inspect a Network")
 st.caption(
@@ -46,8 +46,8 @@ except (ValueError, InferenceError, ModelRejectedError) as error:
     st.error(f"The network could not run on this input: {error}")
     st.stop()
 
-class_names = sections.class_names_for(info, choice.metadata, test)
-sections.input_and_prediction(sample, maps, class_names)
+class_names = model_sections.class_names_for(info, choice.metadata, test)
+model_sections.input_and_prediction(sample, maps, class_names)
 
 tabs = st.tabs(
     [
@@ -65,40 +65,40 @@ with tabs[0]:
         "The first convolution layer looks at raw pixels. After training, its filters often "
         "resemble kernels people designed by hand: edge detectors, blob detectors, blurs."
     )
-    sections.filters(client, choice.path, info)
+    layer_sections.filters(client, choice.path, info)
 with tabs[1]:
     st.markdown(
         "Each filter produces one **feature map**: bright where its pattern occurs in the "
         "input. Early maps still look like the image; deeper ones are smaller and more "
         "abstract, because each unit there combines many earlier maps."
     )
-    sections.feature_maps(client, choice.path, info, maps)
+    layer_sections.feature_maps(client, choice.path, info, maps)
 with tabs[2]:
     st.markdown(
         "**ReLU** keeps positive responses and sets negative ones to zero. **Max pooling** "
         "keeps the largest value of each small window, halving height and width for 2×2."
     )
-    sections.pooling(info, maps)
+    layer_sections.pooling(info, maps)
 with tabs[3]:
     st.markdown(
         "A unit in a deep layer depends on a window of the input — its **receptive field** — "
         "which grows with every convolution and pooling layer."
     )
-    sections.receptive_field(info, sample, maps)
+    model_sections.receptive_field(info, sample, maps)
 with tabs[4]:
     st.markdown(
         "Which pixels made the network choose a class? **Saliency** differentiates the class "
         "score with respect to each pixel; **Grad-CAM** asks which regions of a conv layer's "
         "maps raise the score."
     )
-    sections.attributions(client, choice.path, info, sample, maps, class_names)
+    model_sections.attributions(client, choice.path, info, sample, maps, class_names)
 with tabs[5]:
     st.markdown(
         "Another way to see what a filter detects: search the test set for the images that "
         "make it respond most strongly."
     )
-    sections.top_examples(client, choice.path, info, test)
+    model_sections.top_examples(client, choice.path, info, test)
 with tabs[6]:
-    sections.summary(info, choice.metadata)
+    model_sections.summary(info, choice.metadata)
 
 st.caption(f"Feature maps computed in {maps.worker_ms:.0f} ms in the inference worker.")

@@ -1,7 +1,7 @@
 """Kernel Playground: slide any kernel over any image and see every number behind the result.
 
 Controls: the image, the kernel grid, and how the kernel slides (stride,
-padding, border, dilation, flip). Compute: ``core.convolution.conv2d`` plus a
+padding, border, dilation, flip). Compute: ``core.ops.convolution.conv2d`` plus a
 bias and an optional ReLU. Display: input and output side by side with the
 display mapping named, the output-size arithmetic with today's numbers, and
 tabs that explain one output pixel, the kernel's frequency response, its
@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.convolution import conv2d, describe_output_size
-from core.page_state import (
+from core.imaging.synthetic_images import SYNTHETIC_IMAGES
+from core.ops.convolution import conv2d
+from core.ops.output_size import describe_output_size
+from ui.kernel_playground import kernel_editor, lessons
+from ui.kernel_playground.link_state import (
     LECTURE_EXAMPLES,
     MAX_DILATION,
     MAX_EXPLICIT_PADDING,
@@ -26,16 +29,23 @@ from core.page_state import (
     state_from_widgets,
     widget_values,
 )
-from core.page_state import MODE_CHOICES as MODES
-from core.page_state import PADDING_CHOICES as PADDINGS
-from core.synthetic_images import SYNTHETIC_IMAGES
-from ui import image_view, kernel_editor
-from ui.image_input import image_picker, photo_names, set_image, show_notes
+from ui.kernel_playground.link_state import MODE_CHOICES as MODES
+from ui.kernel_playground.link_state import PADDING_CHOICES as PADDINGS
+from ui.widgets import image_view
+from ui.widgets.image_input import image_picker, photo_names, set_image, show_notes
 
-MODE_LABELS = {"constant": "zero", "edge": "edge (repeat)", "reflect": "reflect",
-               "symmetric": "symmetric (mirror)", "wrap": "wrap around"}  # fmt: skip
-COLOR_LABELS = {"grayscale": "Convert to grey first", "per_channel": "Same kernel on R, G, B",
-                "summed": "3-channel kernel, summed (one CNN filter)"}  # fmt: skip
+MODE_LABELS = {
+    "constant": "zero",
+    "edge": "edge (repeat)",
+    "reflect": "reflect",
+    "symmetric": "symmetric (mirror)",
+    "wrap": "wrap around",
+}
+COLOR_LABELS = {
+    "grayscale": "Convert to grey first",
+    "per_channel": "Same kernel on R, G, B",
+    "summed": "3-channel kernel, summed (one CNN filter)",
+}
 S = st.session_state
 
 st.title("Kernel Playground")
@@ -60,9 +70,10 @@ if "kernel.initialised" not in S:
         f"synthetic:{k}" for k in SYNTHETIC_IMAGES
     )
     decoded = decode_state(
-        st.query_params.to_dict(), image_names=images,
+        st.query_params.to_dict(),
+        image_names=images,
         preset_names=tuple(kernel_editor.preset_options()),
-    )  # fmt: skip
+    )
     apply_setup(decoded.state)
     S.update({"kernel.initialised": True, "kernel.link_messages": decoded.messages})
 else:  # back from another page: Streamlit has forgotten the widgets, so start from defaults
@@ -76,9 +87,14 @@ with st.expander("Worked examples from the lecture notes"):
     for column, (key, (label, setup)) in zip(
         [*st.columns(4), *st.columns(4)], LECTURE_EXAMPLES.items(), strict=False
     ):
-        column.button(label, key=f"kernel.example.{key}", on_click=apply_setup, args=(setup,),
-                      help="Load this example; its numbers match the lecture notes.",
-                      width="stretch")  # fmt: skip
+        column.button(
+            label,
+            key=f"kernel.example.{key}",
+            on_click=apply_setup,
+            args=(setup,),
+            help="Load this example; its numbers match the lecture notes.",
+            width="stretch",
+        )
 
 
 # ---------------------------------------------------------------- controls
@@ -98,9 +114,12 @@ class Sliding:
     def conv_options(self) -> dict:
         explicit = ((self.pads[0],) * 2, (self.pads[1],) * 2)
         return dict(
-            strides=self.stride, padding=explicit if self.padding == "explicit" else self.padding,
-            mode=self.mode, dilation_rate=self.dilation, flip_kernel=self.flip,
-        )  # fmt: skip
+            strides=self.stride,
+            padding=explicit if self.padding == "explicit" else self.padding,
+            mode=self.mode,
+            dilation_rate=self.dilation,
+            flip_kernel=self.flip,
+        )
 
 
 def image_controls():
@@ -111,14 +130,16 @@ def image_controls():
     color, channel_weights = "grayscale", np.ones(3)
     if choice.pixels.ndim == 3:
         color = st.radio(
-            "Colour photo", list(COLOR_LABELS), format_func=COLOR_LABELS.get,
+            "Colour photo",
+            list(COLOR_LABELS),
+            format_func=COLOR_LABELS.get,
             key="kernel.color",
             help="Grey: one channel, one output. Same kernel on R, G, B: three outputs, shown "
             "as a colour picture. 3-channel kernel: a CNN filter has one slice per input "
             "channel and adds the three responses into a single map.",
-        )  # fmt: skip
+        )
         if color == "summed":
-            channel_weights = image_view.channel_weight_inputs("kernel")
+            channel_weights = lessons.channel_weight_inputs("kernel")
     return choice, color, channel_weights
 
 
@@ -134,52 +155,73 @@ def pair(labels, low, high, keys, helps) -> tuple[int, int]:
 def sliding_controls() -> Sliding:
     st.subheader("Sliding")
     stride = pair(
-        ("Stride ↓ rows", "Stride → cols"), 1, MAX_STRIDE,
+        ("Stride ↓ rows", "Stride → cols"),
+        1,
+        MAX_STRIDE,
         ("kernel.stride_rows", "kernel.stride_cols"),
-        ("How many rows the kernel moves down between two outputs.",
-         "How many columns it moves right between outputs."),
-    )  # fmt: skip
+        (
+            "How many rows the kernel moves down between two outputs.",
+            "How many columns it moves right between outputs.",
+        ),
+    )
     padding = st.radio(
-        "Padding", PADDINGS, horizontal=True, key="kernel.padding",
+        "Padding",
+        PADDINGS,
+        horizontal=True,
+        key="kernel.padding",
         help="valid: no border, the output shrinks. same: just enough border to keep the size "
         "(at stride 1). full: every partial overlap counts, the output grows. explicit: you "
         "choose how many rows and columns to add.",
-    )  # fmt: skip
+    )
     pads = (0, 0)
     if padding == "explicit":
         pads = pair(
-            ("Pad rows", "Pad cols"), 0, MAX_EXPLICIT_PADDING,
+            ("Pad rows", "Pad cols"),
+            0,
+            MAX_EXPLICIT_PADDING,
             ("kernel.pad_rows", "kernel.pad_cols"),
-            ("Rows added above and below the image.",
-             "Columns added left and right of the image."),
-        )  # fmt: skip
+            ("Rows added above and below the image.", "Columns added left and right of the image."),
+        )
     mode = st.selectbox(
-        "Border fill", MODES, format_func=MODE_LABELS.get, key="kernel.mode",
+        "Border fill",
+        MODES,
+        format_func=MODE_LABELS.get,
+        key="kernel.mode",
         disabled=padding == "valid",
         help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
         "of the inside (with or without repeating the edge), or the opposite side of the "
         "image.",
-    )  # fmt: skip
+    )
     dilation = pair(
-        ("Dilation ↓", "Dilation →"), 1, MAX_DILATION,
+        ("Dilation ↓", "Dilation →"),
+        1,
+        MAX_DILATION,
         ("kernel.dilation_rows", "kernel.dilation_cols"),
-        ("Spacing between kernel rows: 2 skips every other row.",
-         "Spacing between kernel columns."),
-    )  # fmt: skip
+        (
+            "Spacing between kernel rows: 2 skips every other row.",
+            "Spacing between kernel columns.",
+        ),
+    )
     flip = st.toggle(
-        "True convolution (flip 180°)", key="kernel.flip",
+        "True convolution (flip 180°)",
+        key="kernel.flip",
         help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
         "convolution, which rotates the kernel by 180° before sliding it.",
-    )  # fmt: skip
+    )
     row = st.container(horizontal=True, vertical_alignment="bottom")
     bias = row.number_input(
-        "Bias", -1000.0, 1000.0, step=1.0, key="kernel.bias",
+        "Bias",
+        -1000.0,
+        1000.0,
+        step=1.0,
+        key="kernel.bias",
         help="A constant added to every output value, as in a CNN neuron.",
-    )  # fmt: skip
+    )
     relu = row.toggle(
-        "ReLU", key="kernel.relu",
+        "ReLU",
+        key="kernel.relu",
         help="Replace negative outputs by 0, as a CNN's activation does.",
-    )  # fmt: skip
+    )
     return Sliding(stride, padding, pads, mode, dilation, flip, bias, relu)
 
 
@@ -188,12 +230,14 @@ def output_sizes(image: np.ndarray, kernel: np.ndarray, sliding: Sliding):
     """The output-size arithmetic of both axes (raises ValueError when nothing fits)."""
     return [
         describe_output_size(
-            image.shape[axis], kernel.shape[axis], strides=sliding.stride[axis],
+            image.shape[axis],
+            kernel.shape[axis],
+            strides=sliding.stride[axis],
             padding=sliding.pads[axis] if sliding.padding == "explicit" else sliding.padding,
             dilation_rate=sliding.dilation[axis],
         )
         for axis in (0, 1)
-    ]  # fmt: skip
+    ]
 
 
 def apply_kernel(image: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np.ndarray:
@@ -207,8 +251,15 @@ def apply_kernel(image: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np
 
 
 # ---------------------------------------------------------------- display
-TAB_NAMES = ["Step by step", "Frequency response", "Separable?", "Shift test",
-             "Compare kernels", "Noise & sharpening", "Share & download"]  # fmt: skip
+TAB_NAMES = [
+    "Step by step",
+    "Frequency response",
+    "Separable?",
+    "Shift test",
+    "Compare kernels",
+    "Noise & sharpening",
+    "Share & download",
+]
 
 
 def show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_params) -> None:
@@ -216,14 +267,14 @@ def show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_par
     options = sliding.conv_options()
     tabs = st.tabs(TAB_NAMES, key="kernel.tab", on_change="rerun")
     sections = [
-        lambda: image_view.step_by_step(
+        lambda: lessons.step_by_step(
             image, weights, output, options, bias=sliding.bias, relu=sliding.relu
         ),
         lambda: kernel_editor.show_frequency_response(chosen.values),
         lambda: kernel_editor.show_separability(chosen.values),
-        lambda: image_view.shift_test(image, chosen.values, sliding.stride),
-        lambda: image_view.compare_kernels(image, chosen.values, options, mapping),
-        lambda: image_view.noise_and_sharpening(
+        lambda: lessons.shift_test(image, chosen.values, sliding.stride),
+        lambda: lessons.compare_kernels(image, chosen.values, options, mapping),
+        lambda: lessons.noise_and_sharpening(
             choice.pixels, choice.name, shareable=choice.shareable
         ),
         lambda: kernel_editor.share_and_download(link_params, choice, output, mapping),
@@ -252,7 +303,7 @@ def playground() -> None:
     with slide_column:
         sliding = sliding_controls()
 
-    image = choice.pixels if color != "grayscale" else image_view.grayscale(choice)
+    image = choice.pixels if color != "grayscale" else lessons.grayscale(choice)
     weights = chosen.values
     if color == "summed":
         weights = chosen.values[:, :, None] * channel_weights[None, None, :]
@@ -264,10 +315,12 @@ def playground() -> None:
         st.error(f"{error} The output cannot be computed with these settings.")
 
     state = state_from_widgets(
-        S, image=choice.name if choice.shareable else PlaygroundState().image,
-        kernel=chosen.values, preset=chosen.preset,
+        S,
+        image=choice.name if choice.shareable else PlaygroundState().image,
+        kernel=chosen.values,
+        preset=chosen.preset,
         synthetic_size=S.get("kernel.synthetic_size", 32),
-    )  # fmt: skip
+    )
     link_params = encode_state(state)
     kernel_editor.sync_link(link_params)
 
@@ -278,20 +331,24 @@ def playground() -> None:
     left, right = st.columns(2)
     with left:
         image_view.show_image(
-            image, caption=f"Input: {choice.label}", mapping=image_view.input_mapping(image),
+            image,
+            caption=f"Input: {choice.label}",
+            mapping=image_view.input_mapping(image),
             cache_key=(choice.name, color) if choice.shareable else None,
-        )  # fmt: skip
+        )
     with right:
         mapping = st.selectbox(
-            "Show the output as", list(image_view.MAPPING_LABELS),
-            format_func=image_view.MAPPING_LABELS.get, key="kernel.mapping",
+            "Show the output as",
+            list(image_view.MAPPING_LABELS),
+            format_func=image_view.MAPPING_LABELS.get,
+            key="kernel.mapping",
             help="Outputs can be negative or above 255, so the picture needs a rule. Automatic "
             "uses signed colours when there are negatives; the caption says which rule is on.",
-        )  # fmt: skip
+        )
         if output is not None:
             image_view.show_image(output, caption="Output", mapping=mapping)
     if output is not None:
-        image_view.show_size_arithmetic(sizes)
+        lessons.show_size_arithmetic(sizes)
         show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_params)
 
 

@@ -1,8 +1,8 @@
 """Pixels & Channels: an image is a grid of numbers — read them, split them, reshape them.
 
 Controls: the image (sample photo, MNIST digit, upload, camera) and, per tab,
-a region, an equalisation method or a target size. Compute: ``core.histogram``
-and ``core.images``. Display: the numbers next to the pixels, the R, G and B
+a region, an equalisation method or a target size. Compute: ``core.ops.histogram``
+and ``core.imaging.images``. Display: the numbers next to the pixels, the R, G and B
 channels, histograms with their cumulative distribution before and after
 equalisation, and the resize-and-pad a network input needs.
 """
@@ -10,10 +10,10 @@ equalisation, and the resize-and-pad a network input needs.
 import numpy as np
 import streamlit as st
 
-from core import histogram
-from core.images import resize_and_pad, to_grayscale
-from ui import image_view
-from ui.image_input import image_picker, show_notes
+from core.imaging.images import resize_and_pad, to_grayscale
+from core.ops import histogram
+from ui.widgets import image_view
+from ui.widgets.image_input import image_picker, show_notes
 
 S = st.session_state
 
@@ -43,8 +43,9 @@ st.markdown(f"**{choice.label}**: {height} rows × {width} columns, {kind}.")
 
 tabs = st.tabs(
     ["As numbers", "Channels", "Histogram & equalisation", "Resize & pad"],
-    key="pixels.tab", on_change="rerun",
-)  # fmt: skip
+    key="pixels.tab",
+    on_change="rerun",
+)
 
 if tabs[0].open:
     with tabs[0]:
@@ -54,10 +55,12 @@ if tabs[0].open:
         S["pixels.window_for"] = choice.name
         a, b, c = st.columns(3)
         size = a.select_slider(
-            "Window (pixels)", [8, 12, 16, 24, 32], key="pixels.window",
+            "Window (pixels)",
+            [8, 12, 16, 24, 32],
+            key="pixels.window",
             help="How many rows and columns of numbers to print. A 28×28 digit fits whole "
             "in the 32 window.",
-        )  # fmt: skip
+        )
         row = b.slider(
             "Centre row",
             0,
@@ -66,33 +69,52 @@ if tabs[0].open:
             key="pixels.row",
             help="Row of the image the window is centred on (0 is the top).",
         )
-        col = c.slider("Centre column", 0, width - 1, value=width // 2, key="pixels.col",
-                       help="Column the window is centred on (0 is the left).")  # fmt: skip
+        col = c.slider(
+            "Centre column",
+            0,
+            width - 1,
+            value=width // 2,
+            key="pixels.col",
+            help="Column the window is centred on (0 is the left).",
+        )
         channel_names = ["Grey (luma)", "Red", "Green", "Blue"] if is_color else ["Grey"]
         shown_channel = st.radio(
-            "Numbers of", channel_names, horizontal=True, key="pixels.channel",
+            "Numbers of",
+            channel_names,
+            horizontal=True,
+            key="pixels.channel",
             help="A colour pixel holds three numbers; pick which one to print.",
-        )  # fmt: skip
-        plane = gray if shown_channel.startswith("Grey") else pixels[..., channel_names.index(
-            shown_channel) - 1]  # fmt: skip
+        )
+        plane = (
+            gray
+            if shown_channel.startswith("Grey")
+            else pixels[..., channel_names.index(shown_channel) - 1]
+        )
         window, top, left = histogram.region(plane, (row, col), size)
         left_col, right_col = st.columns([1, 1.4])
         picture = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
         framed = image_view.outline_region(picture, top, left, *window.shape[:2])
         image_view.show_picture(
-            framed, caption=f"The red frame: rows {top}–{top + window.shape[0] - 1}, columns "
-            f"{left}–{left + window.shape[1] - 1}", container=left_col,
-        )  # fmt: skip
+            framed,
+            caption=f"The red frame: rows {top}–{top + window.shape[0] - 1}, columns "
+            f"{left}–{left + window.shape[1] - 1}",
+            container=left_col,
+        )
         with right_col:
-            from ui.matrix_view import show_matrix
+            from ui.widgets.matrix_view import show_matrix
 
             cell = 34 if window.shape[1] <= 16 else 22
             show_matrix(
-                np.round(window), fmt="{:.0f}", colorscale="Greys_r", zmin=0, zmax=255,
-                cell_px=cell, key="pixels.numbers",
+                np.round(window),
+                fmt="{:.0f}",
+                colorscale="Greys_r",
+                zmin=0,
+                zmax=255,
+                cell_px=cell,
+                key="pixels.numbers",
                 row_labels=list(range(top, top + window.shape[0])),
                 col_labels=list(range(left, left + window.shape[1])),
-            )  # fmt: skip
+            )
         st.caption(
             "Each square is one pixel, its number the brightness. Rounded to whole numbers; "
             "the grey conversion gives fractions."
@@ -101,8 +123,10 @@ if tabs[0].open:
 if tabs[1].open:
     with tabs[1]:
         if not is_color:
-            st.info("This image has a single channel: it is already grey. Pick a colour photo "
-                    "to split it into red, green and blue.")  # fmt: skip
+            st.info(
+                "This image has a single channel: it is already grey. Pick a colour photo "
+                "to split it into red, green and blue."
+            )
         else:
             columns = st.columns(3)
             for index, (column, name) in enumerate(
@@ -131,22 +155,26 @@ if tabs[2].open:
         show(gray, caption="Grey image", container=left_col)
         left_col.plotly_chart(
             image_view.histogram_figure(histogram.histogram(gray), title="Before"),
-            key="pixels.hist_before", config={"displayModeBar": False},
-        )  # fmt: skip
+            key="pixels.hist_before",
+            config={"displayModeBar": False},
+        )
         show(equalized, caption="Equalised", container=right_col)
         right_col.plotly_chart(
             image_view.histogram_figure(histogram.histogram(equalized), title="After"),
-            key="pixels.hist_after", config={"displayModeBar": False},
-        )  # fmt: skip
+            key="pixels.hist_after",
+            config={"displayModeBar": False},
+        )
         if is_color:
             st.subheader("Equalising a colour photo")
             space = st.radio(
-                "Brightness channel for the luminance method", ["ycrcb", "lab"],
-                format_func={"ycrcb": "Y of YCrCb", "lab": "L of LAB"}.get, horizontal=True,
+                "Brightness channel for the luminance method",
+                ["ycrcb", "lab"],
+                format_func={"ycrcb": "Y of YCrCb", "lab": "L of LAB"}.get,
+                horizontal=True,
                 key="pixels.space",
                 help="Both split a colour into brightness and two colour components; only the "
                 "brightness is equalised, so the hues stay.",
-            )  # fmt: skip
+            )
             per_channel = histogram.equalize_color(pixels, method="per_channel")
             luminance = histogram.equalize_color(pixels, method="luminance", space=space)
             columns = st.columns(3)
@@ -166,10 +194,13 @@ if tabs[2].open:
 if tabs[3].open:
     with tabs[3]:
         target = st.select_slider(
-            "Network input size", [28, 32, 64, 128, 224], value=64, key="pixels.target",
+            "Network input size",
+            [28, 32, 64, 128, 224],
+            value=64,
+            key="pixels.target",
             help="CNNs need every input the same size. The photo is scaled so its longer side "
             "fits, keeping its shape, then centred on a black square.",
-        )  # fmt: skip
+        )
         square = resize_and_pad(pixels, target)
         scale = target / max(height, width)
         new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))

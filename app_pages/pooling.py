@@ -9,10 +9,9 @@ with global pooling, where one window covers the whole map.
 import numpy as np
 import streamlit as st
 
-from core.arithmetic import conv_geometry, pool_relationship
-from core.pooling import max_pool_argmax, pool2d, pool2d_gradient
-from ui.matrix_editor import matrix_editor
-from ui.pooling_view import (
+from core.ops.arithmetic import conv_geometry, pool_relationship
+from core.ops.pooling import max_pool_argmax, pool2d, pool2d_gradient
+from ui.pooling.views import (
     INPUT_KEY,
     global_pooling_lesson,
     pool_controls,
@@ -21,7 +20,8 @@ from ui.pooling_view import (
     table,
     translation_lesson,
 )
-from ui.stepper import step_through
+from ui.widgets.matrix_editor import matrix_editor
+from ui.widgets.stepper import step_through
 
 st.title("Pooling")
 st.markdown(

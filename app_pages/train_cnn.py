@@ -9,18 +9,18 @@
 4. Results: test accuracy, confusion matrix, the images it got wrong; save the model.
 5. MLP vs CNN: the same data and the same time budget for both.
 
-Training runs in a separate worker process (`core.training`): the Streamlit server never
+Training runs in a separate worker process (`core.jobs.training_job`): the Streamlit server never
 imports TensorFlow, so the page stays quick while the network trains, and a run survives a
 page reload (its folder path is kept in ``st.session_state["train.run_dir"]``).
 """
 
 import streamlit as st
 
-from core.models import ModelSpec, spec_to_dict
-from ui.train_architecture import architecture_editor
-from ui.train_compare import compare_controls, compare_view
-from ui.train_data import augmentation_controls, augmentation_preview, data_picker, show_samples
-from ui.train_live import (
+from core.nets.specs import ModelSpec, spec_to_dict
+from ui.train.architecture import architecture_editor
+from ui.train.compare import compare_controls, compare_view
+from ui.train.data import augmentation_controls, augmentation_preview, data_picker, show_samples
+from ui.train.live import (
     current_job,
     live_view,
     recent_runs_picker,
@@ -28,7 +28,7 @@ from ui.train_live import (
     start_job,
     train_settings,
 )
-from ui.train_results import model_store_manager, save_controls, show_evaluation
+from ui.train.results import model_store_manager, save_controls, show_evaluation
 
 st.title("Train a CNN")
 st.caption(

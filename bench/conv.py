@@ -21,7 +21,7 @@ import numpy as np
 import scipy.signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.convolution import conv2d  # noqa: E402
+from core.ops.convolution import conv2d
 
 
 def median_ms(function, repeats: int) -> float:

@@ -5,7 +5,7 @@ Targets (issue 6), once the model is loaded in the inference worker:
   - Grad-CAM for one input and class: at most 300 ms;
   - the top-9 search over 10,000 test images for one layer: at most 5 s.
 
-Each figure is the median over repeated calls through `core.inference.InferenceClient`,
+Each figure is the median over repeated calls through `core.jobs.worker_client.WorkerClient`,
 so pickling, the pipe and unpickling count. Also printed: worker start-up and model load,
 `model(x)` inside the worker (`FeatureMaps.worker_ms`) and the bundled models' sizes.
 
@@ -22,16 +22,21 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import statistics
+import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from core import datasets, network_input  # noqa: E402
-from core.inference import BUNDLED_MODELS_DIR, DatasetRef, InferenceClient  # noqa: E402
+from core.base.paths import BUNDLED_MODELS_DIR
+from core.data import (
+    builtin,
+    network_input,
+)
+from core.jobs.inspection import DatasetRef
+from core.jobs.worker_client import WorkerClient
 
 TARGETS_MS = {"feature maps": 100.0, "Grad-CAM": 300.0, "top-9 over 10,000": 5000.0}
 
@@ -53,13 +58,13 @@ def report(name: str, milliseconds: float) -> None:
     print(f"  {name:<38} {milliseconds:9.1f} ms{verdict}")
 
 
-def bench_model(client: InferenceClient, path: Path, dataset_name: str) -> None:
+def bench_model(client: WorkerClient, path: Path, dataset_name: str) -> None:
     print(f"\n{path.name} ({path.stat().st_size / 1e6:.2f} MB)")
     start = time.perf_counter()
     info = client.model_info(path)
     print(f"  {'load in worker':<38} {(time.perf_counter() - start) * 1e3:9.1f} ms")
     preprocessing = network_input.preprocessing_for({}, info.input_shape)
-    dataset = datasets.load_builtin(dataset_name)
+    dataset = builtin.load_builtin(dataset_name)
     images = network_input.prepare_images(dataset.x_test[:10_000], preprocessing, info.input_shape)
     image = images[0]
 
@@ -88,7 +93,7 @@ def bench_model(client: InferenceClient, path: Path, dataset_name: str) -> None:
 
 
 def main() -> int:
-    client = InferenceClient()
+    client = WorkerClient()
     start = time.perf_counter()
     pong = client.ping()
     print(

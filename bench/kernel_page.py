@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import free_port, open_browser, running_app, wait_for_app  # noqa: E402
+from tests.browser_helpers import free_port, open_browser, running_app, wait_for_app
 
 PAGE_QUERY = "/kernel_playground?img=photo%3Aastronaut.png&color=per_channel"
 OUTPUT_SRC = """() => {
@@ -98,11 +98,21 @@ def bare_app():
         script.write_text(BARE_PAGE)
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true",
-             f"--server.port={port}", "--server.address=127.0.0.1",
-             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless=true",
+                f"--server.port={port}",
+                "--server.address=127.0.0.1",
+                "--browser.gatherUsageStats=false",
+                "--server.fileWatcherType=none",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -213,8 +223,10 @@ def measure_controls(base_url: str, edits: int) -> dict[str, list[float]]:
 
 def report(label: str, times: list[float]) -> None:
     print(f"{label}: change → output changed (ms):", " ".join(f"{t:.0f}" for t in times))
-    print(f"{label}: median {statistics.median(times):.0f} ms, min {min(times):.0f} ms, "
-          f"max {max(times):.0f} ms over {len(times)} changes")  # fmt: skip
+    print(
+        f"{label}: median {statistics.median(times):.0f} ms, min {min(times):.0f} ms, "
+        f"max {max(times):.0f} ms over {len(times)} changes"
+    )
 
 
 def main() -> None:

@@ -33,7 +33,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from core import datasets, models, tf_worker, training  # noqa: E402
+from core.data import (
+    builtin,
+    preprocessing,
+)
+from core.jobs import (
+    train_config,
+    training_job,
+)
+from core.nets import presets
+from core.worker import (
+    environment,
+    model_building,
+    training_loop,
+)
 
 
 def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, run_dir=None):
@@ -42,31 +55,31 @@ def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, ru
     Returns:
         ``(wall_seconds, cpu_seconds)`` of the ``model.fit`` call.
     """
-    model = models.build_model(models.preset("mnist_cnn_a"))
+    model = model_building.build_model(presets.preset("mnist_cnn_a"))
     model.set_weights(initial_weights)
-    config = training.TrainConfig(epochs=epochs, batch_size=batch_size)
+    config = train_config.TrainConfig(epochs=epochs, batch_size=batch_size)
     total_steps = epochs * -(-len(x) // batch_size)
     model.compile(
-        optimizer=tf_worker.make_optimizer(keras, config, total_steps=total_steps),
+        optimizer=model_building.make_optimizer(keras, config, total_steps=total_steps),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     callbacks = []
     recorder = None
     if run_dir is not None:
-        conv = tf_worker.first_conv_layer(model)
-        recorder = tf_worker.RunRecorder(
+        conv = model_building.first_conv_layer(model)
+        recorder = recorder.RunRecorder(
             run_dir,
             epochs=epochs,
             train_samples=len(x),
             batch_size=batch_size,
             validation_samples=len(validation[0]),
             snapshot_every_batches=config.snapshot_every_batches,
-            idle_stop_seconds=training.DEFAULT_IDLE_STOP_SECONDS,
+            idle_stop_seconds=training_job.DEFAULT_IDLE_STOP_SECONDS,
             kernel_reader=lambda: conv.kernel.numpy(),
             kernel_layer=conv.name,
         )
-        callbacks.append(tf_worker.keras_callback(keras, recorder))
+        callbacks.append(recorder.keras_callback(keras, recorder))
     started, started_cpu = time.perf_counter(), time.process_time()
     model.fit(
         x,
@@ -85,13 +98,15 @@ def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, ru
 
 
 def bench_overhead(keras, *, samples: int, epochs: int, batch_size: int, repeats: int) -> dict:
-    mnist = datasets.load_builtin("mnist")
-    images = datasets.preprocess(mnist.x_train[: samples + samples // 10], datasets.Preprocessing())
+    mnist = builtin.load_builtin("mnist")
+    images = preprocessing.preprocess(
+        mnist.x_train[: samples + samples // 10], preprocessing.Preprocessing()
+    )
     labels = mnist.y_train[: len(images)].astype("int64")
     x, y = images[:samples], labels[:samples]
     validation = (images[samples:], labels[samples:])
     keras.utils.set_random_seed(0)
-    initial = models.build_model(models.preset("mnist_cnn_a")).get_weights()
+    initial = model_building.build_model(presets.preset("mnist_cnn_a")).get_weights()
     wall = {"bare": [], "recorded": []}
     cpu = {"bare": [], "recorded": []}
     with tempfile.TemporaryDirectory() as folder:
@@ -130,10 +145,10 @@ def bench_overhead(keras, *, samples: int, epochs: int, batch_size: int, repeats
 
 
 def bench_mnist_cnn_a() -> dict:
-    config = training.TrainConfig()
+    config = train_config.TrainConfig()
     with tempfile.TemporaryDirectory() as folder:
-        run_dir = training.prepare_run("mnist_cnn_a", "mnist", config, runs_root_dir=folder)
-        summary = tf_worker.run_job(run_dir, echo=lambda line: print("  " + line, flush=True))
+        run_dir = training_job.prepare_run("mnist_cnn_a", "mnist", config, runs_root_dir=folder)
+        summary = training_loop.run_job(run_dir, echo=lambda line: print("  " + line, flush=True))
     return {
         "mnist_config": config.to_dict(),
         "mnist_test_accuracy": summary["test_accuracy"],
@@ -153,8 +168,8 @@ def main() -> None:
     parser.add_argument("--skip-mnist", action="store_true")
     arguments = parser.parse_args()
 
-    keras = tf_worker.import_keras()
-    results = {"tensorflow_threads": tf_worker.worker_thread_count(), "cpu_count": os.cpu_count()}
+    keras = environment.import_keras()
+    results = {"tensorflow_threads": environment.worker_thread_count(), "cpu_count": os.cpu_count()}
     print(f"TensorFlow threads: {results['tensorflow_threads']} of {os.cpu_count()} cores")
     if not arguments.skip_overhead:
         print(
@@ -166,7 +181,7 @@ def main() -> None:
                 keras,
                 samples=arguments.overhead_samples,
                 epochs=arguments.overhead_epochs,
-                batch_size=training.TrainConfig().batch_size,
+                batch_size=train_config.TrainConfig().batch_size,
                 repeats=arguments.overhead_repeats,
             )
         )

@@ -20,12 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.datasets import (  # noqa: E402
-    BUNDLED_DATA_DIR,
-    BUNDLED_FILES,
-    DATA_DIR_FILES,
-    stratified_indices,
-)
+from core.base.paths import BUNDLED_DATA_DIR
+from core.data.builtin import BUNDLED_FILES, DATA_DIR_FILES
+from core.data.splits import stratified_indices
 
 # (training images, test images) per data set; all files together stay under ~15 MB.
 SUBSET_SIZES = {

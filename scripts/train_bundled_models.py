@@ -31,8 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import datasets, model_store, models  # noqa: E402
-from core.tf_worker import import_keras  # noqa: E402
+from core.data import (
+    builtin,
+    preprocessing,
+)
+from core.jobs import model_store
+from core.nets import (
+    presets,
+    specs,
+)
+from core.worker import model_building
+from core.worker.environment import import_keras
 
 OUTPUT_DIR = ROOT / "assets" / "models"
 SEED = 0
@@ -41,8 +50,8 @@ LEARNING_RATE = 1e-3
 
 
 def build_mnist_cnn_a(keras):
-    """The seeds' MNIST CNN A, built from `core.models` (Sequential)."""
-    return models.build_model(models.preset("mnist_cnn_a"))
+    """The seeds' MNIST CNN A, built from `core.nets.specs` (Sequential)."""
+    return model_building.build_model(presets.preset("mnist_cnn_a"))
 
 
 def build_fashion_cnn(keras):
@@ -71,7 +80,7 @@ RECIPES = {
         "build": build_mnist_cnn_a,
         "epochs": 5,
         "description": "The seeds' MNIST CNN A (Sequential), trained on all 60,000 MNIST digits.",
-        "spec": lambda: models.spec_to_dict(models.preset("mnist_cnn_a")),
+        "spec": lambda: specs.spec_to_dict(presets.preset("mnist_cnn_a")),
     },
     "fashion_mnist_cnn": {
         "dataset": "fashion_mnist",
@@ -91,10 +100,10 @@ def train_one(keras, name: str, data_dir: Path, output_dir: Path = OUTPUT_DIR) -
     import numpy as np
 
     recipe = RECIPES[name]
-    dataset = datasets.load_builtin(recipe["dataset"], data_dir=data_dir)
-    preprocessing = datasets.Preprocessing(target_size=None, color_mode="grayscale")
-    x_train = datasets.preprocess(dataset.x_train, preprocessing)
-    x_test = datasets.preprocess(dataset.x_test, preprocessing)
+    dataset = builtin.load_builtin(recipe["dataset"], data_dir=data_dir)
+    grayscale = preprocessing.Preprocessing(target_size=None, color_mode="grayscale")
+    x_train = preprocessing.preprocess(dataset.x_train, grayscale)
+    x_test = preprocessing.preprocess(dataset.x_test, grayscale)
 
     keras.utils.set_random_seed(SEED)
     model = recipe["build"](keras)
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(RECIPES), action="append")
     parser.add_argument(
         "--data-dir",
-        default=os.environ.get(datasets.DATA_DIR_ENV) or str(ROOT.parent / "shared" / "data"),
+        default=os.environ.get(builtin.DATA_DIR_ENV) or str(ROOT.parent / "shared" / "data"),
         help="folder with mnist/mnist.npz and fashion_mnist/fashion_mnist.npz",
     )
     parser.add_argument(

@@ -27,7 +27,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def app_server():
     """Start ``streamlit run app.py`` once for all browser tests (see tests/browser.py)."""
-    from tests.browser import running_app
+    from tests.browser_helpers import running_app
 
     with running_app() as server:
         yield server
@@ -42,7 +42,7 @@ def app_url(app_server) -> str:
 @pytest.fixture()
 def browser_page(app_url):
     """A fresh headless-Chromium page (Playwright) for one test."""
-    from tests.browser import open_browser
+    from tests.browser_helpers import open_browser
 
     with open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

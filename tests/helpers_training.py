@@ -39,14 +39,20 @@ def _save_split(path: Path, make, num_images: int, class_names: tuple[str, ...])
     """Write ``make(n)``'s images as an .npz data set: a training split and a test quarter."""
     x_train, y_train = make(num_images)
     x_test, y_test = make(num_images // 4)
-    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-             class_names=np.array(class_names))  # fmt: skip
+    np.savez(
+        path,
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        class_names=np.array(class_names),
+    )
     return path
 
 
 def tiny_spec_dict(*, filters: int = 4) -> dict:
     """A spec dict for a 8×8×1 → 2-class CNN (Conv2D, MaxPooling2D, Flatten, Dense)."""
-    from core.models import ModelSpec, conv2d, dense, flatten, max_pooling2d, spec_to_dict
+    from core.nets.specs import ModelSpec, conv2d, dense, flatten, max_pooling2d, spec_to_dict
 
     spec = ModelSpec(
         "tiny_cnn",

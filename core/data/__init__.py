@@ -1,0 +1,1 @@
+"""Data sets: the built-in ones, preprocessing, and uploaded image folders."""

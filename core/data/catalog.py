@@ -1,0 +1,48 @@
+"""The built-in data sets by name: their class names and how the app spells them.
+
+Kept apart from the loaders so that anything describing a data set can name it without
+pulling in the code that reads files.
+
+>>> DISPLAY_NAMES["fashion_mnist"], CLASS_NAMES["fashion_mnist"][9]
+('Fashion-MNIST', 'Ankle boot')
+"""
+
+from __future__ import annotations
+
+BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "cifar10")
+
+
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
+}
+
+
+DISPLAY_NAMES: dict[str, str] = {
+    "mnist": "MNIST",
+    "fashion_mnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+}

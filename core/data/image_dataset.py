@@ -1,0 +1,98 @@
+"""`ImageDataset`: images, labels and class names, however they were loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.data.catalog import DISPLAY_NAMES
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A built-in data set is in no local source and cannot be downloaded right now."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageDataset:
+    """A labelled image data set, arrays as stored (uint8 pixels, int64 labels).
+
+    Attributes:
+        name: short identifier, e.g. `"mnist"` or the name of an uploaded zip.
+        class_names: one name per label, label `i` is `class_names[i]`.
+        x_train: uint8 images, shape `(N, H, W)` for grayscale or `(N, H, W, 3)` for RGB.
+        y_train: int64 labels, shape `(N,)`, values in `[0, num_classes)`.
+        x_test: uint8 images, same layout as `x_train` (may hold zero images).
+        y_test: int64 labels, shape `(M,)`.
+        source: where the arrays came from, in words, for the page.
+        note: why a fallback source was used, or other caveats; empty when there are none.
+
+    Example:
+
+    >>> from core.data.builtin import load_builtin
+    >>> dataset = load_builtin("cifar10")
+    >>> dataset.image_shape
+    (32, 32, 3)
+    """
+
+    name: str
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    note: str = ""
+
+    def __post_init__(self):
+        for split in ("train", "test"):
+            x = getattr(self, f"x_{split}")
+            y = getattr(self, f"y_{split}")
+            if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim not in (3, 4):
+                raise ValueError(
+                    f"`x_{split}` must be a uint8 array of shape (N, H, W) or (N, H, W, 3). "
+                    f"Received: x_{split} with {describe_array(x)}"
+                )
+            if x.ndim == 4 and x.shape[-1] != 3:
+                raise ValueError(
+                    f"`x_{split}` must have 3 channels when it is 4-D. "
+                    f"Received: x_{split}.shape={x.shape}"
+                )
+            if not isinstance(y, np.ndarray) or y.ndim != 1 or len(y) != len(x):
+                raise ValueError(
+                    f"`y_{split}` must be a 1-D array with one label per image of `x_{split}`. "
+                    f"Received: y_{split} with {describe_array(y)}, len(x_{split})={len(x)}"
+                )
+            if len(y) and (y.min() < 0 or y.max() >= len(self.class_names)):
+                raise ValueError(
+                    f"`y_{split}` labels must be in [0, {len(self.class_names)}). "
+                    f"Received: labels from {y.min()} to {y.max()}"
+                )
+        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+            raise ValueError(
+                "`x_train` and `x_test` must hold images of the same shape. "
+                f"Received: x_train.shape={self.x_train.shape}, x_test.shape={self.x_test.shape}"
+            )
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes, `len(class_names)`."""
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """`(H, W, C)` of one image, with `C=1` for grayscale."""
+        height, width = self.x_train.shape[1:3]
+        channels = self.x_train.shape[3] if self.x_train.ndim == 4 else 1
+        return (int(height), int(width), int(channels))
+
+    @property
+    def display_name(self) -> str:
+        """Human-readable name, e.g. `"Fashion-MNIST"`."""
+        return DISPLAY_NAMES.get(self.name, self.name)
+
+
+def describe_array(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"shape={value.shape}, dtype={value.dtype}"
+    return f"type={type(value).__name__}"

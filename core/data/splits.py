@@ -1,0 +1,161 @@
+"""Stratified sampling and train/validation splits, class counts and example grids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.data.image_dataset import ImageDataset
+
+
+def check_labels(y, name: str = "y") -> np.ndarray:
+    labels = np.asarray(y)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"`{name}` must be a 1-D array of integer labels. Received: {name} with "
+            f"shape={labels.shape}, dtype={labels.dtype}"
+        )
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"`{name}` labels must be >= 0. Received: min({name})={labels.min()}")
+    return labels
+
+
+def stratified_indices(y, count: int, *, seed: int = 0) -> np.ndarray:
+    """Pick `count` indices of `y` keeping the class proportions, in ascending order.
+
+    Each class gets its share of `count` (largest remainders break ties), chosen at random
+    with `numpy.random.default_rng(seed)`.
+
+    >>> stratified_indices(np.array([0, 0, 0, 0, 1, 1, 1, 1]), 4).size
+    4
+    """
+    labels = check_labels(y)
+    if isinstance(count, bool) or not isinstance(count, int | np.integer):
+        raise TypeError(f"`count` must be an int. Received: count={count!r}")
+    if not 0 <= count <= labels.size:
+        raise ValueError(f"`count` must be in [0, {labels.size}]. Received: count={count}")
+    rng = np.random.default_rng(seed)
+    shares = _allocate(np.bincount(labels), count)
+    picked = [
+        rng.choice(np.flatnonzero(labels == label), size=share, replace=False)
+        for label, share in enumerate(shares)
+        if share
+    ]
+    return np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=np.int64)
+
+
+def _allocate(class_sizes: np.ndarray, total: int) -> np.ndarray:
+    """Split `total` over classes in proportion to `class_sizes` (largest remainder method)."""
+    exact = class_sizes * (total / class_sizes.sum())
+    shares = np.floor(exact).astype(np.int64)
+    remainders = exact - shares
+    for label in np.argsort(-remainders, kind="stable")[: total - shares.sum()]:
+        shares[label] += 1
+    return np.minimum(shares, class_sizes)
+
+
+def train_validation_split(
+    x: np.ndarray, y: np.ndarray, *, validation_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split off a stratified, seeded validation set; both parts come back shuffled.
+
+    Every class keeps (to the nearest image) the same share in both parts; the validation
+    set has `round(N * validation_fraction)` images. Same `seed`, same split.
+
+    Args:
+        x: array with the images along the first axis, `(N, ...)`.
+        y: int labels, shape `(N,)`.
+        validation_fraction: share of images for validation, in (0, 1).
+        seed: seed for `numpy.random.default_rng`.
+
+    Returns:
+        `(x_train, y_train, x_val, y_val)`.
+
+    Example:
+
+    >>> x, y = np.arange(10), np.array([0] * 5 + [1] * 5)
+    >>> x_train, y_train, x_val, y_val = train_validation_split(x, y, validation_fraction=0.2)
+    >>> sorted(y_val.tolist())
+    [0, 1]
+    """
+    labels = check_labels(y)
+    if len(x) != len(labels):
+        raise ValueError(
+            "`x` and `y` must have the same length. "
+            f"Received: len(x)={len(x)}, len(y)={len(labels)}"
+        )
+    if isinstance(validation_fraction, bool) or not (0 < validation_fraction < 1):
+        raise ValueError(
+            "`validation_fraction` must be in (0, 1). "
+            f"Received: validation_fraction={validation_fraction}"
+        )
+    num_validation = round(len(labels) * validation_fraction)
+    if not 1 <= num_validation < len(labels):
+        raise ValueError(
+            f"`validation_fraction`={validation_fraction} of {len(labels)} images leaves "
+            f"{num_validation} for validation and {len(labels) - num_validation} for training; "
+            "both need at least one."
+        )
+    validation = stratified_indices(labels, num_validation, seed=seed)
+    is_validation = np.zeros(len(labels), dtype=bool)
+    is_validation[validation] = True
+    rng = np.random.default_rng([seed, 1])
+    train_order = rng.permutation(np.flatnonzero(~is_validation))
+    validation_order = rng.permutation(validation)
+    return x[train_order], labels[train_order], x[validation_order], labels[validation_order]
+
+
+def class_counts(y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Number of images per class, int64 array of shape `(num_classes,)`.
+
+    >>> class_counts(np.array([0, 2, 2]), 3).tolist()
+    [1, 0, 2]
+    """
+    labels = check_labels(y)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise TypeError(f"`num_classes` must be an int. Received: num_classes={num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"`num_classes` must be >= 1. Received: num_classes={num_classes}")
+    if labels.size and labels.max() >= num_classes:
+        raise ValueError(
+            f"`y` labels must be < num_classes={num_classes}. Received: max(y)={labels.max()}"
+        )
+    return np.bincount(labels, minlength=num_classes).astype(np.int64)
+
+
+def sample_grid(
+    dataset: ImageDataset, *, per_class: int = 8, split: str = "train", seed: int = 0
+) -> tuple[np.ndarray, ...]:
+    """Indices of random example images for each class, for a grid with one row per class.
+
+    Args:
+        dataset: the `ImageDataset`.
+        per_class: images per class (fewer when a class has fewer).
+        split: `"train"` or `"test"`: which arrays the indices point into.
+        seed: seed for `numpy.random.default_rng`.
+
+    Returns:
+        A tuple with one int64 array per class (row `c` holds indices of class `c`).
+
+    Example:
+
+    >>> from core.data.builtin import load_builtin
+    >>> rows = sample_grid(load_builtin("mnist"), per_class=4)
+    >>> len(rows), rows[3].shape
+    (10, (4,))
+    """
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(
+            f"`dataset` must be an ImageDataset. Received: type={type(dataset).__name__}"
+        )
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"`per_class` must be an int >= 1. Received: per_class={per_class!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
+    labels = dataset.y_train if split == "train" else dataset.y_test
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label in range(dataset.num_classes):
+        members = np.flatnonzero(labels == label)
+        take = min(per_class, members.size)
+        rows.append(np.sort(rng.choice(members, size=take, replace=False)).astype(np.int64))
+    return tuple(rows)

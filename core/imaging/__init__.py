@@ -1,0 +1,1 @@
+"""Images for people: decoding uploads, synthetic images, the seeds' worked examples."""

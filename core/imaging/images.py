@@ -1,0 +1,409 @@
+"""Reading user images safely and showing float arrays honestly.
+
+Decoding: uploaded bytes or a path become a float32 array with values on the
+0–255 scale, (H, W) grayscale or (H, W, 3) RGB. The header is read first
+(Pillow) so a decompression bomb is refused before any pixels are decoded;
+EXIF orientation is applied, alpha dropped, 16-bit scaled and CMYK converted,
+and every such change is reported in ``DecodedImage.notes`` for the page.
+
+Display: a convolution's output is signed and unbounded, so turning it into a
+picture is a choice — clip to 0–255, absolute value, stretch min–max, or a
+signed diverging colour scale centred on zero. ``to_display`` makes that
+choice explicit and returns the range it used, so the UI can say which one is
+on screen.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 25_000_000
+
+
+COLOR_MODES = ("rgb", "grayscale")
+
+
+DISPLAY_MAPPINGS = ("clip", "abs", "minmax", "diverging")
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are not an image ConvScope can use; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """Pixels (float32, 0–255) plus what was done to them on the way in."""
+
+    pixels: np.ndarray
+    format: str
+    original_size: tuple[int, int]  # (width, height) as stored
+    notes: tuple[str, ...] = ()
+
+
+def _read_header(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageDecodeError("The file is empty. Choose an image file (PNG, JPEG, ...).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            previous = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None  # we apply our own, clearer limit below
+            try:
+                image = Image.open(io.BytesIO(data))
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
+    except UnidentifiedImageError:
+        raise ImageDecodeError(
+            "This file is not an image format ConvScope can read. "
+            "Upload a PNG, JPEG, BMP, GIF, TIFF or WebP image."
+        ) from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageDecodeError(
+            f"The image is {width}×{height} = {width * height / 1e6:.1f} megapixels, over the "
+            f"limit of {max_pixels / 1e6:.0f} megapixels. Downscale it before uploading."
+        )
+    return image
+
+
+def _pillow_to_array(image: Image.Image, notes: list[str]) -> np.ndarray:
+    """Fallback decoder for what OpenCV does not read (CMYK, palette GIFs, animations)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        notes.append("16-bit image scaled to 0–255.")
+        return (array / 65535.0 * 255.0).astype(np.float32)
+    if image.mode == "CMYK":
+        notes.append("CMYK image converted to RGB.")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        notes.append("Transparency (alpha channel) dropped.")
+    target = "L" if image.mode in ("L", "1", "LA", "I;16") else "RGB"
+    return np.asarray(image.convert(target), dtype=np.float32)
+
+
+def _opencv_to_array(data: bytes, notes: list[str]) -> np.ndarray | None:
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None:
+        return None
+    if decoded.dtype == np.uint16:
+        notes.append("16-bit image scaled to 0–255.")
+        pixels = decoded.astype(np.float32) * (255.0 / 65535.0)
+    elif decoded.dtype == np.uint8:
+        pixels = decoded.astype(np.float32)
+    elif decoded.dtype.kind == "f":
+        notes.append("Floating-point image: values in [0, 1] scaled to 0–255.")
+        pixels = np.clip(np.nan_to_num(decoded.astype(np.float32)), 0.0, 1.0) * 255.0
+    else:
+        return None
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        notes.append("Transparency (alpha channel) dropped.")
+        pixels = pixels[:, :, :3]
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = pixels[:, :, ::-1]  # OpenCV's BGR → RGB
+    elif pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    elif pixels.ndim == 3 and pixels.shape[2] == 2:  # gray + alpha
+        notes.append("Transparency (alpha channel) dropped.")
+        pixels = pixels[:, :, 0]
+    return np.ascontiguousarray(pixels)
+
+
+def _exif_transpose(pixels: np.ndarray, image: Image.Image, notes: list[str]) -> np.ndarray:
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # a damaged EXIF block must not stop the image from loading
+        return pixels
+    steps = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 1)[::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    if orientation in steps:
+        notes.append("Rotated upright using the photo's EXIF orientation.")
+        return np.ascontiguousarray(steps[orientation](pixels))
+    return pixels
+
+
+def decode_image(
+    data: bytes, *, color_mode: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedImage:
+    """Decode image bytes into float32 pixels on the 0–255 scale.
+
+    Args:
+        data: the file's bytes (PNG, JPEG, BMP, GIF, TIFF, WebP, ...).
+        color_mode: None keeps the image as stored (grayscale or RGB),
+            "rgb" or "grayscale" converts.
+        max_pixels: refuse images with more pixels than this (checked from the
+            header, before decoding).
+
+    Returns:
+        DecodedImage with ``pixels`` (H, W) or (H, W, 3).
+
+    Raises:
+        ImageDecodeError: empty, not an image, corrupt, or too large.
+
+    >>> ok, png = cv2.imencode(".png", np.full((2, 3), 7, np.uint8))
+    >>> decode_image(png.tobytes()).pixels.shape
+    (2, 3)
+    """
+    if color_mode is not None and color_mode not in COLOR_MODES:
+        raise ValueError(
+            f"`color_mode` must be None, 'rgb' or 'grayscale'. Received: color_mode={color_mode!r}"
+        )
+    image = _read_header(bytes(data), max_pixels)
+    notes: list[str] = []
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        notes.append(f"Animated image: the first of its {frames} frames is used.")
+    pixels = None
+    if image.mode != "CMYK" and frames == 1:
+        pixels = _opencv_to_array(bytes(data), notes)
+    try:
+        if pixels is None:
+            image.seek(0)
+            pixels = _pillow_to_array(image, notes)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageDecodeError(
+            f"The image could not be decoded; the file looks damaged ({error}). "
+            "Try saving it again as PNG or JPEG."
+        ) from None
+    pixels = _exif_transpose(pixels, image, notes)
+    if color_mode == "grayscale":
+        pixels = to_grayscale(pixels)
+    elif color_mode == "rgb" and pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    return DecodedImage(
+        pixels=pixels.astype(np.float32, copy=False),
+        format=image.format or "unknown",
+        original_size=image.size,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def load_image(
+    path: str | os.PathLike, *, color_mode: str | None = None, max_pixels=DEFAULT_MAX_PIXELS
+) -> DecodedImage:
+    """``decode_image`` for a file on disk."""
+    with open(path, "rb") as file:
+        return decode_image(file.read(), color_mode=color_mode, max_pixels=max_pixels)
+
+
+def to_grayscale(pixels: np.ndarray) -> np.ndarray:
+    """Luma Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, as OpenCV); grayscale passes through.
+
+    >>> to_grayscale(np.array([[[255.0, 0.0, 0.0]]])).round(2)
+    array([[76.24]], dtype=float32)
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        return pixels.astype(np.float32)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(
+            f"`pixels` must be (H, W) or (H, W, 3). Received: pixels with shape {pixels.shape}"
+        )
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return pixels.astype(np.float32) @ weights
+
+
+def downscale(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink so the longer side is at most ``max_side`` (area interpolation); never enlarge."""
+    if max_side < 1:
+        raise ValueError(f"`max_side` must be >= 1. Received: max_side={max_side!r}")
+    height, width = pixels.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return pixels
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """An 8-bit picture of a float array and the value range it shows.
+
+    ``pixels`` is uint8 (H, W) grey, (H, W, 3) RGB, or — when ``palette``
+    (256, 3) is given, for the signed colour scale — (H, W) palette indices:
+    one byte per pixel keeps the PNG small and fast to write. ``rgb`` gives
+    (H, W, 3) in every case.
+    """
+
+    pixels: np.ndarray
+    mapping: str
+    vmin: float
+    vmax: float
+    description: str
+    palette: np.ndarray | None = None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self.palette is not None:
+            return self.palette[self.pixels]
+        if self.pixels.ndim == 2:
+            return np.repeat(self.pixels[:, :, None], 3, axis=2)
+        return self.pixels
+
+
+# Blue → white → red, sampled from a perceptually even diverging scale (like ColorBrewer RdBu).
+_DIVERGING_STOPS = np.array(
+    [
+        [5, 48, 97],
+        [33, 102, 172],
+        [67, 147, 195],
+        [146, 197, 222],
+        [209, 229, 240],
+        [247, 247, 247],
+        [253, 219, 199],
+        [244, 165, 130],
+        [214, 96, 77],
+        [178, 24, 43],
+        [103, 0, 31],
+    ],
+    dtype=np.float64,
+)
+
+
+def diverging_colormap(values: np.ndarray) -> np.ndarray:
+    """Map values in [−1, 1] to uint8 RGB: blue for negative, white for 0, red for positive."""
+    positions = (np.clip(values, -1.0, 1.0) + 1.0) / 2.0 * (len(_DIVERGING_STOPS) - 1)
+    lower = np.floor(positions).astype(int).clip(0, len(_DIVERGING_STOPS) - 2)
+    fraction = (positions - lower)[..., None]
+    colors = _DIVERGING_STOPS[lower] * (1 - fraction) + _DIVERGING_STOPS[lower + 1] * fraction
+    return np.round(colors).astype(np.uint8)
+
+
+# Index 127 is exactly zero, 0 and 254 are ∓ the limit (255 repeats the end).
+_DIVERGING_PALETTE = diverging_colormap(np.append(np.linspace(-1.0, 1.0, 255), 1.0))
+
+
+def finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the finite values, or None when there are none.
+
+    One pass each for min and max in the common case; only when NaN or ±inf
+    make an end non-finite are the finite values picked out.
+
+    >>> finite_range(np.array([1.0, np.nan, -2.0]))
+    (-2.0, 1.0)
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if np.isfinite(low) and np.isfinite(high):
+        return low, high
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
+
+
+def to_display(values, *, mapping: str = "clip") -> DisplayImage:
+    """Turn a float array (H, W) or (H, W, 3) into an 8-bit picture, saying how.
+
+    Mappings:
+        "clip": values below 0 show black, above 255 white; the rest as they are.
+        "abs": |x|, then clipped to 0–255 — edges of both signs look bright.
+        "minmax": the smallest value shows black, the largest white.
+        "diverging": a colour scale symmetric about 0 (blue negative, white 0,
+            red positive), ±max|x| at the ends; a colour input is shown by its
+            luma.
+
+    NaN shows as 0 and ±inf as the finite extremes. Built on OpenCV's
+    saturating conversions: a 512×512 colour map takes a few milliseconds.
+
+    >>> to_display(np.array([[-140.0, 300.0]]), mapping="clip").rgb[0, :, 0].tolist()
+    [0, 255]
+    """
+    if mapping not in DISPLAY_MAPPINGS:
+        raise ValueError(
+            f"`mapping` must be one of {', '.join(DISPLAY_MAPPINGS)}. Received: mapping={mapping!r}"
+        )
+    values = np.asarray(values)
+    if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[2] != 3):
+        raise ValueError(
+            f"`values` must be (H, W) or (H, W, 3). Received: values with shape {values.shape}"
+        )
+    low, high = finite_range(values) or (0.0, 0.0)
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)
+    values = values.astype(np.float32, copy=False)
+    if mapping == "clip":
+        return DisplayImage(
+            np.clip(values + 0.5, 0, 255.5).astype(np.uint8),
+            mapping,
+            0.0,
+            255.0,
+            "Values clipped to 0–255: negatives show as black, values above 255 as white.",
+        )
+    if mapping == "abs":
+        return DisplayImage(
+            cv2.convertScaleAbs(values),
+            mapping,
+            0.0,
+            255.0,
+            "Absolute value |x|, clipped to 0–255: strong responses of either sign look bright.",
+        )
+    if mapping == "minmax":
+        span = high - low
+        alpha = 255.0 / span if span > 0 else 0.0
+        return DisplayImage(
+            cv2.convertScaleAbs(values, alpha=alpha, beta=-low * alpha),
+            mapping,
+            low,
+            high,
+            f"Stretched min–max: {low:.4g} shows black, {high:.4g} white.",
+        )
+    gray = to_grayscale(values) if values.ndim == 3 else values
+    limit = float(np.abs(gray).max()) or 1.0
+    # −limit → 0, 0 → 127, +limit → 254; |gray| <= limit keeps the result non-negative.
+    indices = cv2.convertScaleAbs(gray, alpha=127.0 / limit, beta=127.0)
+    description = f"Signed colour scale: blue negative, white zero, red positive (±{limit:.4g})."
+    if values.ndim == 3:
+        description += " Colour outputs are shown by their brightness (luma)."
+    return DisplayImage(indices, mapping, -limit, limit, description, _DIVERGING_PALETTE)
+
+
+def encode_png(rgb_or_gray: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 (H, W) or (H, W, 3) RGB array."""
+    array = np.asarray(rgb_or_gray)
+    if array.dtype != np.uint8:
+        raise TypeError(f"`rgb_or_gray` must be uint8. Received: dtype {array.dtype}")
+    if array.ndim == 3:
+        array = array[:, :, ::-1]
+    ok, buffer = cv2.imencode(".png", array)
+    if not ok:
+        raise ValueError("The array could not be encoded as PNG.")
+    return buffer.tobytes()
+
+
+def resize_and_pad(pixels: np.ndarray, size: int, *, fill: float = 0.0) -> np.ndarray:
+    """Fit an image into a ``size``×``size`` square: keep the aspect ratio, centre, pad.
+
+    This is how photos of different shapes become one network input shape
+    without stretching (the dogs-vs-cats tutorial does it at 64×64).
+
+    >>> resize_and_pad(np.ones((10, 20), np.float32), 8).shape
+    (8, 8)
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"`size` must be an int >= 1. Received: size={size!r}")
+    pixels = np.asarray(pixels, dtype=np.float32)
+    height, width = pixels.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(pixels, (new_w, new_h), interpolation=interpolation)
+    if resized.ndim < pixels.ndim:
+        resized = resized[:, :, None]
+    canvas = np.full((size, size) + pixels.shape[2:], fill, dtype=np.float32)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = resized
+    return canvas

@@ -1,0 +1,259 @@
+"""The vocabulary shared by the inference client and the worker: layer kinds, model
+descriptions, feature maps, attributions, data-set references and the errors either side raises.
+
+Plain dataclasses (numpy arrays inside), pickled across the pipe between the two processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCAN_LIMIT = 10_000
+
+
+SCAN_CHUNK = 1_000
+
+
+CONV_CLASSES = frozenset(
+    {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Convolution2D"}
+)
+
+
+POOL_CLASSES = frozenset({"MaxPooling2D", "AveragePooling2D", "MaxPool2D", "AveragePool2D"})
+
+
+ACTIVATION_CLASSES = frozenset({"Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"})
+
+
+MAP_KINDS = ("conv", "activation", "pooling")
+
+
+class InferenceError(RuntimeError):
+    """The worker could not do what was asked (the message says why)."""
+
+
+class WorkerCrashedError(InferenceError):
+    """The worker process died or stopped answering; the next request starts a new one."""
+
+
+class ModelRejectedError(ValueError):
+    """A model that cannot be inspected here: unsafe, not a Keras file, or not an image CNN."""
+
+
+def layer_kind(class_name: str) -> str:
+    """`"conv"`, `"pooling"`, `"activation"`, `"input"` or `"other"` for a Keras layer class.
+
+    >>> layer_kind("MaxPooling2D"), layer_kind("Dense")
+    ('pooling', 'other')
+    """
+    if class_name in CONV_CLASSES:
+        return "conv"
+    if class_name in POOL_CLASSES:
+        return "pooling"
+    if class_name in ACTIVATION_CLASSES:
+        return "activation"
+    if class_name == "InputLayer":
+        return "input"
+    return "other"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer of a model, as the page needs it.
+
+    `output_shape` has no batch axis (None when the layer is shared and has several);
+    `kernel_size`, `strides`, `padding`, `dilation_rate` are set for convolutions and pooling
+    (pooling reports `pool_size` as `kernel_size`). `activation` is the fused activation of
+    conv and dense layers (`"relu"`, `"linear"`, ...) or of an `Activation` layer.
+    """
+
+    name: str
+    class_name: str
+    kind: str
+    output_shape: tuple | None
+    params: int
+    activation: str | None = None
+    kernel_size: tuple[int, int] | None = None
+    strides: tuple[int, int] | None = None
+    padding: str | None = None
+    dilation_rate: tuple[int, int] = (1, 1)
+    filters: int | None = None
+    inbound: tuple[str, ...] = ()
+
+    @property
+    def is_map(self) -> bool:
+        """Whether the layer outputs feature maps the page shows (conv/activation/pooling)."""
+        return (
+            self.kind in MAP_KINDS and self.output_shape is not None and len(self.output_shape) == 3
+        )
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model is and whether this page can inspect it.
+
+    Attributes:
+        path: the `.keras` file.
+        name: the model's Keras name.
+        input_shape: `(H, W, C)` without the batch axis (`()` when it has several inputs).
+        num_classes: units of the output.
+        layers: every layer, in order.
+        total_params: parameters of the whole model.
+        problem: empty for a single-input image CNN, else why it cannot be inspected.
+        class_names: from the model's JSON sidecar (`core.jobs.model_store` format) when it has
+            one with a name per output; else `()` (a `.keras` file does not store them).
+    """
+
+    path: str
+    name: str
+    input_shape: tuple
+    num_classes: int
+    layers: tuple[LayerInfo, ...]
+    total_params: int
+    problem: str = ""
+    class_names: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    @property
+    def map_layers(self) -> tuple[LayerInfo, ...]:
+        return tuple(layer for layer in self.layers if layer.is_map)
+
+    @property
+    def conv_layers(self) -> tuple[LayerInfo, ...]:
+        return tuple(layer for layer in self.layers if layer.kind == "conv")
+
+    def layer(self, name: str) -> LayerInfo:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"`layer` must name a layer of {self.name}. Received: layer={name!r}")
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """Every conv/activation/pooling output for one input image.
+
+    Attributes:
+        maps: layer name → float32 `(H, W, C)`, in layer order.
+        pre_activations: layer name → float32 `(H, W, C)` before the layer's non-linearity:
+            for conv layers with a fused activation (not linear) and for activation layers
+            (their input).
+        probabilities: float32 `(num_classes,)`.
+        worker_ms: time spent in the worker (the model call and conversions).
+    """
+
+    maps: dict[str, np.ndarray]
+    pre_activations: dict[str, np.ndarray]
+    probabilities: np.ndarray
+    worker_ms: float
+
+
+@dataclass(frozen=True)
+class FilterWeights:
+    """A conv layer's kernels `(kh, kw, in_channels, filters)` and biases `(filters,)`."""
+
+    layer: str
+    kernels: np.ndarray
+    bias: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Where in the input the evidence for a class is, as a heatmap in [0, 1].
+
+    Attributes:
+        method: `"saliency"` (|∂score/∂pixel|, max over channels) or `"grad_cam"`.
+        class_index: the class explained.
+        heatmap: float32 `(H, W)` at the input's size, values in [0, 1].
+        coarse: Grad-CAM at the conv layer's own resolution `(h, w)` in [0, 1], else None.
+        layer: the conv layer Grad-CAM used, else None.
+        score: what was differentiated: the class logit when the model ends in softmax.
+        probability: the model's probability for the class.
+    """
+
+    method: str
+    class_index: int
+    heatmap: np.ndarray
+    coarse: np.ndarray | None
+    layer: str | None
+    score: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Which test images to use: a built-in data set, prepared like the model's training data.
+
+    `preprocessing` is a dict of `core.data.preprocessing.Preprocessing` fields; `limit` caps the
+    number of test images (the first `limit`). `data_dir` is where the page found the data
+    set (`core.data.builtin.lookup_settings()`), so the worker reads exactly the same images.
+    """
+
+    name: str
+    preprocessing: tuple[tuple[str, object], ...]
+    limit: int = SCAN_LIMIT
+    data_dir: str | None = None
+
+    @classmethod
+    def make(
+        cls, name: str, preprocessing: dict, *, limit: int = SCAN_LIMIT, data_dir=None
+    ) -> DatasetRef:
+        return cls(name, tuple(sorted(preprocessing.items())), int(limit), data_dir)
+
+
+@dataclass(frozen=True)
+class TopExamples:
+    """The test images that excite one filter most (Zeiler & Fergus), best first.
+
+    `rows`, `cols` give where in the feature map the maximum was, for drawing the unit's
+    receptive field on each image.
+    """
+
+    layer: str
+    filter_index: int
+    indices: np.ndarray
+    scores: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+@dataclass
+class ScanResult:
+    """Per test image and filter: the maximum activation of one layer, where it was, the mean."""
+
+    layer: str
+    max_values: np.ndarray  # float32 (N, C)
+    argmax_rows: np.ndarray  # int32 (N, C)
+    argmax_cols: np.ndarray  # int32 (N, C)
+    mean_values: np.ndarray | None = None  # float32 (N, C), breaks ties of the maximum
+    seconds: float = 0.0
+
+    def top(self, filter_index: int, k: int = 9) -> TopExamples:
+        """The `k` images with the largest maximum activation of `filter_index`.
+
+        Ties (common in the first layer, where many images contain a patch of pure white)
+        go to the image whose whole map responds more on average.
+        """
+        channels = self.max_values.shape[1]
+        if not 0 <= filter_index < channels:
+            raise ValueError(
+                f"`filter_index` must be in [0, {channels}). Received: {filter_index!r}"
+            )
+        values = self.max_values[:, filter_index]
+        k = min(int(k), len(values))
+        if self.mean_values is None:
+            order = np.argsort(-values, kind="stable")[:k]
+        else:
+            order = np.lexsort((-self.mean_values[:, filter_index], -values))[:k]
+        return TopExamples(
+            self.layer,
+            filter_index,
+            order,
+            values[order],
+            self.argmax_rows[order, filter_index],
+            self.argmax_cols[order, filter_index],
+        )

@@ -1,0 +1,397 @@
+"""The saved-model store: ``.keras`` files with a JSON sidecar in one folder.
+
+A trained network is kept as two files in the models directory (default
+``./models``, or the folder named by the ``CONVSCOPE_MODELS_DIR`` environment
+variable): ``<name>.keras``, the model as Keras saves it, and ``<name>.json``,
+a sidecar that says what the model was trained on (data set, class names,
+preprocessing, input shape), how well it did (metrics, history) and when it
+was made. Pages list, rename, delete, download and upload models through the
+functions below.
+
+This module never imports TensorFlow or Keras, so the Streamlit server can use
+it freely. The one step that needs Keras, checking an uploaded file, runs in a
+separate worker process (``python -m core.worker inspect-model``) that loads
+it with ``keras.saving.load_model(..., safe_mode=True)``, which refuses
+``Lambda`` layers and other serialized Python code.
+
+Every write is atomic: the bytes go to a temporary file in the same folder,
+which then replaces the target with ``os.replace``. A crash or a kill at any
+moment leaves either the old file or the new one, never half of one.
+
+Example:
+
+>>> import tempfile
+>>> folder = tempfile.mkdtemp()
+>>> list_models(models_dir=folder)
+[]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.base.paths import PROJECT_ROOT
+from core.jobs.files import _temporary_sibling, atomic_copy, atomic_write_json, read_json
+from core.jobs.runner import worker_environment
+
+MODELS_DIR_ENV = "CONVSCOPE_MODELS_DIR"
+
+
+DEFAULT_MODELS_DIR = "models"
+
+
+MODEL_SUFFIX = ".keras"
+
+
+SIDECAR_SUFFIX = ".json"
+
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+UPLOAD_CHECK_TIMEOUT_SECONDS = 120.0
+
+
+MAX_NAME_LENGTH = 64
+
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+
+
+class ModelStoreError(ValueError):
+    """A model could not be found, named, saved or uploaded as asked."""
+
+
+class ModelUploadError(ModelStoreError):
+    """An uploaded file is not a model this app can load safely."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """One model in the store.
+
+    Attributes:
+        name: The name the user gave it (the file stem).
+        path: The ``.keras`` file.
+        sidecar_path: The ``.json`` sidecar next to it.
+        size_bytes: Size of the ``.keras`` file.
+        metadata: The sidecar's contents (``{}`` when it is missing or unreadable).
+    """
+
+    name: str
+    path: Path
+    sidecar_path: Path
+    size_bytes: int
+    metadata: dict
+
+    @property
+    def created(self) -> str | None:
+        """ISO time the model was saved, from the sidecar."""
+        return self.metadata.get("created")
+
+
+def models_dir(models_dir: str | os.PathLike | None = None) -> Path:
+    """Return the models folder: ``models_dir``, else ``$CONVSCOPE_MODELS_DIR``, else ``models``."""
+    if models_dir is None:
+        models_dir = os.environ.get(MODELS_DIR_ENV) or DEFAULT_MODELS_DIR
+    return Path(models_dir)
+
+
+def validate_name(name) -> str:
+    """Check a model name and return it stripped of surrounding spaces.
+
+    Names are 1–64 characters: letters, digits, spaces, ``_``, ``-`` and
+    ``.``, starting with a letter or digit, so a name can never point outside
+    the models folder.
+
+    >>> validate_name(" mnist cnn-a ")
+    'mnist cnn-a'
+
+    Raises:
+        ModelStoreError: if the name is not allowed.
+    """
+    if not isinstance(name, str):
+        raise ModelStoreError(f"`name` must be a string. Received: name={name!r}")
+    stripped = name.strip()
+    if stripped.endswith(MODEL_SUFFIX):
+        stripped = stripped[: -len(MODEL_SUFFIX)].rstrip()
+    if (
+        not stripped
+        or len(stripped) > MAX_NAME_LENGTH
+        or not _NAME_PATTERN.match(stripped)
+        or stripped.endswith(".")
+    ):
+        raise ModelStoreError(
+            f"`name` must be 1 to {MAX_NAME_LENGTH} letters, digits, spaces, '_', '-' or '.', "
+            f"starting with a letter or digit. Received: name={name!r}"
+        )
+    return stripped
+
+
+def model_path(name: str, *, models_dir: str | os.PathLike | None = None) -> Path:
+    """Return the ``.keras`` path a model called ``name`` has (whether or not it exists)."""
+    return _models_folder(models_dir) / f"{validate_name(name)}{MODEL_SUFFIX}"
+
+
+def sidecar_path(name: str, *, models_dir: str | os.PathLike | None = None) -> Path:
+    """Return the ``.json`` sidecar path of the model called ``name``."""
+    return _models_folder(models_dir) / f"{validate_name(name)}{SIDECAR_SUFFIX}"
+
+
+def list_models(*, models_dir: str | os.PathLike | None = None) -> list[SavedModel]:
+    """Return the models in the store, newest first.
+
+    Returns:
+        A list of `SavedModel`; an empty list when the folder does not exist.
+    """
+    folder = _models_folder(models_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob(f"*{MODEL_SUFFIX}"):
+        if path.name.startswith("."):
+            continue
+        found.append(_saved_model(path))
+    found.sort(key=lambda model: (model.created or "", model.name), reverse=True)
+    return found
+
+
+def get_model(name: str, *, models_dir: str | os.PathLike | None = None) -> SavedModel:
+    """Return the stored model called ``name``.
+
+    Raises:
+        ModelStoreError: if there is no such model.
+    """
+    path = model_path(name, models_dir=models_dir)
+    if not path.is_file():
+        raise ModelStoreError(f"There is no saved model called {validate_name(name)!r}.")
+    return _saved_model(path)
+
+
+def save_model_file(
+    source: str | os.PathLike,
+    name: str,
+    metadata: dict | None = None,
+    *,
+    models_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> SavedModel:
+    """Copy a ``.keras`` file into the store under ``name`` with a JSON sidecar.
+
+    Args:
+        source: A ``.keras`` file, e.g. the ``model.keras`` of a finished run.
+        name: The model's name in the store (see `validate_name`).
+        metadata: What to write in the sidecar (data set, class names,
+            preprocessing, input shape, metrics, history, model spec, ...);
+            ``name`` and ``created`` are added.
+        models_dir: The store's folder (default: see `models_dir`).
+        overwrite: Replace a model of the same name instead of refusing.
+
+    Returns:
+        The new `SavedModel`.
+
+    Raises:
+        ModelStoreError: if the name is taken (and ``overwrite`` is False) or
+            ``source`` does not exist.
+    """
+    name = validate_name(name)
+    source = Path(source)
+    if not source.is_file():
+        raise ModelStoreError(f"`source` must be an existing .keras file. Received: {source}")
+    target = model_path(name, models_dir=models_dir)
+    if target.exists() and not overwrite:
+        raise ModelStoreError(
+            f"A model called {name!r} already exists. Choose another name or delete it first."
+        )
+    sidecar = {**(metadata or {}), "name": name, "created": _now_iso()}
+    # The model goes first: a sidecar never describes a model that is not there.
+    atomic_copy(source, target)
+    atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
+    return _saved_model(target)
+
+
+def rename_model(
+    name: str, new_name: str, *, models_dir: str | os.PathLike | None = None
+) -> SavedModel:
+    """Rename a stored model (both files).
+
+    Raises:
+        ModelStoreError: if ``name`` does not exist or ``new_name`` is taken.
+    """
+    model = get_model(name, models_dir=models_dir)
+    new_name = validate_name(new_name)
+    if new_name == model.name:
+        return model
+    new_path = model_path(new_name, models_dir=models_dir)
+    if new_path.exists():
+        raise ModelStoreError(f"A model called {new_name!r} already exists.")
+    metadata = {**model.metadata, "name": new_name}
+    os.replace(model.path, new_path)
+    atomic_write_json(sidecar_path(new_name, models_dir=models_dir), metadata)
+    with contextlib.suppress(FileNotFoundError):
+        model.sidecar_path.unlink()
+    return _saved_model(new_path)
+
+
+def delete_model(name: str, *, models_dir: str | os.PathLike | None = None) -> None:
+    """Delete a stored model and its sidecar.
+
+    Raises:
+        ModelStoreError: if there is no such model.
+    """
+    model = get_model(name, models_dir=models_dir)
+    model.path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        model.sidecar_path.unlink()
+
+
+def read_model_bytes(name: str, *, models_dir: str | os.PathLike | None = None) -> bytes:
+    """Return the ``.keras`` file's bytes, e.g. for ``st.download_button``."""
+    return get_model(name, models_dir=models_dir).path.read_bytes()
+
+
+def inspect_model_file(
+    path: str | os.PathLike, *, timeout: float = UPLOAD_CHECK_TIMEOUT_SECONDS
+) -> dict:
+    """Load a ``.keras`` file with ``safe_mode=True`` in a worker process and describe it.
+
+    The server stays free of TensorFlow: a fresh ``python -m core.worker
+    inspect-model`` process does the loading and prints a JSON description.
+
+    Returns:
+        ``{"input_shape": [...], "output_shape": [...], "total_params": int,
+        "layers": [{"name", "class_name"}, ...], "first_conv_layer": str | None}``.
+
+    Raises:
+        ModelUploadError: with Keras' reason when the file cannot be loaded
+            safely (``Lambda`` layers, custom objects, not a Keras file, ...).
+    """
+    command = [sys.executable, "-m", "core.worker", "inspect-model", os.fspath(path)]
+    try:
+        completed = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=PROJECT_ROOT,
+            env=worker_environment(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ModelUploadError(
+            f"Checking the model took longer than {timeout:.0f} s; it was not accepted."
+        ) from None
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    report = None
+    if lines:
+        with contextlib.suppress(json.JSONDecodeError):
+            report = json.loads(lines[-1])
+    if not isinstance(report, dict):
+        detail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise ModelUploadError(f"The model could not be checked: {detail[0]}")
+    if not report.get("ok"):
+        raise ModelUploadError(report.get("error") or "The model could not be loaded.")
+    return report["model"]
+
+
+def upload_model(
+    data: bytes,
+    name: str,
+    *,
+    models_dir: str | os.PathLike | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    overwrite: bool = False,
+    metadata: dict | None = None,
+) -> SavedModel:
+    """Check an uploaded ``.keras`` file in a worker process and add it to the store.
+
+    Args:
+        data: The file's bytes (``st.file_uploader(...).getvalue()``).
+        name: The name to store it under.
+        models_dir: The store's folder.
+        max_bytes: Largest accepted upload.
+        overwrite: Replace a model of the same name.
+        metadata: Extra sidecar fields (e.g. ``class_names``); the sidecar also
+            records ``"source": "upload"`` and what the check found.
+
+    Returns:
+        The new `SavedModel`.
+
+    Raises:
+        ModelUploadError: if the file is too big, not a ``.keras`` archive, or
+            refused by ``safe_mode`` (a ``Lambda`` layer or custom code).
+        ModelStoreError: if the name is not allowed or taken.
+    """
+    name = validate_name(name)
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"`data` must be bytes. Received: data of type {type(data).__name__}")
+    size = len(data)
+    if size > max_bytes:
+        raise ModelUploadError(
+            f"The file is {size / 1e6:.1f} MB; uploads are limited to {max_bytes / 1e6:.0f} MB."
+        )
+    if bytes(data[:4]) != b"PK\x03\x04":
+        raise ModelUploadError(
+            "The file is not a Keras 3 model: a .keras file is a zip archive "
+            "(save it with model.save('name.keras'))."
+        )
+    target = model_path(name, models_dir=models_dir)
+    if target.exists() and not overwrite:
+        raise ModelStoreError(
+            f"A model called {name!r} already exists. Choose another name or delete it first."
+        )
+    with _temporary_sibling(target) as temporary:
+        # Keras recognises the format by the suffix, so the checked copy ends in .keras.
+        checked = temporary.with_name(temporary.name + MODEL_SUFFIX)
+        try:
+            checked.write_bytes(bytes(data))
+            description = inspect_model_file(checked)
+            sidecar = {
+                **(metadata or {}),
+                "source": "upload",
+                "input_shape": description.get("input_shape"),
+                "output_shape": description.get("output_shape"),
+                "total_params": description.get("total_params"),
+                "name": name,
+                "created": _now_iso(),
+            }
+            os.replace(checked, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                checked.unlink()
+    atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
+    return _saved_model(target)
+
+
+def _models_folder(folder) -> Path:
+    return models_dir(folder)
+
+
+def _saved_model(path: Path) -> SavedModel:
+    sidecar = path.with_suffix(SIDECAR_SUFFIX)
+    metadata = read_json(sidecar, default={})
+    if not isinstance(metadata, dict):
+        metadata = {}
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = 0
+    return SavedModel(
+        name=path.name[: -len(MODEL_SUFFIX)],
+        path=path,
+        sidecar_path=sidecar,
+        size_bytes=size,
+        metadata=metadata,
+    )
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

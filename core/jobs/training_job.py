@@ -1,0 +1,556 @@
+"""Train a network in a worker process and follow it through its run directory.
+
+Training never happens in the Streamlit server: once Keras is imported there,
+every rerun of every page slows down (Streamlit clears the Keras session after
+each run) and a training thread crawls. So a `TrainingJob` starts
+``python -m core.worker train <run_dir>`` as a separate process, and the two
+sides talk only through files in a run directory, the way TensorBoard log
+directories work. This module never imports TensorFlow or Keras.
+
+The run directory (one per job, under ``./runs`` or ``$CONVSCOPE_RUNS_DIR``)::
+
+    config.json        what to train: model spec, data set, preprocessing, TrainConfig
+    status.json        state, epoch, batch, samples/s, ETA, error (rewritten atomically)
+    progress.jsonl     {"type": "batch", ...} and {"type": "epoch", ...} lines
+    snapshots/         first-conv-layer kernels: 000000.npy, 000050.npy, ... + index.jsonl
+    model.keras        the trained model (also after a stop), with model.json beside it
+    evaluation.json    test accuracy, confusion matrix, per-class accuracy, mistakes
+    predictions.npz    predicted class and confidence for every test image
+    control.json       written by the page: {"command": "pause" | "resume" | "stop"}
+    heartbeat          touched by the page each time it polls; the watchdog reads it
+    pulse, worker.pid  the worker's liveness; worker.log its stderr
+
+A job that no page has polled for ``idle_stop_seconds`` stops itself and keeps
+its weights, so closing the browser never leaves a process behind.
+
+Example (the page's loop, in outline)::
+
+    job = TrainingJob.start(spec_to_dict(spec), "mnist", TrainConfig(epochs=3))
+    st.session_state["train.run_dir"] = str(job.run_dir)
+    ...
+    job = TrainingJob.attach(st.session_state["train.run_dir"])
+    status = job.poll()            # RunStatus; also tells the watchdog someone is watching
+    progress = job.progress()      # Progress(batches=[...], epochs=[...])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.base.paths import PROJECT_ROOT as _PROJECT_ROOT
+from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
+from core.jobs.model_store import SavedModel, save_model_file, validate_name
+from core.jobs.run_requests import (
+    check_transfer_can_start,
+    dataset_request,
+    dataset_request_label,
+    model_request,
+    model_request_label,
+    preprocessing_request,
+)
+from core.jobs.runner import _CHILDREN, pid_alive
+from core.jobs.runner import worker_environment as _worker_environment
+from core.jobs.runs import (
+    CONFIG_FILE,
+    CONTROL_FILE,
+    HEARTBEAT_FILE,
+    LIVE_STATES,
+    LOG_FILE,
+    MODEL_FILE,
+    MODEL_SIDECAR_FILE,
+    PID_FILE,
+    RUN_ID_PATTERN,
+    STATUS_FILE,
+    Progress,
+    RunStatus,
+    list_runs,
+    load_snapshot,
+    read_evaluation,
+    read_pid,
+    read_predictions,
+    read_progress,
+    read_snapshot_index,
+    read_status,
+    runs_root,
+    worker_alive,
+)
+from core.jobs.train_config import TrainConfig, check_integer_field, check_real_field
+
+MAX_JOBS_ENV = "CONVSCOPE_MAX_JOBS"
+
+
+IDLE_STOP_ENV = "CONVSCOPE_IDLE_STOP_SECONDS"
+
+
+DEFAULT_MAX_JOBS = 2
+
+
+DEFAULT_IDLE_STOP_SECONDS = 600.0
+
+
+_LOCK_FILE = ".jobs.lock"
+
+
+class JobCapError(RuntimeError):
+    """Too many training jobs are running on this server to start another."""
+
+
+def write_dataset_file(dataset, *, folder: str | os.PathLike | None = None) -> Path:
+    """Save an in-memory data set (e.g. an uploaded image-folder zip) for a worker to train on.
+
+    The worker cannot share the page's memory, so the page writes the arrays
+    once and passes the returned path as `TrainingJob.start`'s ``dataset``.
+    The file name holds a hash of the contents, so the same data is written once.
+
+    Args:
+        dataset: A ``core.data.image_dataset.ImageDataset``.
+        folder: Where to write (default: ``datasets/`` in the runs folder).
+
+    Returns:
+        The ``.npz`` path (``x_train``, ``y_train``, ``x_test``, ``y_test``,
+        ``class_names``, ``source``). A data set without test images is
+        evaluated on its validation split.
+    """
+    import hashlib
+    import io
+
+    arrays = {
+        "x_train": np.asarray(dataset.x_train),
+        "y_train": np.asarray(dataset.y_train),
+        "x_test": np.asarray(dataset.x_test),
+        "y_test": np.asarray(dataset.y_test),
+        "class_names": np.asarray([str(name) for name in dataset.class_names]),
+        "source": np.asarray(str(dataset.source)),
+    }
+    digest = hashlib.sha1(usedforsecurity=False)
+    for key, value in arrays.items():
+        digest.update(key.encode())
+        digest.update(str(value.shape).encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    target_folder = Path(folder) if folder is not None else runs_root() / "datasets"
+    path = target_folder / f"{_slug(str(dataset.name))}-{digest.hexdigest()[:12]}.npz"
+    if not path.is_file():
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(path, buffer.getvalue(), durable=False)
+    return path
+
+
+def count_live_jobs(runs_root_dir: str | os.PathLike | None = None) -> int:
+    """Return how many runs under the runs folder have a live worker."""
+    return sum(1 for run in list_runs(runs_root_dir) if run.status.is_live)
+
+
+def max_jobs() -> int:
+    """The server-wide cap on simultaneous jobs (``$CONVSCOPE_MAX_JOBS``, default 2)."""
+    return _int_from_env(MAX_JOBS_ENV, DEFAULT_MAX_JOBS, minimum=1)
+
+
+def idle_stop_seconds() -> float:
+    """Seconds without a poll before a job stops itself (``$CONVSCOPE_IDLE_STOP_SECONDS``)."""
+    value = os.environ.get(IDLE_STOP_ENV)
+    if not value:
+        return DEFAULT_IDLE_STOP_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(
+            f"${IDLE_STOP_ENV} must be a number of seconds. Received: {value!r}"
+        ) from None
+    if not seconds > 0:
+        raise ValueError(f"${IDLE_STOP_ENV} must be > 0. Received: {value!r}")
+    return seconds
+
+
+def prepare_run(
+    model,
+    dataset,
+    config: TrainConfig | None = None,
+    *,
+    preprocessing=None,
+    runs_root_dir: str | os.PathLike | None = None,
+    save_as: str | None = None,
+    models_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    idle_stop: float | None = None,
+) -> Path:
+    """Create a run directory with its ``config.json`` and a ``queued`` status.
+
+    `TrainingJob.start` calls this and then starts a worker on it; the command
+    line runs the worker in its own process instead.
+
+    Args:
+        model: A model spec as a dict (``core.nets.specs.spec_to_dict``), a
+            ``ModelSpec``, a preset name (``"mnist_cnn_a"``: the worker adapts
+            it to the data's input shape and number of classes), or the path
+            of a ``.keras`` file to train further; or a transfer model,
+            ``{"transfer": "MobileNetV2", "weights": "imagenet" | None}``
+            (``core.nets.transfer.transfer_entry``), built for the data's shape and classes;
+            it needs RGB images of at least 32×32 (refused here otherwise).
+        dataset: A built-in data set name (``"mnist"``, ``"fashion_mnist"``,
+            ``"cifar10"``) or the path of an ``.npz`` file with ``x_train``,
+            ``y_train``, optionally ``x_test``, ``y_test`` and ``class_names``.
+        config: A `TrainConfig` (default: the defaults).
+        preprocessing: A ``core.data.preprocessing.Preprocessing`` or a dict of its
+            fields; None keeps the images' own size and colour, scaled to [0, 1].
+        runs_root_dir: The runs folder (default: see `runs_root`).
+        save_as: Also save the finished model in the store under this name.
+        models_dir: The store's folder for ``save_as``.
+        overwrite: Let ``save_as`` replace a model of the same name.
+        idle_stop: Seconds without a poll before the job stops itself; None
+            disables the watchdog (the command line does that).
+
+    Returns:
+        The new run directory.
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"`config` must be a TrainConfig. Received: config={config!r}")
+    model_entry = model_request(model)
+    dataset_entry = dataset_request(dataset)
+    preprocessing_entry = preprocessing_request(preprocessing)
+    check_transfer_can_start(model, dataset, preprocessing, require_cached_weights=False)
+    if save_as is not None:
+        save_as = validate_name(save_as)
+    if idle_stop is not None:
+        idle_stop = check_real_field(idle_stop, "idle_stop", 0.0, math.inf, open_min=True)
+
+    root = runs_root(runs_root_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    model_label = model_request_label(model_entry)
+    label = _slug(f"{model_label}-{dataset_request_label(dataset_entry)}")
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{secrets.token_hex(3)}"
+    run_dir = root / run_id
+    run_dir.mkdir()
+    atomic_write_json(
+        run_dir / CONFIG_FILE,
+        {
+            "run_id": run_id,
+            "created": time.time(),
+            "model": model_entry,
+            "dataset": dataset_entry,
+            "preprocessing": preprocessing_entry,
+            "train_config": config.to_dict(),
+            "save_as": save_as,
+            "models_dir": os.fspath(Path(models_dir).resolve()) if models_dir else None,
+            "overwrite": bool(overwrite),
+            "idle_stop_seconds": idle_stop,
+        },
+    )
+    atomic_write_json(
+        run_dir / STATUS_FILE,
+        {"state": "queued", "message": "Starting", "epochs": config.epochs, "updated": time.time()},
+    )
+    return run_dir
+
+
+class TrainingJob:
+    """A training run in a worker process, steered and followed through its run directory.
+
+    Create one with `TrainingJob.start` (new run) or `TrainingJob.attach`
+    (an existing run: after a page reload, from another session, after a
+    server restart). All methods only read and write files, so they are cheap
+    enough to call on every fragment rerun.
+
+    Example::
+
+        job = TrainingJob.start(spec_dict, "mnist", TrainConfig(epochs=1))
+        while job.poll().is_live:
+            time.sleep(0.5)
+        print(job.evaluation()["test_accuracy"])
+    """
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.run_dir = Path(run_dir)
+
+    def __repr__(self) -> str:
+        return f"TrainingJob({os.fspath(self.run_dir)!r})"
+
+    @classmethod
+    def start(
+        cls,
+        model,
+        dataset,
+        config: TrainConfig | None = None,
+        *,
+        preprocessing=None,
+        runs_root_dir: str | os.PathLike | None = None,
+        save_as: str | None = None,
+        models_dir: str | os.PathLike | None = None,
+        overwrite: bool = False,
+        idle_stop: float | None = None,
+        job_cap: int | None = None,
+    ) -> TrainingJob:
+        """Create a run directory and start its worker process.
+
+        Args:
+            model, dataset, config, preprocessing, save_as, models_dir, overwrite:
+                As for `prepare_run`.
+            runs_root_dir: The runs folder; the job cap counts the live runs in it.
+            idle_stop: Watchdog timeout in seconds (default ``$CONVSCOPE_IDLE_STOP_SECONDS``
+                or 600).
+            job_cap: Most jobs running at once (default ``$CONVSCOPE_MAX_JOBS`` or 2).
+
+        Returns:
+            The started job (state ``"queued"`` until TensorFlow has loaded).
+
+        Raises:
+            JobCapError: if ``job_cap`` jobs are already running.
+            ValueError, TypeError: for a bad argument, before anything starts; also for a
+                transfer model (``{"transfer": "MobileNetV2", "weights": ...}``) on images
+                that are not RGB or smaller than 32×32.
+            core.nets.transfer.WeightsUnavailableError: a transfer model with
+                ``weights="imagenet"`` whose weights file is not in the Keras cache; the
+                message names the file and where to put it. No worker is started.
+        """
+        check_transfer_can_start(model, dataset, preprocessing)
+        cap = max_jobs() if job_cap is None else check_integer_field(job_cap, "job_cap", 1)
+        idle = idle_stop_seconds() if idle_stop is None else idle_stop
+        root = runs_root(runs_root_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        with _jobs_lock(root):
+            live = count_live_jobs(root)
+            if live >= cap:
+                jobs = "training job is" if live == 1 else "training jobs are"
+                raise JobCapError(
+                    f"{live} {jobs} already running on this server (the limit is {cap}). "
+                    "Wait for one to finish or stop one, then start again."
+                )
+            run_dir = prepare_run(
+                model,
+                dataset,
+                config,
+                preprocessing=preprocessing,
+                runs_root_dir=root,
+                save_as=save_as,
+                models_dir=models_dir,
+                overwrite=overwrite,
+                idle_stop=idle,
+            )
+            job = cls(run_dir)
+            job._launch()
+        return job
+
+    @classmethod
+    def attach(cls, run_dir: str | os.PathLike) -> TrainingJob:
+        """Follow an existing run (live or finished).
+
+        Raises:
+            FileNotFoundError: if ``run_dir`` holds no run.
+        """
+        run_dir = Path(run_dir)
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"`run_dir` is not a training run folder. Received: {run_dir}")
+        return cls(run_dir)
+
+    @classmethod
+    def find(cls, run_id: str, *, runs_root_dir: str | os.PathLike | None = None) -> TrainingJob:
+        """Follow the run called ``run_id`` in the runs folder (e.g. from ``st.query_params``).
+
+        A browser reload starts a new Streamlit session, so the page keeps the
+        run id in the URL (or picks a live run from `list_runs`) to find its job again.
+
+        Raises:
+            ValueError: if ``run_id`` is not a plain run name.
+            FileNotFoundError: if there is no such run.
+        """
+        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+            raise ValueError(f"`run_id` must be a run folder name. Received: run_id={run_id!r}")
+        return cls.attach(runs_root(runs_root_dir) / run_id)
+
+    @property
+    def run_id(self) -> str:
+        """The run's folder name."""
+        return self.run_dir.name
+
+    def _launch(self) -> None:
+        command = [sys.executable, "-m", "core.worker", "train", os.fspath(self.run_dir)]
+        with open(self.run_dir / LOG_FILE, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=_PROJECT_ROOT,
+                env=_worker_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        _CHILDREN[os.fspath(self.run_dir.resolve())] = process
+        atomic_write_bytes(self.run_dir / PID_FILE, str(process.pid).encode())
+
+    # -- steering ---------------------------------------------------------
+
+    def pause(self) -> None:
+        """Ask the worker to pause after the current batch."""
+        self._command("pause")
+
+    def resume(self) -> None:
+        """Ask a paused worker to carry on."""
+        self._command("resume")
+
+    def stop(self, *, restore_best_weights: bool | None = None) -> None:
+        """Ask the worker to stop after the current batch; it still saves and evaluates the model.
+
+        Args:
+            restore_best_weights: Override the config's choice of keeping the
+                best-validation weights instead of the latest ones.
+        """
+        self._command("stop", restore_best_weights=restore_best_weights)
+
+    def kill(self) -> None:
+        """End the worker at once (SIGKILL); no model is saved. For a stuck worker."""
+        pid = self.pid
+        if pid is not None and pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process = _CHILDREN.get(os.fspath(self.run_dir.resolve()))
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+        current = read_json(self.run_dir / STATUS_FILE, default={}) or {}
+        if current.get("state") in LIVE_STATES and not worker_alive(self.run_dir):
+            atomic_write_json(
+                self.run_dir / STATUS_FILE,
+                {
+                    **current,
+                    "state": "failed",
+                    "message": "Killed",
+                    "error": "The worker was killed; no model was saved.",
+                    "updated": time.time(),
+                },
+                durable=False,
+            )
+
+    def _command(self, command: str, **options) -> None:
+        atomic_write_json(
+            self.run_dir / CONTROL_FILE, {"command": command, "time": time.time(), **options}
+        )
+
+    # -- reading ------------------------------------------------------------
+
+    def poll(self) -> RunStatus:
+        """Return the current status and tell the watchdog someone is watching."""
+        self.heartbeat()
+        return read_status(self.run_dir)
+
+    def heartbeat(self) -> None:
+        """Touch the heartbeat file (what keeps the watchdog from stopping the job)."""
+        path = self.run_dir / HEARTBEAT_FILE
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            path.touch()
+
+    def status(self) -> RunStatus:
+        """Return the current status without counting as a poll."""
+        return read_status(self.run_dir)
+
+    def is_live(self) -> bool:
+        """Whether the worker is still at work."""
+        return self.status().is_live
+
+    def wait(self, timeout: float | None = None, *, interval: float = 0.2) -> RunStatus:
+        """Poll until the job ends (or ``timeout`` seconds pass) and return its status."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            status = self.poll()
+            if not status.is_live or (deadline is not None and time.monotonic() >= deadline):
+                return status
+            time.sleep(interval)
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id, once started."""
+        return read_pid(self.run_dir)
+
+    @property
+    def config(self) -> dict:
+        """The run's ``config.json``."""
+        return read_json(self.run_dir / CONFIG_FILE, default={})
+
+    def progress(self) -> Progress:
+        """The curves so far (see `read_progress`)."""
+        return read_progress(self.run_dir)
+
+    def snapshots(self) -> list[dict]:
+        """The first-layer snapshots so far (see `read_snapshot_index`)."""
+        return read_snapshot_index(self.run_dir)
+
+    def load_snapshot(self, entry: dict) -> np.ndarray:
+        """One snapshot's kernel, shape ``(kernel_h, kernel_w, channels, filters)``."""
+        return load_snapshot(self.run_dir, entry)
+
+    def evaluation(self) -> dict | None:
+        """The evaluation, once done (see `read_evaluation`)."""
+        return read_evaluation(self.run_dir)
+
+    def predictions(self) -> dict[str, np.ndarray] | None:
+        """Predicted class and confidence for every test image (see `read_predictions`)."""
+        return read_predictions(self.run_dir)
+
+    @property
+    def model_path(self) -> Path | None:
+        """The trained ``model.keras``, once saved (after finishing or stopping)."""
+        path = self.run_dir / MODEL_FILE
+        return path if path.is_file() else None
+
+    def model_metadata(self) -> dict:
+        """The model's sidecar (data set, classes, preprocessing, metrics, history)."""
+        return read_json(self.run_dir / MODEL_SIDECAR_FILE, default={}) or {}
+
+    def save(
+        self, name: str, *, models_dir: str | os.PathLike | None = None, overwrite: bool = False
+    ) -> SavedModel:
+        """Copy the trained model into the models store under ``name``.
+
+        Raises:
+            FileNotFoundError: if the run has not saved a model yet.
+            core.jobs.model_store.ModelStoreError: for a bad or taken name.
+        """
+        path = self.model_path
+        if path is None:
+            raise FileNotFoundError("This run has no trained model yet; wait until it has ended.")
+        return save_model_file(
+            path, name, self.model_metadata(), models_dir=models_dir, overwrite=overwrite
+        )
+
+
+def _slug(text: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(part for part in cleaned.split("-") if part)[:40] or "run"
+
+
+def _int_from_env(name: str, default: int, *, minimum: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"${name} must be an integer. Received: {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"${name} must be >= {minimum}. Received: {value!r}")
+    return number
+
+
+@contextlib.contextmanager
+def _jobs_lock(root: Path) -> Iterator[None]:
+    """Serialise job starts across sessions and processes (count, then start)."""
+    import fcntl
+
+    with open(root / _LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

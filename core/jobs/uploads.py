@@ -1,0 +1,58 @@
+"""Where uploaded `.keras` files wait while the worker inspects them.
+
+The folder is pruned whenever a new file arrives, so it never grows without bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+
+UPLOAD_DIR_NAME = "convscope-inspect-uploads"
+
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # older uploads are deleted when a new one arrives
+
+
+UPLOADS_KEPT = 20  # and never more than this many (newest first), at most ~1 GB
+
+
+def upload_dir() -> Path:
+    """Where uploaded `.keras` files wait for the worker (one file per content hash)."""
+    return Path(tempfile.gettempdir()) / UPLOAD_DIR_NAME
+
+
+def prune_uploads(
+    folder: Path,
+    *,
+    keep: Path | None = None,
+    max_age_s: float = UPLOAD_MAX_AGE_SECONDS,
+    max_files: int = UPLOADS_KEPT,
+    now: float | None = None,
+) -> list[Path]:
+    """Delete uploads older than `max_age_s` and all but the newest `max_files`; never `keep`.
+
+    Uploaded models are only needed while someone inspects them, and a
+    teaching server can run for weeks: without this the folder only grows.
+    A session whose file was pruned gets a clear "could not load" message
+    and can upload it again. Returns the deleted paths.
+    """
+    now = time.time() if now is None else now
+    uploads = []
+    for path in folder.glob("*.keras"):
+        with contextlib.suppress(OSError):
+            uploads.append((path.stat().st_mtime, path))
+    uploads.sort(reverse=True)
+    deleted = []
+    for rank, (mtime, path) in enumerate(uploads):
+        if path == keep or (rank < max_files and now - mtime <= max_age_s):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            deleted.append(path)
+    return deleted

@@ -1,0 +1,1 @@
+"""Networks as data: specs, presets, summaries and code. Never imports Keras."""

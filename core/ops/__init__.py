@@ -1,0 +1,1 @@
+"""Numeric operations on arrays: numpy, scipy and OpenCV only."""

@@ -1,0 +1,414 @@
+"""The TensorFlow side of `core.jobs.worker_client`: a long-lived process that answers requests.
+
+Started by `WorkerClient` as ``python -m core.worker.service``. It reads
+``(method, arguments)`` pairs from stdin and writes ``("ok", result)`` or
+``("error", kind, message)`` to the real stdout (`multiprocessing.connection` framing);
+anything TensorFlow prints goes to stderr instead, so it cannot corrupt the protocol.
+TensorFlow gets one core fewer than the machine has (`core.worker.environment.import_keras`).
+
+Per model file (keyed by path, modification time and size) it keeps the loaded model,
+a multi-output feature extractor, gradient models per conv layer for Grad-CAM, the
+per-layer models for the top-activation search and that search's results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from collections import OrderedDict
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from core.data.builtin import load_builtin
+from core.data.network_input import prepare_images
+from core.data.preprocessing import Preprocessing
+from core.jobs.files import read_json
+from core.jobs.inspection import (
+    Attribution,
+    DatasetRef,
+    FeatureMaps,
+    FilterWeights,
+    ModelInfo,
+    ModelRejectedError,
+    ScanResult,
+)
+from core.worker.model_description import default_cam_layer, describe_model, refusal_message
+
+MAX_MODELS = 4
+
+
+MAX_DATASETS = 3
+
+
+PREDICT_BATCH = 1000
+
+
+class _ModelEntry:
+    """A loaded model and everything derived from it."""
+
+    def __init__(self, keras, model, info: ModelInfo):
+        self.keras = keras
+        self.model = model
+        self.info = info
+        self.extractor = None
+        self.extractor_names: list[str] = []
+        self.pre_activation_layers: list[str] = []
+        self.layer_models: dict[str, object] = {}
+        self.scans: dict[tuple, dict] = {}
+        self.predictions: dict[DatasetRef, tuple[np.ndarray, np.ndarray]] = {}
+
+
+class Worker:
+    """Request handlers; one instance per process."""
+
+    def __init__(self):
+        from core.worker.environment import import_keras
+
+        self.keras = import_keras()
+        import tensorflow as tf
+
+        self.tf = tf
+        self.models: OrderedDict[tuple, _ModelEntry] = OrderedDict()
+        self.datasets: OrderedDict[DatasetRef, np.ndarray] = OrderedDict()
+
+    # -- models --------------------------------------------------------------
+
+    def _entry(self, key: tuple, *, require_ok: bool = True) -> _ModelEntry:
+        entry = self.models.get(key)
+        if entry is None:
+            entry = self._load(key)
+            self.models[key] = entry
+            while len(self.models) > MAX_MODELS:
+                self.models.popitem(last=False)
+        self.models.move_to_end(key)
+        if require_ok and entry.info.problem:
+            raise ModelRejectedError(entry.info.problem)
+        return entry
+
+    def _load(self, key: tuple) -> _ModelEntry:
+        path = key[0]
+        if not os.path.isfile(path):
+            raise ModelRejectedError(f"There is no model file at {path}.")
+        try:
+            model = self.keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as error:  # Keras raises many types; all mean "cannot load"
+            raise ModelRejectedError(refusal_message(error)) from None
+        if not isinstance(model, self.keras.Model):
+            raise ModelRejectedError("The file holds a Keras object that is not a model.")
+        info = describe_model(model, path)
+        sidecar = read_json(os.path.splitext(path)[0] + ".json", default={})
+        names = sidecar.get("class_names") if isinstance(sidecar, dict) else None
+        if isinstance(names, list) and len(names) == info.num_classes:
+            info = dataclasses.replace(info, class_names=tuple(str(name) for name in names))
+        return _ModelEntry(self.keras, model, info)
+
+    # -- requests --------------------------------------------------------------
+
+    def ping(self) -> dict:
+        from core.worker.environment import worker_thread_count
+
+        return {"pid": os.getpid(), "threads": worker_thread_count(), "models": len(self.models)}
+
+    def model_info(self, key) -> ModelInfo:
+        return self._entry(key, require_ok=False).info
+
+    def predict(self, key, images) -> np.ndarray:
+        entry = self._entry(key)
+        _check_input(entry, images)
+        outputs = [
+            np.asarray(entry.model(images[i : i + PREDICT_BATCH], training=False))
+            for i in range(0, len(images), PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs).astype(np.float32)
+
+    def _extractor(self, entry: _ModelEntry):
+        if entry.extractor is None:
+            model = entry.model
+            names = [layer.name for layer in entry.info.map_layers]
+            outputs = [model.get_layer(name).output for name in names]
+            # Layers whose output went through a non-linearity: convolutions with a fused
+            # activation, and activation layers; their inputs give the "before" picture.
+            pre = [
+                layer.name
+                for layer in entry.info.map_layers
+                if (layer.kind == "conv" and layer.activation not in (None, "linear"))
+                or layer.kind == "activation"
+            ]
+            inputs = [model.get_layer(name).input for name in pre]
+            entry.extractor = self.keras.Model(
+                model.inputs[0], [*outputs, *inputs, model.outputs[0]], name="feature_extractor"
+            )
+            entry.extractor_names = names
+            entry.pre_activation_layers = pre
+        return entry.extractor
+
+    def feature_maps(self, key, image) -> FeatureMaps:
+        start = time.perf_counter()
+        entry = self._entry(key)
+        batch = image[np.newaxis]
+        _check_input(entry, batch)
+        extractor = self._extractor(entry)
+        results = extractor(batch, training=False)
+        names, pre = entry.extractor_names, entry.pre_activation_layers
+        maps = {name: np.asarray(results[i][0]) for i, name in enumerate(names)}
+        pre_activations = {}
+        for offset, name in enumerate(pre):
+            layer = entry.model.get_layer(name)
+            value = results[len(names) + offset]
+            if entry.info.layer(name).kind == "conv":
+                value = layer.convolution_op(value, layer.kernel)
+                if layer.use_bias:
+                    value = value + layer.bias
+            pre_activations[name] = np.asarray(value[0])
+        probabilities = np.asarray(results[-1][0], dtype=np.float32)
+        elapsed = (time.perf_counter() - start) * 1000
+        return FeatureMaps(maps, pre_activations, probabilities, elapsed)
+
+    def filters(self, key, layer=None) -> FilterWeights:
+        entry = self._entry(key)
+        convs = entry.info.conv_layers
+        name = layer or convs[0].name
+        if name not in {conv.name for conv in convs}:
+            raise ValueError(f"`layer` must be a conv layer of the model. Received: {name!r}")
+        keras_layer = entry.model.get_layer(name)
+        kernel = np.asarray(keras_layer.kernel, dtype=np.float32)
+        bias = getattr(keras_layer, "bias", None)
+        return FilterWeights(name, kernel, None if bias is None else np.asarray(bias))
+
+    def _forward(self, entry: _ModelEntry, batch, tape, watch: str | None):
+        """Run the model node by node under `tape`, watching the input or layer `watch`.
+
+        Returns `(watched tensor, class score tensor, what the score is, probabilities)`.
+        Walking the graph ourselves keeps the watched tensor on the path to the score
+        (a multi-output `keras.Model` hands back tensors the gradient does not reach).
+        """
+        from keras import tree
+
+        model = entry.model
+        graph = getattr(model, "_functional", None) or model
+        values = {id(graph.inputs[0]): batch}
+        watched = batch if watch is None else None
+        if watch is None:
+            tape.watch(batch)
+        last_input = None
+        last = model.layers[-1]
+        for depth in sorted(graph._nodes_by_depth, reverse=True):
+            for node in graph._nodes_by_depth[depth]:
+                if not node.operation or node.is_input:
+                    continue
+                if any(id(t) not in values for t in node.input_tensors):
+                    continue
+                args, kwargs = node.arguments.fill_in(values)
+                if node.operation is last:
+                    last_input = args[0]
+                outputs = tree.flatten(node.operation(*args, **kwargs))
+                if watch is not None and node.operation.name == watch:
+                    tape.watch(outputs[0])
+                    watched = outputs[0]
+                for reference, value in zip(node.outputs, outputs, strict=False):
+                    values[id(reference)] = value
+        output = values[id(graph.outputs[0])]
+        tf = self.tf
+        activation = getattr(getattr(last, "activation", None), "__name__", None)
+        if type(last).__name__ == "Dense" and activation == "softmax":
+            logits = tf.matmul(last_input, last.kernel)
+            if last.use_bias:
+                logits = logits + last.bias
+            return watched, logits, "logit", output
+        if type(last).__name__ in ("Activation", "Softmax") and activation in (None, "softmax"):
+            return watched, last_input, "logit", output
+        return watched, output, "output", output
+
+    def _check_class(self, entry: _ModelEntry, class_index: int) -> None:
+        if not 0 <= class_index < entry.info.num_classes:
+            raise ValueError(
+                f"`class_index` must be in [0, {entry.info.num_classes}). "
+                f"Received: class_index={class_index}"
+            )
+
+    def saliency(self, key, image, class_index) -> Attribution:
+        entry = self._entry(key)
+        self._check_class(entry, class_index)
+        _check_input(entry, image[np.newaxis])
+        batch = self.tf.constant(image[np.newaxis])
+        with self.tf.GradientTape() as tape:
+            _, scores, score_name, probabilities = self._forward(entry, batch, tape, None)
+            score = scores[:, class_index]
+        gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)
+        peak = float(gradient.max())
+        heatmap = gradient / peak if peak > 0 else np.zeros_like(gradient)
+        probability = float(np.asarray(probabilities)[0, class_index])
+        return Attribution(
+            "saliency",
+            class_index,
+            heatmap.astype(np.float32),
+            None,
+            None,
+            score_name,
+            probability,
+        )
+
+    def grad_cam(self, key, image, class_index, layer=None) -> Attribution:
+        entry = self._entry(key)
+        self._check_class(entry, class_index)
+        name = layer or default_cam_layer(entry.info)
+        info = entry.info.layer(name)
+        if not info.is_map:
+            raise ValueError(f"`layer` must output feature maps. Received: layer={name!r}")
+        _check_input(entry, image[np.newaxis])
+        batch = self.tf.constant(image[np.newaxis])
+        with self.tf.GradientTape() as tape:
+            maps, scores, score_name, probabilities = self._forward(entry, batch, tape, name)
+            score = scores[:, class_index]
+        gradients = tape.gradient(score, maps)
+        weights = self.tf.reduce_mean(gradients, axis=(0, 1, 2))
+        cam = self.tf.nn.relu(self.tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+        peak = float(cam.max())
+        coarse = (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+        height, width = image.shape[:2]
+        import cv2
+
+        heatmap = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+        heatmap = np.clip(heatmap, 0.0, 1.0).astype(np.float32)
+        probability = float(np.asarray(probabilities)[0, class_index])
+        return Attribution("grad_cam", class_index, heatmap, coarse, name, score_name, probability)
+
+    # -- data sets and the top-activation search ----------------------------
+
+    def _dataset(self, entry: _ModelEntry, dataset: DatasetRef) -> np.ndarray:
+        images = self.datasets.get(dataset)
+        if images is None:
+            loaded = load_builtin(dataset.name, data_dir=dataset.data_dir)
+            settings = Preprocessing(**dict(dataset.preprocessing))
+            images = prepare_images(
+                loaded.x_test[: dataset.limit], settings, entry.info.input_shape
+            )
+            self.datasets[dataset] = images
+            while len(self.datasets) > MAX_DATASETS:
+                self.datasets.popitem(last=False)
+        if images.shape[1:] != tuple(entry.info.input_shape):
+            raise ValueError(
+                f"The {dataset.name} test images have shape {images.shape[1:]}, but the model "
+                f"expects {tuple(entry.info.input_shape)}."
+            )
+        return images
+
+    def predict_dataset(self, key, dataset) -> tuple[np.ndarray, np.ndarray]:
+        entry = self._entry(key)
+        if dataset not in entry.predictions:
+            probabilities = self.predict(key, self._dataset(entry, dataset))
+            entry.predictions[dataset] = (
+                probabilities.argmax(axis=1).astype(np.int64),
+                probabilities.max(axis=1).astype(np.float32),
+            )
+        return entry.predictions[dataset]
+
+    def scan_step(self, key, layer, dataset, start, count) -> dict:
+        entry = self._entry(key)
+        info = entry.info.layer(layer)
+        if not info.is_map:
+            raise ValueError(f"`layer` must output feature maps. Received: layer={layer!r}")
+        images = self._dataset(entry, dataset)
+        total = len(images)
+        state = entry.scans.get((layer, dataset))
+        if state is None or start == 0:
+            channels = info.output_shape[-1]
+            state = {
+                "done": 0,
+                "max": np.zeros((total, channels), np.float32),
+                "mean": np.zeros((total, channels), np.float32),
+                "rows": np.zeros((total, channels), np.int32),
+                "cols": np.zeros((total, channels), np.int32),
+            }
+            entry.scans[(layer, dataset)] = state
+        if state["done"] >= total:
+            return {"done": total, "total": total}
+        if layer not in entry.layer_models:
+            entry.layer_models[layer] = self._scan_function(entry, layer)
+        begin = state["done"]
+        end = min(total, begin + max(1, int(count)))
+        maxima, positions, means = entry.layer_models[layer](images[begin:end])
+        width = info.output_shape[1]
+        state["max"][begin:end] = maxima.numpy()
+        state["mean"][begin:end] = means.numpy()
+        positions = positions.numpy()
+        state["rows"][begin:end] = positions // width
+        state["cols"][begin:end] = positions % width
+        state["done"] = end
+        return {"done": end, "total": total}
+
+    def _scan_function(self, entry: _ModelEntry, layer: str):
+        """A compiled `images → (max, flat argmax, mean)` per map for one layer.
+
+        `tf.function` halves the time of this loop over thousands of images compared with
+        eager calls; the reduction runs inside it so only (N, C) arrays leave TensorFlow.
+        """
+        tf = self.tf
+        layer_model = self.keras.Model(entry.model.inputs[0], entry.model.get_layer(layer).output)
+        height, width, channels = entry.info.layer(layer).output_shape
+        shape = (None, *entry.info.input_shape)
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+        def scan(images):
+            maps = layer_model(images, training=False)
+            flat = tf.reshape(maps, (-1, height * width, channels))
+            return (
+                tf.reduce_max(flat, axis=1),
+                tf.argmax(flat, axis=1, output_type=tf.int32),
+                tf.reduce_mean(flat, axis=1),
+            )
+
+        return scan
+
+    def scan_result(self, key, layer, dataset) -> ScanResult:
+        entry = self._entry(key)
+        state = entry.scans.get((layer, dataset))
+        if state is None or state["done"] < len(state["max"]):
+            raise ValueError(f"The search over layer {layer!r} has not finished.")
+        return ScanResult(layer, state["max"], state["rows"], state["cols"], state["mean"])
+
+
+def _check_input(entry: _ModelEntry, batch) -> None:
+    expected = tuple(entry.info.input_shape)
+    if tuple(batch.shape[1:]) != expected:
+        raise ValueError(
+            f"The model expects images of shape {expected}. Received: {tuple(batch.shape[1:])}"
+        )
+
+
+def serve(reader: Connection, writer: Connection) -> None:
+    """Answer requests until the client closes the pipe."""
+    worker = Worker()
+    writer.send(("ok", {"pid": os.getpid()}))
+    while True:
+        try:
+            method, arguments = reader.recv()
+        except (EOFError, OSError):
+            return
+        handler = getattr(worker, method, None) if not method.startswith("_") else None
+        try:
+            if handler is None:
+                raise ValueError(f"Unknown request {method!r}.")
+            writer.send(("ok", handler(**arguments)))
+        except ModelRejectedError as error:
+            writer.send(("error", "rejected", str(error)))
+        except (ValueError, KeyError, TypeError) as error:
+            writer.send(("error", "value", str(error)))
+        except Exception as error:  # noqa: BLE001 - reported to the page, logged here
+            traceback.print_exc()
+            writer.send(("error", "other", f"{type(error).__name__}: {error}"))
+
+
+def main() -> int:
+    # The protocol owns the real stdout; everything printed goes to stderr.
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    reader = Connection(0, writable=False)
+    writer = Connection(protocol_fd, readable=False)
+    serve(reader, writer)
+    return 0

@@ -1,0 +1,232 @@
+"""AppTest for the "Inspect a Network" page with each input kind and model source.
+
+The page talks to a real inference worker (started once per test process by the shared
+client), so every test here is marked slow.
+"""
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import builtin, network_input
+from tests.apptest_helpers import markdown_text
+from tests.conftest import ROOT, SHARED_DATA
+from tests.inspect_helpers import MNIST_MODEL, build_test_models
+
+PAGE = str(ROOT / "app_pages" / "inspect_network.py")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def environment(tmp_path_factory):
+    saved = {key: os.environ.get(key) for key in ("CONVSCOPE_DATA_DIR", "CONVSCOPE_MODELS_DIR")}
+    os.environ["CONVSCOPE_DATA_DIR"] = str(SHARED_DATA)
+    os.environ["CONVSCOPE_MODELS_DIR"] = str(tmp_path_factory.mktemp("no-saved-models"))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return builtin.load_builtin("mnist", data_dir=SHARED_DATA)
+
+
+def run_page() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.run()
+    return app
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [item.value for item in app.exception]
+    assert not app.error, [item.value for item in app.error]
+
+
+def digit_photo(mnist, index: int, *, suffix: str = ".png") -> bytes:
+    """A test digit as a photo of dark ink on white paper, larger and not square."""
+    paper = 255 - mnist.x_test[index]
+    paper = cv2.resize(paper, (90, 120), interpolation=cv2.INTER_LINEAR)
+    ok, encoded = cv2.imencode(suffix, paper)
+    assert ok
+    return encoded.tobytes()
+
+
+def test_test_image_shows_prediction_and_every_section():
+    app = run_page()
+    assert_clean(app)
+    text = markdown_text(app)
+    assert "**Prediction: 7**" in text  # test image 0 is a 7
+    assert "looks like a" in text  # closest classic kernel
+    assert "Before ReLU" in text
+    assert "depends on a **10×10**" in text  # receptive field of the last pooled map
+    assert len(app.tabs) == 7
+
+
+def test_pick_modes(mnist):
+    app = run_page()
+    app.radio(key="inspect.pick_mode").set_value("class").run()
+    app.selectbox(key="inspect.pick_class").set_value(3).run()
+    assert_clean(app)
+    assert "(3)" in " ".join(caption.value for caption in app.caption)
+    app.radio(key="inspect.pick_mode").set_value("misclassified").run()
+    assert_clean(app)
+    assert any("test images wrong" in caption.value for caption in app.caption)
+    assert ":red[— wrong]" in markdown_text(app)
+    app.radio(key="inspect.pick_mode").set_value("random").run()
+    app.button(key="inspect.random").click().run()
+    assert_clean(app)
+
+
+def test_functional_fashion_model():
+    app = run_page()
+    app.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    assert_clean(app)
+    text = markdown_text(app)
+    assert "**Prediction: Ankle boot**" in text
+    assert "relu1 (after ReLU)" in text
+
+
+def test_uploaded_photo_is_prepared_like_the_training_data(mnist):
+    app = run_page()
+    app.radio(key="inspect.input_kind").set_value("upload").run()
+    assert_clean(app)
+    app.file_uploader(key="inspect.photo").set_value(
+        ("digit.png", digit_photo(mnist, 0), "image/png")
+    ).run()
+    assert_clean(app)
+    assert "**Prediction: 7**" in markdown_text(app)
+
+
+def test_camera_uses_the_same_path(mnist):
+    app = run_page()
+    app.radio(key="inspect.input_kind").set_value("camera").run()
+    app.camera_input(key="inspect.camera").set_value(
+        ("shot.jpg", digit_photo(mnist, 1, suffix=".jpg"), "image/jpeg")
+    ).run()
+    assert_clean(app)
+    assert f"**Prediction: {mnist.y_test[1]}**" in markdown_text(app)
+
+
+def test_broken_photo_is_a_clear_error():
+    app = run_page()
+    app.radio(key="inspect.input_kind").set_value("upload").run()
+    app.file_uploader(key="inspect.photo").set_value(("x.png", b"not an image", "image/png"))
+    app.run()
+    assert not app.exception
+    assert any("cannot be used" in item.value for item in app.error)
+
+
+def test_drawing_input_never_breaks_the_page():
+    app = run_page()
+    app.radio(key="inspect.input_kind").set_value("draw").run()
+    assert not app.exception
+    # The canvas is a browser component; AppTest gets no drawing, so the page says what to do.
+    assert app.info or app.error
+
+
+def test_drawn_digit_goes_through_the_same_network():
+    from ui.inspect.models import inference_client
+
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    cv2.line(canvas, (140, 40), (140, 240), (255, 255, 255, 255), thickness=18)
+    image = network_input.digit_from_drawing(canvas)
+    assert image.shape == (28, 28, 1)
+    probabilities = inference_client().predict(MNIST_MODEL, image[np.newaxis])
+    assert int(probabilities.argmax()) == 1
+
+
+def test_model_upload_lambda_and_mlp_are_refused_with_a_message():
+    folder = build_test_models()
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    assert app.info  # "Choose a .keras file"
+    data = (folder / "lambda.keras").read_bytes()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("lambda.keras", data, "application/octet-stream")
+    ).run()
+    assert not app.exception
+    assert any("Lambda" in item.value for item in app.error)
+    data = (folder / "mlp.keras").read_bytes()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("mlp.keras", data, "application/octet-stream")
+    ).run()
+    assert not app.exception
+    assert any("no convolution layers" in item.value for item in app.error)
+
+
+def test_uploaded_cnn_is_inspected_with_a_chosen_test_set():
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("mine.keras", MNIST_MODEL.read_bytes(), "application/octet-stream")
+    ).run()
+    assert_clean(app)
+    assert app.selectbox(key="inspect.dataset").value == "mnist"
+    assert "**Prediction: 7**" in markdown_text(app)
+
+
+def test_no_saved_models_says_what_to_do():
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("saved").run()
+    assert not app.exception
+    assert any("Train a CNN" in item.value for item in app.info)
+
+
+def test_top_nine_search_with_progress_then_results():
+    from ui.inspect.models import inference_client
+
+    app = run_page()
+    app.button(key="inspect.top_go").click().run()
+    assert not app.exception
+    client = inference_client()
+    scans = [scan for key, scan in client._scans.items() if key[1] == "conv2d"]
+    assert scans
+    client.wait_for_scan(scans[0], timeout=60)
+    app.run()
+    assert_clean(app)
+    assert any("Searched in" in caption.value for caption in app.caption)
+
+
+def test_uploaded_colour_model_with_branches():
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    data = (build_test_models() / "branchy.keras").read_bytes()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("branchy.keras", data, "application/octet-stream")
+    ).run()
+    assert_clean(app)
+    assert app.selectbox(key="inspect.dataset").value == "cifar10"
+    # 4 outputs against CIFAR-10's 10 classes: labels are shown but never judged.
+    assert any("cannot be right or wrong" in caption.value for caption in app.caption)
+    assert "wrong]" not in markdown_text(app)
+    assert "Draw a digit" not in app.radio(key="inspect.input_kind").options
+    app.radio(key="inspect.filter_channel").set_value("rgb").run()
+    assert_clean(app)
+    app.selectbox(key="inspect.pool_layer").set_value("pool").run()
+    assert_clean(app)
+    assert "relu (after ReLU)" in markdown_text(app)
+
+
+def test_saved_model_from_the_store(tmp_path, monkeypatch):
+    from core.jobs import model_store
+
+    sidecar = {
+        "dataset": "mnist",
+        "class_names": [str(digit) for digit in range(10)],
+        "preprocessing": {"target_size": 28, "color_mode": "grayscale", "resize_mode": "pad"},
+        "metrics": {"test_accuracy": 0.99},
+    }
+    model_store.save_model_file(MNIST_MODEL, "my cnn", sidecar, models_dir=tmp_path)
+    monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path))
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("saved").run()
+    assert_clean(app)
+    assert app.selectbox(key="inspect.model_saved").value == "my cnn"
+    assert "**Prediction: 7**" in markdown_text(app)

@@ -1,0 +1,112 @@
+"""Browser tests: a real Streamlit server and headless Chromium.
+
+Load a worked example, step the window with the ◀ ▶ buttons, check the
+numbers the page prints, and keep screenshots in ``test-artifacts/`` for a
+person to look at. Also plays the animation and opens the Pooling page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_page(page, app_url: str, path: str) -> None:
+    """Open the app's home first, then the page: on a fresh server the very first request
+    to a page URL is served as a bare script (see the report), not through app.py."""
+    page.goto(app_url)
+    wait_for_app(page)
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page)
+
+
+def by_key(page, key: str):
+    """The element container Streamlit tags with ``st-key-<key>`` (dots become dashes)."""
+    return page.locator(f".st-key-{key.replace('.', '-')}")
+
+
+def choose_example(page, title: str) -> None:
+    option = page.get_by_role("option", name=title)
+    for attempt in range(3):  # a click that lands mid-rerun does not open the list
+        by_key(page, "arith.example").click()
+        page.keyboard.type(title)  # filters the list, which only renders the options in view
+        try:
+            option.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    option.click()
+    wait_for_app(page)
+    by_key(page, "arith.load").get_by_role("button").click()
+    wait_for_app(page)
+
+
+def test_step_through_example_4_in_the_browser(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "convolution_arithmetic")
+    page.get_by_text("Convolution Arithmetic", exact=True).first.wait_for()
+    choose_example(page, "4a · Bottom Sobel on a 4×6 image, no padding")
+    assert page.get_by_text("The output is 2 × 4.").is_visible()
+    page.get_by_text(re.compile(r"= 19$")).first.wait_for()
+    forward = by_key(page, "arith.stepper.forward").get_by_role("button")
+    for _ in range(2):
+        forward.click()
+        wait_for_app(page)
+    page.get_by_text("Output (0, 2)").first.wait_for()
+    page.get_by_text(re.compile(r"= 26$")).first.wait_for()
+    by_key(page, "arith.view.input").scroll_into_view_if_needed()
+    path = screenshot(page, "convolution_arithmetic_example4_step3")
+    assert path.stat().st_size > 10_000
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_play_animates_without_blocking(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "convolution_arithmetic")
+    choose_example(page, "1 · Binary image, 3×3 'X' kernel")
+    by_key(page, "arith.stepper.play").get_by_role("button").click()
+    page.get_by_text("Position 3 of 9").wait_for(timeout=20_000)
+    # the rest of the page still answers while the animation runs
+    assert page.get_by_text("The output is 3 × 3.").is_visible()
+    page.get_by_text("Position 9 of 9").wait_for(timeout=30_000)
+    screenshot(page, "convolution_arithmetic_played")
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_pooling_page_renders_every_tab(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "pooling")
+    page.get_by_text("max(10, 12, 6, 8) = 12").first.wait_for()
+    screenshot(page, "pooling_small_matrix")
+    for tab in ("Pooling a photo", "Translation invariance", "Global pooling"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        screenshot(page, "pooling_" + tab.lower().replace(" ", "_"))
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_predict_mode_reveals_the_whole_result_at_the_last_position(browser_page, app_url):
+    page = browser_page
+    open_page(page, app_url, "convolution_arithmetic")
+    choose_example(page, "2 · 5×5 image, kernel used as is (no flip)")
+    by_key(page, "arith.guess").locator("label").first.click()
+    wait_for_app(page)
+    page.get_by_text("Check your prediction of the output size").wait_for()
+    by_key(page, "arith.size_check").get_by_role("button").click()
+    wait_for_app(page)
+    page.get_by_text("Hidden in predict mode").wait_for()
+    # the stepper's buttons rerun only their fragment; reaching the end must still reveal
+    by_key(page, "arith.stepper.last").get_by_role("button").click()
+    wait_for_app(page)
+    page.get_by_text("Hidden in predict mode").wait_for(state="detached", timeout=15_000)
+    screenshot(page, "convolution_arithmetic_predict_revealed")
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0

@@ -1,0 +1,53 @@
+""" "Inspect a Network" in headless Chromium with the bundled MNIST model."""
+
+import pytest
+
+from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_inspect_page_shows_feature_maps_and_runs_the_top_nine_search(
+    browser_page, app_url, app_server
+):
+    page = browser_page
+    page.goto(f"{app_url}/inspect_network")
+    # The first visit starts the inference worker (TensorFlow import): allow for it.
+    page.wait_for_selector("text=Prediction: 7", timeout=120_000)
+    wait_for_app(page, 120_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    screenshot(page, "inspect_network")
+
+    page.get_by_role("tab", name="Feature maps").click()
+    page.get_by_text("conv2d (Conv2D, relu) → 28×28×32").wait_for(timeout=30_000)
+    screenshot(page, "inspect_network-feature-maps")
+
+    page.get_by_role("tab", name="Top 9 images").click()
+    page.get_by_role("button", name="Find the top 9 among 10,000 test images").click()
+    page.get_by_text("Searched in").wait_for(timeout=90_000)
+    wait_for_app(page, 30_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    screenshot(page, "inspect_network-top9")
+
+    # All TensorFlow work happened in the worker, never in the Streamlit server.
+    assert "libtensorflow" not in app_server.loaded_libraries()
+
+
+def test_a_digit_drawn_on_the_canvas_is_classified(browser_page, app_url):
+    page = browser_page
+    page.goto(f"{app_url}/inspect_network")
+    page.wait_for_selector("text=Prediction:", timeout=120_000)
+    wait_for_app(page, 60_000)
+    page.get_by_text("Draw a digit").click()
+    page.get_by_text("Draw a digit with the mouse").wait_for(timeout=30_000)
+    canvas = page.locator("canvas").first
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke: a "1"
+        page.mouse.move(x, y + step * 10)
+    page.mouse.up()
+    page.wait_for_selector("text=Prediction: 1", timeout=30_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    screenshot(page, "inspect_network-drawn-digit")

@@ -1,0 +1,87 @@
+"""Browser test: editing a kernel cell in real Chromium changes the output picture."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from bench.kernel_page import GRID_INPUTS, OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
+from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_playground(page, app_url: str, query: str = "") -> None:
+    page.goto(app_url)  # the home page first: it sets up the app's navigation and layout
+    wait_for_app(page, 60_000)
+    page.goto(f"{app_url}/kernel_playground{query}")
+    wait_for_app(page, 60_000)
+    try:
+        page.wait_for_function(f"() => ({OUTPUT_SRC})() !== null", timeout=30_000)
+    finally:
+        screenshot(page, "kernel_playground_opened")
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+
+
+def test_editing_a_cell_changes_the_output(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    before = page.evaluate(OUTPUT_SRC)
+    assert before, "no output picture on the page"
+    edit_kernel_cell(page, 0, 0, "2")
+    page.keyboard.press("Enter")
+    page.wait_for_function(OUTPUT_CHANGED, arg=before, timeout=15_000)
+    wait_for_app(page)
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_after_edit")
+    # The preset turned into "Custom" and the step-by-step shows the new sum (19 + 3·10).
+    page.get_by_text("Your own kernel").first.wait_for(timeout=10_000)
+    page.get_by_text("= 49").first.wait_for(timeout=10_000)
+    # The page body reruns as a fragment; the lecture link in the address bar still follows.
+    page.wait_for_function("() => new URLSearchParams(location.search).get('k')?.startsWith('2,')")
+    assert parse_qs(urlparse(page.url).query)["preset"] == ["custom"]
+
+
+def test_a_bad_cell_shows_a_message_and_keeps_the_output(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Astep_edge")
+    before = page.evaluate(OUTPUT_SRC)
+    edit_kernel_cell(page, 1, 1, "banana")
+    page.keyboard.press("Enter")
+    page.get_by_text("last good kernel stays in use").wait_for(timeout=15_000)
+    wait_for_app(page)
+    assert page.evaluate(OUTPUT_SRC) == before
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_bad_cell")
+
+
+def test_clicking_an_output_pixel_explains_it(browser_page, app_url):
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    chart = page.locator(".st-key-kernel-output_click .nsewdrag").first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    # The valid output of worked example 4 is 2×4: click row 1, column 2.
+    page.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 1.5 / 2)
+    page.get_by_text("The output image holds 48 at row 1, column 2.").wait_for(timeout=15_000)
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+    screenshot(page, "kernel_playground_clicked_pixel")
+
+
+def test_typing_a_row_of_cells_with_tab(browser_page, app_url):
+    """Tab moves to the next cell and commits the one left; no keystroke is lost to a rerun."""
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
+    cells = page.locator(GRID_INPUTS)
+    cells.nth(0).click()
+    for text in ("1", "0", "-1"):  # the top row becomes 1 0 -1
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    wait_for_app(page)
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('k')?.startsWith('1,0,-1;')"
+    )
+    assert [cells.nth(i).input_value() for i in range(3)] == ["1", "0", "-1"]
+    assert page.query_selector(EXCEPTION_SELECTOR) is None

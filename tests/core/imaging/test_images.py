@@ -1,0 +1,198 @@
+"""core.imaging.images: safe decoding of real and hostile files, and honest display mappings."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.imaging.images import (
+    ImageDecodeError,
+    decode_image,
+    diverging_colormap,
+    downscale,
+    encode_png,
+    load_image,
+    resize_and_pad,
+    to_display,
+    to_grayscale,
+)
+
+
+def pillow_bytes(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_sample_photo_decodes_as_rgb_matching_pillow(shared_data):
+    path = shared_data / "sample_images" / "astronaut.png"
+    decoded = load_image(path)
+    assert decoded.pixels.shape == (512, 512, 3)
+    assert decoded.pixels.dtype == np.float32
+    np.testing.assert_array_equal(decoded.pixels, np.asarray(Image.open(path).convert("RGB")))
+    assert decoded.notes == ()
+
+
+def test_grayscale_photo_stays_two_dimensional(shared_data):
+    decoded = load_image(shared_data / "sample_images" / "camera.png")
+    assert decoded.pixels.shape == (512, 512)
+
+
+def test_jpeg_decodes(shared_data):
+    decoded = load_image(shared_data / "sample_images" / "rocket.jpg")
+    assert decoded.pixels.shape == (427, 640, 3)
+    assert decoded.format == "JPEG"
+
+
+def test_color_mode_conversions():
+    data = pillow_bytes(Image.new("RGB", (3, 2), (255, 0, 0)), "PNG")
+    gray = decode_image(data, color_mode="grayscale").pixels
+    assert gray.shape == (2, 3)
+    assert gray[0, 0] == pytest.approx(0.299 * 255, abs=0.01)
+    data = pillow_bytes(Image.new("L", (3, 2), 9), "PNG")
+    assert decode_image(data, color_mode="rgb").pixels.shape == (2, 3, 3)
+
+
+def test_sixteen_bit_png_is_scaled_to_0_255():
+    pixels = np.array([[0, 65535], [32768, 1000]], dtype=np.uint16)
+    ok, png = cv2.imencode(".png", pixels)
+    decoded = decode_image(png.tobytes())
+    np.testing.assert_allclose(decoded.pixels, pixels / 65535 * 255, rtol=1e-6)
+    assert any("16-bit" in note for note in decoded.notes)
+
+
+def test_cmyk_jpeg_is_converted_to_rgb():
+    data = pillow_bytes(Image.new("CMYK", (8, 4), (0, 255, 255, 0)), "JPEG", quality=100)
+    decoded = decode_image(data)
+    assert decoded.pixels.shape == (4, 8, 3)
+    np.testing.assert_allclose(decoded.pixels[2, 4], [255, 0, 0], atol=3)
+    assert any("CMYK" in note for note in decoded.notes)
+
+
+def test_alpha_channel_is_dropped_with_a_note():
+    data = pillow_bytes(Image.new("RGBA", (4, 4), (10, 20, 30, 40)), "PNG")
+    decoded = decode_image(data)
+    np.testing.assert_array_equal(decoded.pixels[0, 0], [10, 20, 30])
+    assert any("alpha" in note for note in decoded.notes)
+
+
+def test_animated_gif_uses_the_first_frame_with_a_note():
+    frames = [Image.new("RGB", (6, 6), color) for color in [(255, 0, 0), (0, 0, 255), (0, 255, 0)]]
+    data = pillow_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    decoded = decode_image(data)
+    assert decoded.pixels.shape == (6, 6, 3)
+    assert decoded.pixels[0, 0, 0] > 200 and decoded.pixels[0, 0, 2] < 50
+    assert any("first of its 3 frames" in note for note in decoded.notes)
+
+
+def test_exif_orientation_is_applied():
+    image = Image.new("RGB", (4, 2), (255, 0, 0))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    decoded = decode_image(pillow_bytes(image, "JPEG", exif=exif))
+    assert decoded.pixels.shape == (4, 2, 3)
+    assert any("EXIF" in note for note in decoded.notes)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"this is a text file, not a picture", "not an image format"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not an image format|damaged"),
+    ],
+)
+def test_non_images_are_refused_with_a_reason(data, message):
+    with pytest.raises(ImageDecodeError, match=message):
+        decode_image(data)
+
+
+def test_truncated_jpeg_is_refused_as_damaged(shared_data):
+    data = (shared_data / "sample_images" / "rocket.jpg").read_bytes()[:3000]
+    with pytest.raises(ImageDecodeError, match="damaged"):
+        decode_image(data)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    data = pillow_bytes(Image.new("L", (20000, 20000)), "PNG")  # 400 MP, a few hundred kB
+    with pytest.raises(ImageDecodeError, match=r"20000×20000 = 400.0 megapixels"):
+        decode_image(data)
+
+
+def test_pixel_budget_is_configurable():
+    data = pillow_bytes(Image.new("L", (100, 100)), "PNG")
+    with pytest.raises(ImageDecodeError, match="over the limit"):
+        decode_image(data, max_pixels=5000)
+
+
+def test_to_grayscale_uses_bt601_like_opencv():
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3)).astype(np.float32)
+    expected = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    np.testing.assert_allclose(to_grayscale(rgb), expected, atol=1e-3)
+
+
+def test_downscale_never_enlarges():
+    image = np.zeros((100, 50, 3), np.float32)
+    assert downscale(image, 40).shape == (40, 20, 3)
+    assert downscale(image, 400).shape == (100, 50, 3)
+
+
+def test_resize_and_pad_keeps_aspect_ratio_and_centres():
+    image = np.full((20, 40), 255, np.float32)
+    square = resize_and_pad(image, 8)
+    assert square.shape == (8, 8)
+    np.testing.assert_array_equal(square[:2], 0)
+    np.testing.assert_array_equal(square[2:6], 255)
+    np.testing.assert_array_equal(square[6:], 0)
+    assert resize_and_pad(np.ones((30, 10, 3), np.float32), 64).shape == (64, 64, 3)
+
+
+# --------------------------------------------------------------------------- display
+
+
+def test_clip_mapping_never_wraps_negative_values():
+    shown = to_display(np.array([[-140.0, 0.0, 116.0, 300.0]]), mapping="clip")
+    assert shown.rgb[0, :, 0].tolist() == [0, 0, 116, 255]  # −140 must not show as 116
+    assert "clipped" in shown.description
+
+
+def test_abs_mapping():
+    shown = to_display(np.array([[-140.0, 20.0]]), mapping="abs")
+    assert shown.rgb[0, :, 0].tolist() == [140, 20]
+
+
+def test_minmax_mapping_reports_its_range():
+    shown = to_display(np.array([[-50.0, 0.0, 50.0]]), mapping="minmax")
+    assert shown.rgb[0, :, 0].tolist() == [0, 128, 255]
+    assert (shown.vmin, shown.vmax) == (-50.0, 50.0)
+
+
+def test_minmax_of_a_constant_image_is_black_not_nan():
+    assert to_display(np.full((2, 2), 7.0), mapping="minmax").rgb.max() == 0
+
+
+def test_diverging_mapping_is_symmetric_about_zero():
+    shown = to_display(np.array([[-10.0, 0.0, 5.0, 10.0]]), mapping="diverging")
+    left, middle, _, right = shown.rgb[0]
+    assert middle.tolist() == [247, 247, 247]  # white at zero
+    assert left[2] > left[0] and right[0] > right[2]  # blue negative, red positive
+    assert (shown.vmin, shown.vmax) == (-10.0, 10.0)
+
+
+def test_diverging_colormap_ends():
+    colors = diverging_colormap(np.array([-1.0, 1.0, 5.0]))
+    assert colors[0].tolist() == [5, 48, 97]
+    assert colors[1].tolist() == colors[2].tolist() == [103, 0, 31]
+
+
+def test_unknown_mapping_is_refused():
+    with pytest.raises(ValueError, match="`mapping` must be one of"):
+        to_display(np.zeros((2, 2)), mapping="log")
+
+
+def test_encode_png_round_trips_rgb():
+    rgb = np.random.default_rng(0).integers(0, 256, (4, 5, 3)).astype(np.uint8)
+    decoded = decode_image(encode_png(rgb))
+    np.testing.assert_array_equal(decoded.pixels, rgb)

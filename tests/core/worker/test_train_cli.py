@@ -1,0 +1,162 @@
+"""Tests for the command line ``python -m core.worker.cli``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.base.paths import PROJECT_ROOT
+from core.jobs import runs
+from tests.helpers_training import write_tiny_dataset
+
+ROOT = PROJECT_ROOT
+
+
+def run_cli(*arguments: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core.worker.cli", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_an_unknown_preset_is_refused_before_training(tmp_path):
+    completed = run_cli("--model", "resnet9000", "--dataset", "mnist", "--runs-dir", str(tmp_path))
+    assert completed.returncode == 2
+    assert "Received: model='resnet9000'" in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_a_bad_hyperparameter_is_refused_naming_it(tmp_path):
+    completed = run_cli(
+        "--model",
+        "mnist_cnn_a",
+        "--dataset",
+        "mnist",
+        "--batch-size",
+        "0",
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert completed.returncode == 2
+    assert "`batch_size` must be >= 1. Received: batch_size=0" in completed.stderr
+
+
+@pytest.mark.slow
+def test_a_tiny_run_end_to_end_ends_with_one_json_line(tmp_path):
+    from core.nets.presets import preset
+    from core.nets.summary import summarize
+
+    dataset = write_tiny_dataset(tmp_path / "tiny.npz")
+    completed = run_cli(
+        "--model",
+        "mnist_cnn_a",
+        "--dataset",
+        str(dataset),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--learning-rate",
+        "0.01",
+        "--save-as",
+        "cli-tiny",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--models-dir",
+        str(tmp_path / "models"),
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.strip().splitlines()
+    json_lines = [line for line in lines if line.startswith("{")]
+    assert len(json_lines) == 1 and lines[-1] == json_lines[0]
+    assert any(line.startswith("epoch 2/2") for line in lines)
+
+    result = json.loads(lines[-1])
+    assert {"test_accuracy", "params", "wall_time_s", "samples_per_second", "saved_path"} <= set(
+        result
+    )
+    # The preset was adapted to the 8×8×1 images and 2 classes.
+    adapted = preset("mnist_cnn_a", input_shape=(8, 8, 1), num_classes=2)
+    assert result["params"] == summarize(adapted).total_params
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    assert result["wall_time_s"] > 0 and result["samples_per_second"] > 0
+    assert Path(result["saved_path"]) == (tmp_path / "models" / "cli-tiny.keras").resolve()
+    sidecar = json.loads((tmp_path / "models" / "cli-tiny.json").read_text())
+    assert sidecar["class_names"] == ["top", "bottom"]
+    assert sidecar["model_spec"]["name"] == "mnist_cnn_a"
+
+    [run] = runs.list_runs(tmp_path / "runs")  # the page would list this run
+    assert run.status.state == "finished"
+    assert run.status.test_accuracy == result["test_accuracy"]
+
+
+# ---------------------------------------------------------------------------
+# Transfer learning flags
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], {"transfer": "MobileNetV2", "weights": "imagenet"}),
+        (["--weights", "imagenet"], {"transfer": "MobileNetV2", "weights": "imagenet"}),
+        (["--weights", "none"], {"transfer": "MobileNetV2", "weights": None}),
+    ],
+)
+def test_the_transfer_model_flag_becomes_a_transfer_request(flags, expected):
+    from core.worker import cli
+
+    arguments = cli.build_parser().parse_args(
+        ["--model", "mobilenet_v2_transfer", "--dataset", "cifar10", *flags]
+    )
+    assert cli._model_argument(arguments.model, arguments.weights) == expected
+
+
+def test_weights_are_refused_for_a_model_that_is_not_a_transfer_model(tmp_path):
+    completed = run_cli(
+        "--model",
+        "mnist_cnn_a",
+        "--weights",
+        "none",
+        "--dataset",
+        "mnist",
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert completed.returncode == 2
+    assert "`--weights` applies only to --model mobilenet_v2_transfer" in completed.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unknown_weights_choice_is_refused():
+    from core.worker import cli
+
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(
+            ["--model", "mobilenet_v2_transfer", "--dataset", "mnist", "--weights", "random"]
+        )
+
+
+def test_a_transfer_model_on_grayscale_mnist_is_refused_before_training(tmp_path):
+    completed = run_cli(
+        "--model",
+        "mobilenet_v2_transfer",
+        "--weights",
+        "none",
+        "--dataset",
+        "mnist",
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert completed.returncode == 2
+    assert "this data gives 28×28×1" in completed.stderr
+    assert "Choose RGB colour and an image size of 32 or more" in completed.stderr
+    assert completed.stdout == ""

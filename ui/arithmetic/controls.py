@@ -1,0 +1,319 @@
+"""Controls of the Convolution Arithmetic page; they return a plain ``ConvSettings``.
+
+Every widget has a tooltip and a session key under ``arith.``. Loading a
+worked example (``load_conv_example``) writes all of them at once, before the
+widgets are drawn, so one click reproduces the slide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.imaging.seed_examples import CONV_EXAMPLES
+from ui.widgets.matrix_editor import resize_matrix, set_matrix
+
+MODES = ("Convolution", "Transposed convolution")
+
+
+PADDINGS = ("valid", "same", "full", "explicit")
+
+
+BORDER_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+BORDER_LABELS = {
+    "constant": "constant (a fixed value, usually 0)",
+    "edge": "edge (repeat the border cell)",
+    "reflect": "reflect (mirror, border not repeated)",
+    "symmetric": "symmetric (mirror, border repeated)",
+    "wrap": "wrap (the opposite side comes round)",
+}
+
+
+DEFAULT_EXAMPLE = "ex1"
+
+
+INPUT_KEY = "arith.input"
+
+
+KERNEL_KEY = "arith.kernel"
+
+
+@dataclass(frozen=True)
+class ConvSettings:
+    """Everything the page computes with, read from the controls."""
+
+    mode: str
+    strides: tuple[int, int]
+    padding: str | int  # conv2d's padding argument
+    padding_choice: str
+    border_mode: str
+    cval: float
+    dilation_rate: int
+    flip_kernel: bool
+    relu: bool
+    output_padding: tuple[int, int] | None
+    guess_mode: bool
+
+    @property
+    def transposed(self) -> bool:
+        return self.mode == MODES[1]
+
+
+def load_conv_example(key: str) -> None:
+    """Callback: put a worked example's numbers and options into every control."""
+    example = CONV_EXAMPLES[key]
+    state = st.session_state
+    state["arith.mode"] = MODES[0]
+    state["arith.in_rows"], state["arith.in_cols"] = example.image.shape
+    state["arith.k_rows"], state["arith.k_cols"] = example.kernel.shape
+    state["arith.stride_rows"], state["arith.stride_cols"] = example.strides
+    if isinstance(example.padding, str):
+        state["arith.padding"], state["arith.pad"] = example.padding, 1
+    else:
+        state["arith.padding"], state["arith.pad"] = "explicit", int(example.padding)
+    state["arith.border"], state["arith.cval"] = "constant", 0.0
+    state["arith.dilation"] = example.dilation_rate
+    state["arith.flip"] = example.flip_kernel
+    state["arith.relu"] = example.relu
+    state["arith.loaded"] = key
+    set_matrix(INPUT_KEY, example.image)
+    set_matrix(KERNEL_KEY, example.kernel)
+    state["arith.stepper.step"] = 0
+    state["arith.stepper.playing"] = False
+
+
+def _randomize() -> None:
+    rng = np.random.default_rng()
+    shape = (st.session_state["arith.in_rows"], st.session_state["arith.in_cols"])
+    set_matrix(INPUT_KEY, rng.integers(0, 10, shape))
+    st.session_state["arith.loaded"] = None
+
+
+def _resize(which: str) -> None:
+    state = st.session_state
+    if which == "input":
+        resize_matrix(INPUT_KEY, (state["arith.in_rows"], state["arith.in_cols"]), np.zeros((1, 1)))
+    else:
+        resize_matrix(KERNEL_KEY, (state["arith.k_rows"], state["arith.k_cols"]), np.zeros((1, 1)))
+    state["arith.loaded"] = None
+
+
+def init_state() -> None:
+    """First visit: start on worked example 1."""
+    if "arith.in_rows" not in st.session_state:
+        load_conv_example(DEFAULT_EXAMPLE)
+
+
+def example_picker() -> None:
+    """Selectbox of the worked examples and the button that loads one."""
+    keys = list(CONV_EXAMPLES)
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.selectbox(
+        "Worked example",
+        keys,
+        format_func=lambda k: CONV_EXAMPLES[k].title,
+        key="arith.example",
+        help="The examples from the course slides. Loading one sets the input, the kernel "
+        "and every option so the page shows the slide's numbers.",
+    )
+    right.button(
+        "Load example",
+        key="arith.load",
+        on_click=lambda: load_conv_example(st.session_state["arith.example"]),
+        help="Replace the current input, kernel and options with this example.",
+        type="primary",
+    )
+    loaded = st.session_state.get("arith.loaded")
+    if loaded:
+        st.caption(
+            f"Showing **{CONV_EXAMPLES[loaded].title}**: {CONV_EXAMPLES[loaded].description}"
+        )
+
+
+def conv_controls() -> ConvSettings:
+    """Sizes, stride, padding, border fill, dilation and flags; returns ``ConvSettings``."""
+    mode = st.radio(
+        "What to compute",
+        MODES,
+        key="arith.mode",
+        horizontal=True,
+        help="A convolution slides the kernel over the input. A transposed convolution goes "
+        "the other way: it spreads each input value over a larger output (upsampling).",
+    )
+    transposed = mode == MODES[1]
+    sizes, steps, borders, flags = st.columns(4)
+    with sizes:
+        st.markdown("**Sizes**")
+        a, b = st.columns(2)
+        a.number_input(
+            "Input rows",
+            1,
+            12,
+            key="arith.in_rows",
+            on_change=_resize,
+            args=("input",),
+            help="Height of the input matrix (up to 12).",
+        )
+        b.number_input(
+            "Input columns",
+            1,
+            12,
+            key="arith.in_cols",
+            on_change=_resize,
+            args=("input",),
+            help="Width of the input matrix.",
+        )
+        a.number_input(
+            "Kernel rows",
+            1,
+            5,
+            key="arith.k_rows",
+            on_change=_resize,
+            args=("kernel",),
+            help="Height of the kernel (1–5).",
+        )
+        b.number_input(
+            "Kernel columns",
+            1,
+            5,
+            key="arith.k_cols",
+            on_change=_resize,
+            args=("kernel",),
+            help="Width of the kernel (1–5).",
+        )
+        st.button(
+            "Random input 0–9",
+            key="arith.random",
+            on_click=_randomize,
+            help="Fill the input with random whole numbers from 0 to 9.",
+        )
+    with steps:
+        st.markdown("**Stride and dilation**")
+        a, b = st.columns(2)
+        a.number_input(
+            "Stride (rows)",
+            0,
+            5,
+            key="arith.stride_rows",
+            help="How many rows the window moves down between output rows.",
+        )
+        b.number_input(
+            "Stride (cols)",
+            0,
+            5,
+            key="arith.stride_cols",
+            help="How many columns the window moves right between outputs.",
+        )
+        st.number_input(
+            "Dilation",
+            1,
+            4,
+            key="arith.dilation",
+            disabled=transposed,
+            help="Gaps between the kernel's taps: dilation d spreads a k-tap kernel "
+            "over k + (k − 1)(d − 1) cells without adding weights. "
+            "(Not used by the transposed mode.)",
+        )
+    with borders:
+        st.markdown("**Padding**")
+        choices = PADDINGS[:2] if transposed else PADDINGS
+        if st.session_state.get("arith.padding") not in choices:
+            st.session_state["arith.padding"] = "valid"
+        padding_choice = st.selectbox(
+            "Padding",
+            choices,
+            key="arith.padding",
+            help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd "
+            "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
+            "you choose p.",
+        )
+        st.number_input(
+            "p (explicit padding)",
+            0,
+            5,
+            key="arith.pad",
+            disabled=padding_choice != "explicit",
+            help="Cells added on every side when the padding is 'explicit'.",
+        )
+        border_mode = st.selectbox(
+            "Fill of the padding",
+            BORDER_MODES,
+            key="arith.border",
+            format_func=BORDER_LABELS.get,
+            disabled=transposed,
+            help="What the padding cells contain. CNN layers use zeros; image filters often "
+            "repeat or mirror the border instead.",
+        )
+        cval = st.number_input(
+            "Constant fill value",
+            key="arith.cval",
+            disabled=transposed or border_mode != "constant",
+            help="The value of every padding cell in 'constant' mode.",
+        )
+    with flags:
+        st.markdown("**Options**")
+        flip = st.checkbox(
+            "Flip the kernel (true convolution)",
+            key="arith.flip",
+            disabled=transposed,
+            help="Rotate the kernel by 180° first, as textbooks and "
+            "scipy.signal.convolve2d do. CNN layers skip this step "
+            "(cross-correlation).",
+        )
+        relu = st.checkbox(
+            "Apply ReLU to the result",
+            key="arith.relu",
+            help="max(0, x) on every output value, as after a conv layer.",
+        )
+        output_padding = None
+        use_output_padding = transposed and st.checkbox(
+            "Output padding",
+            key="arith.use_output_padding",
+            help="Keras' output_padding: extra rows/columns at the bottom/right, each smaller "
+            "than the stride. Off = Keras' default (None).",
+        )
+        if use_output_padding:
+            a, b = st.columns(2)
+            output_padding = (
+                a.number_input(
+                    "rows",
+                    0,
+                    4,
+                    key="arith.out_pad_rows",
+                    help="Extra output rows (must be smaller than the row stride).",
+                ),
+                b.number_input(
+                    "cols",
+                    0,
+                    4,
+                    key="arith.out_pad_cols",
+                    help="Extra output columns (must be smaller than the column stride).",
+                ),
+            )
+        guess = st.toggle(
+            "Predict, then reveal",
+            key="arith.guess",
+            help="Lecture mode: each output value and the output size stay "
+            "hidden until you type a guess and check it.",
+        )
+    padding = int(st.session_state["arith.pad"]) if padding_choice == "explicit" else padding_choice
+    return ConvSettings(
+        mode=mode,
+        strides=(
+            int(st.session_state["arith.stride_rows"]),
+            int(st.session_state["arith.stride_cols"]),
+        ),
+        padding=padding,
+        padding_choice=padding_choice,
+        border_mode="constant" if transposed else border_mode,
+        cval=0.0 if transposed else float(cval),
+        dilation_rate=1 if transposed else int(st.session_state["arith.dilation"]),
+        flip_kernel=bool(flip) and not transposed,
+        relu=bool(relu),
+        output_padding=None if output_padding is None else tuple(int(v) for v in output_padding),
+        guess_mode=bool(guess),
+    )

@@ -1,0 +1,1 @@
+"""Widgets of the Inspect a Network page."""

@@ -1,0 +1,293 @@
+"""Input picker of "Inspect a Network": a test image, a photo, a drawn digit or the camera.
+
+`input_picker` returns an `InputSample`: the image exactly as the network receives it
+(float32 `(H, W, C)` in [0, 1], prepared like the model's training data by
+`core.data.network_input`) and what it is. Problems are shown with `st.info` / `st.error` and
+give None, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.data import builtin, catalog, image_dataset, network_input
+from core.imaging.images import ImageDecodeError
+from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
+from ui.inspect.models import ModelChoice, inference_client
+from ui.widgets.image_input import decode_upload
+
+KINDS = ("test", "upload", "draw", "camera")
+
+
+KIND_LABELS = {
+    "test": "Test image",
+    "upload": "Upload a photo",
+    "draw": "Draw a digit",
+    "camera": "Camera",
+}
+
+
+PICK_MODES = ("index", "random", "class", "misclassified")
+
+
+PICK_LABELS = {
+    "index": "By index",
+    "random": "Random",
+    "class": "By class",
+    "misclassified": "Misclassified only",
+}
+
+
+CANVAS_SIZE = 280
+
+
+@dataclass(frozen=True)
+class InputSample:
+    """The network's input and where it came from."""
+
+    image: np.ndarray  # float32 (H, W, C) in [0, 1]
+    label: str
+    true_class: int | None = None
+    kind: str = "test"
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """Test images of a built-in data set, raw (uint8) and prepared for the model."""
+
+    name: str
+    class_names: tuple[str, ...]
+    raw: np.ndarray
+    images: np.ndarray
+    labels: np.ndarray
+    source: str
+    reference: DatasetRef
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def load_test_set(name: str, preprocessing: tuple, input_shape: tuple, lookup: tuple) -> TestSet:
+    """The first `SCAN_LIMIT` test images of `name`, prepared for a model (shared, read-only).
+
+    `lookup` is `builtin.lookup_settings()`: part of the cache key, so other data is never
+    served from an old copy.
+    """
+    dataset = builtin.load_builtin(name, data_dir=lookup[0])
+    settings = dict(preprocessing)
+    raw = dataset.x_test[:SCAN_LIMIT]
+    images = network_input.prepare_images(raw, preprocessing.Preprocessing(**settings), input_shape)
+    images.setflags(write=False)
+    reference = DatasetRef.make(name, settings, limit=len(raw), data_dir=lookup[0])
+    return TestSet(
+        name,
+        dataset.class_names,
+        raw,
+        images,
+        dataset.y_test[: len(raw)],
+        dataset.source,
+        reference,
+    )
+
+
+def compatible_datasets(input_shape: tuple) -> list[str]:
+    """Built-in data sets whose images fit the input best: same size and channels first."""
+    native = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+    exact = [name for name, shape in native.items() if shape == tuple(input_shape)]
+    return exact + [name for name in native if name not in exact]
+
+
+def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
+    """The test set the model was trained on (or, for uploads, the one the user picks)."""
+    trained_on = choice.metadata.get("dataset")
+    if trained_on in catalog.BUILTIN_DATASETS:
+        name = trained_on
+    else:
+        options = compatible_datasets(info.input_shape)
+        name = st.selectbox(
+            "Test images from",
+            options,
+            format_func=lambda n: catalog.DISPLAY_NAMES[n],
+            key="inspect.dataset",
+            help="This model does not say what it was trained on. Pick the data set whose "
+            "images look like its training data; they are resized to the model's input.",
+        )
+    preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
+    settings = tuple(sorted(vars(preprocessing).items()))
+    try:
+        return load_test_set(name, settings, tuple(info.input_shape), builtin.lookup_settings())
+    except (ValueError, image_dataset.DatasetUnavailableError) as error:
+        st.error(f"The {catalog.DISPLAY_NAMES[name]} test images cannot be used: {error}")
+        return None
+
+
+def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> InputSample | None:
+    count = len(test.images)
+    # Labels only mean something to the model when it was trained on these classes.
+    comparable = len(test.class_names) == num_classes
+    if not comparable:
+        st.caption(
+            f"The model has {num_classes} outputs but {catalog.DISPLAY_NAMES[test.name]} has "
+            f"{len(test.class_names)} classes, so its labels cannot be right or wrong here."
+        )
+    mode = st.radio(
+        "Pick",
+        PICK_MODES if comparable else PICK_MODES[:3],
+        format_func=PICK_LABELS.get,
+        horizontal=True,
+        key="inspect.pick_mode",
+        help="Choose a test image by its number, at random, among one class, or only among "
+        "the images this model gets wrong.",
+    )
+    if "inspect.test_index" not in st.session_state:
+        st.session_state["inspect.test_index"] = 0
+    candidates = np.arange(count)
+    if mode == "class":
+        label = st.selectbox(
+            "Class",
+            range(len(test.class_names)),
+            format_func=lambda i: test.class_names[i],
+            key="inspect.pick_class",
+            help="Only test images whose true label is this class.",
+        )
+        candidates = np.flatnonzero(test.labels == label)
+    elif mode == "misclassified":
+        try:
+            with st.spinner(f"Classifying {count:,} test images…"):
+                predicted, _ = inference_client().predict_dataset(choice.path, test.reference)
+        except (ValueError, InferenceError) as error:
+            st.error(f"Could not classify the test images: {error}")
+            return None
+        candidates = np.flatnonzero(predicted != test.labels)
+        st.caption(
+            f"The model gets {len(candidates):,} of {count:,} test images wrong "
+            f"({1 - len(candidates) / count:.2%} accuracy)."
+        )
+    if len(candidates) == 0:
+        st.info("No test images match; pick another way.")
+        return None
+    if mode == "random":
+        if st.button("Another random image", key="inspect.random", help="Draw a new index."):
+            st.session_state["inspect.test_index"] = int(np.random.default_rng().integers(count))
+        index = int(st.session_state["inspect.test_index"]) % count
+        st.caption(f"Test image #{index}")
+    elif mode == "index":
+        index = st.number_input(
+            "Test image index",
+            min_value=0,
+            max_value=count - 1,
+            step=1,
+            key="inspect.test_index",
+            help=f"Position in the test set, 0 to {count - 1:,}.",
+        )
+    else:
+        position = st.number_input(
+            f"Example (1 to {len(candidates):,})",
+            min_value=1,
+            max_value=len(candidates),
+            value=1,
+            step=1,
+            key=f"inspect.position_{mode}",
+            help="Step through the matching test images one by one.",
+        )
+        index = int(candidates[min(int(position), len(candidates)) - 1])
+        st.caption(f"Test image #{index}")
+    index = int(index)
+    label = int(test.labels[index])
+    return InputSample(
+        test.images[index],
+        f"test image #{index} ({test.class_names[label]})",
+        label if comparable else None,
+    )
+
+
+def _photo(choice: ModelChoice, info: ModelInfo, data: bytes, file_id: str, label: str, kind):
+    grayscale = info.input_shape[2] == 1
+    invert = st.toggle(
+        "Invert (dark strokes on light paper → light on dark)",
+        value=grayscale,
+        key=f"inspect.invert_{kind}",
+        help="MNIST and Fashion-MNIST show light objects on black. A photo of a digit on "
+        "white paper must be inverted to look like that; colour models rarely need it.",
+    )
+    try:
+        pixels, _, _ = decode_upload(file_id, data, 512)
+        preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
+        image = network_input.prepare_photo(pixels, preprocessing, info.input_shape, invert=invert)
+    except (ImageDecodeError, ValueError) as error:
+        st.error(f"**{label}** cannot be used as input: {error}")
+        return None
+    return InputSample(image, label, None, kind)
+
+
+def _drawing(info: ModelInfo) -> InputSample | None:
+    if tuple(info.input_shape) != (28, 28, 1):
+        st.info("Drawing works for 28×28 grayscale models such as the MNIST ones.")
+        return None
+    st.caption(
+        "Draw one digit, large and centred, with the mouse or a finger. It is cropped, "
+        "scaled into a 20×20 box and centred by its mass in 28×28, as the MNIST digits were."
+    )
+    try:
+        from streamlit_drawable_canvas import st_canvas
+
+        result = st_canvas(
+            stroke_width=18,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="inspect.canvas",
+        )
+        drawing = None if result is None else result.image_data
+    except Exception as error:  # noqa: BLE001 - a component that fails must not break the page
+        st.error(f"The drawing canvas is not available here ({type(error).__name__}).")
+        return None
+    if drawing is None or not np.any(np.asarray(drawing)[:, :, :3] > 20):
+        st.info("Draw a digit with the mouse (white on black, like MNIST).")
+        return None
+    image = network_input.digit_from_drawing(drawing)
+    return InputSample(image, "your drawing", None, "draw")
+
+
+def input_picker(choice: ModelChoice, info: ModelInfo, test: TestSet | None):
+    """Draw the input controls; return an `InputSample` or None (reason on screen)."""
+    kinds = [
+        kind
+        for kind in KINDS
+        if (kind != "test" or test is not None)
+        and (kind != "draw" or tuple(info.input_shape) == (28, 28, 1))
+    ]
+    kind = st.radio(
+        "Input",
+        kinds,
+        format_func=KIND_LABELS.get,
+        horizontal=True,
+        key="inspect.input_kind",
+        help="What to show the network: an image from its test set, a photo of your own "
+        "(prepared exactly like the training images), a digit you draw, or your webcam.",
+    )
+    if kind == "test":
+        return _pick_test_image(choice, test, info.num_classes)
+    if kind == "draw":
+        return _drawing(info)
+    if kind == "upload":
+        uploaded = st.file_uploader(
+            "Photo",
+            type=["png", "jpg", "jpeg", "bmp", "webp", "tif", "tiff"],
+            key="inspect.photo",
+            help="Resized keeping its shape and padded to the model's input, converted to "
+            "grayscale or RGB like the training images, and scaled to 0–1.",
+        )
+    else:
+        uploaded = st.camera_input(
+            "Camera", key="inspect.camera", help="Take a picture; it is used only here."
+        )
+    if uploaded is None:
+        st.info("Choose a photo." if kind == "upload" else "Take a picture.")
+        return None
+    file_id = getattr(uploaded, "file_id", None) or f"{uploaded.name}:{uploaded.size}"
+    return _photo(choice, info, uploaded.getvalue(), file_id, uploaded.name, kind)

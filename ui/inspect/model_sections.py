@@ -1,0 +1,332 @@
+"""Inspect page sections about the whole model: input and prediction, receptive field, saliency
+and Grad-CAM, top activating images and the layer summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.data.catalog import DISPLAY_NAMES
+from core.jobs.inspection import (
+    FeatureMaps,
+    LayerInfo,
+    ModelInfo,
+)
+from core.jobs.worker_client import WorkerClient
+from core.ops.receptive_field import LayerGeometry, input_region, receptive_fields
+from ui.inspect import views
+from ui.inspect.inputs import InputSample, TestSet
+from ui.inspect.layer_sections import reported_errors
+
+
+def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
+    """Class names from the sidecar, the test set, or just numbers — one per output."""
+    candidates = (
+        info.class_names,
+        metadata.get("class_names"),
+        None if test is None else test.class_names,
+    )
+    for names in candidates:
+        if names is not None and len(names) == info.num_classes:
+            return [str(name) for name in names]
+    return [str(index) for index in range(info.num_classes)]
+
+
+def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: list[str]):
+    """The input as the network sees it beside the class probabilities."""
+    left, right = st.columns([2, 3])
+    with left:
+        image = sample.image
+        st.plotly_chart(
+            views.image_figure(image, title="What the network sees"),
+            config=views.PLOTLY_CONFIG,
+            key="inspect.input_chart",
+        )
+        st.caption(
+            f"{sample.label}: {image.shape[0]}×{image.shape[1]}×{image.shape[2]}, values "
+            f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white). Hover for values."
+        )
+    with right:
+        predicted = int(np.argmax(maps.probabilities))
+        verdict = ""
+        if sample.true_class is not None:
+            verdict = " :green[— correct]" if predicted == sample.true_class else " :red[— wrong]"
+        st.markdown(
+            f"**Prediction: {class_names[predicted]}** "
+            f"({maps.probabilities[predicted]:.1%}){verdict}"
+        )
+        st.plotly_chart(
+            views.prediction_figure(maps.probabilities, class_names, true_class=sample.true_class),
+            config=views.PLOTLY_CONFIG,
+            key="inspect.prediction_chart",
+        )
+        st.caption(
+            "The softmax output: one probability per class, summing to 100%. ✓ marks "
+            "the true class when it is known."
+        )
+
+
+def _path_to(info: ModelInfo, name: str) -> list[LayerInfo]:
+    """Layers from the input to `name`, following each layer's first input."""
+    chain, current = [], info.layer(name)
+    while current is not None and current.kind != "input":
+        chain.append(current)
+        parent = current.inbound[0] if current.inbound else None
+        current = next((item for item in info.layers if item.name == parent), None)
+    return chain[::-1]
+
+
+def _geometry(layer: LayerInfo) -> LayerGeometry:
+    if layer.kind in ("conv", "pooling") and layer.kernel_size:
+        return LayerGeometry(
+            layer.name,
+            layer.kernel_size,
+            layer.strides or 1,
+            layer.padding or "valid",
+            layer.dilation_rate,
+        )
+    return LayerGeometry(layer.name)
+
+
+def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
+    """Pick a unit in a deeper map and outline the input pixels it depends on."""
+    names = [layer.name for layer in info.map_layers]
+    columns = st.columns(4)
+    name = columns[0].selectbox(
+        "Layer",
+        names,
+        index=len(names) - 1,
+        key="inspect.rf_layer",
+        help="Deeper layers see larger windows of the input.",
+    )
+    values = maps.maps[name]
+    channel = min(
+        int(
+            columns[1].number_input(
+                "Map number",
+                0,
+                values.shape[2] - 1,
+                0,
+                key="inspect.rf_channel",
+                help="Which map; the unit's position defaults to its strongest response.",
+            )
+        ),
+        values.shape[2] - 1,
+    )
+    strongest = np.unravel_index(int(np.argmax(values[:, :, channel])), values.shape[:2])
+    row = int(
+        columns[2].slider(
+            "Unit row",
+            0,
+            values.shape[0] - 1,
+            int(strongest[0]),
+            key=f"inspect.rf_row_{name}",
+            help="Row of the unit in the map.",
+        )
+    )
+    col = int(
+        columns[3].slider(
+            "Unit column",
+            0,
+            values.shape[1] - 1,
+            int(strongest[1]),
+            key=f"inspect.rf_col_{name}",
+            help="Column of the unit.",
+        )
+    )
+    chain = _path_to(info, name)
+    try:
+        fields = receptive_fields(
+            [_geometry(layer) for layer in chain], input_size=tuple(info.input_shape[:2])
+        )
+    except ValueError as error:
+        st.error(f"Cannot compute the receptive field: {error}")
+        return
+    field = fields[-1]
+    row, col = min(row, field.output_size[0] - 1), min(col, field.output_size[1] - 1)
+    full = input_region(field, row, col)
+    region = input_region(field, row, col, input_size=tuple(info.input_shape[:2]))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        views.region_figure(sample.image, region, full, title=f"{name}[{row}, {col}] sees this"),
+        config=views.PLOTLY_CONFIG,
+        key="inspect.rf_figure",
+    )
+    clipped = (
+        ""
+        if (region.height, region.width) == field.size
+        else (
+            f" At the border only {region.height}×{region.width} of it lies on the image; the rest "
+            "(dotted) is padding."
+        )
+    )
+    right.markdown(
+        f"Unit ({row}, {col}) of map {channel} in **{name}** (value "
+        f"{values[row, col, channel]:.3f}) depends on a **{field.size[0]}×{field.size[1]}** "
+        f"window of the input.{clipped} Neighbouring units are {field.jump[0]} pixels apart."
+    )
+    right.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "layer": f.layer,
+                    "receptive field": f"{f.size[0]}×{f.size[1]}",
+                    "jump": f.jump[0],
+                    "map size": f"{f.output_size[0]}×{f.output_size[1]}",
+                }
+                for f in fields
+            ]
+        ),
+        hide_index=True,
+    )
+    right.caption(
+        "Each k×k layer adds (k − 1) × jump pixels to the window; each stride or "
+        "pooling multiplies the jump."
+    )
+
+
+def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class_names):
+    """Saliency and Grad-CAM overlays for a chosen class."""
+    predicted = int(np.argmax(maps.probabilities))
+    columns = st.columns(2)
+    choice = columns[0].selectbox(
+        "Explain the class",
+        [-1, *range(info.num_classes)],
+        key="inspect.cam_class",
+        format_func=lambda i: f"predicted ({class_names[predicted]})" if i < 0 else class_names[i],
+        help="Which class's evidence to show. Try a wrong class: the maps show what would "
+        "have argued for it.",
+    )
+    class_index = predicted if choice < 0 else int(choice)
+    candidates = [layer.name for layer in info.map_layers if layer.kind in ("conv", "activation")]
+    layer = columns[1].selectbox(
+        "Grad-CAM layer",
+        candidates,
+        index=len(candidates) - 1,
+        key="inspect.cam_layer",
+        help="Grad-CAM weighs this layer's maps by how much they raise the class score. The "
+        "last conv layer is the usual choice: coarse but most class-specific.",
+    )
+    saliency = reported_errors(lambda: client.saliency(path, sample.image, class_index))
+    cam = reported_errors(lambda: client.grad_cam(path, sample.image, class_index, layer=layer))
+    if saliency is None or cam is None:
+        return
+    pictures = st.columns(3)
+    for column, (title, rgb) in zip(
+        pictures,
+        [
+            ("Input", views.input_rgb(sample.image)),
+            ("Saliency", views.overlay(sample.image, saliency.heatmap)),
+            (f"Grad-CAM ({layer})", views.overlay(sample.image, cam.heatmap)),
+        ],
+        strict=True,
+    ):
+        column.markdown(f"**{title}**")
+        column.image(views.enlarge(rgb, 240), width="stretch")
+    st.caption(
+        f"Explaining **{class_names[class_index]}** (probability {cam.probability:.1%}; the "
+        f"gradients are of its {cam.score}, the score before softmax). Saliency: how strongly "
+        "each pixel would change that score (|gradient|, bright = sensitive). Grad-CAM: the "
+        f"{layer} maps weighted by their average gradient, ReLU, upsampled from "
+        f"{cam.coarse.shape[0]}×{cam.coarse.shape[1]}. Both scaled to 0–1, hot = more."
+    )
+
+
+def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet | None):
+    """The test images that excite a chosen filter most, with a progress bar."""
+    if test is None:
+        st.info("Needs a test set of images like the model's training data.")
+        return
+    names = [layer.name for layer in info.map_layers]
+    columns = st.columns(2)
+    layer = columns[0].selectbox(
+        "Layer",
+        names,
+        key="inspect.top_layer",
+        help="The search runs once per layer and is then cached.",
+    )
+    channels = info.layer(layer).output_shape[-1]
+    filter_index = min(
+        int(
+            columns[1].number_input(
+                "Filter",
+                0,
+                channels - 1,
+                0,
+                key="inspect.top_filter",
+                help="Which map of the layer; changing it after the search is instant.",
+            )
+        ),
+        channels - 1,
+    )
+    scan = client.existing_scan(path, layer, test.reference)
+    if st.button(
+        f"Find the top 9 among {len(test.images):,} test images",
+        key="inspect.top_go",
+        help="Runs every test image through the network up to this layer and keeps "
+        "each map's strongest response.",
+        disabled=scan is not None and scan.error is None,
+    ):
+        scan = client.scan_activations(path, layer, test.reference)
+    if scan is None:
+        st.caption(
+            "Zeiler & Fergus looked for the images that excite a filter most; that "
+            "shows what the filter has learned to detect."
+        )
+        return
+
+    polling = not scan.finished
+
+    @st.fragment(run_every=0.5 if polling else None)
+    def show():
+        if not scan.finished:
+            st.progress(scan.fraction, text=f"Searched {scan.done:,} of {scan.total:,} images…")
+            return
+        if polling:  # done: rerun the page once so this fragment stops polling
+            st.rerun()
+        if scan.error:
+            st.error(f"The search failed: {scan.error}")
+            return
+        result = scan.result
+        top = result.top(filter_index, 9)
+        chain = [_geometry(item) for item in _path_to(info, layer)]
+        field = receptive_fields(chain, input_size=tuple(info.input_shape[:2]))[-1]
+        images, captions = [], []
+        scale = max(1, 112 // info.input_shape[0])
+        for index, score, row, col in zip(top.indices, top.scores, top.rows, top.cols, strict=True):
+            rgb = views.enlarge(views.input_rgb(test.images[int(index)]), 112)
+            region = input_region(field, int(row), int(col), input_size=tuple(info.input_shape[:2]))
+            images.append(views.draw_region(rgb, region, scale=scale))
+            label = test.class_names[int(test.labels[int(index)])]
+            captions.append(f"#{int(index)} {label}: {score:.2f}")
+        st.image(images, caption=captions, width=112)
+        st.caption(
+            f"Searched in {result.seconds:.1f} s. The orange box is the input window "
+            "of the unit that responded most (its receptive field)."
+        )
+
+    show()
+
+
+def summary(info: ModelInfo, metadata: dict):
+    """Layers, output shapes and parameters per layer; what the model was trained on."""
+    st.dataframe(pd.DataFrame(views.summary_rows(info)), hide_index=True)
+    conv_params = sum(layer.params for layer in info.layers if layer.kind == "conv")
+    st.markdown(
+        f"**{info.total_params:,} parameters**, of which {conv_params:,} in convolution layers. "
+        f"Input {info.input_shape}, {info.num_classes} classes."
+    )
+    metrics = metadata.get("metrics") or {}
+    if metadata.get("dataset"):
+        accuracy = metrics.get("test_accuracy")
+        dataset = DISPLAY_NAMES.get(metadata["dataset"], metadata["dataset"])
+        text = f"Trained on {dataset}"
+        if isinstance(accuracy, int | float):
+            text += f"; test accuracy {accuracy:.2%}"
+        st.caption(text + ".")
+    st.caption(
+        "A conv layer has (kernel height × width × input channels + 1) × filters "
+        "parameters, whatever the image size — weight sharing. Dense layers after "
+        "Flatten usually hold most of them."
+    )

@@ -1,0 +1,142 @@
+"""Model picker of "Inspect a Network": bundled models, the user's saved models, an upload.
+
+`model_picker` returns a `ModelChoice` (a `.keras` path and its sidecar) or None with the
+reason already on screen. `inference_client` is the one worker client the whole server
+shares (`st.cache_resource`): the worker keeps models loaded between reruns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from core.base.paths import BUNDLED_MODELS_DIR
+from core.jobs import model_store
+from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
+from core.jobs.uploads import MAX_UPLOAD_BYTES
+from core.jobs.worker_client import WorkerClient
+
+SOURCES = ("bundled", "saved", "upload")
+
+
+DEFAULT_BUNDLED = "mnist_cnn_a"
+
+
+SOURCE_LABELS = {"bundled": "Bundled", "saved": "My saved models", "upload": "Upload .keras"}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model to inspect: its file, a label and its sidecar (`{}` for uploads)."""
+
+    path: str
+    label: str
+    metadata: dict
+
+
+@st.cache_resource(show_spinner=False)
+def inference_client() -> WorkerClient:
+    """The worker client shared by all sessions (the worker holds TensorFlow, not us)."""
+    return WorkerClient()
+
+
+def _models_in(folder: Path | None) -> list[model_store.SavedModel]:
+    try:
+        return model_store.list_models(models_dir=folder)
+    except OSError:
+        return []
+
+
+def _describe(model: model_store.SavedModel) -> str:
+    accuracy = (model.metadata.get("metrics") or {}).get("test_accuracy")
+    dataset = model.metadata.get("dataset")
+    parts = [model.name]
+    if dataset:
+        parts.append(str(dataset))
+    if isinstance(accuracy, int | float):
+        parts.append(f"{accuracy:.2%} test accuracy")
+    return " · ".join(parts)
+
+
+def model_picker() -> ModelChoice | None:
+    """Draw the model controls and return the chosen model (None: nothing usable yet)."""
+    source = st.radio(
+        "Model",
+        SOURCES,
+        format_func=SOURCE_LABELS.get,
+        horizontal=True,
+        key="inspect.model_source",
+        help="Bundled models ship with ConvScope and work at once. Saved models are the ones "
+        "you trained on the 'Train a CNN' page. Or upload any Keras 3 .keras file of an "
+        "image CNN (loaded in safe mode: no Lambda layers or custom code).",
+    )
+    if source == "upload":
+        return _upload_picker()
+    folder = BUNDLED_MODELS_DIR if source == "bundled" else None
+    models = _models_in(folder)
+    if not models:
+        where = model_store.models_dir() if source == "saved" else BUNDLED_MODELS_DIR
+        st.info(
+            f"No models in {where}. Train one on the 'Train a CNN' page and save it, or pick "
+            "a bundled model."
+        )
+        return None
+    names = [model.name for model in sorted(models, key=lambda m: m.name)]
+    by_name = {model.name: model for model in models}
+    key = f"inspect.model_{source}"
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = DEFAULT_BUNDLED if DEFAULT_BUNDLED in names else names[0]
+    name = st.selectbox(
+        "Saved model" if source == "saved" else "Bundled model",
+        names,
+        format_func=lambda n: _describe(by_name[n]),
+        key=key,
+        help="Each model comes with a sidecar saying what it was trained on and how; the "
+        "inputs below are prepared exactly the same way.",
+    )
+    chosen = by_name[name]
+    description = chosen.metadata.get("description")
+    if description:
+        st.caption(description)
+    return ModelChoice(str(chosen.path), chosen.name, dict(chosen.metadata))
+
+
+def _upload_picker() -> ModelChoice | None:
+    uploaded = st.file_uploader(
+        "Upload a .keras model",
+        type=["keras"],
+        key="inspect.model_upload",
+        max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
+        help=f"A Keras 3 model saved with model.save('name.keras'), up to "
+        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB, with one image input. It is loaded with "
+        "safe_mode=True, so Lambda layers and custom Python code are refused.",
+    )
+    if uploaded is None:
+        st.info("Choose a .keras file to inspect it.")
+        return None
+    try:
+        info = inference_client().load_upload(uploaded.getvalue())
+    except (ModelRejectedError, InferenceError, TypeError) as error:
+        st.error(f"**{uploaded.name}** cannot be inspected. {error}")
+        return None
+    return ModelChoice(info.path, uploaded.name, {})
+
+
+def load_model_info(choice: ModelChoice) -> ModelInfo | None:
+    """Ask the worker to load the model; show why on failure and return None."""
+    client = inference_client()
+    try:
+        with st.spinner("Loading the model in the inference worker…"):
+            info = client.model_info(choice.path)
+    except ModelRejectedError as error:
+        st.error(f"**{choice.label}** cannot be inspected. {error}")
+        return None
+    except (InferenceError, OSError) as error:
+        st.error(f"The inference worker could not load **{choice.label}**: {error}")
+        return None
+    if info.problem:
+        st.error(f"**{choice.label}** cannot be inspected here. {info.problem}")
+        return None
+    return info

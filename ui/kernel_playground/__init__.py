@@ -1,0 +1,1 @@
+"""Widgets and link state of the Kernel Playground."""

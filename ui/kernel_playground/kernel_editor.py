@@ -1,0 +1,611 @@
+"""The editable kernel: presets, generators, a grid of cells and one-click transformations.
+
+``kernel_editor`` draws the controls under a key prefix (e.g. "kernel") and
+returns a ``KernelChoice`` with the kernel to use. The grid is one text box
+per weight, so fractions such as ``1/9`` work and a typo can be caught: a bad
+cell (text, blank, NaN, ±inf, an absurd magnitude) is outlined in red and
+named in a message, and the last good kernel stays in use until it is fixed.
+
+State (all under the prefix): ``.values`` the kernel the grid starts from,
+``.version`` a counter that gives the grid's cells (and the size inputs) fresh
+keys whenever a button or preset replaces its contents, ``.last_good`` the
+kernel in use, ``.preset`` the selection ("custom" once a cell is edited) and
+``.preset_version`` the counter behind the selectbox's key (see ``preset_key``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.ops.kernels import (
+    PRESETS,
+    box_kernel,
+    gabor_kernel,
+    gaussian_kernel,
+    kernel,
+    laplacian_of_gaussian_kernel,
+)
+from ui.kernel_playground.link_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
+
+CUSTOM = "custom"
+
+
+GRID_CELL_PX = 64  # width of one cell of the grid
+
+
+GRID_CELL_PX_NARROW = 44  # for kernels wider than 5
+
+
+WIDEST_GRID_SHOWN = 6  # columns that fit the page's kernel column; wider grids scroll sideways
+
+
+GENERATORS = {
+    "gen:gaussian": "Gaussian (choose size and σ)",
+    "gen:box": "Box / mean (choose size)",
+    "gen:gabor": "Gabor (choose θ, λ, σ)",
+    "gen:log": "Laplacian of Gaussian (choose size and σ)",
+}
+
+
+GENERATOR_DESCRIPTIONS = {
+    "gen:gaussian": "A bell-shaped weighted mean: σ sets how far the blur reaches.",
+    "gen:box": "Every neighbour counts equally: a plain average over a square.",
+    "gen:gabor": "A striped wave under a bell: it answers edges and textures at angle θ with "
+    "stripes λ pixels apart — much like the first layer of a trained CNN.",
+    "gen:log": "Blur, then second derivative: a blob and edge detector whose scale is σ.",
+}
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel to use and where it came from."""
+
+    values: np.ndarray
+    preset: str
+    description: str
+    errors: tuple[str, ...] = ()
+
+
+def preset_options() -> list[str]:
+    return [CUSTOM, *PRESETS, *GENERATORS]
+
+
+def option_label(option: str) -> str:
+    if option == CUSTOM:
+        return "Custom (your own values)"
+    if option in PRESETS:
+        return PRESETS[option].name
+    return GENERATORS[option]
+
+
+def _keys(prefix: str) -> dict[str, str]:
+    names = (
+        "values",
+        "version",
+        "last_good",
+        "preset",
+        "preset_version",
+        "size",
+        "sigma",
+        "theta",
+        "wavelength",
+        "gabor_sigma",
+        "message",
+    )
+    return {name: f"{prefix}.{name}" for name in names}
+
+
+def grid_key(prefix: str) -> str:
+    """Session key of the current grid (changes whenever the grid is replaced)."""
+    return f"{prefix}.grid.{st.session_state.get(f'{prefix}.version', 0)}"
+
+
+def preset_key(prefix: str) -> str:
+    """Session key of the kernel selectbox on screen.
+
+    The page never overwrites this widget's value; it gives the selectbox a
+    fresh key instead (an edited cell makes the choice "custom", a button loads
+    a kernel). An overwritten value can come back stale from a browser that
+    has not drawn the change yet, in the same message as the user's next
+    edit, and would then read as a choice: the preset would be loaded again
+    over the user's values. The selection itself lives in ``{prefix}.preset``.
+    """
+    return f"{prefix}.preset_choice.{st.session_state.get(f'{prefix}.preset_version', 0)}"
+
+
+def size_key(prefix: str, axis: str) -> str:
+    """Session key of the "rows" or "cols" input on screen: fresh with every new kernel."""
+    return f"{prefix}.{axis}.{st.session_state.get(f'{prefix}.version', 0)}"
+
+
+def _select_preset(prefix: str, option: str) -> None:
+    state = st.session_state
+    state[f"{prefix}.preset"] = option
+    state[f"{prefix}.preset_version"] = state.get(f"{prefix}.preset_version", 0) + 1
+
+
+def set_kernel(prefix: str, values, preset: str = CUSTOM) -> None:
+    """Replace the kernel (e.g. from a shared link or a button). Call before the widgets draw."""
+    keys = _keys(prefix)
+    values = check_kernel(values).copy()
+    state = st.session_state
+    state[keys["values"]] = values
+    state[keys["last_good"]] = values
+    state[keys["version"]] = state.get(keys["version"], 0) + 1
+    _select_preset(prefix, preset if preset in preset_options() else CUSTOM)
+    state.pop(keys["message"], None)
+
+
+def current_kernel(prefix: str) -> np.ndarray:
+    """The kernel in use: the last good one."""
+    return st.session_state[f"{prefix}.last_good"]
+
+
+def _generated(prefix: str, option: str) -> np.ndarray:
+    keys = _keys(prefix)
+    state = st.session_state
+    size = int(state.get(keys["size"], 5))
+    sigma = float(state.get(keys["sigma"], 1.0))
+    if option == "gen:gaussian":
+        return gaussian_kernel(size, sigma)
+    if option == "gen:box":
+        return box_kernel(size)
+    if option == "gen:log":
+        return laplacian_of_gaussian_kernel(size, sigma)
+    return gabor_kernel(
+        size,
+        theta=math.radians(float(state.get(keys["theta"], 0.0))),
+        wavelength=float(state.get(keys["wavelength"], 4.0)),
+        sigma=float(state.get(keys["gabor_sigma"], 2.0)),
+    )
+
+
+def _on_preset(prefix: str) -> None:
+    option = st.session_state[preset_key(prefix)]
+    if option == CUSTOM:
+        st.session_state[f"{prefix}.preset"] = CUSTOM
+        return
+    values = kernel(option) if option in PRESETS else _generated(prefix, option)
+    set_kernel(prefix, values, option)
+
+
+def _on_generator_change(prefix: str) -> None:
+    option = st.session_state[f"{prefix}.preset"]
+    if option in GENERATORS:
+        set_kernel(prefix, _generated(prefix, option), option)
+
+
+def _on_resize(prefix: str, axis: str, key: str) -> None:
+    # ``key`` is the input as drawn: an earlier callback of the same rerun may already
+    # have replaced the kernel (and so the keys) when this one runs.
+    old = current_kernel(prefix)
+    size = int(st.session_state[key])
+    rows, cols = (size, old.shape[1]) if axis == "rows" else (old.shape[0], size)
+    new = np.zeros((rows, cols))
+    # Keep the centre: crop or pad evenly on both sides.
+    r0, c0 = max((old.shape[0] - rows) // 2, 0), max((old.shape[1] - cols) // 2, 0)
+    n0, m0 = max((rows - old.shape[0]) // 2, 0), max((cols - old.shape[1]) // 2, 0)
+    h, w = min(rows, old.shape[0]), min(cols, old.shape[1])
+    new[n0 : n0 + h, m0 : m0 + w] = old[r0 : r0 + h, c0 : c0 + w]
+    set_kernel(prefix, new)
+
+
+def _on_transform(prefix: str, action: str) -> None:
+    values = current_kernel(prefix).copy()
+    preset = st.session_state.get(f"{prefix}.preset", CUSTOM)
+    if action == "normalise":
+        total = values.sum()
+        if abs(total) < 1e-12:
+            st.session_state[f"{prefix}.message"] = (
+                "This kernel sums to 0 (an edge detector), so it cannot be scaled to sum 1. "
+                "Its output is zero on flat areas whatever you do."
+            )
+            return
+        values = values / total
+        preset = CUSTOM
+    elif action == "randomise":
+        rng = np.random.default_rng()
+        values = np.round(rng.normal(0.0, 1.0, size=values.shape), 1)
+        preset = CUSTOM
+    elif action == "transpose":
+        values = values.T.copy()
+        preset = CUSTOM
+    elif action == "rotate":
+        values = values[::-1, ::-1].copy()
+        preset = CUSTOM
+    set_kernel(prefix, values, preset)
+
+
+def cell_key(prefix: str, row: int, col: int) -> str:
+    """Session key of one cell of the grid on screen (tests and the browser bench use it)."""
+    return f"{grid_key(prefix)}.{row}.{col}"
+
+
+def cell_text(value: float) -> str:
+    """How a kernel value is written into its cell."""
+    return format(float(value), ".6g")
+
+
+def _on_cell_edit(prefix: str) -> None:
+    # Runs before the script, so the selectbox is drawn showing "custom" (see preset_key).
+    if st.session_state.get(f"{prefix}.preset") != CUSTOM:
+        _select_preset(prefix, CUSTOM)
+
+
+def _read_cell(base: np.ndarray, row: int, col: int, text) -> float:
+    """A cell's value: the stored one while its text is untouched (full precision)."""
+    if text == cell_text(base[row, col]):
+        return float(base[row, col])
+    return parse_kernel_cell(text)
+
+
+def _key_class(key: str) -> str:
+    """The CSS class Streamlit gives the element with this key."""
+    return "st-key-" + re.sub(r"[^\w-]", "-", key)
+
+
+def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> str:
+    """CSS for a compact, non-wrapping grid, with the unusable cells outlined in red."""
+    grid = "." + _key_class(f"{prefix}.grid")
+    bad = ", ".join(f".{_key_class(cell_key(prefix, r, c))} input" for r, c in bad_cells)
+    return (
+        f"<style>{grid} [data-testid='stHorizontalBlock'], {grid} .stHorizontalBlock "
+        "{flex-wrap: nowrap;}"
+        f"{grid} {{overflow-x: auto;}}"
+        f"{grid} input {{text-align: center; padding: 0.25rem 0.15rem; min-width: {cell_px}px;}}"
+        + (f"{bad} {{outline: 2px solid #d33; background: #fde8e8;}}" if bad else "")
+        + "</style>"
+    )
+
+
+def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """One text box per weight, in rows. Returns the values and a message per bad cell.
+
+    Plain text inputs rather than ``st.data_editor``: the data editor waits
+    150 ms after every edit before it tells the server (a fixed debounce in
+    Streamlit's front end), which alone breaks this page's speed target.
+    """
+    rows, cols = base.shape
+    cell_px = GRID_CELL_PX if cols <= 5 else GRID_CELL_PX_NARROW
+    values = base.copy()
+    errors, bad_cells = [], []
+    with st.container(key=f"{prefix}.grid", gap="xxsmall"):
+        for r in range(rows):
+            row = st.container(horizontal=True, gap="xxsmall")
+            for c in range(cols):
+                text = row.text_input(
+                    f"Row {r}, column {c}",
+                    value=cell_text(base[r, c]),
+                    key=cell_key(prefix, r, c),
+                    label_visibility="collapsed",
+                    width=cell_px,
+                    on_change=_on_cell_edit,
+                    args=(prefix,),
+                )
+                try:
+                    values[r, c] = _read_cell(base, r, c, text)
+                except ValueError as error:
+                    errors.append(f"Row {r}, column {c}: {error}.")
+                    bad_cells.append((r, c))
+    st.html(_grid_style(prefix, cell_px, bad_cells))
+    if cols > WIDEST_GRID_SHOWN:
+        st.caption(f"{cols} columns: scroll the grid sideways to reach them all.")
+    return values, errors
+
+
+def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom") -> KernelChoice:
+    """Draw the kernel controls and return the kernel to use."""
+    keys = _keys(prefix)
+    state = st.session_state
+    if keys["last_good"] not in state:
+        set_kernel(prefix, kernel(default_preset), default_preset)
+    if cell_key(prefix, 0, 0) not in state:
+        # A fresh grid (first run, or back from another page, which makes Streamlit forget
+        # widgets): start it from the kernel in use.
+        state[keys["values"]] = state[keys["last_good"]]
+
+    option = state[keys["preset"]]
+    st.selectbox(
+        "Kernel",
+        preset_options(),
+        index=preset_options().index(option),
+        format_func=option_label,
+        key=preset_key(prefix),
+        on_change=_on_preset,
+        args=(prefix,),
+        help="Start from a classic kernel or a generator with parameters; then edit any cell. "
+        "Editing a cell switches the choice to Custom and keeps the values.",
+    )
+    if option in PRESETS:
+        st.caption(PRESETS[option].description)
+    elif option in GENERATORS:
+        st.caption(GENERATOR_DESCRIPTIONS[option])
+        _generator_controls(prefix, option)
+    else:
+        st.caption("Your own kernel. Type numbers or fractions such as 1/9 into the cells.")
+
+    size_row = st.container(horizontal=True)
+    base = state[keys["values"]]
+    for axis, label, size in zip(("rows", "cols"), ("Rows", "Columns"), base.shape, strict=True):
+        size_row.number_input(
+            label,
+            min_value=1,
+            max_value=MAX_KERNEL_SIZE,
+            value=size,
+            step=1,
+            key=size_key(prefix, axis),
+            on_change=_on_resize,
+            args=(prefix, axis, size_key(prefix, axis)),
+            help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
+            "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
+        )
+
+    values, errors = _kernel_grid(prefix, base)
+    shown = values if not errors else state[keys["last_good"]]
+    st.caption(
+        f"Sum of the weights: {shown.sum() + 0.0:.4g}. Click a cell, type a number or a "
+        "fraction such as 1/16 and press Enter or Tab."
+    )
+    if errors:
+        st.error(
+            "Some cells are not usable numbers, so the last good kernel stays in use:\n\n"
+            + "\n".join(f"- {e}" for e in errors)
+        )
+    else:
+        state[keys["last_good"]] = values
+
+    rows = [st.container(horizontal=True, gap="xsmall") for _ in range(2)]
+    for index, (action, label, tip) in enumerate(
+        (
+            (
+                "normalise",
+                "Sum → 1",
+                "Divide every cell by the kernel's sum, so a flat "
+                "area keeps its brightness (blurs should sum to 1).",
+            ),
+            (
+                "randomise",
+                "Random",
+                "Fill the grid with random values (mean 0, "
+                "spread 1): what a CNN's kernel looks like before training.",
+            ),
+            (
+                "transpose",
+                "Transpose",
+                "Swap rows and columns: a horizontal edge detector becomes a vertical one.",
+            ),
+            (
+                "rotate",
+                "Rotate 180°",
+                "Turn the kernel upside down and back to front: "
+                "the flip that turns correlation into true convolution.",
+            ),
+        )
+    ):
+        rows[index // 2].button(
+            label,
+            key=f"{prefix}.button.{action}",
+            help=tip,
+            on_click=_on_transform,
+            args=(prefix, action),
+            width="stretch",
+        )
+    message = state.pop(keys["message"], None)
+    if message:
+        st.warning(message)
+
+    in_use = state[keys["last_good"]]
+    preset = state[keys["preset"]]
+    description = (
+        PRESETS[preset].description
+        if preset in PRESETS
+        else GENERATOR_DESCRIPTIONS.get(preset, "Custom kernel.")
+    )
+    return KernelChoice(in_use.copy(), preset, description, tuple(errors))
+
+
+def _generator_controls(prefix: str, option: str) -> None:
+    keys = _keys(prefix)
+    state = st.session_state
+    state.setdefault(keys["size"], 5)
+    state.setdefault(keys["sigma"], 1.0)
+    state.setdefault(keys["theta"], 0)
+    state.setdefault(keys["wavelength"], 4.0)
+    state.setdefault(keys["gabor_sigma"], 2.0)
+    common = {"on_change": _on_generator_change, "args": (prefix,)}
+    columns = st.columns(2)
+    columns[0].slider(
+        "Size",
+        1,
+        MAX_KERNEL_SIZE,
+        key=keys["size"],
+        **common,
+        help="Width and height of the generated kernel in cells.",
+    )
+    if option in ("gen:gaussian", "gen:log"):
+        columns[1].slider(
+            "σ (spread)",
+            0.2,
+            5.0,
+            step=0.1,
+            key=keys["sigma"],
+            **common,
+            help="Standard deviation of the bell in pixels: larger σ reaches further.",
+        )
+    if option == "gen:gabor":
+        columns[1].slider(
+            "θ (angle, degrees)",
+            0,
+            180,
+            step=5,
+            key=keys["theta"],
+            **common,
+            help="Direction of the stripes' travel: 0° gives vertical stripes.",
+        )
+        more = st.columns(2)
+        more[0].slider(
+            "λ (wavelength, pixels)",
+            2.0,
+            16.0,
+            step=0.5,
+            key=keys["wavelength"],
+            **common,
+            help="Distance between two bright stripes of the wave.",
+        )
+        more[1].slider(
+            "σ (envelope)",
+            0.5,
+            6.0,
+            step=0.1,
+            key=keys["gabor_sigma"],
+            **common,
+            help="Size of the bell that fades the wave out away from the centre.",
+        )
+
+
+KIND_EXPLANATIONS = {
+    "all-pass": "every frequency passes unchanged: the kernel only moves or copies the image.",
+    "low-pass": "slow changes pass, fine detail is weakened: a blur.",
+    "high-pass": "flat areas vanish and the finest detail is strongest: an edge detector.",
+    "band-pass": "flat areas vanish and so does the very finest pattern; in between passes: an "
+    "edge detector that also smooths, like Sobel.",
+    "high-boost": "everything passes and fine detail is amplified: a sharpening kernel.",
+    "band-boost": "everything passes, middle frequencies are amplified most.",
+    "zero": "the kernel is all zeros: nothing passes.",
+}
+
+
+def show_frequency_response(values: np.ndarray) -> None:
+    """Heatmap of |DFT| of the kernel with a sentence saying what kind of filter it is."""
+    from core.ops.kernel_analysis import frequency_response
+    from ui.widgets.image_view import frequency_figure
+
+    response = frequency_response(values)
+    left, right = st.columns([1, 1])
+    left.plotly_chart(
+        frequency_figure(response), width="content", theme=None, key="kernel.frequency_chart"
+    )
+    right.markdown(
+        f"**{response.kind.capitalize()}:** {KIND_EXPLANATIONS[response.kind]}\n\n"
+        f"- gain at zero frequency (flat areas) = |sum of the kernel| = {response.dc_gain:.4g}\n"
+        f"- largest gain = {response.peak_gain:.4g}\n"
+        f"- gain at the finest patterns (the border) = {response.highest_frequency_gain:.4g}"
+    )
+    right.caption(
+        "Any image is a sum of waves. This map shows how strongly the kernel passes a wave of "
+        "each frequency: the centre is a flat area, the border the finest stripes a pixel grid "
+        "can hold. It is the magnitude of the kernel's Fourier transform (kernel zero-padded to "
+        "64×64); flipping the kernel does not change it."
+    )
+
+
+def show_separability(values: np.ndarray) -> None:
+    """Rank-1 test with the column ⊗ row factors and the multiply-adds saved."""
+    from core.ops.kernel_analysis import separability
+    from ui.widgets.image_view import show_small_matrix
+
+    result = separability(values)
+    largest = float(result.singular_values.max(initial=0.0))
+    singular = ", ".join(
+        "0" if v <= 1e-12 * largest else f"{v:.3g}" for v in result.singular_values
+    )
+    if result.is_separable and result.rank == 1:
+        st.success(
+            f"Separable: the kernel is a column times a row (rank 1). Two 1-D passes cost "
+            f"{result.separable_multiply_adds} multiply-adds per output pixel instead of "
+            f"{result.direct_multiply_adds}: {result.saving:.2g}× fewer."
+        )
+        a, b = st.columns([1, 3])
+        with a:
+            show_small_matrix(result.column[:, None], title="Column")
+        with b:
+            show_small_matrix(result.row[None, :], title="Row")
+    elif result.rank == 0:
+        st.info("An all-zero kernel: nothing to separate.")
+    else:
+        st.info(
+            f"Not separable: rank {result.rank}. It needs all {result.direct_multiply_adds} "
+            "multiply-adds per output pixel (or a sum of several column ⊗ row pairs)."
+        )
+    st.caption(
+        f"Singular values (SVD): {singular}. A kernel is separable when only the first is "
+        "non-zero; then sliding the column down and the row across gives the same output."
+    )
+
+
+def kernel_snippets(values: np.ndarray) -> tuple[str, str]:
+    """Python code recreating the kernel: NumPy, and a Keras Conv2D layer using it."""
+    rows = ",\n".join(
+        "    [" + ", ".join(format(float(v), ".8g") for v in row) + "]" for row in values
+    )
+    numpy_code = f"import numpy as np\n\nkernel = np.array([\n{rows},\n])\n"
+    kh, kw = values.shape
+    keras_code = (
+        numpy_code + "\nimport keras\n\n"
+        f'layer = keras.layers.Conv2D(1, ({kh}, {kw}), padding="same", use_bias=False)\n'
+        "layer.build((None, None, None, 1))\n"
+        "# Keras kernels are (rows, cols, input channels, filters);\n"
+        "# like this page with flipping off, Conv2D does not flip them.\n"
+        "layer.set_weights([kernel.reshape(%d, %d, 1, 1)])\n" % (kh, kw)
+    )
+    return numpy_code, keras_code
+
+
+def sync_link(params: dict[str, str]) -> None:
+    """Keep the address bar's query string equal to the page's setup."""
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def share_and_download(params: dict[str, str], choice, output: np.ndarray, mapping: str) -> None:
+    """The lecture link, the output picture as PNG and the kernel as code."""
+    from urllib.parse import urlencode
+
+    from ui.widgets.image_view import render
+
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
+    link = base + ("?" + urlencode(params) if params else "")
+    st.markdown("**Lecture link** — opens this exact setup (image, kernel values, settings):")
+    st.code(link or "(default setup: no parameters)", language=None)
+    if not choice.shareable:
+        st.warning(
+            "Uploaded and camera images stay private, so the link opens the default sample "
+            "photo instead. Pick a sample photo or a test pattern to share the image too."
+        )
+    png, _ = render(output, mapping)
+    st.download_button(
+        "Download the output (PNG)",
+        png,
+        file_name="convscope_output.png",
+        mime="image/png",
+        key="kernel.download_png",
+        on_click="ignore",
+        help="The output picture exactly as shown, with the current display mapping.",
+    )
+    numpy_code, keras_code = kernel_snippets(current_kernel("kernel"))
+    st.markdown("**The kernel as code**")
+    left, right = st.columns(2)
+    left.code(numpy_code, language="python")
+    right.code(keras_code, language="python")
+    st.download_button(
+        "Download the kernel (.npy)",
+        _npy_bytes(current_kernel("kernel")),
+        file_name="kernel.npy",
+        mime="application/octet-stream",
+        key="kernel.download_npy",
+        on_click="ignore",
+        help="The kernel values as a NumPy file: np.load('kernel.npy').",
+    )
+
+
+def _npy_bytes(values: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Widgets of the Train a CNN page."""

@@ -1,0 +1,420 @@
+"""Train page, part 1: choose the data, see it, and set up preprocessing and augmentation.
+
+Everything here is numpy and OpenCV; TensorFlow only ever runs in the training worker.
+The augmentation preview imitates Keras' RandomFlip / RandomRotation / RandomTranslation /
+RandomZoom layers (reflect filling) with ``cv2.warpAffine``, so the server stays TF-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.data import builtin, catalog, image_dataset, image_folders, splits
+from core.data.image_dataset import ImageDataset
+from core.data.preprocessing import Preprocessing, preprocess
+from core.jobs.train_config import Augmentation
+from core.jobs.training_job import write_dataset_file
+from core.jobs.worker_client import preview_augmentation
+
+SOURCE_LABELS = {
+    "mnist": "MNIST (handwritten digits)",
+    "fashion_mnist": "Fashion-MNIST (clothing)",
+    "cifar10": "CIFAR-10 (small colour photos)",
+    "zip": "Upload a zip of class folders",
+    "folder": "A folder on this server",
+}
+
+
+SIZE_CHOICES = ("native", 16, 28, 32, 48, 64, 96, 128)
+
+
+FOLDER_TEST_FRACTION = 0.2
+
+
+PREVIEW_COUNT = 8
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """The data the user picked, ready for the worker.
+
+    Attributes:
+        kind: the picker's choice: a built-in name, ``"zip"`` or ``"folder"``.
+        dataset: the images as stored (uint8).
+        training_source: what `TrainingJob.start` gets: a built-in name or an ``.npz`` path.
+        preprocessing: size, colour and resize settings.
+        input_shape: the network's input shape these settings produce.
+    """
+
+    kind: str
+    dataset: ImageDataset
+    training_source: str
+    preprocessing: Preprocessing
+    input_shape: tuple[int, int, int]
+
+
+def builtin_dataset(name: str) -> ImageDataset:
+    """A built-in data set from its best local source (shared, read-only)."""
+    return _cached_builtin_dataset(name, builtin.lookup_settings())
+
+
+@st.cache_resource(show_spinner="Loading the data set…", max_entries=3)
+def _cached_builtin_dataset(name: str, lookup: tuple) -> ImageDataset:
+    return builtin.load_builtin(name, data_dir=lookup[0])
+
+
+def _folder_npz(dataset: ImageDataset) -> str:
+    """Hold back a stratified test set (for the gallery) and write the set for the worker."""
+    x_train, y_train, x_test, y_test = splits.train_validation_split(
+        dataset.x_train, dataset.y_train, validation_fraction=FOLDER_TEST_FRACTION, seed=0
+    )
+    split = dataclasses.replace(
+        dataset, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
+    )
+    return os.fspath(write_dataset_file(split).resolve())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_npz_dataset(path: str) -> ImageDataset:
+    """An image-folder data set written by `_folder_npz` (shared, read-only)."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return ImageDataset(
+            name=Path(path).stem.rsplit("-", 1)[0],  # drop write_dataset_file's content hash
+            class_names=tuple(str(n) for n in arrays["class_names"]),
+            x_train=arrays["x_train"],
+            y_train=arrays["y_train"].astype(np.int64),
+            x_test=arrays["x_test"],
+            y_test=arrays["y_test"].astype(np.int64),
+            source=str(arrays["source"]) if "source" in arrays.files else "image folder",
+        )
+
+
+def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
+    """Read an uploaded zip or a server folder once; keep it in the session, never lose it."""
+    if kind == "zip":
+        upload = st.file_uploader(
+            "Zip of class folders",
+            type=["zip"],
+            key="train.zip",
+            help="One folder per class (e.g. cats/ and dogs/), each with at least 2 images. "
+            "Images are resized to 128×128 keeping their aspect ratio.",
+        )
+        if upload is None:
+            kept = st.session_state.get("train.folder_data")
+            if kept and kept[0].startswith("zip:"):
+                st.caption(f"Using the zip you uploaded before: {kept[0][4:]}.")
+                return kept[1], kept[2]
+            st.info("Upload a zip with one folder per class to train on your own images.")
+            return None
+        key = f"zip:{upload.name}:{upload.size}"
+        reader = lambda: image_folders.load_image_folder_zip(  # noqa: E731
+            upload.getvalue(), name=Path(upload.name).stem
+        )
+    else:
+        root = image_folders.configured_image_root()
+        folders = image_folders.list_image_folders(root)
+        if not folders:
+            st.info(
+                f"No server folders to offer: set {image_folders.IMAGE_ROOT_ENV} to a folder that "
+                "holds image data sets (one subfolder per class)."
+            )
+            return None
+        folder = st.selectbox(
+            "Server folder",
+            folders,
+            key="train.server_folder",
+            help=f"Folders under the configured image root ({root}); nothing outside it is read.",
+        )
+        key = f"folder:{folder}"
+        reader = lambda: image_folders.load_image_folder(folder, data_root=root)  # noqa: E731
+    kept = st.session_state.get("train.folder_data")
+    if kept is None or kept[0] != key:
+        try:
+            with st.spinner("Reading the images…"):
+                dataset, report = reader()
+                path = _folder_npz(dataset)
+        except (ValueError, OSError) as error:
+            st.error(f"These images cannot be used: {error}")
+            return None
+        if report.num_skipped:
+            st.warning(
+                f"Skipped {report.num_skipped} files ({report.skipped_non_images} not images, "
+                f"{report.skipped_unreadable} unreadable, {report.skipped_outside_classes} "
+                "outside a class folder). " + "; ".join(report.skipped_examples[:3])
+            )
+        st.session_state["train.folder_data"] = (key, load_npz_dataset(path), path)
+    return st.session_state["train.folder_data"][1], st.session_state["train.folder_data"][2]
+
+
+def data_picker() -> DataChoice | None:
+    """Data set, source line, preprocessing controls; None when nothing usable is chosen."""
+    kind = st.selectbox(
+        "Data set",
+        list(SOURCE_LABELS),
+        format_func=SOURCE_LABELS.get,
+        key="train.dataset",
+        help="The images the network learns from. The built-in sets come from the data "
+        "folder, the Keras cache or a small bundled subset, whichever is found first.",
+    )
+    if kind in catalog.BUILTIN_DATASETS:
+        try:
+            dataset = builtin_dataset(kind)
+        except (ValueError, OSError, image_dataset.DatasetUnavailableError) as error:
+            st.error(f"{SOURCE_LABELS[kind]} is not available: {error}")
+            return None
+        source = kind
+    else:
+        picked = _pick_folder_dataset(kind)
+        if picked is None:
+            return None
+        dataset, source = picked
+    st.caption(
+        f"**{dataset.display_name}** from {dataset.source}: {len(dataset.x_train):,} training "
+        f"and {len(dataset.x_test):,} test images, {dataset.num_classes} classes, each "
+        "{}×{}×{}.".format(*dataset.image_shape)
+    )
+    if dataset.note:
+        st.caption(dataset.note)
+
+    height, _, channels = dataset.image_shape
+    # Keys per data set: each keeps its own settings and starts from its own colour mode.
+    size_col, colour_col, resize_col = st.columns(3)
+    size = size_col.selectbox(
+        "Input size",
+        SIZE_CHOICES,
+        index=0 if kind in catalog.BUILTIN_DATASETS else SIZE_CHOICES.index(64),
+        key=f"train.target_size.{kind}",
+        format_func=lambda s: f"native ({height}×{height})" if s == "native" else f"{s}×{s}",
+        help="Side of the square images the network sees. Bigger shows more detail but "
+        "trains slower (the work grows with the square of the side).",
+    )
+    colour = colour_col.radio(
+        "Colour",
+        ("grayscale", "rgb"),
+        index=0 if channels == 1 else 1,
+        key=f"train.color_mode.{kind}",
+        format_func={"grayscale": "Grayscale", "rgb": "RGB"}.get,
+        horizontal=True,
+        help="Grayscale gives one input channel, RGB three. Grayscale images turned into RGB "
+        "just repeat the channel.",
+    )
+    resize = resize_col.radio(
+        "Resize by",
+        ("pad", "stretch"),
+        key=f"train.resize_mode.{kind}",
+        format_func={"pad": "Keep aspect, pad", "stretch": "Stretch"}.get,
+        horizontal=True,
+        help="Pad keeps the shape of the picture and fills the rest with black; stretch "
+        "squeezes it into the square.",
+    )
+    preprocessing = Preprocessing(
+        target_size=None if size == "native" else int(size), color_mode=colour, resize_mode=resize
+    )
+    input_shape = preprocessing.input_shape_for(dataset.image_shape)
+    return DataChoice(kind, dataset, source, preprocessing, input_shape)
+
+
+def preprocess_each(images: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+    """`preprocessing.preprocess` one image at a time.
+
+    OpenCV 5's area resize refuses more than 4 channels, and `preprocess` stacks a batch's
+    images as channels, so shrinking a batch of 5 or more fails; single images always work.
+    """
+    return np.concatenate([preprocess(image[np.newaxis], preprocessing) for image in images])
+
+
+def _montage(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
+    """Tile float images ``(N, H, W, C)`` into rows of ``columns``, with white gaps."""
+    count, height, width, channels = images.shape
+    rows = max(1, -(-count // columns))
+    canvas = np.ones(
+        (rows * (height + gap) - gap, columns * (width + gap) - gap, channels), np.float32
+    )
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def _image_figure(canvas: np.ndarray, *, row_labels=None, row_height=0, height=300) -> go.Figure:
+    rgb = np.repeat(canvas, 3, axis=2) if canvas.shape[2] == 1 else canvas
+    figure = go.Figure(go.Image(z=np.round(rgb * 255).astype(np.uint8), hoverinfo="skip"))
+    figure.update_xaxes(visible=False)
+    if row_labels:
+        centres = [(row_height + 1) * i + row_height / 2 for i in range(len(row_labels))]
+        figure.update_yaxes(tickvals=centres, ticktext=list(row_labels), showgrid=False)
+    else:
+        figure.update_yaxes(visible=False)
+    figure.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0))
+    return figure
+
+
+def show_samples(choice: DataChoice) -> None:
+    """One row of examples per class (as the network will see them) and the class counts."""
+    dataset = choice.dataset
+    rows = splits.sample_grid(dataset, per_class=8)
+    per_class = max(len(r) for r in rows)
+    tiles, shape = [], choice.input_shape
+    for row in rows:
+        images = preprocess_each(dataset.x_train[row], choice.preprocessing)
+        padding = np.ones((per_class - len(row), *shape), np.float32)
+        tiles.append(np.concatenate([images, padding]))
+    canvas = _montage(np.concatenate(tiles), per_class)
+    grid_col, counts_col = st.columns([3, 2])
+    with grid_col:
+        st.markdown("**Examples per class** (after preprocessing)")
+        st.plotly_chart(
+            _image_figure(
+                canvas,
+                row_labels=dataset.class_names,
+                row_height=shape[0],
+                height=min(520, 40 + 34 * len(rows)),
+            ),
+            key="train.samples_chart",
+        )
+    counts = splits.class_counts(dataset.y_train, dataset.num_classes)
+    with counts_col:
+        st.markdown("**Training images per class**")
+        figure = go.Figure(go.Bar(x=counts, y=list(dataset.class_names), orientation="h"))
+        figure.update_layout(
+            height=min(520, 40 + 34 * len(rows)),
+            margin=dict(l=0, r=0, t=0, b=0),
+            yaxis=dict(autorange="reversed", type="category"),
+            xaxis_title="images",
+        )
+        st.plotly_chart(figure, key="train.counts_chart")
+
+
+def augmentation_controls() -> Augmentation:
+    """Random flips, rotations, shifts and zooms applied to every training batch."""
+    flip_col, rotation_col, shift_col, zoom_col = st.columns(4)
+    flip = flip_col.selectbox(
+        "Random flip",
+        ("none", "horizontal", "vertical", "horizontal_and_vertical"),
+        key="train.aug_flip",
+        format_func=lambda m: m.replace("_", " ").capitalize(),
+        help="Mirror images at random. Good for photos of cats; bad for digits (a mirrored "
+        "2 is not a 2).",
+    )
+    degrees = rotation_col.slider(
+        "Rotation (± degrees)",
+        0,
+        90,
+        0,
+        key="train.aug_rotation",
+        help="Turn each training image by a random angle up to this many degrees either way.",
+    )
+    shift = shift_col.slider(
+        "Shift (± fraction)",
+        0.0,
+        0.5,
+        0.0,
+        0.05,
+        key="train.aug_shift",
+        help="Move each image by up to this share of its width and height.",
+    )
+    zoom = zoom_col.slider(
+        "Zoom (± fraction)",
+        0.0,
+        0.5,
+        0.0,
+        0.05,
+        key="train.aug_zoom",
+        help="Zoom in or out by up to this share.",
+    )
+    return Augmentation(flip=flip, rotation=degrees / 360, translation=shift, zoom=zoom)
+
+
+def augment_image(
+    image: np.ndarray, augmentation: Augmentation, *, rng: np.random.Generator
+) -> np.ndarray:
+    """One random augmented copy of a float image ``(H, W, C)``, like Keras' layers would make.
+
+    >>> image = np.zeros((4, 4, 1), np.float32)
+    >>> augment_image(image, Augmentation(), rng=np.random.default_rng(0)).shape
+    (4, 4, 1)
+    """
+    height, width, channels = image.shape
+    out = image
+    if augmentation.flip in ("horizontal", "horizontal_and_vertical") and rng.random() < 0.5:
+        out = out[:, ::-1]
+    if augmentation.flip in ("vertical", "horizontal_and_vertical") and rng.random() < 0.5:
+        out = out[::-1]
+    angle = rng.uniform(-1, 1) * augmentation.rotation * 360
+    scale = 1 + rng.uniform(-1, 1) * augmentation.zoom
+    matrix = cv2.getRotationMatrix2D((width / 2 - 0.5, height / 2 - 0.5), angle, scale)
+    matrix[0, 2] += rng.uniform(-1, 1) * augmentation.translation * width
+    matrix[1, 2] += rng.uniform(-1, 1) * augmentation.translation * height
+    warped = cv2.warpAffine(
+        np.ascontiguousarray(out),
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    return warped.reshape(height, width, channels)
+
+
+@st.cache_data(show_spinner="Running Keras' augmentation layers in a worker…", max_entries=8)
+def _keras_preview(image: np.ndarray, augmentation: Augmentation, seed: int) -> np.ndarray:
+    return preview_augmentation(image, augmentation, count=PREVIEW_COUNT - 1, seed=seed)
+
+
+def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None:
+    """A row of random augmented versions of one training image."""
+    dataset = choice.dataset
+    pick_col, grid_col = st.columns([1, 4])
+    index = pick_col.number_input(
+        "Image number",
+        0,
+        len(dataset.x_train) - 1,
+        0,
+        key="train.aug_image",
+        help="Which training image to augment for the preview.",
+    )
+    if pick_col.button("New random draw", key="train.aug_redraw", help="Draw other changes."):
+        st.session_state["train.aug_seed"] = st.session_state.get("train.aug_seed", 0) + 1
+    exact = pick_col.toggle(
+        "Keras' own layers",
+        key="train.aug_exact",
+        help="Off: an instant OpenCV imitation. On: the very Keras layers training uses, run "
+        "in a separate worker process (a few seconds the first time).",
+    )
+    image = preprocess(dataset.x_train[int(index) : int(index) + 1], choice.preprocessing)
+    seed = st.session_state.get("train.aug_seed", 0)
+    copies = None
+    if exact and augmentation.active:
+        try:
+            copies = list(_keras_preview(image[0], augmentation, seed))
+        except (RuntimeError, ValueError, OSError) as error:
+            st.warning(f"Keras' preview failed, showing the OpenCV imitation instead: {error}")
+    if copies is None:
+        rng = np.random.default_rng(seed)
+        copies = [augment_image(image[0], augmentation, rng=rng) for _ in range(PREVIEW_COUNT - 1)]
+    with grid_col:
+        st.plotly_chart(
+            _image_figure(
+                _montage(np.stack([image[0], *copies]), PREVIEW_COUNT, gap=2), height=150
+            ),
+            key="train.aug_chart",
+        )
+        label = dataset.class_names[int(dataset.y_train[int(index)])]
+        made_by = (
+            "Keras' random layers"
+            if exact and augmentation.active
+            else ("an OpenCV imitation of Keras' random layers (reflect filling)")
+        )
+        note = "" if augmentation.active else " No augmentation is switched on, so all match."
+        st.caption(
+            f"First: the original ({label}). Then random versions as training would see them, "
+            f"made by {made_by}.{note}"
+        )

@@ -1,0 +1,240 @@
+"""Train page, part 4: what the trained network got right and wrong, and the models store.
+
+Everything is read from the run folder (``evaluation.json``, ``predictions.npz``); the test
+images come from the same data source the worker used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.jobs import model_store
+from core.jobs.model_store import ModelStoreError
+from core.jobs.training_job import TrainingJob
+from ui.train.data import builtin_dataset, load_npz_dataset
+
+GALLERY_SIZE = 24
+
+
+GALLERY_COLUMNS = 8
+
+
+def _evaluated_images(job: TrainingJob, split: str) -> np.ndarray | None:
+    """The arrays the run was evaluated on: ``x_test``, or ``x_train`` for a validation split."""
+    dataset_entry = job.config.get("dataset", {})
+    try:
+        if "npz_path" in dataset_entry:
+            dataset = load_npz_dataset(dataset_entry["npz_path"])
+        else:
+            dataset = builtin_dataset(dataset_entry["name"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return dataset.x_test if split == "test" else dataset.x_train
+
+
+def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
+    """Rows: true class; columns: predicted class; the count in every cell."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=class_names,
+            y=class_names,
+            colorscale="Blues",
+            text=matrix,
+            texttemplate="%{text}",
+            colorbar=dict(title="images"),
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="predicted", type="category")
+    figure.update_yaxes(title_text="true", type="category", autorange="reversed")
+    figure.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10))
+    return figure
+
+
+def show_evaluation(job: TrainingJob) -> None:
+    """Test accuracy, confusion matrix, per-class accuracy and a "predicted (true)" gallery."""
+    evaluation = job.evaluation()
+    if evaluation is None:
+        st.info("This run ended before it was evaluated, so there are no test results.")
+        return
+    names = [str(n) for n in evaluation["class_names"]]
+    split = evaluation.get("evaluated_on", "test")
+    accuracy_col, count_col, wrong_col = st.columns(3)
+    accuracy_col.metric(f"{split.capitalize()} accuracy", f"{evaluation['test_accuracy']:.2%}")
+    count_col.metric(f"{split.capitalize()} images", f"{evaluation['num_test']:,}")
+    wrong_col.metric("Misclassified", f"{evaluation.get('num_misclassified', 0):,}")
+
+    matrix_col, per_class_col = st.columns([3, 2])
+    with matrix_col:
+        st.markdown("**Confusion matrix** (rows: true class, columns: predicted)")
+        st.plotly_chart(
+            confusion_figure(np.array(evaluation["confusion_matrix"]), names),
+            key="train.confusion_chart",
+        )
+    with per_class_col:
+        st.markdown("**Accuracy per class**")
+        per_class = [np.nan if a is None else a for a in evaluation["per_class_accuracy"]]
+        figure = go.Figure(go.Bar(x=per_class, y=names, orientation="h"))
+        figure.update_layout(
+            height=420,
+            margin=dict(l=10, r=10, t=10, b=10),
+            xaxis=dict(range=[0, 1], tickformat=".0%"),
+            yaxis=dict(autorange="reversed", type="category"),
+        )
+        st.plotly_chart(figure, key="train.per_class_chart")
+    _gallery(job, evaluation, names)
+
+
+def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
+    predictions = job.predictions()
+    split = evaluation.get("evaluated_on", "test")
+    images = _evaluated_images(job, split)
+    if predictions is not None:
+        # Where each evaluated image sits in its arrays (older runs: test images in order).
+        positions = predictions.get("image_index", np.arange(len(predictions["true"])))
+    if predictions is None or images is None or (len(positions) and positions.max() >= len(images)):
+        st.caption(f"The {split} images are not available on this server, so no gallery.")
+        return
+    wrong = [m["index"] for m in evaluation.get("misclassified", [])]
+    right = np.flatnonzero(predictions["predicted"] == predictions["true"])
+    # Mistakes first, but keep a row of correct answers in view for contrast.
+    num_wrong = min(len(wrong), GALLERY_SIZE - min(len(right), GALLERY_COLUMNS))
+    shown = wrong[:num_wrong] + [int(i) for i in right[: GALLERY_SIZE - num_wrong]]
+    st.markdown(
+        f"**{split.capitalize()} images: predicted (true)** — {num_wrong} of the "
+        f"{len(wrong):,} mistakes "
+        "first (the most confident ones), then correct answers: red is wrong, green right."
+    )
+    for start in range(0, len(shown), GALLERY_COLUMNS):
+        columns = st.columns(GALLERY_COLUMNS)
+        for column, index in zip(columns, shown[start : start + GALLERY_COLUMNS], strict=False):
+            predicted, true = int(predictions["predicted"][index]), int(predictions["true"][index])
+            colour = "green" if predicted == true else "red"
+            column.image(images[int(positions[index])], width=72, clamp=True)
+            column.markdown(f":{colour}[{names[predicted]} ({names[true]})]")
+
+
+def save_controls(job: TrainingJob) -> None:
+    """Save the run's model in the store under a name the user picks."""
+    if job.model_path is None:
+        return
+    name_col, button_col = st.columns([3, 1])
+    config = job.config
+    model = (config.get("model", {}).get("spec") or {}).get("name", "model")
+    dataset = config.get("dataset", {})
+    data_name = dataset.get("name") or Path(dataset.get("npz_path", "data")).stem.rsplit("-", 1)[0]
+    default = f"{model} {data_name} {config.get('run_id', '')[9:15]}".strip()
+    name = name_col.text_input(
+        "Save the model as",
+        value=st.session_state.get("train.save_name", default),
+        key="train.save_name",
+        help="Letters, digits, spaces, '.', '_' and '-'. The model lands in the models folder "
+        "with a JSON sidecar (data set, classes, preprocessing, metrics) and can then be "
+        "opened on the Inspect a Network page.",
+    )
+    overwrite = name_col.checkbox(
+        "Replace a model of the same name", key="train.save_overwrite", help="Overwrite."
+    )
+    if button_col.button("Save", key="train.save", help="Copy the trained model to the store."):
+        try:
+            saved = job.save(name, overwrite=overwrite)
+        except (ModelStoreError, FileNotFoundError, OSError) as error:
+            st.error(f"Not saved: {error}")
+        else:
+            st.success(f"Saved as **{saved.name}** ({saved.size_bytes / 1e6:.1f} MB).")
+
+
+def model_store_manager() -> None:
+    """List the stored models; rename, delete, download, or upload a .keras file."""
+    folder = model_store.models_dir()
+    try:
+        models = model_store.list_models()
+    except (OSError, ModelStoreError) as error:
+        st.error(f"The models folder `{folder}` cannot be read: {error}")
+        return
+    st.caption(f"Models folder: `{folder}` — {len(models)} model(s).")
+    if models:
+        st.dataframe(
+            [
+                {
+                    "Name": m.name,
+                    "Data set": m.metadata.get("dataset", "?"),
+                    "Parameters": m.metadata.get("params") or m.metadata.get("total_params"),
+                    "Test accuracy": (m.metadata.get("metrics") or {}).get("test_accuracy"),
+                    "Size (MB)": round(m.size_bytes / 1e6, 2),
+                    "Saved": m.created,
+                }
+                for m in models
+            ],
+            hide_index=True,
+            column_config={"Test accuracy": st.column_config.NumberColumn(format="percent")},
+        )
+        names = [m.name for m in models]
+        picked = st.selectbox(
+            "Model", names, key="train.store_pick", help="The stored model to act on."
+        )
+        rename_col, delete_col, download_col = st.columns(3)
+        new_name = rename_col.text_input(
+            "New name", key="train.store_new_name", help="Rename the model and its sidecar."
+        )
+        if rename_col.button("Rename", key="train.store_rename", help="Apply the new name."):
+            try:
+                model_store.rename_model(picked, new_name)
+                st.rerun()
+            except ModelStoreError as error:
+                st.error(f"Not renamed: {error}")
+        sure = delete_col.checkbox(
+            "Yes, delete it", key="train.store_sure", help="Deleting cannot be undone."
+        )
+        if delete_col.button(
+            "Delete", key="train.store_delete", disabled=not sure, help="Remove the model."
+        ):
+            try:
+                model_store.delete_model(picked)
+                st.rerun()
+            except ModelStoreError as error:
+                st.error(f"Not deleted: {error}")
+        try:
+            data = model_store.read_model_bytes(picked)
+        except (ModelStoreError, OSError) as error:
+            download_col.error(f"Cannot read it: {error}")
+        else:
+            download_col.download_button(
+                "Download .keras",
+                data,
+                file_name=f"{picked}.keras",
+                key="train.store_download",
+                help="The model file, loadable with keras.models.load_model.",
+            )
+    _upload()
+
+
+def _upload() -> None:
+    upload = st.file_uploader(
+        "Upload a .keras model",
+        type=["keras"],
+        key="train.store_upload",
+        help="Checked in a separate process with Keras' safe mode: Lambda layers and custom "
+        "code are refused.",
+    )
+    if upload is None:
+        return
+    name = st.text_input(
+        "Store it as",
+        value=upload.name.removesuffix(".keras"),
+        key="train.store_upload_name",
+        help="The name in the models folder.",
+    )
+    if st.button("Add to the store", key="train.store_upload_go", help="Check and store it."):
+        try:
+            with st.spinner("Checking the model in a worker process…"):
+                saved = model_store.upload_model(upload.getvalue(), name)
+        except ModelStoreError as error:
+            st.error(f"Not added: {error}")
+        else:
+            st.success(f"Added **{saved.name}**.")

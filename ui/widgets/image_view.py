@@ -1,0 +1,291 @@
+"""Showing float arrays as pictures, honestly: the mapping used, its colour bar and value range.
+
+A convolution's output is signed and can exceed 255, so every picture here
+says how its numbers became colours (``core.imaging.images.to_display``) and prints
+the true minimum and maximum. Pictures travel as PNGs of the displayed size:
+tiny test patterns are enlarged with visible square pixels, large photos are
+sent at most ``MAX_DISPLAY_SIDE`` pixels wide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from core.imaging.images import (
+    DisplayImage,
+    diverging_colormap,
+    finite_range,
+    to_display,
+)
+from core.ops.kernel_analysis import FrequencyResponse
+from ui.widgets.matrix_html import matrix_table
+
+MAPPING_LABELS = {
+    "auto": "Automatic",
+    "diverging": "Signed colours (blue − / white 0 / red +)",
+    "abs": "Absolute value |x|",
+    "clip": "Clip to 0–255",
+    "minmax": "Stretch min–max",
+}
+
+
+MAX_DISPLAY_SIDE = 512
+
+
+SMALL_RANGE = 64  # below this maximum, "auto" stretches instead of clipping
+
+
+MIN_DISPLAY_SIDE = 256
+
+
+def choose_mapping(values: np.ndarray, mapping: str) -> str:
+    """Resolve "auto": signed colours when there are negatives, else clip or stretch.
+
+    >>> choose_mapping(np.array([[-1.0, 2.0]]), "auto"), choose_mapping(np.ones((1, 1)), "auto")
+    ('diverging', 'minmax')
+    >>> choose_mapping(np.array([[0.0, 200.0]]), "auto")
+    'clip'
+    """
+    if mapping != "auto":
+        return mapping
+    extent = finite_range(values)
+    if extent and extent[0] < 0:
+        return "diverging"
+    if extent and not SMALL_RANGE < extent[1] <= 255:
+        return "minmax"  # above 255, or so dark (e.g. a 0/1 impulse) that clipping shows black
+    return "clip"
+
+
+def input_mapping(values: np.ndarray) -> str:
+    """How to show an input image: as stored (clipped), or stretched when it is very dark.
+
+    Images on the 0–255 scale show as they are; tiny-valued ones (an impulse of 1, the
+    worked examples' small numbers) are stretched so they can be seen.
+    """
+    extent = finite_range(values)
+    return "minmax" if extent and extent[1] <= SMALL_RANGE else "clip"
+
+
+def _resize_for_display(rgb: np.ndarray) -> np.ndarray:
+    """Enlarge tiny pictures with square pixels; shrink big ones to the display width."""
+    height, width = rgb.shape[:2]
+    longest = max(height, width)
+    if longest < MIN_DISPLAY_SIDE:
+        factor = max(1, MIN_DISPLAY_SIDE // longest)
+        return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+    if longest > MAX_DISPLAY_SIDE:
+        scale = MAX_DISPLAY_SIDE / longest
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+# The pictures here are core.imaging.images.DisplayImage objects.
+Picture = DisplayImage
+
+
+def encode_picture(picture: Picture) -> bytes:
+    """PNG bytes of the picture at its display size (fast settings: level 1, RLE)."""
+    pixels = _resize_for_display(np.ascontiguousarray(picture.pixels))
+    if picture.palette is not None:
+        image = Image.fromarray(pixels)
+        image.putpalette(picture.palette.astype(np.uint8).tobytes())
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
+    if pixels.ndim == 3:
+        pixels = np.ascontiguousarray(pixels[:, :, ::-1])  # OpenCV writes BGR
+    ok, buffer = cv2.imencode(
+        ".png",
+        pixels,
+        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE],
+    )
+    if not ok:
+        raise ValueError("The picture could not be encoded as PNG.")
+    return buffer.tobytes()
+
+
+def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
+    """PNG bytes of the picture to send, and the ``Picture`` (range, description)."""
+    values = np.asarray(values)
+    picture = to_display(values, mapping=choose_mapping(values, mapping))
+    return encode_picture(picture), picture
+
+
+def colorbar_html(shown: Picture) -> str:
+    """A thin horizontal colour bar with its end values, as HTML."""
+    if shown.mapping == "diverging":
+        stops = diverging_colormap(np.linspace(-1, 1, 11))
+        colors = ", ".join(f"rgb({r},{g},{b})" for r, g, b in stops)
+        middle = "0"
+    else:
+        colors = "rgb(0,0,0), rgb(255,255,255)"
+        middle = f"{(shown.vmin + shown.vmax) / 2:.4g}"
+    labels = [f"{shown.vmin:.4g}", middle, f"{shown.vmax:.4g}"]
+    if shown.mapping == "abs":
+        labels = ["|x| = 0", "", "|x| ≥ 255"]
+    label_html = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
+    return (
+        '<div style="max-width:360px;font-size:0.75rem;">'
+        f'<div style="height:10px;border-radius:3px;background:linear-gradient(90deg,{colors});'
+        'border:1px solid #bbb;"></div>'
+        f'<div style="display:flex;justify-content:space-between;">{label_html}</div></div>'
+    )
+
+
+def value_range_text(values: np.ndarray) -> str:
+    """'min … · max …' of the finite values, for the caption under a picture."""
+    extent = finite_range(values)
+    if extent is None:
+        return "no finite values"
+    return f"values from {extent[0]:.4g} to {extent[1]:.4g}"
+
+
+def show_image(
+    values: np.ndarray,
+    *,
+    caption: str,
+    mapping: str = "auto",
+    colorbar: bool = True,
+    container=None,
+    cache_key=None,
+    details: bool = True,
+) -> Picture:
+    """Draw ``values`` with the mapping's description, its colour bar and the value range.
+
+    ``cache_key`` (hashable, e.g. the image's name) reuses the encoded picture
+    across reruns; give it only for pictures that never change under that key.
+    """
+    target = container if container is not None else contextlib.nullcontext()
+    if cache_key is not None:
+        png, shown = render_cached(cache_key, values, mapping)
+    else:
+        png, shown = render(values, mapping)
+    height, width = np.asarray(values).shape[:2]
+    with target:
+        st.image(png, caption=f"{caption} — {height}×{width}", width="content", output_format="PNG")
+        if colorbar:
+            st.html(colorbar_html(shown))
+        if details:
+            st.caption(f"{shown.description} Actual {value_range_text(values)}.")
+        else:
+            st.caption(value_range_text(values).capitalize() + ".")
+    return shown
+
+
+def frequency_figure(response: FrequencyResponse, *, title: str = "") -> go.Figure:
+    """The kernel's |DFT| as a small heatmap, zero frequency in the middle."""
+    ticks = [-0.5, -0.25, 0.0, 0.25]
+    fig = go.Figure(
+        go.Heatmap(
+            z=response.magnitude,
+            x=response.frequencies,
+            y=response.frequencies,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "gain", "side": "right"}, "thickness": 12},
+            hovertemplate="fx %{x:.3f}, fy %{y:.3f}: gain %{z:.3g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="horizontal frequency (cycles/pixel)", tickvals=ticks, fixedrange=True)
+    fig.update_yaxes(
+        title="vertical frequency",
+        tickvals=ticks,
+        autorange="reversed",
+        scaleanchor="x",
+        fixedrange=True,
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}} if title else None,
+        width=380,
+        height=340,
+        margin={"l": 60, "r": 10, "t": 40 if title else 10, "b": 50},
+    )
+    return fig
+
+
+def cell_px(shape: tuple[int, ...]) -> int:
+    """Cells shrink for wide matrices so three 15×15 tables still fit the page."""
+    return 42 if shape[1] <= 5 else 34 if shape[1] <= 9 else 26
+
+
+def compact_format(values: np.ndarray) -> str:
+    """Whole numbers print plainly; fractions with three significant digits."""
+    finite = values[np.isfinite(values)]
+    if finite.size and np.allclose(finite, np.round(finite)):
+        return "{:g}"
+    return "{:.3g}"
+
+
+def show_small_matrix(values: np.ndarray, *, title: str = "") -> None:
+    """A small matrix (kernel, factor) with every value printed, as an HTML table."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    fmt = compact_format(values.ravel())
+    cell = cell_px(values.shape)
+    st.html(matrix_table(values, title=title, fmt=fmt, cell_px=cell, indices=True))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def render_cached(cache_key, _values: np.ndarray, mapping: str) -> tuple[bytes, Picture]:
+    return render(_values, mapping)
+
+
+def histogram_figure(counts: np.ndarray, *, title: str, color: str = "#4a6fa5") -> go.Figure:
+    """256 bars of pixel counts with the cumulative distribution as a line on a 0–1 axis."""
+    from core.ops.histogram import cumulative_distribution
+
+    levels = np.arange(len(counts))
+    fig = go.Figure()
+    fig.add_bar(x=levels, y=counts, marker_color=color, marker_line_width=0, name="pixels")
+    fig.add_scatter(
+        x=levels,
+        y=cumulative_distribution(counts),
+        yaxis="y2",
+        name="CDF",
+        line={"color": "#d62728", "width": 2},
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=260,
+        margin={"l": 50, "r": 50, "t": 40, "b": 40},
+        bargap=0,
+        showlegend=False,
+        xaxis={"title": "grey level", "range": [-1, 256], "fixedrange": True},
+        yaxis={"title": "pixels", "fixedrange": True},
+        yaxis2={
+            "title": "CDF",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.02],
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "fixedrange": True,
+            "showgrid": False,
+        },
+    )
+    return fig
+
+
+def outline_region(rgb: np.ndarray, top: int, left: int, rows: int, cols: int) -> np.ndarray:
+    """A copy of an 8-bit picture with a red frame around the given region."""
+    framed = rgb.copy() if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
+    bottom, right = top + rows - 1, left + cols - 1
+    thickness = max(1, max(rgb.shape[:2]) // 200)
+    cv2.rectangle(framed, (left, top), (right, bottom), (230, 30, 30), thickness)
+    return framed
+
+
+def show_picture(rgb: np.ndarray, *, caption: str, container=None) -> None:
+    """An 8-bit picture (no mapping needed), enlarged or shrunk for display, as PNG."""
+    target = container if container is not None else st
+    picture = _resize_for_display(np.ascontiguousarray(rgb))
+    if picture.ndim == 3:
+        picture = picture[:, :, ::-1]
+    ok, buffer = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    target.image(buffer.tobytes(), caption=caption, width="content", output_format="PNG")
