@@ -110,7 +110,7 @@ def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
         if upload is None:
             kept = st.session_state.get("train.folder_data")
             if kept and kept[0].startswith("zip:"):
-                st.caption(f"Using the zip you uploaded before: {kept[0][4:]}.")
+                st.caption(f"Using the zip you uploaded before: {kept[0][4:].rsplit(':', 1)[0]}.")
                 return kept[1], kept[2]
             st.info("Upload a zip with one folder per class to train on your own images.")
             return None
