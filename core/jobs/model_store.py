@@ -9,10 +9,10 @@ was made. Pages list, rename, delete, download and upload models through the
 functions below.
 
 This module never imports TensorFlow or Keras, so the Streamlit server can use
-it freely. The one step that needs Keras, checking an uploaded file, runs in a
-separate worker process (``python -m core.worker inspect-model``) that loads
-it with ``keras.saving.load_model(..., safe_mode=True)``, which refuses
-``Lambda`` layers and other serialized Python code.
+it freely. The one step that needs Keras, checking an uploaded file, runs in the
+warm worker process (`core.jobs.worker_client`), which loads it with
+``keras.saving.load_model(..., safe_mode=True)``; that refuses ``Lambda`` layers
+and other serialized Python code.
 
 Every write is atomic: the bytes go to a temporary file in the same folder,
 which then replaces the target with ``os.replace``. A crash or a kill at any
@@ -29,18 +29,15 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.base.paths import PROJECT_ROOT
 from core.jobs.files import _temporary_sibling, atomic_copy, atomic_write_json, read_json
-from core.jobs.runner import worker_environment
+from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
+from core.jobs.worker_client import WorkerClient, shared_client
 
 MODELS_DIR_ENV = "CONVSCOPE_MODELS_DIR"
 
@@ -259,47 +256,31 @@ def read_model_bytes(name: str, *, models_dir: str | os.PathLike | None = None) 
 
 
 def inspect_model_file(
-    path: str | os.PathLike, *, timeout: float = UPLOAD_CHECK_TIMEOUT_SECONDS
+    path: str | os.PathLike,
+    *,
+    timeout: float = UPLOAD_CHECK_TIMEOUT_SECONDS,
+    client: WorkerClient | None = None,
 ) -> dict:
-    """Load a ``.keras`` file with ``safe_mode=True`` in a worker process and describe it.
+    """Load a ``.keras`` file with ``safe_mode=True`` in the warm worker and describe it.
 
-    The server stays free of TensorFlow: a fresh ``python -m core.worker
-    inspect-model`` process does the loading and prints a JSON description.
+    The server stays free of TensorFlow: the worker of `core.jobs.worker_client.shared_client`
+    (or ``client``) does the loading.
 
     Returns:
         ``{"input_shape": [...], "output_shape": [...], "total_params": int,
         "layers": [{"name", "class_name"}, ...], "first_conv_layer": str | None}``.
 
     Raises:
-        ModelUploadError: with Keras' reason when the file cannot be loaded
-            safely (``Lambda`` layers, custom objects, not a Keras file, ...).
+        ModelUploadError: with the reason when the file cannot be loaded safely
+            (``Lambda`` layers, custom objects, not a Keras file, ...) or checked at all.
     """
-    command = [sys.executable, "-m", "core.worker", "inspect-model", os.fspath(path)]
+    client = client or shared_client()
     try:
-        completed = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=PROJECT_ROOT,
-            env=worker_environment(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ModelUploadError(
-            f"Checking the model took longer than {timeout:.0f} s; it was not accepted."
-        ) from None
-    lines = [line for line in completed.stdout.splitlines() if line.strip()]
-    report = None
-    if lines:
-        with contextlib.suppress(json.JSONDecodeError):
-            report = json.loads(lines[-1])
-    if not isinstance(report, dict):
-        detail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise ModelUploadError(f"The model could not be checked: {detail[0]}")
-    if not report.get("ok"):
-        raise ModelUploadError(report.get("error") or "The model could not be loaded.")
-    return report["model"]
+        return client.check_model_file(path, timeout=timeout)
+    except ModelRejectedError as error:
+        raise ModelUploadError(str(error)) from None
+    except WorkerCrashedError as error:
+        raise ModelUploadError(f"The model could not be checked: {error}") from None
 
 
 def upload_model(

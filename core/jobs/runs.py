@@ -18,7 +18,7 @@ import numpy as np
 
 from core.jobs.files import atomic_write_json, read_json
 from core.jobs.run_requests import model_request_label
-from core.jobs.runner import _CHILDREN, pid_alive
+from core.jobs.runner import default_runner, pid_alive
 
 RUNS_DIR_ENV = "CONVSCOPE_RUNS_DIR"
 
@@ -208,18 +208,8 @@ def read_status(run_dir: str | os.PathLike) -> RunStatus:
     run_dir = Path(run_dir)
     status = RunStatus.from_dict(read_json(run_dir / STATUS_FILE, default={}))
     if status.is_live and not worker_alive(run_dir):
-        # Re-read: the worker may have written its last status just before exiting.
+        mark_failed_if_live(run_dir, "The training worker ended unexpectedly.")
         status = RunStatus.from_dict(read_json(run_dir / STATUS_FILE, default={}))
-        if status.is_live:
-            values = {
-                **read_json(run_dir / STATUS_FILE, default={}),
-                "state": "failed",
-                "message": "Failed",
-                "error": "The worker process ended unexpectedly (see worker.log).",
-                "updated": time.time(),
-            }
-            atomic_write_json(run_dir / STATUS_FILE, values)
-            status = RunStatus.from_dict(values)
     elif status.is_live:
         control = read_json(run_dir / CONTROL_FILE, default={}) or {}
         if control.get("command") == "stop" and status.state in ("running", "paused"):
@@ -351,13 +341,50 @@ def read_pid(run_dir: Path) -> int | None:
         return None
 
 
-def worker_alive(run_dir: Path) -> bool:
-    key = os.fspath(run_dir.resolve())
-    process = _CHILDREN.get(key)
-    if process is not None and process.poll() is not None:
-        del _CHILDREN[key]  # our own child, now reaped
+def mark_failed_if_live(run_dir: str | os.PathLike, reason: str) -> bool:
+    """Record a run whose worker has gone as failed, saying why and what was kept.
+
+    Does nothing when the run already ended (the worker wrote its last status before
+    exiting). Returns whether the run was marked failed.
+
+    Args:
+        run_dir: The run folder.
+        reason: One sentence on how the worker ended.
+    """
+    run_dir = Path(run_dir)
+    current = read_json(run_dir / STATUS_FILE, default={}) or {}
+    if current.get("state") not in LIVE_STATES:
         return False
+    sidecar = read_json(run_dir / MODEL_SIDECAR_FILE, default={}) or {}
+    epochs = sidecar.get("epochs_completed")
+    if (run_dir / MODEL_FILE).is_file() and epochs:
+        kept = f"The model saved after epoch {epochs} is kept: you can save or inspect it."
+    else:
+        kept = "It had not finished an epoch, so there is no model to keep."
+    atomic_write_json(
+        run_dir / STATUS_FILE,
+        {
+            **current,
+            "state": "failed",
+            "message": "Failed",
+            "error": f"{reason} {kept}",
+            "updated": time.time(),
+        },
+    )
+    return True
+
+
+def worker_alive(run_dir: Path) -> bool:
+    """Whether the run's worker process is still at work.
+
+    A worker this server started is asked directly; one started by another server
+    process (or before a restart) is judged by its pid and its pulse file.
+    """
     pid = read_pid(run_dir)
+    if pid is not None:
+        worker = default_runner().find(pid)
+        if worker is not None:
+            return worker.is_alive()
     now = time.time()
     if pid is None:
         # Between creating the folder and starting the worker (under the jobs lock).

@@ -40,15 +40,12 @@ import math
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from core.base.paths import PROJECT_ROOT as _PROJECT_ROOT
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.model_store import SavedModel, save_model_file, validate_name
 from core.jobs.run_requests import (
@@ -59,13 +56,11 @@ from core.jobs.run_requests import (
     model_request_label,
     preprocessing_request,
 )
-from core.jobs.runner import _CHILDREN, pid_alive
-from core.jobs.runner import worker_environment as _worker_environment
+from core.jobs.runner import default_runner, pid_alive
 from core.jobs.runs import (
     CONFIG_FILE,
     CONTROL_FILE,
     HEARTBEAT_FILE,
-    LIVE_STATES,
     LOG_FILE,
     MODEL_FILE,
     MODEL_SIDECAR_FILE,
@@ -76,6 +71,7 @@ from core.jobs.runs import (
     RunStatus,
     list_runs,
     load_snapshot,
+    mark_failed_if_live,
     read_evaluation,
     read_pid,
     read_predictions,
@@ -83,7 +79,6 @@ from core.jobs.runs import (
     read_snapshot_index,
     read_status,
     runs_root,
-    worker_alive,
 )
 from core.jobs.train_config import TrainConfig, check_integer_field, check_real_field
 
@@ -375,18 +370,14 @@ class TrainingJob:
         return self.run_dir.name
 
     def _launch(self) -> None:
-        command = [sys.executable, "-m", "core.worker", "train", os.fspath(self.run_dir)]
-        with open(self.run_dir / LOG_FILE, "ab") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=_PROJECT_ROOT,
-                env=_worker_environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
+        worker = default_runner().start("train", self.run_dir, log_path=self.run_dir / LOG_FILE)
+        atomic_write_bytes(self.run_dir / PID_FILE, str(worker.pid).encode())
+        run_dir = self.run_dir
+        worker.on_exit(
+            lambda ended: mark_failed_if_live(
+                run_dir, f"The training worker stopped unexpectedly ({ended.exit_reason()})."
             )
-        _CHILDREN[os.fspath(self.run_dir.resolve())] = process
-        atomic_write_bytes(self.run_dir / PID_FILE, str(process.pid).encode())
+        )
 
     # -- steering ---------------------------------------------------------
 
@@ -408,28 +399,18 @@ class TrainingJob:
         self._command("stop", restore_best_weights=restore_best_weights)
 
     def kill(self) -> None:
-        """End the worker at once (SIGKILL); no model is saved. For a stuck worker."""
+        """End the worker at once (SIGKILL), for a stuck worker.
+
+        The run is marked failed; the model saved after the last finished epoch is kept.
+        """
+        mark_failed_if_live(self.run_dir, "The training worker was killed.")
         pid = self.pid
-        if pid is not None and pid_alive(pid):
+        worker = default_runner().find(pid) if pid is not None else None
+        if worker is not None:
+            worker.kill()
+        elif pid is not None and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        process = _CHILDREN.get(os.fspath(self.run_dir.resolve()))
-        if process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
-        current = read_json(self.run_dir / STATUS_FILE, default={}) or {}
-        if current.get("state") in LIVE_STATES and not worker_alive(self.run_dir):
-            atomic_write_json(
-                self.run_dir / STATUS_FILE,
-                {
-                    **current,
-                    "state": "failed",
-                    "message": "Killed",
-                    "error": "The worker was killed; no model was saved.",
-                    "updated": time.time(),
-                },
-                durable=False,
-            )
 
     def _command(self, command: str, **options) -> None:
         atomic_write_json(

@@ -1,12 +1,12 @@
-"""Look inside a trained Keras CNN from the Streamlit server, without importing TensorFlow.
+"""Talk to the warm worker process from the Streamlit server, without importing TensorFlow.
 
 Importing Keras in the server process makes every rerun of every page ~0.4 s slower, so all
-model work happens in one long-lived worker process (`python -m core.worker.service`),
-started on the first request. It loads each model once (`safe_mode=True`), keeps a
-multi-output feature extractor per model and calls models directly (`model(x)`, a few
-milliseconds, instead of `predict`). `WorkerClient` sends it typed requests and gets
-plain numpy arrays and the small dataclasses below back, over the worker's stdin/stdout
-(`multiprocessing.connection` framing, pickle).
+model work happens in one long-lived worker (``python -m core.worker serve``, started through
+`core.jobs.runner` on the first request): inspecting models (it loads each once with
+``safe_mode=True`` and keeps a feature extractor per model), checking uploaded model files
+and drawing augmentation previews. `WorkerClient` sends it typed requests and gets plain numpy
+arrays and the dataclasses of `core.jobs.inspection` back over the worker's stdin/stdout
+(`multiprocessing.connection` framing, pickle). `shared_client` is the one client of a server.
 
 If the worker dies, the request that noticed raises `WorkerCrashedError` with the reason
 and the next request starts a fresh worker. Requests from several threads (browser
@@ -16,11 +16,10 @@ between steps and the page can poll its progress.
 
 Example:
 
->>> client = WorkerClient()                                     # doctest: +SKIP
->>> info = client.model_info("assets/models/mnist_cnn_a.keras")    # doctest: +SKIP
->>> maps = client.feature_maps(info.path, image)                   # doctest: +SKIP
->>> maps.maps["conv2d"].shape                                      # doctest: +SKIP
-(28, 28, 32)
+>>> client = WorkerClient()
+>>> client.check_model_file("assets/models/mnist_cnn_a.keras")["input_shape"]
+[28, 28, 1]
+>>> client.close()
 """
 
 from __future__ import annotations
@@ -28,22 +27,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
 
-from core.base.paths import PROJECT_ROOT
-from core.base.paths import PROJECT_ROOT as _PROJECT_ROOT
 from core.jobs.inspection import (
     SCAN_CHUNK,
     Attribution,
@@ -56,92 +49,13 @@ from core.jobs.inspection import (
     ScanResult,
     WorkerCrashedError,
 )
-from core.jobs.runner import worker_environment as _worker_environment
+from core.jobs.runner import Runner, WorkerProcess, default_runner
 from core.jobs.train_config import Augmentation, check_integer_field
 from core.jobs.uploads import MAX_UPLOAD_BYTES, prune_uploads, upload_dir
 
-
-def preview_augmentation(
-    image: np.ndarray,
-    augmentation: Augmentation | dict,
-    *,
-    count: int = 8,
-    seed: int = 0,
-    timeout: float = 120.0,
-) -> np.ndarray:
-    """Random augmented versions of one image, made by the Keras layers training uses.
-
-    Runs ``python -m core.worker augment`` (a few seconds, most of it
-    TensorFlow's import), so the server stays free of TensorFlow; cache the
-    result (``st.cache_data``).
-
-    Args:
-        image: (H, W) or (H, W, C), uint8 (0–255) or float in [0, 1].
-        augmentation: An `Augmentation` (or a dict of its fields).
-        count: How many versions, 1 to 64.
-        seed: Same seed, same versions.
-
-    Returns:
-        float32 array (count, H, W, C) in [0, 1].
-
-    Raises:
-        ValueError: for a bad argument; RuntimeError if the worker fails.
-    """
-    if isinstance(augmentation, dict):
-        augmentation = Augmentation(**augmentation)
-    if not isinstance(augmentation, Augmentation):
-        raise TypeError(
-            f"`augmentation` must be an Augmentation. Received: augmentation={augmentation!r}"
-        )
-    count = check_integer_field(count, "count", 1)
-    if count > 64:
-        raise ValueError(f"`count` must be <= 64. Received: count={count}")
-    seed = check_integer_field(seed, "seed", 0)
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = array[..., np.newaxis]
-    if array.ndim != 3 or array.shape[-1] not in (1, 3) or min(array.shape[:2]) < 1:
-        raise ValueError(
-            f"`image` must have shape (H, W), (H, W, 1) or (H, W, 3). Received: shape={array.shape}"
-        )
-    if array.dtype == np.uint8:
-        array = array.astype(np.float32) / np.float32(255.0)
-    array = np.asarray(array, dtype=np.float32)
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="convscope-augment-") as folder:
-        source, target = Path(folder) / "image.npy", Path(folder) / "augmented.npy"
-        np.save(source, array)
-        request = json.dumps({**dataclasses.asdict(augmentation), "count": count, "seed": seed})
-        completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "core.worker",
-                "augment",
-                os.fspath(source),
-                os.fspath(target),
-                request,
-            ],
-            cwd=_PROJECT_ROOT,
-            env=_worker_environment(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if completed.returncode != 0 or not target.is_file():
-            detail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"The augmentation preview failed: {detail}")
-        return np.load(target, allow_pickle=False)
-
-
 START_TIMEOUT_SECONDS = 120.0
-
-
 REQUEST_TIMEOUT_SECONDS = 120.0
-
-
+MAX_AUGMENTED_COPIES = 64
 _TF_LOG_LINE = re.compile(r"^[EIWF]\d{4} ")
 
 
@@ -173,11 +87,12 @@ def model_key(path: str | os.PathLike) -> tuple[str, int, int]:
 
 
 class WorkerClient:
-    """Talks to the inference worker process; safe to share between threads.
+    """Talks to one warm worker process; safe to share between threads.
 
     Args:
         start_timeout: seconds to wait for a new worker to import TensorFlow and answer.
         request_timeout: seconds to wait for one answer before the worker is replaced.
+        runner: where the worker runs (default: `core.jobs.runner.default_runner`).
     """
 
     def __init__(
@@ -185,59 +100,41 @@ class WorkerClient:
         *,
         start_timeout: float = START_TIMEOUT_SECONDS,
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        runner: Runner | None = None,
     ):
         self.start_timeout = start_timeout
         self.request_timeout = request_timeout
+        self.runner = runner
         self._lock = threading.RLock()
-        self._process: subprocess.Popen | None = None
-        self._sender: Connection | None = None
-        self._receiver: Connection | None = None
-        self._log_path: Path | None = None
+        self._worker: WorkerProcess | None = None
         self._scans: dict[tuple, ActivationScan] = {}
         self._scans_lock = threading.Lock()
         self._predictions: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.starts = 0
 
-    # -- process management ------------------------------------------------
+    # -- the worker process ------------------------------------------------
 
     @property
     def worker_pid(self) -> int | None:
         """The worker's process id, or None when none is running."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
+        worker = self._worker
+        return worker.pid if worker is not None and worker.is_alive() else None
 
     def _start(self) -> None:
-        environment = dict(os.environ)
-        environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        root = os.fspath(PROJECT_ROOT)
-        python_path = environment.get("PYTHONPATH", "")
-        if root not in python_path.split(os.pathsep):
-            environment["PYTHONPATH"] = root + (os.pathsep + python_path if python_path else "")
-        handle, log_name = tempfile.mkstemp(prefix="convscope-inference-", suffix=".log")
-        self._log_path = Path(log_name)
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "core.worker.service"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=handle,
-                cwd=PROJECT_ROOT,
-                env=environment,
-            )
-        finally:
-            os.close(handle)
-        self._sender = Connection(os.dup(self._process.stdin.fileno()), readable=False)
-        self._receiver = Connection(os.dup(self._process.stdout.fileno()), writable=False)
-        self._process.stdin.close()
-        self._process.stdout.close()
+        handle, log_name = tempfile.mkstemp(prefix="convscope-worker-", suffix=".log")
+        os.close(handle)
+        runner = self.runner or default_runner()
+        self._worker = runner.start("serve", log_path=Path(log_name), connect=True)
+        self._worker.on_exit(_remove_log)
         self.starts += 1
         self._receive(self.start_timeout, what="start")
 
     def _log_tail(self) -> str:
-        if self._log_path is None:
+        worker = self._worker
+        if worker is None or worker.log_path is None:
             return ""
         try:
-            lines = self._log_path.read_text(errors="replace").strip().splitlines()
+            lines = worker.log_path.read_text(errors="replace").strip().splitlines()
         except OSError:
             return ""
         # Skip TensorFlow's C++ log chatter ("E0000 12:00:00 cuda_platform.cc ...").
@@ -249,21 +146,10 @@ class WorkerClient:
         return useful[-1][:300] if useful else ""
 
     def _discard(self) -> None:
-        """Stop the current worker (if any) and forget it."""
-        process, self._process = self._process, None
-        for connection in (self._sender, self._receiver):
-            if connection is not None:
-                with contextlib.suppress(OSError):
-                    connection.close()
-        self._sender = self._receiver = None
-        if process is not None and process.poll() is None:
-            process.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
-        if self._log_path is not None:
-            with contextlib.suppress(OSError):
-                self._log_path.unlink()
-            self._log_path = None
+        """Stop the current worker (if any) and forget it; the runner reaps it."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill()
         with self._scans_lock:
             self._scans = {k: s for k, s in self._scans.items() if s.result is not None}
 
@@ -272,21 +158,15 @@ class WorkerClient:
         with self._lock:
             self._discard()
 
-    def __del__(self):
-        with contextlib.suppress(Exception):
-            self._discard()
-
     def _crash(self, what: str) -> WorkerCrashedError:
-        process = self._process
-        code = None
-        if process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                code = process.wait(timeout=2)
+        worker = self._worker
+        reason = "no answer"
+        if worker is not None and worker.wait(2) is not None:
+            reason = worker.exit_reason()
         detail = self._log_tail()
         self._discard()
-        reason = f"exit code {code}" if code is not None else "no answer"
         message = (
-            f"The inference worker stopped unexpectedly ({reason}) when asked for {what!r}. "
+            f"The worker process stopped unexpectedly ({reason}) when asked for {what!r}. "
             "It starts again on the next request."
         )
         if detail:
@@ -294,16 +174,17 @@ class WorkerClient:
         return WorkerCrashedError(message)
 
     def _receive(self, timeout: float, *, what: str):
+        _, receiver = self._worker.connection
         try:
-            if not self._receiver.poll(timeout):
-                if self._process is not None and self._process.poll() is None:
+            if not receiver.poll(timeout):
+                if self._worker.is_alive():
                     self._discard()
                     raise WorkerCrashedError(
-                        f"The inference worker took longer than {timeout:.0f} s on {what!r} "
+                        f"The worker process took longer than {timeout:.0f} s on {what!r} "
                         "and was stopped. It starts again on the next request."
                     )
                 raise self._crash(what)
-            status, *payload = self._receiver.recv()
+            status, *payload = receiver.recv()
         except (EOFError, OSError, BrokenPipeError):
             raise self._crash(what) from None
         if status == "ok":
@@ -325,13 +206,14 @@ class WorkerClient:
             InferenceError: anything else the worker reported.
         """
         with self._lock:
-            if self._process is not None and self._process.poll() is not None:
+            if self._worker is not None and not self._worker.is_alive():
                 # It died since the last answer (killed, out of memory): say so once.
                 raise self._crash(method)
-            if self._process is None:
+            if self._worker is None:
                 self._start()
+            sender, _ = self._worker.connection
             try:
-                self._sender.send((method, arguments))
+                sender.send((method, arguments))
             except (OSError, BrokenPipeError):
                 raise self._crash(method) from None
             return self._receive(timeout or self.request_timeout, what=method)
@@ -341,6 +223,59 @@ class WorkerClient:
     def ping(self) -> dict:
         """`{"pid", "threads", "models"}` of the running worker."""
         return self.request("ping")
+
+    def check_model_file(self, path: str | os.PathLike, *, timeout: float | None = None) -> dict:
+        """Load a `.keras` file with ``safe_mode=True`` in the worker and describe it.
+
+        Returns:
+            ``{"input_shape", "output_shape", "total_params", "layers", "first_conv_layer"}``.
+
+        Raises:
+            ModelRejectedError: the file cannot be loaded safely; the message says why.
+        """
+        return self.request("check_model", path=os.fspath(path), timeout=timeout)
+
+    def augment(
+        self, image: np.ndarray, augmentation: Augmentation | dict, *, count: int = 8, seed: int = 0
+    ) -> np.ndarray:
+        """Random augmented versions of one image, made by the Keras layers training uses.
+
+        Args:
+            image: (H, W) or (H, W, C), uint8 (0–255) or float in [0, 1].
+            augmentation: An `Augmentation` (or a dict of its fields).
+            count: How many versions, 1 to 64.
+            seed: Same seed, same versions.
+
+        Returns:
+            float32 array (count, H, W, C) in [0, 1].
+        """
+        if isinstance(augmentation, dict):
+            augmentation = Augmentation(**augmentation)
+        if not isinstance(augmentation, Augmentation):
+            raise TypeError(
+                f"`augmentation` must be an Augmentation. Received: augmentation={augmentation!r}"
+            )
+        count = check_integer_field(count, "count", 1)
+        if count > MAX_AUGMENTED_COPIES:
+            raise ValueError(f"`count` must be <= {MAX_AUGMENTED_COPIES}. Received: count={count}")
+        seed = check_integer_field(seed, "seed", 0)
+        array = np.asarray(image)
+        if array.ndim == 2:
+            array = array[..., np.newaxis]
+        if array.ndim != 3 or array.shape[-1] not in (1, 3) or min(array.shape[:2]) < 1:
+            raise ValueError(
+                "`image` must have shape (H, W), (H, W, 1) or (H, W, 3). "
+                f"Received: shape={array.shape}"
+            )
+        if array.dtype == np.uint8:
+            array = array.astype(np.float32) / np.float32(255.0)
+        return self.request(
+            "augment",
+            image=np.ascontiguousarray(array, dtype=np.float32),
+            augmentation=dataclasses.asdict(augmentation),
+            count=count,
+            seed=seed,
+        )
 
     def model_info(self, path: str | os.PathLike) -> ModelInfo:
         """Load the model (once) and describe it; `ModelInfo.problem` says if it is unusable.
@@ -479,6 +414,8 @@ class WorkerClient:
             scan.result = result
         except (ValueError, InferenceError) as error:
             scan.error = str(error)
+        except Exception as error:  # noqa: BLE001 - a scan must always end, and say why
+            scan.error = f"The search stopped because of an unexpected error: {error}"
 
     def wait_for_scan(self, scan: ActivationScan, *, timeout: float = 120.0) -> ActivationScan:
         """Block until `scan` finishes (for scripts and tests; pages poll instead)."""
@@ -502,3 +439,39 @@ def _single(image) -> np.ndarray:
     if array.ndim != 3:
         raise ValueError(f"`image` must be (H, W, C). Received: shape {array.shape}")
     return np.ascontiguousarray(array)
+
+
+def _remove_log(worker: WorkerProcess) -> None:
+    if worker.log_path is not None:
+        with contextlib.suppress(OSError):
+            worker.log_path.unlink()
+
+
+_SHARED: WorkerClient | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_client() -> WorkerClient:
+    """The one client (and so the one warm worker) of this server process."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = WorkerClient()
+        return _SHARED
+
+
+def preview_augmentation(
+    image: np.ndarray,
+    augmentation: Augmentation | dict,
+    *,
+    count: int = 8,
+    seed: int = 0,
+    client: WorkerClient | None = None,
+) -> np.ndarray:
+    """Random augmented versions of one image, from the warm worker (see `WorkerClient.augment`).
+
+    Raises:
+        ValueError, TypeError: for a bad argument; `WorkerCrashedError` if the worker fails.
+    """
+    client = client or shared_client()
+    return client.augment(image, augmentation, count=count, seed=seed)

@@ -1,47 +1,48 @@
-"""TODO docstring"""
+"""The one entry point of every worker process: ``python -m core.worker <task>``.
+
+Tasks:
+- ``train RUN_DIR``: train, save and evaluate the run described in ``RUN_DIR/config.json``,
+  recording everything in that folder (`core.worker.training_loop.run_job`). SIGTERM asks
+  for a graceful stop, as the page's Stop button does.
+- ``serve``: answer requests from `core.jobs.worker_client.WorkerClient` on stdin/stdout
+  until the client goes away (`core.worker.service`): inspection, upload checks and
+  augmentation previews, all in one warm process.
+
+Workers are started by `core.jobs.runner`, never by hand (except to debug one).
+"""
 
 from __future__ import annotations
 
-import io
-import json
+import signal
 import sys
 import traceback
 
-import numpy as np
-
-from core.jobs.files import atomic_write_bytes
-from core.jobs.train_config import Augmentation
-from core.worker.model_building import augment_examples
-from core.worker.model_description import inspect_model
-from core.worker.training_loop import run_job
+USAGE = "usage: python -m core.worker (train RUN_DIR | serve)"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``train RUN_DIR``, ``inspect-model FILE`` or ``augment IN OUT JSON``."""
+    """Run the task named on the command line; 2 for a usage error.
+
+    >>> main(["nonsense"])
+    2
+    """
     argv = sys.argv[1:] if argv is None else argv
-    usage = (
-        "usage: python -m core.worker (train RUN_DIR | inspect-model FILE.keras | "
-        "augment IMAGE.npy OUT.npy JSON)"
-    )
-    if not argv or (argv[0], len(argv)) not in (("train", 2), ("inspect-model", 2), ("augment", 4)):
-        print(usage, file=sys.stderr)
-        return 2
-    if argv[0] == "augment":
-        _, source, target, request = argv
-        options = json.loads(request)
-        count, seed = int(options.pop("count")), int(options.pop("seed"))
-        image = np.load(source, allow_pickle=False)
-        examples = augment_examples(image, Augmentation(**options), count=count, seed=seed)
-        buffer = io.BytesIO()
-        np.save(buffer, examples)
-        atomic_write_bytes(target, buffer.getvalue(), durable=False)
-        return 0
-    command, target = argv
-    if command == "inspect-model":
-        print(json.dumps(inspect_model(target)))
-        return 0
+    if len(argv) == 2 and argv[0] == "train":
+        return _train(argv[1])
+    if argv == ["serve"]:
+        from core.worker.service import main as serve
+
+        return serve()
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+def _train(run_dir: str) -> int:
+    from core.worker.training_loop import request_stop, run_job
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: request_stop("terminated"))
     try:
-        run_job(target)
+        run_job(run_dir)
     except Exception:
         traceback.print_exc()
         return 1

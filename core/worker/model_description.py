@@ -8,6 +8,7 @@ import os
 from core.jobs.inspection import (
     LayerInfo,
     ModelInfo,
+    ModelRejectedError,
     layer_kind,
 )
 from core.worker.environment import import_keras
@@ -139,27 +140,28 @@ def refusal_message(error: Exception) -> str:
     return f"The file could not be loaded as a Keras model: {first_line}"
 
 
-def inspect_model(path: str | os.PathLike) -> dict:
-    """Load a ``.keras`` file with ``safe_mode=True`` and describe it.
+def describe_upload(path: str | os.PathLike) -> dict:
+    """Load a ``.keras`` file with ``safe_mode=True`` and describe it for the model store.
 
     Returns:
-        ``{"ok": True, "model": {...}}`` or ``{"ok": False, "error": message}``.
+        ``{"input_shape", "output_shape", "total_params", "layers": [{"name", "class_name"}],
+        "first_conv_layer"}``.
+
+    Raises:
+        ModelRejectedError: the file cannot be loaded safely (`refusal_message` says why).
     """
     keras = import_keras()
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types; all mean "refused"
-        return {"ok": False, "error": refusal_message(error)}
+        raise ModelRejectedError(refusal_message(error)) from None
     conv = first_conv_layer(model)
     return {
-        "ok": True,
-        "model": {
-            "input_shape": list(model.input_shape[1:]),
-            "output_shape": list(model.output_shape[1:]),
-            "total_params": int(model.count_params()),
-            "layers": [
-                {"name": layer.name, "class_name": type(layer).__name__} for layer in model.layers
-            ],
-            "first_conv_layer": None if conv is None else conv.name,
-        },
+        "input_shape": list(model.input_shape[1:]),
+        "output_shape": list(model.output_shape[1:]),
+        "total_params": int(model.count_params()),
+        "layers": [
+            {"name": layer.name, "class_name": type(layer).__name__} for layer in model.layers
+        ],
+        "first_conv_layer": None if conv is None else conv.name,
     }

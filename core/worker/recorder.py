@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,11 @@ class RunRecorder:
     over windows so that a run has at most `MAX_BATCH_POINTS`, and one line per
     epoch), ``status.json`` (at most every half second) and the kernel
     snapshots; it pauses inside ``batch_end`` while ``control.json`` says so,
-    and stops on a stop command or when the page's heartbeat goes quiet.
+    and stops on a stop command, on ``external_stop()`` (the worker's SIGTERM) or when
+    the page's heartbeat goes quiet. A stop that arrives while the validation images
+    are being evaluated ends that evaluation too, so a stop always acts within a batch.
+    After each epoch it calls ``checkpoint(model)`` (the worker saves the model then, so
+    a killed run still leaves the last finished epoch's model).
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class RunRecorder:
         kernel_reader=None,
         kernel_layer: str | None = None,
         echo=None,
+        external_stop: Callable[[], str | None] | None = None,
+        checkpoint: Callable[[object], None] | None = None,
     ):
         self.run_dir = Path(run_dir)
         self.epochs = epochs
@@ -82,6 +89,8 @@ class RunRecorder:
         self.kernel_reader = kernel_reader
         self.kernel_layer = kernel_layer
         self.echo = echo
+        self.external_stop = external_stop
+        self.checkpoint = checkpoint
 
         self.step = 0
         self.epoch = 0
@@ -104,6 +113,7 @@ class RunRecorder:
         self._last_watchdog = 0.0
         self._last_echo = 0.0
         self._control_stamp = None
+        self._evaluating = "the test images"
         self._command = None
         self.status: dict = read_json(self.run_dir / runs.STATUS_FILE, default={}) or {}
         (self.run_dir / runs.SNAPSHOT_DIR).mkdir(exist_ok=True)
@@ -202,24 +212,56 @@ class RunRecorder:
         if self.step % self.snapshot_stride == 0:
             self.snapshot()
 
+        self._steer(model, now, can_pause=True)
+        if now - self._last_status >= STATUS_INTERVAL_SECONDS:
+            self.write_status()
+        if self.echo is not None and now - self._last_echo >= 5.0:
+            self._last_echo = now
+            self.echo(self._progress_line())
+
+    def _steer(self, model, now: float, *, can_pause: bool) -> None:
+        """Act on a pause or stop command, SIGTERM, the time budget and the watchdog."""
         if now - self._last_control >= CONTROL_INTERVAL_SECONDS:
             self._last_control = now
             command = self._read_command()
-            if command == "pause":
+            if command == "pause" and can_pause:
                 self._pause(model)
             elif command == "stop":
                 self._request_stop(model, "user")
+        if self.external_stop is not None and (reason := self.external_stop()):
+            self._request_stop(model, reason)
         if self.time_budget_seconds is not None and self._elapsed() >= self.time_budget_seconds:
             self._request_stop(model, "time_budget")
         if now - self._last_watchdog >= WATCHDOG_INTERVAL_SECONDS:
             self._last_watchdog = now
             if self._idle_for_too_long():
                 self._request_stop(model, "idle")
+
+    def validation_begin(self) -> None:
+        """The epoch's training batches are done; the validation images are evaluated now."""
+        if self.stop_reason is None:
+            self.write_status(message=f"Validating on {self.validation_samples:,} images")
+
+    def validation_batch_end(self, model) -> None:
+        """Between validation batches: a stop ends the validation as well as the training."""
+        now = time.monotonic()
+        self._steer(model, now, can_pause=False)
+        if self.stop_reason not in (None, "time_budget"):
+            model.stop_evaluating = True
         if now - self._last_status >= STATUS_INTERVAL_SECONDS:
             self.write_status()
-        if self.echo is not None and now - self._last_echo >= 5.0:
-            self._last_echo = now
-            self.echo(self._progress_line())
+
+    def evaluation_begin(self, what: str) -> None:
+        """After training: the final evaluation starts (``what``: "10,000 test images")."""
+        self._evaluating = what
+        self.write_status(message=f"Evaluating on {what}")
+
+    def evaluation_progress(self, done_batches: int, total_batches: int) -> None:
+        """How far the final evaluation has got (written at most twice a second)."""
+        now = time.monotonic()
+        if total_batches and now - self._last_status >= STATUS_INTERVAL_SECONDS:
+            percent = min(100, round(100 * done_batches / total_batches))
+            self.write_status(message=f"Evaluating on {self._evaluating}: {percent}%")
 
     def _write_point(self) -> None:
         window_loss, window_correct, window_seen = self._window
@@ -256,7 +298,12 @@ class RunRecorder:
                 self.best_score = score
                 self.best_epoch = record["epoch"]
                 self.best_weights = model.get_weights()
-        self.write_status()
+        if self.stop_reason is None:
+            self.write_status(message="Training")
+        else:
+            self.write_status()
+        if self.checkpoint is not None and self.stop_reason is None:
+            self.checkpoint(model)
         if self.echo is not None:
             self._last_echo = time.monotonic()
             parts = [f"epoch {record['epoch']}/{self.epochs}"]
@@ -378,8 +425,18 @@ def keras_callback(keras, recorder: RunRecorder):
         def on_train_batch_end(self, batch, logs=None):
             recorder.batch_end(self.model, batch, logs)
 
+        def on_test_begin(self, logs=None):
+            recorder.validation_begin()
+
+        def on_test_batch_end(self, batch, logs=None):
+            recorder.validation_batch_end(self.model)
+
         def on_epoch_end(self, epoch, logs=None):
             recorder.epoch_end(self.model, epoch, logs)
+
+        def on_predict_batch_end(self, batch, logs=None):
+            steps = self.params.get("steps") or 0
+            recorder.evaluation_progress(batch + 1, steps)
 
         def on_train_end(self, logs=None):
             recorder.train_end(self.model)

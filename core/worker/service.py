@@ -1,6 +1,8 @@
 """The TensorFlow side of `core.jobs.worker_client`: a long-lived process that answers requests.
 
-Started by `WorkerClient` as ``python -m core.worker.service``. It reads
+Started by `WorkerClient` (through `core.jobs.runner`) as ``python -m core.worker serve``.
+Besides inspection it checks uploaded model files and makes augmentation previews, so the
+app keeps one warm TensorFlow process instead of starting one per request. It reads
 ``(method, arguments)`` pairs from stdin and writes ``("ok", result)`` or
 ``("error", kind, message)`` to the real stdout (`multiprocessing.connection` framing);
 anything TensorFlow prints goes to stderr instead, so it cannot corrupt the protocol.
@@ -36,7 +38,14 @@ from core.jobs.inspection import (
     ModelRejectedError,
     ScanResult,
 )
-from core.worker.model_description import default_cam_layer, describe_model, refusal_message
+from core.jobs.train_config import Augmentation
+from core.worker.model_building import augment_examples
+from core.worker.model_description import (
+    default_cam_layer,
+    describe_model,
+    describe_upload,
+    refusal_message,
+)
 
 MAX_MODELS = 4
 
@@ -112,6 +121,18 @@ class Worker:
         from core.worker.environment import worker_thread_count
 
         return {"pid": os.getpid(), "threads": worker_thread_count(), "models": len(self.models)}
+
+    def check_model(self, path) -> dict:
+        """Load an uploaded ``.keras`` file safely and describe it for the model store.
+
+        Raises:
+            ModelRejectedError: the file cannot be loaded safely; the message says why.
+        """
+        return describe_upload(path)
+
+    def augment(self, image, augmentation: dict, count: int, seed: int) -> np.ndarray:
+        """``count`` random versions of one (H, W, C) image through the training layers."""
+        return augment_examples(image, Augmentation(**augmentation), count=count, seed=seed)
 
     def model_info(self, key) -> ModelInfo:
         return self._entry(key, require_ok=False).info

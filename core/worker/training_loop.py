@@ -1,19 +1,10 @@
-"""The TensorFlow side: what runs inside a worker process.
+"""A whole training run, inside the worker process: load, build, fit, save, evaluate.
 
-The Streamlit server never imports this module's Keras code (see
-``core/training.py`` for why). It starts ``python -m core.worker`` instead:
-
-- ``python -m core.worker train RUN_DIR`` trains the model described by the
-  run directory's ``config.json`` and records everything into that directory;
-- ``python -m core.worker inspect-model FILE.keras`` loads a model with
-  ``safe_mode=True`` and prints one JSON line describing it (or why it was refused).
-
-Importing this module is cheap and TensorFlow-free; Keras is imported by
-`import_keras`, which first gives TensorFlow one core fewer than the machine
-has (at least one) so the server stays responsive, and quiets its logs.
-
-The recording logic lives in `RunRecorder`, which knows nothing about Keras:
-a thin Keras callback forwards ``on_train_batch_end`` and friends to it.
+``python -m core.worker train RUN_DIR`` calls `run_job`, which reads the run's
+``config.json`` and records everything into the run folder through a `RunRecorder`
+(`core.worker.recorder`). The model is saved after every epoch, so a worker that is
+killed still leaves its last finished epoch's model; a stop (the page's button, or
+SIGTERM through `request_stop`) ends training within a batch, then saves and evaluates.
 """
 
 from __future__ import annotations
@@ -44,6 +35,17 @@ from core.worker.recorder import Pulse, RunRecorder, keras_callback
 from core.worker.training_data import TrainingData, load_training_data
 
 PREDICT_BATCH_SIZE = 512
+
+_stop_request: str | None = None
+
+
+def request_stop(reason: str = "terminated") -> None:
+    """Ask the running job to stop after the current batch (the worker's SIGTERM handler).
+
+    The job then ends as a stop from the page does: it saves and evaluates its model.
+    """
+    global _stop_request
+    _stop_request = reason
 
 
 def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
@@ -96,6 +98,8 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
             kernel_reader=None if conv is None else (lambda: conv.kernel.numpy()),
             kernel_layer=None if conv is None else conv.name,
             echo=echo,
+            external_stop=lambda: _stop_request,
+            checkpoint=lambda model: _checkpoint(model, config, data, train_config, recorder),
         )
         interrupted = False
         try:
@@ -177,35 +181,19 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         restored_epoch = recorder.best_epoch
     recorder.write_status(state=state_while, message="Saving the model")
     model_path = save_keras_model(model, run_dir / runs.MODEL_FILE)
-    sidecar = {
-        "dataset": config["dataset"].get("name") or Path(config["dataset"]["npz_path"]).name,
-        "dataset_source": data.source,
-        "class_names": data.class_names,
-        "preprocessing": config.get("preprocessing"),
-        "input_shape": list(data.input_shape),
-        "num_classes": len(data.class_names),
-        "model_spec": config["model"].get("spec"),
-        "transfer": config["model"].get("transfer"),
-        "transfer_weights": config["model"].get("weights"),
-        "train_config": train_config.to_dict(),
-        "params": int(model.count_params()),
-        "history": recorder.epoch_records,
-        "epochs_completed": len(recorder.epoch_records),
-        "stopped_early": stopped,
-        "end_reason": recorder.stop_reason,
-        "restored_best_epoch": restored_epoch,
-        "run_id": config.get("run_id"),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "metrics": {},
-    }
+    sidecar = _sidecar(model, config, data, train_config, recorder)
+    sidecar.update(stopped_early=stopped, restored_best_epoch=restored_epoch)
     atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
 
     evaluation = None
     if not interrupted:
-        recorder.write_status(
-            message=f"Evaluating on {len(data.x_test):,} {data.evaluated_on} images"
+        recorder.evaluation_begin(f"{len(data.x_test):,} {data.evaluated_on} images")
+        probabilities = model.predict(
+            data.x_test,
+            batch_size=PREDICT_BATCH_SIZE,
+            verbose=0,
+            callbacks=[keras_callback(keras, recorder)],
         )
-        probabilities = model.predict(data.x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)
         evaluation, predictions = evaluate_predictions(probabilities, data.y_test, data.class_names)
         evaluation["evaluated_on"] = data.evaluated_on
         # Where each evaluated image sits in the data set: x_test, or x_train for validation.
@@ -269,6 +257,39 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "saved_path": saved_path,
         "error": save_error,
     }
+
+
+def _sidecar(model, config: dict, data: TrainingData, train_config, recorder) -> dict:
+    """What the saved model's ``model.json`` says about how it was made."""
+    return {
+        "dataset": config["dataset"].get("name") or Path(config["dataset"]["npz_path"]).name,
+        "dataset_source": data.source,
+        "class_names": data.class_names,
+        "preprocessing": config.get("preprocessing"),
+        "input_shape": list(data.input_shape),
+        "num_classes": len(data.class_names),
+        "model_spec": config["model"].get("spec"),
+        "transfer": config["model"].get("transfer"),
+        "transfer_weights": config["model"].get("weights"),
+        "train_config": train_config.to_dict(),
+        "params": int(model.count_params()),
+        "history": list(recorder.epoch_records),
+        "epochs_completed": len(recorder.epoch_records),
+        "stopped_early": False,
+        "end_reason": recorder.stop_reason,
+        "restored_best_epoch": None,
+        "run_id": config.get("run_id"),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "metrics": {},
+    }
+
+
+def _checkpoint(model, config: dict, data: TrainingData, train_config, recorder) -> None:
+    """Save the model after each finished epoch, so a killed worker still leaves one."""
+    run_dir = recorder.run_dir
+    save_keras_model(model, run_dir / runs.MODEL_FILE)
+    sidecar = _sidecar(model, config, data, train_config, recorder)
+    atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, {**sidecar, "checkpoint": True})
 
 
 def _reads_as_a_sentence(error: BaseException) -> bool:

@@ -16,7 +16,7 @@ from core.base.paths import BUNDLED_MODELS_DIR
 from core.jobs import model_store
 from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
 from core.jobs.uploads import MAX_UPLOAD_BYTES
-from core.jobs.worker_client import WorkerClient
+from core.jobs.worker_client import WorkerClient, shared_client
 
 SOURCES = ("bundled", "saved", "upload")
 
@@ -36,10 +36,9 @@ class ModelChoice:
     metadata: dict
 
 
-@st.cache_resource(show_spinner=False)
 def inference_client() -> WorkerClient:
-    """The worker client shared by all sessions (the worker holds TensorFlow, not us)."""
-    return WorkerClient()
+    """The worker client shared by all sessions and pages (the worker holds TensorFlow)."""
+    return shared_client()
 
 
 def _models_in(folder: Path | None) -> list[model_store.SavedModel]:

@@ -407,7 +407,9 @@ def test_the_job_cap_refuses_a_third_job(tiny_dataset, runs_root):
         for job in jobs:
             job.kill()
     assert training_job.count_live_jobs(runs_root) == 0
-    assert {job.status().error for job in jobs} == {"The worker was killed; no model was saved."}
+    assert {job.status().error for job in jobs} == {
+        "The training worker was killed. It had not finished an epoch, so there is no model to keep."
+    }
 
 
 @pytest.mark.slow
