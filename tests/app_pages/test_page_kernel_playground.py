@@ -566,7 +566,7 @@ def test_auto_mapping_rules():
 
 
 def test_kernel_snippet_runs_and_recreates_the_kernel():
-    from ui.kernel_playground.kernel_editor import kernel_snippets
+    from ui.kernel_playground.share import kernel_snippets
 
     values = np.array([[1 / 9, -2.0], [0.0, 3.5]])
     numpy_code, keras_code = kernel_snippets(values)

@@ -1,0 +1,220 @@
+"""The Kernel Playground's image and sliding controls; they return plain values.
+
+``image_controls`` draws the image picker (and, for a colour photo, how its
+channels meet the kernel); ``sliding_controls`` draws stride, padding, border
+fill, dilation, flip, bias and ReLU and returns a frozen ``Sliding``, whose
+``conv_options()`` are the keyword arguments of ``core.ops.convolution.conv2d``.
+Session keys live under ``kernel.``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.imaging.images import to_grayscale
+from ui.kernel_playground.link_state import (
+    MAX_DILATION,
+    MAX_EXPLICIT_PADDING,
+    MAX_STRIDE,
+    MODE_CHOICES,
+    PADDING_CHOICES,
+)
+from ui.widgets.image_input import ImageChoice, image_picker, show_notes
+
+MODE_LABELS = {
+    "constant": "zero",
+    "edge": "edge (repeat)",
+    "reflect": "reflect",
+    "symmetric": "symmetric (mirror)",
+    "wrap": "wrap around",
+}
+
+
+COLOR_LABELS = {
+    "grayscale": "Convert to grey first",
+    "per_channel": "Same kernel on R, G, B",
+    "summed": "3-channel kernel, summed (one CNN filter)",
+}
+
+
+CHANNEL_NAMES = ("Red", "Green", "Blue")
+
+
+@dataclass(frozen=True)
+class Sliding:
+    """How the kernel slides, as set in the "Sliding" column (Keras' names, per axis).
+
+    >>> sliding = Sliding((1, 2), "explicit", (0, 3), "edge", (1, 1), False, 0.0, False)
+    >>> sliding.conv_options()["padding"], sliding.axis_padding(1)
+    (((0, 0), (3, 3)), 3)
+    """
+
+    strides: tuple[int, int]
+    padding: str
+    pads: tuple[int, int]
+    mode: str
+    dilation_rate: tuple[int, int]
+    flip: bool
+    bias: float
+    relu: bool
+
+    def axis_padding(self, axis: int) -> str | int:
+        """The padding of one axis: the name, or the explicit number of cells on each side."""
+        return self.pads[axis] if self.padding == "explicit" else self.padding
+
+    def conv_options(self) -> dict:
+        """Keyword arguments of ``conv2d`` (and ``explain_pixel``) for this sliding."""
+        explicit = ((self.pads[0],) * 2, (self.pads[1],) * 2)
+        return dict(
+            strides=self.strides,
+            padding=explicit if self.padding == "explicit" else self.padding,
+            mode=self.mode,
+            dilation_rate=self.dilation_rate,
+            flip_kernel=self.flip,
+        )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _grayscale_cached(name: str, _pixels: np.ndarray) -> np.ndarray:
+    return to_grayscale(_pixels)
+
+
+def grayscale(choice: ImageChoice) -> np.ndarray:
+    """The chosen image in grey (cached per image; uploads are never shared between users)."""
+    if choice.pixels.ndim == 2:
+        return choice.pixels
+    if not choice.shareable:
+        return to_grayscale(choice.pixels)
+    return _grayscale_cached(choice.name, choice.pixels)
+
+
+def channel_weight_inputs(prefix: str) -> np.ndarray:
+    """Three numbers scaling the kernel's R, G and B slices."""
+    st.caption("Weight of each channel's slice (the grid's kernel times this number):")
+    columns = st.columns(3)
+    weights = [
+        column.number_input(
+            name,
+            -10.0,
+            10.0,
+            value=1.0,
+            step=0.5,
+            key=f"{prefix}.weight_{name[0].lower()}",
+            help=f"Multiplies the kernel's slice for the {name.lower()} channel. A CNN learns a "
+            "different slice per channel; 0 ignores that channel.",
+        )
+        for column, name in zip(columns, CHANNEL_NAMES, strict=True)
+    ]
+    return np.array(weights, dtype=np.float64)
+
+
+def image_controls() -> tuple[ImageChoice, str, np.ndarray]:
+    """The image, and for a colour photo how its channels meet the kernel.
+
+    Returns ``(choice, color, channel_weights)``: ``color`` is one of
+    ``COLOR_LABELS`` ("grayscale" for a grey image), ``channel_weights`` the
+    three slice weights of the summed mode (ones otherwise).
+    """
+    st.subheader("Image")
+    choice = image_picker("kernel")
+    show_notes(choice)
+    color, channel_weights = "grayscale", np.ones(3)
+    if choice.pixels.ndim == 3:
+        color = st.radio(
+            "Colour photo",
+            list(COLOR_LABELS),
+            format_func=COLOR_LABELS.get,
+            key="kernel.color",
+            help="Grey: one channel, one output. Same kernel on R, G, B: three outputs, shown "
+            "as a colour picture. 3-channel kernel: a CNN filter has one slice per input "
+            "channel and adds the three responses into a single map.",
+        )
+        if color == "summed":
+            channel_weights = channel_weight_inputs("kernel")
+    return choice, color, channel_weights
+
+
+def pair(labels, low, high, keys, helps) -> tuple[int, int]:
+    """Two integer inputs side by side (rows, cols)."""
+    row = st.container(horizontal=True)
+    return tuple(
+        row.number_input(label, low, high, key=key, help=tip)
+        for label, key, tip in zip(labels, keys, helps, strict=True)
+    )
+
+
+def sliding_controls() -> Sliding:
+    """Stride, padding, border fill, dilation, flip, bias and ReLU, as a ``Sliding``."""
+    st.subheader("Sliding")
+    strides = pair(
+        ("Stride ↓ rows", "Stride → cols"),
+        1,
+        MAX_STRIDE,
+        ("kernel.stride_rows", "kernel.stride_cols"),
+        (
+            "How many rows the kernel moves down between two outputs.",
+            "How many columns it moves right between outputs.",
+        ),
+    )
+    padding = st.radio(
+        "Padding",
+        PADDING_CHOICES,
+        horizontal=True,
+        key="kernel.padding",
+        help="valid: no border, the output shrinks. same: just enough border to keep the size "
+        "(at stride 1). full: every partial overlap counts, the output grows. explicit: you "
+        "choose how many rows and columns to add.",
+    )
+    pads = (0, 0)
+    if padding == "explicit":
+        pads = pair(
+            ("Pad rows", "Pad cols"),
+            0,
+            MAX_EXPLICIT_PADDING,
+            ("kernel.pad_rows", "kernel.pad_cols"),
+            ("Rows added above and below the image.", "Columns added left and right of the image."),
+        )
+    mode = st.selectbox(
+        "Border fill",
+        MODE_CHOICES,
+        format_func=MODE_LABELS.get,
+        key="kernel.mode",
+        disabled=padding == "valid",
+        help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
+        "of the inside (with or without repeating the edge), or the opposite side of the "
+        "image.",
+    )
+    dilation_rate = pair(
+        ("Dilation ↓", "Dilation →"),
+        1,
+        MAX_DILATION,
+        ("kernel.dilation_rows", "kernel.dilation_cols"),
+        (
+            "Spacing between kernel rows: 2 skips every other row.",
+            "Spacing between kernel columns.",
+        ),
+    )
+    flip = st.toggle(
+        "True convolution (flip 180°)",
+        key="kernel.flip",
+        help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
+        "convolution, which rotates the kernel by 180° before sliding it.",
+    )
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    bias = row.number_input(
+        "Bias",
+        -1000.0,
+        1000.0,
+        step=1.0,
+        key="kernel.bias",
+        help="A constant added to every output value, as in a CNN neuron.",
+    )
+    relu = row.toggle(
+        "ReLU",
+        key="kernel.relu",
+        help="Replace negative outputs by 0, as a CNN's activation does.",
+    )
+    return Sliding(strides, padding, pads, mode, dilation_rate, flip, bias, relu)

@@ -1,0 +1,245 @@
+"""The arithmetic behind the Kernel Playground's output: its size, and one pixel's dot product.
+
+``show_size_arithmetic`` prints the output-size formula with this run's
+numbers (and warns when the stride misfits); the "Step by step" tab
+(``step_by_step``) picks one output pixel, by number or by clicking the
+output, and shows patch × kernel = products and their sum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.ops.output_size import OutputSizeInfo
+from core.ops.pixel_explanation import explain_pixel
+from ui.kernel_playground.controls import CHANNEL_NAMES
+from ui.widgets.image_view import cell_px, compact_format
+from ui.widgets.matrix_html import matrices_row, matrix_table
+
+AXIS_NAMES = ("Rows", "Columns")
+
+
+CLICKABLE_MAX_CELLS = 64 * 64  # larger outputs are picked by number only
+
+
+PICKER_PX = 220
+
+
+SHOWN_TERMS = 12  # products written out in the sum before "…"
+
+
+def size_arithmetic_text(sizes: list[OutputSizeInfo]) -> str:
+    """The output-size rule, then one line per axis with this run's numbers (Markdown)."""
+    lines = []
+    for axis_name, info in zip(AXIS_NAMES, sizes, strict=True):
+        dilated = ""
+        if info.dilation_rate > 1:
+            dilated = (
+                f" (dilated kernel: k̂ = {info.kernel_size} + ({info.kernel_size} − 1)·"
+                f"({info.dilation_rate} − 1) = {info.effective_kernel_size})"
+            )
+        lines.append(
+            f"**{axis_name}:** ⌊({info.input_size} + {info.pad_before} + {info.pad_after} − "
+            f"{info.effective_kernel_size}) / {info.strides}⌋ + 1 = **{info.size}**{dilated}"
+        )
+    return (
+        "Output size = ⌊(input + padding before + padding after − kernel) / stride⌋ + 1  \n"
+        + "  \n".join(lines)
+    )
+
+
+def stride_warnings(sizes: list[OutputSizeInfo]) -> list[str]:
+    """What is wrong with the stride along each axis: larger than the image, or not fitting."""
+    warnings = []
+    for axis_name, info in zip(AXIS_NAMES, sizes, strict=True):
+        axis_name = axis_name.lower()
+        padded = info.input_size + info.pad_before + info.pad_after
+        if info.strides > padded:
+            warnings.append(
+                f"The stride along the {axis_name} ({info.strides}) is larger than the padded "
+                f"image ({padded}): the kernel fits only once. Use a smaller stride."
+            )
+        elif not info.exact:
+            warnings.append(
+                f"The stride does not fit the {axis_name} exactly: ({info.numerator}) / "
+                f"{info.strides} + 1 = {info.fractional_size:g}, rounded down to {info.size}. The "
+                f"last {info.unreached} {axis_name} are never covered. Change the stride or the "
+                "padding to make it fit."
+            )
+    return warnings
+
+
+def show_size_arithmetic(sizes: list[OutputSizeInfo]) -> None:
+    """The output-size formula with this run's numbers, and warnings when the stride misfits."""
+    st.markdown(size_arithmetic_text(sizes))
+    for warning in stride_warnings(sizes):
+        st.warning(warning)
+
+
+def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray, padding_mask):
+    """Input patch × kernel (as applied) = element-wise products, as three coloured tables.
+
+    HTML rather than Plotly: these numbers change on every kernel edit, and three
+    Plotly heatmaps cost the browser about 40 ms per update.
+    """
+    fmt = compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
+    cell = cell_px(kernel.shape)
+    halo = padding_mask if padding_mask.any() else None
+    tables = [
+        matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell, indices=True),
+        matrix_table(kernel, title="Kernel", fmt=fmt, cell_px=cell, indices=True),
+        matrix_table(products, title="Products", fmt=fmt, cell_px=cell, indices=True),
+    ]
+    st.html(matrices_row(tables, operators=["×", "="]))
+
+
+def sum_text(products: np.ndarray, total: float, *, bias: float, relu: bool, summed: bool) -> str:
+    """The sum of the products written out (the first few terms), then bias and ReLU.
+
+    >>> sum_text(np.array([2.0, -1.0]), 1.0, bias=-3.0, relu=True, summed=False)
+    'Sum of the products: (2) + (-1) = **1**; + bias -3 = -2; ReLU → **0**'
+    """
+    terms = " + ".join(f"({p + 0.0:.4g})" for p in products.ravel()[:SHOWN_TERMS])
+    terms += " + …" if products.size > SHOWN_TERMS else ""
+    value = float(total) + bias
+    final = max(value, 0.0) if relu else value
+    over = " (sum over all three channels)" if summed else ""
+    return (
+        f"Sum of the products{over}: {terms} = **{float(total):.6g}**"
+        + (f"; + bias {bias:g} = {value:.6g}" if bias else "")
+        + (f"; ReLU → **{final:.6g}**" if relu else "")
+    )
+
+
+def _on_output_click() -> None:
+    points = st.session_state["kernel.output_click"].selection.get("points", [])
+    if points:
+        st.session_state["kernel.row"] = int(points[0]["y"])
+        st.session_state["kernel.col"] = int(points[0]["x"])
+
+
+def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
+    """The output as a heatmap with an invisible marker per cell and the chosen one framed."""
+    rows, cols = values.shape
+    cell = max(6, min(40, 420 // max(rows, cols)))
+    signed = bool((values < 0).any())
+    labelled = max(rows, cols) <= 12
+    grid_rows, grid_cols = np.mgrid[0:rows, 0:cols]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            colorscale="RdBu_r" if signed else "gray",
+            zmid=0 if signed else None,
+            text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(values) if labelled else None,
+            texttemplate="%{text}" if labelled else None,
+            hoverinfo="skip",
+            showscale=False,
+        )
+    )
+    # Heatmaps cannot be selected by clicking; an invisible marker on every cell can.
+    fig.add_scatter(
+        x=grid_cols.ravel(),
+        y=grid_rows.ravel(),
+        mode="markers",
+        marker={"size": cell, "symbol": "square", "opacity": 0.01},
+        hovertemplate="row %{y}, column %{x}<extra></extra>",
+    )
+    fig.add_shape(
+        type="rect",
+        x0=col - 0.5,
+        x1=col + 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line={"color": "#ff7f0e", "width": 3},
+    )
+    fig.update_xaxes(showgrid=False, zeroline=False, fixedrange=True, side="top")
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, fixedrange=True)
+    fig.update_layout(
+        width=cell * cols + 60,
+        height=cell * rows + 50,
+        margin={"l": 40, "r": 10, "t": 30, "b": 10},
+        clickmode="event+select",
+        dragmode=False,
+        showlegend=False,
+    )
+    return fig
+
+
+def clickable_output(values: np.ndarray, row: int, col: int) -> None:
+    """The output as a heatmap: click a cell to explain it (small outputs only)."""
+    st.caption("Click any output pixel to see how it was computed (orange frame).")
+    st.plotly_chart(
+        clickable_figure(values, row, col),
+        key="kernel.output_click",
+        on_select=_on_output_click,
+        selection_mode="points",
+        width="content",
+        theme=None,
+        config={"displayModeBar": False},
+    )
+
+
+def _pixel_pickers(rows: int, cols: int):
+    """The output row and column inputs (clamped to the output); returns them and their row."""
+    for key, limit in (("kernel.row", rows), ("kernel.col", cols)):
+        if st.session_state.get(key, 0) >= limit:
+            st.session_state[key] = limit - 1
+    pickers = st.container(horizontal=True)
+    row = pickers.number_input(
+        "Output row",
+        0,
+        rows - 1,
+        key="kernel.row",
+        width=PICKER_PX,
+        help="Which output pixel to explain: its row (0 is the top).",
+    )
+    col = pickers.number_input(
+        "Output column",
+        0,
+        cols - 1,
+        key="kernel.col",
+        width=PICKER_PX,
+        help="Its column (0 is the left).",
+    )
+    return int(row), int(col), pickers
+
+
+@st.fragment
+def step_by_step(image, weights, output, options, *, bias: float, relu: bool) -> None:
+    """Pick one output pixel and show the dot product that produced it."""
+    rows, cols = output.shape[:2]
+    row, col, pickers = _pixel_pickers(rows, cols)
+    detail = explain_pixel(image, weights, row, col, **options)
+    patch, kernel, products = detail.patch, detail.kernel, detail.products
+    channel = None
+    if patch.ndim == 3:
+        channel = pickers.selectbox(
+            "Channel",
+            range(patch.shape[2]),
+            format_func=CHANNEL_NAMES.__getitem__,
+            key="kernel.explain_channel",
+            help="Colour channel whose numbers are shown.",
+            width=PICKER_PX,
+        )
+        patch, products = patch[:, :, channel], products[:, :, channel]
+        kernel = kernel[:, :, channel] if kernel.ndim == 3 else kernel
+    if options.get("flip_kernel"):
+        st.caption("The kernel below is already rotated by 180° (true convolution).")
+    if rows * cols <= CLICKABLE_MAX_CELLS:
+        plane = output if output.ndim == 2 else output[:, :, channel]
+        clickable_output(plane, row, col)
+    else:
+        st.caption(
+            "Pick the pixel with the row and column above. On a test pattern of up to 64×64 "
+            "you can click the output instead."
+        )
+    show_explanation(patch, kernel, products, detail.is_padding)
+    total = detail.total if np.ndim(detail.total) == 0 else detail.total[channel]
+    st.markdown(sum_text(products, total, bias=bias, relu=relu, summed=weights.ndim == 3))
+    shown = output[row, col]
+    shown = shown[channel] if np.ndim(shown) else shown
+    st.caption(f"The output image holds {float(shown):.6g} at row {row}, column {col}.")
+    if detail.is_padding.any():
+        st.caption("Green cells with a dotted outline are padding: they lie outside the image.")
