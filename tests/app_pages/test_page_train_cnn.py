@@ -421,3 +421,28 @@ def test_cached_data_set_follows_the_configured_data_folder(monkeypatch, shared_
     monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(shared_data))
     full = builtin_dataset("mnist")
     assert len(bundled.x_train) < len(full.x_train) == 60_000
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_shows_as_failed_with_its_reason_and_the_page_serves_on(
+    isolated_folders,
+):
+    import signal
+
+    from core.jobs.train_config import TrainConfig
+    from core.jobs.training_job import TrainingJob
+    from tests.helpers_training import tiny_spec_dict, wait_for, write_tiny_dataset
+
+    dataset = write_tiny_dataset(isolated_folders / "tiny.npz")
+    job = TrainingJob.start(tiny_spec_dict(), dataset, TrainConfig(epochs=1000, batch_size=8))
+    wait_for(lambda: len(job.progress().epochs) >= 2, timeout=120, what="two epochs")
+    os.kill(job.pid, signal.SIGKILL)
+    wait_for(lambda: job.status().state == "failed", timeout=30, what="the run to fail")
+
+    at = open_page(run=job.run_id)
+    errors = " ".join(e.value for e in at.error)
+    assert "Training failed" in errors
+    assert "killed by SIGKILL" in errors
+    assert "The model saved after epoch" in errors
+    assert not at.button(key="train.start").disabled  # the page serves on: a new run can start
+    assert at.text_input(key="train.save_name").value  # and the kept model can be saved

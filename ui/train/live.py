@@ -36,7 +36,7 @@ STATE_WORDS = {
     "queued": "Starting the worker (loading TensorFlow)…",
     "running": "Training",
     "paused": "Paused",
-    "stopping": "Stopping after this batch…",
+    "stopping": "Stopping…",
     "finished": "Finished",
     "stopped": "Stopped",
     "failed": "Failed",
