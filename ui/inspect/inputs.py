@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import builtin, catalog, image_dataset, network_input
+from core.data.preprocessing import Preprocessing
 from core.imaging.images import ImageDecodeError
 from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
 from ui.inspect.models import ModelChoice, inference_client
@@ -77,7 +78,7 @@ def load_test_set(name: str, preprocessing: tuple, input_shape: tuple, lookup: t
     dataset = builtin.load_builtin(name, data_dir=lookup[0])
     settings = dict(preprocessing)
     raw = dataset.x_test[:SCAN_LIMIT]
-    images = network_input.prepare_images(raw, preprocessing.Preprocessing(**settings), input_shape)
+    images = network_input.prepare_images(raw, Preprocessing(**settings), input_shape)
     images.setflags(write=False)
     reference = DatasetRef.make(name, settings, limit=len(raw), data_dir=lookup[0])
     return TestSet(
