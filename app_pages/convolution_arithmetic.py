@@ -10,25 +10,22 @@ import numpy as np
 import streamlit as st
 
 from core.ops.arithmetic import conv_geometry, conv_relationship, pad_input
-from core.ops.arithmetic_forms import MATRIX_MAX_CELLS, matrix_form, transposed_breakdown
+from core.ops.arithmetic_forms import transposed_breakdown
 from core.ops.convolution import conv2d
 from core.ops.pixel_explanation import explain_pixel
-from ui.arithmetic.controls import INPUT_KEY, KERNEL_KEY, conv_controls, example_picker, init_state
+from ui.arithmetic.controls import conv_controls, example_picker, init_state, matrix_inputs
 from ui.arithmetic.views import (
     cell_guess,
-    show_matrix_form,
+    matrix_expander,
     show_relationships,
     show_step,
     show_transposed_construction,
-    show_transposed_matrix,
     show_transposed_sizes,
     signature,
     size_guess,
-    table,
     verdict,
 )
-from ui.widgets.matrix_editor import matrix_editor
-from ui.widgets.stepper import step_through
+from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
 
 st.title("Convolution Arithmetic")
 st.markdown(
@@ -39,35 +36,13 @@ st.markdown(
 init_state()
 example_picker()
 settings = conv_controls()
-
-with st.expander("Edit the input and the kernel", expanded=False):
-    left, right = st.columns([3, 2])
-    with left:
-        image, input_error = matrix_editor(
-            INPUT_KEY,
-            np.zeros((5, 5)),
-            name="input",
-            help="Click a cell to type a new value; change the size above.",
-        )
-    with right:
-        kernel, kernel_error = matrix_editor(
-            KERNEL_KEY,
-            np.ones((3, 3)),
-            name="kernel",
-            help="The kernel's weights, as written (before any flip).",
-        )
+image, kernel, matrix_error = matrix_inputs()
 
 # ---------------------------------------------------------------- refuse what cannot work
-for error in (input_error, kernel_error):
-    if error:
-        st.error(error)
-        st.stop()
-for axis, stride in zip(("row", "column"), settings.strides, strict=True):
-    if stride < 1:
-        st.error(
-            f"The {axis} stride is {stride}: the window would never move. Set it to 1 or more."
-        )
-        st.stop()
+problem = matrix_error or stride_problem(settings.strides)
+if problem:
+    st.error(problem)
+    st.stop()
 sig = signature(image, kernel, settings)
 
 # ---------------------------------------------------------------- compute (all through core)
@@ -104,14 +79,7 @@ else:
         st.stop()
     padded = pad_input(image, geometry.pads, mode=settings.border_mode, cval=settings.cval)
     output = conv2d(
-        image,
-        kernel,
-        strides=settings.strides,
-        padding=settings.padding,
-        mode=settings.border_mode,
-        cval=settings.cval,
-        dilation_rate=settings.dilation_rate,
-        flip_kernel=settings.flip_kernel,
+        image, kernel, mode=settings.border_mode, cval=settings.cval, **settings.conv_options()
     )
     applied_kernel, flip, halo = kernel, settings.flip_kernel, geometry.halo_mask()
     halo_label = f"padding cells, filled in '{settings.border_mode}' mode"
@@ -170,13 +138,11 @@ def render(step: int) -> None:
     )
 
 
-step_through(
+step_through_outputs(
     "arith.stepper",
     geometry.num_steps,
     render,
-    label="Output position",
     help="Drag to move the window to any output position (reading order).",
-    format_step=lambda s: f"Position {s + 1} of {geometry.num_steps}",
 )
 
 # ---------------------------------------------------------------- whole result
@@ -184,10 +150,10 @@ st.subheader("The whole result")
 if settings.guess_mode and st.session_state.get("arith.revealed") != sig:
     st.caption("Hidden in predict mode until you step to the last position.")
 else:
-    st.dataframe(table(output), hide_index=False)
+    show_table(output)
     if settings.relu:
         st.markdown("After ReLU (negatives become 0):")
-        st.dataframe(table(result), hide_index=False)
+        show_table(result)
     if settings.transposed:
         same = np.allclose(breakdown.output, breakdown.reference)
         st.markdown(
@@ -196,29 +162,11 @@ else:
             + " `core.conv2d_transpose` (Keras' Conv2DTranspose) on the original input."
         )
 
-with st.expander("Convolution as a matrix (inputs up to 6×6)"):
-    forward_shape = output.shape if settings.transposed else image.shape
-    if (
-        halo.any()
-        and not settings.transposed
-        and (settings.border_mode, settings.cval) != ("constant", 0.0)
-    ):
-        st.info("The matrix view assumes zero padding: set the fill to constant 0.")
-    elif forward_shape[0] * forward_shape[1] > MATRIX_MAX_CELLS:
-        st.info(
-            f"The matrix would have {forward_shape[0] * forward_shape[1]} columns; make the "
-            f"{'output' if settings.transposed else 'input'} at most 6×6 (36 cells) to see it."
-        )
-    elif settings.transposed:
-        show_transposed_matrix(breakdown)
-    else:
-        form = matrix_form(
-            image,
-            kernel,
-            strides=settings.strides,
-            padding=settings.padding,
-            dilation_rate=settings.dilation_rate,
-            flip_kernel=settings.flip_kernel,
-        )
-        shown_kernel = kernel[::-1, ::-1] if settings.flip_kernel else kernel
-        show_matrix_form(form, shown_kernel, settings.strides)
+matrix_expander(
+    image,
+    kernel,
+    output,
+    settings=settings,
+    halo=halo,
+    breakdown=breakdown if settings.transposed else None,
+)

@@ -11,17 +11,10 @@ import streamlit as st
 
 from core.ops.arithmetic import conv_geometry, pool_relationship
 from core.ops.pooling import max_pool_argmax, pool2d, pool2d_gradient
-from ui.pooling.views import (
-    INPUT_KEY,
-    global_pooling_lesson,
-    pool_controls,
-    repeated_pooling_lesson,
-    show_pool_step,
-    table,
-    translation_lesson,
-)
-from ui.widgets.matrix_editor import matrix_editor
-from ui.widgets.stepper import step_through
+from ui.pooling.controls import matrix_input, pool_controls
+from ui.pooling.steps import show_pool_step
+from ui.pooling.views import global_pooling_lesson, repeated_pooling_lesson, translation_lesson
+from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
 
 st.title("Pooling")
 st.markdown(
@@ -35,19 +28,8 @@ matrix_tab, image_tab, shift_tab, global_tab = st.tabs(
 
 with matrix_tab:
     settings = pool_controls()
-    with st.expander("Edit the input", expanded=False):
-        image, input_error = matrix_editor(
-            INPUT_KEY,
-            np.zeros((4, 4)),
-            name="input",
-            help="Click a cell to type a new value; change the size above.",
-        )
-    problem = input_error
-    for axis, stride in zip(("row", "column"), settings.strides, strict=True):
-        if stride < 1 and not problem:
-            problem = (
-                f"The {axis} stride is {stride}: the window would never move. Set it to 1 or more."
-            )
+    image, problem = matrix_input()
+    problem = problem or stride_problem(settings.strides)
     geometry = None
     if not problem:
         try:
@@ -57,13 +39,7 @@ with matrix_tab:
                 strides=settings.strides,
                 padding=settings.padding,
             )
-            pooled = pool2d(
-                image,
-                pool_size=settings.pool_size,
-                strides=settings.strides,
-                padding=settings.padding,
-                method=settings.method,
-            )
+            pooled = pool2d(image, method=settings.method, **settings.pool_options())
         except ValueError as error:
             (ph, pw), (ih, iw) = settings.pool_size, image.shape
             problem = (
@@ -86,23 +62,11 @@ with matrix_tab:
 
         winners = None
         if method == "max":
-            winners = max_pool_argmax(
-                image,
-                pool_size=settings.pool_size,
-                strides=settings.strides,
-                padding=settings.padding,
-            )
+            winners = max_pool_argmax(image, **settings.pool_options())
         upstream = np.arange(1.0, pooled.size + 1).reshape(pooled.shape)
         gradient = None
         if settings.backprop:
-            gradient = pool2d_gradient(
-                image,
-                upstream,
-                pool_size=settings.pool_size,
-                strides=settings.strides,
-                padding=settings.padding,
-                method=method,
-            )
+            gradient = pool2d_gradient(image, upstream, method=method, **settings.pool_options())
 
         st.subheader("Step through")
 
@@ -118,16 +82,14 @@ with matrix_tab:
                 upstream=upstream,
             )
 
-        step_through(
+        step_through_outputs(
             "pool.stepper",
             geometry.num_steps,
             render,
-            label="Output position",
             help="Drag to move the pooling window to any output position.",
-            format_step=lambda s: f"Position {s + 1} of {geometry.num_steps}",
         )
         st.subheader("The whole result")
-        st.dataframe(table(pooled), hide_index=False)
+        show_table(pooled)
 
 with image_tab:
     st.markdown(

@@ -13,7 +13,9 @@ import numpy as np
 import streamlit as st
 
 from core.imaging.seed_examples import CONV_EXAMPLES
-from ui.widgets.matrix_editor import resize_matrix, set_matrix
+from ui.widgets import window_steps
+from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.window_steps import randomize_input, resize_from_inputs
 
 MODES = ("Convolution", "Transposed convolution")
 
@@ -42,6 +44,9 @@ INPUT_KEY = "arith.input"
 KERNEL_KEY = "arith.kernel"
 
 
+KERNEL_SIZE_KEYS = ("k_rows", "k_cols")
+
+
 @dataclass(frozen=True)
 class ConvSettings:
     """Everything the page computes with, read from the controls."""
@@ -61,6 +66,15 @@ class ConvSettings:
     @property
     def transposed(self) -> bool:
         return self.mode == MODES[1]
+
+    def conv_options(self) -> dict:
+        """The keyword arguments ``conv2d`` and ``matrix_form`` share."""
+        return dict(
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            flip_kernel=self.flip_kernel,
+        )
 
 
 def load_conv_example(key: str) -> None:
@@ -86,22 +100,6 @@ def load_conv_example(key: str) -> None:
     state["arith.stepper.playing"] = False
 
 
-def _randomize() -> None:
-    rng = np.random.default_rng()
-    shape = (st.session_state["arith.in_rows"], st.session_state["arith.in_cols"])
-    set_matrix(INPUT_KEY, rng.integers(0, 10, shape))
-    st.session_state["arith.loaded"] = None
-
-
-def _resize(which: str) -> None:
-    state = st.session_state
-    if which == "input":
-        resize_matrix(INPUT_KEY, (state["arith.in_rows"], state["arith.in_cols"]), np.zeros((1, 1)))
-    else:
-        resize_matrix(KERNEL_KEY, (state["arith.k_rows"], state["arith.k_cols"]), np.zeros((1, 1)))
-    state["arith.loaded"] = None
-
-
 def init_state() -> None:
     """First visit: start on worked example 1."""
     if "arith.in_rows" not in st.session_state:
@@ -109,23 +107,14 @@ def init_state() -> None:
 
 
 def example_picker() -> None:
-    """Selectbox of the worked examples and the button that loads one."""
-    keys = list(CONV_EXAMPLES)
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    left.selectbox(
-        "Worked example",
-        keys,
-        format_func=lambda k: CONV_EXAMPLES[k].title,
-        key="arith.example",
-        help="The examples from the course slides. Loading one sets the input, the kernel "
-        "and every option so the page shows the slide's numbers.",
-    )
-    right.button(
-        "Load example",
-        key="arith.load",
-        on_click=lambda: load_conv_example(st.session_state["arith.example"]),
-        help="Replace the current input, kernel and options with this example.",
-        type="primary",
+    """Selectbox of the worked examples, the button that loads one, and what is loaded."""
+    window_steps.example_picker(
+        "arith",
+        CONV_EXAMPLES,
+        load_conv_example,
+        select_help="The examples from the course slides. Loading one sets the input, the "
+        "kernel and every option so the page shows the slide's numbers.",
+        button_help="Replace the current input, kernel and options with this example.",
     )
     loaded = st.session_state.get("arith.loaded")
     if loaded:
@@ -154,8 +143,8 @@ def conv_controls() -> ConvSettings:
             1,
             12,
             key="arith.in_rows",
-            on_change=_resize,
-            args=("input",),
+            on_change=resize_from_inputs,
+            args=(INPUT_KEY, "arith"),
             help="Height of the input matrix (up to 12).",
         )
         b.number_input(
@@ -163,8 +152,8 @@ def conv_controls() -> ConvSettings:
             1,
             12,
             key="arith.in_cols",
-            on_change=_resize,
-            args=("input",),
+            on_change=resize_from_inputs,
+            args=(INPUT_KEY, "arith"),
             help="Width of the input matrix.",
         )
         a.number_input(
@@ -172,8 +161,8 @@ def conv_controls() -> ConvSettings:
             1,
             5,
             key="arith.k_rows",
-            on_change=_resize,
-            args=("kernel",),
+            on_change=resize_from_inputs,
+            args=(KERNEL_KEY, "arith", KERNEL_SIZE_KEYS),
             help="Height of the kernel (1–5).",
         )
         b.number_input(
@@ -181,14 +170,15 @@ def conv_controls() -> ConvSettings:
             1,
             5,
             key="arith.k_cols",
-            on_change=_resize,
-            args=("kernel",),
+            on_change=resize_from_inputs,
+            args=(KERNEL_KEY, "arith", KERNEL_SIZE_KEYS),
             help="Width of the kernel (1–5).",
         )
         st.button(
             "Random input 0–9",
             key="arith.random",
-            on_click=_randomize,
+            on_click=randomize_input,
+            args=(INPUT_KEY, "arith"),
             help="Fill the input with random whole numbers from 0 to 9.",
         )
     with steps:
@@ -317,3 +307,24 @@ def conv_controls() -> ConvSettings:
         output_padding=None if output_padding is None else tuple(int(v) for v in output_padding),
         guess_mode=bool(guess),
     )
+
+
+def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """The editable input and kernel in an expander: ``(input, kernel, first error or None)``."""
+    with st.expander("Edit the input and the kernel", expanded=False):
+        left, right = st.columns([3, 2])
+        with left:
+            image, input_error = matrix_editor(
+                INPUT_KEY,
+                np.zeros((5, 5)),
+                name="input",
+                help="Click a cell to type a new value; change the size above.",
+            )
+        with right:
+            kernel, kernel_error = matrix_editor(
+                KERNEL_KEY,
+                np.ones((3, 3)),
+                name="kernel",
+                help="The kernel's weights, as written (before any flip).",
+            )
+    return image, kernel, input_error or kernel_error

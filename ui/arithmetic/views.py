@@ -9,14 +9,20 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.ops.arithmetic import ConvGeometry
-from core.ops.arithmetic_forms import MatrixForm, TransposedBreakdown, matrix_form
+from core.ops.arithmetic_forms import (
+    MATRIX_MAX_CELLS,
+    MatrixForm,
+    TransposedBreakdown,
+    matrix_form,
+)
 from core.ops.pixel_explanation import PixelExplanation
 from core.ops.transposed import conv2d_transpose
+from ui.arithmetic.controls import ConvSettings
 from ui.widgets.matrix_view import format_value, show_matrix
+from ui.widgets.window_steps import show_output_so_far, show_window_on_input
 
 AXIS_LABELS = ("Rows (height)", "Columns (width)")
 
@@ -34,11 +40,6 @@ def signature(*parts) -> str:
 def cell_px(shape: tuple[int, int], budget: int = 440) -> int:
     """Cell size so a grid fits in about ``budget`` pixels, between 22 and 42."""
     return int(min(42, max(22, budget // max(shape))))
-
-
-def table(values: np.ndarray) -> pd.DataFrame:
-    """A matrix as a DataFrame with string column names (what st.dataframe shows)."""
-    return pd.DataFrame(np.asarray(values), columns=[str(c) for c in range(values.shape[1])])
 
 
 def show_relationships(relationships, *, hidden: bool, generic_note: str = "") -> None:
@@ -149,18 +150,6 @@ def dot_product_text(explanation: PixelExplanation, *, hide_total: bool = False)
     return " + ".join(terms) + f" = **{total}**"
 
 
-def progressive_output(output: np.ndarray, step: int, *, hide_current: bool) -> tuple:
-    """Values of the output written so far: (values with NaN for hidden, text array)."""
-    flat_index = np.arange(output.size).reshape(output.shape)
-    values = np.where(flat_index <= step, output, np.nan)
-    text = np.where(flat_index <= step, np.vectorize(format_value, otypes=[object])(output), "")
-    if hide_current:
-        values = values.copy()
-        values[np.unravel_index(step, output.shape)] = np.nan
-        text[np.unravel_index(step, output.shape)] = "?"
-    return values, text.astype(object)
-
-
 def show_step(
     *,
     step: int,
@@ -176,13 +165,8 @@ def show_step(
 ) -> None:
     """The window on the padded input, the kernel, the products, the sum and the output."""
     row, col = geometry.position(step)
-    window = geometry.window_mask(row, col)
     unreached = geometry.unreached_mask() & ~halo
     (top, _), (left, _) = geometry.pads
-    labels = {
-        "row_labels": [r - top for r in range(padded.shape[0])],
-        "col_labels": [c - left for c in range(padded.shape[1])],
-    }
     corner = (row * geometry.strides[0] - top, col * geometry.strides[1] - left)
     sr, sc = geometry.strides
     formula = (
@@ -202,16 +186,15 @@ def show_step(
         [f"×{_factor(k)}" for k in kernel_row] for kernel_row in explanation.kernel
     ]
     with grid:
-        show_matrix(
+        show_window_on_input(
             padded,
-            title="Input" + (" (padded)" if halo.any() else ""),
-            highlight=window,
+            geometry,
+            window=geometry.window_mask(row, col),
+            halo=halo,
+            key=f"{key}.input",
             corner_text=weights,
-            halo=halo if halo.any() else None,
             shade=unreached if unreached.any() else None,
             cell_px=cell_px(padded.shape),
-            key=f"{key}.input",
-            **labels,
         )
         legend = ["orange outline: cells under the window, with the kernel weight over each"]
         if halo.any():
@@ -220,18 +203,12 @@ def show_step(
             legend.append("grey: never reached by any window")
         st.caption(" · ".join(legend))
     with out_col:
-        values, text = progressive_output(output, step, hide_current=hide_value)
-        current = np.zeros(output.shape, dtype=bool)
-        current[row, col] = True
-        show_matrix(
-            values,
-            title=f"Output {output.shape[0]}×{output.shape[1]}",
-            winner=current,
-            text=text,
-            zmin=float(output.min()),
-            zmax=float(output.max()),
-            cell_px=cell_px(output.shape, 300),
+        show_output_so_far(
+            output,
+            step,
             key=f"{key}.output",
+            hide_current=hide_value,
+            cell_px=cell_px(output.shape, 300),
         )
     kernel_col, products_col, sum_col = st.columns([1, 1, 2])
     with kernel_col:
@@ -366,3 +343,35 @@ def show_transposed_matrix(breakdown: TransposedBreakdown) -> None:
     )
     same = np.allclose(via_matrix, breakdown.reference)
     st.markdown(f"{verdict(same)} Cᵀ x equals the transposed convolution above.")
+
+
+def matrix_expander(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    output: np.ndarray,
+    *,
+    settings: ConvSettings,
+    halo: np.ndarray,
+    breakdown: TransposedBreakdown | None,
+) -> None:
+    """The convolution (or its transpose) as one matrix, for inputs of up to 36 cells."""
+    with st.expander("Convolution as a matrix (inputs up to 6×6)"):
+        forward_shape = output.shape if settings.transposed else image.shape
+        cells = forward_shape[0] * forward_shape[1]
+        if (
+            halo.any()
+            and not settings.transposed
+            and (settings.border_mode, settings.cval) != ("constant", 0.0)
+        ):
+            st.info("The matrix view assumes zero padding: set the fill to constant 0.")
+        elif cells > MATRIX_MAX_CELLS:
+            st.info(
+                f"The matrix would have {cells} columns; make the "
+                f"{'output' if settings.transposed else 'input'} at most 6×6 (36 cells) to see it."
+            )
+        elif settings.transposed:
+            show_transposed_matrix(breakdown)
+        else:
+            form = matrix_form(image, kernel, **settings.conv_options())
+            shown_kernel = kernel[::-1, ::-1] if settings.flip_kernel else kernel
+            show_matrix_form(form, shown_kernel, settings.strides)

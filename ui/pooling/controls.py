@@ -1,0 +1,154 @@
+"""Controls of the Pooling page's small-matrix lesson; they return a plain ``PoolSettings``.
+
+Every widget has a tooltip and a session key under ``pool.``. Loading a worked
+example (``load_pool_example``) writes all of them at once, before the
+widgets are drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.imaging.seed_examples import POOL_EXAMPLES
+from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.window_steps import example_picker, randomize_input, resize_from_inputs
+
+INPUT_KEY = "pool.input"
+
+
+def load_pool_example(key: str) -> None:
+    """Callback: copy a worked example into the controls and the editor."""
+    example = POOL_EXAMPLES[key]
+    state = st.session_state
+    state["pool.in_rows"], state["pool.in_cols"] = example.image.shape
+    state["pool.size_rows"], state["pool.size_cols"] = example.pool_size
+    state["pool.stride_rows"], state["pool.stride_cols"] = example.strides
+    state["pool.padding"], state["pool.method"] = example.padding, example.method
+    state["pool.loaded"] = key
+    set_matrix(INPUT_KEY, example.image)
+    state["pool.stepper.step"], state["pool.stepper.playing"] = 0, False
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """The small-matrix lesson's settings, read from the controls (Keras' names)."""
+
+    pool_size: tuple[int, int]
+    strides: tuple[int, int]
+    padding: str
+    method: str
+    backprop: bool
+
+    def pool_options(self) -> dict:
+        """The keyword arguments every ``core.ops.pooling`` function takes."""
+        return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding)
+
+
+def pool_controls() -> PoolSettings:
+    """Example picker and window settings."""
+    if "pool.in_rows" not in st.session_state:
+        load_pool_example(next(iter(POOL_EXAMPLES)))
+    example_picker(
+        "pool",
+        POOL_EXAMPLES,
+        load_pool_example,
+        select_help="The pooling examples from the course slides.",
+        button_help="Replace the input and the settings with this example.",
+    )
+    sizes, window, options = st.columns(3)
+    a, b = sizes.columns(2)
+    a.number_input(
+        "Input rows",
+        1,
+        12,
+        key="pool.in_rows",
+        on_change=resize_from_inputs,
+        args=(INPUT_KEY, "pool"),
+        help="Height of the input map (up to 12).",
+    )
+    b.number_input(
+        "Input columns",
+        1,
+        12,
+        key="pool.in_cols",
+        on_change=resize_from_inputs,
+        args=(INPUT_KEY, "pool"),
+        help="Width of the input map (up to 12).",
+    )
+    sizes.button(
+        "Random input 0–9",
+        key="pool.random",
+        on_click=randomize_input,
+        args=(INPUT_KEY, "pool"),
+        help="Fill the input with random whole numbers from 0 to 9.",
+    )
+    a, b = window.columns(2)
+    pool_size = (
+        a.number_input(
+            "Window rows",
+            1,
+            5,
+            key="pool.size_rows",
+            help="Height of the pooling window (Keras: pool_size).",
+        ),
+        b.number_input(
+            "Window cols", 1, 5, key="pool.size_cols", help="Width of the pooling window."
+        ),
+    )
+    strides = (
+        a.number_input(
+            "Stride rows",
+            0,
+            5,
+            key="pool.stride_rows",
+            help="Rows the window moves down between outputs. Usually = window.",
+        ),
+        b.number_input(
+            "Stride cols",
+            0,
+            5,
+            key="pool.stride_cols",
+            help="Columns the window moves right between outputs.",
+        ),
+    )
+    padding = options.selectbox(
+        "Padding",
+        ("valid", "same"),
+        key="pool.padding",
+        help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
+        "padded cells never win a max and do not count in an average.",
+    )
+    method = options.radio(
+        "Pooling",
+        ("max", "average"),
+        key="pool.method",
+        horizontal=True,
+        help="max keeps the strongest response of each window; average keeps the mean.",
+    )
+    backprop = options.toggle(
+        "Show backpropagation",
+        key="pool.backprop",
+        help="Where does the gradient of each output go? Max pooling sends all of it to the "
+        "winning cell; average pooling shares it equally over the window.",
+    )
+    return PoolSettings(
+        pool_size=(int(pool_size[0]), int(pool_size[1])),
+        strides=(int(strides[0]), int(strides[1])),
+        padding=padding,
+        method=method,
+        backprop=bool(backprop),
+    )
+
+
+def matrix_input() -> tuple[np.ndarray | None, str | None]:
+    """The editable input in an expander: ``(input, None)`` or ``(None, error message)``."""
+    with st.expander("Edit the input", expanded=False):
+        return matrix_editor(
+            INPUT_KEY,
+            np.zeros((4, 4)),
+            name="input",
+            help="Click a cell to type a new value; change the size above.",
+        )
