@@ -1,0 +1,1 @@
+"""Widgets of the Pixels & Channels page."""

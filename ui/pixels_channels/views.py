@@ -1,0 +1,247 @@
+"""The four tabs of the Pixels & Channels page, each drawing its controls and pictures.
+
+Every tab takes the chosen image (``ImageChoice``, pixels 0–255) and its grey
+version; the numbers come from ``core.ops.histogram`` and ``core.imaging.images``.
+Session keys live under ``pixels.``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.imaging.images import resize_and_pad
+from core.ops import histogram
+from ui.widgets import image_view
+from ui.widgets.image_input import ImageChoice
+from ui.widgets.matrix_view import show_matrix
+
+TAB_NAMES = ["As numbers", "Channels", "Histogram & equalisation", "Resize & pad"]
+
+
+WINDOW_SIZES = [8, 12, 16, 24, 32]
+
+
+NETWORK_SIZES = [28, 32, 64, 128, 224]
+
+
+def show(values, caption: str, container=None) -> None:
+    """A picture of raw pixel values (0–255) with its value range."""
+    image_view.show_image(
+        values, caption=caption, mapping="clip", colorbar=False, details=False, container=container
+    )
+
+
+def channel_options(is_color: bool) -> list[str]:
+    """What the numbers can show: grey only, or grey and each colour channel."""
+    return ["Grey (luma)", "Red", "Green", "Blue"] if is_color else ["Grey"]
+
+
+def channel_plane(pixels: np.ndarray, gray: np.ndarray, channel: str) -> np.ndarray:
+    """The plane named by one of ``channel_options``: the grey image, or R, G or B.
+
+    >>> pixels = np.arange(12).reshape(2, 2, 3)
+    >>> channel_plane(pixels, pixels.mean(axis=2), "Green").tolist()
+    [[1, 4], [7, 10]]
+    """
+    if channel.startswith("Grey"):
+        return gray
+    return pixels[..., channel_options(True).index(channel) - 1]
+
+
+def number_cell_px(columns: int) -> int:
+    """Cells of the printed numbers: roomy up to 16 columns, tighter beyond."""
+    return 34 if columns <= 16 else 22
+
+
+@dataclass(frozen=True)
+class PadPlan:
+    """How a (height, width) picture becomes a ``target``-sided square: scale, then pad."""
+
+    scale: float
+    height: int
+    width: int
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+
+def pad_plan(height: int, width: int, target: int) -> PadPlan:
+    """The scale that fits the longer side into ``target``, the new size and the padding.
+
+    >>> pad_plan(300, 451, 64)
+    PadPlan(scale=0.1419068736141907, height=43, width=64, top=10, bottom=11, left=0, right=0)
+    """
+    scale = target / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    top, left = (target - new_h) // 2, (target - new_w) // 2
+    return PadPlan(scale, new_h, new_w, top, target - new_h - top, left, target - new_w - left)
+
+
+def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
+    """A window of the image printed as numbers, framed in red on the picture."""
+    state = st.session_state
+    pixels = choice.pixels
+    height, width = pixels.shape[:2]
+    state.setdefault("pixels.window", 16)
+    if max(height, width) <= 32 and state.get("pixels.window_for") != choice.name:
+        state["pixels.window"] = 32  # a small image (an MNIST digit) fits whole: show it all
+    state["pixels.window_for"] = choice.name
+    a, b, c = st.columns(3)
+    size = a.select_slider(
+        "Window (pixels)",
+        WINDOW_SIZES,
+        key="pixels.window",
+        help="How many rows and columns of numbers to print. A 28×28 digit fits whole "
+        "in the 32 window.",
+    )
+    row = b.slider(
+        "Centre row",
+        0,
+        height - 1,
+        value=height // 2,
+        key="pixels.row",
+        help="Row of the image the window is centred on (0 is the top).",
+    )
+    col = c.slider(
+        "Centre column",
+        0,
+        width - 1,
+        value=width // 2,
+        key="pixels.col",
+        help="Column the window is centred on (0 is the left).",
+    )
+    shown_channel = st.radio(
+        "Numbers of",
+        channel_options(pixels.ndim == 3),
+        horizontal=True,
+        key="pixels.channel",
+        help="A colour pixel holds three numbers; pick which one to print.",
+    )
+    plane = channel_plane(pixels, gray, shown_channel)
+    window, top, left = histogram.region(plane, (row, col), size)
+    rows, cols = window.shape[:2]
+    left_col, right_col = st.columns([1, 1.4])
+    picture = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
+    image_view.show_picture(
+        image_view.outline_region(picture, top, left, rows, cols),
+        caption=f"The red frame: rows {top}–{top + rows - 1}, columns {left}–{left + cols - 1}",
+        container=left_col,
+    )
+    with right_col:
+        show_matrix(
+            np.round(window),
+            fmt="{:.0f}",
+            colorscale="Greys_r",
+            zmin=0,
+            zmax=255,
+            cell_px=number_cell_px(cols),
+            key="pixels.numbers",
+            row_labels=list(range(top, top + rows)),
+            col_labels=list(range(left, left + cols)),
+        )
+    st.caption(
+        "Each square is one pixel, its number the brightness. Rounded to whole numbers; "
+        "the grey conversion gives fractions."
+    )
+
+
+def channels_tab(choice: ImageChoice, gray: np.ndarray) -> None:
+    """Red, green and blue apart (in grey and in their own colour), then the grey mix."""
+    pixels = choice.pixels
+    if pixels.ndim != 3:
+        st.info(
+            "This image has a single channel: it is already grey. Pick a colour photo "
+            "to split it into red, green and blue."
+        )
+        return
+    columns = st.columns(3)
+    for index, (column, name) in enumerate(zip(columns, histogram.CHANNEL_NAMES, strict=True)):
+        show(pixels[..., index], caption=f"{name} alone, in grey", container=column)
+        tinted = histogram.channel_in_color(pixels, index)
+        show(tinted, caption=f"{name} in its own colour", container=column)
+    st.markdown(
+        "**Grayscale:** grey = 0.299·R + 0.587·G + 0.114·B — green counts most because "
+        "our eyes are most sensitive to it."
+    )
+    show(gray, caption="Grayscale")
+
+
+def _picture_and_histogram(values: np.ndarray, caption: str, title: str, key: str, container):
+    show(values, caption=caption, container=container)
+    container.plotly_chart(
+        image_view.histogram_figure(histogram.histogram(values), title=title),
+        key=key,
+        config={"displayModeBar": False},
+    )
+
+
+def histogram_tab(choice: ImageChoice, gray: np.ndarray) -> None:
+    """Histogram and CDF before and after equalisation; two ways to equalise a colour photo."""
+    pixels = choice.pixels
+    st.markdown(
+        "The **histogram** counts the pixels at each grey level; the red line, the "
+        "**cumulative distribution** (CDF), is the share of pixels at or below each level. "
+        "**Equalisation** moves every level v to ⌊255 · CDF(v)⌋: crowded levels are pulled "
+        "apart, so a dull or washed-out photo uses the whole range."
+    )
+    left_col, right_col = st.columns(2)
+    _picture_and_histogram(gray, "Grey image", "Before", "pixels.hist_before", left_col)
+    equalized = histogram.equalize(gray)
+    _picture_and_histogram(equalized, "Equalised", "After", "pixels.hist_after", right_col)
+    if pixels.ndim != 3:
+        return
+    st.subheader("Equalising a colour photo")
+    space = st.radio(
+        "Brightness channel for the luminance method",
+        ["ycrcb", "lab"],
+        format_func={"ycrcb": "Y of YCrCb", "lab": "L of LAB"}.get,
+        horizontal=True,
+        key="pixels.space",
+        help="Both split a colour into brightness and two colour components; only the "
+        "brightness is equalised, so the hues stay.",
+    )
+    per_channel = histogram.equalize_color(pixels, method="per_channel")
+    luminance = histogram.equalize_color(pixels, method="luminance", space=space)
+    columns = st.columns(3)
+    for column, values, label in (
+        (columns[0], pixels, "Original"),
+        (columns[1], per_channel, "Per channel (R, G, B each)"),
+        (columns[2], luminance, "Luminance only"),
+    ):
+        shift = histogram.mean_hue_shift(pixels, values)
+        show(values, caption=f"{label} — hue change {shift:.1f}°", container=column)
+    st.caption(
+        "Per channel stretches red, green and blue by different amounts, so their "
+        "balance — the colour — changes (see the hue change in degrees). Equalising "
+        "only the brightness keeps each pixel's colour and changes only how light it is."
+    )
+
+
+def resize_tab(choice: ImageChoice, gray: np.ndarray) -> None:
+    """The photo scaled to fit a square network input and padded, with the numbers."""
+    pixels = choice.pixels
+    target = st.select_slider(
+        "Network input size",
+        NETWORK_SIZES,
+        value=64,
+        key="pixels.target",
+        help="CNNs need every input the same size. The photo is scaled so its longer side "
+        "fits, keeping its shape, then centred on a black square.",
+    )
+    square = resize_and_pad(pixels, target)
+    plan = pad_plan(*pixels.shape[:2], target)
+    left_col, right_col = st.columns(2)
+    show(pixels, caption="Original", container=left_col)
+    show(square, caption=f"{target}×{target} network input", container=right_col)
+    st.markdown(
+        f"Scale by {plan.scale:.3g} → {plan.height}×{plan.width}, then pad {plan.top} rows on "
+        f"top, {plan.bottom} below, {plan.left} columns left and {plan.right} right. "
+        "Stretching instead would squash round things into ovals."
+    )
+
+
+TABS = [numbers_tab, channels_tab, histogram_tab, resize_tab]
