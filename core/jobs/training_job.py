@@ -3,7 +3,7 @@
 Training never happens in the Streamlit server: once Keras is imported there,
 every rerun of every page slows down (Streamlit clears the Keras session after
 each run) and a training thread crawls. So a `TrainingJob` starts
-``python -m core.worker train <run_dir>`` as a separate process, and the two
+``python -m core.worker train <run_dir>`` through `core.jobs.runner`, and the two
 sides talk only through files in a run directory, the way TensorBoard log
 directories work. This module never imports TensorFlow or Keras.
 
@@ -13,7 +13,7 @@ The run directory (one per job, under ``./runs`` or ``$CONVSCOPE_RUNS_DIR``)::
     status.json        state, epoch, batch, samples/s, ETA, error (rewritten atomically)
     progress.jsonl     {"type": "batch", ...} and {"type": "epoch", ...} lines
     snapshots/         first-conv-layer kernels: 000000.npy, 000050.npy, ... + index.jsonl
-    model.keras        the trained model (also after a stop), with model.json beside it
+    model.keras        the model, saved after every epoch and at the end, with model.json
     evaluation.json    test accuracy, confusion matrix, per-class accuracy, mistakes
     predictions.npz    predicted class and confidence for every test image
     control.json       written by the page: {"command": "pause" | "resume" | "stop"}
@@ -279,23 +279,21 @@ class TrainingJob:
         dataset,
         config: TrainConfig | None = None,
         *,
-        preprocessing=None,
         runs_root_dir: str | os.PathLike | None = None,
-        save_as: str | None = None,
-        models_dir: str | os.PathLike | None = None,
-        overwrite: bool = False,
         idle_stop: float | None = None,
         job_cap: int | None = None,
+        **run_options,
     ) -> TrainingJob:
         """Create a run directory and start its worker process.
 
         Args:
-            model, dataset, config, preprocessing, save_as, models_dir, overwrite:
-                As for `prepare_run`.
+            model, dataset, config: As for `prepare_run`.
             runs_root_dir: The runs folder; the job cap counts the live runs in it.
             idle_stop: Watchdog timeout in seconds (default ``$CONVSCOPE_IDLE_STOP_SECONDS``
                 or 600).
             job_cap: Most jobs running at once (default ``$CONVSCOPE_MAX_JOBS`` or 2).
+            **run_options: ``preprocessing``, ``save_as``, ``models_dir``, ``overwrite``,
+                as for `prepare_run`.
 
         Returns:
             The started job (state ``"queued"`` until TensorFlow has loaded).
@@ -309,7 +307,7 @@ class TrainingJob:
                 ``weights="imagenet"`` whose weights file is not in the Keras cache; the
                 message names the file and where to put it. No worker is started.
         """
-        check_transfer_can_start(model, dataset, preprocessing)
+        check_transfer_can_start(model, dataset, run_options.get("preprocessing"))
         cap = max_jobs() if job_cap is None else check_integer_field(job_cap, "job_cap", 1)
         idle = idle_stop_seconds() if idle_stop is None else idle_stop
         root = runs_root(runs_root_dir)
@@ -323,15 +321,7 @@ class TrainingJob:
                     "Wait for one to finish or stop one, then start again."
                 )
             run_dir = prepare_run(
-                model,
-                dataset,
-                config,
-                preprocessing=preprocessing,
-                runs_root_dir=root,
-                save_as=save_as,
-                models_dir=models_dir,
-                overwrite=overwrite,
-                idle_stop=idle,
+                model, dataset, config, runs_root_dir=root, idle_stop=idle, **run_options
             )
             job = cls(run_dir)
             job._launch()
