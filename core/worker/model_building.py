@@ -44,7 +44,8 @@ def build_model(spec: ModelSpec):
 
     Example:
 
-    >>> build_model(preset("mnist_cnn_b")).count_params()  # doctest: +SKIP
+    >>> from core.nets.presets import preset
+    >>> build_model(preset("mnist_cnn_b")).count_params()
     93322
     """
     summarize(spec)
@@ -92,7 +93,7 @@ def build_transfer_model(
     Example:
 
     >>> model = build_transfer_model(input_shape=(96, 96, 3), num_classes=2, weights=None)
-    >>> model.layers[-1].units  # doctest: +SKIP
+    >>> model.layers[-1].units
     2
     """
     _check_base(base)
