@@ -144,6 +144,20 @@ def _tint(mask: np.ndarray, rows, cols, color: str, opacity: float, name: str) -
     )
 
 
+def _index_axis(positions: list[int], labels) -> dict:
+    """A fixed axis that numbers the cells: one grey tick per position, no grid, no zoom."""
+    return {
+        "tickmode": "array",
+        "tickvals": positions,
+        "ticktext": [str(label) for label in (labels if labels is not None else positions)],
+        "tickfont": {"size": 10, "color": "#888"},
+        "showgrid": False,
+        "zeroline": False,
+        "fixedrange": True,
+        "constrain": "domain",
+    }
+
+
 def matrix_figure(
     values,
     *,
@@ -298,32 +312,13 @@ def matrix_figure(
     if masks["winner"] is not None:
         shapes += _cell_rectangles(masks["winner"], line={"color": winner_color, "width": 5})
     fig.update_layout(shapes=shapes)
-    tick_font = {"size": 10, "color": "#888"}
-    fig.update_xaxes(
-        side="top",
-        tickmode="array",
-        tickvals=cols,
-        ticktext=[str(c) for c in (col_labels if col_labels is not None else cols)],
-        tickfont=tick_font,
-        showgrid=False,
-        zeroline=False,
-        fixedrange=True,
-        range=[-0.5, shape[1] - 0.5],
-        constrain="domain",
-    )
+    fig.update_xaxes(side="top", range=[-0.5, shape[1] - 0.5], **_index_axis(cols, col_labels))
     fig.update_yaxes(
         autorange=False,
         range=[shape[0] - 0.5, -0.5],  # row 0 on top, as in a printed matrix
-        tickmode="array",
-        tickvals=rows,
-        ticktext=[str(r) for r in (row_labels if row_labels is not None else rows)],
-        tickfont=tick_font,
-        showgrid=False,
-        zeroline=False,
-        fixedrange=True,
         scaleanchor="x",
         scaleratio=1,
-        constrain="domain",
+        **_index_axis(rows, row_labels),
     )
     colorbar_px = 70 if show_colorbar else 0
     top = _MARGIN["t"] + (22 if title else 0)

@@ -18,6 +18,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
+MOVE_BUTTONS = (  # key suffix, icon, tooltip
+    ("first", ":material/first_page:", "Go back to the first position."),
+    ("back", ":material/chevron_left:", "Move the window back by one position."),
+    ("forward", ":material/chevron_right:", "Move the window on by one position."),
+    ("last", ":material/last_page:", "Jump to the last position."),
+)
+
 
 def _keys(key: str) -> tuple[str, str, str]:
     return f"{key}.step", f"{key}.playing", f"{key}.skip_advance"
@@ -96,44 +103,24 @@ def step_through(
         )
         at_start = current_step(key, num_steps) == 0
         at_end = current_step(key, num_steps) == num_steps - 1
-        first.button(
-            "",
-            icon=":material/first_page:",
-            key=f"{key}.first",
-            help="Go back to the first position.",
-            on_click=_move,
-            args=(key, num_steps),
-            kwargs={"to": 0},
-            disabled=at_start,
-        )
-        back.button(
-            "",
-            icon=":material/chevron_left:",
-            key=f"{key}.back",
-            help="Move the window back by one position.",
-            on_click=_move,
-            args=(key, num_steps, -1),
-            disabled=at_start,
-        )
-        forward.button(
-            "",
-            icon=":material/chevron_right:",
-            key=f"{key}.forward",
-            help="Move the window on by one position.",
-            on_click=_move,
-            args=(key, num_steps, 1),
-            disabled=at_end,
-        )
-        last.button(
-            "",
-            icon=":material/last_page:",
-            key=f"{key}.last",
-            help="Jump to the last position.",
-            on_click=_move,
-            args=(key, num_steps),
-            kwargs={"to": num_steps - 1},
-            disabled=at_end,
-        )
+        moves = ({"to": 0}, {"delta": -1}, {"delta": 1}, {"to": num_steps - 1})
+        for column, (name, icon, tip), move, disabled in zip(
+            (first, back, forward, last),
+            MOVE_BUTTONS,
+            moves,
+            (at_start, at_start, at_end, at_end),
+            strict=True,
+        ):
+            column.button(
+                "",
+                icon=icon,
+                key=f"{key}.{name}",
+                help=tip,
+                on_click=_move,
+                args=(key, num_steps),
+                kwargs=move,
+                disabled=disabled,
+            )
         play.button(
             "Pause" if playing else "Play",
             icon=":material/pause:" if playing else ":material/play_arrow:",
