@@ -7,8 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
+from core.jobs.train_config import TrainConfig
+
 IMAGE_SIZE = 8
 NUM_IMAGES = 256
+
+# Long enough that a test has to stop it: thousands of batches of 8 images.
+ENDLESS = TrainConfig(epochs=1000, batch_size=8, learning_rate=0.01, snapshot_every_batches=10)
+
+# Transfer requests: MobileNetV2 from random weights (trains offline) or from ImageNet's.
+TRANSFER_RANDOM = {"transfer": "MobileNetV2", "weights": None}
+TRANSFER_IMAGENET = {"transfer": "MobileNetV2", "weights": "imagenet"}
+WEIGHTS_224 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 
 
 def write_tiny_dataset(path: Path, *, num_images: int = NUM_IMAGES, seed: int = 0) -> Path:
@@ -89,3 +99,21 @@ def write_tiny_rgb_dataset(path: Path, *, size: int = 32, num_images: int = 64) 
         return images.astype(np.uint8), labels.astype(np.uint8)
 
     return _save_split(path, make, num_images, ("red", "blue"))
+
+
+def start_endless(dataset: Path, runs_root: Path, **options):
+    """Start a `TrainingJob` of the tiny CNN that runs until it is stopped (`ENDLESS`)."""
+    from core.jobs.training_job import TrainingJob
+
+    return TrainingJob.start(tiny_spec_dict(), dataset, ENDLESS, runs_root_dir=runs_root, **options)
+
+
+def wait_until_training(job, *, min_step: int = 1):
+    """Poll ``job`` until it has trained ``min_step`` batches; its `RunStatus` then."""
+
+    def training_started():
+        status = job.poll()
+        assert status.state != "failed", status.error
+        return status if status.step >= min_step else None
+
+    return wait_for(training_started, timeout=90, what="training to start")
