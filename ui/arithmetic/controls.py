@@ -13,17 +13,13 @@ import numpy as np
 import streamlit as st
 
 from core.imaging.seed_examples import CONV_EXAMPLES
+from core.ops.output_size import BORDER_MODES
+from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
 from ui.widgets.matrix_editor import matrix_editor, set_matrix
-from ui.widgets.window_steps import randomize_input, resize_from_inputs
+from ui.widgets.window_steps import random_input_button, size_inputs
 
 MODES = ("Convolution", "Transposed convolution")
-
-
-PADDINGS = ("valid", "same", "full", "explicit")
-
-
-BORDER_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
 BORDER_LABELS = {
@@ -138,49 +134,24 @@ def conv_controls() -> ConvSettings:
     with sizes:
         st.markdown("**Sizes**")
         a, b = st.columns(2)
-        a.number_input(
-            "Input rows",
-            1,
-            12,
-            key="arith.in_rows",
-            on_change=resize_from_inputs,
-            args=(INPUT_KEY, "arith"),
-            help="Height of the input matrix (up to 12).",
+        size_inputs(
+            (a, b),
+            INPUT_KEY,
+            "arith",
+            labels=("Input rows", "Input columns"),
+            helps=("Height of the input matrix (up to 12).", "Width of the input matrix."),
+            maximum=12,
         )
-        b.number_input(
-            "Input columns",
-            1,
-            12,
-            key="arith.in_cols",
-            on_change=resize_from_inputs,
-            args=(INPUT_KEY, "arith"),
-            help="Width of the input matrix.",
+        size_inputs(
+            (a, b),
+            KERNEL_KEY,
+            "arith",
+            labels=("Kernel rows", "Kernel columns"),
+            helps=("Height of the kernel (1–5).", "Width of the kernel (1–5)."),
+            maximum=5,
+            size_keys=KERNEL_SIZE_KEYS,
         )
-        a.number_input(
-            "Kernel rows",
-            1,
-            5,
-            key="arith.k_rows",
-            on_change=resize_from_inputs,
-            args=(KERNEL_KEY, "arith", KERNEL_SIZE_KEYS),
-            help="Height of the kernel (1–5).",
-        )
-        b.number_input(
-            "Kernel columns",
-            1,
-            5,
-            key="arith.k_cols",
-            on_change=resize_from_inputs,
-            args=(KERNEL_KEY, "arith", KERNEL_SIZE_KEYS),
-            help="Width of the kernel (1–5).",
-        )
-        st.button(
-            "Random input 0–9",
-            key="arith.random",
-            on_click=randomize_input,
-            args=(INPUT_KEY, "arith"),
-            help="Fill the input with random whole numbers from 0 to 9.",
-        )
+        random_input_button(INPUT_KEY, "arith")
     with steps:
         st.markdown("**Stride and dilation**")
         a, b = st.columns(2)

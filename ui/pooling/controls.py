@@ -13,8 +13,10 @@ import numpy as np
 import streamlit as st
 
 from core.imaging.seed_examples import POOL_EXAMPLES
+from core.ops.output_size import PADDINGS
+from core.ops.pooling import POOLING_METHODS
 from ui.widgets.matrix_editor import matrix_editor, set_matrix
-from ui.widgets.window_steps import example_picker, randomize_input, resize_from_inputs
+from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
 
 INPUT_KEY = "pool.input"
 
@@ -59,32 +61,15 @@ def pool_controls() -> PoolSettings:
         button_help="Replace the input and the settings with this example.",
     )
     sizes, window, options = st.columns(3)
-    a, b = sizes.columns(2)
-    a.number_input(
-        "Input rows",
-        1,
-        12,
-        key="pool.in_rows",
-        on_change=resize_from_inputs,
-        args=(INPUT_KEY, "pool"),
-        help="Height of the input map (up to 12).",
+    size_inputs(
+        sizes.columns(2),
+        INPUT_KEY,
+        "pool",
+        labels=("Input rows", "Input columns"),
+        helps=("Height of the input map (up to 12).", "Width of the input map (up to 12)."),
+        maximum=12,
     )
-    b.number_input(
-        "Input columns",
-        1,
-        12,
-        key="pool.in_cols",
-        on_change=resize_from_inputs,
-        args=(INPUT_KEY, "pool"),
-        help="Width of the input map (up to 12).",
-    )
-    sizes.button(
-        "Random input 0–9",
-        key="pool.random",
-        on_click=randomize_input,
-        args=(INPUT_KEY, "pool"),
-        help="Fill the input with random whole numbers from 0 to 9.",
-    )
+    random_input_button(INPUT_KEY, "pool", container=sizes)
     a, b = window.columns(2)
     pool_size = (
         a.number_input(
@@ -116,14 +101,14 @@ def pool_controls() -> PoolSettings:
     )
     padding = options.selectbox(
         "Padding",
-        ("valid", "same"),
+        PADDINGS,
         key="pool.padding",
         help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
         "padded cells never win a max and do not count in an average.",
     )
     method = options.radio(
         "Pooling",
-        ("max", "average"),
+        POOLING_METHODS,
         key="pool.method",
         horizontal=True,
         help="max keeps the strongest response of each window; average keeps the mean.",

@@ -67,6 +67,40 @@ def randomize_input(matrix_key: str, prefix: str) -> None:
     st.session_state[f"{prefix}.loaded"] = None
 
 
+def size_inputs(
+    columns,
+    matrix_key: str,
+    prefix: str,
+    *,
+    labels: tuple[str, str],
+    helps: tuple[str, str],
+    maximum: int,
+    size_keys: tuple[str, str] = INPUT_SIZE_KEYS,
+) -> None:
+    """A rows and a columns input (``f"{prefix}.{size_key}"``) that resize the stored matrix."""
+    for column, label, size_key, tip in zip(columns, labels, size_keys, helps, strict=True):
+        column.number_input(
+            label,
+            1,
+            maximum,
+            key=f"{prefix}.{size_key}",
+            on_change=resize_from_inputs,
+            args=(matrix_key, prefix, size_keys),
+            help=tip,
+        )
+
+
+def random_input_button(matrix_key: str, prefix: str, *, container=None) -> None:
+    """The button that fills the input with random digits (key ``f"{prefix}.random"``)."""
+    (container if container is not None else st).button(
+        "Random input 0–9",
+        key=f"{prefix}.random",
+        on_click=randomize_input,
+        args=(matrix_key, prefix),
+        help="Fill the input with random whole numbers from 0 to 9.",
+    )
+
+
 def table(values: np.ndarray) -> pd.DataFrame:
     """A matrix as a DataFrame with string column names (what ``st.dataframe`` shows).
 
