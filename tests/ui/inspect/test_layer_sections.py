@@ -1,0 +1,418 @@
+"""ui.inspect.layer_sections: first-layer filters, feature maps and pooling, through AppTest.
+
+The model is the small CNN of `tests.ui.inspect.small_network`, its maps computed in numpy;
+`ArrayWorker` answers the sections' worker requests from the same arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.jobs.inspection import FeatureMaps, InferenceError, LayerInfo, ModelRejectedError
+from tests.apptest_helpers import markdown_text
+from tests.ui.inspect.small_network import (
+    PATH,
+    SOBEL_X,
+    ArrayWorker,
+    Weights,
+    edge_image,
+    feature_maps,
+    model_info,
+    weights,
+)
+from tests.ui.train.apptest_charts import array, chart, chart_keys
+from ui.inspect.layer_sections import MAX_FILTERS, channel_name, source_conv
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+# ---------------------------------------------------------------------------
+# Plain helpers
+# ---------------------------------------------------------------------------
+
+
+def errors_script(kind):
+    import streamlit as st
+
+    from core.jobs.inspection import InferenceError, ModelRejectedError
+    from ui.inspect.layer_sections import reported_errors
+
+    def action():
+        if kind == "fine":
+            return 42
+        error = {
+            "value": ValueError,
+            "inference": InferenceError,
+            "rejected": ModelRejectedError,
+            "bug": KeyError,
+        }[kind]
+        raise error(f"{kind} went wrong")
+
+    st.session_state["result"] = reported_errors(action)
+
+
+@pytest.mark.parametrize(
+    "kind", ["value", "inference", "rejected"], ids=["ValueError", "Inference", "Rejected"]
+)
+def test_worker_problems_become_an_error_box_and_none(kind):
+    at = AppTest.from_function(errors_script, args=(kind,)).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"{kind} went wrong"]
+    assert at.session_state["result"] is None
+
+
+def test_an_answer_passes_through_and_a_bug_is_not_hidden():
+    at = AppTest.from_function(errors_script, args=("fine",)).run()
+    assert at.session_state["result"] == 42 and not at.error
+    at = AppTest.from_function(errors_script, args=("bug",)).run()
+    assert at.exception  # a programming error is not a worker problem
+    assert issubclass(ModelRejectedError, ValueError) and issubclass(InferenceError, RuntimeError)
+
+
+def test_channels_are_named_by_colour_when_there_are_three():
+    assert channel_name(1, np.zeros((3, 3, 3, 4))) == "G (channel 1)"
+    assert channel_name(1, np.zeros((3, 3, 2, 4))) == "channel 1"
+
+
+def branchy_info():
+    """input → conv_a, conv_b → add → relu → pool: the relu's maps come from two convs."""
+    conv = dict(activation="linear", kernel_size=(3, 3), strides=(1, 1), padding="same")
+    return model_info(
+        layers=(
+            LayerInfo("input", "InputLayer", "input", (8, 8, 1), 0),
+            LayerInfo("conv_a", "Conv2D", "conv", (8, 8, 2), 20, **conv, inbound=("input",)),
+            LayerInfo("conv_b", "Conv2D", "conv", (8, 8, 2), 20, **conv, inbound=("input",)),
+            LayerInfo("add", "Add", "other", (8, 8, 2), 0, inbound=("conv_a", "conv_b")),
+            LayerInfo("relu", "ReLU", "activation", (8, 8, 2), 0, inbound=("add",)),
+            LayerInfo(
+                "avg",
+                "AveragePooling2D",
+                "pooling",
+                (4, 4, 2),
+                0,
+                kernel_size=(2, 2),
+                strides=(2, 2),
+                inbound=("relu",),
+            ),
+        ),
+        total_params=40,
+    )
+
+
+def test_the_conv_behind_a_map_is_found_through_activations_and_pooling():
+    info = model_info()
+    assert source_conv(info, info.layer("conv")).name == "conv"
+    assert source_conv(info, info.layer("pool")).name == "conv"
+    assert source_conv(info, info.layer("conv2")).name == "conv2"
+    assert source_conv(info, info.layer("flatten")) is None
+    branchy = branchy_info()
+    assert source_conv(branchy, branchy.layer("avg")) is None  # behind it: an Add of two
+    assert source_conv(branchy, branchy.layer("conv_b")).name == "conv_b"
+
+
+# ---------------------------------------------------------------------------
+# First-layer filters
+# ---------------------------------------------------------------------------
+
+
+def filters_script(client, info):
+    from ui.inspect.layer_sections import filters
+
+    filters(client, info.path, info)
+
+
+def open_filters(client=None, info=None) -> AppTest:
+    client = ArrayWorker() if client is None else client
+    at = AppTest.from_function(filters_script, args=(client, info or model_info()))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
+    client = ArrayWorker()
+    at = open_filters(client)
+    assert client.requests == [("filters", PATH, None)]  # the first conv layer
+    assert markdown_text(at).startswith("Layer **conv** has 4 filters of 3×3×1 weights.")
+    assert at.radio(key="inspect.filter_channel").options == ["channel 0"]
+    grid = chart(at, "inspect.filter_grid")
+    assert len(grid["data"]) == 4
+    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)
+    table = at.dataframe[0].value
+    assert list(table["filter"]) == [0, 1, 2, 3]
+    assert table.iloc[0].to_dict() == {
+        "filter": 0,
+        "closest classic kernel": "Sobel 0°",
+        "sign": "",
+        "cosine similarity": 1.0,
+    }
+    assert "**Filter 0 looks like a Sobel 0° (1.00).**" in markdown_text(at)
+    assert captions(at)[1].endswith("Flat-image gain: 0.000.")  # an edge detector passes no flat
+    assert chart_keys(at) == [
+        "inspect.filter_grid",
+        "inspect.filter_weights",
+        "inspect.filter_frequency",
+        "inspect.filter_template",
+    ]
+
+
+def test_studying_another_filter_shows_its_weights_and_its_gain():
+    at = open_filters()
+    at.number_input(key="inspect.filter_index").set_value(2).run()
+    kernel = weights().conv[:, :, 0, 2]
+    np.testing.assert_allclose(array(chart(at, "inspect.filter_weights")["data"][0]["z"]), kernel)
+    assert f"Flat-image gain: {abs(kernel.sum()):.3f}." in captions(at)[1]
+    assert "**Filter 2 looks like a" in markdown_text(at)
+
+
+def test_the_frequency_response_of_an_edge_filter_is_dark_in_the_centre():
+    at = open_filters()
+    response = array(chart(at, "inspect.filter_frequency")["data"][0]["z"])
+    assert response.shape == (32, 32)
+    assert response[16, 16] == pytest.approx(0.0, abs=1e-6)  # zero frequency, centred
+    assert response.max() == pytest.approx(8.0, rel=1e-3)  # |H| of Sobel peaks at 4·2
+
+
+def rgb_client() -> ArrayWorker:
+    conv = np.zeros((3, 3, 3, 2), np.float32)
+    conv[..., 0, 0] = SOBEL_X  # red channel of filter 0
+    conv[..., 1, 1] = 1.0  # green channel of filter 1: a box blur
+    base = weights()
+    return ArrayWorker(Weights(conv, np.zeros(2), base.conv2, base.conv2_bias, base.dense))
+
+
+def test_colour_filters_offer_each_channel_and_a_composite():
+    at = open_filters(rgb_client(), model_info(input_shape=(8, 8, 3)))
+    channel = at.radio(key="inspect.filter_channel")
+    assert channel.options == ["R (channel 0)", "G (channel 1)", "B (channel 2)", "RGB composite"]
+    np.testing.assert_array_equal(array(chart(at, "inspect.filter_grid")["data"][0]["z"]), SOBEL_X)
+    channel.set_value(1).run()
+    grid = chart(at, "inspect.filter_grid")
+    assert not array(grid["data"][0]["z"]).any()
+    assert array(grid["data"][1]["z"]).tolist() == [[1.0] * 3] * 3
+
+
+def test_the_composite_shows_colour_pictures_and_sums_the_channels():
+    at = open_filters(rgb_client(), model_info(input_shape=(8, 8, 3)))
+    at.radio(key="inspect.filter_channel").set_value("rgb").run()
+    assert not at.exception
+    assert len(at.get("image")) == 1  # one list of colour tiles
+    assert any(
+        c.startswith("Each filter's R, G, B kernels as one colour picture") for c in captions(at)
+    )
+    grid = chart(at, "inspect.filter_grid")
+    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)  # R + G + B
+    assert at.dataframe[0].value.iloc[1]["closest classic kernel"].startswith("Box")
+
+
+def test_a_model_with_many_filters_shows_the_first_64():
+    base = weights()
+    conv = np.random.default_rng(1).normal(size=(3, 3, 1, 70)).astype(np.float32)
+    client = ArrayWorker(Weights(conv, np.zeros(70), base.conv2, base.conv2_bias, base.dense))
+    at = open_filters(client)
+    assert "has 70 filters" in markdown_text(at)
+    assert len(chart(at, "inspect.filter_grid")["data"]) == MAX_FILTERS
+    assert at.number_input(key="inspect.filter_index").max == MAX_FILTERS - 1
+
+
+def test_a_worker_that_cannot_answer_is_an_error_and_nothing_else():
+    at = open_filters(ArrayWorker(failing=("filters",)))
+    assert [e.value for e in at.error] == ["The worker could not answer filters."]
+    assert not at.get("plotly_chart") and not at.markdown
+
+
+# ---------------------------------------------------------------------------
+# Feature maps
+# ---------------------------------------------------------------------------
+
+
+def maps_script(client, info, maps):
+    from ui.inspect.layer_sections import feature_maps
+
+    feature_maps(client, "/models/small.keras", info, maps)
+
+
+def open_maps(client=None, info=None, maps=None) -> AppTest:
+    client = ArrayWorker() if client is None else client
+    maps = feature_maps(edge_image()) if maps is None else maps
+    at = AppTest.from_function(maps_script, args=(client, info or model_info(), maps))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_every_map_layer_gets_a_mosaic_the_first_one_open():
+    at = open_maps()
+    assert [(e.label, e.proto.expanded) for e in at.expander] == [
+        ("conv (Conv2D, relu) → 8×8×4", True),
+        ("pool (MaxPooling2D, no activation) → 4×4×4", False),
+        ("conv2 (Conv2D, linear) → 2×2×2", False),
+    ]
+    assert captions(at)[:3] == [
+        "Colours: sequential (dark 0 → yellow max), one scale for the whole layer (0 … 4).",
+        "Colours: sequential (dark 0 → yellow max), one scale for the whole layer (0 … 4).",
+        f"Colours: diverging (blue < 0 < red), one scale for the whole layer "
+        f"(±{np.abs(feature_maps(edge_image()).maps['conv2']).max():.3g}).",
+    ]
+
+
+def test_without_a_shared_scale_each_map_is_stretched():
+    at = open_maps()
+    at.toggle(key="inspect.shared_scale").set_value(False).run()
+    assert captions(at)[0].endswith("each map stretched to its own maximum.")
+
+
+def test_an_enlarged_map_sits_beside_the_filter_that_made_it():
+    client = ArrayWorker()
+    at = open_maps(client)
+    assert at.selectbox(key="inspect.enlarge_layer").value == "conv"
+    enlarged = chart(at, "inspect.enlarged_map")
+    np.testing.assert_allclose(
+        array(enlarged["data"][0]["z"]), feature_maps(edge_image()).maps["conv"][:, :, 0]
+    )
+    assert enlarged["layout"]["title"]["text"] == "conv, map 0"
+    kernel = chart(at, "inspect.enlarged_kernel")
+    np.testing.assert_array_equal(array(kernel["data"][0]["z"]), SOBEL_X)
+    assert kernel["layout"]["title"]["text"] == "Filter 0 of conv"
+    assert captions(at)[-1].startswith("Filter 0 of conv: one 3×3 kernel per input channel")
+    assert client.requests[-1] == ("filters", PATH, "conv")
+
+
+def test_a_deeper_map_shows_one_kernel_per_input_channel():
+    at = open_maps()
+    at.selectbox(key="inspect.enlarge_layer").set_value("conv2")
+    at.number_input(key="inspect.enlarge_channel").set_value(1).run()
+    grid = chart(at, "inspect.enlarged_kernel")
+    assert [trace["name"] for trace in grid["data"]] == ["in 0", "in 1", "in 2", "in 3"]
+    for channel, trace in enumerate(grid["data"]):
+        np.testing.assert_allclose(array(trace["z"]), weights().conv2[:, :, channel, 1])
+
+
+def test_a_pooled_map_is_traced_back_to_its_conv_filter():
+    client = ArrayWorker()
+    at = open_maps(client)
+    at.selectbox(key="inspect.enlarge_layer").set_value("pool")
+    at.number_input(key="inspect.enlarge_channel").set_value(3).run()
+    assert client.requests[-1] == ("filters", PATH, "conv")
+    assert chart(at, "inspect.enlarged_kernel")["layout"]["title"]["text"] == "Filter 3 of conv"
+
+
+def test_a_map_made_by_several_convs_says_so():
+    maps = FeatureMaps(
+        maps={
+            "conv_a": np.zeros((8, 8, 2), np.float32),
+            "conv_b": np.zeros((8, 8, 2), np.float32),
+            "relu": np.ones((8, 8, 2), np.float32),
+            "avg": np.ones((4, 4, 2), np.float32),
+        },
+        pre_activations={},
+        probabilities=np.array([0.2, 0.3, 0.5], np.float32),
+        worker_ms=1.0,
+    )
+    client = ArrayWorker()
+    at = open_maps(client, branchy_info(), maps)
+    asked = len(client.requests)
+    at.selectbox(key="inspect.enlarge_layer").set_value("relu").run()
+    assert [i.value for i in at.info] == ["This map was not made by a single conv filter."]
+    assert len(client.requests) == asked  # no filters to fetch
+
+
+# ---------------------------------------------------------------------------
+# Pooling
+# ---------------------------------------------------------------------------
+
+
+def pooling_script(info, maps):
+    from ui.inspect.layer_sections import pooling
+
+    pooling(info, maps)
+
+
+def open_pooling(info=None, maps=None) -> AppTest:
+    maps = feature_maps(edge_image()) if maps is None else maps
+    at = AppTest.from_function(pooling_script, args=(info or model_info(), maps)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_map_before_and_after_relu_beside_its_pooled_map():
+    at = open_pooling()
+    assert [m.value for m in at.markdown] == [
+        "**Before ReLU**",
+        "**conv (after ReLU)**",
+        "**pool (MaxPooling2D 2×2)**",
+    ]
+    assert captions(at)[:3] == [
+        "8×8, signed blue < 0 < red",
+        "8×8, colours dark 0 → yellow 4",
+        "4×4, colours dark 0 → yellow 4",  # one scale: the map's
+    ]
+    pre = feature_maps(edge_image()).pre_activations["conv"][:, :, 0]
+    assert captions(at)[3] == (
+        f"ReLU replaced {(pre <= 0).mean():.0%} of the values (all the negative ones) with 0."
+    )
+    assert captions(at)[4].startswith(
+        "Drawn at the same scale (30 screen pixels per unit), so the pooled map really is "
+        "smaller: 8×8 → 4×4. MaxPooling2D keeps the strongest response in each window"
+    )
+
+
+def test_another_channel_changes_the_share_relu_removed():
+    at = open_pooling()
+    at.number_input(key="inspect.pool_channel").set_value(1).run()
+    pre = feature_maps(edge_image()).pre_activations["conv"][:, :, 1]
+    assert f"ReLU replaced {(pre <= 0).mean():.0%}" in captions(at)[3]
+
+
+def test_a_model_without_pooling_says_so():
+    info = model_info(layers=tuple(layer for layer in model_info().layers if layer.name != "pool"))
+    at = open_pooling(info)
+    assert [i.value for i in at.info] == ["This model has no pooling layer."]
+
+
+def test_average_pooling_after_an_activation_layer_without_its_input():
+    maps = FeatureMaps(
+        maps={
+            "conv_a": np.zeros((8, 8, 2), np.float32),
+            "conv_b": np.zeros((8, 8, 2), np.float32),
+            "relu": np.ones((8, 8, 2), np.float32),
+            "avg": np.ones((4, 4, 2), np.float32),
+        },
+        pre_activations={},
+        probabilities=np.array([0.2, 0.3, 0.5], np.float32),
+        worker_ms=1.0,
+    )
+    at = open_pooling(branchy_info(), maps)
+    assert [m.value for m in at.markdown] == ["**relu**", "**avg (AveragePooling2D 2×2)**"]
+    assert "averages each window: the map shrinks and gets smoother" in captions(at)[-1]
+    assert not any("ReLU replaced" in c for c in captions(at))  # no map before the ReLU
+
+
+def test_a_pooling_layer_whose_input_is_not_shown_says_so():
+    maps = feature_maps(edge_image())
+    del maps.maps["conv"]
+    at = open_pooling(maps=maps)
+    assert [i.value for i in at.info] == ["The input of pool is not a feature map shown here."]
+
+
+# ---------------------------------------------------------------------------
+# The real worker, once: ArrayWorker answers as it does
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_filters_section_with_the_real_worker_and_a_bundled_model():
+    from tests.inspect_helpers import MNIST_MODEL
+    from ui.inspect.models import inference_client
+
+    client = inference_client()
+    info = client.model_info(MNIST_MODEL)
+    at = AppTest.from_function(filters_script, args=(client, info), default_timeout=120)
+    at.run()
+    assert not at.exception and not at.error
+    assert markdown_text(at).startswith("Layer **conv2d** has 32 filters of 3×3×1 weights.")
+    assert len(at.dataframe[0].value) == 32
