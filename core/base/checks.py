@@ -314,6 +314,17 @@ def _is_sequence(value) -> bool:
     return True
 
 
+def _as_array(value, name: str, *, ndims: tuple[int, ...], kinds: str, holding: str):
+    """``value`` as an array whose dtype kind is in ``kinds`` and whose ndim is in ``ndims``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in kinds:
+        raise TypeError(f"`{name}` must hold {holding}. {received(name, array)}")
+    if array.ndim not in ndims:
+        dims = " or ".join(str(d) for d in ndims)
+        raise ValueError(f"`{name}` must have {dims} dimensions. {received(name, array)}")
+    return array
+
+
 def as_real_array(
     value, name: str, *, ndims: tuple[int, ...], check_finite: bool = True
 ) -> np.ndarray:
@@ -333,12 +344,7 @@ def as_real_array(
     Traceback (most recent call last):
     ValueError: `kernel` must have 2 dimensions. Received: kernel=ndarray(shape=(2,), dtype=int64).
     """
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"`{name}` must hold real numbers. {received(name, array)}")
-    if array.ndim not in ndims:
-        dims = " or ".join(str(d) for d in ndims)
-        raise ValueError(f"`{name}` must have {dims} dimensions. {received(name, array)}")
+    array = _as_array(value, name, ndims=ndims, kinds="biuf", holding="real numbers")
     if array.size == 0:
         raise ValueError(f"`{name}` must not be empty. {received(name, array)}")
     if check_finite:
@@ -375,12 +381,7 @@ def as_integer_array(
     Traceback (most recent call last):
     ValueError: `y` values must be >= 0; the smallest is -1. Received: y=ndarray(...).
     """
-    array = np.asarray(value)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"`{name}` must hold integers. {received(name, array)}")
-    if array.ndim not in ndims:
-        dims = " or ".join(str(d) for d in ndims)
-        raise ValueError(f"`{name}` must have {dims} dimensions. {received(name, array)}")
+    array = _as_array(value, name, ndims=ndims, kinds="iu", holding="integers")
     if minimum is not None and array.size and array.min() < minimum:
         raise ValueError(
             f"`{name}` values must be >= {minimum}; the smallest is {array.min()}. "

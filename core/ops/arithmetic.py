@@ -8,7 +8,7 @@ reaches, the paper's relationship that applies with the numbers filled in,
 and, for transposed convolutions, the equivalent direct convolution (stretched
 input, padding k − p − 1, flipped kernel).
 
-Everything here is pure numpy on top of ``core.ops.convolution``; nothing imports
+Everything here is pure numpy on top of ``core.ops.output_size``; nothing imports
 Streamlit or TensorFlow.
 
 Coordinates: a window's taps are given in *padded* coordinates (row 0 is the
@@ -22,35 +22,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.checks import PaddingPairs, as_choice, as_pair, as_real_array
-from core.ops.output_size import BORDER_MODES, OutputSizeInfo, conv_padding, effective_kernel_size
-
-Pair = tuple[int, int]
-
-
-AXIS_NAMES = ("rows", "columns")
-
-
-def _axis_info(
-    input_size: int, kernel_size: int, stride: int, dilation: int, before: int, after: int
-) -> OutputSizeInfo:
-    k_eff = effective_kernel_size(kernel_size, dilation)
-    numerator = input_size + before + after - k_eff
-    size = numerator // stride + 1
-    covered = (size - 1) * stride + k_eff
-    return OutputSizeInfo(
-        input_size=input_size,
-        kernel_size=kernel_size,
-        effective_kernel_size=k_eff,
-        stride=stride,
-        dilation_rate=dilation,
-        pad_before=before,
-        pad_after=after,
-        numerator=numerator,
-        size=size,
-        exact=numerator % stride == 0,
-        unreached=input_size + before + after - covered,
-    )
+from core.base.checks import (
+    PaddingPairs,
+    Pair,
+    as_choice,
+    as_pair,
+    as_real_array,
+    check_int,
+    check_real,
+)
+from core.ops.output_size import (
+    BORDER_MODES,
+    OutputSizeInfo,
+    conv_padding,
+    describe_output_size,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +49,7 @@ class ConvGeometry:
     """
 
     input_shape: Pair
-    kernel_shape: Pair
+    kernel_size: Pair
     strides: Pair
     dilation_rate: Pair
     pads: PaddingPairs
@@ -71,36 +57,37 @@ class ConvGeometry:
 
     @property
     def output_shape(self) -> Pair:
+        """(rows, cols) of the output."""
         return (self.axes[0].size, self.axes[1].size)
 
     @property
     def padded_shape(self) -> Pair:
+        """(rows, cols) of the input with its padding halo."""
         return (
             self.input_shape[0] + sum(self.pads[0]),
             self.input_shape[1] + sum(self.pads[1]),
         )
 
     @property
-    def effective_kernel_shape(self) -> Pair:
+    def effective_kernel_size(self) -> Pair:
+        """(rows, cols) the dilated kernel spans."""
         return (self.axes[0].effective_kernel_size, self.axes[1].effective_kernel_size)
 
     @property
     def num_steps(self) -> int:
+        """How many window positions (output cells) there are."""
         return self.output_shape[0] * self.output_shape[1]
 
     def position(self, step: int) -> Pair:
         """(row, col) of the output cell written at ``step`` (reading order)."""
-        if not 0 <= step < self.num_steps:
-            raise ValueError(
-                f"`step` must be in [0, {self.num_steps - 1}]. Received: step={step!r}"
-            )
-        row, col = divmod(int(step), self.output_shape[1])
+        step = check_int(step, "step", minimum=0, maximum=self.num_steps - 1)
+        row, col = divmod(step, self.output_shape[1])
         return (row, col)
 
     def taps(self, row: int, col: int) -> tuple[np.ndarray, np.ndarray]:
         """Padded-grid row and column indices of the kernel taps for output (row, col)."""
-        tap_rows = row * self.strides[0] + np.arange(self.kernel_shape[0]) * self.dilation_rate[0]
-        tap_cols = col * self.strides[1] + np.arange(self.kernel_shape[1]) * self.dilation_rate[1]
+        tap_rows = row * self.strides[0] + np.arange(self.kernel_size[0]) * self.dilation_rate[0]
+        tap_cols = col * self.strides[1] + np.arange(self.kernel_size[1]) * self.dilation_rate[1]
         return tap_rows, tap_cols
 
     def window_mask(self, row: int, col: int) -> np.ndarray:
@@ -123,7 +110,7 @@ class ConvGeometry:
         for axis in (0, 1):
             reached = np.zeros(self.padded_shape[axis], dtype=bool)
             starts = np.arange(self.output_shape[axis]) * self.strides[axis]
-            offsets = np.arange(self.kernel_shape[axis]) * self.dilation_rate[axis]
+            offsets = np.arange(self.kernel_size[axis]) * self.dilation_rate[axis]
             reached[(starts[:, None] + offsets[None, :]).ravel()] = True
             lines.append(reached)
         return lines[0], lines[1]
@@ -147,19 +134,20 @@ class ConvGeometry:
 
 
 def conv_geometry(
-    input_shape, kernel_shape, *, strides=1, padding="valid", dilation_rate=1
+    input_shape, kernel_size, *, strides=1, padding="valid", dilation_rate=1
 ) -> ConvGeometry:
     """The window geometry of a convolution (or pooling) with Keras' arguments.
 
     Args:
         input_shape: (rows, cols) of the input.
-        kernel_shape: (rows, cols) of the kernel or pooling window.
+        kernel_size: (rows, cols) of the kernel or pooling window.
         strides: int or (rows, cols), >= 1.
         padding: "valid", "same" (TensorFlow's rule, extra cell bottom/right),
             "full", an int, (pad_rows, pad_cols) or ((top, bottom), (left, right)).
         dilation_rate: int or (rows, cols), >= 1.
 
     Raises:
+        TypeError: an argument of the wrong type.
         ValueError: a stride, dilation or size below 1, or a (dilated) kernel
             larger than the padded input; the message names the number to change.
 
@@ -168,42 +156,30 @@ def conv_geometry(
     ((2, 2), 4, (1, 1))
     """
     input_shape = as_pair(input_shape, "input_shape")
-    kernel_shape = as_pair(kernel_shape, "kernel_shape")
+    kernel_size = as_pair(kernel_size, "kernel_size")
     strides = as_pair(strides, "strides")
     dilation_rate = as_pair(dilation_rate, "dilation_rate")
     pads = conv_padding(
-        input_shape, kernel_shape, strides=strides, padding=padding, dilation_rate=dilation_rate
+        input_shape, kernel_size, strides=strides, padding=padding, dilation_rate=dilation_rate
     )
-    axes = []
-    for axis in (0, 1):
-        info = _axis_info(
+    axes = tuple(
+        describe_output_size(
             input_shape[axis],
-            kernel_shape[axis],
-            strides[axis],
-            dilation_rate[axis],
-            *pads[axis],
+            kernel_size[axis],
+            strides=strides[axis],
+            padding=pads[axis],
+            dilation_rate=dilation_rate[axis],
+            axis=axis,
         )
-        if info.numerator < 0:
-            dilated = (
-                f", dilated to {info.effective_kernel_size}"
-                if info.effective_kernel_size != info.kernel_size
-                else ""
-            )
-            raise ValueError(
-                f"The kernel is larger than the padded input along the {AXIS_NAMES[axis]}: "
-                f"kernel {info.kernel_size}{dilated} > input {info.input_size} + padding "
-                f"{info.pad_before + info.pad_after} = "
-                f"{info.input_size + info.pad_before + info.pad_after}. Make the kernel or the "
-                "dilation smaller, or the input or the padding larger."
-            )
-        axes.append(info)
+        for axis in (0, 1)
+    )
     return ConvGeometry(
         input_shape=input_shape,
-        kernel_shape=kernel_shape,
+        kernel_size=kernel_size,
         strides=strides,
         dilation_rate=dilation_rate,
         pads=pads,
-        axes=(axes[0], axes[1]),
+        axes=axes,
     )
 
 
@@ -216,7 +192,7 @@ def pad_input(image, pads: PaddingPairs, *, mode: str = "constant", cval: float 
     image = as_real_array(image, "image", ndims=(2,)).astype(np.float64)
     mode = as_choice(mode, "mode", BORDER_MODES)
     if mode == "constant":
-        return np.pad(image, pads, mode="constant", constant_values=float(cval))
+        return np.pad(image, pads, mode="constant", constant_values=check_real(cval, "cval"))
     return np.pad(image, pads, mode=mode)
 
 
@@ -238,6 +214,7 @@ class Relationship:
 
     @property
     def label(self) -> str:
+        """The heading a page shows, e.g. "Relationship 5: no zero padding, non-unit strides"."""
         prefix = f"Relationship {self.number}" if self.number else "Framework rule"
         return f"{prefix}: {self.name}"
 
@@ -257,7 +234,7 @@ def conv_relationship(info: OutputSizeInfo, *, padding_name: str | None = None) 
     >>> r.number, r.result, r.substituted.endswith(r"\\lfloor 3.5 \\rfloor + 1 = 4")
     (5, 4, True)
     """
-    i, k, s, d = info.input_size, info.kernel_size, info.stride, info.dilation_rate
+    i, k, s, d = info.input_size, info.kernel_size, info.strides, info.dilation_rate
     before, after = info.pad_before, info.pad_after
     o = info.size
     notes: list[str] = []
@@ -337,7 +314,7 @@ def pool_relationship(info: OutputSizeInfo, *, padding_name: str = "valid") -> R
     >>> pool_relationship(describe_output_size(4, 2, strides=1)).substituted
     '\\\\left\\\\lfloor \\\\frac{4 - 2}{1} \\\\right\\\\rfloor + 1 = 3'
     """
-    i, k, s, o = info.input_size, info.kernel_size, info.stride, info.size
+    i, k, s, o = info.input_size, info.kernel_size, info.strides, info.size
     if padding_name == "same":
         notes = (
             f"Padding 'same' adds {info.pad_before} cell(s) before and {info.pad_after} after; "
@@ -368,7 +345,7 @@ def pool_relationship(info: OutputSizeInfo, *, padding_name: str = "valid") -> R
 
 
 def transposed_relationship(
-    input_size: int, kernel_size: int, stride: int, pad_before: int, pad_after: int, size: int
+    input_size: int, kernel_size: int, strides: int, pad_before: int, pad_after: int, size: int
 ) -> Relationship:
     """The paper's transposed-convolution relationship (8–14) for one axis.
 
@@ -379,7 +356,7 @@ def transposed_relationship(
     >>> transposed_relationship(2, 3, 2, 0, 0, 5).number
     12
     """
-    i, k, s = input_size, kernel_size, stride
+    i, k, s = input_size, kernel_size, strides
     p_total = pad_before + pad_after
     a = size - (s * (i - 1) + k - p_total)
     symmetric = pad_before == pad_after
@@ -430,14 +407,14 @@ def transposed_relationship(
 
 
 def keras_transpose_rule(
-    input_size: int, kernel_size: int, stride: int, padding: str, output_padding: int | None
+    input_size: int, kernel_size: int, strides: int, padding: str, output_padding: int | None
 ) -> tuple[str, str, int]:
     """Keras' ``Conv2DTranspose`` length rule for one axis as (formula, substituted, size).
 
     >>> keras_transpose_rule(2, 3, 2, "valid", None)[1]
     '2 \\\\cdot 2 + \\\\max(3 - 2, 0) = 5'
     """
-    i, k, s = input_size, kernel_size, stride
+    i, k, s = input_size, kernel_size, strides
     if output_padding is None:
         if padding == "valid":
             size = i * s + max(k - s, 0)

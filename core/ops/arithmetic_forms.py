@@ -3,14 +3,12 @@ step by step, and a convolution written as one matrix product."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array
 from core.ops.arithmetic import (
-    AXIS_NAMES,
     ConvGeometry,
     Relationship,
     conv_geometry,
@@ -18,18 +16,18 @@ from core.ops.arithmetic import (
     transposed_relationship,
 )
 from core.ops.convolution import conv2d
-from core.ops.output_size import conv_padding
+from core.ops.output_size import PADDINGS, axis_padding, conv_padding
 from core.ops.transposed import conv2d_transpose, convolution_matrix, stretch_input
 
 MATRIX_MAX_CELLS = 36  # inputs up to 6×6 get an explicit convolution matrix
 
 
 def _adjoint_pads(
-    input_size: int, output_length: int, kernel_size: int, stride: int, forward_before: int
+    input_size: int, output_length: int, kernel_size: int, strides: int, forward_before: int
 ) -> tuple[int, int]:
     """(before, after) padding of the stretched input so a unit-stride 'valid' correlation
     with the flipped kernel has ``output_length`` cells. Negative means crop."""
-    stretched = (input_size - 1) * stride + 1
+    stretched = (input_size - 1) * strides + 1
     before = kernel_size - 1 - forward_before
     after = output_length + kernel_size - 1 - stretched - before
     return before, after
@@ -100,8 +98,8 @@ def transposed_breakdown(
         output_padding: None or int / (rows, cols), each < the stride.
 
     Raises:
-        ValueError / TypeError: as ``core.conv2d_transpose``, including the
-            "same" + ``output_padding`` combinations that Keras and TensorFlow
+        ValueError / TypeError: as ``conv2d_transpose``, which computes the reference and
+            refuses the "same" + ``output_padding`` combinations that Keras and TensorFlow
             refuse (no convolution of the output rebuilds the input size).
 
     >>> b = transposed_breakdown([[1, 2], [3, 4]], np.ones((3, 3)), strides=2)
@@ -114,7 +112,7 @@ def transposed_breakdown(
     image = as_real_array(image, "image", ndims=(2,)).astype(np.float64)
     kernel = as_real_array(kernel, "kernel", ndims=(2,)).astype(np.float64)
     strides = as_pair(strides, "strides")
-    padding = as_choice(padding, "padding", ("valid", "same"))
+    padding = as_choice(padding, "padding", PADDINGS)
     out_pad = (
         None if output_padding is None else as_pair(output_padding, "output_padding", minimum=0)
     )
@@ -123,22 +121,7 @@ def transposed_breakdown(
     for axis in (0, 1):
         length = reference.shape[axis]
         k, s = kernel.shape[axis], strides[axis]
-        if padding == "same":
-            total = max((math.ceil(length / s) - 1) * s + k - length, 0)
-            forward = (total // 2, total - total // 2)
-            rebuilt = math.ceil(length / s)
-        else:
-            forward = (0, 0)
-            rebuilt = (length - k) // s + 1 if length >= k else 0
-        if rebuilt != image.shape[axis]:
-            # TensorFlow refuses these too: the layer must be the exact transpose of a
-            # convolution whose output has the input's size.
-            raise ValueError(
-                f"Along the {AXIS_NAMES[axis]}, a '{padding}' convolution of the {length}-cell "
-                f"output would give {rebuilt} values, not the {image.shape[axis]} input values, "
-                "so this is not the transpose of any convolution (Keras and TensorFlow refuse "
-                "it as well). Change the output padding, the kernel size or the stride."
-            )
+        forward = axis_padding(padding, length, k, s, axis)
         forward_pads.append(forward)
         pads.append(_adjoint_pads(image.shape[axis], length, k, s, forward[0]))
         relationships.append(
@@ -221,14 +204,14 @@ def matrix_form(
     )
     output = (matrix @ image.ravel()).reshape(geometry.output_shape)
     transposed = (matrix.T @ output.ravel()).reshape(image.shape)
-    dilated = np.zeros(geometry.effective_kernel_shape)
+    dilated = np.zeros(geometry.effective_kernel_size)
     dilated[:: geometry.dilation_rate[0], :: geometry.dilation_rate[1]] = applied
     stretched = stretch_input(output, geometry.strides)
     pads = [
         _adjoint_pads(
             geometry.output_shape[axis],
             image.shape[axis],
-            geometry.effective_kernel_shape[axis],
+            geometry.effective_kernel_size[axis],
             geometry.strides[axis],
             geometry.pads[axis][0],
         )

@@ -7,22 +7,37 @@ compute) and true convolution (what textbooks and ``scipy.signal.convolve2d``
 compute). The work is done by ``cv2.filter2D`` on the padded image, then
 cropped and strided, so a megapixel photo takes milliseconds.
 
-``output_size`` and ``describe_output_size`` give the arithmetic,
-``explain_pixel`` the step-by-step dot product behind one output value, and
-``conv2d_transpose`` the transposed ("deconvolution") layer.
+``ConvOptions`` holds the sliding options, normalised and checked once;
+``core.ops.output_size`` gives the arithmetic, ``core.ops.pixel_explanation``
+the step-by-step dot product behind one output value, and
+``core.ops.transposed`` the transposed ("deconvolution") layer.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from core.base.checks import PaddingPairs, as_choice, as_pair, as_real_array, check_all_finite
-from core.ops.output_size import BORDER_MODES, conv_padding, effective_kernel_size
+from core.base.checks import (
+    PaddingPairs,
+    Pair,
+    as_choice,
+    as_pair,
+    as_real_array,
+    check_all_finite,
+    check_bool,
+    check_real,
+)
+from core.ops.output_size import (
+    BORDER_MODES,
+    PADDING_NAMES,
+    conv_padding,
+    effective_kernel_size,
+    normalize_explicit_padding,
+)
 
 # cv2.filter2D handles at most this many channels in one call.
 _CV2_MAX_CHANNELS = 4
@@ -71,36 +86,59 @@ def _validate_conv_inputs(
     return image, kernel
 
 
-def _prepare(
-    image,
-    kernel,
-    strides,
-    padding,
-    mode,
-    cval,
-    dilation_rate,
-    flip_kernel,
-    *,
-    check_image_finite=True,
-):
-    """Validate and pad: return (padded image, kernel as applied, strides, paddings).
+@dataclass(frozen=True)
+class ConvOptions:
+    """How ``conv2d`` slides its kernel: Keras' names, normalised and checked once.
+
+    The fields are ``conv2d``'s keyword options with its defaults; ``explain_pixel`` takes
+    the same ones. After construction ``strides`` and ``dilation_rate`` are pairs,
+    ``padding`` a lower-case name or ``((top, bottom), (left, right))``, ``mode`` lower
+    case and ``cval`` a float.
+
+    Raises:
+        TypeError: an option of the wrong type.
+        ValueError: a stride or dilation below 1, an unknown name, a negative padding or
+            a non-finite ``cval``.
+
+    >>> options = ConvOptions(strides=2, padding="SAME")
+    >>> options.strides, options.padding, options.dilation_rate
+    ((2, 2), 'same', (1, 1))
+    """
+
+    strides: Pair | int = 1
+    padding: str | int | tuple = "valid"
+    mode: str = "constant"
+    cval: float = 0.0
+    dilation_rate: Pair | int = 1
+    flip_kernel: bool = False
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "strides", as_pair(self.strides, "strides"))
+        if isinstance(self.padding, str):
+            set_(self, "padding", as_choice(self.padding, "padding", PADDING_NAMES))
+        else:
+            set_(self, "padding", normalize_explicit_padding(self.padding))
+        set_(self, "mode", as_choice(self.mode, "mode", BORDER_MODES))
+        set_(self, "cval", check_real(self.cval, "cval"))
+        set_(self, "dilation_rate", as_pair(self.dilation_rate, "dilation_rate"))
+        set_(self, "flip_kernel", check_bool(self.flip_kernel, "flip_kernel"))
+
+
+def _prepare(image, kernel, options: ConvOptions, *, check_image_finite: bool = True):
+    """Validate and pad: return (padded image, kernel as applied, dilated kernel, paddings).
 
     With ``check_image_finite=False`` the caller must check the padded image.
     """
     image, kernel = _validate_conv_inputs(image, kernel, check_image_finite=check_image_finite)
-    strides = as_pair(strides, "strides")
-    dilation_rate = as_pair(dilation_rate, "dilation_rate")
-    mode = as_choice(mode, "mode", BORDER_MODES)
-    if isinstance(cval, bool) or not isinstance(cval, numbers.Real) or not math.isfinite(cval):
-        raise ValueError(f"`cval` must be a finite number. Received: cval={cval!r}")
-    applied = kernel[::-1, ::-1] if flip_kernel else kernel
-    dilated = dilate_kernel(applied, dilation_rate)
+    applied = kernel[::-1, ::-1] if options.flip_kernel else kernel
+    dilated = dilate_kernel(applied, options.dilation_rate)
     pads = conv_padding(
         image.shape[:2],
         kernel.shape[:2],
-        strides=strides,
-        padding=padding,
-        dilation_rate=dilation_rate,
+        strides=options.strides,
+        padding=options.padding,
+        dilation_rate=options.dilation_rate,
     )
     padded_shape = (image.shape[0] + sum(pads[0]), image.shape[1] + sum(pads[1]))
     if dilated.shape[0] > padded_shape[0] or dilated.shape[1] > padded_shape[1]:
@@ -114,8 +152,8 @@ def _prepare(
             + f") is larger than the padded image ({padded_shape[0]}×{padded_shape[1]}). "
             "Use a smaller kernel or dilation, or more padding."
         )
-    padded = _pad(image, pads, mode, cval)
-    return padded, applied, dilated, strides, pads
+    padded = _pad(image, pads, options.mode, options.cval)
+    return padded, applied, dilated, pads
 
 
 def _pad(image: np.ndarray, pads: PaddingPairs, mode: str, cval: float) -> np.ndarray:
@@ -255,18 +293,9 @@ def conv2d(
     array([[45., 54.],
            [81., 90.]])
     """
+    options = ConvOptions(strides, padding, mode, cval, dilation_rate, flip_kernel)
     # The image's NaN/inf check happens band by band inside the correlation.
-    padded, _, dilated, strides, _ = _prepare(
-        image,
-        kernel,
-        strides,
-        padding,
-        mode,
-        cval,
-        dilation_rate,
-        flip_kernel,
-        check_image_finite=False,
-    )
+    padded, _, dilated, _ = _prepare(image, kernel, options, check_image_finite=False)
     if dilated.ndim == 3:
         if padded.ndim == 2:
             padded = padded[:, :, None]
@@ -277,6 +306,7 @@ def conv2d(
         result = np.sum(planes, axis=0, dtype=np.float64)
     else:
         result = _correlate_valid(padded, dilated, check_finite=True)
-    if strides != (1, 1):
-        result = np.ascontiguousarray(result[:: strides[0], :: strides[1]])
+    rows, cols = options.strides
+    if (rows, cols) != (1, 1):
+        result = np.ascontiguousarray(result[::rows, ::cols])
     return result

@@ -27,30 +27,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.ops import kernels
+from core.base.checks import as_pair, as_real_array, check_bool, check_int
+from core.ops import kernel_analysis, kernels
 
 FREQUENCY_KINDS = ("low-pass", "high-pass", "band-pass", "flat")
 
 
-_SOBEL_0 = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
+# The 0° templates are the presets of core.ops.kernels; the 45° ones exist only here.
+_SOBEL_0 = kernels.PRESETS["sobel_right"].values
 
 
 _SOBEL_45 = np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], dtype=np.float64)
 
 
-_LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float64)
+_LAPLACIAN = kernels.PRESETS["laplacian"].values
 
 
-_OUTLINE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float64)
+_OUTLINE = kernels.PRESETS["outline"].values
 
 
-_LINE_0 = np.array([[-1, -1, -1], [2, 2, 2], [-1, -1, -1]], dtype=np.float64)
+_LINE_0 = kernels.PRESETS["ridge"].values
 
 
 _LINE_45 = np.array([[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], dtype=np.float64)
 
 
-_IDENTITY = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float64)
+_IDENTITY = kernels.PRESETS["identity"].values
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,9 @@ class FrequencyResponse:
     kind: str
 
 
-def _check_filter(values, argument: str = "kernel") -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(
-            f"`{argument}` must be a 2-D array (one channel of a filter). "
-            f"Received: {argument} with shape {array.shape}"
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{argument}` must hold finite numbers. Received NaN or infinity.")
-    return array
+def _check_filter(values) -> np.ndarray:
+    """One channel of a filter, (kh, kw) finite numbers, as float64."""
+    return as_real_array(values, "kernel", ndims=(2,)).astype(np.float64)
 
 
 def resample(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -118,7 +113,7 @@ def resample(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     [[0.0, 1.0, 2.0]]
     """
     kernel = _check_filter(kernel)
-    rows, cols = int(shape[0]), int(shape[1])
+    rows, cols = as_pair(shape, "shape")
     if (rows, cols) == kernel.shape:
         return kernel.copy()
 
@@ -157,8 +152,7 @@ def classic_bank(shape: tuple[int, int] = (3, 3)) -> list[tuple[str, str, int | 
     >>> sorted({family for _, family, _, _ in classic_bank()})[:4]
     ['Box blur', 'Gabor (edge)', 'Gabor (stripe)', 'Gaussian']
     """
-    rows, cols = int(shape[0]), int(shape[1])
-    size = (rows, cols)
+    rows, cols = size = as_pair(shape, "shape")
     bank = []
     bank += _oriented(_SOBEL_0, 0, "Sobel", size)
     bank += _oriented(_SOBEL_45, 45, "Sobel", size)
@@ -224,6 +218,7 @@ def closest_kernels(kernel, *, top_k: int = 3, allow_sign_flip: bool = True) -> 
         An all-zero filter matches nothing and gets an empty list.
 
     Raises:
+        TypeError: `kernel` does not hold numbers, or `top_k` is not an int.
         ValueError: `kernel` is not 2-D or not finite, or `top_k` < 1.
 
     >>> laplacian = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=float)
@@ -232,8 +227,8 @@ def closest_kernels(kernel, *, top_k: int = 3, allow_sign_flip: bool = True) -> 
     ('Laplacian', -1, 1.0)
     """
     kernel = _check_filter(kernel)
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"`top_k` must be an int >= 1. Received: top_k={top_k!r}")
+    top_k = check_int(top_k, "top_k", minimum=1)
+    allow_sign_flip = check_bool(allow_sign_flip, "allow_sign_flip")
     if not np.any(kernel):
         return []
     matches = []
@@ -262,22 +257,15 @@ def frequency_response(kernel, *, size: int = 32) -> FrequencyResponse:
     >>> response.kind, round(response.dc_gain, 3)
     ('low-pass', 1.0)
     """
-    kernel = _check_filter(kernel)
-    if isinstance(size, bool) or not isinstance(size, int) or size < max(kernel.shape):
-        raise ValueError(
-            f"`size` must be an int >= the kernel's size {max(kernel.shape)}. "
-            f"Received: size={size!r}"
-        )
-    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(kernel, s=(size, size))))
-    frequencies = np.fft.fftshift(np.fft.fftfreq(size))
+    response = kernel_analysis.frequency_response(_check_filter(kernel), size=size)
+    spectrum, frequencies = response.magnitude, response.frequencies
     radius = np.hypot(*np.meshgrid(frequencies, frequencies, indexing="ij"))
     energy = spectrum**2
     total = float(energy.sum())
     if total == 0:
         return FrequencyResponse(spectrum, frequencies, 0.0, 0.0, "flat")
     low_fraction = float(energy[radius < 0.25].sum() / total)
-    dc_gain = float(abs(kernel.sum()))
-    peak = float(spectrum.max())
+    dc_gain, peak = response.dc_gain, response.peak_gain
     if dc_gain >= 0.5 * peak and low_fraction >= 0.5:
         kind = "low-pass"
     elif dc_gain <= 0.1 * peak and low_fraction < 0.5:

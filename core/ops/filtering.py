@@ -19,11 +19,11 @@ Borders are filled by mirroring (``mode="symmetric"``, scipy.ndimage's
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import scipy.ndimage
 
+from core.base.checks import as_real_array, check_int, check_real, received
 from core.ops.convolution import conv2d
 from core.ops.kernels import box_kernel, gaussian_kernel
 
@@ -31,32 +31,21 @@ MAX_FILTER_SIZE = 31
 
 
 def _check_image(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"`image` must hold numbers. Received: dtype {array.dtype}")
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3) or array.size == 0:
-        raise ValueError(f"`image` must be (H, W) or (H, W, 3). Received: shape {array.shape}")
+    """(H, W) or (H, W, 3) real values as float32 (NaN is left alone)."""
+    array = as_real_array(image, "image", ndims=(2, 3), check_finite=False)
+    if array.ndim == 3 and array.shape[2] != 3:
+        raise ValueError(f"`image` must be (H, W) or (H, W, 3). {received('image', array)}")
     return array.astype(np.float32, copy=False)
 
 
-def _check_filter_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"`size` must be an int. Received: size={size!r}")
-    if size < 1 or size > MAX_FILTER_SIZE or size % 2 == 0:
+def _check_filter_size(kernel_size) -> int:
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1, maximum=MAX_FILTER_SIZE)
+    if kernel_size % 2 == 0:
         raise ValueError(
-            f"`size` must be an odd number from 1 to {MAX_FILTER_SIZE}. Received: size={size!r}"
+            "`kernel_size` must be odd, so the window has a centre pixel. "
+            f"{received('kernel_size', kernel_size)}"
         )
-    return int(size)
-
-
-def _check_number(value, name: str, *, minimum: float, maximum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number. Received: {name}={value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(
-            f"`{name}` must be between {minimum:g} and {maximum:g}. Received: {name}={value!r}"
-        )
-    return float(value)
+    return kernel_size
 
 
 def add_gaussian_noise(image, variance: float, *, seed: int = 0, clip: bool = True) -> np.ndarray:
@@ -72,7 +61,7 @@ def add_gaussian_noise(image, variance: float, *, seed: int = 0, clip: bool = Tr
     [[0.0, 0.0], [0.0, 0.0]]
     """
     pixels = _check_image(image)
-    variance = _check_number(variance, "variance", minimum=0.0, maximum=10_000.0)
+    variance = check_real(variance, "variance", minimum=0.0, maximum=10_000.0)
     rng = np.random.default_rng(seed)
     noisy = pixels + rng.normal(0.0, math.sqrt(variance), size=pixels.shape).astype(np.float32)
     return np.clip(noisy, 0, 255) if clip else noisy
@@ -86,7 +75,7 @@ def add_salt_and_pepper(image, fraction: float, *, seed: int = 0) -> np.ndarray:
     1000
     """
     pixels = _check_image(image)
-    fraction = _check_number(fraction, "fraction", minimum=0.0, maximum=1.0)
+    fraction = check_real(fraction, "fraction", minimum=0.0, maximum=1.0)
     height, width = pixels.shape[:2]
     rng = np.random.default_rng(seed)
     count = round(fraction * height * width)
@@ -99,28 +88,33 @@ def add_salt_and_pepper(image, fraction: float, *, seed: int = 0) -> np.ndarray:
     return noisy
 
 
-def mean_filter(image, size: int = 3) -> np.ndarray:
-    """Replace each pixel by the mean of its ``size``×``size`` neighbourhood (odd size).
+def mean_filter(image, kernel_size: int = 3) -> np.ndarray:
+    """Replace each pixel by the mean of its ``kernel_size``² neighbourhood (odd size).
 
     >>> mean_filter(np.array([[0.0, 9.0, 0.0]]), 3).tolist()
     [[3.0, 3.0, 3.0]]
     """
     pixels = _check_image(image)
-    size = _check_filter_size(size)
-    kernel = box_kernel(size)
+    kernel = box_kernel(_check_filter_size(kernel_size))
     return conv2d(pixels, kernel, padding="same", mode="symmetric").astype(np.float32)
 
 
-def gaussian_filter(image, size: int = 5, sigma: float = 1.0) -> np.ndarray:
-    """Weighted mean with a ``size``×``size`` Gaussian kernel of standard deviation ``sigma``."""
+def gaussian_filter(image, kernel_size: int = 5, sigma: float = 1.0) -> np.ndarray:
+    """Weighted mean under a ``kernel_size``² Gaussian of standard deviation ``sigma``.
+
+    Noise is averaged away as by ``mean_filter``, but near pixels count more, so edges
+    blur less.
+
+    >>> gaussian_filter(np.full((4, 4), 7.0), 3).round(4).tolist()[0]
+    [7.0, 7.0, 7.0, 7.0]
+    """
     pixels = _check_image(image)
-    size = _check_filter_size(size)
-    kernel = gaussian_kernel(size, sigma)
+    kernel = gaussian_kernel(_check_filter_size(kernel_size), sigma)
     return conv2d(pixels, kernel, padding="same", mode="symmetric").astype(np.float32)
 
 
-def median_filter(image, size: int = 3) -> np.ndarray:
-    """Replace each pixel by the median of its ``size``×``size`` neighbourhood.
+def median_filter(image, kernel_size: int = 3) -> np.ndarray:
+    """Replace each pixel by the median of its ``kernel_size``² neighbourhood.
 
     Not a convolution: the median is not a weighted sum, so no kernel can
     express it. Each colour channel is filtered on its own.
@@ -129,13 +123,13 @@ def median_filter(image, size: int = 3) -> np.ndarray:
     [[0.0, 0.0, 0.0]]
     """
     pixels = _check_image(image)
-    size = _check_filter_size(size)
-    footprint = (size, size) + ((1,) if pixels.ndim == 3 else ())
+    kernel_size = _check_filter_size(kernel_size)
+    footprint = (kernel_size, kernel_size) + ((1,) if pixels.ndim == 3 else ())
     return scipy.ndimage.median_filter(pixels, size=footprint, mode="reflect").astype(np.float32)
 
 
 def unsharp_mask(
-    image, *, amount: float = 1.0, size: int = 9, sigma: float = 2.0
+    image, *, amount: float = 1.0, kernel_size: int = 9, sigma: float = 2.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sharpen by adding back the detail a blur removes.
 
@@ -143,13 +137,14 @@ def unsharp_mask(
     (the high-frequency part, signed) and ``sharpened = image + amount · detail``
     (not clipped; values may leave 0–255).
 
-    >>> blurred, detail, sharp = unsharp_mask(np.array([[0.0, 0.0, 90.0, 90.0]]), size=3)
+    >>> image = np.array([[0.0, 0.0, 90.0, 90.0]])
+    >>> blurred, detail, sharp = unsharp_mask(image, kernel_size=3)
     >>> [round(float(value), 1) for value in detail[0]]
     [0.0, -28.7, 28.7, 0.0]
     """
     pixels = _check_image(image)
-    amount = _check_number(amount, "amount", minimum=0.0, maximum=100.0)
-    blurred = gaussian_filter(pixels, size, sigma)
+    amount = check_real(amount, "amount", minimum=0.0, maximum=100.0)
+    blurred = gaussian_filter(pixels, kernel_size, sigma)
     detail = pixels - blurred
     return blurred, detail, pixels + amount * detail
 
@@ -160,8 +155,10 @@ def mean_squared_error(image, reference) -> float:
     >>> mean_squared_error([[1.0, 3.0]], [[1.0, 1.0]])
     2.0
     """
-    a = np.asarray(image, dtype=np.float64)
-    b = np.asarray(reference, dtype=np.float64)
+    a = as_real_array(image, "image", ndims=(2, 3), check_finite=False).astype(np.float64)
+    b = as_real_array(reference, "reference", ndims=(2, 3), check_finite=False)
     if a.shape != b.shape:
-        raise ValueError(f"Shapes differ: {a.shape} and {b.shape}.")
+        raise ValueError(
+            f"`reference` must have the shape of `image`, {a.shape}. {received('reference', b)}"
+        )
     return float(np.mean((a - b) ** 2))

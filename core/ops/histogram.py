@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.base.checks import as_choice, as_pair, as_real_array, check_int, received
+
 LEVELS = 256
 
 
@@ -28,34 +30,23 @@ LUMINANCE_SPACES = ("ycrcb", "lab")
 CHANNEL_NAMES = ("Red", "Green", "Blue")
 
 
-def _as_levels(image) -> np.ndarray:
-    """Round and clip to integer levels 0–255 (uint8)."""
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"`image` must hold numbers. Received: dtype {array.dtype}")
-    if array.size == 0:
-        raise ValueError(f"`image` must not be empty. Received: shape {array.shape}")
+def _as_levels(array: np.ndarray) -> np.ndarray:
+    """Round and clip to integer levels 0–255 (uint8); NaN becomes 0."""
     if array.dtype == np.uint8:
         return array
     return np.clip(np.round(np.nan_to_num(array.astype(np.float64))), 0, 255).astype(np.uint8)
 
 
-def _check_gray(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.ndim != 2:
-        raise ValueError(
-            "`image` must be a 2-D grayscale array (H, W). "
-            f"Received: image with shape {array.shape}"
-        )
-    return array
+def _check_gray(image, name: str = "image") -> np.ndarray:
+    """A 2-D grayscale array (H, W) of real numbers."""
+    return as_real_array(image, name, ndims=(2,), check_finite=False)
 
 
-def _check_rgb(image) -> np.ndarray:
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(
-            f"`image` must be an RGB array (H, W, 3). Received: image with shape {array.shape}"
-        )
+def _check_rgb(image, name: str = "image") -> np.ndarray:
+    """An RGB array (H, W, 3) of real numbers."""
+    array = as_real_array(image, name, ndims=(3,), check_finite=False)
+    if array.shape[2] != 3:
+        raise ValueError(f"`{name}` must be an RGB array (H, W, 3). {received(name, array)}")
     return array
 
 
@@ -81,11 +72,11 @@ def cumulative_distribution(counts) -> np.ndarray:
     >>> cumulative_distribution([1, 1, 2]).tolist()
     [0.25, 0.5, 1.0]
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0 or counts.min() < 0 or counts.sum() <= 0:
+    counts = as_real_array(counts, "counts", ndims=(1,)).astype(np.float64)
+    if counts.min() < 0 or counts.sum() <= 0:
         raise ValueError(
-            "`counts` must be a 1-D array of non-negative counts with a positive total. "
-            f"Received: counts with shape {counts.shape}"
+            "`counts` must be non-negative counts with a positive total. "
+            f"{received('counts', counts)}"
         )
     return np.cumsum(counts) / counts.sum()
 
@@ -129,16 +120,10 @@ def equalize_color(image, *, method: str = "luminance", space: str = "ycrcb") ->
     [255.0, 255.0, 255.0]
     """
     rgb = _as_levels(_check_rgb(image))
-    if method not in COLOR_METHODS:
-        raise ValueError(
-            f"`method` must be one of {', '.join(COLOR_METHODS)}. Received: method={method!r}"
-        )
+    method = as_choice(method, "method", COLOR_METHODS)
+    space = as_choice(space, "space", LUMINANCE_SPACES)
     if method == "per_channel":
         return np.stack([equalize(rgb[:, :, c]) for c in range(3)], axis=-1)
-    if space not in LUMINANCE_SPACES:
-        raise ValueError(
-            f"`space` must be one of {', '.join(LUMINANCE_SPACES)}. Received: space={space!r}"
-        )
     forward, backward = (
         (cv2.COLOR_RGB2YCrCb, cv2.COLOR_YCrCb2RGB)
         if space == "ycrcb"
@@ -155,8 +140,8 @@ def luminance(image) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)[:, :, 0].astype(np.float32)
 
 
-def _to_hsv(image) -> np.ndarray:
-    rgb = np.ascontiguousarray(_as_levels(_check_rgb(image)))
+def _to_hsv(image, name: str) -> np.ndarray:
+    rgb = np.ascontiguousarray(_as_levels(_check_rgb(image, name)))
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV_FULL)
 
 
@@ -169,12 +154,8 @@ def mean_hue_shift(before, after) -> float:
     >>> mean_hue_shift(np.full((1, 1, 3), 90.0), np.full((1, 1, 3), 200.0))
     0.0
     """
-    hsv_before = cv2.cvtColor(
-        np.ascontiguousarray(_as_levels(_check_rgb(before))), cv2.COLOR_RGB2HSV_FULL
-    )
-    hsv_after = cv2.cvtColor(
-        np.ascontiguousarray(_as_levels(_check_rgb(after))), cv2.COLOR_RGB2HSV_FULL
-    )
+    hsv_before = _to_hsv(before, "before")
+    hsv_after = _to_hsv(after, "after")
     hue_before = hsv_before[:, :, 0].astype(np.float64) * 360.0 / 256.0
     hue_after = hsv_after[:, :, 0].astype(np.float64) * 360.0 / 256.0
     difference = np.abs(hue_before - hue_after)
@@ -202,8 +183,7 @@ def channel_in_color(image, channel: int) -> np.ndarray:
     [0.0, 1.0, 0.0]
     """
     rgb = _check_rgb(image)
-    if channel not in (0, 1, 2):
-        raise ValueError(f"`channel` must be 0, 1 or 2. Received: channel={channel!r}")
+    channel = check_int(channel, "channel", minimum=0, maximum=2)
     tinted = np.zeros(rgb.shape, dtype=np.float32)
     tinted[:, :, channel] = rgb[:, :, channel]
     return tinted
@@ -221,11 +201,11 @@ def region(image, center: tuple[int, int], size: int = 16) -> tuple[np.ndarray, 
     """
     array = np.asarray(image)
     if array.ndim not in (2, 3):
-        raise ValueError(f"`image` must be (H, W) or (H, W, C). Received: shape {array.shape}")
-    if size < 1:
-        raise ValueError(f"`size` must be >= 1. Received: size={size!r}")
+        raise ValueError(f"`image` must be (H, W) or (H, W, C). {received('image', array)}")
+    size = check_int(size, "size", minimum=1)
+    row, col = as_pair(center, "center", minimum=None)
     height, width = array.shape[:2]
     rows, cols = min(size, height), min(size, width)
-    top = int(np.clip(center[0] - rows // 2, 0, height - rows))
-    left = int(np.clip(center[1] - cols // 2, 0, width - cols))
+    top = int(np.clip(row - rows // 2, 0, height - rows))
+    left = int(np.clip(col - cols // 2, 0, width - cols))
     return array[top : top + rows, left : left + cols], top, left

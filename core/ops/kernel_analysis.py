@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.checks import as_pair, as_real_array
+from core.base.checks import as_pair, as_real_array, check_int, check_real, received
 from core.ops.convolution import conv2d
 
 FREQUENCY_GRID = 64
@@ -62,12 +61,7 @@ def frequency_response(kernel, *, size: int = FREQUENCY_GRID) -> FrequencyRespon
     ('low-pass', 1.0)
     """
     kernel = as_real_array(kernel, "kernel", ndims=(2,)).astype(np.float64)
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"`size` must be an int. Received: size={size!r}")
-    if size < max(kernel.shape):
-        raise ValueError(
-            f"`size` must be at least the kernel size {max(kernel.shape)}. Received: size={size!r}"
-        )
+    size = check_int(size, "size", minimum=max(kernel.shape))
     magnitude = np.fft.fftshift(np.abs(np.fft.fft2(kernel, s=(size, size))))
     frequencies = np.fft.fftshift(np.fft.fftfreq(size))
     centre = size // 2
@@ -134,6 +128,7 @@ def separability(kernel, *, tolerance: float = 1e-9) -> Separability:
     (True, [1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
     """
     kernel = as_real_array(kernel, "kernel", ndims=(2,)).astype(np.float64)
+    tolerance = check_real(tolerance, "tolerance", minimum=0.0)
     kh, kw = kernel.shape
     u, s, vt = np.linalg.svd(kernel)
     largest = float(s[0]) if s.size else 0.0
@@ -191,6 +186,7 @@ class EquivarianceCheck:
 
     @property
     def is_equivariant(self) -> bool:
+        """Whether both ways agree, up to rounding (1e-6 of the largest output value)."""
         scale = max(float(np.abs(self.shifted_conv).max()), 1.0)
         return self.max_abs_difference <= 1e-6 * scale
 
@@ -216,17 +212,12 @@ def equivariance(image, kernel, shift=(0, 0), *, strides=1) -> EquivarianceCheck
     image = as_real_array(image, "image", ndims=(2, 3)).astype(np.float64)
     kernel = as_real_array(kernel, "kernel", ndims=(2,))
     strides = as_pair(strides, "strides")
-    try:
-        dy, dx = (int(v) for v in shift)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`shift` must be a pair of ints (rows, cols). Received: {shift!r}"
-        ) from None
+    dy, dx = as_pair(shift, "shift", minimum=None)
     height = image.shape[0] - image.shape[0] % strides[0]
     width = image.shape[1] - image.shape[1] % strides[1]
     if height == 0 or width == 0:
         raise ValueError(
-            f"The image ({image.shape[0]}×{image.shape[1]}) is smaller than the stride {strides}."
+            f"`image` must be at least as large as the stride {strides}. {received('image', image)}"
         )
     image = image[:height, :width]
     options = {"strides": strides, "padding": "same", "mode": "wrap"}

@@ -8,10 +8,13 @@ families a slider can explore: box, Gaussian, Gabor, Laplacian of Gaussian.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.base.checks import check_choice, check_int, check_real, received
+
+MAX_GENERATED_SIZE = 99  # the largest kernel the generators build
 
 
 def _frozen(values, scale: float = 1.0) -> np.ndarray:
@@ -163,61 +166,49 @@ def kernel(key: str) -> np.ndarray:
     >>> kernel("sobel_bottom")[0].tolist()
     [-1.0, -2.0, -1.0]
     """
-    if key not in PRESETS:
-        raise ValueError(f"`key` must be one of {sorted(PRESETS)}. Received: key={key!r}")
-    return PRESETS[key].values.copy()
+    return PRESETS[check_choice(key, "key", tuple(PRESETS))].values.copy()
 
 
-def _check_size(size, name: str = "size", minimum: int = 1, maximum: int = 99) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int. Received: {name}={size!r}")
-    if not minimum <= size <= maximum:
-        raise ValueError(
-            f"`{name}` must be between {minimum} and {maximum}. Received: {name}={size!r}"
-        )
-    return int(size)
+def _check_kernel_size(kernel_size) -> int:
+    return check_int(kernel_size, "kernel_size", minimum=1, maximum=MAX_GENERATED_SIZE)
 
 
 def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be finite. Received: {name}={value!r}")
-    return float(value)
+    return check_real(value, name, minimum=0.0, open_min=True)
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(kernel_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column offsets from the kernel's centre (half-integers for even sizes)."""
-    offsets = np.arange(size) - (size - 1) / 2
+    offsets = np.arange(kernel_size) - (kernel_size - 1) / 2
     return np.meshgrid(offsets, offsets, indexing="ij")
 
 
-def box_kernel(size: int) -> np.ndarray:
-    """A ``size``×``size`` mean filter summing to 1.
+def box_kernel(kernel_size: int) -> np.ndarray:
+    """A ``kernel_size``×``kernel_size`` mean filter summing to 1.
 
     >>> box_kernel(2).tolist()
     [[0.25, 0.25], [0.25, 0.25]]
     """
-    size = _check_size(size)
-    return np.full((size, size), 1.0 / size**2)
+    kernel_size = _check_kernel_size(kernel_size)
+    return np.full((kernel_size, kernel_size), 1.0 / kernel_size**2)
 
 
-def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
+def gaussian_kernel(kernel_size: int, sigma: float) -> np.ndarray:
     """Sampled 2-D Gaussian exp(−(x² + y²) / 2σ²), normalised to sum 1.
 
     >>> k = gaussian_kernel(3, 1.0)
     >>> round(float(k.sum()), 6), bool(k[1, 1] > k[0, 0])
     (1.0, True)
     """
-    size = _check_size(size)
+    kernel_size = _check_kernel_size(kernel_size)
     sigma = _check_positive(sigma, "sigma")
-    rows, cols = _grid(size)
+    rows, cols = _grid(kernel_size)
     values = np.exp(-(rows**2 + cols**2) / (2 * sigma**2))
     return values / values.sum()
 
 
 def gabor_kernel(
-    size: int,
+    kernel_size: int,
     *,
     theta: float = 0.0,
     wavelength: float = 4.0,
@@ -234,11 +225,13 @@ def gabor_kernel(
     >>> gabor_kernel(5).shape
     (5, 5)
     """
-    size = _check_size(size)
+    kernel_size = _check_kernel_size(kernel_size)
+    theta = check_real(theta, "theta")
     wavelength = _check_positive(wavelength, "wavelength")
     sigma = _check_positive(sigma, "sigma")
     gamma = _check_positive(gamma, "gamma")
-    rows, cols = _grid(size)
+    phase = check_real(phase, "phase")
+    rows, cols = _grid(kernel_size)
     x_rot = cols * math.cos(theta) + rows * math.sin(theta)
     y_rot = -cols * math.sin(theta) + rows * math.cos(theta)
     envelope = np.exp(-(x_rot**2 + gamma**2 * y_rot**2) / (2 * sigma**2))
@@ -246,15 +239,15 @@ def gabor_kernel(
     return values - values.mean()
 
 
-def laplacian_of_gaussian_kernel(size: int, sigma: float) -> np.ndarray:
+def laplacian_of_gaussian_kernel(kernel_size: int, sigma: float) -> np.ndarray:
     """Laplacian of Gaussian ("Mexican hat", sign flipped to a negative centre), sum 0.
 
     >>> abs(float(laplacian_of_gaussian_kernel(7, 1.0).sum())) < 1e-12
     True
     """
-    size = _check_size(size)
+    kernel_size = _check_kernel_size(kernel_size)
     sigma = _check_positive(sigma, "sigma")
-    rows, cols = _grid(size)
+    rows, cols = _grid(kernel_size)
     radius2 = (rows**2 + cols**2) / (2 * sigma**2)
     values = (radius2 - 1) * np.exp(-radius2) / (math.pi * sigma**4)
     return values - values.mean()
@@ -269,7 +262,5 @@ def gradient_magnitude(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     gx = np.asarray(gx, dtype=np.float64)
     gy = np.asarray(gy, dtype=np.float64)
     if gx.shape != gy.shape:
-        raise ValueError(
-            f"`gx` and `gy` must have the same shape. Received: {gx.shape} and {gy.shape}"
-        )
+        raise ValueError(f"`gy` must have the shape of `gx`, {gx.shape}. {received('gy', gy)}")
     return np.hypot(gx, gy)

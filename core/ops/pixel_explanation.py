@@ -5,14 +5,12 @@ The input patch, the kernel, their products and the sum, with padding cells mark
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.checks import as_pair
-from core.ops.convolution import _prepare
-from core.ops.output_size import effective_kernel_size
+from core.base.checks import check_int
+from core.ops.convolution import ConvOptions, _prepare
 
 
 @dataclass(frozen=True)
@@ -44,46 +42,32 @@ class PixelExplanation:
         return (self.rows < 0) | (self.rows >= height) | (self.cols < 0) | (self.cols >= width)
 
 
-def explain_pixel(
-    image,
-    kernel,
-    row: int,
-    col: int,
-    *,
-    strides=1,
-    padding="valid",
-    mode: str = "constant",
-    cval: float = 0.0,
-    dilation_rate=1,
-    flip_kernel: bool = False,
-) -> PixelExplanation:
-    """The step-by-step dot product behind ``conv2d(...)[row, col]``.
+def explain_pixel(image, kernel, row: int, col: int, **options) -> PixelExplanation:
+    """The step-by-step dot product behind ``conv2d(image, kernel, **options)[row, col]``.
 
-    Takes the same options as ``conv2d``.
+    Args:
+        image, kernel: as for ``conv2d``.
+        row, col: the output cell, inside ``conv2d``'s output.
+        **options: ``conv2d``'s keyword options (``strides``, ``padding``, ``mode``,
+            ``cval``, ``dilation_rate``, ``flip_kernel``; see ``ConvOptions``).
+
+    Raises:
+        TypeError / ValueError: as ``conv2d``, and for a ``row`` or ``col`` outside the output.
 
     >>> e = explain_pixel([[1, 2], [3, 4]], [[1, 0], [0, 1]], 0, 0)
     >>> e.products.tolist(), float(e.total)
     ([[1.0, 0.0], [0.0, 4.0]], 5.0)
     """
-    padded, applied, _, strides, pads = _prepare(
-        image, kernel, strides, padding, mode, cval, dilation_rate, flip_kernel
-    )
-    dilation = as_pair(dilation_rate, "dilation_rate")
+    options = ConvOptions(**options)
+    padded, applied, dilated, pads = _prepare(image, kernel, options)
+    strides, dilation_rate = options.strides, options.dilation_rate
+    out_rows = (padded.shape[0] - dilated.shape[0]) // strides[0] + 1
+    out_cols = (padded.shape[1] - dilated.shape[1]) // strides[1] + 1
+    row = check_int(row, "row", minimum=0, maximum=out_rows - 1)
+    col = check_int(col, "col", minimum=0, maximum=out_cols - 1)
     kh, kw = applied.shape[:2]
-    out_rows = (padded.shape[0] - effective_kernel_size(kh, dilation[0])) // strides[0] + 1
-    out_cols = (padded.shape[1] - effective_kernel_size(kw, dilation[1])) // strides[1] + 1
-    for name, value, limit in (("row", row, out_rows), ("col", col, out_cols)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"`{name}` must be an int. Received: {name}={value!r}")
-        if not 0 <= value < limit:
-            raise ValueError(
-                f"`{name}` must be in [0, {limit - 1}] for this {out_rows}×{out_cols} output. "
-                f"Received: {name}={value!r}"
-            )
-    top = row * strides[0]
-    left = col * strides[1]
-    tap_rows = top + np.arange(kh) * dilation[0]
-    tap_cols = left + np.arange(kw) * dilation[1]
+    tap_rows = row * strides[0] + np.arange(kh) * dilation_rate[0]
+    tap_cols = col * strides[1] + np.arange(kw) * dilation_rate[1]
     patch = padded[np.ix_(tap_rows, tap_cols)].astype(np.float64)
     applied = applied.astype(np.float64)
     if applied.ndim == 3:
@@ -97,8 +81,8 @@ def explain_pixel(
     grid_rows, grid_cols = np.meshgrid(tap_rows - pads[0][0], tap_cols - pads[1][0], indexing="ij")
     height, width = np.asarray(image).shape[:2]
     return PixelExplanation(
-        row=int(row),
-        col=int(col),
+        row=row,
+        col=col,
         patch=patch,
         kernel=applied,
         products=products,

@@ -9,44 +9,35 @@ an average, exactly as in Keras.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.base.checks import PaddingPairs, as_choice, as_pair, as_real_array
+from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array
+from core.ops.output_size import PADDINGS, conv_padding
 
 POOLING_METHODS = ("max", "average")
 
 
-POOLING_PADDINGS = ("valid", "same")
-
-
-def _pool_padding(input_shape, pool_size, strides, padding) -> PaddingPairs:
-    if padding == "valid":
-        return ((0, 0), (0, 0))
-    pairs = []
-    for size, window, step in zip(input_shape, pool_size, strides, strict=True):
-        out = math.ceil(size / step)
-        total = max((out - 1) * step + window - size, 0)
-        pairs.append((total // 2, total - total // 2))
-    return tuple(pairs)  # type: ignore[return-value]
+def _pool_window(input_shape, pool_size, strides, padding) -> tuple[Pair, Pair, str, PaddingPairs]:
+    """Normalise the window arguments once: (pool_size, strides, padding, pads)."""
+    pool_size = as_pair(pool_size, "pool_size")
+    strides = pool_size if strides is None else as_pair(strides, "strides")
+    padding = as_choice(padding, "padding", PADDINGS)
+    pads = conv_padding(input_shape, pool_size, strides=strides, padding=padding)
+    height, width = (size + sum(pad) for size, pad in zip(input_shape, pads, strict=True))
+    if pool_size[0] > height or pool_size[1] > width:
+        raise ValueError(
+            f"The pooling window ({pool_size[0]}×{pool_size[1]}) is larger than the input "
+            f"({input_shape[0]}×{input_shape[1]}). Use a smaller `pool_size` or padding='same'."
+        )
+    return pool_size, strides, padding, pads
 
 
 def _normalize(x, pool_size, strides, padding, method=None):
     x = as_real_array(x, "x", ndims=(2, 3))
-    pool_size = as_pair(pool_size, "pool_size")
-    strides = pool_size if strides is None else as_pair(strides, "strides")
-    padding = as_choice(padding, "padding", POOLING_PADDINGS)
+    pool_size, strides, padding, pads = _pool_window(x.shape[:2], pool_size, strides, padding)
     if method is not None:
         method = as_choice(method, "method", POOLING_METHODS)
-    pads = _pool_padding(x.shape[:2], pool_size, strides, padding)
-    padded_shape = (x.shape[0] + sum(pads[0]), x.shape[1] + sum(pads[1]))
-    if pool_size[0] > padded_shape[0] or pool_size[1] > padded_shape[1]:
-        raise ValueError(
-            f"The pooling window ({pool_size[0]}×{pool_size[1]}) is larger than the input "
-            f"({x.shape[0]}×{x.shape[1]}). Use a smaller `pool_size` or padding='same'."
-        )
     return x, pool_size, strides, padding, method, pads
 
 
@@ -56,20 +47,12 @@ def pool_output_shape(input_shape, *, pool_size=2, strides=None, padding="valid"
     >>> pool_output_shape((4, 4), pool_size=2, strides=1)
     (3, 3)
     """
-    pool_size = as_pair(pool_size, "pool_size")
-    strides = pool_size if strides is None else as_pair(strides, "strides")
-    padding = as_choice(padding, "padding", POOLING_PADDINGS)
-    if padding == "same":
-        return tuple(math.ceil(n / s) for n, s in zip(input_shape, strides, strict=True))
-    shape = []
-    for n, p, s in zip(input_shape, pool_size, strides, strict=True):
-        if p > n:
-            raise ValueError(
-                f"The pooling window ({p}) is larger than the input ({n}). "
-                "Use a smaller `pool_size` or padding='same'."
-            )
-        shape.append((n - p) // s + 1)
-    return tuple(shape)
+    input_shape = as_pair(input_shape, "input_shape")
+    pool_size, strides, _, pads = _pool_window(input_shape, pool_size, strides, padding)
+    return tuple(
+        (size + sum(pad) - window) // step + 1
+        for size, pad, window, step in zip(input_shape, pads, pool_size, strides, strict=True)
+    )
 
 
 def _windows(x, pool_size, strides, pads, fill):
@@ -78,6 +61,12 @@ def _windows(x, pool_size, strides, pads, fill):
     padded = np.pad(x.astype(np.float64), widths, constant_values=fill)
     windows = sliding_window_view(padded, pool_size, axis=(0, 1))
     return windows[:: strides[0], :: strides[1]]
+
+
+def _real_cells(x, pool_size, strides, pads) -> np.ndarray:
+    """How many unpadded cells each window covers: what an average divides by."""
+    counts = _windows(np.ones(x.shape[:2]), pool_size, strides, pads, 0.0).sum(axis=(-2, -1))
+    return counts[:, :, None] if x.ndim == 3 else counts
 
 
 def pool2d(x, *, pool_size=2, strides=None, padding="valid", method="max") -> np.ndarray:
@@ -104,10 +93,7 @@ def pool2d(x, *, pool_size=2, strides=None, padding="valid", method="max") -> np
     if method == "max":
         return _windows(x, pool_size, strides, pads, -np.inf).max(axis=(-2, -1))
     totals = _windows(x, pool_size, strides, pads, 0.0).sum(axis=(-2, -1))
-    counts = _windows(np.ones(x.shape[:2]), pool_size, strides, pads, 0.0).sum(axis=(-2, -1))
-    if x.ndim == 3:
-        counts = counts[:, :, None]
-    return totals / counts
+    return totals / _real_cells(x, pool_size, strides, pads)
 
 
 def max_pool_argmax(x, *, pool_size=2, strides=None, padding="valid") -> np.ndarray:
@@ -166,10 +152,7 @@ def pool2d_gradient(
             channels = np.broadcast_to(np.arange(x.shape[2]), upstream.shape)
             np.add.at(gradient, (winners[..., 0], winners[..., 1], channels), upstream)
         return gradient
-    counts = _windows(np.ones(x.shape[:2]), pool_size, strides, pads, 0.0).sum(axis=(-2, -1))
-    if x.ndim == 3:
-        counts = counts[:, :, None]
-    share = upstream / counts
+    share = upstream / _real_cells(x, pool_size, strides, pads)
     padded = np.zeros((x.shape[0] + sum(pads[0]), x.shape[1] + sum(pads[1])) + x.shape[2:])
     span_rows = (share.shape[0] - 1) * strides[0] + 1
     span_cols = (share.shape[1] - 1) * strides[1] + 1

@@ -27,27 +27,10 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
-from core.ops.output_size import describe_output_size, effective_kernel_size
-
-PADDINGS = ("valid", "same")
-
-
-def _pair(value, argument: str) -> tuple[int, int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    if (
-        not isinstance(value, tuple | list)
-        or len(value) != 2
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-        or min(value) < 1
-    ):
-        raise ValueError(
-            f"`{argument}` must be an int >= 1 or a pair of them. Received: {argument}={value!r}"
-        )
-    return (int(value[0]), int(value[1]))
+from core.base.checks import as_choice, as_pair, check_instance, check_int
+from core.ops.output_size import PADDINGS, describe_output_size, effective_kernel_size
 
 
 @dataclass(frozen=True)
@@ -72,13 +55,11 @@ class LayerGeometry:
     dilation_rate: int | tuple[int, int] = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "kernel_size"))
-        object.__setattr__(self, "strides", _pair(self.strides, "strides"))
-        object.__setattr__(self, "dilation_rate", _pair(self.dilation_rate, "dilation_rate"))
-        padding = str(self.padding).lower()
-        if padding not in PADDINGS:
-            raise ValueError(f"`padding` must be one of {PADDINGS}. Received: {self.padding!r}")
-        object.__setattr__(self, "padding", padding)
+        set_ = object.__setattr__
+        set_(self, "kernel_size", as_pair(self.kernel_size, "kernel_size"))
+        set_(self, "strides", as_pair(self.strides, "strides"))
+        set_(self, "padding", as_choice(self.padding, "padding", PADDINGS))
+        set_(self, "dilation_rate", as_pair(self.dilation_rate, "dilation_rate"))
 
 
 @dataclass(frozen=True)
@@ -117,10 +98,12 @@ class InputRegion:
 
     @property
     def height(self) -> int:
+        """Rows of the region."""
         return self.bottom - self.top
 
     @property
     def width(self) -> int:
+        """Columns of the region."""
         return self.right - self.left
 
 
@@ -130,7 +113,7 @@ def input_receptive_field(input_size: tuple[int, int]) -> ReceptiveField:
     >>> input_receptive_field((28, 28)).output_size
     (28, 28)
     """
-    height, width = _pair(tuple(input_size), "input_size")
+    height, width = as_pair(input_size, "input_size")
     return ReceptiveField("input", (1, 1), (1, 1), (0.0, 0.0), (height, width))
 
 
@@ -151,8 +134,7 @@ def next_receptive_field(previous: ReceptiveField, layer: LayerGeometry) -> Rece
     >>> after.size, after.jump, after.start, after.output_size
     ((3, 3), (1, 1), (1.0, 1.0), (26, 26))
     """
-    if not isinstance(layer, LayerGeometry):
-        raise TypeError(f"`layers` must hold LayerGeometry. Received: {layer!r}")
+    check_instance(layer, "layer", LayerGeometry)
     size, jump, start, output = [], [], [], []
     for axis in range(2):
         effective = effective_kernel_size(layer.kernel_size[axis], layer.dilation_rate[axis])
@@ -237,13 +219,9 @@ def input_region(
     (0, 0, 3, 3)
     """
     bounds = []
-    for axis, index in enumerate((row, col)):
-        name = ("row", "col")[axis]
+    for axis, name in enumerate(("row", "col")):
         limit = field.output_size[axis]
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-            raise TypeError(f"`{name}` must be an int. Received: {name}={index!r}")
-        if not 0 <= index < limit:
-            raise ValueError(f"`{name}` must be in [0, {limit}). Received: {name}={index}")
+        index = check_int((row, col)[axis], name, minimum=0, maximum=limit - 1)
         centre = field.start[axis] + index * field.jump[axis]
         low = math.floor(centre - (field.size[axis] - 1) / 2 + 1e-9)
         high = low + field.size[axis]
@@ -259,7 +237,7 @@ def clip_region(region: InputRegion, *, input_size: tuple[int, int]) -> InputReg
     >>> clip_region(InputRegion(-1, -1, 2, 2, (3, 3)), input_size=(5, 5)).top
     0
     """
-    height, width = _pair(tuple(input_size), "input_size")
+    height, width = as_pair(input_size, "input_size")
     return InputRegion(
         max(region.top, 0),
         max(region.left, 0),

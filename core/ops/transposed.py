@@ -5,13 +5,13 @@ the adjoint of `core.ops.convolution.conv2d`, which `convolution_matrix` makes v
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from core.base.checks import as_choice, as_pair, as_real_array
+from core.base.checks import as_choice, as_pair, as_real_array, check_int, received
 from core.ops.convolution import conv2d
-from core.ops.output_size import axis_padding, check_positive_int, effective_kernel_size
+from core.ops.output_size import AXIS_NAMES, PADDINGS, axis_padding, effective_kernel_size
+
+LARGEST_MATRIX_INPUT = 400  # cells: an explicit convolution matrix for inputs up to 20×20
 
 
 def transpose_output_size(
@@ -33,21 +33,21 @@ def transpose_output_size(
     >>> transpose_output_size(2, 3, strides=2, padding="same")
     4
     """
-    input_size = check_positive_int(input_size, "input_size")
-    kernel_size = check_positive_int(kernel_size, "kernel_size")
-    strides = check_positive_int(strides, "strides")
-    dilation_rate = check_positive_int(dilation_rate, "dilation_rate")
-    padding = as_choice(padding, "padding", ("valid", "same"))
+    input_size = check_int(input_size, "input_size", minimum=1)
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    strides = check_int(strides, "strides", minimum=1)
+    dilation_rate = check_int(dilation_rate, "dilation_rate", minimum=1)
+    padding = as_choice(padding, "padding", PADDINGS)
     k_eff = effective_kernel_size(kernel_size, dilation_rate)
     if output_padding is None:
         if padding == "valid":
             return input_size * strides + max(k_eff - strides, 0)
         return input_size * strides
-    output_padding = check_positive_int(output_padding, "output_padding", minimum=0)
+    output_padding = check_int(output_padding, "output_padding", minimum=0)
     if output_padding >= strides:
         raise ValueError(
-            "`output_padding` must be smaller than `strides`. "
-            f"Received: output_padding={output_padding}, strides={strides}"
+            f"`output_padding` must be smaller than `strides` ({strides}). "
+            f"{received('output_padding', output_padding)}"
         )
     pad = k_eff // 2 if padding == "same" else 0
     size = (input_size - 1) * strides + k_eff - 2 * pad + output_padding
@@ -59,22 +59,18 @@ def transpose_output_size(
 
 
 def _check_transpose_is_keras_expressible(
-    input_size: int, size: int, strides: int, padding: str, axis: int
+    input_size: int, size: int, kernel_size: int, strides: int, padding: str, axis: int
 ) -> None:
-    """TensorFlow checks that a 'same' convolution of the output gives back the input."""
-    rebuilt = math.ceil(size / strides)
-    if padding == "same" and rebuilt != input_size:
+    """TensorFlow checks that the forward convolution of the output gives back the input."""
+    before, after = axis_padding(padding, size, kernel_size, strides, axis)
+    rebuilt = max((size + before + after - kernel_size) // strides + 1, 0)
+    if rebuilt != input_size:
         raise ValueError(
-            f"Along the {('rows', 'columns')[axis]}, a 'same' convolution of the {size}-cell "
+            f"Along the {AXIS_NAMES[axis]}, a '{padding}' convolution of the {size}-cell "
             f"output would give {rebuilt} values, not the {input_size} input values, so this is "
             "not the transpose of any convolution (Keras and TensorFlow refuse it as well). "
             "Change the output padding, the kernel size or the stride."
         )
-
-
-def _transpose_crop_start(output_length: int, kernel_size: int, stride: int, padding: str) -> int:
-    """Rows cut from the top of the full scatter result, as TensorFlow's gradient op does."""
-    return axis_padding(padding, output_length, kernel_size, stride, 0)[0]
 
 
 def conv2d_transpose(
@@ -87,7 +83,7 @@ def conv2d_transpose(
 ) -> np.ndarray:
     """Transposed convolution of one channel, sized like Keras' ``Conv2DTranspose``.
 
-    Each input value stamps ``value × kernel`` onto the output at ``stride``
+    Each input value stamps ``value × kernel`` onto the output at ``strides``
     steps, and overlapping stamps add up. That equals inserting s − 1 zeros
     between input cells, padding by k − p − 1 and convolving with the kernel
     rotated by 180°.
@@ -108,7 +104,7 @@ def conv2d_transpose(
     image = as_real_array(image, "image", ndims=(2,))
     kernel = as_real_array(kernel, "kernel", ndims=(2,))
     strides = as_pair(strides, "strides")
-    padding = as_choice(padding, "padding", ("valid", "same"))
+    padding = as_choice(padding, "padding", PADDINGS)
     if output_padding is None:
         output_padding = (None, None)
     else:
@@ -125,7 +121,7 @@ def conv2d_transpose(
     ]
     for axis in (0, 1):
         _check_transpose_is_keras_expressible(
-            image.shape[axis], sizes[axis], strides[axis], padding, axis
+            image.shape[axis], sizes[axis], kernel.shape[axis], strides[axis], padding, axis
         )
     kh, kw = kernel.shape
     full = np.zeros(
@@ -140,8 +136,9 @@ def conv2d_transpose(
                 i : i + (image.shape[0] - 1) * strides[0] + 1 : strides[0],
                 j : j + (image.shape[1] - 1) * strides[1] + 1 : strides[1],
             ] += kernel[i, j] * image
+    # Cut from the top/left of the full scatter result, as TensorFlow's gradient op does.
     start = [
-        _transpose_crop_start(sizes[axis], kernel.shape[axis], strides[axis], padding)
+        axis_padding(padding, sizes[axis], kernel.shape[axis], strides[axis], axis)[0]
         for axis in (0, 1)
     ]
     result = np.zeros(sizes)
@@ -178,11 +175,11 @@ def convolution_matrix(
     >>> convolution_matrix((3, 3), np.ones((2, 2))).shape
     (4, 9)
     """
-    rows, cols = input_shape
-    if rows * cols > 400:
+    rows, cols = as_pair(input_shape, "input_shape")
+    if rows * cols > LARGEST_MATRIX_INPUT:
         raise ValueError(
-            "`input_shape` is too large for an explicit matrix (at most 400 cells). "
-            f"Received: input_shape={input_shape!r}"
+            f"`input_shape` is too large for an explicit matrix (at most {LARGEST_MATRIX_INPUT} "
+            f"cells). {received('input_shape', input_shape)}"
         )
     columns = []
     for index in range(rows * cols):

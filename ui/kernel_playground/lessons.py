@@ -230,7 +230,9 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
         help="How wide the blur is: larger σ sharpens coarser detail.",
     )
     size = min(31, 2 * int(np.ceil(3 * sigma)) + 1)
-    blurred, detail, sharpened = filtering.unsharp_mask(gray, amount=amount, size=size, sigma=sigma)
+    blurred, detail, sharpened = filtering.unsharp_mask(
+        gray, amount=amount, kernel_size=size, sigma=sigma
+    )
     show_row(
         [
             (gray, "Original", "clip"),

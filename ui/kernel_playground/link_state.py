@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from core.ops.output_size import BORDER_MODES as MODE_CHOICES
+from core.ops.output_size import PADDING_CHOICES
+
 MAX_KERNEL_SIZE = 15
 
 
@@ -42,12 +45,6 @@ MAX_SHIFT = 32
 
 
 SYNTHETIC_SIZES = (8, 16, 32, 64, 128, 256)
-
-
-PADDING_CHOICES = ("valid", "same", "full", "explicit")
-
-
-MODE_CHOICES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
 COLOR_CHOICES = ("grayscale", "per_channel", "summed")

@@ -15,7 +15,7 @@ from core.base.paths import SAMPLE_IMAGES_DIR
 from core.imaging.images import downscale, load_image, to_display
 from core.imaging.pooling_lessons import MAX_SHIFT, feature_map, pool_repeatedly, translation_study
 from core.ops.kernels import PRESETS
-from core.ops.pooling import global_pool, pool2d
+from core.ops.pooling import POOLING_METHODS, global_pool, pool2d
 from ui.widgets.image_input import photo_names
 from ui.widgets.matrix_view import format_value
 
@@ -102,7 +102,7 @@ def repeated_pooling_lesson() -> None:
     )
     method = c.radio(
         "Pooling",
-        ("max", "average"),
+        POOLING_METHODS,
         key="pool.img.method",
         horizontal=True,
         help="Max keeps the strongest value of each window, average the mean.",

@@ -78,12 +78,16 @@ def test_zero_filter_matches_nothing():
 
 
 def test_bad_input_is_refused():
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="`kernel` must have 2 dimensions"):
         closest_kernels(np.zeros((3, 3, 1)))
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="`kernel` contains NaN or infinite values"):
         closest_kernels(np.full((3, 3), np.nan))
-    with pytest.raises(ValueError, match="top_k"):
+    with pytest.raises(ValueError, match=r"^`top_k` must be >= 1\. Received: top_k=0\.$"):
         closest_kernels(SOBEL_X, top_k=0)
+    with pytest.raises(TypeError, match=r"^`top_k` must be an int\. Received: top_k=2\.0\.$"):
+        closest_kernels(SOBEL_X, top_k=2.0)
+    with pytest.raises(TypeError, match="`kernel` must hold real numbers"):
+        closest_kernels([["a"]])
 
 
 def test_cosine_similarity_against_numpy():

@@ -96,7 +96,7 @@ def test_filters_reject_bad_sizes(size):
 
 
 def test_unsharp_mask_formula(image):
-    blurred, detail, sharpened = filtering.unsharp_mask(image, amount=1.5, size=5, sigma=1.0)
+    blurred, detail, sharpened = filtering.unsharp_mask(image, amount=1.5, kernel_size=5, sigma=1.0)
     np.testing.assert_allclose(blurred, filtering.gaussian_filter(image, 5, 1.0))
     np.testing.assert_allclose(detail, image - blurred, atol=1e-4)
     np.testing.assert_allclose(sharpened, image + 1.5 * (image - blurred), atol=1e-3)
@@ -105,7 +105,7 @@ def test_unsharp_mask_formula(image):
 def test_unsharp_mask_increases_edge_contrast():
     edge = np.zeros((9, 9), np.float32)
     edge[:, 5:] = 200.0
-    _, _, sharpened = filtering.unsharp_mask(edge, amount=1.0, size=5, sigma=1.0)
+    _, _, sharpened = filtering.unsharp_mask(edge, amount=1.0, kernel_size=5, sigma=1.0)
     assert sharpened.max() > 200 and sharpened.min() < 0
 
 

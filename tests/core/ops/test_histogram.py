@@ -29,7 +29,7 @@ def test_histogram_rounds_and_clips():
 
 
 def test_histogram_rejects_colour():
-    with pytest.raises(ValueError, match="grayscale"):
+    with pytest.raises(ValueError, match="`image` must have 2 dimensions"):
         histogram.histogram(np.zeros((2, 2, 3)))
 
 

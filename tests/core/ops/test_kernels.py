@@ -97,15 +97,33 @@ def test_laplacian_of_gaussian_has_negative_centre_and_zero_sum():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: gaussian_kernel(0, 1.0), "`size` must be between 1 and 99"),
-        (lambda: gaussian_kernel(3, 0), "`sigma` must be a number > 0"),
-        (lambda: gaussian_kernel(3, float("inf")), "`sigma` must be finite"),
-        (lambda: gabor_kernel(5, wavelength=-1), "`wavelength` must be a number > 0"),
-        (lambda: box_kernel(100), "`size` must be between 1 and 99"),
+        (lambda: gaussian_kernel(0, 1.0), "`kernel_size` must be between 1 and 99. Received"),
+        (lambda: gaussian_kernel(3, 0), r"^`sigma` must be > 0\. Received: sigma=0\.$"),
+        (lambda: gaussian_kernel(3, float("inf")), "`sigma` must be a finite number"),
+        (lambda: gabor_kernel(5, wavelength=-1), "`wavelength` must be > 0"),
+        (
+            lambda: box_kernel(100),
+            r"`kernel_size` must be between 1 and 99\. Received: kernel_size=100",
+        ),
+        (lambda: kernel("sobel"), "`key` must be one of 'identity', 'box_blur'"),
     ],
 )
 def test_generator_arguments_are_validated(call, message):
     with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: gaussian_kernel(3.0, 1.0), "`kernel_size` must be an int"),
+        (lambda: gaussian_kernel(3, "1"), "`sigma` must be a number"),
+        (lambda: gabor_kernel(5, theta=None), "`theta` must be a number"),
+        (lambda: kernel(3), "`key` must be one of"),
+    ],
+)
+def test_generator_arguments_of_the_wrong_type_raise_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
         call()
 
 
@@ -116,5 +134,5 @@ def test_gradient_magnitude_of_sobel_pair():
     gy = conv2d(image, kernel("sobel_bottom"))
     np.testing.assert_allclose(gradient_magnitude(gx, gy), np.sqrt(gx**2 + gy**2))
     assert gradient_magnitude(gx, gy).max() == 400.0
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"`gy` must have the shape of `gx`, \(3, 3\)"):
         gradient_magnitude(gx, gy[:1])
