@@ -212,4 +212,4 @@ class ArrayWorker:
         side = {"conv": 8, "pool": 4, "conv2": 2}[layer]
         scores = np.outer(np.arange(count), np.arange(1, channels + 1)).astype(np.float32)
         last = np.full((count, channels), side - 1, np.int32)
-        return ScanResult(layer, scores, last, last.copy(), seconds=0.25)
+        return ScanResult(layer, scores, last, last.copy(), seconds=1.5)
