@@ -1,0 +1,156 @@
+"""ui.widgets.image_view: honest pictures of float arrays, their colour bars and captions."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.imaging.images import to_display
+from core.ops.kernel_analysis import frequency_response
+from ui.widgets.image_view import (
+    MAX_DISPLAY_SIDE,
+    MIN_DISPLAY_SIDE,
+    cell_px,
+    choose_mapping,
+    colorbar_html,
+    compact_format,
+    encode_picture,
+    frequency_figure,
+    histogram_figure,
+    input_mapping,
+    outline_region,
+    render,
+    value_range_text,
+)
+
+
+def decoded(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([[-1.0, 2.0]], "diverging"),
+        ([[0.0, 200.0]], "clip"),
+        ([[0.0, 1.0]], "minmax"),  # an impulse: clipping would show it black
+        ([[0.0, 900.0]], "minmax"),  # above 255: clipping would hide the top
+        ([[np.nan, np.nan]], "clip"),
+    ],
+)
+def test_auto_mapping(values, expected):
+    assert choose_mapping(np.array(values), "auto") == expected
+
+
+def test_a_chosen_mapping_is_kept():
+    assert choose_mapping(np.array([[-5.0, 5.0]]), "clip") == "clip"
+
+
+def test_dark_inputs_are_stretched_and_ordinary_ones_shown_as_stored():
+    assert input_mapping(np.array([[0.0, 1.0]])) == "minmax"
+    assert input_mapping(np.array([[0.0, 255.0]])) == "clip"
+
+
+def test_tiny_pictures_are_enlarged_with_square_pixels():
+    picture = to_display(np.array([[0.0, 255.0], [255.0, 0.0]]), mapping="clip")
+    image = decoded(encode_picture(picture))
+    assert image.shape == (MIN_DISPLAY_SIDE, MIN_DISPLAY_SIDE, 3)
+    half = MIN_DISPLAY_SIDE // 2
+    assert (image[:half, :half] == 0).all() and (image[:half, half:] == 255).all()
+
+
+def test_large_pictures_are_shrunk_to_the_display_width():
+    picture = to_display(np.zeros((1024, 2048)), mapping="clip")
+    image = decoded(encode_picture(picture))
+    assert image.shape == (MAX_DISPLAY_SIDE // 2, MAX_DISPLAY_SIDE, 3)
+
+
+def test_render_resolves_auto_and_encodes_a_png():
+    png, picture = render(np.array([[-3.0, 0.0, 3.0]] * 300))
+    assert png.startswith(b"\x89PNG")
+    assert picture.mapping == "diverging"
+    assert (picture.vmin, picture.vmax) == (-3.0, 3.0)
+    assert decoded(png).shape == (300, 3, 3)
+
+
+def test_colorbar_shows_the_ends_and_zero_for_signed_values():
+    _, picture = render(np.array([[-4.0, 4.0]]), "diverging")
+    html = colorbar_html(picture)
+    assert [f"<span>{t}</span>" in html for t in ("-4", "0", "4")] == [True] * 3
+    assert "linear-gradient" in html
+
+
+def test_colorbar_of_a_stretch_shows_its_middle_and_of_abs_its_meaning():
+    _, stretched = render(np.array([[10.0, 30.0]]), "minmax")
+    assert "<span>20</span>" in colorbar_html(stretched)
+    _, absolute = render(np.array([[-10.0, 30.0]]), "abs")
+    assert "|x| ≥ 255" in colorbar_html(absolute)
+
+
+def test_value_range_text():
+    assert value_range_text(np.array([[-1.5, np.nan, 2.0]])) == "values from -1.5 to 2"
+    assert value_range_text(np.array([[np.nan]])) == "no finite values"
+
+
+@pytest.mark.parametrize(("columns", "px"), [(3, 42), (5, 42), (9, 34), (15, 26)])
+def test_cells_shrink_for_wide_matrices(columns, px):
+    assert cell_px((3, columns)) == px
+
+
+def test_compact_format_prints_whole_numbers_plainly():
+    assert compact_format(np.array([1.0, -2.0, np.nan])) == "{:g}"
+    assert compact_format(np.array([1 / 3, 2.0])) == "{:.3g}"
+
+
+def test_outline_region_draws_a_red_frame_around_the_region_only():
+    grey = np.zeros((20, 30), np.uint8)
+    framed = outline_region(grey, 5, 10, 4, 6)
+    assert framed.shape == (20, 30, 3)
+    assert framed[5, 10].tolist() == [230, 30, 30] and framed[8, 15].tolist() == [230, 30, 30]
+    assert framed[6, 12].tolist() == [0, 0, 0]  # inside the frame: untouched
+    assert framed[0, 0].tolist() == [0, 0, 0] and grey.max() == 0  # the input is not changed
+
+
+def test_frequency_figure_centres_zero_frequency():
+    response = frequency_response(np.ones((3, 3)) / 9)
+    figure = frequency_figure(response, title="Box")
+    heatmap = figure.data[0]
+    np.testing.assert_allclose(np.asarray(heatmap.z), response.magnitude)
+    assert 0.0 in list(heatmap.x) and figure.layout.title.text == "Box"
+
+
+def test_histogram_figure_has_bars_and_a_cdf_from_0_to_1():
+    counts = np.zeros(256)
+    counts[[10, 200]] = [3, 1]
+    figure = histogram_figure(counts, title="Before")
+    bars, cdf = figure.data
+    assert list(bars.y[[10, 200]]) == [3, 1]
+    assert cdf.y[9] == 0 and cdf.y[10] == pytest.approx(0.75) and cdf.y[-1] == pytest.approx(1)
+    assert cdf.yaxis == "y2"
+
+
+def picture_script(values, mapping):
+    from ui.widgets.image_view import show_image, show_small_matrix
+
+    show_image(values, caption="Output", mapping=mapping)
+    show_image(values, caption="Plain", colorbar=False, details=False)
+    show_small_matrix([[1, 2], [3, 4]], title="Kernel")
+
+
+def test_show_image_captions_the_size_the_mapping_and_the_range():
+    values = np.array([[-2.0, 5.0, 1.0]])
+    at = AppTest.from_function(picture_script, args=(values, "diverging"), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [c for image in at.image for c in image.captions]
+    assert captions == ["Output — 1×3", "Plain — 1×3"]
+    texts = [c.value for c in at.caption]
+    assert any(t.startswith("Signed colour scale") and "from -2 to 5" in t for t in texts)
+    assert "Values from -2 to 5." in texts
+    html = [h.proto.body for h in at.get("html")]
+    assert sum("linear-gradient" in h for h in html) == 1  # one colour bar: the second has none
+    assert any("Kernel" in h and ">4</td>" in h for h in html)
