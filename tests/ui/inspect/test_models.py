@@ -1,0 +1,157 @@
+"""ui.inspect.models: the model picker (bundled, saved, uploaded) and loading a model's info.
+
+Picking needs no worker: the bundled models and the store are files, and an upload that is
+not a .keras archive is refused before a worker is asked. Loading a model's description runs
+in the real inference worker, so that test is marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.base.paths import BUNDLED_MODELS_DIR
+from core.jobs import model_store
+from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL
+from ui.inspect.models import ModelChoice, _describe, _models_in
+
+
+@pytest.fixture(autouse=True)
+def models_folder(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "models"
+    monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(folder))
+    return folder
+
+
+def saved(name: str, metadata: dict, folder=None) -> model_store.SavedModel:
+    return model_store.save_model_file(MNIST_MODEL, name, metadata, models_dir=folder)
+
+
+def test_a_model_is_described_by_name_data_and_accuracy(models_folder):
+    assert _describe(saved("a", {"dataset": "mnist", "metrics": {"test_accuracy": 0.985}})) == (
+        "a · mnist · 98.50% test accuracy"
+    )
+    assert _describe(saved("b", {"metrics": {"test_accuracy": "high"}})) == "b"
+    assert _describe(saved("c", {"dataset": "pets", "metrics": None})) == "c · pets"
+
+
+def test_the_bundled_folder_holds_two_models_and_a_missing_one_none(tmp_path):
+    assert _models_in(tmp_path / "missing") == []
+    bundled = {model.name for model in _models_in(BUNDLED_MODELS_DIR)}
+    assert bundled == {"mnist_cnn_a", "fashion_mnist_cnn"}
+
+
+def picker_script():
+    import streamlit as st
+
+    from ui.inspect.models import model_picker
+
+    st.session_state["result"] = model_picker()
+
+
+def open_picker(source: str | None = None) -> AppTest:
+    at = AppTest.from_function(picker_script).run()
+    if source is not None:
+        at.radio(key="inspect.model_source").set_value(source).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_picker_starts_on_the_bundled_mnist_model_with_its_sidecar():
+    at = open_picker()
+    picker = at.selectbox(key="inspect.model_bundled")
+    assert picker.options == [
+        "fashion_mnist_cnn · fashion_mnist · 90.09% test accuracy",
+        "mnist_cnn_a · mnist · 99.04% test accuracy",
+    ]
+    assert picker.value == "mnist_cnn_a"
+    choice = at.session_state["result"]
+    assert choice == ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", choice.metadata)
+    assert choice.metadata["dataset"] == "mnist" and len(choice.metadata["class_names"]) == 10
+    assert at.caption[0].value.startswith("The seeds' MNIST CNN A (Sequential)")
+
+
+def test_another_bundled_model_can_be_picked():
+    at = open_picker()
+    at.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    choice = at.session_state["result"]
+    assert (choice.path, choice.label) == (str(FASHION_MODEL), "fashion_mnist_cnn")
+    assert choice.metadata["class_names"][-1] == "Ankle boot"
+
+
+def test_no_saved_models_says_how_to_get_one(models_folder):
+    at = open_picker("saved")
+    [info] = [i.value for i in at.info]
+    assert info.startswith(f"No models in {models_folder}. Train one on the 'Train a CNN' page")
+    assert at.session_state["result"] is None
+
+
+def test_a_saved_model_comes_with_its_sidecar():
+    saved("zeta", {"dataset": "mnist"})
+    saved("alpha", {"dataset": "fashion_mnist", "metrics": {"test_accuracy": 0.5}})
+    at = open_picker("saved")
+    picker = at.selectbox(key="inspect.model_saved")
+    assert picker.label == "Saved model"
+    assert picker.options == ["alpha · fashion_mnist · 50.00% test accuracy", "zeta · mnist"]
+    assert picker.value == "alpha"  # the first by name: no saved model is called mnist_cnn_a
+    choice = at.session_state["result"]
+    assert choice.label == "alpha" and Path(choice.path).name == "alpha.keras"
+    assert choice.metadata["dataset"] == "fashion_mnist"
+
+
+def test_a_picked_model_that_was_deleted_falls_back_to_the_first():
+    saved("one", {})
+    saved("two", {})
+    at = open_picker("saved")
+    at.selectbox(key="inspect.model_saved").set_value("two").run()
+    model_store.delete_model("two")  # e.g. on the Train page, in another tab
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="inspect.model_saved").value == "one"
+    assert at.session_state["result"].label == "one"
+
+
+def test_an_upload_is_asked_for_and_a_file_that_is_not_a_keras_archive_is_refused():
+    at = open_picker("upload")
+    assert [i.value for i in at.info] == ["Choose a .keras file to inspect it."]
+    at.file_uploader(key="inspect.model_upload").set_value(
+        ("notes.keras", b"just some text", "application/octet-stream")
+    ).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("**notes.keras** cannot be inspected. This is not a Keras 3 model file")
+    assert at.session_state["result"] is None
+
+
+# ---------------------------------------------------------------------------
+# Loading a model's description in the real worker
+# ---------------------------------------------------------------------------
+
+
+def load_script(choice):
+    import streamlit as st
+
+    from ui.inspect.models import load_model_info
+
+    st.session_state["result"] = load_model_info(choice)
+
+
+@pytest.mark.slow
+def test_the_worker_describes_a_bundled_model_and_refuses_a_broken_file(tmp_path):
+    choice = ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", {})
+    at = AppTest.from_function(load_script, args=(choice,), default_timeout=120).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    info = at.session_state["result"]
+    assert (info.input_shape, info.num_classes, info.total_params) == ((28, 28, 1), 10, 220_234)
+    assert [layer.name for layer in info.conv_layers] == ["conv2d", "conv2d_1"]
+
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 but not really a zip")
+    choice = ModelChoice(str(broken), "broken.keras", {})
+    at = AppTest.from_function(load_script, args=(choice,), default_timeout=120).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "**broken.keras**" in error
+    assert at.session_state["result"] is None
