@@ -24,10 +24,17 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.base.checks import as_choice, check_choice, check_int, received
+
 DEFAULT_MAX_PIXELS = 25_000_000
 
 
-COLOR_MODES = ("rgb", "grayscale")
+COLOR_MODES = ("grayscale", "rgb")
+
+
+# ITU-R BT.601 luma, the weights OpenCV's COLOR_RGB2GRAY uses.
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+LUMA_WEIGHTS.setflags(write=False)
 
 
 DISPLAY_MAPPINGS = ("clip", "abs", "minmax", "diverging")
@@ -157,10 +164,8 @@ def decode_image(
     >>> decode_image(png.tobytes()).pixels.shape
     (2, 3)
     """
-    if color_mode is not None and color_mode not in COLOR_MODES:
-        raise ValueError(
-            f"`color_mode` must be None, 'rgb' or 'grayscale'. Received: color_mode={color_mode!r}"
-        )
+    color_mode = check_choice(color_mode, "color_mode", (None, *COLOR_MODES))
+    max_pixels = check_int(max_pixels, "max_pixels", minimum=1)
     image = _read_header(bytes(data), max_pixels)
     notes: list[str] = []
     frames = getattr(image, "n_frames", 1)
@@ -194,7 +199,12 @@ def decode_image(
 def load_image(
     path: str | os.PathLike, *, color_mode: str | None = None, max_pixels=DEFAULT_MAX_PIXELS
 ) -> DecodedImage:
-    """``decode_image`` for a file on disk."""
+    """``decode_image`` for a file on disk.
+
+    >>> from core.base.paths import SAMPLE_IMAGES_DIR
+    >>> load_image(SAMPLE_IMAGES_DIR / "camera.png", color_mode="rgb").pixels.shape
+    (512, 512, 3)
+    """
     with open(path, "rb") as file:
         return decode_image(file.read(), color_mode=color_mode, max_pixels=max_pixels)
 
@@ -209,17 +219,19 @@ def to_grayscale(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 2:
         return pixels.astype(np.float32)
     if pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise ValueError(
-            f"`pixels` must be (H, W) or (H, W, 3). Received: pixels with shape {pixels.shape}"
-        )
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return pixels.astype(np.float32) @ weights
+        raise ValueError(f"`pixels` must be (H, W) or (H, W, 3). {received('pixels', pixels)}")
+    return pixels.astype(np.float32) @ LUMA_WEIGHTS
 
 
 def downscale(pixels: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink so the longer side is at most ``max_side`` (area interpolation); never enlarge."""
-    if max_side < 1:
-        raise ValueError(f"`max_side` must be >= 1. Received: max_side={max_side!r}")
+    """Shrink so the longer side is at most ``max_side`` (area interpolation); never enlarge.
+
+    Big photos make every later step slow; a page shrinks them once, on the way in.
+
+    >>> downscale(np.zeros((100, 50), np.float32), 20).shape
+    (20, 10)
+    """
+    max_side = check_int(max_side, "max_side", minimum=1)
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:
@@ -247,6 +259,7 @@ class DisplayImage:
 
     @property
     def rgb(self) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, whatever form ``pixels`` takes."""
         if self.palette is not None:
             return self.palette[self.pixels]
         if self.pixels.ndim == 2:
@@ -274,7 +287,11 @@ _DIVERGING_STOPS = np.array(
 
 
 def diverging_colormap(values: np.ndarray) -> np.ndarray:
-    """Map values in [−1, 1] to uint8 RGB: blue for negative, white for 0, red for positive."""
+    """Map values in [−1, 1] to uint8 RGB: blue for negative, white for 0, red for positive.
+
+    >>> diverging_colormap(np.array([-1.0, 0.0, 1.0])).tolist()
+    [[5, 48, 97], [247, 247, 247], [103, 0, 31]]
+    """
     positions = (np.clip(values, -1.0, 1.0) + 1.0) / 2.0 * (len(_DIVERGING_STOPS) - 1)
     lower = np.floor(positions).astype(int).clip(0, len(_DIVERGING_STOPS) - 2)
     fraction = (positions - lower)[..., None]
@@ -322,15 +339,10 @@ def to_display(values, *, mapping: str = "clip") -> DisplayImage:
     >>> to_display(np.array([[-140.0, 300.0]]), mapping="clip").rgb[0, :, 0].tolist()
     [0, 255]
     """
-    if mapping not in DISPLAY_MAPPINGS:
-        raise ValueError(
-            f"`mapping` must be one of {', '.join(DISPLAY_MAPPINGS)}. Received: mapping={mapping!r}"
-        )
+    mapping = as_choice(mapping, "mapping", DISPLAY_MAPPINGS)
     values = np.asarray(values)
     if values.ndim not in (2, 3) or (values.ndim == 3 and values.shape[2] != 3):
-        raise ValueError(
-            f"`values` must be (H, W) or (H, W, 3). Received: values with shape {values.shape}"
-        )
+        raise ValueError(f"`values` must be (H, W) or (H, W, 3). {received('values', values)}")
     low, high = finite_range(values) or (0.0, 0.0)
     if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
         values = np.nan_to_num(values, nan=0.0, posinf=high, neginf=low)
@@ -372,10 +384,14 @@ def to_display(values, *, mapping: str = "clip") -> DisplayImage:
 
 
 def encode_png(rgb_or_gray: np.ndarray) -> bytes:
-    """PNG bytes of a uint8 (H, W) or (H, W, 3) RGB array."""
+    """PNG bytes of a uint8 (H, W) or (H, W, 3) RGB array: small and lossless, for the page.
+
+    >>> encode_png(np.zeros((2, 2), np.uint8))[:4]
+    b'\\x89PNG'
+    """
     array = np.asarray(rgb_or_gray)
     if array.dtype != np.uint8:
-        raise TypeError(f"`rgb_or_gray` must be uint8. Received: dtype {array.dtype}")
+        raise TypeError(f"`rgb_or_gray` must be uint8. {received('rgb_or_gray', array)}")
     if array.ndim == 3:
         array = array[:, :, ::-1]
     ok, buffer = cv2.imencode(".png", array)
@@ -388,22 +404,39 @@ def resize_and_pad(pixels: np.ndarray, size: int, *, fill: float = 0.0) -> np.nd
     """Fit an image into a ``size``×``size`` square: keep the aspect ratio, centre, pad.
 
     This is how photos of different shapes become one network input shape
-    without stretching (the dogs-vs-cats tutorial does it at 64×64).
+    without stretching (the dogs-vs-cats tutorial does it at 64×64). Shrinking
+    uses area interpolation, enlarging bilinear. uint8 pixels stay uint8 (a
+    data set of thousands of photos stays small); anything else becomes float32.
 
     >>> resize_and_pad(np.ones((10, 20), np.float32), 8).shape
     (8, 8)
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"`size` must be an int >= 1. Received: size={size!r}")
-    pixels = np.asarray(pixels, dtype=np.float32)
+    size = check_int(size, "size", minimum=1)
+    pixels = np.asarray(pixels)
+    dtype = np.uint8 if pixels.dtype == np.uint8 else np.float32
+    pixels = pixels.astype(dtype, copy=False)
     height, width = pixels.shape[:2]
-    scale = size / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    new_h, new_w, top, left = fit_in_square(height, width, size)
+    shrinking = new_h * new_w < height * width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     resized = cv2.resize(pixels, (new_w, new_h), interpolation=interpolation)
     if resized.ndim < pixels.ndim:
         resized = resized[:, :, None]
-    canvas = np.full((size, size) + pixels.shape[2:], fill, dtype=np.float32)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas = np.full((size, size) + pixels.shape[2:], fill, dtype=dtype)
     canvas[top : top + new_h, left : left + new_w] = resized
     return canvas
+
+
+def fit_in_square(height: int, width: int, size: int) -> tuple[int, int, int, int]:
+    """Where an image lands when it is fitted into a ``size``×``size`` square, centred.
+
+    Returns ``(new_height, new_width, top, left)``: the longer side becomes ``size``, the
+    other keeps the aspect ratio (at least 1 pixel), and the padding is split evenly with
+    the odd pixel at the bottom or right.
+
+    >>> fit_in_square(10, 20, 8)
+    (4, 8, 2, 0)
+    """
+    scale = size / max(height, width)
+    new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
+    return new_height, new_width, (size - new_height) // 2, (size - new_width) // 2

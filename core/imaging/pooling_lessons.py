@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.checks import as_real_array
+from core.base.checks import as_real_array, check_int
 from core.imaging.images import to_grayscale
 from core.ops.convolution import conv2d
 from core.ops.pooling import pool2d
@@ -33,8 +33,7 @@ def pool_repeatedly(
     >>> [m.shape for m in pool_repeatedly(np.zeros((8, 6)), 2)]
     [(8, 6), (4, 3), (2, 1)]
     """
-    if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= 3:
-        raise ValueError(f"`times` must be 1, 2 or 3. Received: times={times!r}")
+    times = check_int(times, "times", minimum=1, maximum=3)
     maps = [as_real_array(x, "x", ndims=(2, 3)).astype(np.float64)]
     for count in range(1, times + 1):
         try:
@@ -96,8 +95,8 @@ def translation_study(image, kernel, shift: int, *, pool_size: int = 2) -> Trans
     >>> study.conv_change, study.pooled_unchanged
     (0.0, 1.0)
     """
-    if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= MAX_SHIFT:
-        raise ValueError(f"`shift` must be an int from 0 to {MAX_SHIFT}. Received: shift={shift!r}")
+    shift = check_int(shift, "shift", minimum=0, maximum=MAX_SHIFT)
+    pool_size = check_int(pool_size, "pool_size", minimum=1)
     gray = to_grayscale(np.asarray(image)).astype(np.float64)
     width = gray.shape[1] - MAX_SHIFT
     if width < 2 * pool_size or gray.shape[0] < 2 * pool_size:

@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-def _frozen(values) -> np.ndarray:
-    array = np.array(values, dtype=np.float64)
-    array.setflags(write=False)
-    return array
+from core.imaging.synthetic_images import WORKED_EXAMPLES
+from core.ops.kernels import PRESETS, frozen
 
 
 @dataclass(frozen=True)
@@ -65,24 +62,13 @@ class PoolExample:
     method: str = "max"
 
 
-_BINARY_5X5 = [
-    [1, 1, 1, 0, 0],
-    [0, 1, 1, 1, 0],
-    [0, 0, 1, 1, 1],
-    [0, 0, 1, 1, 0],
-    [0, 1, 1, 0, 0],
-]
+_BINARY_5X5 = WORKED_EXAMPLES["example1"]
 
 
-_SOBEL_IMAGE_4X6 = [
-    [10, 12, 3, 4, 3, 15],
-    [6, 8, 4, 5, 12, 5],
-    [22, 12, 10, 7, 16, 12],
-    [0, 9, 32, 4, 34, 19],
-]
+_SOBEL_IMAGE_4X6 = WORKED_EXAMPLES["example4"]
 
 
-BOTTOM_SOBEL = _frozen([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+BOTTOM_SOBEL = PRESETS["sobel_bottom"].values
 
 
 _SOBEL_PADDED = [
@@ -100,7 +86,7 @@ _SQUARE_10X10 = np.zeros((10, 10))
 _SQUARE_10X10[3:7, 3:7] = 9
 
 
-_LAPLACIAN = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]
+_LAPLACIAN = PRESETS["laplacian"].values
 
 
 CONV_EXAMPLES: dict[str, ConvExample] = {
@@ -113,9 +99,9 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "A 5×5 black-and-white image and a kernel with ones on its corners and centre. "
                 "Stride 1 and no padding leave room for 3 × 3 window positions."
             ),
-            image=_frozen(_BINARY_5X5),
-            kernel=_frozen([[1, 0, 1], [0, 1, 0], [1, 0, 1]]),
-            expected=_frozen([[4, 3, 4], [2, 4, 3], [2, 3, 4]]),
+            image=frozen(_BINARY_5X5),
+            kernel=frozen([[1, 0, 1], [0, 1, 0], [1, 0, 1]]),
+            expected=frozen([[4, 3, 4], [2, 4, 3], [2, 3, 4]]),
             expected_shape=(3, 3),
         ),
         ConvExample(
@@ -125,17 +111,9 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "The cross-correlation that CNN layers compute: the kernel is laid on the image "
                 "exactly as written, no rotation."
             ),
-            image=_frozen(
-                [
-                    [3, 3, 2, 1, 0],
-                    [0, 0, 1, 3, 1],
-                    [3, 1, 2, 2, 3],
-                    [2, 0, 0, 2, 2],
-                    [2, 0, 0, 0, 1],
-                ]
-            ),
-            kernel=_frozen([[0, 1, 2], [2, 2, 0], [0, 1, 2]]),
-            expected=_frozen([[12, 12, 17], [10, 17, 19], [9, 6, 14]]),
+            image=frozen(WORKED_EXAMPLES["example2"]),
+            kernel=frozen([[0, 1, 2], [2, 2, 0], [0, 1, 2]]),
+            expected=frozen([[12, 12, 17], [10, 17, 19], [9, 6, 14]]),
             expected_shape=(3, 3),
         ),
         ConvExample(
@@ -146,11 +124,11 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "of zeros around the 7×7 input keeps the output 7×7, as "
                 "scipy.signal.convolve2d(mode='same') does."
             ),
-            image=_frozen(np.arange(1, 50).reshape(7, 7)),
-            kernel=_frozen([[-1, 1, -1], [-2, 3, 1], [2, -4, 0]]),
+            image=frozen(WORKED_EXAMPLES["example3"]),
+            kernel=frozen([[-1, 1, -1], [-2, 3, 1], [2, -4, 0]]),
             padding="same",
             flip_kernel=True,
-            expected=_frozen(
+            expected=frozen(
                 [
                     [-2, -8, -7, -6, -5, -4, 28],
                     [5, -3, -4, -5, -6, -7, 28],
@@ -170,9 +148,9 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "The 'bottom Sobel' kernel answers where brightness increases downwards. First "
                 "value: (−1·10)+(−2·12)+(−1·3)+0+0+0+(1·22)+(2·12)+(1·10) = 19."
             ),
-            image=_frozen(_SOBEL_IMAGE_4X6),
+            image=frozen(_SOBEL_IMAGE_4X6),
             kernel=BOTTOM_SOBEL,
-            expected=_frozen([[19, 17, 26, 26], [24, 56, 48, 57]]),
+            expected=frozen([[19, 17, 26, 26], [24, 56, 48, 57]]),
             expected_shape=(2, 4),
         ),
         ConvExample(
@@ -181,10 +159,10 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
             description=(
                 "Step one row down but two columns across: every second column of 4a survives."
             ),
-            image=_frozen(_SOBEL_IMAGE_4X6),
+            image=frozen(_SOBEL_IMAGE_4X6),
             kernel=BOTTOM_SOBEL,
             strides=(1, 2),
-            expected=_frozen([[19, 26], [24, 48]]),
+            expected=frozen([[19, 26], [24, 48]]),
             expected_shape=(2, 2),
         ),
         ConvExample(
@@ -194,20 +172,20 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "One ring of zeros keeps the output 4×6. The ReLU that follows a convolution "
                 "layer then turns every negative response into 0."
             ),
-            image=_frozen(_SOBEL_IMAGE_4X6),
+            image=frozen(_SOBEL_IMAGE_4X6),
             kernel=BOTTOM_SOBEL,
             padding=1,
             relu=True,
-            expected=_frozen(_SOBEL_PADDED),
-            expected_relu=_frozen(np.maximum(np.array(_SOBEL_PADDED), 0)),
+            expected=frozen(_SOBEL_PADDED),
+            expected_relu=frozen(np.maximum(np.array(_SOBEL_PADDED), 0)),
             expected_shape=(4, 6),
         ),
         ConvExample(
             key="ex5_stride1",
             title="5a · 10×10 image, 3×3 kernel, stride 1 → 8×8",
             description="(10 − 3) / 1 + 1 = 8 window positions along each axis.",
-            image=_frozen(_SQUARE_10X10),
-            kernel=_frozen(_LAPLACIAN),
+            image=frozen(_SQUARE_10X10),
+            kernel=_LAPLACIAN,
             expected_shape=(8, 8),
         ),
         ConvExample(
@@ -217,8 +195,8 @@ CONV_EXAMPLES: dict[str, ConvExample] = {
                 "(10 − 3) / 2 + 1 = 4.5: the stride does not fit, the size is rounded down to 4 "
                 "and the last row and column are never reached."
             ),
-            image=_frozen(_SQUARE_10X10),
-            kernel=_frozen(_LAPLACIAN),
+            image=frozen(_SQUARE_10X10),
+            kernel=_LAPLACIAN,
             strides=(2, 2),
             expected_shape=(4, 4),
         ),
@@ -236,23 +214,23 @@ POOL_EXAMPLES: dict[str, PoolExample] = {
             key="pool_a_stride2",
             title="Max pool 2×2, stride 2 (the usual halving)",
             description="Four windows that do not overlap; each keeps its largest value.",
-            image=_frozen(_POOL_IMAGE_A),
-            expected=_frozen([[12, 5], [22, 32]]),
+            image=frozen(_POOL_IMAGE_A),
+            expected=frozen([[12, 5], [22, 32]]),
         ),
         PoolExample(
             key="pool_a_stride1",
             title="Max pool 2×2, stride 1 (overlapping windows)",
             description="Windows overlap, so one large value can win several of them.",
-            image=_frozen(_POOL_IMAGE_A),
+            image=frozen(_POOL_IMAGE_A),
             strides=(1, 1),
-            expected=_frozen([[12, 12, 5], [22, 12, 10], [22, 32, 32]]),
+            expected=frozen([[12, 12, 5], [22, 12, 10], [22, 32, 32]]),
         ),
         PoolExample(
             key="pool_b_stride2",
             title="Max pool 2×2, stride 2 (second example)",
             description="Another 4×4 map halved to 2×2.",
-            image=_frozen([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]),
-            expected=_frozen([[6, 8], [3, 4]]),
+            image=frozen([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]]),
+            expected=frozen([[6, 8], [3, 4]]),
         ),
     )
 }

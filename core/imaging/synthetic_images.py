@@ -11,11 +11,12 @@ Every image is float32 on the 0–255 scale, (size, size) unless said otherwise.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.base.checks import check_choice, check_int, check_real
 
 MIN_SIZE = 1
 
@@ -23,14 +24,11 @@ MIN_SIZE = 1
 MAX_SIZE = 1024
 
 
+ORIENTATIONS = ("vertical", "horizontal")
+
+
 def _check_size(size, name: str = "size") -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int. Received: {name}={size!r}")
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(
-            f"`{name}` must be between {MIN_SIZE} and {MAX_SIZE}. Received: {name}={size!r}"
-        )
-    return int(size)
+    return check_int(size, name, minimum=MIN_SIZE, maximum=MAX_SIZE)
 
 
 def step_edge(size: int = 32, *, orientation: str = "vertical", low=0.0, high=255.0) -> np.ndarray:
@@ -43,11 +41,8 @@ def step_edge(size: int = 32, *, orientation: str = "vertical", low=0.0, high=25
     [0.0, 0.0, 255.0, 255.0]
     """
     size = _check_size(size)
-    if orientation not in ("vertical", "horizontal"):
-        raise ValueError(
-            "`orientation` must be 'vertical' or 'horizontal'. "
-            f"Received: orientation={orientation!r}"
-        )
+    orientation = check_choice(orientation, "orientation", ORIENTATIONS)
+    low, high = check_real(low, "low"), check_real(high, "high")
     image = np.full((size, size), low, dtype=np.float32)
     if orientation == "vertical":
         image[:, size // 2 :] = high
@@ -100,7 +95,7 @@ def disk(size: int = 32, *, radius: float | None = None) -> np.ndarray:
     (255, 0)
     """
     size = _check_size(size)
-    radius = size / 3 if radius is None else float(radius)
+    radius = size / 3 if radius is None else check_real(radius, "radius", minimum=0.0)
     offsets = np.arange(size) - (size - 1) / 2
     inside = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius**2
     return np.where(inside, 255.0, 0.0).astype(np.float32)
@@ -116,9 +111,8 @@ def stripes(size: int = 64, *, wavelength: float = 8.0, angle_degrees: float = 0
     [128.0, 255.0, 128.0, 0.0]
     """
     size = _check_size(size)
-    if not wavelength > 0:
-        raise ValueError(f"`wavelength` must be > 0. Received: wavelength={wavelength!r}")
-    theta = np.deg2rad(angle_degrees)
+    wavelength = check_real(wavelength, "wavelength", minimum=0.0, open_min=True)
+    theta = np.deg2rad(check_real(angle_degrees, "angle_degrees"))
     rows, cols = np.mgrid[0:size, 0:size]
     phase = 2 * np.pi * (cols * np.cos(theta) + rows * np.sin(theta)) / wavelength
     return (127.5 + 127.5 * np.sin(phase)).astype(np.float32)
@@ -150,6 +144,26 @@ WORKED_EXAMPLES: dict[str, np.ndarray] = {
 
 for _array in WORKED_EXAMPLES.values():
     _array.setflags(write=False)
+
+
+_WORKED_EXAMPLE_TEXTS = {
+    "example1": ("Worked example 1 (5×5 binary)", "The 5×5 binary image from the lecture notes."),
+    "example2": ("Worked example 2 (5×5)", "The 5×5 image with values 0–3."),
+    "example3": (
+        "Worked example 3 (7×7, values 1…49)",
+        "Numbers 1 to 49 row by row, for true convolution with zero padding.",
+    ),
+    "example4": ("Worked example 4 (4×6)", "The 4×6 image used with the bottom Sobel kernel."),
+    "example5": (
+        "Worked example 5 (10×10, values 0…99)",
+        "A 10×10 image: a 3×3 kernel gives 8×8 at stride 1 and 4×4 at stride 2.",
+    ),
+}
+
+
+def _worked_example(key: str) -> Callable[[int], np.ndarray]:
+    """A maker that ignores the size and returns a writable copy of the worked example."""
+    return lambda size: WORKED_EXAMPLES[key].copy()
 
 
 @dataclass(frozen=True)
@@ -205,41 +219,10 @@ SYNTHETIC_IMAGES: dict[str, SyntheticImage] = {
             "A smooth grating: blurs fade it, edge detectors find every crest.",
             lambda size: stripes(size, wavelength=8.0),
         ),
-        SyntheticImage(
-            "example1",
-            "Worked example 1 (5×5 binary)",
-            "The 5×5 binary image from the lecture notes.",
-            lambda size: WORKED_EXAMPLES["example1"].copy(),
-            sized=False,
-        ),
-        SyntheticImage(
-            "example2",
-            "Worked example 2 (5×5)",
-            "The 5×5 image with values 0–3.",
-            lambda size: WORKED_EXAMPLES["example2"].copy(),
-            sized=False,
-        ),
-        SyntheticImage(
-            "example3",
-            "Worked example 3 (7×7, values 1…49)",
-            "Numbers 1 to 49 row by row, for true convolution with zero padding.",
-            lambda size: WORKED_EXAMPLES["example3"].copy(),
-            sized=False,
-        ),
-        SyntheticImage(
-            "example4",
-            "Worked example 4 (4×6)",
-            "The 4×6 image used with the bottom Sobel kernel.",
-            lambda size: WORKED_EXAMPLES["example4"].copy(),
-            sized=False,
-        ),
-        SyntheticImage(
-            "example5",
-            "Worked example 5 (10×10, values 0…99)",
-            "A 10×10 image: a 3×3 kernel gives 8×8 at stride 1 and 4×4 at stride 2.",
-            lambda size: WORKED_EXAMPLES["example5"].copy(),
-            sized=False,
-        ),
+    ]
+    + [
+        SyntheticImage(key, name, description, _worked_example(key), sized=False)
+        for key, (name, description) in _WORKED_EXAMPLE_TEXTS.items()
     ]
 }
 
@@ -250,9 +233,6 @@ def make_synthetic(key: str, size: int = 32) -> np.ndarray:
     >>> make_synthetic("impulse", 5).sum()
     np.float32(1.0)
     """
-    if key not in SYNTHETIC_IMAGES:
-        raise ValueError(
-            f"`key` must be one of {', '.join(SYNTHETIC_IMAGES)}. Received: key={key!r}"
-        )
+    key = check_choice(key, "key", tuple(SYNTHETIC_IMAGES))
     size = _check_size(size)
     return np.ascontiguousarray(SYNTHETIC_IMAGES[key].make(size), dtype=np.float32)

@@ -17,7 +17,12 @@ from core.base.checks import check_choice, check_int, check_real, received
 MAX_GENERATED_SIZE = 99  # the largest kernel the generators build
 
 
-def _frozen(values, scale: float = 1.0) -> np.ndarray:
+def frozen(values, scale: float = 1.0) -> np.ndarray:
+    """A read-only float64 copy of ``values × scale``: a module constant nobody can change.
+
+    >>> frozen([[1, 2]], 0.5).flags.writeable
+    False
+    """
     array = np.asarray(values, dtype=np.float64) * scale
     array.setflags(write=False)
     return array
@@ -38,119 +43,119 @@ _PRESET_LIST = [
     KernelPreset(
         "identity",
         "Identity",
-        _frozen([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+        frozen([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
         "Copies the image unchanged: only the centre tap is 1.",
         "basic",
     ),
     KernelPreset(
         "box_blur",
         "Box blur",
-        _frozen(np.ones((3, 3)), 1 / 9),
+        frozen(np.ones((3, 3)), 1 / 9),
         "Replaces each pixel with the mean of its 3×3 neighbourhood (low-pass).",
         "blur",
     ),
     KernelPreset(
         "gaussian_blur",
         "Gaussian blur 3×3",
-        _frozen([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
+        frozen([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
         "A weighted mean that trusts the centre most; smoother than the box blur.",
         "blur",
     ),
     KernelPreset(
         "sharpen",
         "Sharpen",
-        _frozen([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+        frozen([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
         "Adds the difference from the four neighbours back onto the pixel (high-boost).",
         "sharpen",
     ),
     KernelPreset(
         "sharpen_strong",
         "Sharpen (strong)",
-        _frozen([[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]]),
+        frozen([[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]]),
         "Like sharpen, but against all eight neighbours: a stronger boost of fine detail.",
         "sharpen",
     ),
     KernelPreset(
         "laplacian",
         "Laplacian (edges)",
-        _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+        frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
         "Second derivative: zero on flat areas and ramps, large where intensity bends.",
         "edges",
     ),
     KernelPreset(
         "outline",
         "Outline",
-        _frozen([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
+        frozen([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
         "Centre minus its eight neighbours: bright lines where brightness changes.",
         "edges",
     ),
     KernelPreset(
         "emboss",
         "Emboss",
-        _frozen([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+        frozen([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
         "Lights edges from the top-left so the image looks raised like a relief.",
         "edges",
     ),
     KernelPreset(
         "sobel_left",
         "Sobel left",
-        _frozen([[1, 0, -1], [2, 0, -2], [1, 0, -1]]),
+        frozen([[1, 0, -1], [2, 0, -2], [1, 0, -1]]),
         "Horizontal gradient: positive where the image is brighter on the left.",
         "sobel",
     ),
     KernelPreset(
         "sobel_right",
         "Sobel right (Sobel x)",
-        _frozen([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+        frozen([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
         "Horizontal gradient Gx: positive where the image gets brighter to the right.",
         "sobel",
     ),
     KernelPreset(
         "sobel_top",
         "Sobel top",
-        _frozen([[1, 2, 1], [0, 0, 0], [-1, -2, -1]]),
+        frozen([[1, 2, 1], [0, 0, 0], [-1, -2, -1]]),
         "Vertical gradient: positive where the image is brighter above.",
         "sobel",
     ),
     KernelPreset(
         "sobel_bottom",
         "Sobel bottom (Sobel y)",
-        _frozen([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+        frozen([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
         "Vertical gradient Gy: positive where the image gets brighter downwards.",
         "sobel",
     ),
     KernelPreset(
         "gradient_simple",
         "Simple gradient (right neighbour)",
-        _frozen([[0, 0, 0], [0, 1, -1], [0, 0, 0]]),
+        frozen([[0, 0, 0], [0, 1, -1], [0, 0, 0]]),
         "Pixel minus its right neighbour: the smallest horizontal difference.",
         "gradient",
     ),
     KernelPreset(
         "gradient_central",
         "Simple gradient (central)",
-        _frozen([[0, 0, 0], [1, 0, -1], [0, 0, 0]]),
+        frozen([[0, 0, 0], [1, 0, -1], [0, 0, 0]]),
         "Left neighbour minus right neighbour: a central difference across the pixel.",
         "gradient",
     ),
     KernelPreset(
         "prewitt_x",
         "Prewitt x",
-        _frozen([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+        frozen([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
         "Horizontal gradient like Sobel x, without the extra weight on the middle row.",
         "sobel",
     ),
     KernelPreset(
         "motion_blur",
         "Motion blur (diagonal)",
-        _frozen(np.eye(5), 1 / 5),
+        frozen(np.eye(5), 1 / 5),
         "Averages along a diagonal line, as if the camera moved while the shutter was open.",
         "blur",
     ),
     KernelPreset(
         "ridge",
         "Ridge / line detector",
-        _frozen([[-1, -1, -1], [2, 2, 2], [-1, -1, -1]]),
+        frozen([[-1, -1, -1], [2, 2, 2], [-1, -1, -1]]),
         "Responds to thin horizontal lines brighter than the rows above and below.",
         "edges",
     ),

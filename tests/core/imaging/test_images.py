@@ -8,11 +8,15 @@ import pytest
 from PIL import Image
 
 from core.imaging.images import (
+    COLOR_MODES,
+    LUMA_WEIGHTS,
     ImageDecodeError,
     decode_image,
     diverging_colormap,
     downscale,
     encode_png,
+    finite_range,
+    fit_in_square,
     load_image,
     resize_and_pad,
     to_display,
@@ -196,3 +200,95 @@ def test_encode_png_round_trips_rgb():
     rgb = np.random.default_rng(0).integers(0, 256, (4, 5, 3)).astype(np.uint8)
     decoded = decode_image(encode_png(rgb))
     np.testing.assert_array_equal(decoded.pixels, rgb)
+
+
+# --------------------------------------------------------------------------- sizes and checks
+
+
+def test_luma_weights_are_opencvs_and_read_only():
+    gray = cv2.cvtColor(
+        np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8), cv2.COLOR_RGB2GRAY
+    )
+    np.testing.assert_allclose(LUMA_WEIGHTS * 255, gray[0], atol=0.5)
+    assert not LUMA_WEIGHTS.flags.writeable
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "size", "expected"),
+    [
+        (10, 20, 8, (4, 8, 2, 0)),
+        (20, 10, 8, (8, 4, 0, 2)),
+        (5, 5, 10, (10, 10, 0, 0)),
+        (1, 100, 10, (1, 10, 4, 0)),  # never thinner than a pixel
+        (3, 4, 9, (7, 9, 1, 0)),  # 6.75 rounds to 7; the odd padding row goes below
+    ],
+)
+def test_fit_in_square(height, width, size, expected):
+    assert fit_in_square(height, width, size) == expected
+
+
+def test_resize_and_pad_keeps_uint8_and_matches_opencv():
+    image = np.random.default_rng(3).integers(0, 256, (30, 60, 3)).astype(np.uint8)
+    square = resize_and_pad(image, 20)
+    assert square.dtype == np.uint8
+    expected = cv2.resize(image, (20, 10), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(square[5:15], expected)
+    assert not square[:5].any() and not square[15:].any()
+    assert resize_and_pad(image.astype(np.int16), 20).dtype == np.float32
+
+
+def test_resize_and_pad_fills_with_the_given_value():
+    square = resize_and_pad(np.zeros((2, 4), np.float32), 4, fill=7.0)
+    assert square[0].tolist() == [7.0] * 4 and square[1].tolist() == [0.0] * 4
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: resize_and_pad(np.ones((2, 2)), 0),
+            ValueError,
+            r"^`size` must be >= 1\. Received: size=0\.$",
+        ),
+        (lambda: resize_and_pad(np.ones((2, 2)), 2.0), TypeError, r"^`size` must be an int\."),
+        (lambda: downscale(np.ones((2, 2)), 0), ValueError, r"`max_side` must be >= 1"),
+        (
+            lambda: decode_image(b"x", color_mode="RGB"),
+            ValueError,
+            r"`color_mode` must be one of None, 'grayscale', 'rgb'",
+        ),
+        (lambda: decode_image(b"x", color_mode=3), TypeError, r"`color_mode` must be one of"),
+        (lambda: decode_image(b"x", max_pixels=0), ValueError, r"`max_pixels` must be >= 1"),
+        (lambda: to_display(np.ones((2, 2)), mapping=None), TypeError, r"`mapping` must be one of"),
+        (
+            lambda: to_display(np.ones((2, 2, 2))),
+            ValueError,
+            r"^`values` must be \(H, W\) or \(H, W, 3\)\. Received: values=ndarray",
+        ),
+        (
+            lambda: to_grayscale(np.ones((2, 2, 4))),
+            ValueError,
+            r"`pixels` must be \(H, W\) or \(H, W, 3\)",
+        ),
+        (
+            lambda: encode_png(np.ones((2, 2))),
+            TypeError,
+            r"^`rgb_or_gray` must be uint8\. Received: rgb_or_gray=ndarray\(.*dtype=float64\)\.$",
+        ),
+    ],
+)
+def test_argument_errors_name_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_color_modes_are_the_ones_decode_image_converts_to():
+    png = encode_png(np.full((2, 2, 3), 90, np.uint8))
+    shapes = {mode: decode_image(png, color_mode=mode).pixels.shape for mode in COLOR_MODES}
+    assert shapes == {"grayscale": (2, 2), "rgb": (2, 2, 3)}
+
+
+def test_finite_range_ignores_nan_and_infinity():
+    assert finite_range(np.array([np.inf, 2.0, -1.0, np.nan])) == (-1.0, 2.0)
+    assert finite_range(np.array([np.nan])) is None
+    assert finite_range(np.empty(0)) is None

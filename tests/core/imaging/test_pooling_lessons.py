@@ -22,8 +22,12 @@ def test_pool_repeatedly_halves_each_time_and_matches_a_naive_max():
 def test_pool_repeatedly_says_which_pooling_fails():
     with pytest.raises(ValueError, match="Pooling number 3 fails on a 1×1 map"):
         pool_repeatedly(np.zeros((4, 4)), 3)
-    with pytest.raises(ValueError, match="times"):
+    with pytest.raises(
+        ValueError, match=r"^`times` must be between 1 and 3\. Received: times=4\.$"
+    ):
         pool_repeatedly(np.zeros((4, 4)), 4)
+    with pytest.raises(TypeError, match=r"^`times` must be an int\. Received: times=2\.0\.$"):
+        pool_repeatedly(np.zeros((4, 4)), 2.0)
 
 
 def test_feature_map_is_relu_of_same_size_correlation():
@@ -56,8 +60,12 @@ def test_translation_study_max_pooling_hides_a_one_pixel_shift():
 
 
 def test_translation_study_refuses_bad_shifts_and_tiny_images():
-    with pytest.raises(ValueError, match="shift"):
+    with pytest.raises(
+        ValueError, match=r"^`shift` must be between 0 and 3\. Received: shift=4\.$"
+    ):
         translation_study(np.zeros((16, 16)), np.ones((1, 1)), 4)
+    with pytest.raises(TypeError, match="`pool_size` must be an int"):
+        translation_study(np.zeros((16, 16)), np.ones((1, 1)), 1, pool_size=(2, 2))
     with pytest.raises(ValueError, match="too small"):
         translation_study(np.zeros((3, 5)), np.ones((1, 1)), 1)
 

@@ -136,3 +136,13 @@ def test_pool_example_matches_naive_max(key):
 def test_example_arrays_are_read_only():
     with pytest.raises(ValueError):
         CONV_EXAMPLES["ex1"].image[0, 0] = 5
+
+
+def test_examples_reuse_the_worked_example_images_and_preset_kernels():
+    from core.imaging.synthetic_images import WORKED_EXAMPLES
+    from core.ops.kernels import PRESETS
+
+    np.testing.assert_array_equal(CONV_EXAMPLES["ex1"].image, WORKED_EXAMPLES["example1"])
+    np.testing.assert_array_equal(CONV_EXAMPLES["ex3"].image, np.arange(1, 50).reshape(7, 7))
+    np.testing.assert_array_equal(CONV_EXAMPLES["ex4"].kernel, PRESETS["sobel_bottom"].values)
+    assert all(example.image.dtype == np.float64 for example in CONV_EXAMPLES.values())

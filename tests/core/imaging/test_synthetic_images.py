@@ -5,12 +5,16 @@ import pytest
 import scipy.signal
 
 from core.imaging.synthetic_images import (
+    MAX_SIZE,
     SYNTHETIC_IMAGES,
     WORKED_EXAMPLES,
     checkerboard,
+    disk,
     impulse,
     make_synthetic,
+    ramp,
     step_edge,
+    stripes,
 )
 from core.ops.convolution import conv2d
 
@@ -62,3 +66,37 @@ def test_bad_arguments():
         step_edge(3.5)
     with pytest.raises(ValueError, match="orientation"):
         step_edge(4, orientation="diagonal")
+
+
+def test_more_bad_arguments_are_typed():
+    with pytest.raises(
+        ValueError, match=r"^`size` must be between 1 and 1024\. Received: size=1025\.$"
+    ):
+        ramp(MAX_SIZE + 1)
+    with pytest.raises(TypeError, match="`orientation` must be one of 'vertical', 'horizontal'"):
+        step_edge(4, orientation=None)
+    with pytest.raises(ValueError, match=r"^`wavelength` must be > 0\. Received: wavelength=0\.$"):
+        stripes(8, wavelength=0)
+    with pytest.raises(TypeError, match="`wavelength` must be a number"):
+        stripes(8, wavelength="8")
+    with pytest.raises(ValueError, match="`radius` must be >= 0"):
+        disk(8, radius=-1)
+    with pytest.raises(TypeError, match="`key` must be one of"):
+        make_synthetic(None)
+
+
+def test_every_worked_example_is_offered_at_its_own_size():
+    for key, array in WORKED_EXAMPLES.items():
+        assert SYNTHETIC_IMAGES[key].sized is False
+        np.testing.assert_array_equal(make_synthetic(key, 3), array)
+
+
+def test_stripes_have_the_requested_wavelength():
+    row = stripes(32, wavelength=8)[0]
+    np.testing.assert_allclose(row[:24], row[8:32], atol=1e-3)  # period 8
+    vertical = stripes(16, wavelength=4, angle_degrees=90)
+    np.testing.assert_allclose(vertical[:, 0], vertical[:, 5])  # waves run down the rows
+
+
+def test_disk_area_is_close_to_pi_r_squared():
+    assert abs(int((disk(101, radius=30) > 0).sum()) - np.pi * 30**2) < 0.01 * np.pi * 30**2
