@@ -1,0 +1,332 @@
+"""ui.inspect.inputs: test images, photos, the camera and drawing, as the network receives them.
+
+The built-in test images are the bundled subsets (the data folder points at an empty folder).
+Only "misclassified only" asks the inference worker, so that test is marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import builtin
+from core.data.preprocessing import Preprocessing
+from core.jobs.inspection import DatasetRef
+from tests.ui.inspect.small_network import model_info
+from ui.inspect import inputs  # not `TestSet` itself: pytest would try to collect it
+from ui.inspect.inputs import compatible_datasets, load_test_set
+from ui.inspect.models import ModelChoice
+
+DIGITS = tuple(str(digit) for digit in range(10))
+MNIST_SETTINGS = tuple(sorted(vars(Preprocessing(target_size=28)).items()))
+
+
+@pytest.fixture(autouse=True)
+def bundled_data(tmp_path, monkeypatch) -> Path:
+    (tmp_path / "no-data").mkdir()
+    monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    return tmp_path / "no-data"
+
+
+def mnist_info(**changes):
+    return model_info(**({"input_shape": (28, 28, 1), "num_classes": 10} | changes))
+
+
+def small_test_set(labels=(0, 1, 2, 0, 1, 2), class_names=DIGITS) -> inputs.TestSet:
+    """One 28×28 test image per label, image i filled with (i + 1) / 10."""
+    count = len(labels)
+    images = np.stack([np.full((28, 28, 1), (i + 1) / 10, np.float32) for i in range(count)])
+    settings = dict(MNIST_SETTINGS)
+    return inputs.TestSet(
+        "mnist",
+        class_names,
+        np.zeros((count, 28, 28), np.uint8),
+        images,
+        np.array(labels),
+        "a test",
+        DatasetRef.make("mnist", settings, limit=count),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Test sets
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "order"),
+    [
+        ((28, 28, 1), ["mnist", "fashion_mnist", "cifar10"]),
+        ((32, 32, 3), ["cifar10", "mnist", "fashion_mnist"]),
+        ((64, 64, 3), ["mnist", "fashion_mnist", "cifar10"]),
+    ],
+)
+def test_data_sets_of_the_inputs_shape_come_first(input_shape, order):
+    assert compatible_datasets(input_shape) == order
+
+
+def test_a_test_set_is_prepared_for_the_model_and_read_only(bundled_data):
+    test = load_test_set("mnist", MNIST_SETTINGS, (28, 28, 1), builtin.lookup_settings())
+    dataset = builtin.load_builtin("mnist")
+    assert test.raw.shape == (1000, 28, 28) and test.images.shape == (1000, 28, 28, 1)
+    assert test.images.dtype == np.float32 and not test.images.flags.writeable
+    np.testing.assert_allclose(test.images[..., 0], dataset.x_test / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(test.labels, dataset.y_test)
+    assert test.class_names == DIGITS and test.source.startswith("bundled subset")
+    assert test.reference == DatasetRef.make(
+        "mnist", dict(MNIST_SETTINGS), limit=1000, data_dir=str(bundled_data)
+    )
+
+
+def test_grey_digits_are_resized_and_coloured_for_a_colour_model():
+    settings = tuple(sorted(vars(Preprocessing(target_size=32, color_mode="rgb")).items()))
+    test = load_test_set("mnist", settings, (32, 32, 3), builtin.lookup_settings())
+    assert test.images.shape == (1000, 32, 32, 3)
+    np.testing.assert_array_equal(test.images[..., 0], test.images[..., 2])
+
+
+def test_images_that_do_not_fit_the_model_are_refused():
+    with pytest.raises(ValueError, match="expects"):
+        load_test_set("mnist", MNIST_SETTINGS, (32, 32, 1), builtin.lookup_settings())
+
+
+def data_for_model_script(choice, info):
+    import streamlit as st
+
+    from ui.inspect.inputs import test_set_for
+
+    st.session_state["result"] = test_set_for(choice, info)
+
+
+def open_test_set(metadata: dict, info) -> AppTest:
+    choice = ModelChoice("/models/m.keras", "m.keras", metadata)
+    at = AppTest.from_function(data_for_model_script, args=(choice, info), default_timeout=20).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_model_that_names_its_data_gets_that_test_set_without_asking():
+    at = open_test_set({"dataset": "fashion_mnist"}, mnist_info())
+    assert not at.selectbox
+    test = at.session_state["result"]
+    assert test.name == "fashion_mnist" and test.class_names[-1] == "Ankle boot"
+
+
+def test_a_model_without_a_sidecar_picks_from_the_best_fitting_sets():
+    at = open_test_set({}, model_info(input_shape=(32, 32, 3), num_classes=10))
+    picker = at.selectbox(key="inspect.dataset")
+    assert picker.options == ["CIFAR-10", "MNIST", "Fashion-MNIST"]
+    assert at.session_state["result"].images.shape[1:] == (32, 32, 3)
+    picker.set_value("mnist").run()
+    test = at.session_state["result"]
+    assert test.name == "mnist" and test.images.shape[1:] == (32, 32, 3)
+
+
+def test_a_model_input_no_data_set_fits_is_an_error():
+    at = open_test_set({"dataset": "mnist"}, mnist_info(input_shape=(20, 30, 1)))
+    [error] = [e.value for e in at.error]
+    assert error.startswith("The MNIST test images cannot be used:")
+    assert at.session_state["result"] is None
+
+
+# ---------------------------------------------------------------------------
+# Picking an input
+# ---------------------------------------------------------------------------
+
+
+def picker_script(choice, info, test):
+    import streamlit as st
+
+    from ui.inspect.inputs import input_picker
+
+    st.session_state["result"] = input_picker(choice, info, test)
+
+
+def open_picker(info=None, test=None, metadata=None, kind=None) -> AppTest:
+    choice = ModelChoice("/models/m.keras", "m.keras", metadata or {})
+    info = mnist_info() if info is None else info
+    at = AppTest.from_function(picker_script, args=(choice, info, test)).run()
+    if kind is not None:
+        at.radio(key="inspect.input_kind").set_value(kind).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_the_kinds_of_input_depend_on_the_model_and_the_test_set():
+    assert open_picker(test=small_test_set()).radio(key="inspect.input_kind").options == [
+        "Test image",
+        "Upload a photo",
+        "Draw a digit",
+        "Camera",
+    ]
+    colour = model_info(input_shape=(32, 32, 3))
+    assert open_picker(colour, None).radio(key="inspect.input_kind").options == [
+        "Upload a photo",
+        "Camera",
+    ]
+
+
+def test_a_test_image_is_picked_by_its_index():
+    at = open_picker(test=small_test_set())
+    sample = at.session_state["result"]
+    assert (sample.label, sample.true_class, sample.kind) == ("test image #0 (0)", 0, "test")
+    at.number_input(key="inspect.test_index").set_value(4).run()
+    sample = at.session_state["result"]
+    assert (sample.label, sample.true_class) == ("test image #4 (1)", 1)
+    assert sample.image.shape == (28, 28, 1) and sample.image[0, 0, 0] == pytest.approx(0.5)
+    assert at.number_input(key="inspect.test_index").max == 5
+
+
+def test_a_class_is_stepped_through_one_example_at_a_time():
+    at = open_picker(test=small_test_set())
+    at.radio(key="inspect.pick_mode").set_value("class").run()
+    at.selectbox(key="inspect.pick_class").set_value(2).run()
+    assert at.number_input(key="inspect.position_class").max == 2  # images 2 and 5
+    assert captions(at) == ["Test image #2"]
+    at.number_input(key="inspect.position_class").set_value(2).run()
+    assert captions(at) == ["Test image #5"]
+    assert at.session_state["result"].label == "test image #5 (2)"
+
+
+def test_a_class_without_test_images_says_so():
+    at = open_picker(test=small_test_set())
+    at.radio(key="inspect.pick_mode").set_value("class").run()
+    at.selectbox(key="inspect.pick_class").set_value(7).run()
+    assert [i.value for i in at.info] == ["No test images match; pick another way."]
+    assert at.session_state["result"] is None
+
+
+def test_a_random_image_is_drawn_on_request():
+    at = open_picker(test=small_test_set())
+    at.radio(key="inspect.pick_mode").set_value("random").run()
+    assert captions(at) == ["Test image #0"]
+    seen = set()
+    for _ in range(12):
+        at.button(key="inspect.random").click().run()
+        index = at.session_state["inspect.test_index"]
+        assert captions(at) == [f"Test image #{index}"]
+        assert at.session_state["result"].label.startswith(f"test image #{index} ")
+        seen.add(index)
+    assert len(seen) > 1 and seen <= set(range(6))
+
+
+def test_labels_of_a_data_set_with_other_classes_are_shown_but_never_judged():
+    at = open_picker(model_info(input_shape=(28, 28, 1), num_classes=3), small_test_set())
+    assert captions(at)[0] == (
+        "The model has 3 outputs but MNIST has 10 classes, so its labels cannot be right or "
+        "wrong here."
+    )
+    assert "Misclassified only" not in at.radio(key="inspect.pick_mode").options
+    assert at.session_state["result"].true_class is None
+
+
+def photo(ink_on_paper: bool = True, suffix: str = ".png") -> bytes:
+    """A "1" drawn as a dark stroke on white paper (or white on black), 60×40 pixels."""
+    paper = np.full((60, 40), 255 if ink_on_paper else 0, np.uint8)
+    paper[10:50, 17:23] = 0 if ink_on_paper else 255
+    return cv2.imencode(suffix, paper)[1].tobytes()
+
+
+def test_a_photo_is_asked_for_then_prepared_like_the_training_images():
+    at = open_picker(kind="upload")
+    assert [i.value for i in at.info] == ["Choose a photo."]
+    at.file_uploader(key="inspect.photo").set_value(("one.png", photo(), "image/png")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    sample = at.session_state["result"]
+    assert (sample.label, sample.kind, sample.true_class) == ("one.png", "upload", None)
+    assert sample.image.shape == (28, 28, 1)
+    assert at.toggle(key="inspect.invert_upload").value is True  # grey models: on
+    # Inverted, scaled to 28 rows and padded at the sides: a light stroke on black, like MNIST.
+    assert sample.image[14, 12:15, 0].min() > 0.85
+    assert sample.image[:, :4].max() == 0.0 and sample.image[:, 24:].max() == 0.0
+    assert sample.image.mean() < 0.2
+    at.toggle(key="inspect.invert_upload").set_value(False).run()
+    plain = at.session_state["result"].image[14, :, 0]
+    assert plain[5] == pytest.approx(1.0) and plain[13] < 0.1  # white paper, dark ink
+    assert plain[0] == 0.0  # the padding stays black
+
+
+def test_colour_models_take_colour_photos_without_inverting():
+    at = open_picker(model_info(input_shape=(32, 32, 3)), kind="upload")
+    at.file_uploader(key="inspect.photo").set_value(("one.jpg", photo(False, ".jpg"), "image/jpeg"))
+    at.run()
+    assert at.toggle(key="inspect.invert_upload").value is False
+    assert at.session_state["result"].image.shape == (32, 32, 3)
+
+
+def test_a_broken_photo_is_an_error_naming_the_file():
+    at = open_picker(kind="upload")
+    at.file_uploader(key="inspect.photo").set_value(("x.png", b"not an image", "image/png")).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("**x.png** cannot be used as input:")
+    assert at.session_state["result"] is None
+
+
+def test_the_camera_takes_the_photo_path():
+    at = open_picker(kind="camera")
+    assert [i.value for i in at.info] == ["Take a picture."]
+    at.camera_input(key="inspect.camera").set_value(
+        ("shot.jpg", photo(suffix=".jpg"), "image/jpeg")
+    )
+    at.run()
+    sample = at.session_state["result"]
+    assert (sample.kind, sample.image.shape) == ("camera", (28, 28, 1))
+    assert at.toggle(key="inspect.invert_camera").value is True
+
+
+def test_drawing_without_a_drawing_asks_for_one_and_never_breaks():
+    at = open_picker(kind="draw")
+    assert not at.exception
+    # The canvas is a browser component: AppTest gets no drawing (or no component at all).
+    assert at.info or at.error
+    assert at.session_state["result"] is None
+
+
+def drawing_script(info):
+    import streamlit as st
+
+    from ui.inspect.inputs import _drawing
+
+    st.session_state["result"] = _drawing(info)
+
+
+def test_drawing_is_only_for_28_pixel_grey_models():
+    at = AppTest.from_function(drawing_script, args=(model_info(),)).run()
+    assert [i.value for i in at.info] == [
+        "Drawing works for 28×28 grayscale models such as the MNIST ones."
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Misclassified only: the real worker classifies the test images
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_misclassified_only_steps_through_the_bundled_models_mistakes():
+    from tests.inspect_helpers import MNIST_MODEL
+
+    test = load_test_set("mnist", MNIST_SETTINGS, (28, 28, 1), builtin.lookup_settings())
+    choice = ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", {"dataset": "mnist"})
+    at = AppTest.from_function(picker_script, args=(choice, mnist_info(), test))
+    at.default_timeout = 120
+    at.run()
+    at.radio(key="inspect.pick_mode").set_value("misclassified").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    summary = next(c for c in captions(at) if "test images wrong" in c)
+    wrong = int(summary.split("gets ")[1].split(" of")[0])
+    assert 0 < wrong < 50  # a 99% model on 1,000 digits
+    assert summary == (
+        f"The model gets {wrong} of 1,000 test images wrong ({1 - wrong / 1000:.2%} accuracy)."
+    )
+    assert at.number_input(key="inspect.position_misclassified").max == wrong
