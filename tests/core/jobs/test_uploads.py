@@ -1,0 +1,87 @@
+"""Tests for core.jobs.uploads: where uploaded model files wait, and pruning them by age and
+count without ever deleting the file just uploaded."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from core.jobs import uploads
+from core.jobs.uploads import UPLOAD_MAX_AGE_SECONDS, prune_uploads
+
+NOW = 1_000_000.0
+
+
+def upload(folder: Path, name: str, age: float) -> Path:
+    """A stand-in `.keras` upload last modified ``age`` seconds before `NOW`."""
+    path = folder / f"{name}.keras"
+    path.write_bytes(b"PK")
+    os.utime(path, (NOW - age, NOW - age))
+    return path
+
+
+def test_old_and_surplus_uploads_are_pruned_but_never_the_new_one(tmp_path):
+    now = 1_000_000.0
+    ages = {"fresh": 60, "day_old": UPLOAD_MAX_AGE_SECONDS + 60, "new": 0}
+    for name, age in ages.items():
+        path = tmp_path / f"{name}.keras"
+        path.write_bytes(b"PK")
+        os.utime(path, (now - age, now - age))
+    (tmp_path / "notes.txt").write_text("not an upload")
+    deleted = prune_uploads(tmp_path, keep=tmp_path / "new.keras", now=now)
+    assert deleted == [tmp_path / "day_old.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.keras", "new.keras", "notes.txt"]
+    # Over the count limit the oldest go first; the file just uploaded stays even if oldest.
+    os.utime(tmp_path / "new.keras", (now - 120, now - 120))
+    deleted = prune_uploads(tmp_path, keep=tmp_path / "new.keras", max_files=1, now=now)
+    assert deleted == []  # "fresh" is the newest, "new" is kept on purpose
+    deleted = prune_uploads(tmp_path, max_files=1, now=now)
+    assert deleted == [tmp_path / "new.keras"]
+
+
+def test_uploads_older_than_the_age_limit_go_and_younger_ones_stay(tmp_path):
+    upload(tmp_path, "just_under", 3600 - 1)
+    upload(tmp_path, "just_over", 3600 + 1)
+    assert prune_uploads(tmp_path, max_age_s=3600, now=NOW) == [tmp_path / "just_over.keras"]
+    assert [path.name for path in tmp_path.iterdir()] == ["just_under.keras"]
+
+
+def test_beyond_the_count_limit_the_oldest_go_first(tmp_path):
+    for age in range(1, 8):
+        upload(tmp_path, f"age{age}", age)
+    deleted = prune_uploads(tmp_path, max_files=3, now=NOW)
+    assert [path.name for path in deleted] == [
+        "age4.keras",
+        "age5.keras",
+        "age6.keras",
+        "age7.keras",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "age1.keras",
+        "age2.keras",
+        "age3.keras",
+    ]
+
+
+def test_the_kept_file_stays_even_when_it_is_too_old_and_beyond_the_count(tmp_path):
+    kept = upload(tmp_path, "kept", UPLOAD_MAX_AGE_SECONDS * 2)
+    upload(tmp_path, "newer", 10)
+    assert prune_uploads(tmp_path, keep=kept, max_files=1, now=NOW) == []
+    assert kept.is_file()
+
+
+def test_only_keras_files_are_touched_and_an_empty_or_missing_folder_is_fine(tmp_path):
+    other = tmp_path / "model.h5"
+    other.write_bytes(b"old")
+    os.utime(other, (0, 0))
+    assert prune_uploads(tmp_path, max_files=0, now=NOW) == []
+    assert other.is_file()
+    assert prune_uploads(tmp_path / "missing", now=NOW) == []
+
+
+def test_uploads_wait_in_one_folder_under_the_system_temporary_folder():
+    folder = uploads.upload_dir()
+    assert folder.parent == Path(tempfile.gettempdir())
+    assert folder.name == uploads.UPLOAD_DIR_NAME
+    assert uploads.upload_dir() == folder

@@ -1,0 +1,147 @@
+"""Tests for core.worker.service: the warm worker's answers — feature maps, filters,
+predictions, saliency, Grad-CAM — asked for through a real `WorkerClient` (one worker per
+module, so TensorFlow starts once). All slow."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from core.jobs.inspection import ModelRejectedError
+from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL
+
+pytestmark = pytest.mark.slow
+
+
+def test_sequential_bundled_model_layers_and_feature_map_shapes(client, mnist_images):
+    info = client.model_info(MNIST_MODEL)
+    assert info.ok and info.input_shape == (28, 28, 1) and info.num_classes == 10
+    assert info.total_params == 220_234
+    assert info.class_names == tuple(str(digit) for digit in range(10))  # from the sidecar
+    assert [layer.params for layer in info.layers if layer.params] == [320, 18_496, 200_768, 650]
+    maps = client.feature_maps(MNIST_MODEL, mnist_images[0][0])
+    assert {name: values.shape for name, values in maps.maps.items()} == {
+        "conv2d": (28, 28, 32),
+        "max_pooling2d": (14, 14, 32),
+        "conv2d_1": (14, 14, 64),
+        "max_pooling2d_1": (7, 7, 64),
+    }
+    # Fused ReLU: the map is the pre-activation with negatives set to 0.
+    np.testing.assert_allclose(
+        maps.maps["conv2d"], np.maximum(maps.pre_activations["conv2d"], 0), atol=1e-5
+    )
+    assert maps.probabilities.shape == (10,)
+    assert maps.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert int(maps.probabilities.argmax()) == int(mnist_images[1][0])
+
+
+def test_functional_bundled_model_has_activation_layers(client, mnist_images):
+    info = client.model_info(FASHION_MODEL)
+    kinds = [(layer.name, layer.kind) for layer in info.map_layers]
+    assert kinds[:3] == [("conv1", "conv"), ("relu1", "activation"), ("pool1", "pooling")]
+    maps = client.feature_maps(FASHION_MODEL, mnist_images[0][0])
+    assert maps.maps["conv1"].shape == (28, 28, 32)
+    assert maps.maps["pool3"].shape == (3, 3, 64)
+    # Its convolutions are linear; the "before" of each ReLU layer is the conv output.
+    assert sorted(maps.pre_activations) == ["relu1", "relu2", "relu3"]
+    np.testing.assert_allclose(maps.pre_activations["relu1"], maps.maps["conv1"])
+    np.testing.assert_allclose(maps.maps["relu1"], np.maximum(maps.maps["conv1"], 0), atol=1e-6)
+
+
+def test_branching_functional_rgb_model(client, models_dir):
+    path = models_dir / "branchy.keras"
+    info = client.model_info(path)
+    assert info.ok, info.problem
+    image = np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)
+    maps = client.feature_maps(path, image)
+    assert {name: values.shape for name, values in maps.maps.items()} == {
+        "left": (32, 32, 6),
+        "right": (32, 32, 6),
+        "relu": (32, 32, 6),
+        "pool": (16, 16, 6),
+        "strided": (7, 7, 8),
+    }
+    assert info.layer("relu").inbound == ("add",)
+    cam = client.grad_cam(path, image, 2)
+    assert cam.layer == "strided" and cam.score == "logit"
+    assert cam.heatmap.shape == (32, 32)
+    weights = client.filters(path, "right")
+    assert weights.kernels.shape == (5, 5, 3, 6)
+
+
+def test_grad_cam_equals_class_activation_mapping_after_global_pooling(client, models_dir):
+    # strided → GlobalAveragePooling2D → Dense (logits): d logit_c / dA_k(i, j) = W[k, c] / hw,
+    # so Grad-CAM must equal Zhou et al.'s CAM, relu(A · W[:, c]), scaled to a maximum of 1.
+    path = models_dir / "branchy.keras"
+    kernel = np.load(models_dir / "branchy_logits_kernel.npy")
+    image = np.random.default_rng(1).random((32, 32, 3), dtype=np.float32)
+    maps = client.feature_maps(path, image).maps["strided"]
+    for class_index in range(4):
+        cam = np.maximum(maps @ kernel[:, class_index], 0)
+        expected = cam / cam.max() if cam.max() > 0 else cam
+        result = client.grad_cam(path, image, class_index, layer="strided")
+        np.testing.assert_allclose(result.coarse, expected, atol=1e-5)
+
+
+def test_predictions_match_the_labels(client, mnist_images):
+    images, labels = mnist_images
+    probabilities = client.predict(MNIST_MODEL, images)
+    assert probabilities.shape == (200, 10)
+    assert (probabilities.argmax(axis=1) == labels).mean() >= 0.98
+
+
+def test_grad_cam_and_saliency_shape_and_range(client, mnist_images):
+    image, label = mnist_images[0][0], int(mnist_images[1][0])
+    cam = client.grad_cam(MNIST_MODEL, image, label)
+    assert cam.heatmap.shape == (28, 28) and cam.heatmap.dtype == np.float32
+    assert cam.heatmap.min() >= 0.0 and cam.heatmap.max() <= 1.0
+    assert cam.coarse.shape == (14, 14) and cam.coarse.max() == pytest.approx(1.0)
+    assert cam.layer == "conv2d_1" and cam.score == "logit"
+    assert cam.probability > 0.9
+    saliency = client.saliency(MNIST_MODEL, image, label)
+    assert saliency.heatmap.shape == (28, 28)
+    assert saliency.heatmap.min() >= 0.0 and saliency.heatmap.max() == pytest.approx(1.0)
+    # The evidence for the digit lies on its strokes, not the empty border.
+    strokes = image[:, :, 0] > 0.5
+    assert cam.heatmap[strokes].mean() > cam.heatmap[~strokes].mean()
+    with pytest.raises(ValueError, match="class_index"):
+        client.grad_cam(MNIST_MODEL, image, 10)
+
+
+def test_first_layer_filters(client):
+    weights = client.filters(MNIST_MODEL)
+    assert weights.layer == "conv2d"
+    assert weights.kernels.shape == (3, 3, 1, 32) and weights.bias.shape == (32,)
+    with pytest.raises(ValueError, match="conv layer"):
+        client.filters(MNIST_MODEL, "dense")
+
+
+def test_wrong_input_shape_is_a_clear_error(client):
+    with pytest.raises(ValueError, match=r"expects images of shape \(28, 28, 1\)"):
+        client.feature_maps(MNIST_MODEL, np.zeros((32, 32, 3), np.float32))
+
+
+def test_the_worker_says_who_it_is_and_how_many_threads_it_uses(client):
+    answer = client.ping()
+    assert answer["pid"] == client.worker_pid
+    assert answer["threads"] == max(1, (os.cpu_count() or 1) - 1)
+
+
+@pytest.mark.parametrize("method", ["format_disk", "_load", "__init__"])
+def test_unknown_and_private_requests_are_refused_and_the_worker_lives_on(client, method):
+    pid = client.ping()["pid"]
+    with pytest.raises(ValueError, match=f"Unknown request '{method}'"):
+        client.request(method)
+    assert client.worker_pid == pid
+
+
+def test_a_request_with_a_missing_argument_is_a_value_error(client):
+    with pytest.raises(ValueError, match="key"):
+        client.request("model_info")
+
+
+def test_a_missing_model_file_is_rejected_naming_it(client, tmp_path):
+    with pytest.raises(ModelRejectedError, match="There is no model file at"):
+        client.request("model_info", key=(str(tmp_path / "gone.keras"), 0, 0))
