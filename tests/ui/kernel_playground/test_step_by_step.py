@@ -1,0 +1,162 @@
+"""ui.kernel_playground.step_by_step: the output-size arithmetic and one pixel's dot product."""
+
+from __future__ import annotations
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from core.imaging.synthetic_images import WORKED_EXAMPLES
+from core.ops.kernels import kernel
+from core.ops.output_size import describe_output_size
+from ui.kernel_playground.step_by_step import (
+    clickable_figure,
+    size_arithmetic_text,
+    stride_warnings,
+    sum_text,
+)
+
+
+def sizes(image_shape, kernel_size, **options):
+    return [
+        describe_output_size(
+            image_shape[axis],
+            kernel_size,
+            strides=options.get("strides", (1, 1))[axis],
+            padding=options.get("padding", "valid"),
+            dilation_rate=options.get("dilation_rate", (1, 1))[axis],
+        )
+        for axis in (0, 1)
+    ]
+
+
+def test_the_size_formula_is_filled_in_per_axis():
+    text = size_arithmetic_text(sizes((4, 6), 3, strides=(1, 2)))
+    lines = text.split("  \n")
+    assert lines[0].startswith("Output size = ⌊(input + padding before")
+    assert lines[1] == "**Rows:** ⌊(4 + 0 + 0 − 3) / 1⌋ + 1 = **2**"
+    assert lines[2] == "**Columns:** ⌊(6 + 0 + 0 − 3) / 2⌋ + 1 = **2**"
+
+
+def test_a_dilated_kernel_shows_its_effective_size():
+    text = size_arithmetic_text(sizes((32, 32), 3, dilation_rate=(2, 1)))
+    assert "= **28** (dilated kernel: k̂ = 3 + (3 − 1)·(2 − 1) = 5)" in text
+    assert text.count("dilated kernel") == 1  # only the rows are dilated
+
+
+def test_stride_warnings_say_which_axis_misfits_and_why():
+    assert stride_warnings(sizes((4, 6), 3)) == []
+    (misfit,) = stride_warnings(sizes((4, 6), 3, strides=(1, 2)))
+    assert misfit.startswith("The stride does not fit the columns exactly: (3) / 2 + 1 = 2.5")
+    assert "The last 1 columns are never covered." in misfit
+    too_big = stride_warnings(sizes((4, 6), 3, strides=(9, 1)))
+    assert too_big == [
+        "The stride along the rows (9) is larger than the padded image (4): the kernel fits "
+        "only once. Use a smaller stride."
+    ]
+
+
+def test_the_sum_writes_out_the_first_twelve_products():
+    products = np.arange(1.0, 17.0)
+    text = sum_text(products, products.sum(), bias=0.0, relu=False, summed=False)
+    assert text == (
+        "Sum of the products: (1) + (2) + (3) + (4) + (5) + (6) + (7) + (8) + (9) + (10) + (11) "
+        "+ (12) + … = **136**"
+    )
+
+
+def test_the_sum_adds_the_bias_then_applies_relu():
+    text = sum_text(np.array([-3.0]), -3.0, bias=1.0, relu=True, summed=True)
+    assert text == (
+        "Sum of the products (sum over all three channels): (-3) = **-3**; + bias 1 = -2; "
+        "ReLU → **0**"
+    )
+
+
+def test_the_clickable_figure_frames_the_chosen_cell():
+    values = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, 6.0]])
+    figure = clickable_figure(values, 1, 2)
+    heatmap, markers = figure.data
+    assert heatmap.colorscale[0][1] != heatmap.colorscale[-1][1] and heatmap.zmid == 0
+    assert heatmap.text.tolist() == [["1", "-2", "3"], ["4", "5", "6"]]
+    assert len(markers.x) == 6  # one invisible marker per cell: what a click selects
+    (frame,) = figure.layout.shapes
+    assert (frame.x0, frame.x1, frame.y0, frame.y1) == (1.5, 2.5, 0.5, 1.5)
+
+
+def test_large_outputs_get_no_numbers_in_the_cells():
+    figure = clickable_figure(np.zeros((20, 20)), 0, 0)
+    assert figure.data[0].text is None
+    assert figure.data[0].zmid is None  # nothing negative: grey, not signed
+
+
+def step_script(image, weights, options, bias, relu):
+    from core.ops.convolution import conv2d
+    from ui.kernel_playground.step_by_step import step_by_step
+
+    output = conv2d(image, weights, **options) + bias
+    step_by_step(image, weights, output, options, bias=bias, relu=relu)
+
+
+def arithmetic_script(sizes):
+    from ui.kernel_playground.step_by_step import show_size_arithmetic
+
+    show_size_arithmetic(sizes)
+
+
+def test_show_size_arithmetic_prints_the_formula_and_warns():
+    at = AppTest.from_function(arithmetic_script, args=(sizes((4, 6), 3, strides=(1, 2)),))
+    at.run(timeout=30)
+    assert at.markdown[0].value.startswith("Output size = ")
+    assert [w.value for w in at.warning] == stride_warnings(sizes((4, 6), 3, strides=(1, 2)))
+    assert len(at.warning) == 1
+
+
+def open_step(weights=None, *, options=None, bias=0.0, relu=False) -> AppTest:
+    image = WORKED_EXAMPLES["example4"].astype(float)
+    weights = kernel("sobel_bottom") if weights is None else weights
+    options = options or {"padding": "valid"}
+    at = AppTest.from_function(step_script, args=(image, weights, options, bias, relu))
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def sum_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("Sum of the products"))
+
+
+def test_step_by_step_explains_worked_example_4():
+    at = open_step()
+    assert sum_line(at).endswith("= **19**")
+    assert "The output image holds 19 at row 0, column 0." in [c.value for c in at.caption]
+    at.number_input(key="kernel.row").set_value(1)
+    at.number_input(key="kernel.col").set_value(3).run()
+    assert sum_line(at).endswith("= **57**")
+    assert at.get("plotly_chart")  # a 2×4 output can be clicked
+
+
+def test_the_pickers_stay_inside_the_output():
+    at = open_step()
+    assert (at.number_input(key="kernel.row").max, at.number_input(key="kernel.col").max) == (1, 3)
+
+
+def test_padding_cells_are_pointed_out():
+    at = open_step(options={"padding": "same"})
+    assert any("are padding" in c.value for c in at.caption)
+    assert sum_line(at).endswith("= **20**")
+
+
+def test_bias_and_relu_follow_the_sum():
+    at = open_step(bias=-30.0, relu=True)
+    assert sum_line(at).endswith("= **19**; + bias -30 = -11; ReLU → **0**")
+
+
+def test_a_colour_image_offers_a_channel():
+    image = np.stack([WORKED_EXAMPLES["example4"].astype(float)] * 3, axis=2)
+    weights = kernel("sobel_bottom")[:, :, None] * np.array([1.0, 0.0, 2.0])
+    at = AppTest.from_function(step_script, args=(image, weights, {"padding": "valid"}, 0.0, False))
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    assert "(sum over all three channels)" in sum_line(at)
+    at.selectbox(key="kernel.explain_channel").set_value(2).run()
+    assert "The output image holds 57 at row 0, column 0." in [c.value for c in at.caption]
