@@ -211,8 +211,10 @@ def as_choice(value, name: str, choices: tuple[str, ...]) -> str:
     raise ValueError(message)
 
 
-def check_instance(value, name: str, types: type | tuple[type, ...]):
+def check_instance(value, name: str, types: type | tuple[type, ...], expected: str = ""):
     """Check that ``value`` is an instance of ``types``: a TypeError naming them when not.
+
+    ``expected`` says it in words where the class names would read badly ("a numpy array").
 
     >>> check_instance([1], "layers", (tuple, list))
     [1]
@@ -221,10 +223,11 @@ def check_instance(value, name: str, types: type | tuple[type, ...]):
     TypeError: `spec` must be a dict. Received: spec='x'.
     """
     if not isinstance(value, types):
-        kinds = types if isinstance(types, tuple) else (types,)
-        names = " or ".join(kind.__name__ for kind in kinds)
-        article = "an" if names[0].lower() in "aeiou" else "a"
-        raise TypeError(f"`{name}` must be {article} {names}. {received(name, value)}")
+        if not expected:
+            kinds = types if isinstance(types, tuple) else (types,)
+            names = " or ".join(kind.__name__ for kind in kinds)
+            expected = f"{'an' if names[0].lower() in 'aeiou' else 'a'} {names}"
+        raise TypeError(f"`{name}` must be {expected}. {received(name, value)}")
     return value
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import check_choice
 from core.base.paths import BUNDLED_DATA_DIR, PROJECT_ROOT, keras_home
 from core.data.catalog import BUILTIN_DATASETS, CLASS_NAMES, DISPLAY_NAMES
 from core.data.image_dataset import DatasetUnavailableError, ImageDataset
@@ -84,9 +85,7 @@ def lookup_settings() -> tuple[str | None, str]:
 
 
 def _check_builtin_name(name) -> str:
-    if name not in BUILTIN_DATASETS:
-        raise ValueError(f"`name` must be one of {BUILTIN_DATASETS}. Received: name={name!r}")
-    return name
+    return check_choice(name, "name", BUILTIN_DATASETS)
 
 
 def load_builtin(name: str, *, data_dir: str | os.PathLike | None = None) -> ImageDataset:

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.base.checks import as_integer_array, check_instance, received
 from core.data.catalog import DISPLAY_NAMES
+
+SPLITS = ("train", "test")
+
+
+ARRAY = "a numpy array"
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -45,33 +51,31 @@ class ImageDataset:
     note: str = ""
 
     def __post_init__(self):
-        for split in ("train", "test"):
-            x = getattr(self, f"x_{split}")
-            y = getattr(self, f"y_{split}")
-            if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim not in (3, 4):
+        for split in SPLITS:
+            x = check_instance(getattr(self, f"x_{split}"), f"x_{split}", np.ndarray, ARRAY)
+            y = check_instance(getattr(self, f"y_{split}"), f"y_{split}", np.ndarray, ARRAY)
+            if x.dtype != np.uint8:
+                raise TypeError(f"`x_{split}` must hold uint8 pixels. {received(f'x_{split}', x)}")
+            if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] != 3):
                 raise ValueError(
-                    f"`x_{split}` must be a uint8 array of shape (N, H, W) or (N, H, W, 3). "
-                    f"Received: x_{split} with {describe_array(x)}"
+                    f"`x_{split}` must have shape (N, H, W) or (N, H, W, 3). "
+                    f"{received(f'x_{split}', x)}"
                 )
-            if x.ndim == 4 and x.shape[-1] != 3:
+            as_integer_array(y, f"y_{split}", ndims=(1,), minimum=0)
+            if len(y) != len(x):
                 raise ValueError(
-                    f"`x_{split}` must have 3 channels when it is 4-D. "
-                    f"Received: x_{split}.shape={x.shape}"
+                    f"`y_{split}` must hold one label per image of `x_{split}` ({len(x)}). "
+                    f"{received(f'y_{split}', y)}"
                 )
-            if not isinstance(y, np.ndarray) or y.ndim != 1 or len(y) != len(x):
+            if len(y) and y.max() >= len(self.class_names):
                 raise ValueError(
-                    f"`y_{split}` must be a 1-D array with one label per image of `x_{split}`. "
-                    f"Received: y_{split} with {describe_array(y)}, len(x_{split})={len(x)}"
-                )
-            if len(y) and (y.min() < 0 or y.max() >= len(self.class_names)):
-                raise ValueError(
-                    f"`y_{split}` labels must be in [0, {len(self.class_names)}). "
-                    f"Received: labels from {y.min()} to {y.max()}"
+                    f"`y_{split}` labels must be < {len(self.class_names)}, the number of "
+                    f"classes; the largest is {y.max()}. {received(f'y_{split}', y)}"
                 )
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise ValueError(
-                "`x_train` and `x_test` must hold images of the same shape. "
-                f"Received: x_train.shape={self.x_train.shape}, x_test.shape={self.x_test.shape}"
+                "`x_test` must hold images of the same shape as `x_train` "
+                f"{self.x_train.shape[1:]}. {received('x_test', self.x_test)}"
             )
 
     @property
@@ -90,9 +94,3 @@ class ImageDataset:
     def display_name(self) -> str:
         """Human-readable name, e.g. `"Fashion-MNIST"`."""
         return DISPLAY_NAMES.get(self.name, self.name)
-
-
-def describe_array(value) -> str:
-    if isinstance(value, np.ndarray):
-        return f"shape={value.shape}, dtype={value.dtype}"
-    return f"type={type(value).__name__}"

@@ -16,8 +16,10 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 
+from core.base.checks import check_instance, check_int, received
 from core.data.image_dataset import ImageDataset
 from core.data.preprocessing import MAX_TARGET_SIZE, MIN_TARGET_SIZE
+from core.imaging.images import resize_and_pad
 
 IMAGE_ROOT_ENV = "CONVSCOPE_IMAGE_ROOT"
 
@@ -126,11 +128,8 @@ def load_image_folder_zip(
     >>> report.class_names, dataset.x_train.shape  # doctest: +SKIP
     (('cats', 'dogs'), (40, 128, 128, 3))
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(
-            f"`data` must be the zip file's bytes. Received: type={type(data).__name__}"
-        )
-    _check_limits(max_files=max_files, max_total_bytes=max_total_bytes, image_size=image_size)
+    check_instance(data, "data", (bytes, bytearray, memoryview))
+    _check_limits(max_files, max_total_bytes, max_image_pixels, image_size)
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
     except zipfile.BadZipFile as error:
@@ -179,20 +178,11 @@ def load_image_folder_zip(
         )
 
 
-def _check_limits(*, max_files, max_total_bytes, image_size):
-    for argument, value, low in (
-        ("max_files", max_files, 1),
-        ("max_total_bytes", max_total_bytes, 1),
-        ("image_size", image_size, MIN_TARGET_SIZE),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(
-                f"`{argument}` must be an int >= {low}. Received: {argument}={value!r}"
-            )
-    if image_size > MAX_TARGET_SIZE:
-        raise ValueError(
-            f"`image_size` must be <= {MAX_TARGET_SIZE}. Received: image_size={image_size}"
-        )
+def _check_limits(max_files, max_total_bytes, max_image_pixels, image_size) -> None:
+    check_int(max_files, "max_files", minimum=1)
+    check_int(max_total_bytes, "max_total_bytes", minimum=1)
+    check_int(max_image_pixels, "max_image_pixels", minimum=1)
+    check_int(image_size, "image_size", minimum=MIN_TARGET_SIZE, maximum=MAX_TARGET_SIZE)
 
 
 def _check_zip_member(info: zipfile.ZipInfo) -> None:
@@ -241,10 +231,10 @@ def load_image_folder(
     >>> report.class_names  # doctest: +SKIP
     ('cats', 'dogs')
     """
-    _check_limits(max_files=max_files, max_total_bytes=max_total_bytes, image_size=image_size)
+    _check_limits(max_files, max_total_bytes, max_image_pixels, image_size)
     folder = resolve_under_root(path, data_root=data_root)
     if not folder.is_dir():
-        raise ValueError(f"`path` must be a folder. Received: path={str(path)!r}")
+        raise ValueError(f"`path` must be a folder. {received('path', str(path))}")
 
     entries: list[_Entry] = []
     total = 0
@@ -275,7 +265,7 @@ def resolve_under_root(path: str | os.PathLike, *, data_root: str | os.PathLike 
 
     >>> resolve_under_root("/etc", data_root="/usr/share")
     Traceback (most recent call last):
-    ValueError: `path` must be inside the data root /usr/share. Received: path='/etc'
+    ValueError: `path` must be inside the data root /usr/share. Received: path='/etc'.
     """
     if data_root is None or str(data_root) == "":
         raise ValueError(
@@ -285,15 +275,15 @@ def resolve_under_root(path: str | os.PathLike, *, data_root: str | os.PathLike 
     root = Path(data_root).expanduser().resolve()
     if not root.is_dir():
         raise ValueError(
-            f"`data_root` must be an existing folder. Received: data_root={str(data_root)!r}"
+            f"`data_root` must be an existing folder. {received('data_root', str(data_root))}"
         )
     candidate = (root / Path(path).expanduser()).resolve()
     if not candidate.is_relative_to(root):
         raise ValueError(
-            f"`path` must be inside the data root {root}. Received: path={str(path)!r}"
+            f"`path` must be inside the data root {root}. {received('path', str(path))}"
         )
     if not candidate.exists():
-        raise ValueError(f"`path` does not exist under {root}. Received: path={str(path)!r}")
+        raise ValueError(f"`path` does not exist under {root}. {received('path', str(path))}")
     return candidate
 
 
@@ -361,7 +351,7 @@ def _build_folder_dataset(
             continue
         sizes.append(image.shape[:2])
         # Resize right away so thousands of large photos never sit in memory at once.
-        by_class.setdefault(entry.parts[0], []).append(_pad_resize_uint8(image, image_size))
+        by_class.setdefault(entry.parts[0], []).append(resize_and_pad(image, image_size))
 
     class_names = tuple(sorted(by_class))
     summary = f"Found {sum(map(len, by_class.values()))} images in {len(class_names)} class folders"
@@ -456,16 +446,3 @@ def _header_size(content: bytes) -> tuple[int, int] | None:
         return (2**31, 2**31)
     except Exception:  # noqa: BLE001 - unknown formats are left to OpenCV
         return None
-
-
-def _pad_resize_uint8(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize uint8 `(H, W[, 3])` keeping the aspect ratio, centred on a black square."""
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
-    new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_width, new_height), interpolation=interpolation)
-    output = np.zeros((size, size, *image.shape[2:]), dtype=np.uint8)
-    top, left = (size - new_height) // 2, (size - new_width) // 2
-    output[top : top + new_height, left : left + new_width] = resized
-    return output

@@ -20,17 +20,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.base.checks import as_int_tuple, check_bool, check_int, received
 from core.data.preprocessing import Preprocessing, preprocess
 
 MNIST_DIGIT_BOX = 20  # MNIST digits fit a 20×20 box, centred by mass in a 28×28 frame
 
 
 def _check_input_shape(input_shape) -> tuple[int, int, int]:
-    shape = tuple(int(d) for d in input_shape) if input_shape is not None else ()
-    if len(shape) != 3 or shape[2] not in (1, 3) or min(shape) < 1:
+    """A model's input shape (height, width, 1 or 3)."""
+    shape = as_int_tuple(input_shape, "input_shape", length=3)
+    if shape[2] not in (1, 3):
         raise ValueError(
-            "`input_shape` must be (height, width, 1 or 3). "
-            f"Received: input_shape={tuple(input_shape) if input_shape is not None else None}"
+            f"`input_shape` must be (height, width, 1 or 3). {received('input_shape', input_shape)}"
         )
     return shape
 
@@ -82,11 +83,10 @@ def prepare_photo(
     white-on-black strokes MNIST models learned from).
     """
     height, width, channels = _check_input_shape(input_shape)
+    invert = check_bool(invert, "invert")
     array = np.asarray(pixels, dtype=np.float32)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise ValueError(
-            f"`pixels` must be (H, W) or (H, W, 3). Received: pixels with shape {array.shape}"
-        )
+        raise ValueError(f"`pixels` must be (H, W) or (H, W, 3). {received('pixels', array)}")
     if array.ndim == 3 and array.shape[2] == 4:
         array = array[:, :, :3]
     if array.ndim == 3 and array.shape[2] == 1:
@@ -134,9 +134,10 @@ def digit_from_drawing(rgba: np.ndarray, *, size: int = 28) -> np.ndarray:
     elif array.ndim == 2:
         gray = array
     else:
-        raise ValueError(f"`rgba` must be (H, W, 4), (H, W, 3) or (H, W). Received: {array.shape}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"`size` must be an int >= 8. Received: size={size!r}")
+        raise ValueError(
+            f"`rgba` must be (H, W, 4), (H, W, 3) or (H, W). {received('rgba', array)}"
+        )
+    size = check_int(size, "size", minimum=8)
     gray = np.clip(gray, 0.0, 255.0) / 255.0
     output = np.zeros((size, size), dtype=np.float32)
     rows, cols = np.nonzero(gray > 0.05)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.data.image_dataset import ImageDataset
+from core.base.checks import (
+    as_integer_array,
+    check_choice,
+    check_instance,
+    check_int,
+    check_real,
+    received,
+)
+from core.data.image_dataset import SPLITS, ImageDataset
 
 
-def check_labels(y, name: str = "y") -> np.ndarray:
-    labels = np.asarray(y)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"`{name}` must be a 1-D array of integer labels. Received: {name} with "
-            f"shape={labels.shape}, dtype={labels.dtype}"
-        )
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"`{name}` labels must be >= 0. Received: min({name})={labels.min()}")
-    return labels
+def _check_labels(y) -> np.ndarray:
+    """Class labels: a 1-D integer array, every label >= 0."""
+    return as_integer_array(y, "y", ndims=(1,), minimum=0)
 
 
 def stratified_indices(y, count: int, *, seed: int = 0) -> np.ndarray:
@@ -28,11 +29,8 @@ def stratified_indices(y, count: int, *, seed: int = 0) -> np.ndarray:
     >>> stratified_indices(np.array([0, 0, 0, 0, 1, 1, 1, 1]), 4).size
     4
     """
-    labels = check_labels(y)
-    if isinstance(count, bool) or not isinstance(count, int | np.integer):
-        raise TypeError(f"`count` must be an int. Received: count={count!r}")
-    if not 0 <= count <= labels.size:
-        raise ValueError(f"`count` must be in [0, {labels.size}]. Received: count={count}")
+    labels = _check_labels(y)
+    count = check_int(count, "count", minimum=0, maximum=labels.size)
     rng = np.random.default_rng(seed)
     shares = _allocate(np.bincount(labels), count)
     picked = [
@@ -77,17 +75,19 @@ def train_validation_split(
     >>> sorted(y_val.tolist())
     [0, 1]
     """
-    labels = check_labels(y)
+    labels = _check_labels(y)
     if len(x) != len(labels):
         raise ValueError(
-            "`x` and `y` must have the same length. "
-            f"Received: len(x)={len(x)}, len(y)={len(labels)}"
+            f"`y` must hold one label per image of `x` ({len(x)}). {received('y', labels)}"
         )
-    if isinstance(validation_fraction, bool) or not (0 < validation_fraction < 1):
-        raise ValueError(
-            "`validation_fraction` must be in (0, 1). "
-            f"Received: validation_fraction={validation_fraction}"
-        )
+    validation_fraction = check_real(
+        validation_fraction,
+        "validation_fraction",
+        minimum=0.0,
+        maximum=1.0,
+        open_min=True,
+        open_max=True,
+    )
     num_validation = round(len(labels) * validation_fraction)
     if not 1 <= num_validation < len(labels):
         raise ValueError(
@@ -110,14 +110,12 @@ def class_counts(y: np.ndarray, num_classes: int) -> np.ndarray:
     >>> class_counts(np.array([0, 2, 2]), 3).tolist()
     [1, 0, 2]
     """
-    labels = check_labels(y)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
-        raise TypeError(f"`num_classes` must be an int. Received: num_classes={num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be >= 1. Received: num_classes={num_classes}")
+    labels = _check_labels(y)
+    num_classes = check_int(num_classes, "num_classes", minimum=1)
     if labels.size and labels.max() >= num_classes:
         raise ValueError(
-            f"`y` labels must be < num_classes={num_classes}. Received: max(y)={labels.max()}"
+            f"`y` labels must be < num_classes={num_classes}; the largest is {labels.max()}. "
+            f"{received('y', labels)}"
         )
     return np.bincount(labels, minlength=num_classes).astype(np.int64)
 
@@ -143,14 +141,9 @@ def sample_grid(
     >>> len(rows), rows[3].shape
     (10, (4,))
     """
-    if not isinstance(dataset, ImageDataset):
-        raise TypeError(
-            f"`dataset` must be an ImageDataset. Received: type={type(dataset).__name__}"
-        )
-    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"`per_class` must be an int >= 1. Received: per_class={per_class!r}")
-    if split not in ("train", "test"):
-        raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
+    check_instance(dataset, "dataset", ImageDataset)
+    per_class = check_int(per_class, "per_class", minimum=1)
+    split = check_choice(split, "split", SPLITS)
     labels = dataset.y_train if split == "train" else dataset.y_test
     rng = np.random.default_rng(seed)
     rows = []

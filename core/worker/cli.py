@@ -23,6 +23,7 @@ import json
 import os
 import sys
 
+from core.data.preprocessing import COLOR_MODES, RESIZE_MODES
 from core.jobs import runs, train_config, training_job
 from core.jobs.train_config import LEARNING_RATE_SCHEDULES, Augmentation, TrainConfig
 from core.nets.transfer import TRANSFER_MODELS, transfer_entry
@@ -77,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--restore-best-weights", action="store_true")
     parser.add_argument("--target-size", type=int, default=None, help="resize to a square")
     parser.add_argument(
-        "--color-mode", choices=("grayscale", "rgb"), default=None, help="default: as stored"
+        "--color-mode", choices=COLOR_MODES, default=None, help="default: as stored"
     )
-    parser.add_argument("--resize-mode", choices=("pad", "stretch"), default="pad")
+    parser.add_argument("--resize-mode", choices=RESIZE_MODES, default="pad")
     parser.add_argument(
         "--augment-flip", choices=train_config.FLIP_MODES, default="none", help="random flips"
     )

@@ -19,8 +19,8 @@ import streamlit as st
 
 from core.data import builtin, catalog, image_dataset, image_folders, splits
 from core.data.image_dataset import ImageDataset
-from core.data.preprocessing import Preprocessing, preprocess
-from core.jobs.train_config import Augmentation
+from core.data.preprocessing import COLOR_MODES, RESIZE_MODES, Preprocessing, preprocess
+from core.jobs.train_config import FLIP_MODES, Augmentation
 from core.jobs.training_job import write_dataset_file
 from core.jobs.worker_client import preview_augmentation
 
@@ -198,7 +198,7 @@ def data_picker() -> DataChoice | None:
     )
     colour = colour_col.radio(
         "Colour",
-        ("grayscale", "rgb"),
+        COLOR_MODES,
         index=0 if channels == 1 else 1,
         key=f"train.color_mode.{kind}",
         format_func={"grayscale": "Grayscale", "rgb": "RGB"}.get,
@@ -208,7 +208,7 @@ def data_picker() -> DataChoice | None:
     )
     resize = resize_col.radio(
         "Resize by",
-        ("pad", "stretch"),
+        RESIZE_MODES,
         key=f"train.resize_mode.{kind}",
         format_func={"pad": "Keep aspect, pad", "stretch": "Stretch"}.get,
         horizontal=True,
@@ -299,7 +299,7 @@ def augmentation_controls() -> Augmentation:
     flip_col, rotation_col, shift_col, zoom_col = st.columns(4)
     flip = flip_col.selectbox(
         "Random flip",
-        ("none", "horizontal", "vertical", "horizontal_and_vertical"),
+        FLIP_MODES,
         key="train.aug_flip",
         format_func=lambda m: m.replace("_", " ").capitalize(),
         help="Mirror images at random. Good for photos of cats; bad for digits (a mirrored "

@@ -224,6 +224,8 @@ def test_check_instance_names_the_expected_type_with_its_article():
         check_instance(3, "layers", (tuple, list))
     with pytest.raises(TypeError, match=r"^`x` must be an int\."):
         check_instance("3", "x", int)
+    with pytest.raises(TypeError, match=r"^`x` must be a numpy array\. Received: x=\[1\]\.$"):
+        check_instance([1], "x", np.ndarray, "a numpy array")
 
 
 def test_check_string_with_and_without_a_pattern():
