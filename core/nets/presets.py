@@ -3,6 +3,7 @@ LeNet-5, TinyVGG), adapted to any input shape and number of classes."""
 
 from __future__ import annotations
 
+from core.base.checks import check_choice, check_int
 from core.nets.specs import (
     LayerSpec,
     ModelSpec,
@@ -173,13 +174,9 @@ def preset(
     >>> summarize(spec).layers[-1].output_shape
     (10,)
     """
-    if name not in PRESETS:
-        raise ValueError(f"`name` must be one of {tuple(PRESETS)}. Received: name={name!r}")
+    check_choice(name, "name", tuple(PRESETS))
     if num_classes is None:
         num_classes = 2 if name == "dogs_vs_cats_cnn" else 10
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
-            f"`num_classes` must be an int >= 2. Received: num_classes={num_classes!r}"
-        )
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
     shape = PRESET_INPUT_SHAPES[name] if input_shape is None else input_shape
     return ModelSpec(name=name, input_shape=shape, layers=_preset_layers(name, num_classes))

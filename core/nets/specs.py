@@ -21,6 +21,18 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from core.base.checks import (
+    as_choice,
+    as_int_tuple,
+    as_pair,
+    check_instance,
+    check_int,
+    check_real,
+    check_string,
+    received,
+)
+from core.ops.output_size import PADDINGS
+
 LAYER_TYPES = (
     "Conv2D",
     "MaxPooling2D",
@@ -34,9 +46,6 @@ LAYER_TYPES = (
 
 
 ACTIVATIONS = ("relu", "softmax", "tanh", "sigmoid", "linear")
-
-
-PADDINGS = ("valid", "same")
 
 
 # Keras' automatic layer names (snake_case of the class name).
@@ -70,50 +79,21 @@ _OPTIONAL_FIELDS = ("filters", "units", "kernel_size", "strides", "padding", "po
 _OPTIONAL_FIELDS += ("activation", "rate")
 
 
-_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
+
+
+_NAME_RULE = (
+    "a name that starts with a letter or underscore and uses only letters, digits, "
+    "'_', '.', '-' (at most 64 characters)"
+)
 
 
 _SPEC_FORMAT = "convscope.model_spec"
 
 
-def _positive_int(value, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{argument}` must be a positive int. Received: {argument}={value!r}")
-    return int(value)
-
-
-def _int_pair(value, argument: str) -> tuple[int, int]:
-    """Normalise `3` or `(3, 3)` or `[3, 3]` to `(3, 3)`, Keras style."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, tuple | list) or len(value) != 2:
-        raise ValueError(
-            f"`{argument}` must be an int or a pair of ints. Received: {argument}={value!r}"
-        )
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
-        raise ValueError(f"`{argument}` values must be >= 1. Received: {argument}={value!r}")
-    return (int(value[0]), int(value[1]))
-
-
-def _input_shape(shape) -> tuple[int, int, int]:
-    if (
-        not isinstance(shape, tuple | list)
-        or len(shape) != 3
-        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)
-    ):
-        raise ValueError(
-            f"`input_shape` must be three positive ints (H, W, C). Received: input_shape={shape!r}"
-        )
-    return (int(shape[0]), int(shape[1]), int(shape[2]))
-
-
-def check_name(value, argument: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME_PATTERN.match(value):
-        raise ValueError(
-            f"`{argument}` must start with a letter or underscore and use only letters, digits, "
-            f"'_', '.', '-' (at most 64 characters). Received: {argument}={value!r}"
-        )
-    return value
+def _check_name(value, argument: str = "name") -> str:
+    """A Keras layer or model name."""
+    return check_string(value, argument, pattern=_NAME_PATTERN, expected=_NAME_RULE)
 
 
 @dataclass(frozen=True)
@@ -155,52 +135,39 @@ class LayerSpec:
     name: str | None = None
 
     def __post_init__(self):
-        canonical = {t.lower(): t for t in LAYER_TYPES}.get(str(self.type).lower())
-        if canonical is None:
-            raise ValueError(f"`type` must be one of {LAYER_TYPES}. Received: type={self.type!r}")
         set_ = object.__setattr__
-        set_(self, "type", canonical)
-        allowed = _FIELDS_BY_TYPE[canonical]
+        kind = as_choice(self.type, "type", LAYER_TYPES)
+        set_(self, "type", kind)
+        allowed = _FIELDS_BY_TYPE[kind]
         for argument in _OPTIONAL_FIELDS:
             value = getattr(self, argument)
             if value is not None and argument not in allowed:
                 raise ValueError(
-                    f"`{argument}` does not apply to {canonical}. Received: {argument}={value!r}"
+                    f"`{argument}` does not apply to {kind}. {received(argument, value)}"
                 )
         if self.name is not None:
-            check_name(self.name)
+            _check_name(self.name)
 
-        if canonical == "Conv2D":
-            set_(self, "filters", _positive_int(self.filters, "filters"))
-            set_(self, "kernel_size", _int_pair(self.kernel_size, "kernel_size"))
-            set_(self, "strides", _int_pair(1 if self.strides is None else self.strides, "strides"))
-        if canonical in ("MaxPooling2D", "AveragePooling2D"):
-            pool_size = _int_pair(2 if self.pool_size is None else self.pool_size, "pool_size")
+        if kind == "Conv2D":
+            set_(self, "filters", check_int(self.filters, "filters", minimum=1))
+            set_(self, "kernel_size", as_pair(self.kernel_size, "kernel_size"))
+            set_(self, "strides", as_pair(1 if self.strides is None else self.strides, "strides"))
+        if kind in ("MaxPooling2D", "AveragePooling2D"):
+            pool_size = as_pair(2 if self.pool_size is None else self.pool_size, "pool_size")
             set_(self, "pool_size", pool_size)
             strides = pool_size if self.strides is None else self.strides
-            set_(self, "strides", _int_pair(strides, "strides"))
+            set_(self, "strides", as_pair(strides, "strides"))
         if "padding" in allowed:
-            padding = "valid" if self.padding is None else str(self.padding).lower()
-            if padding not in PADDINGS:
-                raise ValueError(
-                    f"`padding` must be one of {PADDINGS}. Received: padding={self.padding!r}"
-                )
-            set_(self, "padding", padding)
-        if canonical == "Dense":
-            set_(self, "units", _positive_int(self.units, "units"))
+            padding = "valid" if self.padding is None else self.padding
+            set_(self, "padding", as_choice(padding, "padding", PADDINGS))
+        if kind == "Dense":
+            set_(self, "units", check_int(self.units, "units", minimum=1))
         if "activation" in allowed:
-            activation = "linear" if self.activation is None else str(self.activation).lower()
-            if activation not in ACTIVATIONS:
-                raise ValueError(
-                    f"`activation` must be one of {ACTIVATIONS}. "
-                    f"Received: activation={self.activation!r}"
-                )
-            set_(self, "activation", activation)
-        if canonical == "Dropout":
-            rate = self.rate
-            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
-                raise ValueError(f"`rate` must be a number in [0, 1). Received: rate={rate!r}")
-            set_(self, "rate", float(rate))
+            activation = "linear" if self.activation is None else self.activation
+            set_(self, "activation", as_choice(activation, "activation", ACTIVATIONS))
+        if kind == "Dropout":
+            rate = check_real(self.rate, "rate", minimum=0.0, maximum=1.0, open_max=True)
+            set_(self, "rate", rate)
 
 
 def conv2d(
@@ -224,30 +191,32 @@ def conv2d(
     )
 
 
+Window = int | tuple[int, int]
+
+
 def max_pooling2d(
-    pool_size: int | tuple[int, int] = 2,
-    strides: int | tuple[int, int] | None = None,
-    padding: str = "valid",
-    *,
-    name: str | None = None,
+    pool_size: Window = 2, strides: Window | None = None, padding="valid", *, name=None
 ) -> LayerSpec:
-    """A MaxPooling2D layer spec; `strides` default to `pool_size`, as in Keras."""
+    """A MaxPooling2D layer spec; `strides` default to `pool_size`, as in Keras.
+
+    >>> max_pooling2d(3, 1).strides
+    (1, 1)
+    """
     return LayerSpec(
         "MaxPooling2D", pool_size=pool_size, strides=strides, padding=padding, name=name
     )
 
 
 def average_pooling2d(
-    pool_size: int | tuple[int, int] = 2,
-    strides: int | tuple[int, int] | None = None,
-    padding: str = "valid",
-    *,
-    name: str | None = None,
+    pool_size: Window = 2, strides: Window | None = None, padding="valid", *, name=None
 ) -> LayerSpec:
-    """An AveragePooling2D layer spec; `strides` default to `pool_size`, as in Keras."""
-    return LayerSpec(
-        "AveragePooling2D", pool_size=pool_size, strides=strides, padding=padding, name=name
-    )
+    """An AveragePooling2D layer spec; `strides` default to `pool_size`, as in Keras.
+
+    >>> average_pooling2d(2).strides
+    (2, 2)
+    """
+    kind = "AveragePooling2D"
+    return LayerSpec(kind, pool_size=pool_size, strides=strides, padding=padding, name=name)
 
 
 def batch_normalization(*, name: str | None = None) -> LayerSpec:
@@ -297,17 +266,14 @@ class ModelSpec:
     layers: tuple[LayerSpec, ...]
 
     def __post_init__(self):
-        check_name(self.name)
-        object.__setattr__(self, "input_shape", _input_shape(self.input_shape))
-        layers = self.layers
-        if not isinstance(layers, tuple | list) or not layers:
-            raise ValueError(f"`layers` must be a non-empty sequence. Received: layers={layers!r}")
+        _check_name(self.name)
+        shape = as_int_tuple(self.input_shape, "input_shape", length=3)
+        object.__setattr__(self, "input_shape", shape)
+        layers = check_instance(self.layers, "layers", (tuple, list))
+        if not layers:
+            raise ValueError(f"`layers` must not be empty. {received('layers', layers)}")
         for index, layer in enumerate(layers, start=1):
-            if not isinstance(layer, LayerSpec):
-                raise TypeError(
-                    f"`layers` must hold LayerSpec objects. Received: layer {index} of "
-                    f"type {type(layer).__name__}"
-                )
+            check_instance(layer, f"layers[{index - 1}]", LayerSpec)
         object.__setattr__(self, "layers", _name_layers(tuple(layers)))
 
     @property
@@ -321,7 +287,7 @@ def _name_layers(layers: tuple[LayerSpec, ...]) -> tuple[LayerSpec, ...]:
     given = [layer.name for layer in layers if layer.name is not None]
     duplicates = sorted({name for name in given if given.count(name) > 1})
     if duplicates:
-        raise ValueError(f"Layer names must be unique. Received duplicates: {duplicates}")
+        raise ValueError(f"Layer names must be unique. Received: duplicates={duplicates}.")
     taken, counters, named = set(given), {}, []
     for layer in layers:
         if layer.name is None:
@@ -345,8 +311,7 @@ def spec_to_dict(spec: ModelSpec) -> dict:
     >>> spec_to_dict(preset("mlp"))["layers"][1]
     {'type': 'Dense', 'units': 512, 'activation': 'relu', 'name': 'dense'}
     """
-    if not isinstance(spec, ModelSpec):
-        raise TypeError(f"`spec` must be a ModelSpec. Received: type={type(spec).__name__}")
+    check_instance(spec, "spec", ModelSpec)
     layers = []
     for layer in spec.layers:
         entry = {}
@@ -371,25 +336,26 @@ def spec_from_dict(data: dict) -> ModelSpec:
     >>> spec_from_dict(spec_to_dict(preset("lenet5"))) == preset("lenet5")
     True
     """
-    if not isinstance(data, dict):
-        raise TypeError(f"`data` must be a dict. Received: type={type(data).__name__}")
+    check_instance(data, "data", dict)
     if data.get("format", _SPEC_FORMAT) != _SPEC_FORMAT or data.get("version", 1) != 1:
         raise ValueError(
             f"`data` is not a version-1 {_SPEC_FORMAT}. "
-            f"Received: format={data.get('format')!r}, version={data.get('version')!r}"
+            f"Received: format={data.get('format')!r}, version={data.get('version')!r}."
         )
     missing = {"name", "input_shape", "layers"} - data.keys()
     if missing:
-        raise ValueError(f"`data` lacks the keys {sorted(missing)}. Received keys: {sorted(data)}")
-    if not isinstance(data["layers"], list | tuple):
-        raise ValueError(f"`data['layers']` must be a list. Received: {data['layers']!r}")
+        raise ValueError(
+            f"`data` lacks the keys {sorted(missing)}. {received('data.keys()', sorted(data))}"
+        )
+    check_instance(data["layers"], "data['layers']", (list, tuple))
     known = {f.name for f in dataclasses.fields(LayerSpec)}
     layers = []
     for index, entry in enumerate(data["layers"], start=1):
         if not isinstance(entry, dict) or not set(entry) <= known or "type" not in entry:
+            where = f"data['layers'][{index - 1}]"
             raise ValueError(
                 f"Layer {index} must be a dict with 'type' and only the keys {sorted(known)}. "
-                f"Received: {entry!r}"
+                f"{received(where, entry)}"
             )
         arguments = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
         layers.append(LayerSpec(**arguments))

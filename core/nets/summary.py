@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from core.base.checks import check_instance
 from core.nets.specs import LayerSpec, ModelSpec
 from core.ops.receptive_field import (
     LayerGeometry,
@@ -31,8 +32,11 @@ from core.ops.receptive_field import (
 class InvalidModelError(ValueError):
     """A stack of layers that cannot be built; the message names the layer (1-based) and why.
 
-    >>> str(error)  # doctest: +SKIP
-    "Layer 5 (max_pooling2d_2) would shrink the 1×1 map below 1×1: ..."
+    >>> from core.nets.specs import ModelSpec, dense, flatten, max_pooling2d
+    >>> tiny = ModelSpec("tiny", (1, 1, 1), (max_pooling2d(2), flatten(), dense(2, "softmax")))
+    >>> summarize(tiny)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    core.nets.summary.InvalidModelError: Layer 1 (max_pooling2d) would shrink the 1×1 map ...
     """
 
 
@@ -100,7 +104,8 @@ class ModelSummary:
     def to_rows(self) -> list[dict]:
         """The table as a list of dicts (one per layer), ready for `st.dataframe`.
 
-        >>> summarize(preset("mlp")).to_rows()[1]["Output shape"]  # doctest: +SKIP
+        >>> from core.nets.presets import preset
+        >>> summarize(preset("mlp")).to_rows()[1]["Output shape"]
         '512'
         """
         return [
@@ -157,8 +162,7 @@ def summarize(spec: ModelSpec) -> ModelSummary:
     93322
     """
 
-    if not isinstance(spec, ModelSpec):
-        raise TypeError(f"`spec` must be a ModelSpec. Received: type={type(spec).__name__}")
+    check_instance(spec, "spec", ModelSpec)
 
     shape: tuple[int, ...] = tuple(spec.input_shape)
     # None once the map is flattened (every value then sees the whole input); no window

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.base.checks import as_int_tuple, check_choice, check_int
 from core.base.paths import keras_home
 from core.nets.specs import (
     MOBILENET_V2_BASE_PARAMS,
@@ -12,7 +13,6 @@ from core.nets.specs import (
     MOBILENET_V2_SIZES,
     MOBILENET_V2_STRIDE,
     MOBILENET_V2_URL,
-    _input_shape,
 )
 
 
@@ -71,9 +71,8 @@ def imagenet_weights_advice(
     )
 
 
-def _check_base(base: str) -> None:
-    if base not in TRANSFER_BASES:
-        raise ValueError(f"`base` must be one of {TRANSFER_BASES}. Received: base={base!r}")
+def _check_base(base: str) -> str:
+    return check_choice(base, "base", TRANSFER_BASES)
 
 
 # Command-line / preset-style names of the transfer models, and their base.
@@ -100,8 +99,7 @@ def transfer_entry(base: str = "MobileNetV2", *, weights: str | None = "imagenet
     {'transfer': 'MobileNetV2', 'weights': None}
     """
     _check_base(base)
-    if weights not in TRANSFER_WEIGHTS:
-        raise ValueError(f"`weights` must be 'imagenet' or None. Received: weights={weights!r}")
+    check_choice(weights, "weights", TRANSFER_WEIGHTS)
     return {"transfer": base, "weights": weights}
 
 
@@ -119,7 +117,7 @@ def transfer_input_problem(
     True
     """
     _check_base(base)
-    height, width, channels = _input_shape(input_shape)
+    height, width, channels = as_int_tuple(input_shape, "input_shape", length=3)
     if channels == 3 and min(height, width) >= MIN_TRANSFER_SIZE:
         return None
     shape = "×".join(str(d) for d in (height, width, channels))
@@ -146,7 +144,8 @@ def transfer_summary_rows(
     2562
     """
     _check_base(base)
-    height, width, _ = _input_shape(input_shape)
+    height, width, _ = as_int_tuple(input_shape, "input_shape", length=3)
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
     features = MOBILENET_V2_FEATURES
     grid = (-(-height // MOBILENET_V2_STRIDE), -(-width // MOBILENET_V2_STRIDE))
     layers = [

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import as_int_tuple
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.nets import presets, specs, transfer
 from core.nets.keras_code import layer_arguments
-from core.nets.specs import MOBILENET_V2_URL, ModelSpec, _input_shape
+from core.nets.specs import MOBILENET_V2_URL, ModelSpec
 from core.nets.summary import summarize
 from core.nets.transfer import (
     WeightsUnavailableError,
@@ -97,7 +98,7 @@ def build_transfer_model(
     2
     """
     _check_base(base)
-    shape = _input_shape(input_shape)
+    shape = as_int_tuple(input_shape, "input_shape", length=3)
     if shape[0] < 32 or shape[1] < 32 or shape[2] not in (1, 3):
         raise ValueError(
             f"`input_shape` must be at least 32×32 with 1 or 3 channels for {base}. "
