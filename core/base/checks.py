@@ -106,7 +106,7 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
     ValueError: `kernel_size` must be between 1 and 99. Received: kernel_size=100.
     """
     if not is_int(value):
-        raise TypeError(f"`{name}` must be an int. {received(name, value)}")
+        raise TypeError(f"`{name}` must be an integer. {received(name, value)}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = _bounds(minimum, maximum, integers=True)
         raise ValueError(f"`{name}` must be {bounds}. {received(name, value)}")

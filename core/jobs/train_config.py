@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from dataclasses import dataclass, field
+
+from core.base.checks import as_choice, check_bool, check_instance, check_int, check_real
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
@@ -17,6 +17,16 @@ LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
 FLIP_MODES = ("none", "horizontal", "vertical", "horizontal_and_vertical")
+
+
+def _fraction(value, name: str) -> float:
+    """A share of something: 0 <= value < 1."""
+    return check_real(value, name, minimum=0.0, maximum=1.0, open_max=True)
+
+
+def _positive(value, name: str) -> float:
+    """A step size or a duration: a finite number > 0."""
+    return check_real(value, name, minimum=0.0, open_min=True)
 
 
 @dataclass(frozen=True)
@@ -43,16 +53,11 @@ class Augmentation:
     zoom: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "flip", check_choice_field(self.flip, "flip", FLIP_MODES))
-        object.__setattr__(self, "rotation", check_real_field(self.rotation, "rotation", 0.0, 0.5))
-        object.__setattr__(
-            self,
-            "translation",
-            check_real_field(self.translation, "translation", 0.0, 1.0, open_max=True),
-        )
-        object.__setattr__(
-            self, "zoom", check_real_field(self.zoom, "zoom", 0.0, 1.0, open_max=True)
-        )
+        set_ = object.__setattr__
+        set_(self, "flip", as_choice(self.flip, "flip", FLIP_MODES))
+        set_(self, "rotation", check_real(self.rotation, "rotation", minimum=0.0, maximum=0.5))
+        for name in ("translation", "zoom"):
+            set_(self, name, _fraction(getattr(self, name), name))
 
     @property
     def active(self) -> bool:
@@ -94,7 +99,8 @@ class TrainConfig:
             CNN on the same budget. None: no limit.
 
     Raises:
-        ValueError: naming the argument and the value received.
+        TypeError: a field of the wrong type (e.g. ``batch_size=32.0``).
+        ValueError: a value out of range; both name the field and the value received.
 
     >>> TrainConfig(optimizer="Adam", epochs=2).optimizer
     'adam'
@@ -116,71 +122,57 @@ class TrainConfig:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "optimizer", check_choice_field(self.optimizer, "optimizer", OPTIMIZERS))
-        set_(
-            self,
-            "learning_rate",
-            check_real_field(self.learning_rate, "learning_rate", 0.0, math.inf, open_min=True),
+        set_(self, "optimizer", as_choice(self.optimizer, "optimizer", OPTIMIZERS))
+        set_(self, "learning_rate", _positive(self.learning_rate, "learning_rate"))
+        schedule = as_choice(
+            self.learning_rate_schedule, "learning_rate_schedule", LEARNING_RATE_SCHEDULES
         )
+        set_(self, "learning_rate_schedule", schedule)
+        set_(self, "momentum", _fraction(self.momentum, "momentum"))
+        set_(self, "batch_size", check_int(self.batch_size, "batch_size", minimum=1))
+        set_(self, "epochs", check_int(self.epochs, "epochs", minimum=1))
         set_(
-            self,
-            "learning_rate_schedule",
-            check_choice_field(
-                self.learning_rate_schedule, "learning_rate_schedule", LEARNING_RATE_SCHEDULES
-            ),
-        )
-        set_(self, "momentum", check_real_field(self.momentum, "momentum", 0.0, 1.0, open_max=True))
-        set_(self, "batch_size", check_integer_field(self.batch_size, "batch_size", 1))
-        set_(self, "epochs", check_integer_field(self.epochs, "epochs", 1))
-        set_(
-            self,
-            "validation_fraction",
-            check_real_field(
-                self.validation_fraction, "validation_fraction", 0.0, 1.0, open_max=True
-            ),
+            self, "validation_fraction", _fraction(self.validation_fraction, "validation_fraction")
         )
         augmentation = self.augmentation
         if isinstance(augmentation, dict):
             augmentation = Augmentation(**augmentation)
-        if not isinstance(augmentation, Augmentation):
-            raise TypeError(
-                "`augmentation` must be an Augmentation or a dict of its fields. "
-                f"Received: augmentation={augmentation!r}"
-            )
-        set_(self, "augmentation", augmentation)
-        set_(self, "seed", check_integer_field(self.seed, "seed", 0))
+        expected = "an Augmentation or a dict of its fields"
         set_(
             self,
-            "snapshot_every_batches",
-            check_integer_field(self.snapshot_every_batches, "snapshot_every_batches", 1),
+            "augmentation",
+            check_instance(augmentation, "augmentation", Augmentation, expected),
         )
-        if not isinstance(self.restore_best_weights, bool):
-            raise TypeError(
-                "`restore_best_weights` must be True or False. "
-                f"Received: restore_best_weights={self.restore_best_weights!r}"
-            )
+        set_(self, "seed", check_int(self.seed, "seed", minimum=0))
+        every = check_int(self.snapshot_every_batches, "snapshot_every_batches", minimum=1)
+        set_(self, "snapshot_every_batches", every)
+        set_(
+            self,
+            "restore_best_weights",
+            check_bool(self.restore_best_weights, "restore_best_weights"),
+        )
         if self.max_train_samples is not None:
-            set_(
-                self,
-                "max_train_samples",
-                check_integer_field(self.max_train_samples, "max_train_samples", 1),
-            )
+            samples = check_int(self.max_train_samples, "max_train_samples", minimum=1)
+            set_(self, "max_train_samples", samples)
         if self.time_budget_seconds is not None:
-            set_(
-                self,
-                "time_budget_seconds",
-                check_real_field(
-                    self.time_budget_seconds, "time_budget_seconds", 0.0, math.inf, open_min=True
-                ),
-            )
+            seconds = _positive(self.time_budget_seconds, "time_budget_seconds")
+            set_(self, "time_budget_seconds", seconds)
 
     def to_dict(self) -> dict:
-        """Return the config as plain JSON-safe values."""
+        """Return the config as plain JSON-safe values, for the worker's command line.
+
+        >>> TrainConfig(epochs=3).to_dict()["epochs"]
+        3
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        """Rebuild a config from `to_dict`'s output (unknown keys are refused)."""
+        """Rebuild a config from `to_dict`'s output (unknown keys are refused).
+
+        >>> TrainConfig.from_dict({"optimizer": "sgd"}).optimizer
+        'sgd'
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -188,33 +180,3 @@ class TrainConfig:
                 f"Unknown TrainConfig fields: {unknown}. Expected some of {sorted(known)}"
             )
         return cls(**values)
-
-
-def check_choice_field(value, name, choices):
-    if not isinstance(value, str) or value.lower() not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
-    return value.lower()
-
-
-def check_real_field(value, name, low, high, *, open_min=False, open_max=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
-    number = float(value)
-    too_low = number <= low if open_min else number < low
-    too_high = number >= high if open_max else number > high
-    if not math.isfinite(number) or too_low or too_high:
-        left = "(" if open_min else "["
-        right = ")" if open_max else "]"
-        raise ValueError(
-            f"`{name}` must be in {left}{low:g}, {high:g}{right}. Received: {name}={value!r}"
-        )
-    return number
-
-
-def check_integer_field(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an integer. Received: {name}={value!r}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}. Received: {name}={value!r}")
-    return int(value)

@@ -36,7 +36,6 @@ Example (the page's loop, in outline)::
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import secrets
 import signal
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import check_int, check_real
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.model_store import SavedModel, save_model_file, validate_name
 from core.jobs.run_requests import (
@@ -80,7 +80,7 @@ from core.jobs.runs import (
     read_status,
     runs_root,
 )
-from core.jobs.train_config import TrainConfig, check_integer_field, check_real_field
+from core.jobs.train_config import TrainConfig
 
 MAX_JOBS_ENV = "CONVSCOPE_MAX_JOBS"
 
@@ -219,7 +219,7 @@ def prepare_run(
     if save_as is not None:
         save_as = validate_name(save_as)
     if idle_stop is not None:
-        idle_stop = check_real_field(idle_stop, "idle_stop", 0.0, math.inf, open_min=True)
+        idle_stop = check_real(idle_stop, "idle_stop", minimum=0.0, open_min=True)
 
     root = runs_root(runs_root_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -308,7 +308,7 @@ class TrainingJob:
                 message names the file and where to put it. No worker is started.
         """
         check_transfer_can_start(model, dataset, run_options.get("preprocessing"))
-        cap = max_jobs() if job_cap is None else check_integer_field(job_cap, "job_cap", 1)
+        cap = max_jobs() if job_cap is None else check_int(job_cap, "job_cap", minimum=1)
         idle = idle_stop_seconds() if idle_stop is None else idle_stop
         root = runs_root(runs_root_dir)
         root.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import check_int
 from core.jobs.inspection import (
     SCAN_CHUNK,
     Attribution,
@@ -50,7 +51,7 @@ from core.jobs.inspection import (
     WorkerCrashedError,
 )
 from core.jobs.runner import Runner, WorkerProcess, default_runner
-from core.jobs.train_config import Augmentation, check_integer_field
+from core.jobs.train_config import Augmentation
 from core.jobs.uploads import MAX_UPLOAD_BYTES, prune_uploads, upload_dir
 
 START_TIMEOUT_SECONDS = 120.0
@@ -255,10 +256,10 @@ class WorkerClient:
             raise TypeError(
                 f"`augmentation` must be an Augmentation. Received: augmentation={augmentation!r}"
             )
-        count = check_integer_field(count, "count", 1)
+        count = check_int(count, "count", minimum=1)
         if count > MAX_AUGMENTED_COPIES:
             raise ValueError(f"`count` must be <= {MAX_AUGMENTED_COPIES}. Received: count={count}")
-        seed = check_integer_field(seed, "seed", 0)
+        seed = check_int(seed, "seed", minimum=0)
         array = np.asarray(image)
         if array.ndim == 2:
             array = array[..., np.newaxis]

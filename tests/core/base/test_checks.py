@@ -91,7 +91,7 @@ def test_check_int_returns_every_int_in_range_as_a_python_int(value):
 
 @pytest.mark.parametrize("value", [1.0, 2.5, True, False, *NOT_NUMBERS])
 def test_check_int_refuses_other_types_with_type_error(value):
-    with pytest.raises(TypeError, match=r"^`count` must be an int\. Received: count=") as error:
+    with pytest.raises(TypeError, match=r"^`count` must be an integer\. Received: count=") as error:
         check_int(value, "count", minimum=0)
     assert ends_with_received(str(error.value), "count")
 

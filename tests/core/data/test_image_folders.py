@@ -225,7 +225,7 @@ def test_configured_image_root_reads_the_environment(monkeypatch, tmp_path):
     ("arguments", "error", "message"),
     [
         ({"max_files": 0}, ValueError, r"^`max_files` must be >= 1\. Received: max_files=0\.$"),
-        ({"max_total_bytes": 1.5}, TypeError, r"^`max_total_bytes` must be an int\."),
+        ({"max_total_bytes": 1.5}, TypeError, r"^`max_total_bytes` must be an integer\."),
         ({"max_image_pixels": 0}, ValueError, r"^`max_image_pixels` must be >= 1\."),
         (
             {"image_size": 4},

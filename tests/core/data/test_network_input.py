@@ -94,7 +94,7 @@ def test_digit_from_drawing_of_an_empty_or_transparent_canvas_is_blank():
 def test_digit_from_drawing_checks_its_arguments():
     with pytest.raises(ValueError, match=r"^`size` must be >= 8\. Received: size=4\.$"):
         digit_from_drawing(np.zeros((10, 10)), size=4)
-    with pytest.raises(TypeError, match=r"^`size` must be an int\."):
+    with pytest.raises(TypeError, match=r"^`size` must be an integer\."):
         digit_from_drawing(np.zeros((10, 10)), size=28.0)
     with pytest.raises(ValueError, match=r"^`rgba` must be \(H, W, 4\), \(H, W, 3\) or \(H, W\)\."):
         digit_from_drawing(np.zeros((10, 10, 2)))

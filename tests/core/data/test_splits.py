@@ -104,7 +104,7 @@ def test_stratified_indices_allocates_by_largest_remainder():
         (
             lambda: stratified_indices(np.array([0, 1]), 1.0),
             TypeError,
-            r"^`count` must be an int\.",
+            r"^`count` must be an integer\.",
         ),
         (
             lambda: stratified_indices(np.array([0.0, 1.0]), 1),
@@ -120,7 +120,7 @@ def test_stratified_indices_allocates_by_largest_remainder():
         (
             lambda: class_counts(np.array([0, 1]), "2"),
             TypeError,
-            r"^`num_classes` must be an int\.",
+            r"^`num_classes` must be an integer\.",
         ),
         (
             lambda: train_validation_split(np.arange(4), np.arange(4) % 2, validation_fraction=0),

@@ -250,7 +250,7 @@ def test_resize_and_pad_fills_with_the_given_value():
             ValueError,
             r"^`size` must be >= 1\. Received: size=0\.$",
         ),
-        (lambda: resize_and_pad(np.ones((2, 2)), 2.0), TypeError, r"^`size` must be an int\."),
+        (lambda: resize_and_pad(np.ones((2, 2)), 2.0), TypeError, r"^`size` must be an integer\."),
         (lambda: downscale(np.ones((2, 2)), 0), ValueError, r"`max_side` must be >= 1"),
         (
             lambda: decode_image(b"x", color_mode="RGB"),

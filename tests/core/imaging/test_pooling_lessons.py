@@ -26,7 +26,7 @@ def test_pool_repeatedly_says_which_pooling_fails():
         ValueError, match=r"^`times` must be between 1 and 3\. Received: times=4\.$"
     ):
         pool_repeatedly(np.zeros((4, 4)), 4)
-    with pytest.raises(TypeError, match=r"^`times` must be an int\. Received: times=2\.0\.$"):
+    with pytest.raises(TypeError, match=r"^`times` must be an integer\. Received: times=2\.0\.$"):
         pool_repeatedly(np.zeros((4, 4)), 2.0)
 
 

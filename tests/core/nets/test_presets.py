@@ -100,7 +100,7 @@ def test_preset_rejects_one_class():
 
 def test_preset_argument_types():
     with pytest.raises(
-        TypeError, match=r"^`num_classes` must be an int\. Received: num_classes=10\.0\.$"
+        TypeError, match=r"^`num_classes` must be an integer\. Received: num_classes=10\.0\.$"
     ):
         preset("mlp", num_classes=10.0)
     with pytest.raises(TypeError, match=r"^`name` must be one of 'mlp', 'mnist_cnn_a'"):

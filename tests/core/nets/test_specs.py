@@ -127,7 +127,7 @@ print(sorted(k for k in sys.modules if k.split(".")[0] in ("tensorflow", "keras"
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
-        (lambda: conv2d("8"), r"^`filters` must be an int\. Received: filters='8'\.$"),
+        (lambda: conv2d("8"), r"^`filters` must be an integer\. Received: filters='8'\.$"),
         (lambda: conv2d(8, 1.5), r"^`kernel_size` must be an int or a pair of ints\."),
         (lambda: conv2d(8, padding=1), r"^`padding` must be one of 'valid', 'same'\."),
         (lambda: dense(10, 3), r"^`activation` must be one of 'relu', 'softmax'"),

@@ -84,7 +84,7 @@ def test_bad_input_is_refused():
         closest_kernels(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match=r"^`top_k` must be >= 1\. Received: top_k=0\.$"):
         closest_kernels(SOBEL_X, top_k=0)
-    with pytest.raises(TypeError, match=r"^`top_k` must be an int\. Received: top_k=2\.0\.$"):
+    with pytest.raises(TypeError, match=r"^`top_k` must be an integer\. Received: top_k=2\.0\.$"):
         closest_kernels(SOBEL_X, top_k=2.0)
     with pytest.raises(TypeError, match="`kernel` must hold real numbers"):
         closest_kernels([["a"]])

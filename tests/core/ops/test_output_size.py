@@ -152,7 +152,7 @@ def test_one_axis_padding():
         (
             dict(input_size=3.0),
             TypeError,
-            r"^`input_size` must be an int\. Received: input_size=3\.0\.$",
+            r"^`input_size` must be an integer\. Received: input_size=3\.0\.$",
         ),
         (
             dict(kernel_size=0),
@@ -160,7 +160,7 @@ def test_one_axis_padding():
             r"^`kernel_size` must be >= 1\. Received: kernel_size=0\.$",
         ),
         (dict(strides=0), ValueError, r"^`strides` must be >= 1\. Received: strides=0\.$"),
-        (dict(dilation_rate=True), TypeError, r"^`dilation_rate` must be an int\."),
+        (dict(dilation_rate=True), TypeError, r"^`dilation_rate` must be an integer\."),
         (dict(padding="half"), ValueError, r"^`padding` must be one of 'valid', 'same', 'full'\."),
     ],
 )

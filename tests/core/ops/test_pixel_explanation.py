@@ -92,7 +92,7 @@ def test_explain_pixel_pads_with_the_border_mode():
 @pytest.mark.parametrize(
     ("position", "error", "message"),
     [
-        ((0.0, 0), TypeError, r"^`row` must be an int\. Received: row=0\.0\.$"),
+        ((0.0, 0), TypeError, r"^`row` must be an integer\. Received: row=0\.0\.$"),
         ((0, -1), ValueError, r"^`col` must be between 0 and 1\. Received: col=-1\.$"),
         ((0, True), TypeError, r"`col` must be an int"),
     ],
