@@ -177,6 +177,7 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(
-                f"Unknown TrainConfig fields: {unknown}. Expected some of {sorted(known)}"
+                f"Unknown TrainConfig fields: {unknown}. Expected some of {sorted(known)}. "
+                f"Received: values.keys()={sorted(values)}."
             )
         return cls(**values)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array
+from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array, received
 from core.ops.arithmetic import (
     ConvGeometry,
     Relationship,
@@ -192,8 +192,8 @@ def matrix_form(
     kernel = as_real_array(kernel, "kernel", ndims=(2,)).astype(np.float64)
     if image.size > MATRIX_MAX_CELLS:
         raise ValueError(
-            f"The matrix view needs an input of at most {MATRIX_MAX_CELLS} cells (6×6). "
-            f"Received: input with shape {image.shape}. Make the input smaller."
+            f"`image` must have at most {MATRIX_MAX_CELLS} cells (6×6) for the matrix view; "
+            f"make the input smaller. {received('image', image)}"
         )
     applied = kernel[::-1, ::-1] if flip_kernel else kernel
     geometry = conv_geometry(

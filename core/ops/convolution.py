@@ -30,6 +30,7 @@ from core.base.checks import (
     check_all_finite,
     check_bool,
     check_real,
+    received,
 )
 from core.ops.output_size import (
     BORDER_MODES,
@@ -80,8 +81,8 @@ def _validate_conv_inputs(
         channels = 1 if image.ndim == 2 else image.shape[2]
         if kernel.shape[2] != channels:
             raise ValueError(
-                "A 3-D `kernel` must have one slice per image channel. Received: kernel with "
-                f"shape {kernel.shape} for an image with {channels} channel(s)."
+                f"A 3-D `kernel` must have one slice per image channel ({channels}). "
+                f"{received('kernel', kernel)}"
             )
     return image, kernel
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array
+from core.base.checks import PaddingPairs, Pair, as_choice, as_pair, as_real_array, received
 from core.ops.output_size import PADDINGS, conv_padding
 
 POOLING_METHODS = ("max", "average")
@@ -140,8 +140,7 @@ def pool2d_gradient(
     upstream = as_real_array(upstream, "upstream", ndims=(2, 3)).astype(np.float64)
     if upstream.shape != expected:
         raise ValueError(
-            f"`upstream` must have the pooled shape {expected}. "
-            f"Received: upstream with shape {upstream.shape}"
+            f"`upstream` must have the pooled shape {expected}. {received('upstream', upstream)}"
         )
     gradient = np.zeros(x.shape, dtype=np.float64)
     if method == "max":

@@ -17,6 +17,7 @@ from core.nets.keras_code import layer_arguments
 from core.nets.specs import MOBILENET_V2_URL, ModelSpec
 from core.nets.summary import summarize
 from core.nets.transfer import (
+    MIN_TRANSFER_SIZE,
     WeightsUnavailableError,
     _check_base,
     imagenet_weights_advice,
@@ -99,9 +100,10 @@ def build_transfer_model(
     """
     _check_base(base)
     shape = as_int_tuple(input_shape, "input_shape", length=3)
-    if shape[0] < 32 or shape[1] < 32 or shape[2] not in (1, 3):
+    if min(shape[:2]) < MIN_TRANSFER_SIZE or shape[2] not in (1, 3):
         raise ValueError(
-            f"`input_shape` must be at least 32×32 with 1 or 3 channels for {base}. "
+            f"`input_shape` must be at least {MIN_TRANSFER_SIZE}×{MIN_TRANSFER_SIZE} with 1 or 3 "
+            f"channels for {base}. "
             f"Received: input_shape={input_shape!r}"
         )
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:

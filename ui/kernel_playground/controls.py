@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from core.imaging.images import to_grayscale
+from core.ops.histogram import CHANNEL_NAMES
 from ui.kernel_playground.link_state import (
     MAX_DILATION,
     MAX_EXPLICIT_PADDING,
@@ -38,9 +39,6 @@ COLOR_LABELS = {
     "per_channel": "Same kernel on R, G, B",
     "summed": "3-channel kernel, summed (one CNN filter)",
 }
-
-
-CHANNEL_NAMES = ("Red", "Green", "Blue")
 
 
 @dataclass(frozen=True)

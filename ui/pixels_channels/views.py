@@ -36,7 +36,7 @@ def show(values, caption: str, container=None) -> None:
 
 def channel_options(is_color: bool) -> list[str]:
     """What the numbers can show: grey only, or grey and each colour channel."""
-    return ["Grey (luma)", "Red", "Green", "Blue"] if is_color else ["Grey"]
+    return ["Grey (luma)", *histogram.CHANNEL_NAMES] if is_color else ["Grey"]
 
 
 def channel_plane(pixels: np.ndarray, gray: np.ndarray, channel: str) -> np.ndarray:

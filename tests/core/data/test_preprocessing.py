@@ -108,7 +108,10 @@ def test_shrinking_a_batch_matches_resizing_each_image(count, color_mode, resize
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"target_size": 32.0}, r"^`target_size` must be an integer\. Received: target_size=32\.0\.$"),
+        (
+            {"target_size": 32.0},
+            r"^`target_size` must be an integer\. Received: target_size=32\.0\.$",
+        ),
         ({"target_size": True}, r"`target_size` must be an int"),
         ({"color_mode": None}, r"^`color_mode` must be one of 'grayscale', 'rgb'\. Received"),
         ({"resize_mode": 1}, r"^`resize_mode` must be one of 'pad', 'stretch'\."),
