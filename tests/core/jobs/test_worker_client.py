@@ -220,10 +220,11 @@ def test_one_warm_worker_serves_previews_checks_inspection_and_uploads(
     client = fresh_shared_client
     image = np.zeros((8, 8), np.uint8)
     image[:4] = 255
-    worker_client.preview_augmentation(image, {"flip": "vertical"}, count=2, seed=1)
+    flipped = client.augment(image, {"flip": "vertical"}, count=2, seed=1)
     pid = client.worker_pid
-    assert pid is not None
-    worker_client.preview_augmentation(image, {"zoom": 0.2}, count=3, seed=2)
+    assert pid is not None and flipped.shape == (2, 8, 8, 1)
+    zoomed = worker_client.preview_augmentation(image, {"zoom": 0.2}, count=3, seed=2)
+    assert zoomed.shape == (3, 8, 8, 1)
     assert client.check_model_file(MNIST_MODEL)["first_conv_layer"] == "conv2d"
     assert client.model_info(MNIST_MODEL).total_params == 220_234
     saved = model_store.upload_model(MNIST_MODEL.read_bytes(), "uploaded", models_dir=tmp_path)
