@@ -294,7 +294,11 @@ def configured_image_root() -> Path | None:
 
 
 def list_image_folders(data_root: str | os.PathLike | None) -> list[str]:
-    """Names of the folders directly under `data_root` (no links), sorted, for a picker."""
+    """Names of the folders directly under `data_root` (no links), sorted, for a picker.
+
+    >>> list_image_folders(None)
+    []
+    """
     if data_root is None or not Path(data_root).is_dir():
         return []
     root = Path(data_root)

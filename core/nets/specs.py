@@ -179,7 +179,12 @@ def conv2d(
     activation: str = "relu",
     name: str | None = None,
 ) -> LayerSpec:
-    """A Conv2D layer spec. `conv2d(32, 3, padding="same")` is `layers.Conv2D(32, 3, ...)`."""
+    """A Conv2D layer spec. `conv2d(32, 3, padding="same")` is `layers.Conv2D(32, 3, ...)`.
+
+    >>> layer = conv2d(32, 3, padding="same")
+    >>> layer.kernel_size, layer.strides, layer.activation
+    ((3, 3), (1, 1), 'relu')
+    """
     return LayerSpec(
         type="Conv2D",
         filters=filters,
@@ -225,7 +230,11 @@ def batch_normalization(*, name: str | None = None) -> LayerSpec:
 
 
 def dropout(rate: float, *, name: str | None = None) -> LayerSpec:
-    """A Dropout layer spec; `rate` in [0, 1)."""
+    """A Dropout layer spec; `rate` in [0, 1).
+
+    >>> dropout(0.5).rate
+    0.5
+    """
     return LayerSpec("Dropout", rate=rate, name=name)
 
 
@@ -240,7 +249,11 @@ def global_average_pooling2d(*, name: str | None = None) -> LayerSpec:
 
 
 def dense(units: int, activation: str = "relu", *, name: str | None = None) -> LayerSpec:
-    """A Dense layer spec; the output layer is `dense(num_classes, "softmax")`."""
+    """A Dense layer spec; the output layer is `dense(num_classes, "softmax")`.
+
+    >>> dense(10, "softmax").units
+    10
+    """
     return LayerSpec("Dense", units=units, activation=activation, name=name)
 
 

@@ -49,7 +49,13 @@ def _weights_rows(input_shape) -> int:
 def imagenet_weights_cached(
     *, input_shape: tuple[int, int, int] = (224, 224, 3), base: str = "MobileNetV2"
 ) -> bool:
-    """Whether the ImageNet weights for `build_transfer_model` are in the Keras cache."""
+    """Whether the ImageNet weights for `build_transfer_model` are in the Keras cache.
+
+    The Train page offers pretrained weights only when this is True or a download can work.
+
+    >>> isinstance(imagenet_weights_cached(input_shape=(96, 96, 3)), bool)
+    True
+    """
     return imagenet_weights_path(input_shape=input_shape, base=base).is_file()
 
 

@@ -222,12 +222,12 @@ def matrix_form(
     return MatrixForm(matrix, output, transposed, direct, keras_padding, keras_output_padding)
 
 
-def _keras_equivalent(input_shape, kernel_shape, geometry: ConvGeometry):
+def _keras_equivalent(input_shape, kernel_size, geometry: ConvGeometry):
     """Keras ``Conv2DTranspose`` (padding, output_padding) that maps the output back
     to ``input_shape`` with the same crop as this convolution's padding, or (None, None)."""
     if geometry.dilation_rate != (1, 1):
         return None, None
-    same_pads = conv_padding(input_shape, kernel_shape, strides=geometry.strides, padding="same")
+    same_pads = conv_padding(input_shape, kernel_size, strides=geometry.strides, padding="same")
     if geometry.pads == ((0, 0), (0, 0)):
         name = "valid"
     elif geometry.pads == same_pads:
@@ -236,7 +236,7 @@ def _keras_equivalent(input_shape, kernel_shape, geometry: ConvGeometry):
         return None, None
     output_padding = []
     for axis in (0, 1):
-        i, k, s = geometry.output_shape[axis], kernel_shape[axis], geometry.strides[axis]
+        i, k, s = geometry.output_shape[axis], kernel_size[axis], geometry.strides[axis]
         p = k // 2 if name == "same" else 0
         a = input_shape[axis] - ((i - 1) * s + k - 2 * p)
         if not 0 <= a < s:

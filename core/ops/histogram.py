@@ -82,7 +82,11 @@ def cumulative_distribution(counts) -> np.ndarray:
 
 
 def equalization_lookup(counts) -> np.ndarray:
-    """The lookup table of equalisation: level v → floor(255 · cdf(v)), as float64 (256,)."""
+    """The lookup table of equalisation: level v → floor(255 · cdf(v)), as float64 (256,).
+
+    >>> equalization_lookup([2, 0, 2])[:3].tolist()
+    [127.0, 127.0, 255.0]
+    """
     return np.floor((LEVELS - 1) * cumulative_distribution(counts) + 1e-9)
 
 
@@ -135,7 +139,11 @@ def equalize_color(image, *, method: str = "luminance", space: str = "ycrcb") ->
 
 
 def luminance(image) -> np.ndarray:
-    """The brightness channel used by ``equalize_color``: Y of YCrCb (0–255), float32."""
+    """The brightness channel used by ``equalize_color``: Y of YCrCb (0–255), float32.
+
+    >>> luminance(np.full((1, 1, 3), 100.0)).tolist()
+    [[100.0]]
+    """
     rgb = _as_levels(_check_rgb(image))
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)[:, :, 0].astype(np.float32)
 
