@@ -89,7 +89,7 @@ def test_exit_callbacks_run_once_when_the_process_ends_and_at_once_after(stand_i
 
 
 def test_a_failing_callback_does_not_keep_the_others_from_running(stand_in_runner):
-    worker = stand_in_runner.start("exit", "0")
+    worker = stand_in_runner.start("sleep", "0.5")  # still running when the callbacks are added
     seen = []
     worker.on_exit(lambda ended: 1 / 0)
     worker.on_exit(lambda ended: seen.append(ended.returncode))
