@@ -286,9 +286,16 @@ class RunRecorder:
         """Record an epoch's train and validation metrics; remember the best weights."""
         logs = logs or {}
         record = {"type": "epoch", "epoch": epoch_index + 1, "step": self.step}
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        # A stop (not a planned time-budget end) cuts the epoch short and its validation
+        # after one batch: such validation figures are no measure, so they are left out
+        # and the epoch cannot be picked as the best one.
+        partial = self.stop_reason not in (None, "time_budget")
+        keys = ("loss", "accuracy") if partial else ("loss", "accuracy", "val_loss", "val_accuracy")
+        for key in keys:
             if key in logs:
                 record[key] = float(logs[key])
+        if partial:
+            record["partial"] = True
         record["elapsed"] = self._elapsed()
         self._append(record)
         self.epoch_records.append(finite_json(record))

@@ -284,6 +284,25 @@ def test_a_stop_during_validation_ends_the_evaluation_and_says_stopping(tmp_path
     )
 
 
+def test_an_epoch_cut_short_by_a_stop_keeps_no_validation_figures_and_cannot_be_best(tmp_path):
+    recorder, model = started(tmp_path, epochs=3, validation_samples=100)
+    recorder.epoch_begin(0)
+    recorder.batch_end(model, 0, LOGS)
+    recorder.epoch_end(model, 0, {**LOGS, "val_loss": 0.9, "val_accuracy": 0.6})
+    recorder.epoch_begin(1)
+    recorder.batch_end(model, 0, LOGS)
+    training_job.TrainingJob(tmp_path).stop()
+    let_the_control_file_be_read_again()
+    recorder.validation_batch_end(model)  # the one validation batch the stop lets through
+    recorder.epoch_end(model, 1, {**LOGS, "val_loss": 0.1, "val_accuracy": 1.0})
+    recorder.close()
+    whole, cut = recorder.epoch_records
+    assert "val_accuracy" in whole and not whole.get("partial")
+    assert cut["partial"] is True
+    assert "val_accuracy" not in cut and "val_loss" not in cut
+    assert recorder.best_epoch == 1  # the one-batch "perfect" score did not win
+
+
 def test_a_spent_time_budget_lets_the_validation_finish(tmp_path):
     recorder, model = started(tmp_path, epochs=3, validation_samples=100, time_budget_seconds=5.0)
     recorder.fit_started -= 6.0

@@ -126,7 +126,10 @@ def test_stop_can_restore_the_best_validation_weights(tiny_dataset, runs_root):
     job.stop(restore_best_weights=True)
     assert job.wait(timeout=60).state == "stopped"
     epochs = job.progress().epochs
-    best = max(epochs, key=lambda e: (e["val_accuracy"], -e["val_loss"]))
+    whole = [e for e in epochs if not e.get("partial")]  # the epoch the stop cut short is not
+    assert all("val_accuracy" in e for e in whole)  # a candidate: its validation was cut too
+    assert all("val_accuracy" not in e for e in epochs if e.get("partial"))
+    best = max(whole, key=lambda e: (e["val_accuracy"], -e["val_loss"]))
     metadata = job.model_metadata()
     assert metadata["restored_best_epoch"] == best["epoch"]
     assert metadata["stopped_early"] is True
