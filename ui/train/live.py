@@ -243,7 +243,8 @@ def show_progress(status: RunStatus) -> None:
     elif status.error:
         st.warning(status.error)
     else:
-        detail = "" if status.message in ("", words) else f" — {status.message}"
+        same = ("", words, words.rstrip("…"))  # "Stopping…" needs no "— Stopping" after it
+        detail = "" if status.message in same else f" — {status.message}"
         st.caption(f"**{words}**{detail}")
 
 

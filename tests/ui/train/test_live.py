@@ -426,6 +426,22 @@ def test_an_ended_run_has_no_eta_and_a_message_beside_its_state():
 
 
 @pytest.mark.parametrize(
+    ("message", "caption"),
+    [
+        ("Stopping", "**Stopping…**"),
+        ("Saving the model", "**Stopping…** — Saving the model"),
+        (
+            "Evaluating on 10,000 test images: 35%",
+            "**Stopping…** — Evaluating on 10,000 test images: 35%",
+        ),
+    ],
+)
+def test_a_stopping_run_says_what_it_is_finishing(message, caption):
+    at = show(RunStatus(state="stopping", message=message, epoch=1, epochs=2))
+    assert [c.value for c in at.caption] == [caption]
+
+
+@pytest.mark.parametrize(
     ("status", "kind", "text"),
     [
         (
