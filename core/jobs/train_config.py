@@ -8,7 +8,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from core.base.checks import as_choice, check_bool, check_instance, check_int, check_real
+from core.base.checks import (
+    as_choice,
+    check_bool,
+    check_instance,
+    check_int,
+    check_real,
+    received,
+)
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
@@ -17,6 +24,39 @@ LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 
 
 FLIP_MODES = ("none", "horizontal", "vertical", "horizontal_and_vertical")
+
+
+def check_keys(values, name: str, known) -> dict:
+    """Check that ``values`` is a dict whose keys are all in ``known``; return it.
+
+    Raises:
+        TypeError: ``values`` is not a dict.
+        ValueError: it has a key that is not in ``known``.
+
+    >>> check_keys({"blur": 2}, "augmentation", ("flip", "zoom"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: `augmentation` takes only the keys 'flip', 'zoom', not ['blur']. Received: ...
+    """
+    check_instance(values, name, dict)
+    unknown = sorted((key for key in values if key not in known), key=str)
+    if unknown:
+        listing = ", ".join(repr(key) for key in known)
+        raise ValueError(
+            f"`{name}` takes only the keys {listing}, not {unknown}. {received(name, values)}"
+        )
+    return values
+
+
+def from_fields(cls, values, name: str):
+    """Make the dataclass ``cls`` from a dict of its fields, refusing keys it does not have.
+
+    The fields themselves are checked by ``cls``, naming the field.
+
+    >>> from_fields(Augmentation, {"zoom": 0.1}, "augmentation")
+    Augmentation(flip='none', rotation=0.0, translation=0.0, zoom=0.1)
+    """
+    known = tuple(item.name for item in dataclasses.fields(cls))
+    return cls(**check_keys(values, name, known))
 
 
 def _fraction(value, name: str) -> float:
@@ -63,6 +103,21 @@ class Augmentation:
     def active(self) -> bool:
         """Whether any augmentation is switched on."""
         return self.flip != "none" or bool(self.rotation or self.translation or self.zoom)
+
+
+def as_augmentation(value, name: str = "augmentation") -> Augmentation:
+    """An `Augmentation`, or a dict of its fields made into one.
+
+    Raises:
+        TypeError: neither an `Augmentation` nor a dict.
+        ValueError: a dict with a key that is not a field, or a field out of range.
+
+    >>> as_augmentation({"flip": "horizontal"}).flip
+    'horizontal'
+    """
+    if isinstance(value, dict):
+        value = from_fields(Augmentation, value, name)
+    return check_instance(value, name, Augmentation, "an Augmentation or a dict of its fields")
 
 
 @dataclass(frozen=True)
@@ -134,15 +189,7 @@ class TrainConfig:
         set_(
             self, "validation_fraction", _fraction(self.validation_fraction, "validation_fraction")
         )
-        augmentation = self.augmentation
-        if isinstance(augmentation, dict):
-            augmentation = Augmentation(**augmentation)
-        expected = "an Augmentation or a dict of its fields"
-        set_(
-            self,
-            "augmentation",
-            check_instance(augmentation, "augmentation", Augmentation, expected),
-        )
+        set_(self, "augmentation", as_augmentation(self.augmentation))
         set_(self, "seed", check_int(self.seed, "seed", minimum=0))
         every = check_int(self.snapshot_every_batches, "snapshot_every_batches", minimum=1)
         set_(self, "snapshot_every_batches", every)
@@ -170,14 +217,11 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """Rebuild a config from `to_dict`'s output (unknown keys are refused).
 
+        Raises:
+            TypeError: ``values`` is not a dict, or a field has the wrong type.
+            ValueError: a key that is not a field, or a field out of range.
+
         >>> TrainConfig.from_dict({"optimizer": "sgd"}).optimizer
         'sgd'
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"Unknown TrainConfig fields: {unknown}. Expected some of {sorted(known)}. "
-                f"Received: values.keys()={sorted(values)}."
-            )
-        return cls(**values)
+        return from_fields(cls, values, "values")

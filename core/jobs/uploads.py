@@ -1,4 +1,5 @@
-"""Where uploaded `.keras` files wait while the worker inspects them.
+"""Uploaded `.keras` files: checking their bytes, and where they wait while the worker
+inspects them.
 
 The folder is pruned whenever a new file arrives, so it never grows without bound.
 """
@@ -10,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.base.checks import check_instance
+
 UPLOAD_DIR_NAME = "convscope-inspect-uploads"
 
 
@@ -20,6 +23,31 @@ UPLOAD_MAX_AGE_SECONDS = 24 * 3600  # older uploads are deleted when a new one a
 
 
 UPLOADS_KEPT = 20  # and never more than this many (newest first), at most ~1 GB
+
+
+ZIP_SIGNATURE = b"PK\x03\x04"  # a .keras file is a zip archive
+
+
+def upload_bytes(data, name: str = "data") -> bytes:
+    """The contents of an uploaded file (``bytes``, ``bytearray`` or ``memoryview``) as bytes.
+
+    Raises:
+        TypeError: ``data`` is none of those.
+
+    >>> upload_bytes(bytearray(b"PK"))
+    b'PK'
+    """
+    check_instance(data, name, (bytes, bytearray, memoryview), "bytes")
+    return bytes(data)
+
+
+def is_zip_archive(data: bytes) -> bool:
+    """Whether ``data`` starts like a zip archive, as every Keras 3 ``.keras`` file does.
+
+    >>> is_zip_archive(ZIP_SIGNATURE + b"rest"), is_zip_archive(b"GIF89a")
+    (True, False)
+    """
+    return data[:4] == ZIP_SIGNATURE
 
 
 def upload_dir() -> Path:
