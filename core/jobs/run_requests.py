@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import check_instance, received
 from core.data.catalog import BUILTIN_DATASETS
 from core.data.preprocessing import Preprocessing
+from core.jobs.train_config import check_keys, from_fields
 from core.nets.presets import PRESETS
 from core.nets.specs import ModelSpec, spec_from_dict, spec_to_dict
 from core.nets.summary import summarize
@@ -28,15 +30,26 @@ from core.nets.transfer import (
     transfer_input_problem,
 )
 
+_TRANSFER_KEYS = ("transfer", "weights")
+
 
 def model_request(model) -> dict:
+    """The ``config.json`` entry of a model: a spec, a preset, a ``.keras`` file or a transfer.
+
+    Args:
+        model: A `ModelSpec` or a dict of one, a preset name, the path of an existing
+            ``.keras`` file, or ``{"transfer": base, "weights": "imagenet" | None}``.
+
+    Raises:
+        TypeError: none of those types.
+        ValueError: an unknown preset, a missing file, or a transfer dict with other keys.
+        InvalidModelError: a spec whose stack cannot be built (naming the layer).
+
+    >>> model_request("mnist_cnn_a")
+    {'preset': 'mnist_cnn_a'}
+    """
     if isinstance(model, dict) and "transfer" in model:
-        unknown = sorted(set(model) - {"transfer", "weights"})
-        if unknown:
-            raise ValueError(
-                "A transfer `model` takes only the keys 'transfer' and 'weights'. "
-                f"Received: unknown keys {unknown}"
-            )
+        check_keys(model, "model", _TRANSFER_KEYS)
         return transfer_entry(model["transfer"], weights=model.get("weights", "imagenet"))
     if isinstance(model, dict) or dataclasses.is_dataclass(model):
         spec = model if isinstance(model, ModelSpec) else None
@@ -44,7 +57,7 @@ def model_request(model) -> dict:
             spec = spec_from_dict(model)
         if spec is None:
             raise TypeError(
-                f"`model` must be a ModelSpec or a spec dict. Received: {type(model).__name__}"
+                f"`model` must be a ModelSpec or a spec dict. {received('model', model)}"
             )
         summarize(spec)  # refuses a stack that cannot be built, naming the layer
         return {"spec": spec_to_dict(spec)}
@@ -52,7 +65,7 @@ def model_request(model) -> dict:
         if model not in PRESETS:
             raise ValueError(
                 f"`model` must be one of the presets {tuple(PRESETS)}, a model spec or the path "
-                f"of a .keras file. Received: model={model!r}"
+                f"of a .keras file. {received('model', model)}"
             )
         return {"preset": model}
     if isinstance(model, str | os.PathLike):
@@ -60,12 +73,12 @@ def model_request(model) -> dict:
         if path.suffix != ".keras" or not path.is_file():
             raise ValueError(
                 "`model` must be a model spec or the path of an existing .keras file. "
-                f"Received: model={model!r}"
+                f"{received('model', os.fspath(model))}"
             )
         return {"keras_path": os.fspath(path.resolve())}
     raise TypeError(
-        "`model` must be a ModelSpec, a spec dict or a .keras path. "
-        f"Received: model of type {type(model).__name__}"
+        "`model` must be a ModelSpec, a spec dict, a preset name or a .keras path. "
+        f"{received('model', model)}"
     )
 
 
@@ -149,22 +162,32 @@ def model_request_label(entry: dict) -> str:
 
 
 def dataset_request(dataset) -> dict:
+    """The ``config.json`` entry of a data set: a built-in name (any case) or an ``.npz`` file.
+
+    Raises:
+        TypeError: neither a string nor a path.
+        ValueError: an unknown name, or a path that is not an existing file.
+
+    >>> dataset_request("MNIST")
+    {'name': 'mnist'}
+    """
     if isinstance(dataset, os.PathLike) or (isinstance(dataset, str) and dataset.endswith(".npz")):
         path = Path(dataset)
         if not path.is_file():
             raise ValueError(
-                f"`dataset` must be an existing .npz file. Received: dataset={dataset!r}"
+                "`dataset` must be an existing .npz file. "
+                f"{received('dataset', os.fspath(dataset))}"
             )
         return {"npz_path": os.fspath(path.resolve())}
-    if isinstance(dataset, str) and dataset:
+    if isinstance(dataset, str):
         if dataset.lower() not in BUILTIN_DATASETS:
             raise ValueError(
                 f"`dataset` must be one of {BUILTIN_DATASETS} or an .npz path. "
-                f"Received: dataset={dataset!r}"
+                f"{received('dataset', dataset)}"
             )
         return {"name": dataset.lower()}
     raise TypeError(
-        f"`dataset` must be a data set name or an .npz path. Received: dataset={dataset!r}"
+        f"`dataset` must be a data set name or an .npz path. {received('dataset', dataset)}"
     )
 
 
@@ -173,14 +196,24 @@ def dataset_request_label(entry: dict) -> str:
 
 
 def preprocessing_request(preprocessing) -> dict | None:
+    """The ``config.json`` entry of the preprocessing: every field, or None for none.
+
+    Raises:
+        TypeError: not a `Preprocessing`, a dict or None (or a field of the wrong type).
+        ValueError: a dict with a key that is not a field, or a field out of range.
+
+    >>> preprocessing_request({"target_size": 32})["color_mode"]
+    'grayscale'
+    """
     if preprocessing is None:
         return None
-
     if isinstance(preprocessing, dict):
-        preprocessing = Preprocessing(**preprocessing)  # validates, naming the field
-    if isinstance(preprocessing, Preprocessing):
-        return dataclasses.asdict(preprocessing)
-    raise TypeError(
-        "`preprocessing` must be a Preprocessing, a dict of its fields or None. "
-        f"Received: preprocessing={preprocessing!r}"
+        # Preprocessing checks each field, naming it.
+        preprocessing = from_fields(Preprocessing, preprocessing, "preprocessing")
+    check_instance(
+        preprocessing,
+        "preprocessing",
+        Preprocessing,
+        "a Preprocessing, a dict of its fields or None",
     )
+    return dataclasses.asdict(preprocessing)

@@ -62,9 +62,18 @@ def test_a_keras_file_is_requested_by_its_absolute_path(tmp_path, monkeypatch):
         run_requests.model_request("missing.keras")
 
 
-def test_a_model_of_another_type_is_refused_naming_the_type():
-    with pytest.raises(TypeError, match="Received: model of type int"):
-        run_requests.model_request(42)
+@pytest.mark.parametrize(
+    ("model", "error", "message"),
+    [
+        (42, TypeError, "a preset name or a .keras path. Received: model=42."),
+        (b"mnist_cnn_a", TypeError, "Received: model=b'mnist_cnn_a'."),
+        ("resnet9000", ValueError, "Received: model='resnet9000'."),
+        ("missing.keras", ValueError, "Received: model='missing.keras'."),
+    ],
+)
+def test_a_bad_model_is_refused_with_a_type_or_value_error_naming_it(model, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        run_requests.model_request(model)
 
 
 @pytest.mark.parametrize(
@@ -109,8 +118,10 @@ def test_dataset_requests_name_a_built_in_set_or_an_existing_npz(tiny_dataset, t
     assert run_requests.dataset_request_label({"npz_path": "/data/tiny.npz"}) == "tiny"
     with pytest.raises(ValueError, match="must be an existing .npz file"):
         run_requests.dataset_request(str(tmp_path / "missing.npz"))
-    with pytest.raises(TypeError, match="Received: dataset=None"):
+    with pytest.raises(TypeError, match=re.escape("Received: dataset=None.")):
         run_requests.dataset_request(None)
+    with pytest.raises(ValueError, match=re.escape("or an .npz path. Received: dataset=''.")):
+        run_requests.dataset_request("")  # the right type, but no data set
 
 
 def test_preprocessing_requests_are_every_field_or_none():
@@ -120,6 +131,26 @@ def test_preprocessing_requests_are_every_field_or_none():
     assert "resize_mode" in entry  # the defaults are spelled out for the worker
     with pytest.raises(TypeError, match="`preprocessing` must be a Preprocessing"):
         run_requests.preprocessing_request("rgb")
+
+
+@pytest.mark.parametrize(
+    ("preprocessing", "error", "message"),
+    [
+        ("rgb", TypeError, "a dict of its fields or None. Received: preprocessing='rgb'."),
+        (
+            {"colour": "rgb"},
+            ValueError,
+            "not ['colour']. Received: preprocessing={'colour': 'rgb'}.",
+        ),
+        ({"target_size": 32.0}, TypeError, "Received: target_size=32.0."),
+        ({"target_size": 3}, ValueError, "Received: target_size=3."),
+    ],
+)
+def test_bad_preprocessing_is_refused_with_a_type_or_value_error_naming_it(
+    preprocessing, error, message
+):
+    with pytest.raises(error, match=re.escape(message)):
+        run_requests.preprocessing_request(preprocessing)
 
 
 # ---------------------------------------------------------------------------
@@ -202,7 +233,10 @@ def test_start_refuses_a_transfer_model_on_grayscale_or_small_images(
     [
         ({"transfer": "ResNet50"}, "Received: base='ResNet50'"),
         ({"transfer": "MobileNetV2", "weights": "cifar"}, "Received: weights='cifar'"),
-        ({"transfer": "MobileNetV2", "alpha": 0.5}, "unknown keys ['alpha']"),
+        (
+            {"transfer": "MobileNetV2", "alpha": 0.5},
+            "`model` takes only the keys 'transfer', 'weights', not ['alpha']. Received: model=",
+        ),
     ],
 )
 def test_start_refuses_a_bad_transfer_request_naming_it(rgb_dataset, runs_root, model, message):
