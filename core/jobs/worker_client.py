@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.checks import check_int
+from core.base.checks import as_real_array, check_int, received
 from core.jobs.inspection import (
     SCAN_CHUNK,
     Attribution,
@@ -51,8 +51,14 @@ from core.jobs.inspection import (
     WorkerCrashedError,
 )
 from core.jobs.runner import Runner, WorkerProcess, default_runner
-from core.jobs.train_config import Augmentation
-from core.jobs.uploads import MAX_UPLOAD_BYTES, prune_uploads, upload_dir
+from core.jobs.train_config import Augmentation, as_augmentation
+from core.jobs.uploads import (
+    MAX_UPLOAD_BYTES,
+    is_zip_archive,
+    prune_uploads,
+    upload_bytes,
+    upload_dir,
+)
 
 START_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 120.0
@@ -249,25 +255,16 @@ class WorkerClient:
 
         Returns:
             float32 array (count, H, W, C) in [0, 1].
+
+        Raises:
+            TypeError: an argument of the wrong type (an image that is not numbers).
+            ValueError: an image that is not (H, W), (H, W, 1) or (H, W, 3), or a
+                ``count``, ``seed`` or augmentation setting out of range.
         """
-        if isinstance(augmentation, dict):
-            augmentation = Augmentation(**augmentation)
-        if not isinstance(augmentation, Augmentation):
-            raise TypeError(
-                f"`augmentation` must be an Augmentation. Received: augmentation={augmentation!r}"
-            )
-        count = check_int(count, "count", minimum=1)
-        if count > MAX_AUGMENTED_COPIES:
-            raise ValueError(f"`count` must be <= {MAX_AUGMENTED_COPIES}. Received: count={count}")
+        augmentation = as_augmentation(augmentation)
+        count = check_int(count, "count", minimum=1, maximum=MAX_AUGMENTED_COPIES)
         seed = check_int(seed, "seed", minimum=0)
-        array = np.asarray(image)
-        if array.ndim == 2:
-            array = array[..., np.newaxis]
-        if array.ndim != 3 or array.shape[-1] not in (1, 3) or min(array.shape[:2]) < 1:
-            raise ValueError(
-                "`image` must have shape (H, W), (H, W, 1) or (H, W, 3). "
-                f"Received: shape={array.shape}"
-            )
+        array = _image_array(image, "image", ndims=(2, 3))
         if array.dtype == np.uint8:
             array = array.astype(np.float32) / np.float32(255.0)
         return self.request(
@@ -302,7 +299,10 @@ class WorkerClient:
     def saliency(self, path, image: np.ndarray, class_index: int) -> Attribution:
         """|∂ class score / ∂ input| for one image, max over channels, scaled to [0, 1]."""
         return self.request(
-            "saliency", key=model_key(path), image=_single(image), class_index=int(class_index)
+            "saliency",
+            key=model_key(path),
+            image=_single(image),
+            class_index=check_int(class_index, "class_index", minimum=0),
         )
 
     def grad_cam(
@@ -313,7 +313,7 @@ class WorkerClient:
             "grad_cam",
             key=model_key(path),
             image=_single(image),
-            class_index=int(class_index),
+            class_index=check_int(class_index, "class_index", minimum=0),
             layer=layer,
         )
 
@@ -333,27 +333,27 @@ class WorkerClient:
         file twice loads it once; old uploads are pruned (`prune_uploads`).
 
         Raises:
+            TypeError: ``data`` is not bytes (or a bytearray or memoryview).
             ModelRejectedError: too big, not a `.keras` archive, or refused by safe mode.
         """
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError(f"`data` must be bytes. Received: {type(data).__name__}")
+        data = upload_bytes(data)
         if len(data) > max_bytes:
             raise ModelRejectedError(
                 f"The file is {len(data) / 1e6:.1f} MB; models up to "
                 f"{max_bytes / 1e6:.0f} MB can be inspected here."
             )
-        if bytes(data[:4]) != b"PK\x03\x04":
+        if not is_zip_archive(data):
             raise ModelRejectedError(
                 "This is not a Keras 3 model file: a .keras file is a zip archive "
                 "(save one with model.save('name.keras'))."
             )
-        digest = hashlib.sha256(bytes(data)).hexdigest()[:20]
+        digest = hashlib.sha256(data).hexdigest()[:20]
         folder = upload_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{digest}.keras"
         if not path.is_file():
             temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
-            temporary.write_bytes(bytes(data))
+            temporary.write_bytes(data)
             os.replace(temporary, path)
             prune_uploads(folder, keep=path)
         try:
@@ -370,10 +370,11 @@ class WorkerClient:
     ) -> ActivationScan:
         """Start (or return the cached) search for the test images that excite `layer` most.
 
-        Runs in a background thread in steps of `chunk` images; poll the returned
+        Runs in a background thread in steps of `chunk` images (>= 1); poll the returned
         `ActivationScan` (`fraction`, `finished`, `result`, `error`). Cached per model,
         layer and data set for the life of the client.
         """
+        chunk = check_int(chunk, "chunk", minimum=1)
         key = (model_key(path), layer, dataset)
         with self._scans_lock:
             scan = self._scans.get(key)
@@ -426,20 +427,35 @@ class WorkerClient:
         return scan
 
 
+def _image_array(value, name: str, *, ndims: tuple[int, ...]) -> np.ndarray:
+    """Images as an array of finite numbers with 1 or 3 channels, in their own dtype.
+
+    One image is (H, W) or (H, W, C), a batch (N, H, W, C); an (H, W) image gets a
+    channel axis.
+
+    Raises:
+        TypeError: the values are not real numbers.
+        ValueError: a number of dimensions not in ``ndims``, no pixels, NaN or ±inf,
+            or a number of channels other than 1 or 3.
+    """
+    array = as_real_array(value, name, ndims=ndims)
+    if array.ndim == 2:
+        return array[..., np.newaxis]
+    if array.shape[-1] not in (1, 3):
+        raise ValueError(f"`{name}` must have 1 or 3 channels (last axis). {received(name, array)}")
+    return array
+
+
 def _batch(images) -> np.ndarray:
-    array = np.asarray(images, dtype=np.float32)
-    if array.ndim != 4:
-        raise ValueError(f"`images` must be (N, H, W, C). Received: shape {array.shape}")
-    return np.ascontiguousarray(array)
+    """`images` as C-contiguous float32 (N, H, W, C) (see `_image_array`)."""
+    array = _image_array(images, "images", ndims=(4,))
+    return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def _single(image) -> np.ndarray:
-    array = np.asarray(image, dtype=np.float32)
-    if array.ndim == 2:
-        array = array[:, :, np.newaxis]
-    if array.ndim != 3:
-        raise ValueError(f"`image` must be (H, W, C). Received: shape {array.shape}")
-    return np.ascontiguousarray(array)
+    """`image` as C-contiguous float32 (H, W, C) (see `_image_array`)."""
+    array = _image_array(image, "image", ndims=(2, 3))
+    return np.ascontiguousarray(array, dtype=np.float32)
 
 
 def _remove_log(worker: WorkerProcess) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,22 +122,102 @@ def test_uploads_that_are_not_keras_files_are_refused_before_the_worker():
 @pytest.mark.parametrize(
     ("image", "augmentation", "options", "error", "message"),
     [
-        (np.zeros((8, 8, 2)), {}, {}, ValueError, r"Received: shape=\(8, 8, 2\)"),
-        (np.zeros(8), {}, {}, ValueError, r"Received: shape=\(8,\)"),
-        (np.zeros((8, 8)), {}, {"count": 65}, ValueError, "Received: count=65"),
-        (np.zeros((8, 8)), {}, {"count": 0}, ValueError, "Received: count=0"),
-        (np.zeros((8, 8)), {}, {"seed": -1}, ValueError, "Received: seed=-1"),
-        (np.zeros((8, 8)), {"zoom": 2.0}, {}, ValueError, "Received: zoom=2.0"),
-        (np.zeros((8, 8)), "flip", {}, TypeError, "Received: augmentation='flip'"),
+        (
+            np.zeros((8, 8, 2)),
+            {},
+            {},
+            ValueError,
+            "`image` must have 1 or 3 channels (last axis). "
+            "Received: image=ndarray(shape=(8, 8, 2), dtype=float64).",
+        ),
+        (
+            np.zeros(8),
+            {},
+            {},
+            ValueError,
+            "`image` must have 2 or 3 dimensions. "
+            "Received: image=ndarray(shape=(8,), dtype=float64).",
+        ),
+        (np.zeros((0, 8)), {}, {}, ValueError, "`image` must not be empty."),
+        (np.full((8, 8), np.nan), {}, {}, ValueError, "`image` contains NaN or infinite values"),
+        (np.full((8, 8), "x"), {}, {}, TypeError, "`image` must hold real numbers."),
+        (np.zeros((8, 8)), {}, {"count": 65}, ValueError, "Received: count=65."),
+        (np.zeros((8, 8)), {}, {"count": 0}, ValueError, "Received: count=0."),
+        (np.zeros((8, 8)), {}, {"count": 2.0}, TypeError, "Received: count=2.0."),
+        (np.zeros((8, 8)), {}, {"seed": -1}, ValueError, "Received: seed=-1."),
+        (np.zeros((8, 8)), {"zoom": 2.0}, {}, ValueError, "Received: zoom=2.0."),
+        (np.zeros((8, 8)), {"blur": 1}, {}, ValueError, "not ['blur']. Received: augmentation="),
+        (np.zeros((8, 8)), "flip", {}, TypeError, "Received: augmentation='flip'."),
     ],
 )
 def test_augment_refuses_bad_arguments_before_the_worker(
     image, augmentation, options, error, message
 ):
     fresh = WorkerClient()
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=re.escape(message)):
         fresh.augment(image, augmentation, **options)
     assert fresh.worker_pid is None and fresh.starts == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "arguments", "error", "message"),
+    [
+        (
+            "predict",
+            (np.zeros((8, 8, 1)),),
+            ValueError,
+            "`images` must have 4 dimensions. "
+            "Received: images=ndarray(shape=(8, 8, 1), dtype=float64).",
+        ),
+        (
+            "predict",
+            (np.zeros((2, 8, 8, 4)),),
+            ValueError,
+            "`images` must have 1 or 3 channels (last axis). "
+            "Received: images=ndarray(shape=(2, 8, 8, 4), dtype=float64).",
+        ),
+        (
+            "feature_maps",
+            (np.zeros((1, 8, 8, 1)),),
+            ValueError,
+            "`image` must have 2 or 3 dimensions. "
+            "Received: image=ndarray(shape=(1, 8, 8, 1), dtype=float64).",
+        ),
+        ("feature_maps", ([["a"]],), TypeError, "`image` must hold real numbers."),
+        ("saliency", (np.zeros((8, 8)), -1), ValueError, "Received: class_index=-1."),
+        ("grad_cam", (np.zeros((8, 8)), 1.0), TypeError, "Received: class_index=1.0."),
+    ],
+)
+def test_model_requests_refuse_bad_arguments_before_the_worker(
+    tmp_path, method, arguments, error, message
+):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"PK\x03\x04")
+    fresh = WorkerClient()
+    with pytest.raises(error, match=re.escape(message)):
+        getattr(fresh, method)(path, *arguments)
+    assert fresh.worker_pid is None and fresh.starts == 0
+
+
+def test_an_image_without_a_channel_axis_gets_one():
+    single = worker_client._single(np.zeros((4, 5), np.uint8))
+    assert single.shape == (4, 5, 1) and single.dtype == np.float32
+    assert single.flags.c_contiguous
+
+
+def test_load_upload_refuses_data_that_is_not_bytes_before_the_worker():
+    fresh = WorkerClient()
+    with pytest.raises(TypeError, match=re.escape("`data` must be bytes. Received: data='PK'.")):
+        fresh.load_upload("PK")
+    assert fresh.worker_pid is None
+
+
+def test_a_scan_refuses_a_chunk_below_one_before_starting():
+    reference = DatasetRef.make("mnist", {"target_size": 28}, limit=20)
+    fresh = WorkerClient()
+    with pytest.raises(ValueError, match=re.escape("`chunk` must be >= 1. Received: chunk=0.")):
+        fresh.scan_activations(MNIST_MODEL, "conv2d", reference, chunk=0)
+    assert fresh.existing_scan(MNIST_MODEL, "conv2d", reference) is None
 
 
 def test_a_scan_that_meets_an_unexpected_error_ends_saying_why(monkeypatch):
