@@ -35,8 +35,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.base.checks import check_bool, check_string, received
 from core.jobs.files import _temporary_sibling, atomic_copy, atomic_write_json, read_json
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
+from core.jobs.uploads import is_zip_archive, upload_bytes
 from core.jobs.worker_client import WorkerClient, shared_client
 
 MODELS_DIR_ENV = "CONVSCOPE_MODELS_DIR"
@@ -102,22 +104,25 @@ def models_dir(models_dir: str | os.PathLike | None = None) -> Path:
     return Path(models_dir)
 
 
-def validate_name(name) -> str:
+def validate_name(name, *, argument: str = "name") -> str:
     """Check a model name and return it stripped of surrounding spaces.
 
     Names are 1–64 characters: letters, digits, spaces, ``_``, ``-`` and
     ``.``, starting with a letter or digit, so a name can never point outside
     the models folder.
 
+    Args:
+        name: The name to check.
+        argument: What the caller calls it, for the messages (``"new_name"``, ``"save_as"``).
+
     >>> validate_name(" mnist cnn-a ")
     'mnist cnn-a'
 
     Raises:
-        ModelStoreError: if the name is not allowed.
+        TypeError: if the name is not a string.
+        ModelStoreError: if the name is not allowed (a ``ValueError``).
     """
-    if not isinstance(name, str):
-        raise ModelStoreError(f"`name` must be a string. Received: name={name!r}")
-    stripped = name.strip()
+    stripped = check_string(name, argument).strip()
     if stripped.endswith(MODEL_SUFFIX):
         stripped = stripped[: -len(MODEL_SUFFIX)].rstrip()
     if (
@@ -127,8 +132,8 @@ def validate_name(name) -> str:
         or stripped.endswith(".")
     ):
         raise ModelStoreError(
-            f"`name` must be 1 to {MAX_NAME_LENGTH} letters, digits, spaces, '_', '-' or '.', "
-            f"starting with a letter or digit. Received: name={name!r}"
+            f"`{argument}` must be 1 to {MAX_NAME_LENGTH} letters, digits, spaces, '_', '-' or "
+            f"'.', starting with a letter or digit. {received(argument, name)}"
         )
     return stripped
 
@@ -196,13 +201,16 @@ def save_model_file(
         The new `SavedModel`.
 
     Raises:
+        TypeError: ``name`` is not a string or ``overwrite`` not a bool.
         ModelStoreError: if the name is taken (and ``overwrite`` is False) or
             ``source`` does not exist.
     """
     name = validate_name(name)
-    source = Path(source)
-    if not source.is_file():
-        raise ModelStoreError(f"`source` must be an existing .keras file. Received: {source}")
+    overwrite = check_bool(overwrite, "overwrite")
+    if not Path(source).is_file():
+        raise ModelStoreError(
+            f"`source` must be an existing .keras file. {received('source', os.fspath(source))}"
+        )
     target = model_path(name, models_dir=models_dir)
     if target.exists() and not overwrite:
         raise ModelStoreError(
@@ -224,7 +232,7 @@ def rename_model(
         ModelStoreError: if ``name`` does not exist or ``new_name`` is taken.
     """
     model = get_model(name, models_dir=models_dir)
-    new_name = validate_name(new_name)
+    new_name = validate_name(new_name, argument="new_name")
     if new_name == model.name:
         return model
     new_path = model_path(new_name, models_dir=models_dir)
@@ -307,19 +315,20 @@ def upload_model(
         The new `SavedModel`.
 
     Raises:
+        TypeError: ``data`` is not bytes, ``name`` not a string or ``overwrite`` not a bool.
         ModelUploadError: if the file is too big, not a ``.keras`` archive, or
             refused by ``safe_mode`` (a ``Lambda`` layer or custom code).
         ModelStoreError: if the name is not allowed or taken.
     """
     name = validate_name(name)
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"`data` must be bytes. Received: data of type {type(data).__name__}")
+    overwrite = check_bool(overwrite, "overwrite")
+    data = upload_bytes(data)
     size = len(data)
     if size > max_bytes:
         raise ModelUploadError(
             f"The file is {size / 1e6:.1f} MB; uploads are limited to {max_bytes / 1e6:.0f} MB."
         )
-    if bytes(data[:4]) != b"PK\x03\x04":
+    if not is_zip_archive(data):
         raise ModelUploadError(
             "The file is not a Keras 3 model: a .keras file is a zip archive "
             "(save it with model.save('name.keras'))."
@@ -333,7 +342,7 @@ def upload_model(
         # Keras recognises the format by the suffix, so the checked copy ends in .keras.
         checked = temporary.with_name(temporary.name + MODEL_SUFFIX)
         try:
-            checked.write_bytes(bytes(data))
+            checked.write_bytes(data)
             description = inspect_model_file(checked)
             sidecar = {
                 **(metadata or {}),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import received
 from core.jobs.files import atomic_write_json, read_json
 from core.jobs.run_requests import model_request_label
 from core.jobs.runner import default_runner, pid_alive
@@ -324,11 +325,15 @@ def delete_run(run_dir: str | os.PathLike) -> None:
     Raises:
         ValueError: if the run is still live (stop it first) or ``run_dir`` is not a run.
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise ValueError(f"`run_dir` is not a training run folder. Received: {run_dir}")
+    if not (Path(run_dir) / CONFIG_FILE).is_file():
+        raise ValueError(
+            f"`run_dir` is not a training run folder. {received('run_dir', os.fspath(run_dir))}"
+        )
     if read_status(run_dir).is_live:
-        raise ValueError(f"The run is still going; stop it before deleting it. Received: {run_dir}")
+        raise ValueError(
+            "The run is still going; stop it before deleting it. "
+            f"{received('run_dir', os.fspath(run_dir))}"
+        )
     import shutil
 
     shutil.rmtree(run_dir)

@@ -45,7 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.checks import check_int, check_real
+from core.base.checks import (
+    check_bool,
+    check_instance,
+    check_int,
+    check_real,
+    check_string,
+    received,
+)
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.model_store import SavedModel, save_model_file, validate_name
 from core.jobs.run_requests import (
@@ -148,24 +155,42 @@ def count_live_jobs(runs_root_dir: str | os.PathLike | None = None) -> int:
 
 
 def max_jobs() -> int:
-    """The server-wide cap on simultaneous jobs (``$CONVSCOPE_MAX_JOBS``, default 2)."""
-    return _int_from_env(MAX_JOBS_ENV, DEFAULT_MAX_JOBS, minimum=1)
+    """The server-wide cap on simultaneous jobs (``$CONVSCOPE_MAX_JOBS``, default 2).
+
+    Raises:
+        ValueError: the variable is set to something other than an integer >= 1.
+    """
+    text = os.environ.get(MAX_JOBS_ENV)
+    if not text:
+        return DEFAULT_MAX_JOBS
+    number = _parse_setting(MAX_JOBS_ENV, text, int, "an integer")
+    return check_int(number, MAX_JOBS_ENV, minimum=1)
 
 
 def idle_stop_seconds() -> float:
-    """Seconds without a poll before a job stops itself (``$CONVSCOPE_IDLE_STOP_SECONDS``)."""
-    value = os.environ.get(IDLE_STOP_ENV)
-    if not value:
+    """Seconds without a poll before a job stops itself (``$CONVSCOPE_IDLE_STOP_SECONDS``).
+
+    Raises:
+        ValueError: the variable is set to something other than a finite number > 0.
+    """
+    text = os.environ.get(IDLE_STOP_ENV)
+    if not text:
         return DEFAULT_IDLE_STOP_SECONDS
+    seconds = _parse_setting(IDLE_STOP_ENV, text, float, "a number of seconds")
+    return check_real(seconds, IDLE_STOP_ENV, minimum=0.0, open_min=True)
+
+
+def _parse_setting(name: str, text: str, parse, expected: str):
+    """An environment variable's text as a number: ``parse(text)``, or a ValueError naming it.
+
+    >>> _parse_setting("CONVSCOPE_MAX_JOBS", "two", int, "an integer")
+    Traceback (most recent call last):
+    ValueError: `CONVSCOPE_MAX_JOBS` must be an integer. Received: CONVSCOPE_MAX_JOBS='two'.
+    """
     try:
-        seconds = float(value)
+        return parse(text)
     except ValueError:
-        raise ValueError(
-            f"${IDLE_STOP_ENV} must be a number of seconds. Received: {value!r}"
-        ) from None
-    if not seconds > 0:
-        raise ValueError(f"${IDLE_STOP_ENV} must be > 0. Received: {value!r}")
-    return seconds
+        raise ValueError(f"`{name}` must be {expected}. {received(name, text)}") from None
 
 
 def prepare_run(
@@ -208,16 +233,19 @@ def prepare_run(
 
     Returns:
         The new run directory.
+
+    Raises:
+        TypeError, ValueError: for a bad argument, naming it (see `TrainingJob.start`).
     """
     config = TrainConfig() if config is None else config
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"`config` must be a TrainConfig. Received: config={config!r}")
+    check_instance(config, "config", TrainConfig)
+    overwrite = check_bool(overwrite, "overwrite")
     model_entry = model_request(model)
     dataset_entry = dataset_request(dataset)
     preprocessing_entry = preprocessing_request(preprocessing)
     check_transfer_can_start(model, dataset, preprocessing, require_cached_weights=False)
     if save_as is not None:
-        save_as = validate_name(save_as)
+        save_as = validate_name(save_as, argument="save_as")
     if idle_stop is not None:
         idle_stop = check_real(idle_stop, "idle_stop", minimum=0.0, open_min=True)
 
@@ -239,7 +267,7 @@ def prepare_run(
             "train_config": config.to_dict(),
             "save_as": save_as,
             "models_dir": os.fspath(Path(models_dir).resolve()) if models_dir else None,
-            "overwrite": bool(overwrite),
+            "overwrite": overwrite,
             "idle_stop_seconds": idle_stop,
         },
     )
@@ -334,9 +362,10 @@ class TrainingJob:
         Raises:
             FileNotFoundError: if ``run_dir`` holds no run.
         """
-        run_dir = Path(run_dir)
-        if not (run_dir / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"`run_dir` is not a training run folder. Received: {run_dir}")
+        if not (Path(run_dir) / CONFIG_FILE).is_file():
+            raise FileNotFoundError(
+                f"`run_dir` is not a training run folder. {received('run_dir', os.fspath(run_dir))}"
+            )
         return cls(run_dir)
 
     @classmethod
@@ -347,11 +376,11 @@ class TrainingJob:
         run id in the URL (or picks a live run from `list_runs`) to find its job again.
 
         Raises:
+            TypeError: if ``run_id`` is not a string.
             ValueError: if ``run_id`` is not a plain run name.
             FileNotFoundError: if there is no such run.
         """
-        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-            raise ValueError(f"`run_id` must be a run folder name. Received: run_id={run_id!r}")
+        check_string(run_id, "run_id", pattern=RUN_ID_PATTERN, expected="a run folder name")
         return cls.attach(runs_root(runs_root_dir) / run_id)
 
     @property
@@ -499,19 +528,6 @@ class TrainingJob:
 def _slug(text: str) -> str:
     cleaned = "".join(c if c.isalnum() else "-" for c in text.lower())
     return "-".join(part for part in cleaned.split("-") if part)[:40] or "run"
-
-
-def _int_from_env(name: str, default: int, *, minimum: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"${name} must be an integer. Received: {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"${name} must be >= {minimum}. Received: {value!r}")
-    return number
 
 
 @contextlib.contextmanager

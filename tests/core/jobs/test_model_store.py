@@ -8,6 +8,7 @@ The fast ones never import Keras, so they can share a process with AppTest page 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,8 +83,23 @@ def test_validate_name_accepts_and_tidies_plain_names(name, expected):
 
 @pytest.mark.parametrize("name", ["", "../evil", "a/b", ".hidden", "x" * 65, "end.", "tab\tname"])
 def test_validate_name_refuses_names_that_could_leave_the_folder(name):
-    with pytest.raises(ModelStoreError, match="Received: name="):
+    with pytest.raises(ModelStoreError, match=re.escape(f"Received: name={name!r}.")):
         model_store.validate_name(name)
+
+
+def test_a_name_that_is_not_a_string_is_a_type_error_naming_the_argument():
+    with pytest.raises(TypeError, match=re.escape("`name` must be a string. Received: name=3.")):
+        model_store.validate_name(3)
+    message = "`new_name` must be a string. Received: new_name=None."
+    with pytest.raises(TypeError, match=re.escape(message)):
+        model_store.validate_name(None, argument="new_name")
+
+
+def test_rename_names_the_new_name_it_refuses(byte_files, tmp_path):
+    store = tmp_path / "store"
+    model_store.save_model_file(byte_files[0], "first", models_dir=store)
+    with pytest.raises(ModelStoreError, match=re.escape("Received: new_name='../x'.")):
+        model_store.rename_model("first", "../x", models_dir=store)
 
 
 def test_an_empty_or_missing_store_lists_nothing(tmp_path):
@@ -126,6 +142,17 @@ def test_saving_over_an_existing_name_needs_overwrite(byte_files, tmp_path):
         model_store.save_model_file(new, "tiny", models_dir=tmp_path)
     model_store.save_model_file(new, "tiny", models_dir=tmp_path, overwrite=True)
     assert (tmp_path / "tiny.keras").read_bytes() == new.read_bytes()
+
+
+def test_save_refuses_a_missing_source_and_a_non_bool_overwrite(byte_files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    missing, store = Path("missing.keras"), tmp_path / "store"
+    message = "`source` must be an existing .keras file. Received: source='missing.keras'."
+    with pytest.raises(ModelStoreError, match=re.escape(message)):
+        model_store.save_model_file(missing, "tiny", models_dir=store)
+    with pytest.raises(TypeError, match=re.escape("Received: overwrite=1.")):
+        model_store.save_model_file(byte_files[0], "tiny", models_dir=store, overwrite=1)
+    assert not store.exists()
 
 
 def test_rename_and_delete_move_both_files(byte_files, tmp_path):
@@ -204,6 +231,20 @@ def test_upload_refuses_files_that_are_too_big_or_not_keras(tmp_path):
         )
     with pytest.raises(ModelUploadError, match="not a Keras 3 model"):
         model_store.upload_model(b"\x89HDF\r\n", "h5", models_dir=tmp_path)
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "message"),
+    [
+        ("PK", {}, "`data` must be bytes. Received: data='PK'."),
+        (None, {}, "`data` must be bytes. Received: data=None."),
+        (b"PK\x03\x04", {"overwrite": "no"}, "`overwrite` must be True or False."),
+    ],
+)
+def test_upload_refuses_arguments_of_the_wrong_type(tmp_path, data, options, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        model_store.upload_model(data, "tiny", models_dir=tmp_path, **options)
     assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
 
 

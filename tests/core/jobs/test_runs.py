@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -154,17 +155,20 @@ def test_a_stop_command_reads_as_stopping_until_the_worker_ends(run_dir):
 def test_delete_run_removes_an_ended_run_and_refuses_a_live_one(tmp_path):
     run_dir = training_job.prepare_run(tiny_spec_dict(), "mnist", runs_root_dir=tmp_path)
     (run_dir / runs.PID_FILE).write_text(str(os.getpid()))  # a live "worker"
-    with pytest.raises(ValueError, match="stop it before deleting it"):
+    message = "stop it before deleting it. Received: run_dir='"  # a long path is cut short
+    with pytest.raises(ValueError, match=re.escape(message)):
         runs.delete_run(run_dir)
     (run_dir / runs.STATUS_FILE).write_text('{"state": "stopped"}')
     runs.delete_run(run_dir)
     assert not run_dir.exists()
 
 
-def test_delete_run_refuses_a_folder_that_is_not_a_run(tmp_path):
+def test_delete_run_refuses_a_folder_that_is_not_a_run(tmp_path, monkeypatch):
     (tmp_path / "keep.txt").write_text("not a run")
-    with pytest.raises(ValueError, match="not a training run folder"):
-        runs.delete_run(tmp_path)
+    monkeypatch.chdir(tmp_path.parent)  # a short path, so the message shows all of it
+    message = f"`run_dir` is not a training run folder. Received: run_dir='{tmp_path.name}'."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        runs.delete_run(tmp_path.name)
     assert (tmp_path / "keep.txt").is_file()
 
 

@@ -8,9 +8,11 @@ a tiny CNN, so each takes a few seconds, most of it TensorFlow's import in the w
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,8 +59,27 @@ def test_prepare_run_writes_the_config_and_a_queued_status(tiny_dataset, runs_ro
 
 
 def test_prepare_run_refuses_a_config_that_is_not_a_train_config(runs_root):
-    with pytest.raises(TypeError, match="`config` must be a TrainConfig"):
+    message = "`config` must be a TrainConfig. Received: config={'epochs': 1}."
+    with pytest.raises(TypeError, match=re.escape(message)):
         training_job.prepare_run(tiny_spec_dict(), "mnist", {"epochs": 1}, runs_root_dir=runs_root)
+    assert not runs_root.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"overwrite": "yes"}, TypeError, "`overwrite` must be True or False."),
+        ({"idle_stop": 0}, ValueError, "`idle_stop` must be > 0. Received: idle_stop=0."),
+        ({"idle_stop": "60"}, TypeError, "`idle_stop` must be a number. Received: idle_stop='60'."),
+        ({"save_as": 7}, TypeError, "`save_as` must be a string. Received: save_as=7."),
+        ({"save_as": "../x"}, ValueError, "`save_as` must be 1 to 64 letters"),
+    ],
+)
+def test_prepare_run_refuses_bad_options_with_a_type_or_value_error(
+    runs_root, options, error, message
+):
+    with pytest.raises(error, match=re.escape(message)):
+        training_job.prepare_run(tiny_spec_dict(), "mnist", runs_root_dir=runs_root, **options)
     assert not runs_root.exists()
 
 
@@ -88,8 +109,18 @@ def test_save_before_the_run_has_a_model_is_refused(tiny_dataset, runs_root):
 
 
 def test_find_refuses_a_run_id_that_is_a_path(runs_root):
-    with pytest.raises(ValueError, match="Received: run_id='../etc'"):
+    message = "`run_id` must be a run folder name. Received: run_id='../etc'."
+    with pytest.raises(ValueError, match=re.escape(message)):
         TrainingJob.find("../etc", runs_root_dir=runs_root)
+    with pytest.raises(TypeError, match=re.escape("Received: run_id=None.")):
+        TrainingJob.find(None, runs_root_dir=runs_root)
+
+
+def test_attach_refuses_a_folder_without_a_run_naming_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    message = "`run_dir` is not a training run folder. Received: run_dir='empty'."
+    with pytest.raises(FileNotFoundError, match=re.escape(message)):
+        TrainingJob.attach(Path("empty"))
 
 
 def test_a_data_set_file_is_written_once_per_content(tiny_dataset, tmp_path):
@@ -130,17 +161,47 @@ def test_the_job_cap_and_idle_stop_come_from_the_environment(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("variable", "value", "function"),
+    ("variable", "value", "function", "message"),
     [
-        (training_job.MAX_JOBS_ENV, "0", training_job.max_jobs),
-        (training_job.MAX_JOBS_ENV, "two", training_job.max_jobs),
-        (training_job.IDLE_STOP_ENV, "-1", training_job.idle_stop_seconds),
-        (training_job.IDLE_STOP_ENV, "soon", training_job.idle_stop_seconds),
+        (training_job.MAX_JOBS_ENV, "0", training_job.max_jobs, "must be >= 1. Received: {}=0."),
+        (
+            training_job.MAX_JOBS_ENV,
+            "two",
+            training_job.max_jobs,
+            "must be an integer. Received: {}='two'.",
+        ),
+        (
+            training_job.MAX_JOBS_ENV,
+            "1.5",
+            training_job.max_jobs,
+            "must be an integer. Received: {}='1.5'.",
+        ),
+        (
+            training_job.IDLE_STOP_ENV,
+            "-1",
+            training_job.idle_stop_seconds,
+            "must be > 0. Received: {}=-1.0.",
+        ),
+        (
+            training_job.IDLE_STOP_ENV,
+            "soon",
+            training_job.idle_stop_seconds,
+            "must be a number of seconds. Received: {}='soon'.",
+        ),
+        (
+            training_job.IDLE_STOP_ENV,
+            "nan",
+            training_job.idle_stop_seconds,
+            "must be a finite number. Received: {}=nan.",
+        ),
     ],
 )
-def test_a_bad_environment_setting_is_refused_naming_it(monkeypatch, variable, value, function):
+def test_a_bad_environment_setting_is_refused_naming_it(
+    monkeypatch, variable, value, function, message
+):
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ValueError, match=rf"\${variable} must .* Received: '{value}'"):
+    expected = f"`{variable}` {message.format(variable)}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         function()
 
 
