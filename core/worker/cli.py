@@ -23,6 +23,7 @@ import json
 import os
 import sys
 
+from core.base.checks import received
 from core.data.preprocessing import COLOR_MODES, RESIZE_MODES
 from core.jobs import runs, train_config, training_job
 from core.jobs.train_config import LEARNING_RATE_SCHEDULES, Augmentation, TrainConfig
@@ -100,20 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_argument(value: str, weights: str | None = None):
-    """What `prepare_run` takes for ``--model value`` (and ``--weights``)."""
+    """What `prepare_run` takes for ``--model value`` (and ``--weights``).
 
+    Raises:
+        ValueError: ``--weights`` with a model that is not a transfer model, or a ``.json``
+            file that is not JSON.
+        OSError: a ``.json`` file that cannot be read.
+    """
     if value in TRANSFER_MODELS:
         return transfer_entry(
             TRANSFER_MODELS[value], weights=None if weights == "none" else "imagenet"
         )
     if weights is not None:
         raise ValueError(
-            f"`--weights` applies only to --model {' or '.join(TRANSFER_MODELS)}. "
-            f"Received: --model {value} --weights {weights}"
+            f"`--weights` applies only to --model {' or '.join(TRANSFER_MODELS)}, "
+            f"not to --model {value}. {received('--weights', weights)}"
         )
     if value.endswith(".json"):
         with open(value, encoding="utf-8") as stream:
-            return json.load(stream)
+            try:
+                return json.load(stream)
+            except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+                raise ValueError(
+                    f"`--model` must be a model-spec JSON file; this one is not JSON ({error}). "
+                    f"{received('--model', value)}"
+                ) from None
     return value
 
 

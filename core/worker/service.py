@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from core.base.checks import check_choice, check_int, received
 from core.data.builtin import load_builtin
 from core.data.network_input import prepare_images
 from core.data.preprocessing import Preprocessing
@@ -34,6 +35,7 @@ from core.jobs.inspection import (
     DatasetRef,
     FeatureMaps,
     FilterWeights,
+    LayerInfo,
     ModelInfo,
     ModelRejectedError,
     ScanResult,
@@ -139,7 +141,7 @@ class Worker:
 
     def predict(self, key, images) -> np.ndarray:
         entry = self._entry(key)
-        _check_input(entry, images)
+        _check_input(entry, images, "images")
         outputs = [
             np.asarray(entry.model(images[i : i + PREDICT_BATCH], training=False))
             for i in range(0, len(images), PREDICT_BATCH)
@@ -170,8 +172,8 @@ class Worker:
     def feature_maps(self, key, image) -> FeatureMaps:
         start = time.perf_counter()
         entry = self._entry(key)
+        _check_input(entry, image, "image")
         batch = image[np.newaxis]
-        _check_input(entry, batch)
         extractor = self._extractor(entry)
         results = extractor(batch, training=False)
         names, pre = entry.extractor_names, entry.pre_activation_layers
@@ -191,11 +193,13 @@ class Worker:
 
     def filters(self, key, layer=None) -> FilterWeights:
         entry = self._entry(key)
-        convs = entry.info.conv_layers
-        name = layer or convs[0].name
-        if name not in {conv.name for conv in convs}:
-            raise ValueError(f"`layer` must be a conv layer of the model. Received: {name!r}")
+        convs = tuple(conv.name for conv in entry.info.conv_layers)
+        name = convs[0] if layer is None else check_choice(layer, "layer", convs)
         keras_layer = entry.model.get_layer(name)
+        if getattr(keras_layer, "kernel", None) is None:  # SeparableConv2D has two
+            raise ValueError(
+                f"Layer {name!r} ({type(keras_layer).__name__}) has no single kernel to show."
+            )
         kernel = np.asarray(keras_layer.kernel, dtype=np.float32)
         bias = getattr(keras_layer, "bias", None)
         return FilterWeights(name, kernel, None if bias is None else np.asarray(bias))
@@ -216,7 +220,8 @@ class Worker:
         if watch is None:
             tape.watch(batch)
         last_input = None
-        last = model.layers[-1]
+        # The layer that makes the output: in a branched model not always the last listed.
+        last = graph.outputs[0]._keras_history[0]
         for depth in sorted(graph._nodes_by_depth, reverse=True):
             for node in graph._nodes_by_depth[depth]:
                 if not node.operation or node.is_input:
@@ -244,17 +249,14 @@ class Worker:
             return watched, last_input, "logit", output
         return watched, output, "output", output
 
-    def _check_class(self, entry: _ModelEntry, class_index: int) -> None:
-        if not 0 <= class_index < entry.info.num_classes:
-            raise ValueError(
-                f"`class_index` must be in [0, {entry.info.num_classes}). "
-                f"Received: class_index={class_index}"
-            )
+    def _check_class(self, entry: _ModelEntry, class_index) -> int:
+        maximum = entry.info.num_classes - 1
+        return check_int(class_index, "class_index", minimum=0, maximum=maximum)
 
     def saliency(self, key, image, class_index) -> Attribution:
         entry = self._entry(key)
-        self._check_class(entry, class_index)
-        _check_input(entry, image[np.newaxis])
+        class_index = self._check_class(entry, class_index)
+        _check_input(entry, image, "image")
         batch = self.tf.constant(image[np.newaxis])
         with self.tf.GradientTape() as tape:
             _, scores, score_name, probabilities = self._forward(entry, batch, tape, None)
@@ -275,12 +277,10 @@ class Worker:
 
     def grad_cam(self, key, image, class_index, layer=None) -> Attribution:
         entry = self._entry(key)
-        self._check_class(entry, class_index)
-        name = layer or default_cam_layer(entry.info)
-        info = entry.info.layer(name)
-        if not info.is_map:
-            raise ValueError(f"`layer` must output feature maps. Received: layer={name!r}")
-        _check_input(entry, image[np.newaxis])
+        class_index = self._check_class(entry, class_index)
+        name = default_cam_layer(entry.info) if layer is None else layer
+        _check_map_layer(entry.info.layer(name))
+        _check_input(entry, image, "image")
         batch = self.tf.constant(image[np.newaxis])
         with self.tf.GradientTape() as tape:
             maps, scores, score_name, probabilities = self._forward(entry, batch, tape, name)
@@ -330,9 +330,8 @@ class Worker:
 
     def scan_step(self, key, layer, dataset, start, count) -> dict:
         entry = self._entry(key)
-        info = entry.info.layer(layer)
-        if not info.is_map:
-            raise ValueError(f"`layer` must output feature maps. Received: layer={layer!r}")
+        info = _check_map_layer(entry.info.layer(layer))
+        count = check_int(count, "count", minimum=1)
         images = self._dataset(entry, dataset)
         total = len(images)
         state = entry.scans.get((layer, dataset))
@@ -351,7 +350,7 @@ class Worker:
         if layer not in entry.layer_models:
             entry.layer_models[layer] = self._scan_function(entry, layer)
         begin = state["done"]
-        end = min(total, begin + max(1, int(count)))
+        end = min(total, begin + count)
         maxima, positions, means = entry.layer_models[layer](images[begin:end])
         width = info.output_shape[1]
         state["max"][begin:end] = maxima.numpy()
@@ -393,12 +392,25 @@ class Worker:
         return ScanResult(layer, state["max"], state["rows"], state["cols"], state["mean"])
 
 
-def _check_input(entry: _ModelEntry, batch) -> None:
+# The requests a client may send: the public methods of `Worker`.
+REQUESTS = tuple(
+    sorted(name for name, value in vars(Worker).items() if callable(value) and name[0] != "_")
+)
+
+
+def _check_input(entry: _ModelEntry, images: np.ndarray, name: str) -> None:
+    """Refuse ``image`` (H, W, C) or ``images`` (N, H, W, C) of another shape than the input's."""
     expected = tuple(entry.info.input_shape)
-    if tuple(batch.shape[1:]) != expected:
-        raise ValueError(
-            f"The model expects images of shape {expected}. Received: {tuple(batch.shape[1:])}"
-        )
+    shape = tuple(images.shape[1:] if name == "images" else images.shape)
+    if shape != expected:
+        raise ValueError(f"The model expects images of shape {expected}. {received(name, images)}")
+
+
+def _check_map_layer(info: LayerInfo) -> LayerInfo:
+    """Refuse a layer without feature maps (Grad-CAM and the top-activation search need them)."""
+    if not info.is_map:
+        raise ValueError(f"`layer` must output feature maps. {received('layer', info.name)}")
+    return info
 
 
 def serve(reader: Connection, writer: Connection) -> None:
@@ -410,10 +422,8 @@ def serve(reader: Connection, writer: Connection) -> None:
             method, arguments = reader.recv()
         except (EOFError, OSError):
             return
-        handler = getattr(worker, method, None) if not method.startswith("_") else None
         try:
-            if handler is None:
-                raise ValueError(f"Unknown request {method!r}.")
+            handler = getattr(worker, check_choice(method, "method", REQUESTS))
             writer.send(("ok", handler(**arguments)))
         except ModelRejectedError as error:
             writer.send(("error", "rejected", str(error)))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import received
 from core.jobs import runs
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.model_store import save_model_file
@@ -64,7 +65,10 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
     run_dir = Path(run_dir)
     config = read_json(run_dir / runs.CONFIG_FILE)
     if not isinstance(config, dict):
-        raise FileNotFoundError(f"`run_dir` has no readable {runs.CONFIG_FILE}: {run_dir}")
+        raise FileNotFoundError(
+            f"`run_dir` has no readable {runs.CONFIG_FILE}. "
+            f"{received('run_dir', os.fspath(run_dir))}"
+        )
     train_config = TrainConfig.from_dict(config["train_config"])
     status = {"state": "running", "message": "Loading TensorFlow", "pid": os.getpid()}
     atomic_write_json(run_dir / runs.STATUS_FILE, {**status, "updated": time.time()})

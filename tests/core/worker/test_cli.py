@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,8 +133,23 @@ def test_weights_are_refused_for_a_model_that_is_not_a_transfer_model(tmp_path):
         str(tmp_path),
     )
     assert completed.returncode == 2
-    assert "`--weights` applies only to --model mobilenet_v2_transfer" in completed.stderr
+    assert (
+        "`--weights` applies only to --model mobilenet_v2_transfer, not to --model mnist_cnn_a. "
+        "Received: --weights='none'." in completed.stderr
+    )
     assert not any(tmp_path.iterdir())
+
+
+def test_a_model_json_file_that_is_not_json_is_a_value_error_naming_it(tmp_path, monkeypatch):
+    from core.worker import cli
+
+    monkeypatch.chdir(tmp_path)
+    path = Path("spec.json")
+    path.write_text("{not json")
+    message = "this one is not JSON (Expecting property name enclosed in double quotes: line 1"
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        cli._model_argument(str(path))
+    assert str(refused.value).endswith(f"Received: --model='{path}'.")
 
 
 def test_an_unknown_weights_choice_is_refused():

@@ -5,11 +5,13 @@ module, so TensorFlow starts once). All slow."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
 
-from core.jobs.inspection import ModelRejectedError
+from core.jobs import worker_client
+from core.jobs.inspection import DatasetRef, ModelRejectedError
 from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL
 
 pytestmark = pytest.mark.slow
@@ -106,21 +108,43 @@ def test_grad_cam_and_saliency_shape_and_range(client, mnist_images):
     # The evidence for the digit lies on its strokes, not the empty border.
     strokes = image[:, :, 0] > 0.5
     assert cam.heatmap[strokes].mean() > cam.heatmap[~strokes].mean()
-    with pytest.raises(ValueError, match="class_index"):
+    message = "`class_index` must be between 0 and 9. Received: class_index=10."
+    with pytest.raises(ValueError, match=re.escape(message)):
         client.grad_cam(MNIST_MODEL, image, 10)
+    message = "`layer` must output feature maps. Received: layer='dense'."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.grad_cam(MNIST_MODEL, image, label, layer="dense")
 
 
 def test_first_layer_filters(client):
     weights = client.filters(MNIST_MODEL)
     assert weights.layer == "conv2d"
     assert weights.kernels.shape == (3, 3, 1, 32) and weights.bias.shape == (32,)
-    with pytest.raises(ValueError, match="conv layer"):
+    message = "`layer` must be one of 'conv2d', 'conv2d_1'. Received: layer='dense'."
+    with pytest.raises(ValueError, match=re.escape(message)):
         client.filters(MNIST_MODEL, "dense")
 
 
 def test_wrong_input_shape_is_a_clear_error(client):
-    with pytest.raises(ValueError, match=r"expects images of shape \(28, 28, 1\)"):
+    message = (
+        "The model expects images of shape (28, 28, 1). "
+        "Received: image=ndarray(shape=(32, 32, 3), dtype=float32)."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
         client.feature_maps(MNIST_MODEL, np.zeros((32, 32, 3), np.float32))
+    message = "Received: images=ndarray(shape=(2, 32, 32, 3), dtype=float32)."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.predict(MNIST_MODEL, np.zeros((2, 32, 32, 3), np.float32))
+
+
+def test_a_scan_step_needs_a_map_layer_and_a_positive_count(client):
+    key = worker_client.model_key(MNIST_MODEL)
+    dataset = DatasetRef.make("mnist", {"target_size": 28}, limit=20)
+    arguments = {"key": key, "dataset": dataset, "start": 0}
+    with pytest.raises(ValueError, match=re.escape("Received: count=0.")):
+        client.request("scan_step", layer="conv2d", count=0, **arguments)
+    with pytest.raises(ValueError, match=re.escape("Received: layer='dense'.")):
+        client.request("scan_step", layer="dense", count=10, **arguments)
 
 
 def test_the_worker_says_who_it_is_and_how_many_threads_it_uses(client):
@@ -132,7 +156,8 @@ def test_the_worker_says_who_it_is_and_how_many_threads_it_uses(client):
 @pytest.mark.parametrize("method", ["format_disk", "_load", "__init__"])
 def test_unknown_and_private_requests_are_refused_and_the_worker_lives_on(client, method):
     pid = client.ping()["pid"]
-    with pytest.raises(ValueError, match=f"Unknown request '{method}'"):
+    message = rf"^`method` must be one of 'augment', .*'ping', .* Received: method='{method}'\.$"
+    with pytest.raises(ValueError, match=message):
         client.request(method)
     assert client.worker_pid == pid
 

@@ -8,6 +8,7 @@ seconds, most of it TensorFlow's import in the worker.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -25,7 +26,8 @@ from tests.helpers_training import (
 
 
 def test_a_folder_without_a_config_is_refused_before_tensorflow(tmp_path):
-    with pytest.raises(FileNotFoundError, match="has no readable config.json"):
+    message = "`run_dir` has no readable config.json. Received: run_dir='"
+    with pytest.raises(FileNotFoundError, match=re.escape(message)):
         training_loop.run_job(tmp_path)
     assert not (tmp_path / runs.STATUS_FILE).exists()
 
