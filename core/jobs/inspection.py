@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.base.checks import check_instance, check_int, check_string, received
+
 SCAN_LIMIT = 10_000
 
 
@@ -127,10 +129,17 @@ class ModelInfo:
         return tuple(layer for layer in self.layers if layer.kind == "conv")
 
     def layer(self, name: str) -> LayerInfo:
+        """The layer called ``name``.
+
+        Raises:
+            TypeError: ``name`` is not a string.
+            ValueError: the model has no layer of that name.
+        """
+        check_string(name, "layer")
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"`layer` must name a layer of {self.name}. Received: layer={name!r}")
+        raise ValueError(f"`layer` must name a layer of {self.name}. {received('layer', name)}")
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,14 @@ class DatasetRef:
     def make(
         cls, name: str, preprocessing: dict, *, limit: int = SCAN_LIMIT, data_dir=None
     ) -> DatasetRef:
-        return cls(name, tuple(sorted(preprocessing.items())), int(limit), data_dir)
+        """A hashable reference from a dict of preprocessing fields.
+
+        >>> DatasetRef.make("mnist", {"target_size": 28}, limit=100).preprocessing
+        (('target_size', 28),)
+        """
+        check_instance(preprocessing, "preprocessing", dict)
+        limit = check_int(limit, "limit", minimum=0)
+        return cls(name, tuple(sorted(preprocessing.items())), limit, data_dir)
 
 
 @dataclass(frozen=True)
@@ -237,14 +253,15 @@ class ScanResult:
 
         Ties (common in the first layer, where many images contain a patch of pure white)
         go to the image whose whole map responds more on average.
+
+        Raises:
+            TypeError: ``filter_index`` or ``k`` is not an int.
+            ValueError: a filter the layer does not have, or ``k`` < 1.
         """
         channels = self.max_values.shape[1]
-        if not 0 <= filter_index < channels:
-            raise ValueError(
-                f"`filter_index` must be in [0, {channels}). Received: {filter_index!r}"
-            )
+        filter_index = check_int(filter_index, "filter_index", minimum=0, maximum=channels - 1)
         values = self.max_values[:, filter_index]
-        k = min(int(k), len(values))
+        k = min(check_int(k, "k", minimum=1), len(values))
         if self.mean_values is None:
             order = np.argsort(-values, kind="stable")[:k]
         else:

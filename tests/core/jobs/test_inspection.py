@@ -4,6 +4,7 @@ references, the top-activation results and the errors either side of the pipe ra
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -92,8 +93,10 @@ def test_model_info_picks_its_map_and_conv_layers_in_order():
     assert [item.name for item in info.map_layers] == ["conv", "relu", "pool"]
     assert [item.name for item in info.conv_layers] == ["conv"]
     assert info.layer("pool") is layers[3]
-    with pytest.raises(ValueError, match="`layer` must name a layer of m. Received: layer='x'"):
+    with pytest.raises(ValueError, match=re.escape("a layer of m. Received: layer='x'.")):
         info.layer("x")
+    with pytest.raises(TypeError, match=re.escape("`layer` must be a string. Received: layer=3.")):
+        info.layer(3)
 
 
 def test_a_model_with_a_problem_is_not_ok():
@@ -122,11 +125,27 @@ def test_dataset_reference_carries_the_data_folder():
 
 def test_dataset_references_are_equal_whatever_the_order_of_the_settings():
     a = DatasetRef.make("mnist", {"target_size": 28, "color_mode": "grayscale"}, limit=600)
-    b = DatasetRef.make("mnist", {"color_mode": "grayscale", "target_size": 28}, limit=600.0)
+    b = DatasetRef.make(
+        "mnist", {"color_mode": "grayscale", "target_size": 28}, limit=np.int64(600)
+    )
     assert a == b and hash(a) == hash(b)  # one cache entry, one scan
     assert a.preprocessing == (("color_mode", "grayscale"), ("target_size", 28))
-    assert a.limit == 600 and isinstance(b.limit, int)
+    assert a.limit == 600 and type(b.limit) is int
     assert a != DatasetRef.make("mnist", {"target_size": 28, "color_mode": "grayscale"})
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"limit": 600.0}, TypeError, "`limit` must be an integer. Received: limit=600.0."),
+        ({"limit": -1}, ValueError, "`limit` must be >= 0. Received: limit=-1."),
+        ({"preprocessing": "pad"}, TypeError, "`preprocessing` must be a dict. Received: "),
+    ],
+)
+def test_dataset_reference_refuses_bad_arguments_naming_them(arguments, error, message):
+    arguments = {"name": "mnist", "preprocessing": {"target_size": 28}, **arguments}
+    with pytest.raises(error, match=re.escape(message)):
+        DatasetRef.make(**arguments)
 
 
 # ---------------------------------------------------------------------------
@@ -160,8 +179,22 @@ def test_ties_go_to_the_image_whose_whole_map_responds_more():
 
 @pytest.mark.parametrize("filter_index", [-1, 2])
 def test_top_refuses_a_filter_the_layer_does_not_have(filter_index):
-    with pytest.raises(ValueError, match=r"`filter_index` must be in \[0, 2\)"):
+    message = f"`filter_index` must be between 0 and 1. Received: filter_index={filter_index}."
+    with pytest.raises(ValueError, match=re.escape(message)):
         scan_result([[0.1, 0.2]]).top(filter_index)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((1.0,), TypeError, "`filter_index` must be an integer. Received: filter_index=1.0."),
+        ((0, 0), ValueError, "`k` must be >= 1. Received: k=0."),
+        ((0, 9.0), TypeError, "`k` must be an integer. Received: k=9.0."),
+    ],
+)
+def test_top_refuses_arguments_of_the_wrong_type_or_value(arguments, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        scan_result([[0.1, 0.2]]).top(*arguments)
 
 
 # ---------------------------------------------------------------------------
