@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.checks import as_int_tuple
+from core.base.checks import as_int_tuple, check_choice, check_int, received
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.nets import presets, specs, transfer
 from core.nets.keras_code import layer_arguments
@@ -18,6 +18,7 @@ from core.nets.specs import MOBILENET_V2_URL, ModelSpec
 from core.nets.summary import summarize
 from core.nets.transfer import (
     MIN_TRANSFER_SIZE,
+    TRANSFER_WEIGHTS,
     WeightsUnavailableError,
     _check_base,
     imagenet_weights_advice,
@@ -89,6 +90,9 @@ def build_transfer_model(
         A `keras.Model`, output `(batch, num_classes)`.
 
     Raises:
+        TypeError: an argument of the wrong type (e.g. ``num_classes=2.0``).
+        ValueError: images smaller than 32×32 or with 2 channels, fewer than 2 classes,
+            or unknown weights or base.
         WeightsUnavailableError: ImageNet weights not cached and not downloadable now; the
             message says which file to put where.
 
@@ -103,15 +107,10 @@ def build_transfer_model(
     if min(shape[:2]) < MIN_TRANSFER_SIZE or shape[2] not in (1, 3):
         raise ValueError(
             f"`input_shape` must be at least {MIN_TRANSFER_SIZE}×{MIN_TRANSFER_SIZE} with 1 or 3 "
-            f"channels for {base}. "
-            f"Received: input_shape={input_shape!r}"
+            f"channels for {base}. {received('input_shape', input_shape)}"
         )
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(
-            f"`num_classes` must be an int >= 2. Received: num_classes={num_classes!r}"
-        )
-    if weights not in ("imagenet", None):
-        raise ValueError(f"`weights` must be 'imagenet' or None. Received: weights={weights!r}")
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
+    check_choice(weights, "weights", TRANSFER_WEIGHTS)
 
     weights_file = None
     if weights == "imagenet":
