@@ -2,7 +2,9 @@
 
 `layer_arguments` is the one place that maps a `LayerSpec` to Keras; both `build_model` and
 `to_keras_code` use it, so the model the app trains and the code it shows cannot drift apart.
-Pure Python: Keras is not imported here.
+A plain stack becomes `keras.Sequential`; a spec with branches the functional API (each layer
+called on the tensors it reads, `keras.Model(inputs, outputs)`). Pure Python: Keras is not
+imported here.
 
 >>> from core.nets.presets import preset
 >>> print(to_keras_code(preset("mlp")))  # doctest: +ELLIPSIS
@@ -13,7 +15,10 @@ from keras import layers
 
 from __future__ import annotations
 
-from core.nets.specs import LayerSpec, ModelSpec
+import keyword
+import re
+
+from core.nets.specs import INPUT_NAME, LayerSpec, ModelSpec
 from core.nets.summary import summarize
 
 
@@ -34,6 +39,8 @@ def layer_arguments(layer: LayerSpec) -> tuple[str, dict]:
             arguments["padding"] = layer.padding
         if layer.activation != "linear":
             arguments["activation"] = layer.activation
+        if not layer.use_bias:
+            arguments["use_bias"] = False
     elif layer.type in ("MaxPooling2D", "AveragePooling2D"):
         arguments["pool_size"] = layer.pool_size
         if layer.strides != layer.pool_size:
@@ -46,17 +53,23 @@ def layer_arguments(layer: LayerSpec) -> tuple[str, dict]:
         arguments["units"] = layer.units
         if layer.activation != "linear":
             arguments["activation"] = layer.activation
+        if not layer.use_bias:
+            arguments["use_bias"] = False
+    elif layer.type == "Activation":
+        arguments["activation"] = layer.activation
+    elif layer.type == "Concatenate" and layer.axis != -1:
+        arguments["axis"] = layer.axis
     arguments["name"] = layer.name
     return layer.type, arguments
 
 
 def _format_call(class_name: str, arguments: dict) -> str:
     """`layers.Conv2D(32, kernel_size=(3, 3), ...)`: the first argument positional, like Keras
-    examples (`Conv2D(32, ...)`, `Dense(10, ...)`, `Dropout(0.5)`)."""
+    examples (`Conv2D(32, ...)`, `Dense(10, ...)`, `Dropout(0.5)`, `Activation("relu")`)."""
     items = list(arguments.items())
     parts = []
-    if items and items[0][0] in ("filters", "units", "rate"):
-        parts.append(repr(items.pop(0)[1]))
+    if items and items[0][0] in ("filters", "units", "rate", "activation"):
+        parts.append(_literal(items.pop(0)[1]))
     parts.extend(f"{key}={_literal(value)}" for key, value in items)
     return f"layers.{class_name}({', '.join(parts)})"
 
@@ -72,6 +85,11 @@ def to_keras_code(spec: ModelSpec) -> str:
 
     The code is standalone (imports included) and uses the spec's layer names, so its
     `model.summary()` matches the app's table row for row.
+
+    A plain stack is written as `keras.Sequential([...])`; a spec with branches in the
+    functional API, one line per layer: `x` carries the output on to the next line, and an
+    output that a later layer reads too (the start of a branch) gets a variable named after
+    the layer.
 
     Args:
         spec: the `ModelSpec` (validated by `summarize` first).
@@ -90,6 +108,8 @@ def to_keras_code(spec: ModelSpec) -> str:
     """
 
     summary = summarize(spec)
+    if spec.has_branches:
+        return _functional_code(spec, summary.total_params)
     lines = [
         "import keras",
         "from keras import layers",
@@ -105,5 +125,56 @@ def to_keras_code(spec: ModelSpec) -> str:
         f"    name={_literal(spec.name)},",
         ")",
         f"model.summary()  # {summary.total_params:,} parameters",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _variable_names(spec: ModelSpec) -> dict[str, str]:
+    """The Python variable that holds each layer's output in the functional code.
+
+    `x` when only the next line reads it; otherwise the layer's name made a valid, unused
+    identifier (`conv2_block1_out`); `inputs` and `outputs` for the two ends.
+    """
+    readers: dict[str, list[int]] = {}
+    for index, inputs in enumerate(spec.layer_inputs):
+        for name in inputs:
+            readers.setdefault(name, []).append(index)
+    reserved = {"keras", "layers", "model", "inputs", "outputs", "x"}
+    names = {INPUT_NAME: "inputs"}
+    for index, layer in enumerate(spec.layers):
+        if index == len(spec.layers) - 1:
+            names[layer.name] = "outputs"
+        elif readers[layer.name] == [index + 1]:
+            names[layer.name] = "x"
+        else:
+            base = re.sub(r"\W", "_", layer.name)
+            if base[0].isdigit() or keyword.iskeyword(base):
+                base = "_" + base
+            candidate, count = base, 1
+            while candidate in reserved:
+                candidate, count = f"{base}_{count}", count + 1
+            reserved.add(candidate)
+            names[layer.name] = candidate
+    return names
+
+
+def _functional_code(spec: ModelSpec, total_params: int) -> str:
+    """`to_keras_code` for a spec with branches: Keras' functional API."""
+    variables = _variable_names(spec)
+    lines = [
+        "import keras",
+        "from keras import layers",
+        "",
+        f"inputs = keras.Input(shape={tuple(spec.input_shape)!r}, name={_literal(INPUT_NAME)})",
+    ]
+    for layer, inputs in zip(spec.layers, spec.layer_inputs, strict=True):
+        sources = [variables[name] for name in inputs]
+        argument = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
+        lines.append(
+            f"{variables[layer.name]} = {_format_call(*layer_arguments(layer))}({argument})"
+        )
+    lines += [
+        f"model = keras.Model(inputs, outputs, name={_literal(spec.name)})",
+        f"model.summary()  # {total_params:,} parameters",
     ]
     return "\n".join(lines) + "\n"

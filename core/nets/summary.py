@@ -2,8 +2,11 @@
 
 For every layer: output shape, parameters, multiply-adds and receptive field, computed with
 Keras' own rules (`"valid"`: `floor((L - K) / S) + 1`, `"same"`: `ceil(L / S)`), so the page
-can update the table instantly as the user edits the stack. Output sizes and receptive fields
-come from `core.ops.receptive_field.next_receptive_field`, the arithmetic the Inspect page uses too.
+can update the table instantly as the user edits the stack. Branches are followed layer by
+layer: a merge checks that its inputs fit together (`Add`: the same shape; `Concatenate`:
+the same height and width) and takes the largest receptive field among them. Output sizes
+and receptive fields come from `core.ops.receptive_field.next_receptive_field`, the
+arithmetic the Inspect page uses too.
 A test checks every preset against Keras' `count_params()` and output shapes.
 
 Use it through `core.nets.specs`:
@@ -19,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.base.checks import check_instance
-from core.nets.specs import LayerSpec, ModelSpec
+from core.base.checks import check_instance, received
+from core.nets.specs import INPUT_NAME, MERGE_TYPES, LayerSpec, ModelSpec
 from core.ops.receptive_field import (
     LayerGeometry,
     ReceptiveField,
@@ -58,6 +61,7 @@ class LayerSummary:
         receptive_field_hw: `(height, width)` of the receptive field, or None.
         jump: `(rows, cols)` distance in input pixels between neighbouring outputs, or None.
         details: the settings in words, e.g. `"32 filters 3×3, same, relu"`.
+        inputs: the names of the layers it reads (`"input"` for the image).
     """
 
     index: int
@@ -71,6 +75,7 @@ class LayerSummary:
     jump: tuple[int, int] | None = None
     non_trainable_params: int = 0
     details: str = ""
+    inputs: tuple[str, ...] = ()
 
     @property
     def trainable_params(self) -> int:
@@ -87,6 +92,7 @@ class ModelSummary:
         layers: one `LayerSummary` per layer, in order.
         total_params, trainable_params, non_trainable_params: parameter counts.
         total_macs: multiply-adds for one image.
+        has_branches: whether some layer reads anything but the layer before it.
     """
 
     input_shape: tuple[int, int, int]
@@ -95,14 +101,37 @@ class ModelSummary:
     trainable_params: int
     non_trainable_params: int
     total_macs: int
+    has_branches: bool = False
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of the model's output without the batch axis, e.g. `(10,)`."""
         return self.layers[-1].output_shape
 
+    def params_up_to(self, name: str) -> int:
+        """Parameters of layer `name` and of every layer it depends on: e.g. a network's
+        convolutional base, up to its last pooling layer.
+
+        >>> from core.nets.presets import preset
+        >>> summarize(preset("mnist_cnn_a")).params_up_to("max_pooling2d_1")  # 320 + 18,496
+        18816
+        """
+        by_name = {layer.name: layer for layer in self.layers}
+        if name not in by_name:
+            raise ValueError(
+                f"`name` must be one of the layers {list(by_name)}. {received('name', name)}"
+            )
+        needed, waiting = set(), [name]
+        while waiting:
+            current = waiting.pop()
+            if current in by_name and current not in needed:
+                needed.add(current)
+                waiting.extend(by_name[current].inputs)
+        return sum(by_name[layer].params for layer in needed)
+
     def to_rows(self) -> list[dict]:
-        """The table as a list of dicts (one per layer), ready for `st.dataframe`.
+        """The table as a list of dicts (one per layer), ready for `st.dataframe`; a model
+        with branches gets an "Inputs" column (what each layer reads).
 
         >>> from core.nets.presets import preset
         >>> summarize(preset("mlp")).to_rows()[1]["Output shape"]
@@ -114,6 +143,7 @@ class ModelSummary:
                 "Layer": layer.name,
                 "Type": layer.type,
                 "Settings": layer.details,
+                **({"Inputs": ", ".join(layer.inputs)} if self.has_branches else {}),
                 "Output shape": " × ".join(str(d) for d in layer.output_shape),
                 "Parameters": layer.params,
                 "Multiply-adds": layer.macs,
@@ -140,7 +170,8 @@ def summarize(spec: ModelSpec) -> ModelSummary:
 
     Pure Python: Keras is not imported. The stack must end with a `Dense` layer with
     `activation="softmax"` (the class probabilities); spatial layers (Conv2D, pooling,
-    Flatten, GlobalAveragePooling2D) need an `(H, W, C)` input and Dense a flat one.
+    Flatten, GlobalAveragePooling2D) need an `(H, W, C)` input and Dense a flat one; `Add`
+    needs inputs of one shape, `Concatenate` inputs that differ only in their channels.
 
     Args:
         spec: the `ModelSpec`.
@@ -164,15 +195,25 @@ def summarize(spec: ModelSpec) -> ModelSummary:
 
     check_instance(spec, "spec", ModelSpec)
 
-    shape: tuple[int, ...] = tuple(spec.input_shape)
+    # The output shape and receptive field of the input and of each layer so far. A field is
     # None once the map is flattened (every value then sees the whole input); no window
     # layer may follow, so the Conv2D / pooling branch always has a field to extend.
-    field: ReceptiveField | None = input_receptive_field(spec.input_shape[:2])
+    outputs: dict[str, tuple[tuple[int, ...], ReceptiveField | None]] = {
+        INPUT_NAME: (tuple(spec.input_shape), input_receptive_field(spec.input_shape[:2]))
+    }
     rows: list[LayerSummary] = []
-    for index, layer in enumerate(spec.layers, start=1):
+    for index, (layer, inputs) in enumerate(
+        zip(spec.layers, spec.layer_inputs, strict=True), start=1
+    ):
         where = _where(index, layer)
         params = non_trainable = macs = 0
         details = ""
+        if layer.type in MERGE_TYPES:
+            shape, field, details = _merge(
+                where, layer, [(name, *outputs[name]) for name in inputs]
+            )
+        else:
+            shape, field = outputs[inputs[0]]
         spatial = len(shape) == 3
         if layer.type in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
             if not spatial:
@@ -234,6 +275,12 @@ def summarize(spec: ModelSpec) -> ModelSummary:
             macs = math.prod(shape)
         elif layer.type == "Dropout":
             details = f"rate {layer.rate:g}"
+        elif layer.type == "Activation":
+            details = layer.activation
+        if layer.type in ("Conv2D", "Dense") and not layer.use_bias:
+            params -= layer.filters or layer.units
+            details += ", no bias"
+        outputs[layer.name] = (shape, field)
         rows.append(
             LayerSummary(
                 index=index,
@@ -247,6 +294,7 @@ def summarize(spec: ModelSpec) -> ModelSummary:
                 jump=field.jump if field is not None else None,
                 non_trainable_params=non_trainable,
                 details=details,
+                inputs=inputs,
             )
         )
 
@@ -260,7 +308,49 @@ def summarize(spec: ModelSpec) -> ModelSummary:
         trainable_params=total - non_trainable_total,
         non_trainable_params=non_trainable_total,
         total_macs=sum(row.macs for row in rows),
+        has_branches=spec.has_branches,
     )
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _merge(where: str, layer: LayerSpec, sources: list) -> tuple:
+    """Output shape, receptive field and details of an Add or Concatenate layer.
+
+    `sources` holds `(name, shape, field)` of each input. The largest receptive field among
+    the inputs is the merge's: an output value sees everything any of its inputs sees.
+    """
+    shapes = [shape for _, shape, _ in sources]
+    listing = ", ".join(f"{_describe_shape(shape)} from {name}" for name, shape, _ in sources)
+    fields = [field for _, _, field in sources]
+    field = None if None in fields else max(fields, key=lambda f: (max(f.size), f.size))
+    if layer.type == "Add":
+        if len(set(shapes)) > 1:
+            hint = (
+                "A shortcut that skips a strided or wider convolution needs a 1×1 Conv2D "
+                "with the same strides and filters (a projection) to match."
+                if all(len(shape) == 3 for shape in shapes)
+                else "Give the branches the same number of units."
+            )
+            raise InvalidModelError(f"{where} adds inputs of different shapes: {listing}. {hint}")
+        return shapes[0], field, f"sum of {len(sources)} inputs"
+    ranks = {len(shape) for shape in shapes}
+    last_axis = max(ranks)  # the channel axis, counted with the batch axis as in Keras
+    if len(ranks) > 1 or layer.axis not in (-1, last_axis):
+        raise InvalidModelError(
+            f"{where} can join inputs only along their last axis (the channels of feature "
+            f"maps), axis=-1. Received: axis={layer.axis} for {listing}."
+        )
+    if len({shape[:-1] for shape in shapes}) > 1:
+        raise InvalidModelError(
+            f"{where} stacks inputs whose height and width differ: {listing}. Use "
+            "padding='same' and the same strides in every branch."
+        )
+    channels = [shape[-1] for shape in shapes]
+    shape = (*shapes[0][:-1], sum(channels))
+    return shape, field, "joins " + " + ".join(str(c) for c in channels) + " channels"
 
 
 def _check_output_layer(spec: ModelSpec) -> None:

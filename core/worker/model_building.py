@@ -14,7 +14,7 @@ from core.base.checks import as_int_tuple, check_choice, check_int, received
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.nets import presets, specs, transfer
 from core.nets.keras_code import layer_arguments
-from core.nets.specs import MOBILENET_V2_URL, ModelSpec
+from core.nets.specs import INPUT_NAME, MOBILENET_V2_URL, ModelSpec
 from core.nets.summary import summarize
 from core.nets.transfer import (
     MIN_TRANSFER_SIZE,
@@ -30,16 +30,18 @@ from core.worker.training_data import TrainingData
 
 
 def build_model(spec: ModelSpec):
-    """Build the `keras.Sequential` model of `spec` (imports Keras: worker processes only).
+    """Build the Keras model of `spec` (imports Keras: worker processes only).
 
-    The model starts with `keras.Input(shape=spec.input_shape)` and its layers carry the
-    spec's names, so `model.summary()` matches `summarize(spec)`.
+    A plain stack becomes a `keras.Sequential`; a spec with branches a functional
+    `keras.Model`, each layer called on the layers it reads (the graph `to_keras_code`
+    writes). The model starts with `keras.Input(shape=spec.input_shape)` and its layers
+    carry the spec's names, so `model.summary()` matches `summarize(spec)`.
 
     Args:
         spec: the `ModelSpec`.
 
     Returns:
-        An uncompiled `keras.Sequential`, input `(batch, H, W, C)`, output
+        An uncompiled `keras.Sequential` or `keras.Model`, input `(batch, H, W, C)`, output
         `(batch, num_classes)` softmax probabilities.
 
     Raises:
@@ -54,6 +56,15 @@ def build_model(spec: ModelSpec):
     summarize(spec)
     import keras
 
+    if spec.has_branches:
+        tensors = {INPUT_NAME: keras.Input(shape=spec.input_shape, name=INPUT_NAME)}
+        for layer, inputs in zip(spec.layers, spec.layer_inputs, strict=True):
+            class_name, arguments = layer_arguments(layer)
+            sources = [tensors[name] for name in inputs]
+            keras_layer = getattr(keras.layers, class_name)(**arguments)
+            tensors[layer.name] = keras_layer(sources if len(sources) > 1 else sources[0])
+        outputs = tensors[spec.layers[-1].name]
+        return keras.Model(tensors[INPUT_NAME], outputs, name=spec.name)
     layers = [keras.Input(shape=spec.input_shape)]
     for layer in spec.layers:
         class_name, arguments = layer_arguments(layer)

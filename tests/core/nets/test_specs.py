@@ -14,7 +14,9 @@ from core.nets.presets import preset
 from core.nets.specs import (
     LayerSpec,
     ModelSpec,
+    add,
     average_pooling2d,
+    concatenate,
     conv2d,
     dense,
     dropout,
@@ -23,7 +25,7 @@ from core.nets.specs import (
     spec_from_dict,
     spec_to_dict,
 )
-from tests.core.nets.stacks import SPEC_IDS, SPECS
+from tests.core.nets.stacks import BRANCHED_IDS, BRANCHED_SPECS, SPEC_IDS, SPECS
 
 ROOT = PROJECT_ROOT
 
@@ -178,3 +180,140 @@ def test_spec_from_dict_names_what_is_wrong():
         spec_from_dict({"name": "m", "input_shape": [1, 1, 1], "layers": "dense"})
     with pytest.raises(ValueError, match=r"Received: data\['layers'\]\[0\]=\{'units': 2\}\.$"):
         spec_from_dict({"name": "m", "input_shape": [1, 1, 1], "layers": [{"units": 2}]})
+
+
+# ---------------------------------------------------------------------------
+# Branches and merges
+# ---------------------------------------------------------------------------
+
+
+def _branched(*layers) -> ModelSpec:
+    return ModelSpec("branched", (8, 8, 3), (*layers, flatten(), dense(2, "softmax")))
+
+
+def test_inputs_are_normalised_to_a_tuple_and_default_to_the_layer_before():
+    assert conv2d(4, inputs="stem").inputs == ("stem",)
+    assert add(["a", "b"]).inputs == ("a", "b")
+    spec = _branched(conv2d(4, name="a"), conv2d(4, inputs="input", name="b"), add(["a", "b"]))
+    assert spec.layer_inputs[:4] == (("input",), ("input",), ("a", "b"), ("add",))
+    assert spec.has_branches
+
+
+def test_a_chain_that_names_its_inputs_is_still_a_chain():
+    spec = _branched(conv2d(4, inputs="input", name="a"), conv2d(4, inputs="a"))
+    assert not spec.has_branches
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: LayerSpec("Add"), r"^`inputs` of an Add layer must name the 2 or more layers"),
+        (lambda: add(["a"]), r"must name 2 or more layers\. Received: inputs=\['a'\]\.$"),
+        (lambda: concatenate(("a",)), r"Received: inputs=\('a',\)\.$"),
+        (lambda: conv2d(4, inputs=("a", "b")), r"must name exactly 1 layer \(only Add and"),
+        (lambda: conv2d(4, inputs="two words"), r"Received: inputs='two words'\.$"),
+        (lambda: concatenate(["a", "b"], axis=0), r"must not be 0, the batch axis"),
+        (lambda: concatenate(["a", "b"], axis=4), r"^`axis` must be between -1 and 3\."),
+        (lambda: max_pooling2d(2).__class__("MaxPooling2D", use_bias=False), "does not apply"),
+        (lambda: LayerSpec("Add", inputs=("a", "b"), axis=1), "`axis` does not apply to Add"),
+    ],
+)
+def test_branch_arguments_are_validated_like_keras(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: conv2d(4, inputs=3), r"^`inputs` must be a layer name or a tuple of names\."),
+        (lambda: conv2d(4, use_bias=1), r"^`use_bias` must be True or False\. Received: use_b"),
+        (lambda: concatenate(["a", "b"], axis="c"), r"^`axis` must be an integer\."),
+        (lambda: LayerSpec("Activation"), r"^`activation` must be one of 'relu'"),
+    ],
+)
+def test_branch_arguments_of_the_wrong_type_raise_type_error(factory, message):
+    with pytest.raises(TypeError, match=message):
+        factory()
+
+
+def test_inputs_must_name_earlier_layers():
+    with pytest.raises(ValueError, match=r"^Layer 2 \(add\) reads \['nowhere'\], which is not"):
+        _branched(conv2d(4, name="a"), add(["a", "nowhere"]))
+    with pytest.raises(ValueError, match=r"Layer 1 \(a\) reads \['b'\].*Received: inputs=\('b',\)"):
+        _branched(conv2d(4, inputs="b", name="a"), conv2d(4, name="b"))
+
+
+def test_every_layer_but_the_last_must_feed_a_later_one():
+    with pytest.raises(ValueError, match=r"Received: unused=\['dead_end'\]\.$"):
+        _branched(conv2d(4, name="a"), conv2d(4, name="dead_end"), conv2d(4, inputs="a"))
+
+
+def test_no_layer_may_take_the_name_of_the_input():
+    with pytest.raises(ValueError, match=r"^Layer 1 must not be named 'input'"):
+        ModelSpec("m", (8, 8, 1), (flatten(name="input"), dense(2, "softmax")))
+
+
+def test_automatic_names_can_be_named_as_inputs():
+    spec = _branched(conv2d(4), conv2d(4, inputs="input"), add(["conv2d", "conv2d_1"]))
+    assert spec.layers[2].inputs == ("conv2d", "conv2d_1")
+
+
+def test_chain_json_stays_as_it_was():
+    """Saved runs and models hold this format: new fields must not appear in old specs."""
+    data = spec_to_dict(preset("mnist_cnn_a"))
+    assert data["layers"][0] == {
+        "type": "Conv2D",
+        "filters": 32,
+        "kernel_size": [3, 3],
+        "strides": [1, 1],
+        "padding": "same",
+        "activation": "relu",
+        "name": "conv2d",
+    }
+    assert all(
+        set(layer)
+        <= {
+            "type",
+            "filters",
+            "units",
+            "kernel_size",
+            "strides",
+            "padding",
+            "pool_size",
+            "activation",
+            "rate",
+            "name",
+        }
+        for layer in data["layers"]
+    )
+
+
+def test_json_written_before_branches_still_loads():
+    old = {
+        "format": "convscope.model_spec",
+        "version": 1,
+        "name": "mlp",
+        "input_shape": [28, 28, 1],
+        "layers": [
+            {"type": "Flatten", "name": "flatten"},
+            {"type": "Dense", "units": 512, "activation": "relu", "name": "dense"},
+            {"type": "Dense", "units": 512, "activation": "relu", "name": "dense_1"},
+            {"type": "Dense", "units": 10, "activation": "softmax", "name": "dense_2"},
+        ],
+    }
+    assert spec_from_dict(old) == preset("mlp")
+
+
+@pytest.mark.parametrize(("label", "spec"), BRANCHED_SPECS, ids=BRANCHED_IDS)
+def test_branched_spec_json_round_trip(label, spec):
+    data = json.loads(json.dumps(spec_to_dict(spec)))
+    assert spec_from_dict(data) == spec
+    assert any("inputs" in layer for layer in data["layers"])
+
+
+def test_use_bias_false_is_kept_in_json_and_true_left_out():
+    spec = _branched(conv2d(4, use_bias=False, name="a"))
+    layers = spec_to_dict(spec)["layers"]
+    assert layers[0]["use_bias"] is False
+    assert "use_bias" not in layers[2]

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from core.nets.famous import famous
 from core.nets.presets import preset
 from core.nets.specs import (
     LAYER_TYPES,
     ModelSpec,
+    add,
     average_pooling2d,
+    concatenate,
     conv2d,
     dense,
     flatten,
 )
 from core.nets.summary import InvalidModelError, summarize
 from core.worker.model_building import build_model
-from tests.core.nets.stacks import SPEC_IDS, SPECS, every_layer_type_spec, flatten_spec
+from tests.core.nets.stacks import (
+    BRANCHED_IDS,
+    BRANCHED_SPECS,
+    SPEC_IDS,
+    SPECS,
+    every_layer_type_spec,
+    flatten_spec,
+    inception_spec,
+    residual_spec,
+)
 
 
 @pytest.mark.parametrize(("label", "spec"), SPECS, ids=SPEC_IDS)
@@ -173,3 +185,133 @@ def test_the_output_layer_needs_two_units():
     spec = ModelSpec("bad", (8, 8, 1), (flatten(), dense(1, "softmax")))
     with pytest.raises(InvalidModelError, match="at least 2. Received: units=1."):
         summarize(spec)
+
+
+# ---------------------------------------------------------------------------
+# Branches and merges
+# ---------------------------------------------------------------------------
+
+
+def keras_layers_by_name(model) -> dict:
+    """The model's layers without the functional API's InputLayer, by name."""
+    return {layer.name: layer for layer in model.layers if type(layer).__name__ != "InputLayer"}
+
+
+@pytest.mark.parametrize(("label", "spec"), BRANCHED_SPECS, ids=BRANCHED_IDS)
+def test_branched_summary_matches_keras(keras, label, spec):
+    summary = summarize(spec)
+    model = build_model(spec)
+    layers = keras_layers_by_name(model)
+    assert sorted(layers) == sorted(row.name for row in summary.layers)
+    for row in summary.layers:
+        assert tuple(layers[row.name].output.shape[1:]) == row.output_shape, row.name
+        assert layers[row.name].count_params() == row.params, row.name
+    assert model.count_params() == summary.total_params
+    assert sum(int(w.numpy().size) for w in model.trainable_weights) == summary.trainable_params
+
+
+def test_receptive_fields_through_a_merge_take_the_largest_input():
+    spec = ModelSpec(
+        "fields",
+        (32, 32, 1),
+        (
+            conv2d(2, 3, padding="same", name="small"),
+            conv2d(2, 7, padding="same", inputs="input", name="large"),
+            add(["small", "large"], name="sum"),
+            conv2d(2, 3, padding="same", name="after"),
+            flatten(),
+            dense(2, "softmax"),
+        ),
+    )
+    rows = {row.name: row for row in summarize(spec).layers}
+    assert rows["small"].receptive_field == 3 and rows["large"].receptive_field == 7
+    assert rows["sum"].receptive_field == 7
+    assert rows["after"].receptive_field == 9
+
+
+def test_an_identity_shortcut_keeps_the_main_paths_receptive_field():
+    spec = famous("resnet18")
+    rows = {row.name: row for row in summarize(spec).layers}
+    assert rows["conv2_block1_add"].receptive_field == rows["conv2_block1_2_bn"].receptive_field
+    assert rows["conv5_block2_out"].receptive_field == 435  # the figure usually quoted
+
+
+def test_adding_maps_of_different_shapes_is_refused_naming_the_layer_and_a_fix():
+    spec = ModelSpec(
+        "bad",
+        (8, 8, 3),
+        (
+            conv2d(4, 3, strides=2, padding="same", name="main"),
+            add(["main", "input"], name="merge"),
+            flatten(),
+            dense(2, "softmax"),
+        ),
+    )
+    with pytest.raises(InvalidModelError) as error:
+        summarize(spec)
+    message = str(error.value)
+    assert message.startswith(
+        "Layer 2 (merge) adds inputs of different shapes: 4×4×4 from main, 8×8×3 from input."
+    )
+    assert "1×1 Conv2D with the same strides and filters (a projection)" in message
+
+
+def test_concatenating_maps_of_different_sizes_is_refused():
+    spec = ModelSpec(
+        "bad",
+        (8, 8, 3),
+        (
+            conv2d(4, 3, name="valid"),
+            conv2d(4, 3, padding="same", inputs="input", name="same"),
+            concatenate(["valid", "same"], name="joined"),
+            flatten(),
+            dense(2, "softmax"),
+        ),
+    )
+    with pytest.raises(InvalidModelError, match=r"^Layer 3 \(joined\) stacks inputs whose height"):
+        summarize(spec)
+
+
+def test_concatenating_along_a_spatial_axis_is_refused():
+    spec = ModelSpec(
+        "bad",
+        (8, 8, 3),
+        (
+            conv2d(4, 3, name="a"),
+            conv2d(4, 3, inputs="input", name="b"),
+            concatenate(["a", "b"], axis=1, name="joined"),
+            flatten(),
+            dense(2, "softmax"),
+        ),
+    )
+    with pytest.raises(InvalidModelError, match=r"only along their last axis.*Received: axis=1"):
+        summarize(spec)
+
+
+def test_concatenate_adds_the_channels_and_reports_them():
+    rows = summarize(inception_spec()).layers
+    joined = next(row for row in rows if row.name == "mixed_a_output")
+    assert joined.output_shape == (11, 9, 4 + 6 + 3 + 2)
+    assert joined.details == "joins 4 + 6 + 3 + 2 channels"
+    assert joined.params == 0 and joined.macs == 0
+
+
+def test_convolutions_without_bias_have_no_bias_parameters():
+    rows = {row.name: row for row in summarize(residual_spec()).layers}
+    assert rows["stem_conv"].params == 3 * 3 * 3 * 8
+    assert rows["stem_conv"].details.endswith(", no bias")
+
+
+def test_params_up_to_counts_a_layer_and_everything_it_needs():
+    summary = summarize(residual_spec())
+    assert summary.params_up_to("stem_conv") == 3 * 3 * 3 * 8
+    assert summary.params_up_to(summary.layers[-1].name) == summary.total_params
+    with pytest.raises(ValueError, match=r"Received: name='nope'\.$"):
+        summary.params_up_to("nope")
+
+
+def test_rows_of_a_branched_model_say_what_each_layer_reads():
+    rows = summarize(residual_spec()).to_rows()
+    add_row = next(row for row in rows if row["Layer"] == "a_add")
+    assert add_row["Inputs"] == "a_2_bn, stem_relu"
+    assert "Inputs" not in summarize(preset("mlp")).to_rows()[0]
