@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from core.jobs.train_config import Augmentation, TrainConfig
-from core.nets.specs import spec_from_dict
+from core.nets.gallery import GALLERY_KEYS, network
+from core.nets.specs import INPUT_NAME, spec_from_dict
 from core.nets.summary import summarize
 from core.worker import model_building, training_data
 from tests.helpers_training import TRANSFER_RANDOM, tiny_spec_dict
@@ -97,6 +98,54 @@ def test_a_spec_builds_the_model_its_summary_describes(keras):
     assert [layer.name for layer in model.layers] == [layer.name for layer in spec.layers]
     probabilities = np.asarray(model(np.zeros((3, 8, 8, 1), np.float32)))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", GALLERY_KEYS)
+def test_every_gallery_network_is_the_model_its_summary_describes(keras, key):
+    """Output shape and parameters of every layer, and the totals, as Keras counts them."""
+    spec = network(key)
+    summary = summarize(spec)
+    model = model_building.build_model(spec)
+    try:
+        layers = {layer.name: layer for layer in model.layers}
+        layers.pop(INPUT_NAME, None)  # the functional API's InputLayer
+        assert sorted(layers) == sorted(row.name for row in summary.layers)
+        for row in summary.layers:
+            assert tuple(layers[row.name].output.shape[1:]) == row.output_shape, row.name
+            assert layers[row.name].count_params() == row.params, row.name
+        assert model.count_params() == summary.total_params
+        trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+        assert trainable == summary.trainable_params
+        assert type(model).__name__ == ("Functional" if spec.has_branches else "Sequential")
+    finally:
+        del model
+        keras.backend.clear_session()
+
+
+@pytest.mark.slow
+def test_vgg16_conv_base_is_keras_applications_vgg16_without_its_top(keras):
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(224, 224, 3))
+    summary = summarize(network("vgg16"))
+    assert base.count_params() == summary.params_up_to("block5_pool") == 14_714_688
+    assert [layer.name for layer in base.layers[1:]] == [
+        row.name for row in summary.layers[: len(base.layers) - 1]
+    ]
+    del base
+    keras.backend.clear_session()
+
+
+@pytest.mark.slow
+def test_a_branched_spec_trains_a_step(keras):
+    """The functional model compiles and learns like a Sequential one."""
+    spec = network("resnet20", input_shape=(8, 8, 1), num_classes=2)
+    model = model_building.build_model(spec)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = [weight.copy() for weight in model.get_weights()]
+    model.fit(np.ones((4, 8, 8, 1), np.float32), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    assert any(
+        not np.array_equal(old, new) for old, new in zip(before, model.get_weights(), strict=True)
+    )
 
 
 @pytest.mark.slow
