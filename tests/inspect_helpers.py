@@ -11,7 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.conftest import ROOT
+import numpy as np
+
+from tests.conftest import ROOT, SHARED_DATA
 
 BUNDLED = ROOT / "assets" / "models"
 MNIST_MODEL = BUNDLED / "mnist_cnn_a.keras"
@@ -61,17 +63,105 @@ branchy.save(f"{folder}/branchy.keras")
 # For the CAM check: with global average pooling before a linear Dense, Grad-CAM is CAM.
 import numpy
 numpy.save(f"{folder}/branchy_logits_kernel.npy", branchy.get_layer("logits").get_weights()[0])
+
+# A small ResNet on MNIST: a stem, a residual block with an identity shortcut, then one that
+# halves the map with a strided 1×1 conv on its shortcut.
+inputs = keras.Input((28, 28, 1), name="digit")
+x = layers.Conv2D(8, 3, padding="same", activation="relu", name="stem_conv")(inputs)
+x = layers.MaxPooling2D(2, name="stem_pool")(x)
+y = layers.Conv2D(8, 3, padding="same", name="block1_conv1")(x)
+y = layers.BatchNormalization(name="block1_bn1")(y)
+y = layers.ReLU(name="block1_relu1")(y)
+y = layers.Conv2D(8, 3, padding="same", name="block1_conv2")(y)
+y = layers.BatchNormalization(name="block1_bn2")(y)
+x = layers.Add(name="block1_add")([y, x])
+x = layers.ReLU(name="block1_out")(x)
+shortcut = layers.Conv2D(16, 1, strides=2, name="block2_shortcut")(x)
+y = layers.Conv2D(16, 3, strides=2, padding="same", name="block2_conv1")(x)
+y = layers.BatchNormalization(name="block2_bn1")(y)
+y = layers.ReLU(name="block2_relu1")(y)
+y = layers.Conv2D(16, 3, padding="same", name="block2_conv2")(y)
+y = layers.BatchNormalization(name="block2_bn2")(y)
+x = layers.Add(name="block2_add")([y, shortcut])
+x = layers.ReLU(name="block2_out")(x)
+x = layers.GlobalAveragePooling2D(name="gap")(x)
+outputs = layers.Dense(10, activation="softmax", name="digits")(x)
+residual = keras.Model(inputs, outputs, name="residual")
+mnist = os.path.join(sys.argv[2], "mnist", "mnist.npz")
+if os.path.isfile(mnist):  # a few batches of real digits, so the maps and CAMs mean something
+    with numpy.load(mnist) as data:
+        images = data["x_train"][:2048, :, :, None].astype("float32") / 255.0
+        labels = data["y_train"][:2048]
+    residual.compile("adam", "sparse_categorical_crossentropy")
+    residual.fit(images, labels, batch_size=64, epochs=2, verbose=0)
+residual.save(f"{folder}/residual.keras")
+
+# An Inception module on 32×32 colour images, with fixed random weights.
+inputs = keras.Input((32, 32, 3), name="photo")
+x = layers.Conv2D(12, 3, padding="same", activation="relu", name="stem_conv")(inputs)
+one = layers.Conv2D(8, 1, activation="relu", name="branch1x1")(x)
+three = layers.Conv2D(6, 1, activation="relu", name="branch3x3_reduce")(x)
+three = layers.Conv2D(8, 3, padding="same", activation="relu", name="branch3x3")(three)
+five = layers.Conv2D(4, 1, activation="relu", name="branch5x5_reduce")(x)
+five = layers.Conv2D(8, 5, padding="same", activation="relu", name="branch5x5")(five)
+pooled = layers.MaxPooling2D(3, strides=1, padding="same", name="branch_pool")(x)
+pooled = layers.Conv2D(8, 1, activation="relu", name="branch_pool_proj")(pooled)
+x = layers.Concatenate(name="mixed")([one, three, five, pooled])
+x = layers.MaxPooling2D(2, name="pool")(x)
+x = layers.GlobalAveragePooling2D(name="gap")(x)
+outputs = layers.Dense(10, activation="softmax", name="classes")(x)
+keras.Model(inputs, outputs, name="inception").save(f"{folder}/inception.keras")
 """
 
 _CACHE: dict[str, Path] = {}
 
 
 def build_test_models() -> Path:
-    """A folder with lambda, mlp, two_inputs, vector and branchy `.keras` files (built once)."""
+    """A folder with `.keras` files, built once per test process.
+
+    lambda, mlp, two_inputs and vector cannot be inspected; branchy (two convs added, RGB),
+    residual (28×28×1: stem, an identity-shortcut block, a block with a strided 1×1 conv
+    shortcut; trained for a few batches of MNIST when the data is there) and inception
+    (32×32×3: a stem and one Inception module, random weights) can.
+    """
     if "dir" not in _CACHE:
         folder = Path(tempfile.mkdtemp(prefix="convscope-inspect-models-"))
         subprocess.run(
-            [sys.executable, "-c", _BUILD, str(folder)], check=True, cwd=ROOT, capture_output=True
+            [sys.executable, "-c", _BUILD, str(folder), str(SHARED_DATA)],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
         )
         _CACHE["dir"] = folder
     return _CACHE["dir"]
+
+
+_OUTPUTS = r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import keras
+import numpy
+model_path, image_path, result_path, *names = sys.argv[1:]
+model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+probe = keras.Model(model.inputs, [model.get_layer(name).output for name in names])
+outputs = probe(numpy.load(image_path)[None], training=False)
+outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+numpy.savez(result_path, **{name: numpy.asarray(out[0]) for name, out in zip(names, outputs)})
+"""
+
+
+def keras_layer_outputs(model_path, image: np.ndarray, names) -> dict[str, np.ndarray]:
+    """What Keras itself says layers `names` output for one image `(H, W, C)`, computed in a
+    subprocess (a reference for the worker's feature maps; this process stays TF-free)."""
+    folder = Path(tempfile.mkdtemp(prefix="convscope-layer-outputs-"))
+    np.save(folder / "image.npy", np.asarray(image, np.float32))
+    result = folder / "outputs.npz"
+    subprocess.run(
+        [sys.executable, "-c", _OUTPUTS, str(model_path), str(folder / "image.npy"), str(result)]
+        + list(names),
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    with np.load(result) as outputs:
+        return {name: outputs[name] for name in names}

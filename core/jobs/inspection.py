@@ -28,7 +28,17 @@ POOL_CLASSES = frozenset({"MaxPooling2D", "AveragePooling2D", "MaxPool2D", "Aver
 ACTIVATION_CLASSES = frozenset({"Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax"})
 
 
-MAP_KINDS = ("conv", "activation", "pooling")
+MERGE_CLASSES = frozenset(
+    {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"}
+)
+
+
+NORMALIZATION_CLASSES = frozenset(
+    {"BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"}
+)
+
+
+MAP_KINDS = ("conv", "activation", "pooling", "merge")
 
 
 class InferenceError(RuntimeError):
@@ -44,10 +54,13 @@ class ModelRejectedError(ValueError):
 
 
 def layer_kind(class_name: str) -> str:
-    """`"conv"`, `"pooling"`, `"activation"`, `"input"` or `"other"` for a Keras layer class.
+    """`"conv"`, `"pooling"`, `"activation"`, `"merge"`, `"normalization"`, `"input"` or
+    `"other"` for a Keras layer class.
 
-    >>> layer_kind("MaxPooling2D"), layer_kind("Dense")
-    ('pooling', 'other')
+    A merge (`Add`, `Concatenate`, ...) joins the outputs of several branches into one.
+
+    >>> layer_kind("MaxPooling2D"), layer_kind("Add"), layer_kind("Dense")
+    ('pooling', 'merge', 'other')
     """
     if class_name in CONV_CLASSES:
         return "conv"
@@ -55,6 +68,10 @@ def layer_kind(class_name: str) -> str:
         return "pooling"
     if class_name in ACTIVATION_CLASSES:
         return "activation"
+    if class_name in MERGE_CLASSES:
+        return "merge"
+    if class_name in NORMALIZATION_CLASSES:
+        return "normalization"
     if class_name == "InputLayer":
         return "input"
     return "other"
@@ -68,6 +85,14 @@ class LayerInfo:
     `kernel_size`, `strides`, `padding`, `dilation_rate` are set for convolutions and pooling
     (pooling reports `pool_size` as `kernel_size`). `activation` is the fused activation of
     conv and dense layers (`"relu"`, `"linear"`, ...) or of an `Activation` layer.
+
+    Where the layer sits in the model's graph: `inbound` names the layers it reads (in the
+    order it reads them; a merge has several), `depth` counts the layers on the longest path
+    from the input to it (the input is 0). Layers that not every path from the input to the
+    output goes through lie in a branch: `block` names the merge layer that joins the branch
+    back, `branch` says which branch it is, e.g. `"residual branch (3×3 conv → 3×3 conv)"`,
+    `"shortcut (1×1 conv stride 2)"` or `"branch 2 (1×1 conv → 3×3 conv)"`. Both are `""`
+    on the main path.
     """
 
     name: str
@@ -82,10 +107,13 @@ class LayerInfo:
     dilation_rate: tuple[int, int] = (1, 1)
     filters: int | None = None
     inbound: tuple[str, ...] = ()
+    depth: int = 0
+    branch: str = ""
+    block: str = ""
 
     @property
     def is_map(self) -> bool:
-        """Whether the layer outputs feature maps the page shows (conv/activation/pooling)."""
+        """Whether the layer outputs feature maps the page shows (conv/activation/pooling/merge)."""
         return (
             self.kind in MAP_KINDS and self.output_shape is not None and len(self.output_shape) == 3
         )
@@ -127,6 +155,19 @@ class ModelInfo:
     @property
     def conv_layers(self) -> tuple[LayerInfo, ...]:
         return tuple(layer for layer in self.layers if layer.kind == "conv")
+
+    @property
+    def last_conv(self) -> LayerInfo | None:
+        """The last convolution: the deepest one (most layers between it and the input), so
+        no convolution follows it on any path to the output; ties go to the later layer.
+
+        In a residual block that is the main branch's second conv, not the 1×1 shortcut.
+        """
+        convs = [layer for layer in self.conv_layers if layer.is_map]
+        if not convs:
+            return None
+        order = {layer.name: index for index, layer in enumerate(self.layers)}
+        return max(convs, key=lambda layer: (layer.depth, order[layer.name]))
 
     def layer(self, name: str) -> LayerInfo:
         """The layer called ``name``.

@@ -3,7 +3,9 @@ with one message for every way a file is refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Sequence
 
 from core.jobs.inspection import (
     LayerInfo,
@@ -46,6 +48,165 @@ def inbound_layers(layer) -> tuple[str, ...]:
             if history is not None:
                 names.append(history[0].name)
     return tuple(names)
+
+
+def _topological_order(names: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """`names` with every layer after the layers it reads, otherwise in the given order."""
+    position = {name: index for index, name in enumerate(names)}
+    waiting = {name: len(parents[name]) for name in names}
+    children: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        for parent in parents[name]:
+            children[parent].append(name)
+    ready = sorted((name for name in names if waiting[name] == 0), key=position.get)
+    order = []
+    while ready:
+        name = ready.pop(0)
+        order.append(name)
+        for child in children[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+                ready.sort(key=position.get)
+    # A cycle cannot come out of Keras; keep whatever was left in its given order.
+    return order + [name for name in names if name not in set(order)]
+
+
+_SPATIAL_WORDS = {
+    "DepthwiseConv2D": "depthwise conv",
+    "SeparableConv2D": "separable conv",
+    "Conv2DTranspose": "transposed conv",
+    "MaxPooling2D": "max pool",
+    "MaxPool2D": "max pool",
+    "AveragePooling2D": "average pool",
+    "AveragePool2D": "average pool",
+}
+
+
+def _spatial_word(layer: LayerInfo) -> str:
+    """`"3×3 conv"`, `"1×1 conv stride 2"`, `"3×3 max pool"`: a conv or pooling layer in words."""
+    word = _SPATIAL_WORDS.get(layer.class_name, "conv" if layer.kind == "conv" else "pool")
+    size = "×".join(map(str, layer.kernel_size)) if layer.kernel_size else "?"
+    strides = layer.strides or (1, 1)
+    step = "" if strides == (1, 1) else f" stride {'×'.join(map(str, sorted(set(strides))))}"
+    return f"{size} {word}{step}"
+
+
+def _branch_summary(members: list[LayerInfo]) -> str:
+    """What a branch does: its convolutions and pooling in order, `"identity"` when empty."""
+    if not members:
+        return "identity"
+    spatial = [_spatial_word(layer) for layer in members if layer.kind in ("conv", "pooling")]
+    if spatial:
+        return " → ".join(spatial)
+    return " → ".join(layer.class_name for layer in members)
+
+
+def _branch_roles(merge: LayerInfo, slot_sizes: list[int]) -> list[str]:
+    """A name per input of `merge`: residual branch and shortcut for a two-way Add, else
+    branch 1, 2, ..."""
+    if merge.class_name == "Add" and len(slot_sizes) == 2 and slot_sizes[0] != slot_sizes[1]:
+        shortcut = 0 if slot_sizes[0] < slot_sizes[1] else 1
+        return ["shortcut" if slot == shortcut else "residual branch" for slot in (0, 1)]
+    return [f"branch {slot + 1}" for slot in range(len(slot_sizes))]
+
+
+def annotate_graph(layers: Sequence[LayerInfo]) -> tuple[LayerInfo, ...]:
+    """`layers` with `depth`, `branch` and `block` filled in from their `inbound` links.
+
+    The *main path* is the layers that every path from the input to the output goes
+    through. Any other layer lies in a branch: its `block` is the first main-path layer after
+    it (the merge that joins the branches again) and its `branch` names which input of that
+    merge it feeds, with what the branch does. A two-way `Add` has a `"residual branch"` and a
+    `"shortcut"` (the one with fewer layers; an `"identity"` shortcut has none); other merges
+    number their inputs `"branch 1"`, `"branch 2"`, ... A layer that feeds several inputs of
+    the merge (a fork inside a branch) is `"shared by branch 2 and branch 3"`.
+
+    Args:
+        layers: every layer of a model, each naming its `inbound` layers.
+
+    Returns:
+        The same layers, in the same order, annotated.
+
+    >>> def make(name, class_name, kind, *inbound, kernel=None):
+    ...     return LayerInfo(name, class_name, kind, (8, 8, 1), 0, kernel_size=kernel,
+    ...                      inbound=inbound)
+    >>> described = annotate_graph([
+    ...     make("in", "InputLayer", "input"),
+    ...     make("conv", "Conv2D", "conv", "in", kernel=(3, 3)),
+    ...     make("add", "Add", "merge", "conv", "in"),
+    ... ])
+    >>> [(layer.name, layer.depth, layer.block, layer.branch) for layer in described]
+    [('in', 0, '', ''), ('conv', 1, 'add', 'residual branch (3×3 conv)'), ('add', 2, '', '')]
+    """
+    by_name = {layer.name: layer for layer in layers}
+    names = list(by_name)
+    parents = {
+        name: [p for p in dict.fromkeys(by_name[name].inbound) if p in by_name and p != name]
+        for name in names
+    }
+    order = _topological_order(names, parents)
+    position = {name: index for index, name in enumerate(order)}
+    children: dict[str, list[str]] = {name: [] for name in names}
+    for name in order:
+        for parent in parents[name]:
+            children[parent].append(name)
+
+    depth: dict[str, int] = {}
+    from_input: dict[str, int] = {}
+    for name in order:
+        depth[name] = 1 + max((depth[p] for p in parents[name]), default=-1)
+        from_input[name] = sum(from_input[p] for p in parents[name]) if parents[name] else 1
+    to_output: dict[str, int] = {}
+    for name in reversed(order):
+        to_output[name] = sum(to_output[c] for c in children[name]) if children[name] else 1
+    # Path counts are exact (Python integers): a layer is on every input → output path
+    # exactly when the paths through it are all of them.
+    total = sum(from_input[name] for name in names if not children[name])
+    main = {name for name in names if from_input[name] * to_output[name] == total}
+
+    block: dict[str, str] = {}
+    for name in reversed(order):
+        if name in main:
+            continue
+        after = [c if c in main else block.get(c, "") for c in children[name]]
+        after = [c for c in after if c]
+        if after:
+            block[name] = min(after, key=position.get)
+    slots: dict[str, set[int]] = {}
+    for name in reversed(order):
+        if name not in block:
+            continue
+        merge = by_name[block[name]]
+        slots[name] = {k for k, source in enumerate(merge.inbound) if source == name}
+        for child in children[name]:
+            if child not in main:
+                slots[name] |= slots.get(child, set())
+
+    labels: dict[str, str] = {}
+    for merge_name in sorted(set(block.values()), key=position.get):
+        merge = by_name[merge_name]
+        members = [
+            [by_name[n] for n in order if block.get(n) == merge_name and slots.get(n) == {k}]
+            for k in range(len(merge.inbound))
+        ]
+        roles = _branch_roles(merge, [len(group) for group in members])
+        for k, group in enumerate(members):
+            for layer in group:
+                labels[layer.name] = f"{roles[k]} ({_branch_summary(group)})"
+        for name in order:
+            if block.get(name) == merge_name and name not in labels:
+                shared = sorted(slots.get(name, ()))
+                labels[name] = "shared by " + " and ".join(roles[k] for k in shared)
+    return tuple(
+        dataclasses.replace(
+            layer,
+            depth=depth[layer.name],
+            block=block.get(layer.name, ""),
+            branch=labels.get(layer.name, "") if layer.name in block else "",
+        )
+        for layer in layers
+    )
 
 
 def describe_model(model, path: str) -> ModelInfo:
@@ -108,18 +269,22 @@ def describe_model(model, path: str) -> ModelInfo:
         name=model.name,
         input_shape=input_shape,
         num_classes=num_classes,
-        layers=tuple(layers),
+        layers=annotate_graph(layers),
         total_params=int(model.count_params()),
         problem=problem,
     )
 
 
 def default_cam_layer(info: ModelInfo) -> str:
-    """The last conv or activation layer with feature maps (Grad-CAM's usual choice)."""
-    candidates = [layer.name for layer in info.map_layers if layer.kind in ("conv", "activation")]
-    if not candidates:
+    """The last convolution (`ModelInfo.last_conv`): Grad-CAM's usual choice, on any branch.
+
+    Raises:
+        ValueError: the model has no conv layer with feature maps.
+    """
+    last = info.last_conv
+    if last is None:
         raise ValueError("The model has no conv layer to compute Grad-CAM on.")
-    return candidates[-1]
+    return last.name
 
 
 def refusal_message(error: Exception) -> str:

@@ -56,22 +56,159 @@ def test_pair_or_none_spells_out_square_sizes(value, expected):
     assert model_description.pair_or_none(value) == expected
 
 
-def layer(name, kind, shape=(4, 4, 2)) -> LayerInfo:
-    return LayerInfo(name=name, class_name="-", kind=kind, output_shape=shape, params=0)
+def layer(name, kind, shape=(4, 4, 2), *inbound, class_name="-", **window) -> LayerInfo:
+    return LayerInfo(
+        name=name,
+        class_name=class_name,
+        kind=kind,
+        output_shape=shape,
+        params=0,
+        inbound=inbound,
+        **window,
+    )
 
 
-def test_grad_cam_uses_the_last_conv_or_activation_map():
-    layers = (
-        layer("conv", "conv"),
-        layer("relu", "activation"),
-        layer("pool", "pooling"),
-        layer("dense", "other", (10,)),
+def conv(name, size, *inbound, strides=(1, 1)) -> LayerInfo:
+    return layer(
+        name,
+        "conv",
+        (4, 4, 2),
+        *inbound,
+        class_name="Conv2D",
+        kernel_size=(size, size),
+        strides=strides,
+    )
+
+
+def test_grad_cam_uses_the_last_convolution_not_a_later_activation():
+    layers = annotate(
+        layer("input", "input", (8, 8, 1)),
+        conv("conv", 3, "input"),
+        layer("relu", "activation", (4, 4, 2), "conv"),
+        layer("pool", "pooling", (4, 4, 2), "relu"),
+        layer("dense", "other", (10,), "pool"),
     )
     info = ModelInfo("m.keras", "m", (8, 8, 1), 10, layers, 0)
-    assert model_description.default_cam_layer(info) == "relu"
+    assert model_description.default_cam_layer(info) == "conv"
     only_pooling = ModelInfo("m.keras", "m", (8, 8, 1), 10, (layer("pool", "pooling"),), 0)
     with pytest.raises(ValueError, match="no conv layer to compute Grad-CAM on"):
         model_description.default_cam_layer(only_pooling)
+
+
+def annotate(*layers) -> tuple[LayerInfo, ...]:
+    return model_description.annotate_graph(layers)
+
+
+def described(*layers) -> dict[str, tuple]:
+    return {item.name: (item.depth, item.block, item.branch) for item in annotate(*layers)}
+
+
+def test_a_chain_has_depths_and_no_branches():
+    assert described(
+        layer("input", "input"),
+        conv("a", 3, "input"),
+        layer("relu", "activation", (4, 4, 2), "a"),
+        conv("b", 3, "relu"),
+    ) == {"input": (0, "", ""), "a": (1, "", ""), "relu": (2, "", ""), "b": (3, "", "")}
+
+
+def test_a_residual_block_has_a_residual_branch_and_a_shortcut():
+    layers = (
+        layer("input", "input"),
+        conv("conv1", 3, "input", strides=(2, 2)),
+        layer("bn1", "normalization", (4, 4, 2), "conv1", class_name="BatchNormalization"),
+        conv("conv2", 3, "bn1"),
+        conv("shortcut", 1, "input", strides=(2, 2)),
+        layer("add", "merge", (4, 4, 2), "conv2", "shortcut", class_name="Add"),
+        layer("out", "activation", (4, 4, 2), "add"),
+    )
+    residual = "residual branch (3×3 conv stride 2 → 3×3 conv)"
+    assert described(*layers) == {
+        "input": (0, "", ""),
+        "conv1": (1, "add", residual),
+        "bn1": (2, "add", residual),
+        "conv2": (3, "add", residual),
+        "shortcut": (1, "add", "shortcut (1×1 conv stride 2)"),
+        "add": (4, "", ""),
+        "out": (5, "", ""),
+    }
+    # The deepest conv is the last one, although the shortcut is nearer the output.
+    info = ModelInfo("m.keras", "m", (8, 8, 1), 10, annotate(*layers), 0)
+    assert info.last_conv.name == "conv2"
+
+
+def test_an_inception_module_numbers_its_branches_in_the_order_the_merge_reads_them():
+    layers = (
+        layer("input", "input"),
+        conv("stem", 3, "input"),
+        conv("reduce", 1, "stem"),
+        layer(
+            "pool",
+            "pooling",
+            (4, 4, 2),
+            "stem",
+            class_name="MaxPooling2D",
+            kernel_size=(3, 3),
+            strides=(1, 1),
+        ),
+        conv("one", 1, "stem"),
+        conv("three", 3, "reduce"),
+        conv("project", 1, "pool"),
+        layer("mixed", "merge", (4, 4, 6), "one", "three", "project", class_name="Concatenate"),
+        layer("gap", "other", (6,), "mixed"),
+    )
+    result = described(*layers)
+    assert result["one"] == (2, "mixed", "branch 1 (1×1 conv)")
+    assert result["reduce"] == (2, "mixed", "branch 2 (1×1 conv → 3×3 conv)")
+    assert result["three"] == (3, "mixed", "branch 2 (1×1 conv → 3×3 conv)")
+    assert result["pool"] == (2, "mixed", "branch 3 (3×3 max pool → 1×1 conv)")
+    assert result["mixed"] == (4, "", "") and result["stem"] == (1, "", "")
+
+
+def test_an_identity_shortcut_leaves_the_other_input_the_residual_branch():
+    result = described(
+        layer("input", "input"),
+        conv("conv", 3, "input"),
+        layer("add", "merge", (4, 4, 2), "input", "conv", class_name="Add"),
+    )
+    assert result["conv"] == (1, "add", "residual branch (3×3 conv)")
+
+
+def test_a_fork_inside_a_branch_is_shared_by_the_branches_it_feeds():
+    result = described(
+        layer("input", "input"),
+        conv("reduce", 1, "input"),
+        conv("wide", 3, "reduce"),
+        conv("tall", 3, "reduce"),
+        conv("one", 1, "input"),
+        layer("mixed", "merge", (4, 4, 6), "one", "wide", "tall", class_name="Concatenate"),
+    )
+    assert result["reduce"] == (1, "mixed", "shared by branch 2 and branch 3")
+    assert result["wide"] == (2, "mixed", "branch 2 (3×3 conv)")
+    assert result["tall"] == (2, "mixed", "branch 3 (3×3 conv)")
+
+
+def test_nested_blocks_belong_to_the_outer_branch_they_feed():
+    result = described(
+        layer("input", "input"),
+        conv("a", 3, "input"),
+        conv("b", 3, "a"),
+        layer("inner", "merge", (4, 4, 2), "a", "b", class_name="Add"),
+        conv("c", 1, "input"),
+        layer("outer", "merge", (4, 4, 4), "inner", "c", class_name="Concatenate"),
+    )
+    assert result["inner"][1:] == ("outer", "branch 1 (3×3 conv → 3×3 conv)")
+    assert result["b"][1:] == ("outer", "branch 1 (3×3 conv → 3×3 conv)")
+    assert result["c"][1:] == ("outer", "branch 2 (1×1 conv)")
+    assert result["outer"] == (4, "", "")
+
+
+def test_annotating_keeps_the_order_and_everything_else():
+    layers = (layer("input", "input"), conv("b", 3, "a"), conv("a", 3, "input"))
+    result = annotate(*layers)
+    assert [item.name for item in result] == ["input", "b", "a"]
+    assert [item.depth for item in result] == [0, 2, 1]  # b reads a, listed after it
+    assert result[1].kernel_size == (3, 3) and result[1].inbound == ("a",)
 
 
 def test_activation_name_reads_the_function_or_the_object():
@@ -118,7 +255,12 @@ def test_layers_are_described_with_their_windows_and_links(client, models_dir):
     assert strided.output_shape == (7, 7, 8) and strided.params == 6 * 9 * 8 + 8
     pool = info.layer("pool")
     assert (pool.kind, pool.kernel_size, pool.strides) == ("pooling", (2, 2), (2, 2))
-    assert info.layer("add").inbound == ("left", "right")
+    assert info.layer("add").inbound == ("left", "right") and info.layer("add").kind == "merge"
+    assert [(info.layer(n).block, info.layer(n).branch) for n in ("left", "right", "relu")] == [
+        ("add", "branch 1 (3×3 conv)"),
+        ("add", "branch 2 (5×5 conv)"),
+        ("", ""),
+    ]
     assert info.layer("logits").kind == "other" and info.layer("logits").kernel_size is None
     assert [layer.name for layer in info.conv_layers] == ["left", "right", "strided"]
 

@@ -1,6 +1,10 @@
 """Tests for core.worker.service: the warm worker's answers — feature maps, filters,
 predictions, saliency, Grad-CAM — asked for through a real `WorkerClient` (one worker per
-module, so TensorFlow starts once). All slow."""
+module, so TensorFlow starts once). All slow.
+
+The branched models (a small ResNet and an Inception module, `tests.inspect_helpers`) are
+checked against what Keras itself computes for their layers, in a separate process.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ import re
 import numpy as np
 import pytest
 
+from core.data.preprocessing import Preprocessing
 from core.jobs import worker_client
 from core.jobs.inspection import DatasetRef, ModelRejectedError
-from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL
+from tests.conftest import SHARED_DATA
+from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL, keras_layer_outputs
 
 pytestmark = pytest.mark.slow
 
@@ -61,11 +67,13 @@ def test_branching_functional_rgb_model(client, models_dir):
     assert {name: values.shape for name, values in maps.maps.items()} == {
         "left": (32, 32, 6),
         "right": (32, 32, 6),
+        "add": (32, 32, 6),
         "relu": (32, 32, 6),
         "pool": (16, 16, 6),
         "strided": (7, 7, 8),
     }
     assert info.layer("relu").inbound == ("add",)
+    np.testing.assert_allclose(maps.maps["add"], maps.maps["left"] + maps.maps["right"], atol=1e-5)
     cam = client.grad_cam(path, image, 2)
     assert cam.layer == "strided" and cam.score == "logit"
     assert cam.heatmap.shape == (32, 32)
@@ -170,3 +178,145 @@ def test_a_request_with_a_missing_argument_is_a_value_error(client):
 def test_a_missing_model_file_is_rejected_naming_it(client, tmp_path):
     with pytest.raises(ModelRejectedError, match="There is no model file at"):
         client.request("model_info", key=(str(tmp_path / "gone.keras"), 0, 0))
+
+
+# ---------------------------------------------------------------------------
+# Models with branches: a small ResNet (28×28×1) and an Inception module (32×32×3)
+# ---------------------------------------------------------------------------
+
+RESIDUAL_MAPS = {
+    "stem_conv": (28, 28, 8),
+    "stem_pool": (14, 14, 8),
+    "block1_conv1": (14, 14, 8),
+    "block1_relu1": (14, 14, 8),
+    "block1_conv2": (14, 14, 8),
+    "block1_add": (14, 14, 8),
+    "block1_out": (14, 14, 8),
+    "block2_conv1": (7, 7, 16),
+    "block2_relu1": (7, 7, 16),
+    "block2_conv2": (7, 7, 16),
+    "block2_shortcut": (7, 7, 16),
+    "block2_add": (7, 7, 16),
+    "block2_out": (7, 7, 16),
+}
+
+
+INCEPTION_MAPS = {
+    "stem_conv": (32, 32, 12),
+    "branch3x3_reduce": (32, 32, 6),
+    "branch5x5_reduce": (32, 32, 4),
+    "branch_pool": (32, 32, 12),
+    "branch1x1": (32, 32, 8),
+    "branch3x3": (32, 32, 8),
+    "branch5x5": (32, 32, 8),
+    "branch_pool_proj": (32, 32, 8),
+    "mixed": (32, 32, 32),
+    "pool": (16, 16, 32),
+}
+
+
+def test_a_residual_model_is_described_with_its_branches_and_merges(client, models_dir):
+    info = client.model_info(models_dir / "residual.keras")
+    assert info.ok, info.problem
+    assert info.input_shape == (28, 28, 1) and info.num_classes == 10
+    add = info.layer("block2_add")
+    assert (add.kind, add.inbound, add.branch) == ("merge", ("block2_bn2", "block2_shortcut"), "")
+    assert info.layer("block1_add").inbound == ("block1_bn2", "stem_pool")  # identity shortcut
+    assert info.layer("block2_bn1").kind == "normalization"
+    residual = "residual branch (3×3 conv stride 2 → 3×3 conv)"
+    assert {layer.name: layer.branch for layer in info.layers if layer.block == "block2_add"} == {
+        "block2_conv1": residual,
+        "block2_bn1": residual,
+        "block2_relu1": residual,
+        "block2_conv2": residual,
+        "block2_bn2": residual,
+        "block2_shortcut": "shortcut (1×1 conv stride 2)",
+    }
+    assert info.layer("block1_conv1").branch == "residual branch (3×3 conv → 3×3 conv)"
+    assert info.layer("block1_out").branch == "" and info.layer("block1_out").depth == 9
+    assert info.last_conv.name == "block2_conv2"
+
+
+def test_residual_feature_maps_are_keras_own_outputs_on_both_branches(client, models_dir):
+    path = models_dir / "residual.keras"
+    image = np.random.default_rng(2).random((28, 28, 1), dtype=np.float32)
+    maps = client.feature_maps(path, image)
+    assert {name: values.shape for name, values in maps.maps.items()} == RESIDUAL_MAPS
+    reference = keras_layer_outputs(path, image, [*RESIDUAL_MAPS, "block2_bn2", "digits"])
+    for name in RESIDUAL_MAPS:
+        np.testing.assert_allclose(maps.maps[name], reference[name], atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(maps.probabilities, reference["digits"], atol=1e-5)
+    # The merge adds its two branches; the ReLU after it keeps the positive part.
+    np.testing.assert_allclose(
+        maps.maps["block2_add"], reference["block2_bn2"] + maps.maps["block2_shortcut"], atol=1e-5
+    )
+    np.testing.assert_allclose(maps.pre_activations["block2_out"], maps.maps["block2_add"])
+    np.testing.assert_allclose(maps.maps["block2_out"], np.maximum(maps.maps["block2_add"], 0))
+
+
+def test_inception_feature_maps_are_keras_own_outputs_on_every_branch(client, models_dir):
+    path = models_dir / "inception.keras"
+    info = client.model_info(path)
+    assert info.ok, info.problem
+    assert [info.layer(name).branch for name in ("branch1x1", "branch3x3", "branch_pool")] == [
+        "branch 1 (1×1 conv)",
+        "branch 2 (1×1 conv → 3×3 conv)",
+        "branch 4 (3×3 max pool → 1×1 conv)",
+    ]
+    image = np.random.default_rng(3).random((32, 32, 3), dtype=np.float32)
+    maps = client.feature_maps(path, image)
+    assert {name: values.shape for name, values in maps.maps.items()} == INCEPTION_MAPS
+    reference = keras_layer_outputs(path, image, list(INCEPTION_MAPS))
+    for name in INCEPTION_MAPS:
+        np.testing.assert_allclose(maps.maps[name], reference[name], atol=1e-5, err_msg=name)
+    branches = ("branch1x1", "branch3x3", "branch5x5", "branch_pool_proj")
+    stacked = np.concatenate([maps.maps[name] for name in branches], axis=-1)
+    np.testing.assert_array_equal(maps.maps["mixed"], stacked)
+
+
+def test_grad_cam_defaults_to_the_last_conv_and_works_inside_branches(client, models_dir):
+    path = models_dir / "residual.keras"
+    image = np.random.default_rng(4).random((28, 28, 1), dtype=np.float32)
+    cam = client.grad_cam(path, image, 3)
+    assert cam.layer == "block2_conv2" and cam.score == "logit"
+    assert cam.heatmap.shape == (28, 28) and cam.coarse.shape == (7, 7)
+    assert cam.heatmap.min() >= 0.0 and cam.heatmap.max() <= 1.0
+    for layer in ("block2_shortcut", "block1_relu1", "block1_add", "block2_out"):
+        other = client.grad_cam(path, image, 3, layer=layer)
+        assert other.layer == layer and other.heatmap.shape == (28, 28)
+        assert np.isfinite(other.heatmap).all()
+    inception = models_dir / "inception.keras"
+    photo = np.random.default_rng(5).random((32, 32, 3), dtype=np.float32)
+    default = client.grad_cam(inception, photo, 0)
+    assert default.layer == "branch_pool_proj"  # as deep as the 3×3 and 5×5, listed last
+    assert default.heatmap.shape == (32, 32)
+    assert client.grad_cam(inception, photo, 0, layer="mixed").coarse.shape == (32, 32)
+
+
+def test_saliency_of_a_branched_model(client, models_dir):
+    image = np.random.default_rng(6).random((32, 32, 3), dtype=np.float32)
+    saliency = client.saliency(models_dir / "inception.keras", image, 7)
+    assert saliency.method == "saliency" and saliency.heatmap.shape == (32, 32)
+    assert saliency.heatmap.max() == pytest.approx(1.0) and saliency.heatmap.min() >= 0.0
+    assert 0.0 < saliency.probability < 1.0
+
+
+def test_filters_of_one_by_one_convolutions_inside_branches(client, models_dir):
+    shortcut = client.filters(models_dir / "residual.keras", "block2_shortcut")
+    assert shortcut.kernels.shape == (1, 1, 8, 16) and shortcut.bias.shape == (16,)
+    inception = models_dir / "inception.keras"
+    assert client.filters(inception, "branch5x5_reduce").kernels.shape == (1, 1, 12, 4)
+    assert client.filters(inception, "branch5x5").kernels.shape == (5, 5, 4, 8)
+
+
+def test_the_top_activation_search_runs_on_a_branch_layer(client, models_dir, mnist_images):
+    path = models_dir / "residual.keras"
+    settings = vars(Preprocessing(target_size=28))
+    reference = DatasetRef.make("mnist", settings, limit=40, data_dir=str(SHARED_DATA))
+    scan = client.wait_for_scan(client.scan_activations(path, "block2_shortcut", reference))
+    assert scan.error is None and scan.result.max_values.shape == (40, 16)
+    # Image 0's maxima are those of its feature map, as the page shows it.
+    first = client.feature_maps(path, mnist_images[0][0]).maps["block2_shortcut"]
+    np.testing.assert_allclose(scan.result.max_values[0], first.max(axis=(0, 1)), atol=1e-4)
+    top = scan.result.top(5, 9)
+    assert len(top.indices) == 9 and (top.rows < 7).all() and (top.cols < 7).all()
