@@ -151,6 +151,8 @@ class BackwardSteps:
         padded_input_gradient: ∂L/∂X before the padding is cut away (the gradient that
             lands on padding cells is dropped: they are not inputs).
         stuffed_gradient: G with s − 1 zeros between neighbouring values.
+        dilated_kernel_gradient: the gradient of every cell of the dilated kernel (k̂h, k̂w),
+            gaps included; the weights are every d-th cell (``gradients.kernel_gradient``).
         transposed_input: ``stuffed_gradient`` padded with k̂ − 1 zeros on every side (and
             zeros for rows no window reached): what the flipped kernel slides over.
         flipped_kernel: the dilated kernel rotated by 180°.
@@ -167,6 +169,7 @@ class BackwardSteps:
     gradients: ConvGradients
     padded_input_gradient: np.ndarray
     stuffed_gradient: np.ndarray
+    dilated_kernel_gradient: np.ndarray
     transposed_input: np.ndarray
     flipped_kernel: np.ndarray
     keras_transpose: np.ndarray | None
@@ -301,6 +304,9 @@ def conv2d_backward_steps(
         ),
         padded_input_gradient=padded_input_gradient,
         stuffed_gradient=stuffed,
+        dilated_kernel_gradient=conv2d(padded, gradient, dilation_rate=geometry.strides)[
+            : geometry.effective_kernel_size[0], : geometry.effective_kernel_size[1]
+        ],
         transposed_input=transposed_input,
         flipped_kernel=dilate_kernel(kernel, geometry.dilation_rate)[::-1, ::-1].copy(),
         keras_transpose=keras_transpose,

@@ -243,6 +243,10 @@ def test_steps_add_up_to_the_gradients():
             assert steps.weight_products(row, col).sum() == pytest.approx(
                 expected.kernel_gradient[row, col]
             )
+    np.testing.assert_allclose(
+        steps.dilated_kernel_gradient[::2, ::1], steps.gradients.kernel_gradient
+    )
+    assert steps.dilated_kernel_gradient.shape == (5, 2)
     last = steps.geometry.num_steps - 1
     np.testing.assert_allclose(steps.input_gradient_after(last), steps.padded_input_gradient)
     # the transposed construction: stuffed, padded by k̂ − 1, correlated with the flipped kernel

@@ -1,0 +1,1 @@
+"""The Backpropagation page's widgets: controls, grids and the step-by-step views."""
