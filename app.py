@@ -28,6 +28,7 @@ FOUNDATIONS = [
         icon=":material/calculate:",
     ),
     st.Page("app_pages/pooling.py", title="Pooling", icon=":material/compress:"),
+    st.Page("app_pages/backpropagation.py", title="Backpropagation", icon=":material/undo:"),
 ]
 NETWORKS = [
     st.Page("app_pages/train_cnn.py", title="Train a CNN", icon=":material/model_training:"),

@@ -3,6 +3,10 @@
 import streamlit as st
 
 from core.imaging.thumbnails import THUMBNAILS
+from ui.backpropagation.thumbnail import backpropagation_thumbnail
+
+# The Backpropagation card brings its own picture (core.imaging.thumbnails has none yet).
+THUMBNAILS = {**THUMBNAILS, "backpropagation": backpropagation_thumbnail}
 
 TOPICS = [
     (
@@ -35,6 +39,13 @@ TOPICS = [
                 "Shrink a feature map by keeping the largest (or average) value of each window, "
                 "see where the gradient goes in backpropagation, and why small shifts barely "
                 "matter.",
+            ),
+            (
+                "backpropagation",
+                "Backpropagation",
+                "Follow the gradient back through a convolution layer: to each weight, the bias "
+                "and the input, one window at a time. See why the input gradient is a transposed "
+                "convolution, then take a step of gradient descent.",
             ),
         ],
     ),
