@@ -12,8 +12,8 @@ import math
 import pandas as pd
 import streamlit as st
 
+from core.nets.gallery import TRAIN_PRESETS, network
 from core.nets.keras_code import to_keras_code
-from core.nets.presets import PRESETS, preset
 from core.nets.specs import ACTIVATIONS, LAYER_TYPES, PADDINGS, LayerSpec, ModelSpec, spec_to_dict
 from core.nets.summary import InvalidModelError, summarize
 from ui.train.transfer import TRANSFER_LABEL, transfer_choice
@@ -100,6 +100,14 @@ def frame_to_layers(frame: pd.DataFrame) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
+def request_preset(name: str, dataset: str) -> None:
+    """Make the Train page open on `dataset` with the preset `name` chosen (the gallery's
+    "Train this on …"); call it, then `st.switch_page` to the Train page."""
+    st.session_state["train.dataset"] = dataset
+    st.session_state["train.architecture_kind"] = OWN_STACK_LABEL
+    st.session_state[f"train.preset.{dataset}"] = name
+
+
 def architecture_editor(
     input_shape: tuple[int, int, int], num_classes: int, *, data_kind: str
 ) -> ModelSpec | dict | None:
@@ -127,22 +135,73 @@ def stack_editor(
 ) -> ModelSpec | None:
     """Preset picker, layer editor and summary; returns a valid spec, or None after an error."""
     pick_col, info_col = st.columns([1, 2])
-    default = DEFAULT_PRESETS.get(data_kind, FOLDER_PRESET)
+    # The default goes through the session state (not `index`), where the gallery's
+    # "Train this" puts its choice too.
+    st.session_state.setdefault(
+        f"train.preset.{data_kind}", DEFAULT_PRESETS.get(data_kind, FOLDER_PRESET)
+    )
     name = pick_col.selectbox(
         "Start from",
-        list(PRESETS),
-        index=list(PRESETS).index(default),
+        list(TRAIN_PRESETS),
         key=f"train.preset.{data_kind}",
         help="A preset from the course texts, adapted to this data set's image shape and "
         "number of classes. Edit its layers below to make your own.",
     )
     shape = "×".join(str(d) for d in input_shape)
-    info_col.caption(f"{PRESETS[name]} Here adapted to {shape} inputs and {num_classes} classes.")
+    info_col.caption(
+        f"{TRAIN_PRESETS[name]} Here adapted to {shape} inputs and {num_classes} classes."
+    )
     try:
-        base = preset(name, input_shape=input_shape, num_classes=num_classes)
+        base = network(name, input_shape=input_shape, num_classes=num_classes)
     except ValueError as error:
         st.error(f"The preset cannot be adapted to this data: {error}")
         return None
+    if base.has_branches:
+        st.info(
+            "This network has branches (shortcuts around its blocks), which the layer table cannot "
+            "show: it trains as it is. The Architectures page draws it."
+        )
+        edited = None
+    else:
+        edited = _layer_editor(base, name, num_classes)
+    try:
+        layers = base.layers if edited is None else frame_to_layers(edited)
+        spec = ModelSpec(name=name, input_shape=input_shape, layers=layers)
+        summary = summarize(spec)
+    except InvalidModelError as error:
+        st.error(f"This stack cannot be built: {error}")
+        return None
+    except ValueError as error:
+        st.error(f"Please fix the layer table: {error}")
+        return None
+    if spec.num_classes != num_classes:
+        st.error(
+            f"The last layer has {spec.num_classes} units but the data set has {num_classes} "
+            f"classes: set its units to {num_classes}."
+        )
+        return None
+    st.dataframe(
+        pd.DataFrame(summary.to_rows()),
+        hide_index=True,
+        width="stretch",
+        height=min(ROW_HEIGHT * (len(summary.layers) + 1) + 3, ROW_HEIGHT * 21 + 3),
+        column_config={
+            "Parameters": st.column_config.NumberColumn(format="localized"),
+            "Multiply-adds": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    total_col, macs_col, out_col = st.columns(3)
+    total_col.metric("Parameters", f"{summary.total_params:,}")
+    macs_col.metric("Multiply-adds per image", f"{summary.total_macs:,}")
+    out_col.metric("Input", " × ".join(str(d) for d in input_shape))
+    with st.expander("Show as Keras code"):
+        st.code(to_keras_code(spec), language="python")
+    st.session_state["train.spec"] = spec_to_dict(spec)
+    return spec
+
+
+def _layer_editor(base: ModelSpec, name: str, num_classes: int) -> pd.DataFrame:
+    """The editable table of `base`'s layers (a plain stack); returns the edited rows."""
     # A new preset or a new input shape starts a fresh editor; edits otherwise persist.
     editor_key = f"train.layers.{name}.{num_classes}"
     if st.button(
@@ -196,37 +255,4 @@ def stack_editor(
         "not apply to a layer's type are ignored. The last layer must be Dense "
         f"{num_classes} softmax (one output per class)."
     )
-    try:
-        layers = frame_to_layers(edited)
-        spec = ModelSpec(name=name, input_shape=input_shape, layers=layers)
-        summary = summarize(spec)
-    except InvalidModelError as error:
-        st.error(f"This stack cannot be built: {error}")
-        return None
-    except ValueError as error:
-        st.error(f"Please fix the layer table: {error}")
-        return None
-    if spec.num_classes != num_classes:
-        st.error(
-            f"The last layer has {spec.num_classes} units but the data set has {num_classes} "
-            f"classes: set its units to {num_classes}."
-        )
-        return None
-    st.dataframe(
-        pd.DataFrame(summary.to_rows()),
-        hide_index=True,
-        width="stretch",
-        height=ROW_HEIGHT * (len(summary.layers) + 1) + 3,
-        column_config={
-            "Parameters": st.column_config.NumberColumn(format="localized"),
-            "Multiply-adds": st.column_config.NumberColumn(format="localized"),
-        },
-    )
-    total_col, macs_col, out_col = st.columns(3)
-    total_col.metric("Parameters", f"{summary.total_params:,}")
-    macs_col.metric("Multiply-adds per image", f"{summary.total_macs:,}")
-    out_col.metric("Input", " × ".join(str(d) for d in input_shape))
-    with st.expander("Show as Keras code"):
-        st.code(to_keras_code(spec), language="python")
-    st.session_state["train.spec"] = spec_to_dict(spec)
-    return spec
+    return edited

@@ -1,0 +1,139 @@
+"""The numbers of a network for people: the headline figures (parameters, multiply-adds,
+layers) and the layer-by-layer table (output shape, parameters, multiply-adds, receptive
+field), with thousands separators and "15.5 G" for billions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.nets.gallery import GalleryEntry
+from core.nets.summary import ModelSummary
+
+ROW_HEIGHT = 35  # pixels per table row, as on the Train page
+
+_UNITS = ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k"))
+
+
+def human_count(value: int) -> str:
+    """A count in words for people: thousands, millions and billions with one decimal.
+
+    >>> human_count(15_470_264_320), human_count(1_816_557_056), human_count(86_704_128)
+    ('15.5 G', '1.8 G', '86.7 M')
+    >>> human_count(9_408), human_count(640)
+    ('9.4 k', '640')
+    """
+    for size, unit in _UNITS:
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:,}"
+
+
+def layer_frame(summary: ModelSummary) -> pd.DataFrame:
+    """One row per layer: output shape, parameters (an int, shown with separators),
+    multiply-adds ("1.2 G"), receptive field, then type, settings and (for branched networks)
+    what it reads.
+
+    >>> from core.nets.presets import preset
+    >>> from core.nets.summary import summarize
+    >>> layer_frame(summarize(preset("mnist_cnn_a"))).loc[0, "Multiply-adds"]
+    '225.8 k'
+    """
+    frame = pd.DataFrame(summary.to_rows())
+    frame["Multiply-adds"] = [human_count(layer.macs) for layer in summary.layers]
+    # The numbers first, so they stay in view on a narrow screen; the words after them.
+    first = ["#", "Layer", "Output shape", "Parameters", "Multiply-adds", "Receptive field"]
+    return frame[first + [column for column in frame.columns if column not in first]]
+
+
+def show_layer_table(summary: ModelSummary, *, max_height: int = 640) -> None:
+    """The per-layer table, tall enough for short networks and scrolling for long ones."""
+    frame = layer_frame(summary)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=min(max_height, ROW_HEIGHT * (len(frame) + 1) + 3),
+        column_config={
+            "#": st.column_config.NumberColumn(width=40),
+            "Layer": st.column_config.TextColumn(width="medium"),
+            "Settings": st.column_config.TextColumn(width="medium"),
+            "Parameters": st.column_config.NumberColumn(
+                format="localized", help="Weights and biases of the layer (all of them)."
+            ),
+            "Multiply-adds": st.column_config.TextColumn(
+                help="Multiplications (each with an addition) for one image: "
+                "H_out·W_out·k_h·k_w·C_in·filters for a convolution, inputs·units for Dense. "
+                "k = thousand, M = million, G = billion."
+            ),
+            "Receptive field": st.column_config.TextColumn(
+                help="How many input pixels one output value of the layer sees."
+            ),
+        },
+    )
+
+
+def headline_numbers(summary: ModelSummary, entry: GalleryEntry) -> list[tuple[str, str, str]]:
+    """`(label, value, help)` of the (at most three) big figures above the diagram.
+
+    >>> from core.nets.gallery import gallery_entry, network
+    >>> from core.nets.summary import summarize
+    >>> rows = headline_numbers(summarize(network("vgg16")), gallery_entry("vgg16"))
+    >>> [(label, value) for label, value, _ in rows]
+    [('Parameters', '138,357,544'), ('Convolutional base', '14,714,688'), ('Multiply-adds per image', '15.5 G')]
+    """  # noqa: E501
+    numbers = [
+        (
+            "Parameters",
+            f"{summary.total_params:,}",
+            "Every weight and bias, as Keras' model.summary() counts them.",
+        )
+    ]
+    if entry.part is not None:
+        label, last_layer = entry.part
+        numbers.append(
+            (
+                label,
+                f"{summary.params_up_to(last_layer):,}",
+                f"Parameters of the layers up to {last_layer}.",
+            )
+        )
+    elif summary.non_trainable_params:
+        numbers.append(
+            (
+                "Trainable",
+                f"{summary.trainable_params:,}",
+                f"Without the {summary.non_trainable_params:,} moving means and variances of "
+                "batch normalisation, which are measured, not learned (PyTorch leaves them "
+                "out of its count).",
+            )
+        )
+    numbers.append(
+        (
+            "Multiply-adds per image",
+            human_count(summary.total_macs),
+            f"{summary.total_macs:,} multiplications, each with an addition, for one image.",
+        )
+    )
+    return numbers
+
+
+def headline_caption(summary: ModelSummary) -> str:
+    """The smaller facts under the big figures.
+
+    >>> from core.nets.presets import preset
+    >>> from core.nets.summary import summarize
+    >>> headline_caption(summarize(preset("lenet5")))
+    '8 Keras layers · input 28×28×1 · 10 classes out'
+    """
+    shape = "×".join(str(d) for d in summary.input_shape)
+    classes = summary.output_shape[-1]
+    return f"{len(summary.layers)} Keras layers · input {shape} · {classes:,} classes out"
+
+
+def show_headline(summary: ModelSummary, entry: GalleryEntry) -> None:
+    """The big figures as metrics in one row, and the smaller facts under them."""
+    numbers = headline_numbers(summary, entry)
+    for column, (label, value, help_text) in zip(st.columns(3), numbers, strict=False):
+        column.metric(label, value, help=help_text)
+    st.caption(headline_caption(summary))
