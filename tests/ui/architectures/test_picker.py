@@ -1,0 +1,67 @@
+"""ui.architectures.picker: the network select box, the address and the fold toggle."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.nets.gallery import GALLERY_KEYS
+from ui.architectures.picker import option_label
+
+
+def test_options_name_the_network_and_its_year():
+    labels = [option_label(key) for key in GALLERY_KEYS]
+    assert labels[:6] == [
+        "LeNet-5 (1998)",
+        "AlexNet (2012)",
+        "VGG16 (2014)",
+        "GoogLeNet (Inception v1) (2014)",
+        "ResNet-18 (2015)",
+        "ResNet-20 (CIFAR-10) (2015)",
+    ]
+    assert option_label("mlp") == "MLP (the course's baseline) (course)"
+
+
+def picker_script(foldable):
+    import streamlit as st
+
+    from ui.architectures.picker import compact_toggle, network_picker
+
+    entry = network_picker()
+    st.write(f"picked {entry.key}, compact {compact_toggle(foldable=foldable)}")
+
+
+def open_picker(foldable=True, **query) -> AppTest:
+    at = AppTest.from_function(picker_script, args=(foldable,))
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_picker_starts_at_lenet5_and_the_address_follows_the_choice():
+    at = open_picker()
+    assert at.selectbox(key="arch.network").value == "lenet5"
+    at.selectbox(key="arch.network").set_value("resnet18").run()
+    assert at.markdown[0].value == "picked resnet18, compact True"
+    assert at.query_params["network"] == "resnet18"
+
+
+def test_the_address_picks_the_first_network_shown():
+    assert open_picker(network="googlenet").selectbox(key="arch.network").value == "googlenet"
+
+
+def test_an_unknown_network_in_the_address_is_ignored():
+    assert open_picker(network="resnet50").selectbox(key="arch.network").value == "lenet5"
+
+
+def test_every_control_has_a_tooltip():
+    at = open_picker()
+    assert at.selectbox(key="arch.network").help
+    assert at.toggle(key="arch.compact").help
+
+
+def test_the_toggle_is_off_and_disabled_when_nothing_folds():
+    at = open_picker(foldable=False)
+    assert at.toggle(key="arch.compact").disabled
+    assert at.markdown[0].value == "picked lenet5, compact False"
