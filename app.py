@@ -33,6 +33,9 @@ FOUNDATIONS = [
 NETWORKS = [
     st.Page("app_pages/train_cnn.py", title="Train a CNN", icon=":material/model_training:"),
     st.Page("app_pages/inspect_network.py", title="Inspect a Network", icon=":material/search:"),
+    st.Page(
+        "app_pages/architectures.py", title="Famous Architectures", icon=":material/account_tree:"
+    ),
 ]
 
 navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": NETWORKS})

@@ -3,10 +3,13 @@
 import streamlit as st
 
 from core.imaging.thumbnails import THUMBNAILS
+from ui.architectures.thumbnail import architecture_thumbnail
 from ui.backpropagation.thumbnail import backpropagation_thumbnail
 
 # The Backpropagation card brings its own picture (core.imaging.thumbnails has none yet).
 THUMBNAILS = {**THUMBNAILS, "backpropagation": backpropagation_thumbnail}
+# The Famous Architectures card draws a residual block the way its page does.
+THUMBNAILS = {**THUMBNAILS, "architectures": architecture_thumbnail}
 
 TOPICS = [
     (
@@ -63,6 +66,13 @@ TOPICS = [
                 "Inspect a Network",
                 "Look inside a trained model: its filters, the feature maps an image produces "
                 "layer by layer, what pooling keeps, and which pixels drove the prediction.",
+            ),
+            (
+                "architectures",
+                "Famous Architectures",
+                "LeNet-5, AlexNet, VGG16, GoogLeNet and ResNet drawn layer by layer, branches "
+                "and shortcuts included, with their exact parameter counts, cost and receptive "
+                "fields — and the small ones one click away from training.",
             ),
         ],
     ),
