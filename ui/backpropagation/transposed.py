@@ -87,10 +87,11 @@ def show_transposed_comparison(steps: BackwardSteps) -> None:
         "k̂ − 1 zeros, and slide the kernel rotated by 180° over them with stride 1."
     )
     halo = geometry.halo_mask()
+    stuffed = bool(steps.inserted_zeros().any())
     tables = [
         marked_table(
             steps.transposed_input,
-            title="∂L/∂Y, zeros between, padded",
+            title="∂L/∂Y, zeros between, padded" if stuffed else "∂L/∂Y, padded",
             halo=steps.transposed_padding(),
             muted=steps.inserted_zeros(),
             cell_px=cell_size(steps.transposed_input.shape, 340),

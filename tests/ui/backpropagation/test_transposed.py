@@ -71,6 +71,7 @@ def test_dilation_2_uses_the_dilated_rotated_kernel_and_says_why_keras_is_not_co
     assert rotated.shape == (5, 5)
     assert (rotated[1::2] == 0).all()
     assert "no dilation" in at.caption[-1].value
+    assert "∂L/∂Y, padded" in all_tables(at)  # stride 1: nothing stuffed in between
     assert verdict(True) in at.markdown[0].value
 
 
