@@ -114,6 +114,7 @@ class RunRecorder:
         self._last_echo = 0.0
         self._control_stamp = None
         self._evaluating = "the test images"
+        self._validation_cut = False
         self._command = None
         self.status: dict = read_json(self.run_dir / runs.STATUS_FILE, default={}) or {}
         (self.run_dir / runs.SNAPSHOT_DIR).mkdir(exist_ok=True)
@@ -238,15 +239,23 @@ class RunRecorder:
                 self._request_stop(model, "idle")
 
     def validation_begin(self) -> None:
-        """The epoch's training batches are done; the validation images are evaluated now."""
+        """The epoch's training batches are done; the validation images are evaluated now.
+
+        After a stop that cut the epoch's training short, validating that half-trained
+        epoch would only delay the end, so the validation is cut after its first batch.
+        A stop that arrives during the validation of a whole epoch lets it finish: the
+        figures are real, and breaking off Keras' validation half-way was measured to
+        make the run end later, not sooner (bench/stop.py).
+        """
+        self._validation_cut = self.stop_reason not in (None, "time_budget")
         if self.stop_reason is None:
             self.write_status(message=f"Validating on {self.validation_samples:,} images")
 
     def validation_batch_end(self, model) -> None:
-        """Between validation batches: a stop ends the validation as well as the training."""
+        """Between validation batches: act on a stop (the status says "stopping" at once)."""
         now = time.monotonic()
         self._steer(model, now, can_pause=False)
-        if self.stop_reason not in (None, "time_budget"):
+        if self._validation_cut:
             model.stop_evaluating = True
         if now - self._last_status >= STATUS_INTERVAL_SECONDS:
             self.write_status()
@@ -286,16 +295,19 @@ class RunRecorder:
         """Record an epoch's train and validation metrics; remember the best weights."""
         logs = logs or {}
         record = {"type": "epoch", "epoch": epoch_index + 1, "step": self.step}
-        # A stop (not a planned time-budget end) cuts the epoch short and its validation
-        # after one batch: such validation figures are no measure, so they are left out
-        # and the epoch cannot be picked as the best one.
-        partial = self.stop_reason not in (None, "time_budget")
+        # A stop that cut the epoch's training short also cut its validation after one
+        # batch: such figures are no measure, so they are left out and the epoch cannot
+        # be picked as the best one.
+        partial = self._validation_cut or (
+            self.stop_reason not in (None, "time_budget") and not self.validation_samples
+        )
         keys = ("loss", "accuracy") if partial else ("loss", "accuracy", "val_loss", "val_accuracy")
         for key in keys:
             if key in logs:
                 record[key] = float(logs[key])
         if partial:
             record["partial"] = True
+        self._validation_cut = False
         record["elapsed"] = self._elapsed()
         self._append(record)
         self.epoch_records.append(finite_json(record))

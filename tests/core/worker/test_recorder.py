@@ -261,7 +261,7 @@ def test_the_watchdog_stops_a_run_no_page_has_polled(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_a_stop_during_validation_ends_the_evaluation_and_says_stopping(tmp_path):
+def test_a_stop_during_validation_says_stopping_at_once_and_lets_the_validation_finish(tmp_path):
     recorder, model = started(tmp_path, epochs=3, validation_samples=1200)
     recorder.batch_end(model, 0, LOGS)
     recorder.batch_end(model, 1, LOGS)
@@ -269,19 +269,35 @@ def test_a_stop_during_validation_ends_the_evaluation_and_says_stopping(tmp_path
     assert read_status(tmp_path)["message"] == "Validating on 1,200 images"
     let_the_control_file_be_read_again()
     recorder.validation_batch_end(model)
-    assert not model.stop_evaluating  # no command yet: the validation goes on
+    assert read_status(tmp_path)["state"] == "running"  # no command yet
     training_job.TrainingJob(tmp_path).stop()
     let_the_control_file_be_read_again()
     recorder.validation_batch_end(model)
-    recorder.close()
-    assert model.stop_evaluating is True
     assert model.stop_training is True
+    assert model.stop_evaluating is False  # the whole epoch's validation figures are real
     status = read_status(tmp_path)
     assert (status["state"], status["reason"], status["message"]) == (
         "stopping",
         "user",
         "Stopping",
     )
+    recorder.epoch_end(model, 0, {**LOGS, "val_loss": 0.5, "val_accuracy": 0.8})
+    recorder.close()
+    (record,) = recorder.epoch_records
+    assert record["val_accuracy"] == 0.8 and "partial" not in record
+
+
+def test_a_stop_before_the_validation_cuts_it_after_its_first_batch(tmp_path):
+    recorder, model = started(tmp_path, epochs=3, validation_samples=1200)
+    recorder.batch_end(model, 0, LOGS)
+    training_job.TrainingJob(tmp_path).stop()
+    let_the_control_file_be_read_again()
+    recorder.batch_end(model, 1, LOGS)
+    assert model.stop_training is True
+    recorder.validation_begin()
+    recorder.validation_batch_end(model)
+    recorder.close()
+    assert model.stop_evaluating is True
 
 
 def test_an_epoch_cut_short_by_a_stop_keeps_no_validation_figures_and_cannot_be_best(tmp_path):
@@ -293,7 +309,10 @@ def test_an_epoch_cut_short_by_a_stop_keeps_no_validation_figures_and_cannot_be_
     recorder.batch_end(model, 0, LOGS)
     training_job.TrainingJob(tmp_path).stop()
     let_the_control_file_be_read_again()
+    recorder.batch_end(model, 1, LOGS)  # the stop cuts the epoch's training short
+    recorder.validation_begin()
     recorder.validation_batch_end(model)  # the one validation batch the stop lets through
+    assert model.stop_evaluating is True
     recorder.epoch_end(model, 1, {**LOGS, "val_loss": 0.1, "val_accuracy": 1.0})
     recorder.close()
     whole, cut = recorder.epoch_records
