@@ -18,7 +18,9 @@ def test_every_topic_has_a_page():
         "kernel_playground",
         "convolution_arithmetic",
         "pooling",
+        "backpropagation",
         "train_cnn",
+        "architectures",
         "inspect_network",
     } <= names
 
@@ -28,7 +30,8 @@ def test_app_entry_builds_navigation_and_runs_home():
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert [t.value for t in app.title] == ["ConvScope"]
-    assert len(app.get("image")) == 6  # one live thumbnail per topic
+    topics = {Path(p).stem for p in PAGES} - {"home"}
+    assert len(app.get("image")) == len(topics) == 8  # one live thumbnail per topic
 
 
 @pytest.mark.parametrize("page", PAGES)
