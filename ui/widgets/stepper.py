@@ -99,7 +99,7 @@ def step_through(
             st.session_state[step_key] = step + 1
         st.session_state.pop(skip_key, None)
         first, back, forward, last, play, slider = st.columns(
-            [1, 1, 1, 1, 2, 9], vertical_alignment="bottom"
+            [1, 1, 1, 1, 3, 8], vertical_alignment="bottom"
         )
         at_start = current_step(key, num_steps) == 0
         at_end = current_step(key, num_steps) == num_steps - 1
