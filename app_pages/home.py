@@ -70,9 +70,9 @@ TOPICS = [
             (
                 "architectures",
                 "Famous Architectures",
-                "LeNet-5, AlexNet, VGG16, GoogLeNet and ResNet drawn layer by layer, branches "
-                "and shortcuts included, with their exact parameter counts, cost and receptive "
-                "fields — and the small ones one click away from training.",
+                "LeNet-5, AlexNet, VGG16, GoogLeNet and ResNet drawn layer by layer, shortcuts "
+                "and branches included, with their exact parameter counts. The small ones "
+                "train in one click.",
             ),
         ],
     ),

@@ -21,6 +21,9 @@ THUMB = 160
 BLOCK = "conv3_block1"
 
 
+BACKGROUND = (248, 250, 252)  # the faint grey of slides, so the card is not a white hole
+
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
 
@@ -44,13 +47,13 @@ def architecture_thumbnail() -> np.ndarray:
     }
     rows = 1 + max(node.row for node in shown.values()) - first_row
     pitch = THUMB / rows
-    width, height = 62, int(pitch * 0.6)
+    width, height = 70, int(pitch * 0.62)
 
     def centre(name: str) -> tuple[int, int]:
         node = by_name[name]
-        return int(48 + node.lane * 70), int(pitch * (node.row - first_row + 0.5))
+        return int(44 + node.lane * 76), int(pitch * (node.row - first_row + 0.5))
 
-    canvas = np.full((THUMB, THUMB, 3), 255, np.uint8)
+    canvas = np.full((THUMB, THUMB, 3), BACKGROUND, np.uint8)
     for source, target in drawing.edges:
         if source in shown and target in shown:
             (x1, y1), (x2, y2) = centre(source), centre(target)
