@@ -2,9 +2,10 @@
 
 Pick a model (bundled, your own, or an upload) and an input (a test image, a photo, a digit
 you draw, the camera). The page shows what the network sees, what it predicts, and why:
-the first layer's filters and the classic kernels they resemble, every feature map, what
+the filters of any conv layer and the classic kernels they resemble, every feature map, what
 ReLU and pooling do to a map, the receptive field of a deep unit, saliency and Grad-CAM,
-and the test images that excite a filter most.
+and the test images that excite a filter most. Models with branches (residual blocks,
+Inception modules) work too: their maps are grouped by branch.
 
 All TensorFlow work happens in a separate worker process (`core.jobs.worker_client`), so this page
 stays quick: the Streamlit server never imports TensorFlow or Keras.
@@ -51,7 +52,7 @@ model_sections.input_and_prediction(sample, maps, class_names)
 
 tabs = st.tabs(
     [
-        "First-layer filters",
+        "Filters",
         "Feature maps",
         "Pooling & ReLU",
         "Receptive field",
@@ -63,14 +64,17 @@ tabs = st.tabs(
 with tabs[0]:
     st.markdown(
         "The first convolution layer looks at raw pixels. After training, its filters often "
-        "resemble kernels people designed by hand: edge detectors, blob detectors, blurs."
+        "resemble kernels people designed by hand: edge detectors, blob detectors, blurs. "
+        "Deeper layers' filters look at the maps before them."
     )
     layer_sections.filters(client, choice.path, info)
 with tabs[1]:
     st.markdown(
         "Each filter produces one **feature map**: bright where its pattern occurs in the "
         "input. Early maps still look like the image; deeper ones are smaller and more "
-        "abstract, because each unit there combines many earlier maps."
+        "abstract, because each unit there combines many earlier maps. Where the network "
+        "splits into branches, each branch's maps are shown under its name, before the "
+        "layer that joins them."
     )
     layer_sections.feature_maps(client, choice.path, info, maps)
 with tabs[2]:

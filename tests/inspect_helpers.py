@@ -70,18 +70,18 @@ inputs = keras.Input((28, 28, 1), name="digit")
 x = layers.Conv2D(8, 3, padding="same", activation="relu", name="stem_conv")(inputs)
 x = layers.MaxPooling2D(2, name="stem_pool")(x)
 y = layers.Conv2D(8, 3, padding="same", name="block1_conv1")(x)
-y = layers.BatchNormalization(name="block1_bn1")(y)
+y = layers.BatchNormalization(momentum=0.9, name="block1_bn1")(y)
 y = layers.ReLU(name="block1_relu1")(y)
 y = layers.Conv2D(8, 3, padding="same", name="block1_conv2")(y)
-y = layers.BatchNormalization(name="block1_bn2")(y)
+y = layers.BatchNormalization(momentum=0.9, name="block1_bn2")(y)
 x = layers.Add(name="block1_add")([y, x])
 x = layers.ReLU(name="block1_out")(x)
 shortcut = layers.Conv2D(16, 1, strides=2, name="block2_shortcut")(x)
 y = layers.Conv2D(16, 3, strides=2, padding="same", name="block2_conv1")(x)
-y = layers.BatchNormalization(name="block2_bn1")(y)
+y = layers.BatchNormalization(momentum=0.9, name="block2_bn1")(y)
 y = layers.ReLU(name="block2_relu1")(y)
 y = layers.Conv2D(16, 3, padding="same", name="block2_conv2")(y)
-y = layers.BatchNormalization(name="block2_bn2")(y)
+y = layers.BatchNormalization(momentum=0.9, name="block2_bn2")(y)
 x = layers.Add(name="block2_add")([y, shortcut])
 x = layers.ReLU(name="block2_out")(x)
 x = layers.GlobalAveragePooling2D(name="gap")(x)
@@ -90,8 +90,8 @@ residual = keras.Model(inputs, outputs, name="residual")
 mnist = os.path.join(sys.argv[2], "mnist", "mnist.npz")
 if os.path.isfile(mnist):  # a few batches of real digits, so the maps and CAMs mean something
     with numpy.load(mnist) as data:
-        images = data["x_train"][:2048, :, :, None].astype("float32") / 255.0
-        labels = data["y_train"][:2048]
+        images = data["x_train"][:4096, :, :, None].astype("float32") / 255.0
+        labels = data["y_train"][:4096]
     residual.compile("adam", "sparse_categorical_crossentropy")
     residual.fit(images, labels, batch_size=64, epochs=2, verbose=0)
 residual.save(f"{folder}/residual.keras")

@@ -230,3 +230,98 @@ def test_saved_model_from_the_store(tmp_path, monkeypatch):
     assert_clean(app)
     assert app.selectbox(key="inspect.model_saved").value == "my cnn"
     assert "**Prediction: 7**" in markdown_text(app)
+
+
+def upload_model(name: str) -> AppTest:
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    data = (build_test_models() / name).read_bytes()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        (name, data, "application/octet-stream")
+    ).run()
+    assert_clean(app)
+    return app
+
+
+def expander_labels(app: AppTest) -> list[str]:
+    return [expander.label for expander in app.expander]
+
+
+def test_a_residual_model_shows_its_branches_in_every_section():
+    app = upload_model("residual.keras")
+    assert app.selectbox(key="inspect.dataset").value == "mnist"
+    text = markdown_text(app)
+    # Feature maps: grouped by branch, each group labelled.
+    assert "##### 2 branches into block1_add (Add: adds them up)" in text
+    assert "**Residual branch** of block1_add: 3×3 conv → 3×3 conv" in text
+    assert "**Identity shortcut** of block1_add: the maps of stem_pool, unchanged" in text
+    assert "**Residual branch** of block2_add: 3×3 conv stride 2 → 3×3 conv" in text
+    assert "**Shortcut** of block2_add: 1×1 conv stride 2" in text
+    labels = expander_labels(app)
+    assert "block2_shortcut (Conv2D, linear) → 7×7×16 · shortcut of block2_add" in labels
+    assert "block2_add (Add, no activation) → 7×7×16" in labels
+    # Receptive field of the last map: behind two merges, a maximum over branches.
+    assert "This is a **maximum over branches**" in text
+    # Grad-CAM at the last convolution, inside the residual branch.
+    assert app.selectbox(key="inspect.cam_layer").value == "block2_conv2"
+    assert "**Grad-CAM (block2_conv2)**" in text
+    assert any("lies in a branch (residual branch of block2_add)" in c.value for c in app.caption)
+    # Pooling after the stem conv, and the summary says what each layer reads.
+    assert "stem_conv (after ReLU)" in text
+    table = app.dataframe[-1].value
+    assert table.set_index("layer").loc["block2_add", "inputs"] == "block2_bn2, block2_shortcut"
+
+    app.selectbox(key="inspect.filter_layer").set_value("block2_shortcut").run()
+    assert_clean(app)
+    assert "Layer **block2_shortcut** has 16 filters of 1×1×8 weights." in markdown_text(app)
+    app.selectbox(key="inspect.cam_layer").set_value("block1_add").run()
+    assert_clean(app)
+    assert "**Grad-CAM (block1_add)**" in markdown_text(app)
+    app.selectbox(key="inspect.enlarge_layer").set_value("block2_out").run()
+    assert_clean(app)
+    assert any(i.value == "This map was not made by a single conv filter." for i in app.info)
+
+
+def test_the_top_nine_search_on_a_layer_inside_a_branch():
+    from ui.inspect.models import inference_client
+
+    app = upload_model("residual.keras")
+    app.selectbox(key="inspect.top_layer").set_value("block2_shortcut").run()
+    app.button(key="inspect.top_go").click().run()
+    assert not app.exception
+    client = inference_client()
+    scans = [scan for key, scan in client._scans.items() if key[1] == "block2_shortcut"]
+    assert scans
+    client.wait_for_scan(scans[0], timeout=60)
+    app.run()
+    assert_clean(app)
+    assert any("Searched in" in c.value and "orange box" in c.value for c in app.caption), [
+        c.value for c in app.caption
+    ]
+
+
+def test_an_inception_module_shows_each_branch_and_pools_after_the_merge():
+    app = upload_model("inception.keras")
+    assert app.selectbox(key="inspect.dataset").value == "cifar10"
+    text = markdown_text(app)
+    for heading in (
+        "**Branch 1** of mixed: 1×1 conv",
+        "**Branch 2** of mixed: 1×1 conv → 3×3 conv",
+        "**Branch 3** of mixed: 1×1 conv → 5×5 conv",
+        "**Branch 4** of mixed: 3×3 max pool → 1×1 conv",
+    ):
+        assert heading in text
+    assert app.selectbox(key="inspect.cam_layer").value == "branch_pool_proj"
+    app.selectbox(key="inspect.pool_layer").set_value("pool").run()  # its input is the merge
+    assert_clean(app)
+    assert "**mixed**" in markdown_text(app)
+    app.selectbox(key="inspect.pool_layer").set_value("branch_pool").run()
+    assert_clean(app)
+    assert any("both 32×32" in c.value for c in app.caption)
+    app.selectbox(key="inspect.filter_layer").set_value("branch1x1").run()
+    assert_clean(app)
+    assert "it mixes the 12 input maps" in markdown_text(app)
+    app.selectbox(key="inspect.enlarge_layer").set_value("mixed").run()
+    app.number_input(key="inspect.enlarge_channel").set_value(20).run()
+    assert_clean(app)
+    assert any(c.value.startswith("Filter 4 of branch5x5") for c in app.caption)

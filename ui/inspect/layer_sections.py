@@ -20,7 +20,7 @@ from core.jobs.inspection import (
 )
 from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
-from ui.inspect import views
+from ui.inspect import graph, views
 
 MAX_FILTERS = 64
 
@@ -34,29 +34,102 @@ def reported_errors(action):
         return None
 
 
+def forget_stale_choice(key: str, options) -> None:
+    """Forget a widget's value that the options of this run no longer offer (another layer
+    or model), so the widget starts again from its default instead of failing."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
+def _channel_mixing(weights, kernels: np.ndarray, count: int) -> None:
+    """A 1×1 convolution as what it is: a weighted sum of the input maps per filter."""
+    st.markdown(
+        f"Layer **{weights.layer}** has {kernels.shape[3]} filters of 1×1×{kernels.shape[2]} "
+        "weights. A 1×1 filter sees one pixel, so it finds no pattern in space: it mixes the "
+        f"{kernels.shape[2]} input maps, adding each with its weight (red adds, blue "
+        "subtracts). Networks use it to make new combinations of maps, or fewer maps before "
+        "an expensive 3×3 or 5×5 convolution."
+    )
+    matrix = kernels[0, 0, :, :count]  # (input maps, filters): wide, like the screen
+    st.plotly_chart(
+        views.heatmap_figure(
+            matrix,
+            title="Weights: one column per filter, one row per input map",
+            signed=True,
+            height=min(560, 140 + 26 * kernels.shape[2]),
+        ),
+        config=views.PLOTLY_CONFIG,
+        key="inspect.filter_mixing",
+    )
+    st.caption(
+        "Diverging colours, ±largest |weight|. Hover for values: column = filter, row = input "
+        "map. No classic kernel or frequency response here: a 1×1 kernel passes every "
+        "frequency alike."
+    )
+
+
 def filters(client: WorkerClient, path: str, info: ModelInfo):
-    """First-layer kernels: grid with values on hover, closest classic kernel, frequencies."""
-    weights = reported_errors(lambda: client.filters(path))
+    """A conv layer's kernels: grid with values on hover, closest classic kernel, frequencies.
+
+    The first conv layer is shown unless the user picks another; 1×1 layers are shown as the
+    channel-mixing matrix they are.
+    """
+    convs = [layer for layer in info.conv_layers if layer.is_map]
+    names = [layer.name for layer in convs]
+    chosen = None
+    if len(names) > 1:
+        forget_stale_choice("inspect.filter_layer", names)
+        chosen = st.selectbox(
+            "Conv layer",
+            names,
+            key="inspect.filter_layer",
+            format_func=lambda n: graph.layer_label(info.layer(n)),
+            help="The first layer's filters look at pixels and are the easiest to read. "
+            "Deeper filters look at the maps of the layer before them.",
+        )
+    weights = reported_errors(lambda: client.filters(path, chosen))
     if weights is None:
         return
     kernels = weights.kernels  # (kh, kw, in, out)
     count = min(kernels.shape[3], MAX_FILTERS)
+    if kernels.shape[:2] == (1, 1):
+        _channel_mixing(weights, kernels, count)
+        return
+    looks_at = "image" if weights.layer == (names[0] if names else None) else "maps before it"
     st.markdown(
         f"Layer **{weights.layer}** has {kernels.shape[3]} filters of "
         f"{kernels.shape[0]}×{kernels.shape[1]}×{kernels.shape[2]} weights. Each one slides over "
-        'the image and answers "how much does this patch look like me?" — red weights add '
-        "the pixel, blue ones subtract it."
+        f'the {looks_at} and answers "how much does this patch look like me?" — red weights '
+        "add the pixel, blue ones subtract it."
     )
     options = list(range(kernels.shape[2])) + (["rgb"] if kernels.shape[2] == 3 else [])
-    channel = st.radio(
-        "Input channel",
-        options,
-        horizontal=True,
-        key="inspect.filter_channel",
-        format_func=lambda c: "RGB composite" if c == "rgb" else channel_name(c, kernels),
-        help="A filter has one kernel per input channel; colour models have three (R, G, B). "
-        "The composite shows the three as one colour picture.",
+
+    def label_of(c) -> str:
+        return "RGB composite" if c == "rgb" else channel_name(c, kernels)
+
+    help_text = (
+        "A filter has one kernel per input channel; colour models have three (R, G, B). "
+        "The composite shows the three as one colour picture."
     )
+    if len(options) <= 4:
+        forget_stale_choice("inspect.filter_channel", options)
+        channel = st.radio(
+            "Input channel",
+            options,
+            horizontal=True,
+            key="inspect.filter_channel",
+            format_func=label_of,
+            help=help_text,
+        )
+    else:
+        forget_stale_choice("inspect.filter_channel_list", options)
+        channel = st.selectbox(
+            "Input channel",
+            options,
+            key="inspect.filter_channel_list",
+            format_func=label_of,
+            help=help_text,
+        )
     if channel == "rgb":
         st.image(views.rgb_kernel_tiles(kernels[:, :, :, :count]), caption=list(range(count)))
         st.caption(
@@ -67,6 +140,7 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     else:
         planes = kernels[:, :, channel, :count]
     stack = np.moveaxis(planes, 2, 0)
+    forget_stale_choice("inspect.filter_index", range(count))
     st.plotly_chart(
         views.kernel_grid_figure(
             stack, titles=[f"#{i}" for i in range(count)], columns=min(8, count)
@@ -138,20 +212,60 @@ def channel_name(channel: int, kernels: np.ndarray) -> str:
     return f"channel {channel}"
 
 
-def source_conv(info: ModelInfo, layer: LayerInfo) -> LayerInfo | None:
-    """The conv layer whose filters made `layer`'s channels (following first inputs back)."""
+def source_filter(info: ModelInfo, layer: LayerInfo, channel: int):
+    """The conv filter that made map `channel` of `layer`: `(conv layer, filter)` or None.
+
+    Follows the map back through layers that keep each channel apart (activations,
+    pooling, normalisation) and through a `Concatenate` to the input that holds the
+    channel; None when the map mixes several convolutions (an `Add`) or has none.
+    """
     current = layer
     while current is not None:
         if current.kind == "conv":
-            return current
-        if current.kind not in ("activation", "pooling") or not current.inbound:
+            return current, channel
+        if current.kind == "merge":
+            for source, start, end in graph.concatenated_sources(info, current):
+                if start <= channel < end:
+                    current, channel = info.layer(source), channel - start
+                    break
+            else:
+                return None
+            continue
+        if current.kind not in ("activation", "pooling", "normalization") or not current.inbound:
             return None
         current = next((item for item in info.layers if item.name == current.inbound[0]), None)
     return None
 
 
+def _map_title(info: ModelInfo, layer: LayerInfo, values: np.ndarray) -> str:
+    title = (
+        f"{layer.name} ({layer.class_name}, {layer.activation or 'no activation'}) → "
+        f"{values.shape[0]}×{values.shape[1]}×{values.shape[2]}"
+    )
+    if layer.branch:
+        title += f" · {graph.branch_note(layer)}"
+    return title
+
+
+def _merge_caption(info: ModelInfo, layer: LayerInfo) -> str:
+    """Where a merge's maps come from."""
+    stacked = graph.concatenated_sources(info, layer)
+    if stacked:
+        return (
+            "Maps "
+            + ", ".join(f"{start}–{end - 1} from {source}" for source, start, end in stacked)
+            + " (stacked side by side)."
+        )
+    sources = " and ".join(dict.fromkeys(layer.inbound))
+    return f"Each map combines the maps of the same number from {sources} ({layer.class_name})."
+
+
 def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: FeatureMaps):
-    """Every conv / activation / pooling output as a grid, and one map enlarged."""
+    """Every conv / activation / pooling / merge output as a grid, and one map enlarged.
+
+    In a model with branches the layers are grouped: the main path, and before each merge
+    one group per branch it joins, under a heading that says what the merge does.
+    """
     shared = st.toggle(
         "Shared colour scale per layer",
         value=True,
@@ -159,24 +273,44 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
         help="On: all maps of a layer use one scale, so a faint map really is weak. Off: each "
         "map is stretched to its own maximum, which shows the pattern of weak maps too.",
     )
-    for position, layer in enumerate(info.map_layers):
-        values = maps.maps[layer.name]
-        tiles, _, description = views.map_tiles(values, shared=shared, limit_count=MAX_FILTERS)
-        title = (
-            f"{layer.name} ({layer.class_name}, {layer.activation or 'no activation'}) → "
-            f"{values.shape[0]}×{values.shape[1]}×{values.shape[2]}"
-        )
-        with st.expander(title, expanded=position == 0):
-            st.image(views.mosaic(tiles, columns=8), width="stretch")
-            shown = "" if values.shape[2] <= MAX_FILTERS else f" First {MAX_FILTERS} maps shown."
-            st.caption(description + shown)
+    branched = graph.has_branches(info)
+    groups = graph.group_by_branch(info, info.map_layers)
+    position = 0
+    for index, group in enumerate(groups):
+        previous = groups[index - 1].block if index else None
+        if branched and group.block != previous:
+            heading = graph.block_heading(info, group.block) if group.block else graph.MAIN_PATH
+            st.markdown(f"##### {heading}")
+        if group.block:
+            st.markdown(graph.branch_heading(group.layers[0]))
+        for layer in group.layers:
+            values = maps.maps[layer.name]
+            tiles, _, description = views.map_tiles(values, shared=shared, limit_count=MAX_FILTERS)
+            with st.expander(_map_title(info, layer, values), expanded=position == 0):
+                st.image(views.mosaic(tiles, columns=8), width="stretch")
+                shown = (
+                    "" if values.shape[2] <= MAX_FILTERS else f" First {MAX_FILTERS} maps shown."
+                )
+                merged = f" {_merge_caption(info, layer)}" if layer.kind == "merge" else ""
+                st.caption(description + shown + merged)
+            position += 1
+        following = groups[index + 1].block if index + 1 < len(groups) else None
+        if group.block and following != group.block:  # inputs of the merge with no layers
+            for line in graph.unchanged_inputs(info, group.block):
+                st.markdown(line)
     st.markdown("#### Enlarge one map beside the kernel that made it")
     names = [layer.name for layer in info.map_layers]
     left, right = st.columns(2)
+    forget_stale_choice("inspect.enlarge_layer", names)
     name = left.selectbox(
-        "Layer", names, key="inspect.enlarge_layer", help="Which layer's map to enlarge."
+        "Layer",
+        names,
+        key="inspect.enlarge_layer",
+        format_func=lambda n: graph.layer_label(info.layer(n)),
+        help="Which layer's map to enlarge.",
     )
     values = maps.maps[name]
+    forget_stale_choice("inspect.enlarge_channel", range(values.shape[2]))
     channel = int(
         right.number_input(
             "Map number",
@@ -196,18 +330,26 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
         config=views.PLOTLY_CONFIG,
         key="inspect.enlarged_map",
     )
-    conv = source_conv(info, info.layer(name))
-    if conv is None:
+    source = source_filter(info, info.layer(name), channel)
+    if source is None:
         columns[1].info("This map was not made by a single conv filter.")
         return
+    conv, number = source
     weights = reported_errors(lambda: client.filters(path, conv.name))
-    if weights is None or channel >= weights.kernels.shape[3]:
+    if weights is None or number >= weights.kernels.shape[3]:
         return
-    kernel = np.moveaxis(weights.kernels[:, :, :, channel], 2, 0)[:MAX_FILTERS]
+    kernel = np.moveaxis(weights.kernels[:, :, :, number], 2, 0)[:MAX_FILTERS]
     with columns[1]:
-        if len(kernel) == 1:
+        if conv.kernel_size == (1, 1) and len(kernel) > 1:
             figure = views.heatmap_figure(
-                kernel[0], title=f"Filter {channel} of {conv.name}", signed=True, height=380
+                kernel[:, 0, 0][np.newaxis],
+                title=f"Filter {number} of {conv.name}: a weight per input map",
+                signed=True,
+                height=200,
+            )
+        elif len(kernel) == 1:
+            figure = views.heatmap_figure(
+                kernel[0], title=f"Filter {number} of {conv.name}", signed=True, height=380
             )
         else:
             figure = views.kernel_grid_figure(
@@ -218,7 +360,7 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
             )
         st.plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.enlarged_kernel")
         st.caption(
-            f"Filter {channel} of {conv.name}: one {conv.kernel_size[0]}×"
+            f"Filter {number} of {conv.name}: one {conv.kernel_size[0]}×"
             f"{conv.kernel_size[1]} kernel per input channel; their responses are summed, "
             "plus a bias, to give the map on the left."
         )
@@ -232,11 +374,13 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
         return
     names = [layer.name for layer in pools]
     left, right = st.columns(2)
+    forget_stale_choice("inspect.pool_layer", names)
     pool = info.layer(
         left.selectbox(
             "Pooling layer",
             names,
             key="inspect.pool_layer",
+            format_func=lambda n: graph.layer_label(info.layer(n)),
             help="A pooling layer and the map it shrinks.",
         )
     )
@@ -245,6 +389,7 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
     if before is None:
         st.info(f"The input of {pool.name} is not a feature map shown here.")
         return
+    forget_stale_choice("inspect.pool_channel", range(after.shape[2]))
     channel = int(
         right.number_input(
             "Map number",
@@ -286,13 +431,23 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
     if pre is not None and activation == "ReLU":
         zeroed = float((pre <= 0).mean())
         st.caption(f"ReLU replaced {zeroed:.0%} of the values (all the negative ones) with 0.")
-    if "Max" in pool.class_name:
+    shrinks = pooled.shape[:2] != plane.shape[:2]
+    if "Max" in pool.class_name and shrinks:
         how = "keeps the strongest response in each window: the map shrinks but the bright spots "
         how += "survive, and small shifts of the input barely change it"
+    elif "Max" in pool.class_name:
+        how = "keeps the strongest response in each window; with stride 1 and 'same' padding "
+        how += "the map keeps its size and each bright spot spreads over a window"
     else:
-        how = "averages each window: the map shrinks and gets smoother"
+        how = "averages each window: the map " + ("shrinks" if shrinks else "keeps its size")
+        how += " and gets smoother"
+    size = (
+        f"so the pooled map really is smaller: {plane.shape[0]}×{plane.shape[1]} → "
+        f"{pooled.shape[0]}×{pooled.shape[1]}"
+        if shrinks
+        else f"both {plane.shape[0]}×{plane.shape[1]}"
+    )
     st.caption(
-        f"Drawn at the same scale ({scale} screen pixels per unit), so the pooled map really is "
-        f"smaller: {plane.shape[0]}×{plane.shape[1]} → {pooled.shape[0]}×{pooled.shape[1]}. "
+        f"Drawn at the same scale ({scale} screen pixels per unit), {size}. "
         f"{pool.class_name} {how}. The map and its pooled version share one colour scale."
     )

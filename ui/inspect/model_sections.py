@@ -8,16 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from core.data.catalog import DISPLAY_NAMES
-from core.jobs.inspection import (
-    FeatureMaps,
-    LayerInfo,
-    ModelInfo,
-)
+from core.jobs.inspection import FeatureMaps, ModelInfo
 from core.jobs.worker_client import WorkerClient
-from core.ops.receptive_field import LayerGeometry, input_region, receptive_fields
-from ui.inspect import views
+from core.ops.receptive_field import input_region
+from ui.inspect import graph, views
 from ui.inspect.inputs import InputSample, TestSet
-from ui.inspect.layer_sections import reported_errors
+from ui.inspect.layer_sections import forget_stale_choice, reported_errors
 
 
 def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
@@ -67,40 +63,36 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
         )
 
 
-def _path_to(info: ModelInfo, name: str) -> list[LayerInfo]:
-    """Layers from the input to `name`, following each layer's first input."""
-    chain, current = [], info.layer(name)
-    while current is not None and current.kind != "input":
-        chain.append(current)
-        parent = current.inbound[0] if current.inbound else None
-        current = next((item for item in info.layers if item.name == parent), None)
-    return chain[::-1]
+def _size(field) -> str:
+    return f"{field.size[0]}×{field.size[1]}"
 
 
-def _geometry(layer: LayerInfo) -> LayerGeometry:
-    if layer.kind in ("conv", "pooling") and layer.kernel_size:
-        return LayerGeometry(
-            layer.name,
-            layer.kernel_size,
-            layer.strides or 1,
-            layer.padding or "valid",
-            layer.dilation_rate,
-        )
-    return LayerGeometry(layer.name)
+def _merge_note(step: graph.FieldStep) -> str:
+    if not step.branches:
+        return ""
+    sizes = ", ".join(f"{_size(field)} via {name}" for name, field in step.branches)
+    return f"union of its inputs' windows: {sizes}"
 
 
 def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
-    """Pick a unit in a deeper map and outline the input pixels it depends on."""
+    """Pick a unit in a deeper map and outline the input pixels it depends on.
+
+    Behind a merge the window is the union of the branches' windows (`graph.field_steps`),
+    and the page says that it is a maximum over branches.
+    """
     names = [layer.name for layer in info.map_layers]
     columns = st.columns(4)
+    forget_stale_choice("inspect.rf_layer", names)
     name = columns[0].selectbox(
         "Layer",
         names,
         index=len(names) - 1,
         key="inspect.rf_layer",
+        format_func=lambda n: graph.layer_label(info.layer(n)),
         help="Deeper layers see larger windows of the input.",
     )
     values = maps.maps[name]
+    forget_stale_choice("inspect.rf_channel", range(values.shape[2]))
     channel = min(
         int(
             columns[1].number_input(
@@ -135,15 +127,12 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
             help="Column of the unit.",
         )
     )
-    chain = _path_to(info, name)
     try:
-        fields = receptive_fields(
-            [_geometry(layer) for layer in chain], input_size=tuple(info.input_shape[:2])
-        )
+        steps = graph.field_steps(info, name)
     except ValueError as error:
-        st.error(f"Cannot compute the receptive field: {error}")
+        st.info(f"The receptive field of {name} cannot be worked out here: {error}")
         return
-    field = fields[-1]
+    field = steps[-1].field
     row, col = min(row, field.output_size[0] - 1), min(col, field.output_size[1] - 1)
     full = input_region(field, row, col)
     region = input_region(field, row, col, input_size=tuple(info.input_shape[:2]))
@@ -166,23 +155,40 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
         f"{values[row, col, channel]:.3f}) depends on a **{field.size[0]}×{field.size[1]}** "
         f"window of the input.{clipped} Neighbouring units are {field.jump[0]} pixels apart."
     )
+    merges = [step for step in steps if step.is_maximum]
+    if merges:
+        right.markdown(
+            "This is a **maximum over branches**: "
+            + "; ".join(
+                f"{step.layer} joins windows of "
+                + " and ".join(f"{_size(f)} ({n})" for n, f in step.branches)
+                for step in merges
+            )
+            + ". A unit after a merge depends on every branch, so its window is their union: "
+            "the largest branch decides it. The table follows that branch."
+        )
+    layer_of = {layer.name: layer for layer in info.layers}
     right.dataframe(
         pd.DataFrame(
             [
                 {
-                    "layer": f.layer,
-                    "receptive field": f"{f.size[0]}×{f.size[1]}",
-                    "jump": f.jump[0],
-                    "map size": f"{f.output_size[0]}×{f.output_size[1]}",
+                    "layer": step.layer,
+                    "receptive field": _size(step.field),
+                    "jump": step.field.jump[0],
+                    "map size": f"{step.field.output_size[0]}×{step.field.output_size[1]}",
+                    "branch": graph.branch_note(layer_of[step.layer])
+                    if step.layer in layer_of
+                    else "",
+                    "note": _merge_note(step),
                 }
-                for f in fields
+                for step in steps
             ]
         ),
         hide_index=True,
     )
     right.caption(
         "Each k×k layer adds (k − 1) × jump pixels to the window; each stride or "
-        "pooling multiplies the jump."
+        "pooling multiplies the jump. At a merge the window is the union of its inputs' windows."
     )
 
 
@@ -199,14 +205,22 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
         "have argued for it.",
     )
     class_index = predicted if choice < 0 else int(choice)
-    candidates = [layer.name for layer in info.map_layers if layer.kind in ("conv", "activation")]
+    candidates = [layer.name for layer in info.map_layers]
+    last = info.last_conv
+    default = candidates.index(last.name) if last is not None else len(candidates) - 1
+    forget_stale_choice("inspect.cam_layer", candidates)
     layer = columns[1].selectbox(
         "Grad-CAM layer",
         candidates,
-        index=len(candidates) - 1,
+        index=default,
         key="inspect.cam_layer",
+        format_func=lambda n: (
+            graph.layer_label(info.layer(n))
+            + (" — last convolution" if last is not None and n == last.name else "")
+        ),
         help="Grad-CAM weighs this layer's maps by how much they raise the class score. The "
-        "last conv layer is the usual choice: coarse but most class-specific.",
+        "last conv layer is the usual choice: coarse but most class-specific. In a branch, "
+        "it shows only the evidence that flows through that branch.",
     )
     saliency = reported_errors(lambda: client.saliency(path, sample.image, class_index))
     cam = reported_errors(lambda: client.grad_cam(path, sample.image, class_index, layer=layer))
@@ -231,6 +245,13 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
         f"{layer} maps weighted by their average gradient, ReLU, upsampled from "
         f"{cam.coarse.shape[0]}×{cam.coarse.shape[1]}. Both scaled to 0–1, hot = more."
     )
+    chosen = info.layer(layer)
+    if chosen.branch:
+        st.caption(
+            f"{layer} lies in a branch ({graph.branch_note(chosen)}): this Grad-CAM sees only "
+            f"the evidence that flows through that branch. Pick {chosen.block} (or a layer after "
+            "it) for all branches together."
+        )
 
 
 def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet | None):
@@ -240,13 +261,16 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
         return
     names = [layer.name for layer in info.map_layers]
     columns = st.columns(2)
+    forget_stale_choice("inspect.top_layer", names)
     layer = columns[0].selectbox(
         "Layer",
         names,
         key="inspect.top_layer",
+        format_func=lambda n: graph.layer_label(info.layer(n)),
         help="The search runs once per layer and is then cached.",
     )
     channels = info.layer(layer).output_shape[-1]
+    forget_stale_choice("inspect.top_filter", range(channels))
     filter_index = min(
         int(
             columns[1].number_input(
@@ -290,21 +314,30 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
             return
         result = scan.result
         top = result.top(filter_index, 9)
-        chain = [_geometry(item) for item in _path_to(info, layer)]
-        field = receptive_fields(chain, input_size=tuple(info.input_shape[:2]))[-1]
+        try:
+            field = graph.field_steps(info, layer)[-1].field
+        except ValueError:
+            field = None  # no window to draw; the images still say what excites the filter
         images, captions = [], []
         scale = max(1, 112 // info.input_shape[0])
         for index, score, row, col in zip(top.indices, top.scores, top.rows, top.cols, strict=True):
             rgb = views.enlarge(views.input_rgb(test.images[int(index)]), 112)
-            region = input_region(field, int(row), int(col), input_size=tuple(info.input_shape[:2]))
-            images.append(views.draw_region(rgb, region, scale=scale))
+            if field is not None:
+                region = input_region(
+                    field, int(row), int(col), input_size=tuple(info.input_shape[:2])
+                )
+                rgb = views.draw_region(rgb, region, scale=scale)
+            images.append(rgb)
             label = test.class_names[int(test.labels[int(index)])]
             captions.append(f"#{int(index)} {label}: {score:.2f}")
         st.image(images, caption=captions, width=112)
-        st.caption(
-            f"Searched in {result.seconds:.1f} s. The orange box is the input window "
-            "of the unit that responded most (its receptive field)."
+        where = (
+            " The orange box is the input window of the unit that responded most (its "
+            "receptive field)."
+            if field is not None
+            else ""
         )
+        st.caption(f"Searched in {result.seconds:.1f} s.{where}")
 
     show()
 

@@ -250,11 +250,14 @@ def region_figure(image: np.ndarray, region: InputRegion, full: InputRegion, *, 
 
 
 def summary_rows(info) -> list[dict]:
-    """Rows for the model summary table."""
+    """Rows for the model summary table: one per layer, with the layers it reads and, in a
+    model with branches, the branch it lies in."""
     return [
         {
             "layer": layer.name,
             "type": layer.class_name,
+            "inputs": ", ".join(layer.inbound),
+            "branch": f"{layer.block} · {layer.branch}" if layer.branch else "",
             "output shape": "?" if layer.output_shape is None else str(layer.output_shape),
             "parameters": layer.params,
             "activation": layer.activation or "",

@@ -7,6 +7,10 @@ The feature maps are computed here with scipy, from the same kernels `ArrayWorke
 returns, so what the Inspect sections show can be checked against known numbers. The
 sections take the inference worker's client as an argument; `ArrayWorker` answers its
 requests from these arrays, so no TensorFlow worker is started.
+
+`branched_info` is a second small model with branches (a residual block with an identity
+shortcut, then a two-branch Inception-like module), described as the worker describes it
+(`annotate_graph`); its maps are random arrays of the right shapes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from core.jobs.inspection import (
     ScanResult,
 )
 from core.jobs.worker_client import ActivationScan
+from core.worker.model_description import annotate_graph
 
 PATH = "/models/small.keras"
 CLASS_NAMES = ("zero", "one", "two")
@@ -158,6 +163,8 @@ class ArrayWorker:
     """
 
     weights: Weights = field(default_factory=weights)
+    more_filters: dict[str, FilterWeights] = field(default_factory=dict)
+    map_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # layer: (side, maps)
     failing: tuple[str, ...] = ()
     scan_steps: int | None = None
     scan_error: str | None = None
@@ -171,6 +178,8 @@ class ArrayWorker:
 
     def filters(self, path, layer: str | None = None) -> FilterWeights:
         self._ask("filters", path, layer)
+        if layer in self.more_filters:
+            return self.more_filters[layer]
         if layer in (None, "conv"):
             return FilterWeights("conv", self.weights.conv, self.weights.conv_bias)
         if layer == "conv2":
@@ -208,8 +217,103 @@ class ArrayWorker:
 
     def scan_result(self, layer: str, count: int) -> ScanResult:
         """Image i responds i·(filter + 1) at the map's last unit: the last images win."""
-        channels = {"conv": 4, "pool": 4, "conv2": 2}[layer]
-        side = {"conv": 8, "pool": 4, "conv2": 2}[layer]
+        sizes = {"conv": (8, 4), "pool": (4, 4), "conv2": (2, 2)} | self.map_sizes
+        side, channels = sizes[layer]
         scores = np.outer(np.arange(count), np.arange(1, channels + 1)).astype(np.float32)
         last = np.full((count, channels), side - 1, np.int32)
         return ScanResult(layer, scores, last, last.copy(), seconds=1.5)
+
+
+def branched_layers() -> tuple[LayerInfo, ...]:
+    """8×8×1 → stem (3×3, 4, ReLU) → [a1 (3×3, 4) → bn → a_relu] + identity → add
+    → [tower_1 (1×1, 2, ReLU)] [tower_3 (3×3, 3, ReLU)] → mixed (Concatenate, 5)
+    → pool (2×2) → gap → dense (3, softmax).
+
+    Receptive fields by hand: stem 3, a1 5, add 5 (union of 5 and 3), tower_1 5, tower_3 7,
+    mixed 7 (union of 5 and 7), pool 8 with jump 2.
+    """
+    same = dict(strides=(1, 1), padding="same")
+
+    def conv(name, size, filters, activation, *inbound):
+        return LayerInfo(
+            name,
+            "Conv2D",
+            "conv",
+            (8, 8, filters),
+            size * size * 4 * filters + filters,
+            activation=activation,
+            kernel_size=(size, size),
+            filters=filters,
+            inbound=inbound,
+            **same,
+        )
+
+    def plain(name, class_name, kind, shape, *inbound):
+        return LayerInfo(name, class_name, kind, shape, 0, inbound=inbound)
+
+    return annotate_graph(
+        (
+            plain("input", "InputLayer", "input", (8, 8, 1)),
+            conv("stem", 3, 4, "relu", "input"),
+            conv("a1", 3, 4, "linear", "stem"),
+            plain("bn", "BatchNormalization", "normalization", (8, 8, 4), "a1"),
+            plain("a_relu", "ReLU", "activation", (8, 8, 4), "bn"),
+            plain("add", "Add", "merge", (8, 8, 4), "a_relu", "stem"),
+            conv("tower_3", 3, 3, "relu", "add"),
+            conv("tower_1", 1, 2, "relu", "add"),
+            plain("mixed", "Concatenate", "merge", (8, 8, 5), "tower_1", "tower_3"),
+            LayerInfo(
+                "pool",
+                "MaxPooling2D",
+                "pooling",
+                (4, 4, 5),
+                0,
+                kernel_size=(2, 2),
+                strides=(2, 2),
+                padding="valid",
+                inbound=("mixed",),
+            ),
+            plain("gap", "GlobalAveragePooling2D", "other", (5,), "pool"),
+            LayerInfo("dense", "Dense", "other", (3,), 18, "softmax", inbound=("gap",)),
+        )
+    )
+
+
+def branched_info(**changes) -> ModelInfo:
+    values = dict(
+        path=PATH,
+        name="branched",
+        input_shape=(8, 8, 1),
+        num_classes=3,
+        layers=branched_layers(),
+        total_params=sum(layer.params for layer in branched_layers()),
+    )
+    return ModelInfo(**(values | changes))
+
+
+def branched_maps(seed: int = 0) -> FeatureMaps:
+    """Random maps of the right shapes for every map layer of `branched_info`."""
+    rng = np.random.default_rng(seed)
+    maps = {
+        layer.name: rng.normal(size=layer.output_shape).astype(np.float32)
+        for layer in branched_info().map_layers
+    }
+    return FeatureMaps(maps, {}, np.array([0.2, 0.7, 0.1], np.float32), 1.0)
+
+
+def branched_worker() -> ArrayWorker:
+    """Answers filter requests for the branched model's convolutions (random kernels)."""
+    rng = np.random.default_rng(1)
+    kernels = {
+        layer.name: FilterWeights(
+            layer.name,
+            rng.normal(size=(*layer.kernel_size, 4, layer.filters)).astype(np.float32),
+            np.zeros(layer.filters, np.float32),
+        )
+        for layer in branched_info().conv_layers
+    }
+    kernels["stem"] = FilterWeights(
+        "stem", rng.normal(size=(3, 3, 1, 4)).astype(np.float32), np.zeros(4, np.float32)
+    )
+    sizes = {layer.name: layer.output_shape[1:] for layer in branched_info().map_layers}
+    return ArrayWorker(more_filters=kernels, map_sizes=sizes)

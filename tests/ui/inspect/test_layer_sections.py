@@ -10,20 +10,29 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs.inspection import FeatureMaps, InferenceError, LayerInfo, ModelRejectedError
+from core.jobs.inspection import (
+    FeatureMaps,
+    FilterWeights,
+    InferenceError,
+    LayerInfo,
+    ModelRejectedError,
+)
 from tests.apptest_helpers import markdown_text
 from tests.ui.inspect.small_network import (
     PATH,
     SOBEL_X,
     ArrayWorker,
     Weights,
+    branched_info,
+    branched_maps,
+    branched_worker,
     edge_image,
     feature_maps,
     model_info,
     weights,
 )
 from tests.ui.train.apptest_charts import array, chart, chart_keys
-from ui.inspect.layer_sections import MAX_FILTERS, channel_name, source_conv
+from ui.inspect.layer_sections import MAX_FILTERS, channel_name, source_filter
 
 
 def captions(at: AppTest) -> list[str]:
@@ -86,7 +95,7 @@ def branchy_info():
             LayerInfo("input", "InputLayer", "input", (8, 8, 1), 0),
             LayerInfo("conv_a", "Conv2D", "conv", (8, 8, 2), 20, **conv, inbound=("input",)),
             LayerInfo("conv_b", "Conv2D", "conv", (8, 8, 2), 20, **conv, inbound=("input",)),
-            LayerInfo("add", "Add", "other", (8, 8, 2), 0, inbound=("conv_a", "conv_b")),
+            LayerInfo("add", "Add", "merge", (8, 8, 2), 0, inbound=("conv_a", "conv_b")),
             LayerInfo("relu", "ReLU", "activation", (8, 8, 2), 0, inbound=("add",)),
             LayerInfo(
                 "avg",
@@ -103,15 +112,29 @@ def branchy_info():
     )
 
 
+def traced(info, name, channel):
+    found = source_filter(info, info.layer(name), channel)
+    return None if found is None else (found[0].name, found[1])
+
+
 def test_the_conv_behind_a_map_is_found_through_activations_and_pooling():
     info = model_info()
-    assert source_conv(info, info.layer("conv")).name == "conv"
-    assert source_conv(info, info.layer("pool")).name == "conv"
-    assert source_conv(info, info.layer("conv2")).name == "conv2"
-    assert source_conv(info, info.layer("flatten")) is None
+    assert traced(info, "conv", 2) == ("conv", 2)
+    assert traced(info, "pool", 3) == ("conv", 3)
+    assert traced(info, "conv2", 1) == ("conv2", 1)
+    assert traced(info, "flatten", 0) is None
     branchy = branchy_info()
-    assert source_conv(branchy, branchy.layer("avg")) is None  # behind it: an Add of two
-    assert source_conv(branchy, branchy.layer("conv_b")).name == "conv_b"
+    assert traced(branchy, "avg", 0) is None  # behind it: an Add of two
+    assert traced(branchy, "conv_b", 1) == ("conv_b", 1)
+
+
+def test_a_stacked_map_is_traced_into_the_branch_that_made_it_through_normalisation():
+    info = branched_info()  # mixed = tower_1 (maps 0–1) ‖ tower_3 (maps 2–4)
+    assert traced(info, "mixed", 1) == ("tower_1", 1)
+    assert traced(info, "mixed", 2) == ("tower_3", 0)
+    assert traced(info, "pool", 4) == ("tower_3", 2)
+    assert traced(info, "a_relu", 3) == ("a1", 3)  # through BatchNormalization
+    assert traced(info, "add", 0) is None
 
 
 # ---------------------------------------------------------------------------
@@ -136,8 +159,10 @@ def open_filters(client=None, info=None) -> AppTest:
 def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     client = ArrayWorker()
     at = open_filters(client)
-    assert client.requests == [("filters", PATH, None)]  # the first conv layer
+    assert at.selectbox(key="inspect.filter_layer").value == "conv"  # the first conv layer
+    assert client.requests == [("filters", PATH, "conv")]
     assert markdown_text(at).startswith("Layer **conv** has 4 filters of 3×3×1 weights.")
+    assert "slides over the image" in markdown_text(at)
     assert at.radio(key="inspect.filter_channel").options == ["channel 0"]
     grid = chart(at, "inspect.filter_grid")
     assert len(grid["data"]) == 4
@@ -217,6 +242,48 @@ def test_a_model_with_many_filters_shows_the_first_64():
     assert "has 70 filters" in markdown_text(at)
     assert len(chart(at, "inspect.filter_grid")["data"]) == MAX_FILTERS
     assert at.number_input(key="inspect.filter_index").max == MAX_FILTERS - 1
+
+
+def test_a_deeper_conv_layer_shows_a_kernel_per_input_map():
+    client = ArrayWorker()
+    at = open_filters(client)
+    at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
+    assert not at.exception
+    assert client.requests[-1] == ("filters", PATH, "conv2")
+    assert markdown_text(at).startswith("Layer **conv2** has 2 filters of 3×3×4 weights.")
+    assert "slides over the maps before it" in markdown_text(at)
+    assert at.radio(key="inspect.filter_channel").options == [f"channel {i}" for i in range(4)]
+    at.radio(key="inspect.filter_channel").set_value(3).run()
+    grid = chart(at, "inspect.filter_grid")
+    np.testing.assert_array_equal(array(grid["data"][1]["z"]), weights().conv2[:, :, 3, 1])
+
+
+def test_a_one_by_one_conv_is_shown_as_the_channel_mixing_it_does():
+    kernel = np.arange(8, dtype=np.float32).reshape(1, 1, 4, 2) - 3
+    client = branched_worker()
+    client.more_filters["tower_1"] = FilterWeights("tower_1", kernel, np.zeros(2))
+    at = open_filters(client, branched_info())
+    assert "tower_1 (branch 1 of mixed)" in at.selectbox(key="inspect.filter_layer").options
+    at.selectbox(key="inspect.filter_layer").set_value("tower_1").run()
+    assert not at.exception and not at.error
+    assert markdown_text(at).startswith("Layer **tower_1** has 2 filters of 1×1×4 weights.")
+    assert "it mixes the 4 input maps" in markdown_text(at)
+    matrix = chart(at, "inspect.filter_mixing")
+    np.testing.assert_array_equal(array(matrix["data"][0]["z"]), kernel[0, 0])
+    assert chart_keys(at) == ["inspect.filter_mixing"]  # no classic kernel for one weight
+    assert not at.dataframe
+
+
+def test_many_input_channels_are_picked_from_a_list():
+    kernel = np.zeros((3, 3, 6, 2), np.float32)
+    kernel[:, :, 5, 0] = SOBEL_X
+    client = ArrayWorker(more_filters={"conv2": FilterWeights("conv2", kernel, np.zeros(2))})
+    at = open_filters(client)
+    at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
+    at.selectbox(key="inspect.filter_channel_list").set_value(5).run()
+    assert not at.exception
+    grid = chart(at, "inspect.filter_grid")
+    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)
 
 
 def test_a_worker_that_cannot_answer_is_an_error_and_nothing_else():
@@ -306,6 +373,7 @@ def test_a_map_made_by_several_convs_says_so():
         maps={
             "conv_a": np.zeros((8, 8, 2), np.float32),
             "conv_b": np.zeros((8, 8, 2), np.float32),
+            "add": np.zeros((8, 8, 2), np.float32),
             "relu": np.ones((8, 8, 2), np.float32),
             "avg": np.ones((4, 4, 2), np.float32),
         },
@@ -319,6 +387,77 @@ def test_a_map_made_by_several_convs_says_so():
     at.selectbox(key="inspect.enlarge_layer").set_value("relu").run()
     assert [i.value for i in at.info] == ["This map was not made by a single conv filter."]
     assert len(client.requests) == asked  # no filters to fetch
+
+
+def test_a_branched_model_groups_its_maps_by_branch_before_each_merge():
+    at = open_maps(branched_worker(), branched_info(), branched_maps())
+    assert [m.value for m in at.markdown] == [
+        "##### Main path",
+        "##### 2 branches into add (Add: adds them up)",
+        "**Residual branch** of add: 3×3 conv",
+        "**Identity shortcut** of add: the maps of stem, unchanged (no layers)",
+        "##### Main path",
+        "##### 2 branches into mixed (Concatenate: stacks their maps)",
+        "**Branch 1** of mixed: 1×1 conv",
+        "**Branch 2** of mixed: 3×3 conv",
+        "##### Main path",
+        "#### Enlarge one map beside the kernel that made it",
+    ]
+    assert [e.label for e in at.expander] == [
+        "stem (Conv2D, relu) → 8×8×4",
+        "a1 (Conv2D, linear) → 8×8×4 · residual branch of add",
+        "a_relu (ReLU, no activation) → 8×8×4 · residual branch of add",
+        "add (Add, no activation) → 8×8×4",
+        "tower_1 (Conv2D, relu) → 8×8×2 · branch 1 of mixed",
+        "tower_3 (Conv2D, relu) → 8×8×3 · branch 2 of mixed",
+        "mixed (Concatenate, no activation) → 8×8×5",
+        "pool (MaxPooling2D, no activation) → 4×4×5",
+    ]
+    assert any(
+        c.endswith("Maps 0–1 from tower_1, 2–4 from tower_3 (stacked side by side).")
+        for c in captions(at)
+    )
+    assert any(
+        "combines the maps of the same number from a_relu and stem (Add)" in c for c in captions(at)
+    )
+
+
+def test_a_stacked_map_is_enlarged_beside_the_filter_of_its_branch():
+    client = branched_worker()
+    at = open_maps(client, branched_info(), branched_maps())
+    layer = at.selectbox(key="inspect.enlarge_layer")
+    assert "tower_3 (branch 2 of mixed)" in layer.options
+    layer.set_value("mixed").run()
+    at.number_input(key="inspect.enlarge_channel").set_value(4).run()
+    assert not at.exception
+    assert client.requests[-1] == ("filters", PATH, "tower_3")
+    kernel = chart(at, "inspect.enlarged_kernel")
+    assert [trace["name"] for trace in kernel["data"]] == ["in 0", "in 1", "in 2", "in 3"]
+    np.testing.assert_allclose(
+        array(kernel["data"][0]["z"]), client.more_filters["tower_3"].kernels[:, :, 0, 2]
+    )
+    assert captions(at)[-1].startswith("Filter 2 of tower_3")
+
+
+def test_a_map_of_a_one_by_one_conv_shows_a_weight_per_input_map():
+    client = branched_worker()
+    at = open_maps(client, branched_info(), branched_maps())
+    at.selectbox(key="inspect.enlarge_layer").set_value("tower_1").run()
+    at.number_input(key="inspect.enlarge_channel").set_value(1).run()
+    figure = chart(at, "inspect.enlarged_kernel")
+    np.testing.assert_allclose(
+        array(figure["data"][0]["z"]), client.more_filters["tower_1"].kernels[0, 0, :, 1][None]
+    )
+    assert figure["layout"]["title"]["text"] == "Filter 1 of tower_1: a weight per input map"
+
+
+def test_a_map_number_beyond_another_layers_maps_starts_again_at_zero():
+    at = open_maps(branched_worker(), branched_info(), branched_maps())
+    at.selectbox(key="inspect.enlarge_layer").set_value("mixed").run()
+    at.number_input(key="inspect.enlarge_channel").set_value(4).run()
+    at.selectbox(key="inspect.enlarge_layer").set_value("tower_1").run()
+    assert not at.exception
+    assert at.number_input(key="inspect.enlarge_channel").value == 0
 
 
 # ---------------------------------------------------------------------------
@@ -379,6 +518,7 @@ def test_average_pooling_after_an_activation_layer_without_its_input():
         maps={
             "conv_a": np.zeros((8, 8, 2), np.float32),
             "conv_b": np.zeros((8, 8, 2), np.float32),
+            "add": np.zeros((8, 8, 2), np.float32),
             "relu": np.ones((8, 8, 2), np.float32),
             "avg": np.ones((4, 4, 2), np.float32),
         },
@@ -390,6 +530,40 @@ def test_average_pooling_after_an_activation_layer_without_its_input():
     assert [m.value for m in at.markdown] == ["**relu**", "**avg (AveragePooling2D 2×2)**"]
     assert "averages each window: the map shrinks and gets smoother" in captions(at)[-1]
     assert not any("ReLU replaced" in c for c in captions(at))  # no map before the ReLU
+
+
+def test_pooling_after_a_merge_shows_the_merged_map():
+    maps = branched_maps()
+    at = open_pooling(branched_info(), maps)
+    assert [m.value for m in at.markdown] == ["**mixed**", "**pool (MaxPooling2D 2×2)**"]
+    at.number_input(key="inspect.pool_channel").set_value(4).run()
+    assert not at.exception
+    assert "smaller: 8×8 → 4×4" in captions(at)[-1]
+
+
+def test_a_pool_that_keeps_the_size_does_not_claim_to_shrink_it():
+    layers = tuple(
+        LayerInfo(
+            "pool",
+            "MaxPooling2D",
+            "pooling",
+            (8, 8, 5),
+            0,
+            kernel_size=(3, 3),
+            strides=(1, 1),
+            padding="same",
+            inbound=("mixed",),
+        )
+        if layer.name == "pool"
+        else layer
+        for layer in branched_info().layers
+    )
+    info = branched_info(layers=layers)
+    maps = branched_maps()
+    maps.maps["pool"] = np.ones((8, 8, 5), np.float32)
+    at = open_pooling(info, maps)
+    assert "smaller" not in captions(at)[-1]
+    assert "both 8×8" in captions(at)[-1] and "keeps its size" in captions(at)[-1]
 
 
 def test_a_pooling_layer_whose_input_is_not_shown_says_so():

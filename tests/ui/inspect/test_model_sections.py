@@ -13,12 +13,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.preprocessing import Preprocessing
-from core.jobs.inspection import DatasetRef
+from core.jobs.inspection import DatasetRef, LayerInfo
 from tests.apptest_helpers import markdown_text
 from tests.ui.inspect.small_network import (
     CLASS_NAMES,
     PATH,
     ArrayWorker,
+    branched_info,
+    branched_maps,
+    branched_worker,
     edge_image,
     feature_maps,
     model_info,
@@ -26,7 +29,7 @@ from tests.ui.inspect.small_network import (
 from tests.ui.train.apptest_charts import array, chart, chart_keys
 from ui.inspect import inputs  # not `TestSet` itself: pytest would try to collect it
 from ui.inspect.inputs import InputSample
-from ui.inspect.model_sections import _path_to, class_names_for
+from ui.inspect.model_sections import class_names_for
 
 PROBABILITIES = feature_maps(edge_image()).probabilities  # 89.2%, 10.4%, 0.4%
 
@@ -67,11 +70,6 @@ def test_class_names_come_from_the_model_then_its_sidecar_then_the_test_set():
 def test_class_names_of_the_wrong_length_are_skipped():
     too_few = {"class_names": ["cat", "dog"]}
     assert class_names_for(model_info(class_names=("x",)), too_few, None) == ["0", "1", "2"]
-
-
-def test_the_path_to_a_layer_follows_first_inputs_from_the_input():
-    assert [layer.name for layer in _path_to(model_info(), "conv2")] == ["conv", "pool", "conv2"]
-    assert [layer.name for layer in _path_to(model_info(), "conv")] == ["conv"]
 
 
 # ---------------------------------------------------------------------------
@@ -124,11 +122,10 @@ def field_script(info, sample, maps):
     receptive_field(info, sample, maps)
 
 
-def open_field() -> AppTest:
+def open_field(info=None, maps=None) -> AppTest:
     sample = InputSample(edge_image(), "edge")
-    at = AppTest.from_function(
-        field_script, args=(model_info(), sample, feature_maps(sample.image))
-    )
+    maps = feature_maps(sample.image) if maps is None else maps
+    at = AppTest.from_function(field_script, args=(info or model_info(), sample, maps))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -163,12 +160,13 @@ def test_the_outline_is_drawn_on_the_pixels_the_unit_sees():
 
 def test_the_table_grows_the_field_layer_by_layer():
     table = open_field().dataframe[0].value
-    assert table.to_dict("records") == [
+    assert table[["layer", "receptive field", "jump", "map size"]].to_dict("records") == [
         {"layer": "input", "receptive field": "1×1", "jump": 1, "map size": "8×8"},
         {"layer": "conv", "receptive field": "3×3", "jump": 1, "map size": "8×8"},
         {"layer": "pool", "receptive field": "4×4", "jump": 2, "map size": "4×4"},
         {"layer": "conv2", "receptive field": "8×8", "jump": 2, "map size": "2×2"},
     ]
+    assert set(table["branch"]) == {""} and set(table["note"]) == {""}  # a plain chain
 
 
 def test_a_unit_inside_the_image_needs_no_border_note():
@@ -183,22 +181,108 @@ def test_a_unit_inside_the_image_needs_no_border_note():
     assert (solid["y0"], solid["x0"]) == (0.5, 2.5)
 
 
+def test_a_sequential_model_without_its_input_layer_listed_has_the_same_table():
+    at = open_field(model_info(layers=model_info().layers[1:]))  # as Keras lists Sequential
+    assert not at.exception and not at.info
+    assert list(at.dataframe[0].value["receptive field"]) == ["1×1", "3×3", "4×4", "8×8"]
+
+
+def test_behind_merges_the_field_is_the_union_of_the_branches_and_says_so():
+    at = open_field(branched_info(), branched_maps())
+    assert at.selectbox(key="inspect.rf_layer").value == "pool"
+    at.slider(key="inspect.rf_row_pool").set_value(1)
+    at.slider(key="inspect.rf_col_pool").set_value(1).run()
+    assert not at.exception and not at.error
+    text = markdown_text(at)
+    assert "depends on a **8×8** window of the input." in text
+    assert (
+        "This is a **maximum over branches**: add joins windows of 5×5 (a_relu) and 3×3 "
+        "(stem); mixed joins windows of 5×5 (tower_1) and 7×7 (tower_3)."
+    ) in text
+    table = at.dataframe[0].value
+    assert list(table["layer"]) == [
+        "input",
+        "stem",
+        "a1",
+        "bn",
+        "a_relu",
+        "add",
+        "tower_3",
+        "mixed",
+        "pool",
+    ]
+    assert list(table["receptive field"]) == [
+        "1×1",
+        "3×3",
+        "5×5",
+        "5×5",
+        "5×5",
+        "5×5",
+        "7×7",
+        "7×7",
+        "8×8",
+    ]
+    assert table.iloc[6]["branch"] == "branch 2 of mixed"
+    assert table.iloc[7]["note"] == "union of its inputs' windows: 5×5 via tower_1, 7×7 via tower_3"
+    # pool unit 1 reads mixed units 2 and 3, which see input rows [2 − 3, 3 + 3] = [−1, 6].
+    dotted, solid = chart(at, "inspect.rf_figure")["layout"]["shapes"]
+    assert (dotted["y0"], dotted["x0"], dotted["y1"], dotted["x1"]) == (-1.5, -1.5, 6.5, 6.5)
+    assert (solid["y0"], solid["x0"], solid["y1"], solid["x1"]) == (-0.5, -0.5, 6.5, 6.5)
+
+
+def test_a_layer_inside_a_branch_follows_its_own_branch():
+    at = open_field(branched_info(), branched_maps())
+    at.selectbox(key="inspect.rf_layer").set_value("tower_1").run()
+    text = markdown_text(at)
+    assert "depends on a **5×5** window" in text  # 1×1 after the 5×5 of add
+    assert "maximum over branches" in text  # add, before it, joined 5×5 and 3×3
+    assert list(at.dataframe[0].value["layer"])[-2:] == ["add", "tower_1"]
+    assert "tower_1 (branch 1 of mixed)" in at.selectbox(key="inspect.rf_layer").options
+
+
+def test_a_layer_that_resizes_the_map_has_no_field_and_the_page_says_why():
+    layers = tuple(
+        layer
+        if layer.name != "conv2"
+        else LayerInfo(
+            "conv2",
+            "Conv2DTranspose",
+            "conv",
+            (8, 8, 4),
+            0,
+            kernel_size=(2, 2),
+            strides=(2, 2),
+            padding="valid",
+            inbound=("pool",),
+        )
+        for layer in model_info().layers
+    )
+    maps = feature_maps(edge_image())
+    maps.maps["conv2"] = np.ones((8, 8, 4), np.float32)
+    at = open_field(model_info(layers=layers), maps)
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info] == [
+        "The receptive field of conv2 cannot be worked out here: conv2 (Conv2DTranspose) "
+        "changes the map from (4, 4) to (8, 8) in a way this page does not model."
+    ]
+
+
 # ---------------------------------------------------------------------------
 # Saliency and Grad-CAM
 # ---------------------------------------------------------------------------
 
 
-def attributions_script(client, sample, maps):
-    from tests.ui.inspect.small_network import model_info
+def attributions_script(client, sample, maps, info):
     from ui.inspect.model_sections import attributions
 
-    attributions(client, "/models/small.keras", model_info(), sample, maps, ["a", "b", "c"])
+    attributions(client, "/models/small.keras", info, sample, maps, ["a", "b", "c"])
 
 
-def open_attributions(client) -> AppTest:
+def open_attributions(client, info=None, maps=None) -> AppTest:
     sample = InputSample(edge_image(), "edge")
+    maps = feature_maps(sample.image) if maps is None else maps
     at = AppTest.from_function(
-        attributions_script, args=(client, sample, feature_maps(sample.image))
+        attributions_script, args=(client, sample, maps, info or model_info())
     )
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -209,7 +293,11 @@ def test_the_predicted_class_is_explained_at_the_last_conv_layer_by_default():
     client = ArrayWorker()
     at = open_attributions(client)
     assert at.selectbox(key="inspect.cam_class").options == ["predicted (a)", "a", "b", "c"]
-    assert at.selectbox(key="inspect.cam_layer").options == ["conv", "conv2"]
+    assert at.selectbox(key="inspect.cam_layer").options == [
+        "conv",
+        "pool",
+        "conv2 — last convolution",
+    ]
     assert client.requests == [("saliency", PATH, 0), ("grad_cam", PATH, 0, "conv2")]
     assert [m.value for m in at.markdown] == ["**Input**", "**Saliency**", "**Grad-CAM (conv2)**"]
     assert len(at.get("image")) == 3
@@ -233,6 +321,24 @@ def test_another_class_and_layer_are_asked_for():
     assert "**Grad-CAM (conv)**" in markdown_text(at)
 
 
+def test_grad_cam_defaults_to_the_last_convolution_and_works_inside_a_branch():
+    client = branched_worker()
+    at = open_attributions(client, branched_info(), branched_maps())
+    layer = at.selectbox(key="inspect.cam_layer")
+    assert layer.value == "tower_1"  # the deepest conv; tower_3 is as deep but listed earlier
+    assert "tower_1 (branch 1 of mixed) — last convolution" in layer.options
+    assert "mixed" in layer.options and "a_relu (residual branch of add)" in layer.options
+    assert client.requests[-1] == ("grad_cam", PATH, 1, "tower_1")
+    assert captions(at)[-1] == (
+        "tower_1 lies in a branch (branch 1 of mixed): this Grad-CAM sees only the evidence "
+        "that flows through that branch. Pick mixed (or a layer after it) for all branches "
+        "together."
+    )
+    layer.set_value("mixed").run()
+    assert client.requests[-1] == ("grad_cam", PATH, 1, "mixed")
+    assert not any("lies in a branch" in c for c in captions(at))
+
+
 @pytest.mark.parametrize("failing", ["saliency", "grad_cam"])
 def test_a_failed_attribution_is_an_error_and_no_pictures(failing):
     at = open_attributions(ArrayWorker(failing=(failing,)))
@@ -245,16 +351,16 @@ def test_a_failed_attribution_is_an_error_and_no_pictures(failing):
 # ---------------------------------------------------------------------------
 
 
-def top_script(client, test):
+def top_script(client, test, info=None):
     from tests.ui.inspect.small_network import model_info
     from ui.inspect.model_sections import top_examples
 
-    top_examples(client, "/models/small.keras", model_info(), test)
+    top_examples(client, "/models/small.keras", info or model_info(), test)
 
 
-def open_top(client, test=None) -> AppTest:
+def open_top(client, test=None, info=None) -> AppTest:
     test = small_test_set() if test is None else test
-    at = AppTest.from_function(top_script, args=(client, test)).run()
+    at = AppTest.from_function(top_script, args=(client, test, info)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -311,6 +417,20 @@ def test_a_running_search_shows_its_progress_then_its_result():
     at.run()
     assert not at.get("progress")
     assert gallery(at)[0] == "#11 two: 11.00"
+
+
+def test_the_search_works_for_a_layer_inside_a_branch():
+    client = branched_worker()
+    at = open_top(client, info=branched_info())
+    at.selectbox(key="inspect.top_layer").set_value("tower_3").run()
+    at.number_input(key="inspect.top_filter").set_value(2).run()
+    at.button(key="inspect.top_go").click().run()
+    assert not at.exception and not at.error
+    assert client.requests[-1][:3] == ("scan_activations", PATH, "tower_3")
+    assert gallery(at)[0] == "#11 two: 33.00"
+    assert "orange box" in captions(at)[0]
+    (images,) = at.get("image")
+    assert len(images.proto.imgs) == 9
 
 
 def test_a_failed_search_is_an_error_and_can_be_tried_again():

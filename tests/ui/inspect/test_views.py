@@ -7,7 +7,7 @@ import pytest
 
 from core.jobs.inspection import LayerInfo
 from core.ops.receptive_field import InputRegion
-from tests.ui.inspect.small_network import model_info
+from tests.ui.inspect.small_network import branched_info, model_info
 from ui.inspect.views import (
     colorize,
     draw_region,
@@ -240,6 +240,8 @@ def test_summary_rows_spell_out_shapes_windows_and_missing_values():
     assert conv == {
         "layer": "conv",
         "type": "Conv2D",
+        "inputs": "input",
+        "branch": "",
         "output shape": "(8, 8, 4)",
         "parameters": 40,
         "activation": "relu",
@@ -249,3 +251,10 @@ def test_summary_rows_spell_out_shapes_windows_and_missing_values():
     }
     assert (pool["kernel / pool"], pool["strides"], pool["activation"]) == ("2×2", "2×2", "")
     assert (shared["output shape"], shared["kernel / pool"], shared["padding"]) == ("?", "", "")
+
+
+def test_summary_rows_say_what_each_layer_reads_and_which_branch_it_lies_in():
+    rows = {row["layer"]: row for row in summary_rows(branched_info())}
+    assert rows["add"]["inputs"] == "a_relu, stem" and rows["add"]["branch"] == ""
+    assert rows["bn"]["branch"] == "add · residual branch (3×3 conv)"
+    assert rows["tower_1"]["branch"] == "mixed · branch 1 (1×1 conv)"
