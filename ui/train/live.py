@@ -294,10 +294,10 @@ def curves_figure(progress, batches_per_epoch: int) -> go.Figure:
         for prefix, colour, label in (
             ("", "#e07b00", "train (epoch)"),
             ("val_", "#2a9d3c", "validation (epoch)"),
-        ):  # noqa: E501
+        ):
             points = [
                 (e["epoch"], e[prefix + key]) for e in epochs if e.get(prefix + key) is not None
-            ]  # noqa: E501
+            ]
             if points:
                 figure.add_scatter(
                     x=[p[0] for p in points],
