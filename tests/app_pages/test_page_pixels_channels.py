@@ -141,3 +141,33 @@ def test_corrupt_upload_shows_an_error_and_a_fallback():
     assert not at.exception
     assert any("cannot be used" in e.value for e in at.error)
     assert any("512 rows × 512 columns" in m.value for m in at.markdown)
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("shape", "size_text"), [((1, 1), "1 rows × 1 columns"), ((1, 5000), "1 rows × 512 columns")]
+)
+def test_a_one_pixel_or_one_row_upload_works_on_every_tab(shape, size_text):
+    at = fresh()
+    at.slider(key="pixels.row").set_value(511)
+    at.slider(key="pixels.col").set_value(511).run()
+    at.radio(key="pixels.source").set_value("upload").run()
+    pixels = (np.arange(np.prod(shape)) % 256).reshape(shape)
+    at.file_uploader(key="pixels.upload").set_value(("strip.png", png_bytes(pixels), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(size_text in m.value for m in at.markdown)
+    assert not [s for s in at.slider if s.key == "pixels.row"]
+    assert any("only one row" in c.value for c in at.caption)
+    for label in TABS:
+        on_tab(at, label)
+        assert not at.error

@@ -81,6 +81,20 @@ def pad_plan(height: int, width: int, target: int) -> PadPlan:
     return PadPlan(scale, new_h, new_w, top, target - new_h - top, left, target - new_w - left)
 
 
+def _centre_slider(container, label: str, length: int, *, key: str, help: str, single: str) -> int:
+    """A slider over 0 … ``length`` − 1, or a caption and 0 when there is only one position.
+
+    A value kept from a larger image is pulled back inside, so the slider is valid for any size.
+    """
+    if length <= 1:
+        container.caption(single)
+        return 0
+    state = st.session_state
+    if key in state and not 0 <= state[key] <= length - 1:
+        state[key] = min(max(int(state[key]), 0), length - 1)
+    return container.slider(label, 0, length - 1, value=length // 2, key=key, help=help)
+
+
 def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     """A window of the image printed as numbers, framed in red on the picture."""
     state = st.session_state
@@ -98,21 +112,21 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
         help="How many rows and columns of numbers to print. A 28×28 digit fits whole "
         "in the 32 window.",
     )
-    row = b.slider(
+    row = _centre_slider(
+        b,
         "Centre row",
-        0,
-        height - 1,
-        value=height // 2,
+        height,
         key="pixels.row",
         help="Row of the image the window is centred on (0 is the top).",
+        single="The image has only one row: the window is centred on row 0.",
     )
-    col = c.slider(
+    col = _centre_slider(
+        c,
         "Centre column",
-        0,
-        width - 1,
-        value=width // 2,
+        width,
         key="pixels.col",
         help="Column the window is centred on (0 is the left).",
+        single="The image has only one column: the window is centred on column 0.",
     )
     shown_channel = st.radio(
         "Numbers of",

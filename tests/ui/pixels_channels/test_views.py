@@ -135,3 +135,31 @@ def test_the_resize_tab_explains_scale_and_padding():
         "Scale by 0.64 → 26×32, then pad 3 rows on top, 3 below, 0 columns left and 0 right."
     )
     assert [c.split(" — ")[0] for c in captions(at)] == ["Original", "32×32 network input"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 200), (200, 1), (2, 1), (1, 1, 3)])
+def test_every_tab_works_for_a_one_pixel_wide_or_high_image(shape):
+    pixels = np.full(shape, 100.0)
+    for tab in ("As numbers", "Channels", "Histogram & equalisation", "Resize & pad"):
+        at = open_tab(tab, pixels)
+        assert not at.error
+    at = open_tab("As numbers", pixels)
+    sliders = {s.key: s for s in at.slider}
+    assert ("pixels.row" in sliders) == (shape[0] > 1)
+    assert ("pixels.col" in sliders) == (shape[1] > 1)
+    notes = " ".join(c.value for c in at.caption)
+    assert ("only one row" in notes) == (shape[0] == 1)
+    assert ("only one column" in notes) == (shape[1] == 1)
+
+
+def test_the_centre_sliders_stay_valid_when_a_smaller_image_follows():
+    at = open_tab("As numbers", ramp(40, 50))
+    at.slider(key="pixels.row").set_value(39)
+    at.slider(key="pixels.col").set_value(49).run()
+    at = AppTest.from_function(tab_script, args=("As numbers", ramp(5, 6).astype(np.float32), "x"))
+    at.session_state["pixels.row"] = 39
+    at.session_state["pixels.col"] = 49
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="pixels.row").value == 4
+    assert at.slider(key="pixels.col").value == 5
