@@ -45,6 +45,10 @@ _UNREADABLE_ERRORS = (
 )
 
 
+# General-purpose flag bit 0 of a zip member header: the member is encrypted.
+_ZIP_FLAG_ENCRYPTED = 0x1
+
+
 @dataclass(frozen=True)
 class ZipReport:
     """What happened while reading an image-folder data set (a zip or a server folder).
@@ -119,8 +123,8 @@ def load_image_folder_zip(
         `(dataset, report)`.
 
     Raises:
-        ValueError: unsafe or unusable zip, with a message for the user; it asks for at
-            least 2 classes with at least 2 images each.
+        ValueError: unsafe, password-protected or unusable zip, with a message for the
+            user; it asks for at least 2 classes with at least 2 images each.
 
     Example:
 
@@ -137,6 +141,12 @@ def load_image_folder_zip(
 
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
+        encrypted = [info.filename for info in infos if info.flag_bits & _ZIP_FLAG_ENCRYPTED]
+        if encrypted:
+            raise ValueError(
+                f"The zip is password-protected ({len(encrypted):,} encrypted entries, such as "
+                f"{encrypted[0]!r}) and cannot be read here; upload an unencrypted zip."
+            )
         for info in archive.infolist():
             _check_zip_member(info)
         if len(infos) > max_files:

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.jobs.train_config import Augmentation
 from core.nets.presets import preset
+from tests.core.data.fakes import mark_encrypted
 from ui.train.architecture import frame_to_layers, layers_to_frame
 from ui.train.data import augment_image
 from ui.train.live import smooth
@@ -316,6 +317,11 @@ def test_without_an_image_root_the_server_folder_choice_explains_itself(monkeypa
     [
         ("broken.zip", b"this is not a zip", "not a readable zip"),
         ("one.zip", class_folders_zip({"cats": 4}), "at least 2 class folders"),
+        (
+            "locked.zip",
+            mark_encrypted(class_folders_zip({"cats": 4, "dogs": 4})),
+            "password-protected",
+        ),
     ],
 )
 def test_an_unusable_zip_is_an_error_message(name, content, message):

@@ -68,6 +68,21 @@ def make_zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def mark_encrypted(data: bytes) -> bytes:
+    """Set the "encrypted" flag bit (0x1) in every member header of a zip.
+
+    Python's zipfile cannot write encrypted members, but it reads this flag and then asks for
+    a password, as it would for a real password-protected zip.
+    """
+    patched = bytearray(data)
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = patched.find(signature)
+        while start != -1:
+            patched[start + flag_offset] |= 0x1
+            start = patched.find(signature, start + 4)
+    return bytes(patched)
+
+
 def pets(extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
     files = {
         "cats/1.png": png(12, 8),

@@ -15,6 +15,7 @@ from core.data.image_folders import load_image_folder, load_image_folder_zip
 from core.imaging.images import resize_and_pad
 from tests.core.data.fakes import (
     make_zip,
+    mark_encrypted,
     pets,
     png,
 )
@@ -160,6 +161,15 @@ def test_zip_needs_two_images_per_class():
 def test_zip_refuses_bytes_that_are_not_a_zip():
     with pytest.raises(ValueError, match="not a readable zip"):
         load_image_folder_zip(b"PK but not really")
+
+
+def test_zip_refuses_a_password_protected_zip_before_reading_members(monkeypatch):
+    data = mark_encrypted(make_zip(pets()))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, pytest.raises(RuntimeError):
+        archive.read("cats/1.png")  # what reading it would raise
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: pytest.fail("read a member"))
+    with pytest.raises(ValueError, match="password-protected.*upload an unencrypted zip"):
+        load_image_folder_zip(data)
 
 
 def test_image_folder_under_the_root_loads(image_root):
