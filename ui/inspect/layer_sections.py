@@ -68,6 +68,25 @@ def _channel_mixing(weights, kernels: np.ndarray, count: int) -> None:
     )
 
 
+def _non_finite_weights(layer: str, kernels: np.ndarray) -> None:
+    """Say which filters of a layer hold NaN or infinite weights, instead of drawing them."""
+    broken = ~np.isfinite(kernels).all(axis=(0, 1, 2))
+    numbers = [int(i) for i in np.flatnonzero(broken)]
+    listed = ", ".join(f"#{i}" for i in numbers[:20]) + (", …" if len(numbers) > 20 else "")
+    st.error(
+        f"The weights of layer **{layer}** hold NaN or infinite values "
+        f"({int((~np.isfinite(kernels)).sum()):,} of {kernels.size:,} weights, in "
+        f"{len(numbers)} of {kernels.shape[3]} filters: {listed}). Such a model cannot give "
+        "usable answers: its training diverged or the file is damaged. Retrain it (a smaller "
+        "learning rate often helps) or choose another model."
+    )
+    st.markdown(
+        f"Layer **{layer}** has {kernels.shape[3]} filters of "
+        f"{kernels.shape[0]}×{kernels.shape[1]}×{kernels.shape[2]} weights; they are not drawn "
+        "or matched to classic kernels while some are not numbers."
+    )
+
+
 def filters(client: WorkerClient, path: str, info: ModelInfo):
     """A conv layer's kernels: grid with values on hover, closest classic kernel, frequencies.
 
@@ -91,6 +110,9 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     if weights is None:
         return
     kernels = weights.kernels  # (kh, kw, in, out)
+    if not np.isfinite(kernels).all():
+        _non_finite_weights(weights.layer, kernels)
+        return
     count = min(kernels.shape[3], MAX_FILTERS)
     if kernels.shape[:2] == (1, 1):
         _channel_mixing(weights, kernels, count)

@@ -244,6 +244,21 @@ def test_a_model_with_many_filters_shows_the_first_64():
     assert at.number_input(key="inspect.filter_index").max == MAX_FILTERS - 1
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["NaN", "inf"])
+def test_filters_holding_nan_or_infinite_weights_are_named_not_drawn(bad):
+    base = weights()
+    conv = base.conv.copy()
+    conv[1, 1, 0, 2] = bad
+    client = ArrayWorker(Weights(conv, base.conv_bias, base.conv2, base.conv2_bias, base.dense))
+    at = open_filters(client)
+    message = " ".join(e.value for e in at.error)
+    assert "hold NaN or infinite values" in message
+    assert "1 of 36 weights, in 1 of 4 filters: #2" in message
+    assert "Retrain it" in message
+    assert "has 4 filters of 3×3×1 weights" in markdown_text(at)
+    assert chart_keys(at) == []
+
+
 def test_a_deeper_conv_layer_shows_a_kernel_per_input_map():
     client = ArrayWorker()
     at = open_filters(client)
