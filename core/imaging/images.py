@@ -94,6 +94,17 @@ def _pillow_to_array(image: Image.Image, notes: list[str]) -> np.ndarray:
     return np.asarray(image.convert(target), dtype=np.float32)
 
 
+def _finite(pixels: np.ndarray, notes: list[str]) -> np.ndarray:
+    """``pixels`` with NaN and ±infinity set to 0, and a note saying how many there were."""
+    bad = ~np.isfinite(pixels)
+    if not bad.any():
+        return pixels
+    notes.append(
+        f"{int(bad.sum()):,} values were NaN or infinite (not numbers) and are shown as 0."
+    )
+    return np.where(bad, 0, pixels).astype(pixels.dtype, copy=False)
+
+
 def _opencv_to_array(data: bytes, notes: list[str]) -> np.ndarray | None:
     buffer = np.frombuffer(data, dtype=np.uint8)
     decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -106,7 +117,7 @@ def _opencv_to_array(data: bytes, notes: list[str]) -> np.ndarray | None:
         pixels = decoded.astype(np.float32)
     elif decoded.dtype.kind == "f":
         notes.append("Floating-point image: values in [0, 1] scaled to 0–255.")
-        pixels = np.clip(np.nan_to_num(decoded.astype(np.float32)), 0.0, 1.0) * 255.0
+        pixels = np.clip(_finite(decoded.astype(np.float32), notes), 0.0, 1.0) * 255.0
     else:
         return None
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -183,7 +194,7 @@ def decode_image(
             f"The image could not be decoded; the file looks damaged ({error}). "
             "Try saving it again as PNG or JPEG."
         ) from None
-    pixels = _exif_transpose(pixels, image, notes)
+    pixels = _exif_transpose(_finite(pixels, notes), image, notes)
     if color_mode == "grayscale":
         pixels = to_grayscale(pixels)
     elif color_mode == "rgb" and pixels.ndim == 2:

@@ -91,6 +91,21 @@ def test_animated_gif_uses_the_first_frame_with_a_note():
     assert any("first of its 3 frames" in note for note in decoded.notes)
 
 
+def test_nan_and_infinite_values_of_a_float_tiff_become_0_with_a_note():
+    values = np.full((4, 5), 0.5, np.float32)
+    values[0, 0], values[1, 2], values[3, 4] = np.nan, np.inf, -np.inf
+    decoded = decode_image(pillow_bytes(Image.fromarray(values, mode="F"), "TIFF"))
+    assert np.isfinite(decoded.pixels).all()
+    assert decoded.pixels[0, 0] == decoded.pixels[1, 2] == decoded.pixels[3, 4] == 0.0
+    assert decoded.pixels[2, 2] == pytest.approx(127.5)
+    assert "3 values were NaN or infinite (not numbers) and are shown as 0." in decoded.notes
+
+
+def test_a_finite_float_tiff_gets_no_nan_note():
+    decoded = decode_image(pillow_bytes(Image.fromarray(np.zeros((2, 2), np.float32)), "TIFF"))
+    assert not any("NaN" in note for note in decoded.notes)
+
+
 def test_exif_orientation_is_applied():
     image = Image.new("RGB", (4, 2), (255, 0, 0))
     exif = image.getexif()
