@@ -165,8 +165,12 @@ def _generated(prefix: str, option: str) -> np.ndarray:
     )
 
 
-def _on_preset(prefix: str) -> None:
-    option = st.session_state[preset_key(prefix)]
+def _on_preset(prefix: str, key: str | None = None) -> None:
+    # ``key`` is the box as drawn: after rapid changes an earlier callback may already have
+    # moved the box to a fresh key, or the drawn one may be gone; then there is nothing to do.
+    option = st.session_state.get(key or preset_key(prefix))
+    if option is None:
+        return
     if option == CUSTOM:
         st.session_state[f"{prefix}.preset"] = CUSTOM
         return
@@ -317,7 +321,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         format_func=option_label,
         key=preset_key(prefix),
         on_change=_on_preset,
-        args=(prefix,),
+        args=(prefix, preset_key(prefix)),
         help="Start from a classic kernel or a generator with parameters; then edit any cell. "
         "Editing a cell switches the choice to Custom and keeps the values.",
     )

@@ -140,3 +140,31 @@ def test_randomise_keeps_the_shape_and_rounds_to_one_decimal():
     values = chosen(at).values
     assert values.shape == (3, 3) and chosen(at).preset == CUSTOM
     np.testing.assert_array_equal(values, np.round(values, 1))
+
+
+def missing_preset_script():
+    import streamlit as st
+
+    from ui.kernel_playground.kernel_editor import _on_preset, kernel_editor
+
+    kernel_editor("demo", default_preset="sobel_bottom")
+    st.session_state["demo.preset_version"] = 6  # a fresh box not drawn yet
+    _on_preset("demo")
+    _on_preset("demo", "demo.preset_choice.5")
+    st.session_state["after"] = st.session_state["demo.preset"]
+
+
+def test_a_preset_callback_whose_box_is_gone_does_nothing():
+    at = AppTest.from_function(missing_preset_script, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["after"] == "sobel_bottom"
+
+
+def test_several_quick_preset_changes_end_on_the_last_one():
+    at = open_editor()
+    preset_box(at).set_value("box_blur").run()
+    preset_box(at).set_value("sharpen").run()
+    preset_box(at).set_value(CUSTOM).run()
+    preset_box(at).set_value("laplacian").run()
+    assert not at.exception, [e.value for e in at.exception]
+    np.testing.assert_array_equal(chosen(at).values, kernel("laplacian"))
