@@ -12,9 +12,13 @@ without this navigation or the wide layout (tests/test_browser_app.py checks it)
 
 import streamlit as st
 
+from core.base.paths import ASSETS_DIR
+
 st.set_page_config(
     page_title="ConvScope",
-    page_icon=":material/grid_on:",
+    # A file of our own: a Material icon here would be fetched from a font server on the
+    # internet, and the app works offline.
+    page_icon=str(ASSETS_DIR / "icon.png"),
     layout="wide",
 )
 

@@ -1,5 +1,7 @@
 """The real app in headless Chromium: every page opens from the sidebar without an exception box."""
 
+from urllib.parse import urlparse
+
 import pytest
 
 from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
@@ -11,8 +13,10 @@ PAGES = [
     ("Kernel Playground", "kernel_playground"),
     ("Convolution Arithmetic", "convolution_arithmetic"),
     ("Pooling", "pooling"),
+    ("Backpropagation", "backpropagation"),
     ("Train a CNN", "train_cnn"),
     ("Inspect a Network", "inspect_network"),
+    ("Famous Architectures", "architectures"),
 ]
 
 
@@ -27,18 +31,29 @@ def test_home_page_shows_every_topic(browser_page, app_url):
 
 
 def test_every_page_opens_from_the_sidebar(browser_page, app_url, app_server):
+    requests: list[str] = []
+    browser_page.on("request", lambda request: requests.append(request.url))
     browser_page.goto(app_url)
     wait_for_app(browser_page)
     sidebar = browser_page.locator('[data-testid="stSidebarNav"]')
     for title, stem in PAGES:
         sidebar.get_by_text(title, exact=True).click()
-        browser_page.wait_for_url(f"**/{stem}")
+        browser_page.wait_for_url(f"**/{stem}**")  # a page may add its state to the link
         wait_for_app(browser_page)
         assert browser_page.locator(EXCEPTION_SELECTOR).count() == 0, title
         assert browser_page.locator("h1").count() >= 1, title
         screenshot(browser_page, f"page-{stem}")
     # The pages must never pull TensorFlow into the server process (issue 5's measurement).
     assert "libtensorflow" not in app_server.loaded_libraries()
+    # The app works offline: nothing the pages load comes from another machine (a Material
+    # page icon used to be fetched from a font server).
+    outside = {
+        url
+        for url in requests
+        if urlparse(url).hostname not in ("127.0.0.1", "localhost", None)
+        and not url.startswith(("data:", "blob:"))
+    }
+    assert outside == set()
 
 
 def test_a_shared_link_opens_the_page_inside_the_app_on_a_fresh_server():
