@@ -38,7 +38,7 @@ from pathlib import Path
 from core.base.checks import check_bool, check_string, received
 from core.jobs.files import _temporary_sibling, atomic_copy, atomic_write_json, read_json
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
-from core.jobs.uploads import is_zip_archive, upload_bytes
+from core.jobs.uploads import is_zip_archive, upload_bytes, zip_problem
 from core.jobs.worker_client import WorkerClient, shared_client
 
 MODELS_DIR_ENV = "CONVSCOPE_MODELS_DIR"
@@ -333,6 +333,8 @@ def upload_model(
             "The file is not a Keras 3 model: a .keras file is a zip archive "
             "(save it with model.save('name.keras'))."
         )
+    if (problem := zip_problem(data)) is not None:
+        raise ModelUploadError(problem)
     target = model_path(name, models_dir=models_dir)
     if target.exists() and not overwrite:
         raise ModelStoreError(

@@ -58,6 +58,7 @@ from core.jobs.uploads import (
     prune_uploads,
     upload_bytes,
     upload_dir,
+    zip_problem,
 )
 
 START_TIMEOUT_SECONDS = 120.0
@@ -347,6 +348,8 @@ class WorkerClient:
                 "This is not a Keras 3 model file: a .keras file is a zip archive "
                 "(save one with model.save('name.keras'))."
             )
+        if (problem := zip_problem(data)) is not None:
+            raise ModelRejectedError(problem)
         digest = hashlib.sha256(data).hexdigest()[:20]
         folder = upload_dir()
         folder.mkdir(parents=True, exist_ok=True)

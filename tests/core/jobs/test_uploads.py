@@ -3,12 +3,21 @@ count without ever deleting the file just uploaded."""
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
+import pytest
+
 from core.jobs import uploads
+from core.jobs.inspection import ModelRejectedError
+from core.jobs.model_store import ModelUploadError, list_models, upload_model
 from core.jobs.uploads import UPLOAD_MAX_AGE_SECONDS, prune_uploads
+from core.jobs.worker_client import WorkerClient
 
 NOW = 1_000_000.0
 
@@ -85,3 +94,46 @@ def test_uploads_wait_in_one_folder_under_the_system_temporary_folder():
     assert folder.parent == Path(tempfile.gettempdir())
     assert folder.name == uploads.UPLOAD_DIR_NAME
     assert uploads.upload_dir() == folder
+
+
+def zip_claiming(unpacked_size: int, *, encrypted: bool = False) -> bytes:
+    """A small zip whose directory claims one member unpacks to ``unpacked_size`` bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model.weights.h5", b"\0" * 1024)
+    data = bytearray(buffer.getvalue())
+    central = data.index(b"PK\x01\x02")  # the central directory entry of the member
+    if encrypted:
+        flags = struct.unpack_from("<H", data, central + 8)[0]
+        struct.pack_into("<H", data, central + 8, flags | 0x1)
+    struct.pack_into("<I", data, central + 24, unpacked_size)  # "uncompressed size"
+    return bytes(data)
+
+
+def test_a_zip_claiming_a_gigabyte_is_refused_from_its_directory_alone():
+    started = time.perf_counter()
+    problem = uploads.zip_problem(zip_claiming(2**30))
+    assert time.perf_counter() - started < 0.5
+    assert problem == (
+        "The file says it unpacks to 1,074 MB, more than the 524 MB a model may take here; "
+        "it was not opened."
+    )
+    assert uploads.zip_problem(zip_claiming(1024)) is None
+
+
+def test_an_encrypted_or_unreadable_zip_is_refused():
+    assert "password-protected" in uploads.zip_problem(zip_claiming(1024, encrypted=True))
+    assert "not a readable zip" in uploads.zip_problem(b"PK\x03\x04" + b"\0" * 64)
+
+
+def test_both_upload_paths_refuse_a_zip_bomb_in_under_a_second_without_a_worker(tmp_path):
+    bomb = zip_claiming(2**30)
+    client = WorkerClient()
+    started = time.perf_counter()
+    with pytest.raises(ModelRejectedError, match="unpacks to 1,074 MB"):
+        client.load_upload(bomb)
+    with pytest.raises(ModelUploadError, match="unpacks to 1,074 MB"):
+        upload_model(bomb, "bomb", models_dir=tmp_path)
+    assert time.perf_counter() - started < 1.0
+    assert client.starts == 0  # refused before any worker was started
+    assert list_models(models_dir=tmp_path) == []
