@@ -166,9 +166,15 @@ def _generated(prefix: str, option: str) -> np.ndarray:
 
 
 def _on_preset(prefix: str, key: str | None = None) -> None:
-    # ``key`` is the box as drawn: after rapid changes an earlier callback may already have
-    # moved the box to a fresh key, or the drawn one may be gone; then there is nothing to do.
-    option = st.session_state.get(key or preset_key(prefix))
+    # ``key`` is the box as drawn. Once the page has replaced it with a fresh box (after an
+    # edit turned the kernel Custom), a value the old box still sends is stale: a browser
+    # that had not drawn the change yet sent the old preset back. Acting on it would load
+    # that preset over the user's values, so a stale box, or one whose key is gone, does
+    # nothing.
+    current = preset_key(prefix)
+    if key is not None and key != current:
+        return
+    option = st.session_state.get(current)
     if option is None:
         return
     if option == CUSTOM:

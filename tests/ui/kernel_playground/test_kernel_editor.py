@@ -160,6 +160,25 @@ def test_a_preset_callback_whose_box_is_gone_does_nothing():
     assert at.session_state["after"] == "sobel_bottom"
 
 
+def stale_box_script():
+    import streamlit as st
+
+    from ui.kernel_playground.kernel_editor import CUSTOM, _on_preset, kernel_editor, preset_key
+
+    kernel_editor("demo", default_preset="sobel_bottom")
+    drawn = preset_key("demo")  # this box still holds "sobel_bottom"
+    st.session_state["demo.preset"] = CUSTOM  # a cell edit made the kernel Custom...
+    st.session_state["demo.preset_version"] += 1  # ...and the page replaced the box
+    _on_preset("demo", drawn)  # the old box's stale value arrives
+    st.session_state["after"] = st.session_state["demo.preset"]
+
+
+def test_a_stale_value_from_a_replaced_box_does_not_load_its_preset():
+    at = AppTest.from_function(stale_box_script, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["after"] == CUSTOM  # the user's edited kernel stays
+
+
 def test_several_quick_preset_changes_end_on_the_last_one():
     at = open_editor()
     preset_box(at).set_value("box_blur").run()
