@@ -57,7 +57,7 @@ def all_entries() -> list[Entry]:
     import importlib
 
     entries: list[Entry] = []
-    for module_name in ("images", "zips", "models", "numbers", "links"):
+    for module_name in ("images", "zips", "models", "legacy_models", "numbers", "links"):
         try:
             module = importlib.import_module(f"tests.corpus.{module_name}")
         except ModuleNotFoundError as error:
