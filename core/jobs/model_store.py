@@ -32,11 +32,21 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.base.checks import check_bool, check_string, received
-from core.jobs.files import _temporary_sibling, atomic_copy, atomic_write_json, read_json
+from core.jobs.files import (
+    _temporary_sibling,
+    atomic_write_json,
+    copy_durably,
+    disk_full_message,
+    fsync_folder,
+    is_disk_full,
+    read_json,
+    remove_leftovers,
+)
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
 from core.jobs.uploads import is_zip_archive, upload_bytes, zip_problem
 from core.jobs.worker_client import WorkerClient, shared_client
@@ -73,6 +83,14 @@ class ModelUploadError(ModelStoreError):
     """An uploaded file is not a model this app can load safely."""
 
 
+class ModelNameTakenError(ModelStoreError):
+    """Another model already has the name asked for (maybe saved a moment ago by someone else)."""
+
+
+class StoreFullError(ModelStoreError):
+    """The disk had no room for the model; nothing in the store was changed."""
+
+
 @dataclass(frozen=True)
 class SavedModel:
     """One model in the store.
@@ -94,7 +112,15 @@ class SavedModel:
     @property
     def created(self) -> str | None:
         """ISO time the model was saved, from the sidecar."""
-        return self.metadata.get("created")
+        created = self.metadata.get("created")
+        return created if isinstance(created, str) else None
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the stored files, in words (None: nothing)."""
+        if not self.metadata:
+            return "its description file is missing or damaged (data set and metrics unknown)"
+        return None
 
 
 def models_dir(models_dir: str | os.PathLike | None = None) -> Path:
@@ -157,9 +183,11 @@ def list_models(*, models_dir: str | os.PathLike | None = None) -> list[SavedMod
     folder = _models_folder(models_dir)
     if not folder.is_dir():
         return []
+    remove_leftovers(folder)  # half-written files of a save whose process was killed
     found = []
     for path in folder.glob(f"*{MODEL_SUFFIX}"):
-        if path.name.startswith("."):
+        # Hidden names are temporary files of saves in progress; folders are not models.
+        if path.name.startswith(".") or not path.is_file():
             continue
         found.append(_saved_model(path))
     found.sort(key=lambda model: (model.created or "", model.name), reverse=True)
@@ -212,14 +240,18 @@ def save_model_file(
             f"`source` must be an existing .keras file. {received('source', os.fspath(source))}"
         )
     target = model_path(name, models_dir=models_dir)
-    if target.exists() and not overwrite:
-        raise ModelStoreError(
-            f"A model called {name!r} already exists. Choose another name or delete it first."
-        )
     sidecar = {**(metadata or {}), "name": name, "created": _now_iso()}
-    # The model goes first: a sidecar never describes a model that is not there.
-    atomic_copy(source, target)
-    atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
+    with (
+        _disk_full_as_store_error("The model was not saved", target.parent),
+        _store_lock(target.parent),
+    ):
+        if target.exists() and not overwrite:
+            raise _name_taken(name)
+        with _temporary_sibling(target) as temporary:
+            copy_durably(source, temporary)
+            # The model goes first: a sidecar never describes a model that is not there.
+            _install(temporary, target, overwrite=overwrite, name=name)
+        atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
     return _saved_model(target)
 
 
@@ -236,13 +268,19 @@ def rename_model(
     if new_name == model.name:
         return model
     new_path = model_path(new_name, models_dir=models_dir)
-    if new_path.exists():
-        raise ModelStoreError(f"A model called {new_name!r} already exists.")
-    metadata = {**model.metadata, "name": new_name}
-    os.replace(model.path, new_path)
-    atomic_write_json(sidecar_path(new_name, models_dir=models_dir), metadata)
-    with contextlib.suppress(FileNotFoundError):
-        model.sidecar_path.unlink()
+    with (
+        _disk_full_as_store_error("The model was not renamed", new_path.parent),
+        _store_lock(new_path.parent),
+    ):
+        if not model.path.is_file():
+            raise ModelStoreError(f"There is no saved model called {model.name!r} any more.")
+        metadata = {**model.metadata, "name": new_name}
+        # A second name for the same file, made only if it is free, then the old one goes.
+        _install(model.path, new_path, overwrite=False, name=new_name)
+        model.path.unlink()
+        atomic_write_json(sidecar_path(new_name, models_dir=models_dir), metadata)
+        with contextlib.suppress(FileNotFoundError):
+            model.sidecar_path.unlink()
     return _saved_model(new_path)
 
 
@@ -253,9 +291,11 @@ def delete_model(name: str, *, models_dir: str | os.PathLike | None = None) -> N
         ModelStoreError: if there is no such model.
     """
     model = get_model(name, models_dir=models_dir)
-    model.path.unlink()
-    with contextlib.suppress(FileNotFoundError):
-        model.sidecar_path.unlink()
+    with _store_lock(model.path.parent):
+        with contextlib.suppress(FileNotFoundError):
+            model.path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            model.sidecar_path.unlink()
 
 
 def read_model_bytes(name: str, *, models_dir: str | os.PathLike | None = None) -> bytes:
@@ -365,6 +405,60 @@ def upload_model(
 
 def _models_folder(folder) -> Path:
     return models_dir(folder)
+
+
+def _name_taken(name: str) -> ModelNameTakenError:
+    return ModelNameTakenError(
+        f"A model called {name!r} already exists (it may have been saved a moment ago from "
+        "another session). Choose another name, or tick the box to replace it."
+    )
+
+
+def _install(source: Path, target: Path, *, overwrite: bool, name: str) -> None:
+    """Give the finished file ``source`` the name ``target`` in one step.
+
+    Without ``overwrite`` the new name is a hard link, made only if the name is free (the
+    kernel decides, so of two saves racing for one name exactly one wins); ``source`` keeps
+    its own name too.
+    """
+    if overwrite:
+        os.replace(source, target)
+    else:
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise _name_taken(name) from None
+    fsync_folder(target.parent)
+
+
+@contextlib.contextmanager
+def _store_lock(folder: Path) -> Iterator[None]:
+    """Hold the store's lock: one save, rename or delete at a time, across processes.
+
+    The lock (``flock``) is on the folder itself, so it needs no file of its own (and no
+    room on a full disk); two sessions saving under one name never mix one's model with the
+    other's sidecar.
+    """
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def _disk_full_as_store_error(what: str, folder: Path) -> Iterator[None]:
+    """Turn a full disk (or a size or quota limit) into a `StoreFullError` in plain words."""
+    try:
+        yield
+    except OSError as error:
+        if is_disk_full(error):
+            raise StoreFullError(disk_full_message(what, folder)) from None
+        raise
 
 
 def _saved_model(path: Path) -> SavedModel:
