@@ -1,0 +1,317 @@
+"""Links that restore any page: every page keeps its whole state in the address.
+
+A page declares its linked controls (``ui.widgets.link_params.LinkField``: query name,
+session-state key, type, default, allowed values) in one ``PageLink`` and calls
+``start()`` at the top of its script, before any linked widget is drawn:
+
+- on the page's first run in a session, and whenever a restore was requested, it reads
+  ``st.query_params``, checks each parameter on its own, and puts the valid values (the
+  defaults for the rest) into the widgets' session state;
+- it shows ONE warning naming every bad, stale or unknown parameter and what it fell back
+  to (until the user changes something);
+- it writes the page's whole state back into the address (``sync``), which the page
+  calls again at its end and every fragment at its end, so the address never lags.
+
+Only values that differ from the defaults are written; opening the link restores the
+page exactly. ``hide=name1,name2`` and ``lock=name3`` in a link hide or disable the named
+controls (the page still computes with their linked values), so a lecturer can hand out
+a stripped-down exercise; both stay in the address.
+
+The contract other features rely on (a lecture room whose students follow a lecturer):
+
+- ``request_restore()`` marks that the page must re-read its state from
+  ``st.query_params`` at the top of its next run, as on a first visit. A follower sets
+  ``st.query_params.from_dict(params)``, calls ``request_restore()``, then
+  ``st.rerun()`` or ``st.switch_page(page, query_params=params)`` (Streamlit's
+  ``switch_page`` clears the address unless it is given the parameters).
+- ``current_link() -> dict[str, str]`` returns the current page's full link parameters,
+  exactly what the address shows, for broadcasting.
+- ``reserve_params(*names)`` declares parameters owned by such a feature (e.g. a room
+  code): no page reports them as unknown and ``sync`` leaves them in the address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from ui.widgets.link_params import (
+    LinkField,
+    Problem,
+    decode,
+    encode,
+    format_value,
+    parse_names,
+    warning_text,
+)
+
+HIDE, LOCK = "hide", "lock"
+
+
+RESTORE_KEY = "_link.restore"  # set by request_restore(), taken by the next page to start
+
+
+ACTIVE_KEY = "_link.active"  # the PageLink of the page that ran last
+
+
+_RESERVED: set[str] = {HIDE, LOCK}
+
+
+def reserve_params(*names: str) -> None:
+    """Parameters other features own: never reported as unknown, kept by ``sync``."""
+    _RESERVED.update(names)
+
+
+def reserved_params() -> frozenset[str]:
+    return frozenset(_RESERVED)
+
+
+def request_restore() -> None:
+    """Make the next page run re-read its whole state from ``st.query_params``."""
+    st.session_state[RESTORE_KEY] = True
+
+
+def active_link() -> PageLink | None:
+    """The ``PageLink`` of the page this session shows (``None`` before any page started)."""
+    return st.session_state.get(ACTIVE_KEY)
+
+
+def current_link() -> dict[str, str]:
+    """The current page's full link parameters: what the address shows after ``sync``."""
+    link = active_link()
+    if link is None:
+        return dict(st.query_params.to_dict())
+    return link.params()
+
+
+def sync() -> None:
+    """Write the current page's state into the address (fragments call it at their end)."""
+    link = active_link()
+    if link is not None:
+        link.sync()
+
+
+def locked(name: str) -> bool:
+    """Whether the current page's link locks control ``name``."""
+    link = active_link()
+    return link is not None and link.locked(name)
+
+
+def key_class(key: str) -> str:
+    """The CSS class Streamlit gives the element drawn with ``key``.
+
+    >>> key_class("kernel.stride_rows")
+    'st-key-kernel-stride_rows'
+    """
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def _selector(key: str) -> str:
+    """A CSS selector for ``key``; a trailing ``*`` matches every key starting so."""
+    if key.endswith("*"):
+        return f'[class*="{key_class(key[:-1])}"]'
+    return "." + key_class(key)
+
+
+def controls_css(hidden: Iterable[str], locked_keys: Iterable[str]) -> str:
+    """CSS that hides some elements and greys out (and blocks clicks on) others.
+
+    >>> print(controls_css(["a.b"], ["c*"]).replace("} ", "}\\n"))
+    <style>.st-key-a-b {display: none !important;}
+    [class*="st-key-c"] {pointer-events: none; opacity: 0.55;}</style>
+    """
+    rules = [f"{_selector(key)} {{display: none !important;}}" for key in hidden]
+    rules += [f"{_selector(key)} {{pointer-events: none; opacity: 0.55;}}" for key in locked_keys]
+    return "<style>" + " ".join(rules) + "</style>" if rules else ""
+
+
+def _in_fragment() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "current_fragment_id", None))
+
+
+class PageLink:
+    """The linked state of one page.
+
+    Args:
+        page: a short page name, the prefix of this helper's session keys ("kernel").
+        fields: the linked controls, in the order they are restored (``put``).
+        keep: parameters the page itself owns outside this helper (Train's ``run``).
+        css_keys: per field name, the element keys ``hide``/``lock`` act on when they are
+            not the field's own keys (a trailing ``*`` matches keys that change).
+    """
+
+    def __init__(
+        self,
+        page: str,
+        fields: Sequence[LinkField],
+        *,
+        keep: Iterable[str] = (),
+        css_keys: Mapping[str, Sequence[str]] | None = None,
+    ):
+        self.page = page
+        self.fields = tuple(fields)
+        self.by_name = {item.name: item for item in self.fields}
+        if len(self.by_name) != len(self.fields):
+            raise ValueError(f"{page}: two linked fields share a name")
+        self.keep = frozenset(keep)
+        self.css_keys = {name: tuple(keys) for name, keys in (css_keys or {}).items()}
+
+    # ---------------------------------------------------------------- session keys
+    def _key(self, name: str) -> str:
+        return f"_link.{self.page}.{name}"
+
+    def _known(self) -> frozenset[str]:
+        return self.keep | reserved_params()
+
+    # ---------------------------------------------------------------- values
+    def value(self, item: LinkField, state: Mapping | None = None) -> Any:
+        """The field's current value (its default when its widget holds none)."""
+        state = st.session_state if state is None else state
+        if item.get is not None:
+            return item.get(state)
+        if item.kind == "ints":
+            return tuple(
+                state.get(key, default)
+                for key, default in zip(item.keys, item.default, strict=True)
+            )
+        return state.get(item.keys[0], item.default)
+
+    def put(self, item: LinkField, value: Any) -> None:
+        """Put ``value`` into the field's state (before its widget is drawn)."""
+        if item.put is not None:
+            item.put(value)
+        elif item.kind == "ints":
+            st.session_state.update(dict(zip(item.keys, value, strict=True)))
+        else:
+            st.session_state[item.keys[0]] = value
+
+    def values(self) -> dict[str, Any]:
+        state = st.session_state
+        return {item.name: self.value(item, state) for item in self.fields}
+
+    def put_all(self, values: Mapping[str, Any]) -> None:
+        """Set every field: ``values`` where given, the default otherwise."""
+        for item in self.fields:
+            self.put(item, values.get(item.name, item.default))
+
+    def params(self) -> dict[str, str]:
+        """The page's link: its non-default values, ``hide``/``lock``, and kept parameters."""
+        state = st.session_state
+        params: dict[str, str] = {}
+        for item in self.fields:
+            try:
+                params.update(encode((item,), {item.name: self.value(item, state)}))
+            except (TypeError, ValueError):
+                continue  # a value the page has not settled yet: leave it out
+        for name in (HIDE, LOCK):
+            names = state.get(self._key(name), ())
+            if names:
+                params[name] = ",".join(names)
+        for name in sorted(self._known() - {HIDE, LOCK}):
+            if name in st.query_params and name not in params:
+                params[name] = st.query_params[name]
+        return params
+
+    # ---------------------------------------------------------------- hide and lock
+    def hidden(self, name: str) -> bool:
+        return name in st.session_state.get(self._key(HIDE), ())
+
+    def locked(self, name: str) -> bool:
+        return name in st.session_state.get(self._key(LOCK), ())
+
+    def _element_keys(self, name: str) -> tuple[str, ...]:
+        return self.css_keys.get(name) or self.by_name[name].keys
+
+    # ---------------------------------------------------------------- restore
+    def restore(self) -> None:
+        """Read the whole state from ``st.query_params`` (first visit or requested)."""
+        params = {name: st.query_params.get_all(name) for name in st.query_params}
+        decoded = decode(self.fields, params, known=self._known())
+        problems = list(decoded.problems)
+        choices: dict[str, tuple[str, ...]] = {}
+        for name in (HIDE, LOCK):
+            given = params.get(name, [])
+            good, bad = parse_names(given[-1] if given else "", self.by_name)
+            choices[name] = good
+            for unknown in bad:
+                reason = "is not a control of this page, so it cannot be hidden or locked"
+                problems.append(Problem(name, unknown, reason, ""))
+        self.put_all(decoded.values)
+        state = st.session_state
+        state[self._key(HIDE)], state[self._key(LOCK)] = choices[HIDE], choices[LOCK]
+        locked_values = {name: self.value(self.by_name[name]) for name in choices[LOCK]}
+        state[self._key("locked_values")] = locked_values
+        state[self._key("problems")] = tuple(problems)
+        state[self._key("restored")] = True
+        state[self._key("restored_link")] = self.params()
+
+    def enforce_locks(self) -> None:
+        """Put locked controls back to their linked values (before they are drawn)."""
+        for name, value in st.session_state.get(self._key("locked_values"), {}).items():
+            item = self.by_name[name]
+            if format_value(item, self.value(item)) != format_value(item, value):
+                self.put(item, value)
+
+    def problems(self) -> tuple[Problem, ...]:
+        """The link's problems while the page still shows what the link set."""
+        state = st.session_state
+        problems = state.get(self._key("problems"), ())
+        if problems and self.params() != state.get(self._key("restored_link")):
+            state[self._key("problems")] = problems = ()
+        return problems
+
+    def stale(self, name: str, shown: str, reason: str) -> None:
+        """Report a parameter found stale after the start (a layer the model lacks).
+
+        The page has already put the control to its fallback; the warning is redrawn.
+        """
+        item = self.by_name[name]
+        problem = Problem(name, shown, reason, format_value(item, item.default))
+        state = st.session_state
+        state[self._key("problems")] = (*state.get(self._key("problems"), ()), problem)
+        state[self._key("restored_link")] = self.params()
+        self._draw_warning()
+
+    def _draw_warning(self) -> None:
+        # The placeholder lives in session state: a PageLink is shared by every session.
+        slot = st.session_state.get(self._key("slot"))
+        if slot is None or _in_fragment():
+            return
+        problems = self.problems()
+        if problems:
+            slot.warning(warning_text(problems), icon=":material/link_off:")
+        else:
+            slot.empty()
+
+    def start(self) -> None:
+        """Restore when needed, enforce locks, show the warning and hide/lock CSS, sync."""
+        state = st.session_state
+        state[ACTIVE_KEY] = self
+        if not state.get(self._key("restored")) or state.pop(RESTORE_KEY, False):
+            self.restore()
+        self.enforce_locks()
+        state[self._key("slot")] = st.empty()
+        self._draw_warning()
+        hidden = [
+            key for name in state.get(self._key(HIDE), ()) for key in self._element_keys(name)
+        ]
+        locked_keys = [
+            key for name in state.get(self._key(LOCK), ()) for key in self._element_keys(name)
+        ]
+        css = controls_css(hidden, locked_keys)
+        if css:
+            st.html(css)
+        self.sync()
+
+    def sync(self) -> None:
+        """Write the page's state into the address when it differs from what is there."""
+        wanted = self.params()
+        current = {name: st.query_params.get_all(name) for name in st.query_params}
+        if current != {name: [text] for name, text in wanted.items()}:
+            st.query_params.from_dict(wanted)
