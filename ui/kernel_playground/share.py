@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
+from ui.kernel_playground import keras_snippet
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.image_view import render
 
@@ -86,7 +87,8 @@ def share_and_download(
         on_click="ignore",
         help="The output picture exactly as shown, with the current display mapping.",
     )
-    numpy_code, keras_code = kernel_snippets(kernel)
+    numpy_code, _ = kernel_snippets(kernel)
+    keras_code = keras_snippet.keras_code_for_page(kernel, choice)
     st.markdown("**The kernel as code**")
     left, right = st.columns(2)
     left.code(numpy_code, language="python")
