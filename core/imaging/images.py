@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -54,44 +53,100 @@ class DecodedImage:
     notes: tuple[str, ...] = ()
 
 
+# What the uploaders offer; Pillow reads only these (never, say, EPS, which would start
+# Ghostscript on the upload). Pillow's JPEG reader also opens MPO, some phones' JPEGs.
+PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+
+
+# First bytes of those formats: a file that starts like one but does not open is damaged.
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF")
+
+
+_DAMAGED = (
+    "The image could not be decoded: the file looks damaged or cut short. "
+    "Try saving it again as PNG or JPEG."
+)
+
+
 def _read_header(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageDecodeError("The file is empty. Choose an image file (PNG, JPEG, ...).")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            previous = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None  # we apply our own, clearer limit below
-            try:
-                image = Image.open(io.BytesIO(data))
-            finally:
-                Image.MAX_IMAGE_PIXELS = previous
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None  # we apply our own, clearer limit below
+        try:
+            image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
     except UnidentifiedImageError:
+        if data.startswith(_SIGNATURES):
+            raise ImageDecodeError(_DAMAGED) from None
         raise ImageDecodeError(
             "This file is not an image format ConvScope can read. "
             "Upload a PNG, JPEG, BMP, GIF, TIFF or WebP image."
         ) from None
+    except Exception:  # noqa: BLE001 - any failure to parse hostile bytes is "damaged"
+        raise ImageDecodeError(_DAMAGED) from None
     width, height = image.size
     if width * height > max_pixels:
         raise ImageDecodeError(
             f"The image is {width}×{height} = {width * height / 1e6:.1f} megapixels, over the "
             f"limit of {max_pixels / 1e6:.0f} megapixels. Downscale it before uploading."
         )
+    if image.format in ("JPEG", "MPO") and not _jpeg_complete(data):
+        raise ImageDecodeError(_DAMAGED)
     return image
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG's last scan is followed by its end marker (else it was cut short).
+
+    Inside compressed data a 0xFF byte is always followed by 0x00, so these two-byte
+    markers cannot appear by chance; a decoder would fill the missing part with grey.
+    """
+    return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda")
+
+
+def _stretch(pixels: np.ndarray, notes: list[str], kind: str) -> np.ndarray:
+    """Integers or floats of any range on the 0–255 scale, saying how (NaN and inf → 0)."""
+    # float64 while stretching: int32 and float64 values may not fit float32's range.
+    pixels = _finite(pixels.astype(np.float32 if pixels.dtype == np.float32 else np.float64), notes)
+    low, high = float(pixels.min()), float(pixels.max())
+    if kind == "float" and low >= 0.0 and high <= 1.0:
+        notes.append("Floating-point image: values 0–1 scaled to 0–255.")
+        return (pixels * 255.0).astype(np.float32)
+    if kind == "integer" and low >= 0.0 and high <= 255.0:
+        return pixels.astype(np.float32)
+    name = "floating-point" if kind == "float" else kind
+    notes.append(
+        f"The {name} values run from {low:,.6g} to {high:,.6g}; they are stretched"
+        " to 0–255 (lowest black, highest white)."
+    )
+    span = high - low
+    if not span > 0:
+        return np.zeros(pixels.shape, np.float32)
+    return ((pixels - low) * (255.0 / span)).astype(np.float32)
+
+
+def _note_alpha(alpha: np.ndarray, opaque: float, notes: list[str]) -> None:
+    """Say the alpha channel was dropped, unless every pixel was fully opaque anyway."""
+    if alpha.size and float(alpha.min()) < opaque:
+        notes.append("Transparency (alpha channel) dropped.")
 
 
 def _pillow_to_array(image: Image.Image, notes: list[str]) -> np.ndarray:
     """Fallback decoder for what OpenCV does not read (CMYK, palette GIFs, animations)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
+    if image.mode in ("I;16", "I;16B", "I;16L"):
         notes.append("16-bit image scaled to 0–255.")
-        return (array / 65535.0 * 255.0).astype(np.float32)
+        return (np.asarray(image, dtype=np.float64) / 65535.0 * 255.0).astype(np.float32)
+    if image.mode in ("I", "F"):
+        return _stretch(np.asarray(image), notes, "integer" if image.mode == "I" else "float")
     if image.mode == "CMYK":
         notes.append("CMYK image converted to RGB.")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        notes.append("Transparency (alpha channel) dropped.")
-    target = "L" if image.mode in ("L", "1", "LA", "I;16") else "RGB"
-    return np.asarray(image.convert(target), dtype=np.float32)
+    gray = image.mode in ("L", "1", "LA", "La")
+    if image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info:
+        _note_alpha(np.asarray(image.convert("RGBA").getchannel("A")), 255, notes)
+    return np.asarray(image.convert("L" if gray else "RGB"), dtype=np.float32)
 
 
 def _finite(pixels: np.ndarray, notes: list[str]) -> np.ndarray:
@@ -99,36 +154,38 @@ def _finite(pixels: np.ndarray, notes: list[str]) -> np.ndarray:
     bad = ~np.isfinite(pixels)
     if not bad.any():
         return pixels
-    notes.append(
-        f"{int(bad.sum()):,} values were NaN or infinite (not numbers) and are shown as 0."
-    )
+    nan = int(np.isnan(pixels).sum())
+    count = int(bad.sum())
+    what = {0: "infinite", count: "NaN (not a number)"}.get(nan, "NaN or infinite (not numbers)")
+    verb = "value was" if count == 1 else "values were"
+    notes.append(f"{count:,} {verb} {what} and {'is' if count == 1 else 'are'} shown as 0.")
     return np.where(bad, 0, pixels).astype(pixels.dtype, copy=False)
 
 
-def _opencv_to_array(data: bytes, notes: list[str]) -> np.ndarray | None:
+def _opencv_to_array(data: bytes, gray: bool, notes: list[str]) -> np.ndarray | None:
     buffer = np.frombuffer(data, dtype=np.uint8)
-    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
-    if decoded is None:
+    try:
+        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
         return None
+    if decoded is None or decoded.size == 0:
+        return None
+    if decoded.ndim == 3 and decoded.shape[2] in (2, 4):
+        full = 1.0 if decoded.dtype.kind == "f" else np.iinfo(decoded.dtype).max
+        _note_alpha(decoded[:, :, -1], full, notes)
+        decoded = decoded[:, :, :-1]
     if decoded.dtype == np.uint16:
         notes.append("16-bit image scaled to 0–255.")
         pixels = decoded.astype(np.float32) * (255.0 / 65535.0)
     elif decoded.dtype == np.uint8:
         pixels = decoded.astype(np.float32)
-    elif decoded.dtype.kind == "f":
-        notes.append("Floating-point image: values in [0, 1] scaled to 0–255.")
-        pixels = np.clip(_finite(decoded.astype(np.float32), notes), 0.0, 1.0) * 255.0
+    elif decoded.dtype.kind in "fiu":
+        pixels = _stretch(decoded, notes, "float" if decoded.dtype.kind == "f" else "integer")
     else:
         return None
-    if pixels.ndim == 3 and pixels.shape[2] == 4:
-        notes.append("Transparency (alpha channel) dropped.")
-        pixels = pixels[:, :, :3]
     if pixels.ndim == 3 and pixels.shape[2] == 3:
-        pixels = pixels[:, :, ::-1]  # OpenCV's BGR → RGB
+        pixels = pixels[:, :, 0] if gray else pixels[:, :, ::-1]  # OpenCV's BGR → RGB
     elif pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
-    elif pixels.ndim == 3 and pixels.shape[2] == 2:  # gray + alpha
-        notes.append("Transparency (alpha channel) dropped.")
         pixels = pixels[:, :, 0]
     return np.ascontiguousarray(pixels)
 
@@ -179,21 +236,19 @@ def decode_image(
     max_pixels = check_int(max_pixels, "max_pixels", minimum=1)
     image = _read_header(bytes(data), max_pixels)
     notes: list[str] = []
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
-        notes.append(f"Animated image: the first of its {frames} frames is used.")
-    pixels = None
-    if image.mode != "CMYK" and frames == 1:
-        pixels = _opencv_to_array(bytes(data), notes)
     try:
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            notes.append(f"Animated or multi-page image: the first of its {frames} frames is used.")
+        pixels = None
+        if image.mode != "CMYK" and frames == 1:
+            gray = image.mode in ("L", "LA", "La", "1", "I;16", "I;16B", "I;16L")
+            pixels = _opencv_to_array(bytes(data), gray, notes)
         if pixels is None:
             image.seek(0)
             pixels = _pillow_to_array(image, notes)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ImageDecodeError(
-            f"The image could not be decoded; the file looks damaged ({error}). "
-            "Try saving it again as PNG or JPEG."
-        ) from None
+    except Exception:  # noqa: BLE001 - whatever the decoders raise on hostile bytes
+        raise ImageDecodeError(_DAMAGED) from None
     pixels = _exif_transpose(_finite(pixels, notes), image, notes)
     if color_mode == "grayscale":
         pixels = to_grayscale(pixels)

@@ -146,6 +146,70 @@ def test_pixel_budget_is_configurable():
         decode_image(data, max_pixels=5000)
 
 
+def test_a_jpeg_cut_after_its_header_is_refused_not_filled_with_grey():
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = pillow_bytes(Image.fromarray(noise), "JPEG", quality=90)
+    assert decode_image(data).pixels.shape == (64, 64, 3)
+    with pytest.raises(ImageDecodeError, match="cut short"):
+        decode_image(data[:-100])  # header intact, last part of the scan missing
+
+
+def test_pillow_reads_only_the_offered_formats():
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n"
+    with pytest.raises(ImageDecodeError, match="not an image format"):
+        decode_image(eps)  # never handed to Ghostscript
+    ico = pillow_bytes(Image.new("RGB", (16, 16)), "ICO")
+    with pytest.raises(ImageDecodeError, match="not an image format"):
+        decode_image(ico)
+
+
+def test_a_damaged_header_of_a_known_format_is_called_damaged():
+    data = pillow_bytes(Image.new("L", (4, 4)), "PNG")
+    with pytest.raises(ImageDecodeError, match="damaged"):
+        decode_image(data[:20])  # the PNG signature, then a cut header
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "note"),
+    [
+        (np.array([[0, 1000], [500, 250]], np.int32), [[0, 255], [127.5, 63.75]], "0 to 1,000"),
+        (np.array([[0, 200], [100, 50]], np.int32), [[0, 200], [100, 50]], None),
+        (np.array([[-2.0, 2.0], [0.0, 1.0]], np.float32), [[0, 255], [127.5, 191.25]], "-2 to 2"),
+        (np.array([[0.0, 1.0], [0.5, 0.25]], np.float32), [[0, 255], [127.5, 63.75]], "0–1"),
+    ],
+)
+def test_wide_ranges_are_stretched_and_said(values, expected, note):
+    mode = "I" if values.dtype == np.int32 else "F"
+    decoded = decode_image(pillow_bytes(Image.fromarray(values, mode), "TIFF"))
+    np.testing.assert_allclose(decoded.pixels, expected, rtol=1e-5)
+    if note is None:
+        assert decoded.notes == ()
+    else:
+        assert any(note in text for text in decoded.notes), decoded.notes
+
+
+def test_an_opaque_alpha_channel_is_dropped_without_a_note():
+    data = pillow_bytes(Image.new("RGBA", (4, 4), (10, 20, 30, 255)), "PNG")
+    decoded = decode_image(data)
+    np.testing.assert_array_equal(decoded.pixels[0, 0], [10, 20, 30])
+    assert decoded.notes == ()
+
+
+def test_gray_with_alpha_stays_gray():
+    image = Image.merge("LA", (Image.new("L", (5, 3), 77), Image.new("L", (5, 3), 100)))
+    decoded = decode_image(pillow_bytes(image, "PNG"))
+    assert decoded.pixels.shape == (3, 5)
+    np.testing.assert_array_equal(decoded.pixels, 77)
+    assert any("Transparency" in note for note in decoded.notes)
+
+
+def test_a_multi_page_tiff_uses_its_first_page_with_a_note():
+    pages = [Image.new("L", (3, 2), 10), Image.new("L", (3, 2), 200)]
+    decoded = decode_image(pillow_bytes(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+    np.testing.assert_array_equal(decoded.pixels, 10)
+    assert any("first of its 2 frames" in note for note in decoded.notes)
+
+
 def test_to_grayscale_uses_bt601_like_opencv():
     rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3)).astype(np.float32)
     expected = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
