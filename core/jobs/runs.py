@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.base.checks import received
-from core.jobs.files import atomic_write_json, read_json
+from core.jobs.files import atomic_write_json, read_json, remove_leftovers
 from core.jobs.run_requests import model_request_label
 from core.jobs.runner import default_runner, pid_alive
 
@@ -89,6 +91,18 @@ PULSE_STALE_SECONDS = 60.0
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,120}$")
 
 
+# What a run whose status file was edited, truncated or deleted by hand reads as.
+STATUS_DAMAGED = (
+    "This run's status file (status.json) is missing or damaged, so how it ended is unknown. "
+    "What can still be read (curves, results, model) is shown."
+)
+
+
+# Files only a training run folder has: a folder with one of them but no readable
+# config.json is a damaged run (other folders, like the uploaded data sets', are not runs).
+_RUN_MARKERS = (STATUS_FILE, PROGRESS_FILE, PID_FILE, MODEL_FILE, MODEL_SIDECAR_FILE)
+
+
 @dataclass(frozen=True)
 class RunStatus:
     """A snapshot of ``status.json``, with liveness already checked.
@@ -129,8 +143,22 @@ class RunStatus:
 
     @classmethod
     def from_dict(cls, values: dict | None) -> RunStatus:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (values or {}).items() if k in known})
+        """The status in ``values``; fields of the wrong type (a hand-edited file) are dropped.
+
+        >>> RunStatus.from_dict({"state": "running", "epoch": "two", "batch": 3}).epoch
+        0
+        """
+        if not isinstance(values, dict):
+            return cls()
+        kept = {}
+        for field in dataclasses.fields(cls):
+            value = values.get(field.name)
+            if value is not None and _fits(value, field.type):
+                kept[field.name] = value
+        if kept.get("state", "queued") not in STATES:
+            kept["state"] = "failed"
+            kept["error"] = STATUS_DAMAGED
+        return cls(**kept)
 
     @property
     def is_live(self) -> bool:
@@ -176,21 +204,33 @@ class Progress:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """One run directory, for a list of past and present runs."""
+    """One run directory, for a list of past and present runs.
+
+    Attributes:
+        problem: What keeps the run from being read in full, in words (a settings file
+            edited or truncated by hand, ...); None when it reads fine.
+    """
 
     run_dir: Path
     run_id: str
     status: RunStatus
     config: dict
+    problem: str | None = None
 
     @property
     def model_name(self) -> str:
-        return model_request_label(self.config.get("model", {}))
+        try:
+            return str(model_request_label(self.config.get("model", {})))
+        except (AttributeError, TypeError):
+            return "?"
 
     @property
     def dataset_name(self) -> str:
-        dataset = self.config.get("dataset", {})
-        return dataset.get("name") or Path(dataset.get("npz_path", "?")).stem
+        try:
+            dataset = self.config.get("dataset", {})
+            return str(dataset.get("name") or Path(dataset.get("npz_path", "?")).stem)
+        except (AttributeError, TypeError):
+            return "?"
 
 
 def runs_root(runs_root: str | os.PathLike | None = None) -> Path:
@@ -207,10 +247,20 @@ def read_status(run_dir: str | os.PathLike) -> RunStatus:
     recorded) as ``"failed"``.
     """
     run_dir = Path(run_dir)
-    status = RunStatus.from_dict(read_json(run_dir / STATUS_FILE, default={}))
+    values = read_json(run_dir / STATUS_FILE, default=None)
+    if not isinstance(values, dict):
+        # Missing or unreadable: a run being set up (its worker rewrites the file), or
+        # a file edited or deleted by hand (said so, and left as it is).
+        if worker_alive(run_dir):
+            return RunStatus(state="queued", message="Starting")
+        return RunStatus(state="failed", message="Failed", error=STATUS_DAMAGED)
+    status = RunStatus.from_dict(values)
     if status.is_live and not worker_alive(run_dir):
-        mark_failed_if_live(run_dir, "The training worker ended unexpectedly.")
+        reason = "The training worker ended unexpectedly."
+        mark_failed_if_live(run_dir, reason)
         status = RunStatus.from_dict(read_json(run_dir / STATUS_FILE, default={}))
+        if status.is_live:  # not written (a full disk, a deleted folder): say it all the same
+            status = dataclasses.replace(status, state="failed", message="Failed", error=reason)
     elif status.is_live:
         control = read_json(run_dir / CONTROL_FILE, default={}) or {}
         if control.get("command") == "stop" and status.state in ("running", "paused"):
@@ -227,30 +277,41 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     >>> read_jsonl(path)
     [{'a': 1}, {'a': 2}]
     """
+    return _read_jsonl(path)[0]
+
+
+def _read_jsonl(path) -> tuple[list[dict], int]:
+    """The records of a JSON-lines file, and how many whole lines could not be read.
+
+    An unfinished last line (no newline yet) is skipped without being counted.
+    """
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8", errors="replace") as stream:
             text = stream.read()
-    except FileNotFoundError:
-        return []
-    records = []
-    for line in text.split("\n"):
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        return [], 0
+    records, damaged = [], 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line the writer has not finished yet
+        except (json.JSONDecodeError, RecursionError):
+            record = None
         if isinstance(record, dict):
             records.append(record)
-    return records
+        elif number < len(lines) - 1:
+            damaged += 1  # a whole line, not one the writer is still finishing
+    return records, damaged
 
 
 def read_progress(run_dir: str | os.PathLike) -> Progress:
     """Return the batch and epoch curves recorded so far (see `Progress`)."""
     records = read_jsonl(Path(run_dir) / PROGRESS_FILE)
     return Progress(
-        batches=[r for r in records if r.get("type") == "batch"],
-        epochs=[r for r in records if r.get("type") == "epoch"],
+        batches=[r for r in records if r.get("type") == "batch" and _numbers(r, "step")],
+        epochs=[r for r in records if r.get("type") == "epoch" and _numbers(r, "epoch")],
     )
 
 
@@ -260,7 +321,8 @@ def read_snapshot_index(run_dir: str | os.PathLike) -> list[dict]:
     Each entry is ``{"step", "epoch", "batch", "file", "layer"}``; ``step`` 0 is
     the random initial kernel. Load one with `load_snapshot`.
     """
-    return read_jsonl(Path(run_dir) / SNAPSHOT_DIR / SNAPSHOT_INDEX_FILE)
+    entries = read_jsonl(Path(run_dir) / SNAPSHOT_DIR / SNAPSHOT_INDEX_FILE)
+    return [e for e in entries if _numbers(e, "step") and isinstance(e.get("file"), str)]
 
 
 def load_snapshot(run_dir: str | os.PathLike, entry: dict) -> np.ndarray:
@@ -282,7 +344,8 @@ def read_evaluation(run_dir: str | os.PathLike) -> dict | None:
     data set's ``x_test``, or in ``x_train`` when ``evaluated_on`` is
     ``"validation"`` — show ``dataset.x_test[image_index]`` with its title.
     """
-    return read_json(Path(run_dir) / EVALUATION_FILE, default=None)
+    evaluation = read_json(Path(run_dir) / EVALUATION_FILE, default=None)
+    return evaluation if _whole_evaluation(evaluation) else None
 
 
 def read_predictions(run_dir: str | os.PathLike) -> dict[str, np.ndarray] | None:
@@ -293,8 +356,13 @@ def read_predictions(run_dir: str | os.PathLike) -> dict[str, np.ndarray] | None
     path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as arrays:
-        return {key: arrays[key] for key in arrays.files}
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            loaded = {key: arrays[key] for key in arrays.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError):
+        return None  # truncated or edited by hand: `run_problems` says so
+    sizes = {len(loaded.get(key, ())) for key in ("true", "predicted")}
+    return loaded if len(sizes) == 1 and sizes != {0} else None
 
 
 def list_runs(runs_root_dir: str | os.PathLike | None = None) -> list[RunInfo]:
@@ -304,19 +372,74 @@ def list_runs(runs_root_dir: str | os.PathLike | None = None) -> list[RunInfo]:
         return []
     found = []
     for run_dir in root.iterdir():
-        config = read_json(run_dir / CONFIG_FILE, default=None)
-        if not isinstance(config, dict):
-            continue
-        found.append(
-            RunInfo(
-                run_dir=run_dir,
-                run_id=config.get("run_id", run_dir.name),
-                status=read_status(run_dir),
-                config=config,
+        try:
+            if not run_dir.is_dir() or run_dir.name.startswith("."):
+                continue  # a stray file, or a hidden folder
+            config = read_json(run_dir / CONFIG_FILE, default=None)
+            problem = None
+            if not isinstance(config, dict):
+                if not any((run_dir / name).exists() for name in _RUN_MARKERS):
+                    continue  # not a run folder (the uploaded data sets' folder, ...)
+                config, problem = {}, CONFIG_DAMAGED
+            created = config.get("created")
+            if not isinstance(created, int | float) or isinstance(created, bool):
+                config = {**config, "created": run_dir.stat().st_mtime}
+            run_id = config.get("run_id")
+            found.append(
+                RunInfo(
+                    run_dir=run_dir,
+                    run_id=run_id if isinstance(run_id, str) else run_dir.name,
+                    status=read_status(run_dir),
+                    config=config,
+                    problem=problem,
+                )
             )
-        )
-    found.sort(key=lambda run: run.config.get("created", 0), reverse=True)
+        except OSError:
+            continue  # deleted while being listed
+    found.sort(key=lambda run: run.config["created"], reverse=True)
     return found
+
+
+CONFIG_DAMAGED = "its settings file (config.json) is missing or damaged"
+
+
+def run_problems(run_dir: str | os.PathLike, status: RunStatus | None = None) -> list[str]:
+    """What in a run folder cannot be read (files edited, truncated or deleted by hand).
+
+    Each entry is a phrase for a page ("its settings file (config.json) is missing or
+    damaged"); an empty list when the run reads fine. The model, results and predictions
+    are only checked once the run has ended (a live worker is still writing them).
+
+    Args:
+        run_dir: The run folder.
+        status: Its status, if already read.
+    """
+    run_dir = Path(run_dir)
+    status = read_status(run_dir) if status is None else status
+    problems = []
+    if not isinstance(read_json(run_dir / CONFIG_FILE, default=None), dict):
+        problems.append(CONFIG_DAMAGED)
+    if status.error == STATUS_DAMAGED:
+        problems.append("its status file (status.json) is missing or damaged")
+    _, damaged = _read_jsonl(run_dir / PROGRESS_FILE)
+    if damaged:
+        lines = "line" if damaged == 1 else "lines"
+        problems.append(
+            f"{damaged} {lines} of its training curves (progress.jsonl) cannot be read "
+            "and are left out"
+        )
+    if status.is_live:
+        return problems
+    model = run_dir / MODEL_FILE
+    if model.exists() and not zipfile.is_zipfile(model):
+        problems.append("its model file (model.keras) is damaged, so it cannot be saved")
+    elif not model.exists() and (run_dir / MODEL_SIDECAR_FILE).exists():
+        problems.append("its model file (model.keras) is missing, so it cannot be saved")
+    if (run_dir / EVALUATION_FILE).exists() and read_evaluation(run_dir) is None:
+        problems.append("its test results (evaluation.json) are damaged and cannot be shown")
+    if (run_dir / PREDICTIONS_FILE).exists() and read_predictions(run_dir) is None:
+        problems.append("its per-image predictions (predictions.npz) are damaged")
+    return problems
 
 
 def delete_run(run_dir: str | os.PathLike) -> None:
@@ -357,11 +480,23 @@ def mark_failed_if_live(run_dir: str | os.PathLike, reason: str) -> bool:
         reason: One sentence on how the worker ended.
     """
     run_dir = Path(run_dir)
-    current = read_json(run_dir / STATUS_FILE, default={}) or {}
-    if current.get("state") not in LIVE_STATES:
+    # Clean up what a killed worker was half-way through writing (hidden temporary files).
+    remove_leftovers(run_dir)
+    remove_leftovers(run_dir / SNAPSHOT_DIR)
+    current = read_json(run_dir / STATUS_FILE, default={})
+    if not isinstance(current, dict) or current.get("state") not in LIVE_STATES:
         return False
-    sidecar = read_json(run_dir / MODEL_SIDECAR_FILE, default={}) or {}
-    epochs = sidecar.get("epochs_completed")
+    if not (run_dir / CONFIG_FILE).is_file():
+        return False  # the folder was deleted: never bring it back with a status file
+    try:
+        return _write_failed(run_dir, current, reason)
+    except OSError:
+        return False  # a full disk: `read_status` still reports the run as failed
+
+
+def _write_failed(run_dir: Path, current: dict, reason: str) -> bool:
+    sidecar = read_json(run_dir / MODEL_SIDECAR_FILE, default={})
+    epochs = sidecar.get("epochs_completed") if isinstance(sidecar, dict) else None
     if (run_dir / MODEL_FILE).is_file() and epochs:
         kept = f"The model saved after epoch {epochs} is kept: you can save or inspect it."
     else:
@@ -407,3 +542,48 @@ def modified_time(path: Path) -> float:
         return path.stat().st_mtime
     except FileNotFoundError:
         return 0.0
+
+
+_TYPES = {"str": str, "int": int, "float": int | float}
+
+
+def _fits(value, annotation: str) -> bool:
+    """Whether a status value has its field's type (``"int | None"``: an int).
+
+    >>> _fits(3, "float | None"), _fits(True, "int"), _fits("x", "int")
+    (True, False, False)
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    wanted = _TYPES.get(str(annotation).split("|")[0].strip())
+    return wanted is None or isinstance(value, wanted)
+
+
+def _numbers(record: dict, *keys: str) -> bool:
+    """Whether ``record`` holds a finite number under each key."""
+    return all(_fits(record.get(key), "float") and record.get(key) is not None for key in keys)
+
+
+def _whole_evaluation(evaluation) -> bool:
+    """Whether an evaluation has what the page shows, with matching sizes."""
+    if not isinstance(evaluation, dict):
+        return False
+    try:
+        names = evaluation["class_names"]
+        matrix = np.asarray(evaluation["confusion_matrix"], dtype=float)
+        per_class = evaluation["per_class_accuracy"]
+        return (
+            _numbers(evaluation, "test_accuracy", "num_test")
+            and isinstance(names, list)
+            and matrix.shape == (len(names), len(names))
+            and isinstance(per_class, list)
+            and len(per_class) == len(names)
+            and all(
+                isinstance(mistake, dict) and _fits(mistake.get("index"), "int")
+                for mistake in evaluation.get("misclassified", [])
+            )
+        )
+    except (KeyError, TypeError, ValueError):
+        return False

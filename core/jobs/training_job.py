@@ -54,7 +54,7 @@ from core.base.checks import (
     received,
 )
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
-from core.jobs.model_store import SavedModel, save_model_file, validate_name
+from core.jobs.model_store import ModelStoreError, SavedModel, save_model_file, validate_name
 from core.jobs.run_requests import (
     check_transfer_can_start,
     dataset_request,
@@ -85,6 +85,7 @@ from core.jobs.runs import (
     read_progress,
     read_snapshot_index,
     read_status,
+    run_problems,
     runs_root,
 )
 from core.jobs.train_config import TrainConfig
@@ -449,7 +450,8 @@ class TrainingJob:
         try:
             os.utime(path)
         except FileNotFoundError:
-            path.touch()
+            with contextlib.suppress(FileNotFoundError):  # the folder was deleted
+                path.touch()
 
     def status(self) -> RunStatus:
         """Return the current status without counting as a poll."""
@@ -475,8 +477,13 @@ class TrainingJob:
 
     @property
     def config(self) -> dict:
-        """The run's ``config.json``."""
-        return read_json(self.run_dir / CONFIG_FILE, default={})
+        """The run's ``config.json`` (``{}`` when it is missing or damaged)."""
+        config = read_json(self.run_dir / CONFIG_FILE, default={})
+        return config if isinstance(config, dict) else {}
+
+    def problems(self, status: RunStatus | None = None) -> list[str]:
+        """What in the run folder cannot be read, in words (see `core.jobs.runs.run_problems`)."""
+        return run_problems(self.run_dir, status)
 
     def progress(self) -> Progress:
         """The curves so far (see `read_progress`)."""
@@ -506,7 +513,8 @@ class TrainingJob:
 
     def model_metadata(self) -> dict:
         """The model's sidecar (data set, classes, preprocessing, metrics, history)."""
-        return read_json(self.run_dir / MODEL_SIDECAR_FILE, default={}) or {}
+        metadata = read_json(self.run_dir / MODEL_SIDECAR_FILE, default={})
+        return metadata if isinstance(metadata, dict) else {}
 
     def save(
         self, name: str, *, models_dir: str | os.PathLike | None = None, overwrite: bool = False
@@ -515,11 +523,19 @@ class TrainingJob:
 
         Raises:
             FileNotFoundError: if the run has not saved a model yet.
-            core.jobs.model_store.ModelStoreError: for a bad or taken name.
+            core.jobs.model_store.ModelStoreError: for a bad or taken name, a damaged model
+                file, or a full disk (``StoreFullError``).
         """
+        import zipfile
+
         path = self.model_path
         if path is None:
             raise FileNotFoundError("This run has no trained model yet; wait until it has ended.")
+        if not zipfile.is_zipfile(path):
+            raise ModelStoreError(
+                "This run's model file is damaged (not a whole Keras file), so it was not "
+                "saved; train the model again."
+            )
         return save_model_file(
             path, name, self.model_metadata(), models_dir=models_dir, overwrite=overwrite
         )

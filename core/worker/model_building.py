@@ -3,14 +3,13 @@ augmentation layers, and saving a trained model."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from core.base.checks import as_int_tuple, check_choice, check_int, received
+from core.jobs.files import atomic_output
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.nets import presets, specs, transfer
 from core.nets.keras_code import layer_arguments
@@ -253,15 +252,14 @@ def first_conv_layer(model):
 
 
 def save_keras_model(model, path: str | os.PathLike) -> Path:
-    """Save ``model`` to ``path`` atomically (Keras needs the temporary name to end in .keras)."""
+    """Save ``model`` to ``path`` atomically and durably (`core.jobs.files.atomic_output`).
+
+    A worker killed mid-save leaves the previous file whole; its hidden temporary file is
+    removed later. Keras needs the temporary name to end in .keras.
+    """
     path = Path(path)
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.{time.monotonic_ns()}.tmp.keras")
-    try:
+    with atomic_output(path, suffix=".keras") as temporary:
         model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
     return path
 
 

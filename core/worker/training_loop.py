@@ -9,6 +9,7 @@ SIGTERM through `request_stop`) ends training within a batch, then saves and eva
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -19,7 +20,13 @@ import numpy as np
 
 from core.base.checks import received
 from core.jobs import runs
-from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
+from core.jobs.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    disk_full_message,
+    is_disk_full,
+    read_json,
+)
 from core.jobs.model_store import save_model_file
 from core.jobs.train_config import TrainConfig
 from core.nets.transfer import WeightsUnavailableError
@@ -118,18 +125,22 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             message = "Interrupted."
+        elif is_disk_full(error):
+            message = disk_full_message("Training stopped", run_dir.parent)
         elif _reads_as_a_sentence(error):
             message = str(error)
         else:
             message = f"{type(error).__name__}: {error}"
         fields = {"state": "failed", "message": "Failed", "error": message}
-        if recorder is not None:
-            recorder.write_status(**fields)
-        else:
-            current = read_json(run_dir / runs.STATUS_FILE, default={}) or {}
-            atomic_write_json(
-                run_dir / runs.STATUS_FILE, {**current, **fields, "updated": time.time()}
-            )
+        # On a full disk this write can fail too; the server then marks the run failed.
+        with contextlib.suppress(OSError):
+            if recorder is not None:
+                recorder.write_status(**fields)
+            else:
+                current = read_json(run_dir / runs.STATUS_FILE, default={}) or {}
+                atomic_write_json(
+                    run_dir / runs.STATUS_FILE, {**current, **fields, "updated": time.time()}
+                )
         raise
     finally:
         pulse.stop()

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.jobs.runs import RunStatus, list_runs
+from core.jobs.runs import STATUS_DAMAGED, RunStatus, list_runs
 from core.jobs.train_config import OPTIMIZERS, TrainConfig
 from core.jobs.training_job import JobCapError, TrainingJob
 from core.nets.transfer import WeightsUnavailableError
@@ -201,6 +201,7 @@ def recent_runs_picker() -> None:
             str(run.run_dir): f"{run.run_id} · {run.model_name} on {run.dataset_name} · "
             f"{run.status.state}"
             + (f" · {run.status.test_accuracy:.2%}" if run.status.test_accuracy else "")
+            + (f" · damaged: {run.problem}" if run.problem else "")
             for run in runs
         }
         picked = st.selectbox(
@@ -211,7 +212,14 @@ def recent_runs_picker() -> None:
             help="Runs live in the runs folder and survive reloads and server restarts.",
         )
         if st.button("Follow this run", key="train.attach", help="Show this run on the page."):
-            follow(TrainingJob.attach(picked))
+            try:
+                follow(TrainingJob.attach(picked))
+            except FileNotFoundError:
+                st.warning(
+                    "That run's folder is gone (deleted or moved since the list was made), "
+                    "so it cannot be opened. Pick another run."
+                )
+                return
             st.rerun()
 
 
@@ -235,7 +243,9 @@ def show_progress(status: RunStatus) -> None:
     # Counted from epoch and batch, like the words beside it.
     st.progress(status.fraction_done, text=" · ".join(p for p in parts if p))
     words = STATE_WORDS.get(status.state, status.state)
-    if status.state == "failed":
+    if status.error == STATUS_DAMAGED:
+        st.warning(status.error)
+    elif status.state == "failed":
         st.error(f"Training failed: {status.error or status.message}")
     elif status.state == "stopped":
         reason = {"idle": "nobody watched it for too long", "user": "you stopped it"}
@@ -265,10 +275,11 @@ def curves_figure(progress, batches_per_epoch: int) -> go.Figure:
     """Loss and accuracy per batch (raw, faint, and smoothed) and per epoch (train, validation)."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     batches, epochs = progress.batches, progress.epochs
-    per_epoch = batches_per_epoch or max((b.get("batch", 0) for b in batches), default=0) or 1
+    per_epoch = batches_per_epoch or max((_number(b.get("batch")) or 0 for b in batches), default=0)
+    per_epoch = per_epoch or 1
     for column, key in ((1, "loss"), (2, "accuracy")):
-        steps = [b["step"] / per_epoch for b in batches if b.get(key) is not None]
-        values = [b[key] for b in batches if b.get(key) is not None]
+        steps = [b["step"] / per_epoch for b in batches if _number(b.get(key)) is not None]
+        values = [b[key] for b in batches if _number(b.get(key)) is not None]
         figure.add_scatter(
             x=steps,
             y=values,
@@ -296,7 +307,9 @@ def curves_figure(progress, batches_per_epoch: int) -> go.Figure:
             ("val_", "#2a9d3c", "validation (epoch)"),
         ):
             points = [
-                (e["epoch"], e[prefix + key]) for e in epochs if e.get(prefix + key) is not None
+                (e["epoch"], e[prefix + key])
+                for e in epochs
+                if _number(e.get(prefix + key)) is not None
             ]
             if points:
                 figure.add_scatter(
@@ -317,6 +330,17 @@ def curves_figure(progress, batches_per_epoch: int) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0),
     )
     return figure
+
+
+def _number(value) -> float | None:
+    """``value`` if it is a finite number (a hand-edited curves file may hold anything).
+
+    >>> _number(0.5), _number("0.5"), _number(float("nan")), _number(True)
+    (0.5, None, None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return value
 
 
 def filters_figure(kernel: np.ndarray, *, columns: int = 8) -> tuple[go.Figure, str]:
@@ -401,8 +425,10 @@ def show_filters(job: TrainingJob, *, live: bool) -> None:
     entry = snapshots[index]
     try:
         kernel = job.load_snapshot(entry)
-    except (OSError, ValueError):
-        st.caption("That snapshot is still being written; it appears on the next update.")
+    except (OSError, ValueError, EOFError):
+        kernel = None
+    if kernel is None or kernel.ndim != 4 or not np.issubdtype(kernel.dtype, np.number):
+        st.caption("That snapshot of the filters cannot be read (missing or damaged).")
         return
     figure, note = filters_figure(kernel)
     st.caption(
@@ -462,6 +488,10 @@ def live_view(job: TrainingJob) -> None:
             st.rerun()  # the whole page: show the results, stop polling
         run_controls(job, status)
         show_progress(status)
+        if problems := job.problems(status):
+            st.warning(
+                "Parts of this run cannot be read: " + "; ".join(problems) + ". The rest is shown."
+            )
         st.plotly_chart(
             curves_figure(job.progress(), status.batches_per_epoch), key="train.curves_chart"
         )

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.jobs import model_store
 from core.jobs.model_store import ModelStoreError
+from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
 from core.jobs.training_job import TrainingJob
 from ui.train.data import builtin_dataset, load_npz_dataset
 
@@ -60,7 +61,10 @@ def show_evaluation(job: TrainingJob) -> None:
     """Test accuracy, confusion matrix, per-class accuracy and a "predicted (true)" gallery."""
     evaluation = job.evaluation()
     if evaluation is None:
-        st.info("This run ended before it was evaluated, so there are no test results.")
+        if (job.run_dir / EVALUATION_FILE).exists():
+            st.warning("This run's test results cannot be read (the file is damaged).")
+        else:
+            st.info("This run ended before it was evaluated, so there are no test results.")
         return
     names = [str(n) for n in evaluation["class_names"]]
     split = evaluation.get("evaluated_on", "test")
@@ -100,7 +104,11 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
     if predictions is None or images is None or (len(positions) and positions.max() >= len(images)):
         st.caption(f"The {split} images are not available on this server, so no gallery.")
         return
-    wrong = [m["index"] for m in evaluation.get("misclassified", [])]
+    if max(predictions["predicted"].max(), predictions["true"].max()) >= len(names):
+        st.caption("The saved predictions do not match the run's classes, so no gallery.")
+        return
+    count = len(predictions["true"])
+    wrong = [m["index"] for m in evaluation.get("misclassified", []) if 0 <= m["index"] < count]
     right = np.flatnonzero(predictions["predicted"] == predictions["true"])
     # Mistakes first, but keep a row of correct answers in view for contrast.
     num_wrong = min(len(wrong), GALLERY_SIZE - min(len(right), GALLERY_COLUMNS))
@@ -122,13 +130,14 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
 def save_controls(job: TrainingJob) -> None:
     """Save the run's model in the store under a name the user picks."""
     if job.model_path is None:
+        if (job.run_dir / MODEL_SIDECAR_FILE).exists():
+            st.warning(
+                "This run's model file is missing (deleted or moved), so it cannot be saved. "
+                "Train the model again to get one."
+            )
         return
     name_col, button_col = st.columns([3, 1])
-    config = job.config
-    model = (config.get("model", {}).get("spec") or {}).get("name", "model")
-    dataset = config.get("dataset", {})
-    data_name = dataset.get("name") or Path(dataset.get("npz_path", "data")).stem.rsplit("-", 1)[0]
-    default = f"{model} {data_name} {config.get('run_id', '')[9:15]}".strip()
+    default = _default_name(job.config)
     name = name_col.text_input(
         "Save the model as",
         value=st.session_state.get("train.save_name", default),
@@ -143,10 +152,36 @@ def save_controls(job: TrainingJob) -> None:
     if button_col.button("Save", key="train.save", help="Copy the trained model to the store."):
         try:
             saved = job.save(name, overwrite=overwrite)
-        except (ModelStoreError, FileNotFoundError, OSError) as error:
+        except (ModelStoreError, FileNotFoundError) as error:
             st.error(f"Not saved: {error}")
+        except OSError as error:
+            st.error(f"Not saved: the model file could not be written ({_reason(error)}).")
         else:
             st.success(f"Saved as **{saved.name}** ({saved.size_bytes / 1e6:.1f} MB).")
+
+
+def _default_name(config: dict) -> str:
+    """ "<model> <data set> <time>" from a run's settings (any part missing: left out).
+
+    >>> _default_name({"model": {"spec": {"name": "lenet5"}}, "dataset": {"name": "mnist"},
+    ...                "run_id": "20260101-123456-x"})
+    'lenet5 mnist 123456'
+    >>> _default_name({"model": 5})
+    'model'
+    """
+    try:
+        model = (config.get("model", {}).get("spec") or {}).get("name", "model")
+        dataset = config.get("dataset", {})
+        stem = Path(dataset.get("npz_path", "data")).stem.rsplit("-", 1)[0]
+        data_name = dataset.get("name") or stem
+        return f"{model} {data_name} {str(config.get('run_id', ''))[9:15]}".strip()
+    except (AttributeError, TypeError):
+        return "model"
+
+
+def _reason(error: OSError) -> str:
+    """An OS error in words, without its class name or number."""
+    return (error.strerror or "an input/output error").lower()
 
 
 def model_store_manager() -> None:
@@ -155,7 +190,8 @@ def model_store_manager() -> None:
     try:
         models = model_store.list_models()
     except (OSError, ModelStoreError) as error:
-        st.error(f"The models folder `{folder}` cannot be read: {error}")
+        reason = _reason(error) if isinstance(error, OSError) else error
+        st.error(f"The models folder `{folder}` cannot be read: {reason}.")
         return
     st.caption(f"Models folder: `{folder}` — {len(models)} model(s).")
     if models:
@@ -168,6 +204,7 @@ def model_store_manager() -> None:
                     "Test accuracy": (m.metadata.get("metrics") or {}).get("test_accuracy"),
                     "Size (MB)": round(m.size_bytes / 1e6, 2),
                     "Saved": m.created,
+                    "Note": m.problem or "",
                 }
                 for m in models
             ],
@@ -185,9 +222,12 @@ def model_store_manager() -> None:
         if rename_col.button("Rename", key="train.store_rename", help="Apply the new name."):
             try:
                 model_store.rename_model(picked, new_name)
-                st.rerun()
             except ModelStoreError as error:
                 st.error(f"Not renamed: {error}")
+            except OSError as error:
+                st.error(f"Not renamed: the models folder could not be changed ({_reason(error)}).")
+            else:
+                st.rerun()
         sure = delete_col.checkbox(
             "Yes, delete it", key="train.store_sure", help="Deleting cannot be undone."
         )
@@ -196,13 +236,18 @@ def model_store_manager() -> None:
         ):
             try:
                 model_store.delete_model(picked)
-                st.rerun()
             except ModelStoreError as error:
                 st.error(f"Not deleted: {error}")
+            except OSError as error:
+                st.error(f"Not deleted: the models folder could not be changed ({_reason(error)}).")
+            else:
+                st.rerun()
         try:
             data = model_store.read_model_bytes(picked)
-        except (ModelStoreError, OSError) as error:
+        except ModelStoreError as error:
             download_col.error(f"Cannot read it: {error}")
+        except OSError as error:
+            download_col.error(f"Cannot read it: {_reason(error)}.")
         else:
             download_col.download_button(
                 "Download .keras",

@@ -75,10 +75,18 @@ def test_snapshots_are_listed_in_order_and_never_read_from_outside_the_run(run_d
 def test_evaluation_and_predictions_are_none_until_written(run_dir):
     assert runs.read_evaluation(run_dir) is None
     assert runs.read_predictions(run_dir) is None
-    (run_dir / runs.EVALUATION_FILE).write_text('{"test_accuracy": 0.5}')
-    np.savez(run_dir / runs.PREDICTIONS_FILE, predicted=np.array([1, 0]))
-    assert runs.read_evaluation(run_dir) == {"test_accuracy": 0.5}
-    assert runs.read_predictions(run_dir)["predicted"].tolist() == [1, 0]
+    evaluation = {
+        "test_accuracy": 0.5,
+        "num_test": 2,
+        "class_names": ["a", "b"],
+        "confusion_matrix": [[0, 1], [0, 1]],
+        "per_class_accuracy": [0.0, 1.0],
+        "misclassified": [{"index": 0, "true": 0, "predicted": 1}],
+    }
+    (run_dir / runs.EVALUATION_FILE).write_text(json.dumps(evaluation))
+    np.savez(run_dir / runs.PREDICTIONS_FILE, predicted=np.array([1, 1]), true=np.array([0, 1]))
+    assert runs.read_evaluation(run_dir) == evaluation
+    assert runs.read_predictions(run_dir)["predicted"].tolist() == [1, 1]
 
 
 def test_list_runs_is_newest_first_and_skips_folders_without_a_config(tmp_path):
