@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
@@ -56,42 +57,71 @@ MAPPING_CHOICES = ("auto", "diverging", "abs", "clip", "minmax")
 _FRACTION = re.compile(r"^\s*([+-]?[0-9.eE+-]+)\s*/\s*([+-]?[0-9.eE+-]+)\s*$")
 
 
+# Pasted or typed look-alikes: minus signs and dashes, the fraction slash of "½", "÷".
+_LOOK_ALIKES = str.maketrans(
+    {"\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "⁄": "/", "÷": "/"}
+)
+
+
+_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]*,[0-9]+$")
+
+
+def _cell_float(text: str, raw: str) -> float:
+    """``text`` (a number, no fraction) as a float; what a person typed is ``raw``."""
+    try:
+        value = float(text)
+    except ValueError:
+        if _DECIMAL_COMMA.match(text):
+            hint = text.replace(",", ".")
+            message = f"'{raw}' is not a number: write decimals with a dot, e.g. {hint}"
+            raise ValueError(message) from None
+        raise ValueError(f"'{raw}' is not a number (use e.g. 2, -0.5 or 1/9)") from None
+    if math.isinf(value) and "inf" not in text.lower():  # 1e999: too large, not "infinite"
+        raise ValueError(f"'{raw}' is too large: keep |value| <= {MAX_ABS_KERNEL_VALUE:g}")
+    return value
+
+
 def parse_kernel_cell(text) -> float:
     """Read one kernel cell: a finite number or a fraction like ``1/9``, |value| <= 1e6.
+
+    Full-width digits (``１２``), other scripts' digits, ``½`` and a pasted minus sign
+    (``−1``) read as a person means them; a decimal comma gets a hint to use a dot.
 
     Raises:
         ValueError: with a message a person can act on.
 
     >>> parse_kernel_cell("1/16"), parse_kernel_cell(" -2 "), parse_kernel_cell(3)
     (0.0625, -2.0, 3.0)
+    >>> parse_kernel_cell("１２"), parse_kernel_cell("½"), parse_kernel_cell("−1")
+    (12.0, 0.5, -1.0)
     """
     if text is None or (isinstance(text, float) and math.isnan(text)) or str(text).strip() == "":
         raise ValueError("is empty: type a number (0 for no weight)")
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a number")
     if isinstance(text, int | float | np.integer | np.floating):
-        value = float(text)
+        value, shown, infinite = float(text), f"{float(text):g}", True
     else:
-        raw = str(text).strip().replace("−", "-")  # a pasted minus sign
-        match = _FRACTION.match(raw)
-        try:
-            if match:
-                denominator = float(match.group(2))
-                if denominator == 0:
-                    raise ValueError(f"'{raw}' divides by zero")
-                value = float(match.group(1)) / denominator
-            else:
-                value = float(raw)
-        except ValueError as error:
-            if "divides by zero" in str(error):
-                raise
-            raise ValueError(f"'{raw}' is not a number (use e.g. 2, -0.5 or 1/9)") from None
+        raw = str(text).strip()
+        if len(raw) > 40:
+            raise ValueError(f"'{raw[:20]}…' is too long for a number (use e.g. 2, -0.5 or 1/9)")
+        normal = unicodedata.normalize("NFKC", raw).translate(_LOOK_ALIKES)
+        shown, infinite = f"'{raw}'", "inf" in normal.lower()
+        match = _FRACTION.match(normal)
+        if match:
+            numerator = _cell_float(match.group(1), raw)
+            denominator = _cell_float(match.group(2), raw)
+            if denominator == 0:
+                raise ValueError(f"'{raw}' divides by zero")
+            value = numerator / denominator
+        else:
+            value = _cell_float(normal, raw)
     if math.isnan(value):
         raise ValueError("is NaN (not a number): type a finite value")
-    if math.isinf(value):
+    if math.isinf(value) and infinite:
         raise ValueError("is infinite: type a finite value")
-    if abs(value) > MAX_ABS_KERNEL_VALUE:
-        raise ValueError(f"{value:g} is too large: keep |value| <= {MAX_ABS_KERNEL_VALUE:g}")
+    if not abs(value) <= MAX_ABS_KERNEL_VALUE:
+        raise ValueError(f"{shown} is too large: keep |value| <= {MAX_ABS_KERNEL_VALUE:g}")
     return value
 
 
