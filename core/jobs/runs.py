@@ -219,8 +219,9 @@ class RunInfo:
 
     @property
     def model_name(self) -> str:
+        entry = self.config.get("model")
         try:
-            return str(model_request_label(self.config.get("model", {})))
+            return str(model_request_label(entry)) if entry else "?"
         except (AttributeError, TypeError):
             return "?"
 
@@ -378,7 +379,7 @@ def list_runs(runs_root_dir: str | os.PathLike | None = None) -> list[RunInfo]:
             config = read_json(run_dir / CONFIG_FILE, default=None)
             problem = None
             if not isinstance(config, dict):
-                if not any((run_dir / name).exists() for name in _RUN_MARKERS):
+                if not is_run_folder(run_dir):
                     continue  # not a run folder (the uploaded data sets' folder, ...)
                 config, problem = {}, CONFIG_DAMAGED
             created = config.get("created")
@@ -401,6 +402,17 @@ def list_runs(runs_root_dir: str | os.PathLike | None = None) -> list[RunInfo]:
 
 
 CONFIG_DAMAGED = "its settings file (config.json) is missing or damaged"
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a training run's folder (even one whose config.json is damaged).
+
+    >>> import tempfile
+    >>> is_run_folder(tempfile.mkdtemp())
+    False
+    """
+    path = Path(path)
+    return any((path / name).is_file() for name in (CONFIG_FILE, *_RUN_MARKERS))
 
 
 def run_problems(run_dir: str | os.PathLike, status: RunStatus | None = None) -> list[str]:
@@ -448,7 +460,7 @@ def delete_run(run_dir: str | os.PathLike) -> None:
     Raises:
         ValueError: if the run is still live (stop it first) or ``run_dir`` is not a run.
     """
-    if not (Path(run_dir) / CONFIG_FILE).is_file():
+    if not is_run_folder(run_dir):
         raise ValueError(
             f"`run_dir` is not a training run folder. {received('run_dir', os.fspath(run_dir))}"
         )

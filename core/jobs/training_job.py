@@ -76,6 +76,7 @@ from core.jobs.runs import (
     STATUS_FILE,
     Progress,
     RunStatus,
+    is_run_folder,
     list_runs,
     load_snapshot,
     mark_failed_if_live,
@@ -363,7 +364,7 @@ class TrainingJob:
         Raises:
             FileNotFoundError: if ``run_dir`` holds no run.
         """
-        if not (Path(run_dir) / CONFIG_FILE).is_file():
+        if not is_run_folder(run_dir):
             raise FileNotFoundError(
                 f"`run_dir` is not a training run folder. {received('run_dir', os.fspath(run_dir))}"
             )
