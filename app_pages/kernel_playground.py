@@ -16,13 +16,10 @@ from core.ops.convolution import conv2d
 from core.ops.output_size import describe_output_size
 from ui.kernel_playground import kernel_editor, setups
 from ui.kernel_playground.controls import Sliding, grayscale, image_controls, sliding_controls
-from ui.kernel_playground.link_state import PlaygroundState, encode_state, state_from_widgets
-from ui.kernel_playground.share import sync_link
+from ui.kernel_playground.link import LINK
 from ui.kernel_playground.step_by_step import show_size_arithmetic
 from ui.kernel_playground.tabs import show_tabs
 from ui.widgets import image_view
-
-S = st.session_state
 
 st.title("Kernel Playground")
 st.caption(
@@ -30,9 +27,8 @@ st.caption(
     "multiplies each pixel by the weight on top of it and adds everything up: that sum is one "
     "output pixel. Change anything below and watch the output follow."
 )
-# A shared link sets the page up on the first run.
-for message in setups.restore_setup():
-    st.warning(f"{message} Check the link, or carry on from here.")
+# A shared link sets the page up on the first run (a warning names any bad parameter).
+setups.restore_setup()
 setups.lecture_example_buttons()
 
 
@@ -69,6 +65,7 @@ def playground() -> None:
     not the app's navigation, the title or the examples above. That keeps
     an edit's round trip short (bench/kernel_page.py measures it).
     """
+    LINK.enforce_locks()  # a link's locked controls keep their values
     # ------------------------------------------------------------ controls
     image_column, kernel_column, slide_column = st.columns([1.1, 1.1, 1], gap="medium")
     with image_column:
@@ -92,15 +89,7 @@ def playground() -> None:
     except ValueError as error:
         st.error(f"{error} The output cannot be computed with these settings.")
 
-    state = state_from_widgets(
-        S,
-        image=choice.name if choice.shareable else PlaygroundState().image,
-        kernel=chosen.values,
-        preset=chosen.preset,
-        synthetic_size=S.get("kernel.synthetic_size", 32),
-    )
-    link_params = encode_state(state)
-    sync_link(link_params)
+    LINK.sync()  # the address shows every change at once
 
     # ------------------------------------------------------------ display
     if sliding.flip:
@@ -128,7 +117,8 @@ def playground() -> None:
             image_view.show_image(output, caption="Output", mapping=mapping)
     if output is not None:
         show_size_arithmetic(sizes)
-        show_tabs(choice, image, chosen, weights, output, sliding, mapping, link_params)
+        show_tabs(choice, image, chosen, weights, output, sliding, mapping, LINK.params())
+    LINK.sync()  # and what the open tab changed (a clicked pixel)
 
 
 playground()

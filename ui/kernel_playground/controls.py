@@ -24,6 +24,7 @@ from ui.kernel_playground.link_state import (
     PADDING_CHOICES,
 )
 from ui.widgets.image_input import ImageChoice, image_picker, show_notes
+from ui.widgets.page_link import locked
 
 MODE_LABELS = {
     "constant": "zero",
@@ -93,12 +94,13 @@ def channel_weight_inputs(prefix: str) -> np.ndarray:
     """Three numbers scaling the kernel's R, G and B slices."""
     st.caption("Weight of each channel's slice (the grid's kernel times this number):")
     columns = st.columns(3)
+    for name in CHANNEL_NAMES:
+        st.session_state.setdefault(f"{prefix}.weight_{name[0].lower()}", 1.0)
     weights = [
         column.number_input(
             name,
             -10.0,
             10.0,
-            value=1.0,
             step=0.5,
             key=f"{prefix}.weight_{name[0].lower()}",
             help=f"Multiplies the kernel's slice for the {name.lower()} channel. A CNN learns a "
@@ -126,6 +128,7 @@ def image_controls() -> tuple[ImageChoice, str, np.ndarray]:
             list(COLOR_LABELS),
             format_func=COLOR_LABELS.get,
             key="kernel.color",
+            disabled=locked("color"),
             help="Grey: one channel, one output. Same kernel on R, G, B: three outputs, shown "
             "as a colour picture. 3-channel kernel: a CNN filter has one slice per input "
             "channel and adds the three responses into a single map.",
@@ -135,11 +138,11 @@ def image_controls() -> tuple[ImageChoice, str, np.ndarray]:
     return choice, color, channel_weights
 
 
-def pair(labels, low, high, keys, helps) -> tuple[int, int]:
+def pair(labels, low, high, keys, helps, *, disabled: bool = False) -> tuple[int, int]:
     """Two integer inputs side by side (rows, cols)."""
     row = st.container(horizontal=True)
     return tuple(
-        row.number_input(label, low, high, key=key, help=tip)
+        row.number_input(label, low, high, key=key, help=tip, disabled=disabled)
         for label, key, tip in zip(labels, keys, helps, strict=True)
     )
 
@@ -156,12 +159,14 @@ def sliding_controls() -> Sliding:
             "How many rows the kernel moves down between two outputs.",
             "How many columns it moves right between outputs.",
         ),
+        disabled=locked("s"),
     )
     padding = st.radio(
         "Padding",
         PADDING_CHOICES,
         horizontal=True,
         key="kernel.padding",
+        disabled=locked("pad"),
         help="valid: no border, the output shrinks. same: just enough border to keep the size "
         "(at stride 1). full: every partial overlap counts, the output grows. explicit: you "
         "choose how many rows and columns to add.",
@@ -174,13 +179,14 @@ def sliding_controls() -> Sliding:
             MAX_EXPLICIT_PADDING,
             ("kernel.pad_rows", "kernel.pad_cols"),
             ("Rows added above and below the image.", "Columns added left and right of the image."),
+            disabled=locked("p"),
         )
     mode = st.selectbox(
         "Border fill",
         MODE_CHOICES,
         format_func=MODE_LABELS.get,
         key="kernel.mode",
-        disabled=padding == "valid",
+        disabled=padding == "valid" or locked("mode"),
         help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
         "of the inside (with or without repeating the edge), or the opposite side of the "
         "image.",
@@ -194,10 +200,12 @@ def sliding_controls() -> Sliding:
             "Spacing between kernel rows: 2 skips every other row.",
             "Spacing between kernel columns.",
         ),
+        disabled=locked("d"),
     )
     flip = st.toggle(
         "True convolution (flip 180°)",
         key="kernel.flip",
+        disabled=locked("flip"),
         help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
         "convolution, which rotates the kernel by 180° before sliding it.",
     )
@@ -208,11 +216,13 @@ def sliding_controls() -> Sliding:
         1000.0,
         step=1.0,
         key="kernel.bias",
+        disabled=locked("bias"),
         help="A constant added to every output value, as in a CNN neuron.",
     )
     relu = row.toggle(
         "ReLU",
         key="kernel.relu",
+        disabled=locked("relu"),
         help="Replace negative outputs by 0, as a CNN's activation does.",
     )
     return Sliding(strides, padding, pads, mode, dilation_rate, flip, bias, relu)

@@ -31,6 +31,7 @@ from core.ops.kernels import (
     laplacian_of_gaussian_kernel,
 )
 from ui.kernel_playground.link_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
+from ui.widgets.page_link import locked
 
 CUSTOM = "custom"
 
@@ -146,7 +147,8 @@ def current_kernel(prefix: str) -> np.ndarray:
     return st.session_state[f"{prefix}.last_good"]
 
 
-def _generated(prefix: str, option: str) -> np.ndarray:
+def generated(prefix: str, option: str) -> np.ndarray:
+    """The kernel generator ``option`` makes with its sliders' values (or their defaults)."""
     keys = _keys(prefix)
     state = st.session_state
     size = int(state.get(keys["size"], 5))
@@ -180,14 +182,14 @@ def _on_preset(prefix: str, key: str | None = None) -> None:
     if option == CUSTOM:
         st.session_state[f"{prefix}.preset"] = CUSTOM
         return
-    values = kernel(option) if option in PRESETS else _generated(prefix, option)
+    values = kernel(option) if option in PRESETS else generated(prefix, option)
     set_kernel(prefix, values, option)
 
 
 def _on_generator_change(prefix: str) -> None:
     option = st.session_state[f"{prefix}.preset"]
     if option in GENERATORS:
-        set_kernel(prefix, _generated(prefix, option), option)
+        set_kernel(prefix, generated(prefix, option), option)
 
 
 def _on_resize(prefix: str, axis: str, key: str) -> None:
@@ -294,6 +296,7 @@ def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
                     key=cell_key(prefix, r, c),
                     label_visibility="collapsed",
                     width=cell_px,
+                    disabled=locked("k"),
                     on_change=_on_cell_edit,
                     args=(prefix,),
                 )
@@ -326,6 +329,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         index=preset_options().index(option),
         format_func=option_label,
         key=preset_key(prefix),
+        disabled=locked("preset") or locked("k"),
         on_change=_on_preset,
         args=(prefix, preset_key(prefix)),
         help="Start from a classic kernel or a generator with parameters; then edit any cell. "
@@ -349,6 +353,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             value=size,
             step=1,
             key=size_key(prefix, axis),
+            disabled=locked("k"),
             on_change=_on_resize,
             args=(prefix, axis, size_key(prefix, axis)),
             help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
@@ -401,6 +406,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             label,
             key=f"{prefix}.button.{action}",
             help=tip,
+            disabled=locked("k"),
             on_click=_on_transform,
             args=(prefix, action),
             width="stretch",
@@ -427,7 +433,11 @@ def _generator_controls(prefix: str, option: str) -> None:
     state.setdefault(keys["theta"], 0)
     state.setdefault(keys["wavelength"], 4.0)
     state.setdefault(keys["gabor_sigma"], 2.0)
-    common = {"on_change": _on_generator_change, "args": (prefix,)}
+    common = {
+        "on_change": _on_generator_change,
+        "args": (prefix,),
+        "disabled": locked("preset") or locked("k"),
+    }
     columns = st.columns(2)
     columns[0].slider(
         "Size",

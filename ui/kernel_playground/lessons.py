@@ -15,6 +15,7 @@ from core.ops.convolution import conv2d
 from core.ops.kernel_analysis import equivariance
 from core.ops.kernels import PRESETS, gradient_magnitude
 from core.ops.kernels import kernel as preset
+from ui.widgets import page_link
 from ui.widgets.image_view import show_image
 
 
@@ -81,6 +82,7 @@ def shift_test(image, kernel, strides) -> None:
             f"Not identical: the largest difference is {check.max_abs_difference:.4g}.{reason}"
         )
     st.caption("The image wraps around (circular shift and border) so that edges do not interfere.")
+    page_link.sync()  # a fragment: its changes go into the address now
 
 
 def compare_kernels(image, kernel, options, mapping) -> None:
@@ -148,9 +150,21 @@ def noise_demo(gray, kind: str, amount: float, size: int):
     return noisy, filtered, errors, filtering.mean_squared_error(noisy, gray)
 
 
+NOISE_DEFAULTS = {
+    "kernel.noise_var": 100,
+    "kernel.noise_fraction": 0.1,
+    "kernel.noise_size": 3,
+    "kernel.unsharp_amount": 1.0,
+    "kernel.unsharp_sigma": 2.0,
+}
+"""The noise tab's starting values (kept in session state, where a link can set them)."""
+
+
 @st.fragment
 def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
     """The seeds' filtering demos: denoise with mean / Gaussian / median, then unsharp masking."""
+    for key, value in NOISE_DEFAULTS.items():
+        st.session_state.setdefault(key, value)
     gray = grey(pixels)
     a, b, c = st.columns(3)
     kind = a.radio(
@@ -166,7 +180,6 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
             "Noise variance",
             0,
             2500,
-            value=100,
             step=25,
             key="kernel.noise_var",
             help="Spread of the noise in grey levels squared (100 means a typical nudge of ±10).",
@@ -176,7 +189,6 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
             "Fraction of pixels hit",
             0.0,
             0.5,
-            value=0.1,
             step=0.01,
             key="kernel.noise_fraction",
             help="Share of pixels turned black or white.",
@@ -184,7 +196,6 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
     size = c.select_slider(
         "Filter size",
         [3, 5, 7, 9],
-        value=3,
         key="kernel.noise_size",
         help="Width of the square neighbourhood each filter looks at.",
     )
@@ -215,7 +226,6 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
         "Amount",
         0.0,
         3.0,
-        value=1.0,
         step=0.1,
         key="kernel.unsharp_amount",
         help="How much of the fine detail to add back.",
@@ -224,7 +234,6 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
         "Blur σ",
         0.5,
         5.0,
-        value=2.0,
         step=0.5,
         key="kernel.unsharp_sigma",
         help="How wide the blur is: larger σ sharpens coarser detail.",
@@ -243,3 +252,4 @@ def noise_and_sharpening(pixels, name: str, *, shareable: bool = True) -> None:
         colorbar=False,
         details=False,
     )
+    page_link.sync()  # a fragment: its changes go into the address now

@@ -1,32 +1,27 @@
 """Putting the whole Kernel Playground to one setup: from a shared link, or a worked example.
 
-Both write every control's session-state entry before the widgets are drawn
-(``apply_setup``): the image, the kernel, the sliding options, the explained
-pixel, and the open tab.
+Both write every control's session-state entry before the widgets are drawn: a
+link through ``ui.kernel_playground.link.LINK`` (``restore_setup``), a worked
+example through ``apply_setup`` (the image, the kernel, the sliding options, the
+explained pixel, and the open tab).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.imaging.synthetic_images import SYNTHETIC_IMAGES
 from ui.kernel_playground import kernel_editor
-from ui.kernel_playground.link_state import (
-    LECTURE_EXAMPLES,
-    PlaygroundState,
-    decode_state,
-    widget_values,
-)
+from ui.kernel_playground.link import LINK, image_names, widget_defaults
+from ui.kernel_playground.link_state import LECTURE_EXAMPLES, PlaygroundState, widget_values
 from ui.kernel_playground.tabs import TAB_NAMES
-from ui.widgets.image_input import photo_names, set_image
+from ui.widgets.image_input import set_image
 
 EXAMPLE_COLUMNS = 4
 
 
 def shareable_image_names() -> tuple[str, ...]:
     """Every image a link may name: "photo:<file>" and "synthetic:<key>"."""
-    photos = tuple(f"photo:{name}" for name in photo_names())
-    return photos + tuple(f"synthetic:{key}" for key in SYNTHETIC_IMAGES)
+    return image_names()
 
 
 def apply_setup(setup: PlaygroundState) -> None:
@@ -38,26 +33,16 @@ def apply_setup(setup: PlaygroundState) -> None:
     state["kernel.tab"] = TAB_NAMES[0]
 
 
-def restore_setup() -> tuple[str, ...]:
-    """Set the page up on its first run; return what was wrong with the link, if anything.
+def restore_setup() -> None:
+    """Set the page up from its link on the first run (``LINK.start``, which warns about
+    bad parameters and keeps the address current).
 
-    The first run reads the address bar's query (a shared link). Coming back
-    from another page, Streamlit has forgotten the widgets, so each missing
-    entry starts from its default; the kernel editor keeps its own state.
+    Coming back from another page, Streamlit has forgotten the widgets, so each
+    missing entry starts from its default; the kernel editor keeps its own state.
     """
-    state = st.session_state
-    if "kernel.initialised" not in state:
-        decoded = decode_state(
-            st.query_params.to_dict(),
-            image_names=shareable_image_names(),
-            preset_names=tuple(kernel_editor.preset_options()),
-        )
-        apply_setup(decoded.state)
-        state.update({"kernel.initialised": True, "kernel.link_messages": decoded.messages})
-    else:
-        for key, value in widget_values(PlaygroundState()).items():
-            state.setdefault(key, value)
-    return tuple(state.get("kernel.link_messages", ()))
+    LINK.start()
+    for key, value in widget_defaults().items():
+        st.session_state.setdefault(key, value)
 
 
 def lecture_example_buttons() -> None:

@@ -15,6 +15,7 @@ import streamlit as st
 from core.ops.output_size import OutputSizeInfo
 from core.ops.pixel_explanation import explain_pixel
 from ui.kernel_playground.controls import CHANNEL_NAMES
+from ui.widgets import page_link
 from ui.widgets.image_view import cell_px, compact_format
 from ui.widgets.matrix_html import matrices_row, matrix_table
 
@@ -243,3 +244,4 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
     st.caption(f"The output image holds {float(shown):.6g} at row {row}, column {col}.")
     if detail.is_padding.any():
         st.caption("Green cells with a dotted outline are padding: they lie outside the image.")
+    page_link.sync()  # this fragment reruns alone: the picked pixel goes into the address now

@@ -253,8 +253,17 @@ def parse(item: LinkField, text: str):
 
 
 def _number_text(value) -> str:
-    text = format(float(value), ".10g")
-    return "0" if text == "-0" else text
+    """The shortest text that reads back as exactly ``value`` (Python's float repr).
+
+    >>> _number_text(2.0), _number_text(-0.0), _number_text(0.1 + 0.2), _number_text(1e-7)
+    ('2', '0', '0.30000000000000004', '1e-07')
+    """
+    value = float(value)
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
 
 
 def format_value(item: LinkField, value) -> str:
