@@ -10,6 +10,7 @@ equalisation, and the resize-and-pad a network input needs.
 import streamlit as st
 
 from core.imaging.images import to_grayscale
+from ui.pixels_channels.link import LINK
 from ui.pixels_channels.views import TAB_NAMES, TABS
 from ui.widgets.image_input import image_picker, show_notes
 
@@ -20,6 +21,7 @@ st.caption(
     "colour one. Everything a CNN does starts from these numbers."
 )
 
+LINK.start()  # a shared link sets every control; the address follows every change
 choice = image_picker("pixels", sources=("photo", "digit", "upload", "camera"))
 show_notes(choice)
 pixels = choice.pixels
@@ -35,3 +37,4 @@ for tab, show_tab in zip(tabs, TABS, strict=True):
     if tab.open:
         with tab:
             show_tab(choice, gray)
+LINK.sync()

@@ -90,9 +90,11 @@ def _centre_slider(container, label: str, length: int, *, key: str, help: str, s
         container.caption(single)
         return 0
     state = st.session_state
-    if key in state and not 0 <= state[key] <= length - 1:
+    state.setdefault(key, length // 2)  # in session state, where a link can set it
+    state[f"{key}_centre"] = length // 2  # a link leaves the centre out
+    if not 0 <= state[key] <= length - 1:
         state[key] = min(max(int(state[key]), 0), length - 1)
-    return container.slider(label, 0, length - 1, value=length // 2, key=key, help=help)
+    return container.slider(label, 0, length - 1, key=key, help=help)
 
 
 def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
@@ -128,9 +130,12 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
         help="Column the window is centred on (0 is the left).",
         single="The image has only one column: the window is centred on column 0.",
     )
+    options = channel_options(pixels.ndim == 3)
+    if state.get("pixels.channel") not in options:
+        state["pixels.channel"] = options[0]  # a colour's channel kept from a colour photo
     shown_channel = st.radio(
         "Numbers of",
-        channel_options(pixels.ndim == 3),
+        options,
         horizontal=True,
         key="pixels.channel",
         help="A colour pixel holds three numbers; pick which one to print.",
@@ -238,10 +243,10 @@ def histogram_tab(choice: ImageChoice, gray: np.ndarray) -> None:
 def resize_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     """The photo scaled to fit a square network input and padded, with the numbers."""
     pixels = choice.pixels
+    st.session_state.setdefault("pixels.target", 64)
     target = st.select_slider(
         "Network input size",
         NETWORK_SIZES,
-        value=64,
         key="pixels.target",
         help="CNNs need every input the same size. The photo is scaled so its longer side "
         "fits, keeping its shape, then centred on a black square.",

@@ -21,6 +21,7 @@ import streamlit as st
 from core.base.paths import BUNDLED_DATA_DIR, SAMPLE_IMAGES_DIR
 from core.imaging.images import ImageDecodeError, decode_image, downscale
 from core.imaging.synthetic_images import SYNTHETIC_IMAGES, make_synthetic
+from ui.widgets.plain_text import markdown_literal
 
 IMAGE_DIR = SAMPLE_IMAGES_DIR
 
@@ -112,6 +113,14 @@ def _mnist_test_digits() -> tuple[np.ndarray, np.ndarray]:
         images, labels = data["x_test"], data["y_test"]
     images.setflags(write=False)
     return images, labels
+
+
+def digit_count() -> int:
+    """How many MNIST digits the picker offers (0 when the bundled file is missing)."""
+    try:
+        return len(_mnist_test_digits()[0])
+    except (OSError, KeyError, ValueError):
+        return 0
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -254,7 +263,7 @@ def _decoded_or_fallback(
     try:
         pixels, notes, shape = decode_upload(file_id, data, max_side)
     except ImageDecodeError as error:
-        st.error(f"**{label}** cannot be used. {error}")
+        st.error(f"**{markdown_literal(label)}** cannot be used. {error}")
         return _fallback(prefix, max_side, "Try another file.")
     return ImageChoice(pixels, f"upload:{label}", label, notes, False, shape)
 

@@ -36,6 +36,27 @@ def stored_matrix(key: str, default) -> np.ndarray:
     return st.session_state[f"{key}.values"]
 
 
+def current_matrix(key: str, default, state=None) -> np.ndarray:
+    """The matrix as the user sees it: the stored one with the grid's typed edits applied.
+
+    ``state`` is the session state to read (``st.session_state`` when ``None``). An edit
+    that is not a finite number (a cleared cell) leaves the stored value.
+    """
+    state = st.session_state if state is None else state
+    values = np.array(state.get(f"{key}.values", default), dtype=np.float64)
+    version = state.get(_version_key(key), 0)
+    edits = state.get(f"{key}.editor.{version}") or {}
+    for row, cells in (edits.get("edited_rows") or {}).items():
+        for col, value in (cells or {}).items():
+            try:
+                r, c, number = int(row), int(col), float(value)
+            except (TypeError, ValueError):
+                continue
+            if 0 <= r < values.shape[0] and 0 <= c < values.shape[1] and np.isfinite(number):
+                values[r, c] = number
+    return values
+
+
 def resize_matrix(key: str, shape: tuple[int, int], default) -> None:
     """Keep the overlapping top-left values, fill new cells with 0."""
     old = stored_matrix(key, default)
