@@ -211,16 +211,25 @@ def recent_runs_picker() -> None:
             key="train.recent_pick",
             help="Runs live in the runs folder and survive reloads and server restarts.",
         )
-        if st.button("Follow this run", key="train.attach", help="Show this run on the page."):
-            try:
-                follow(TrainingJob.attach(picked))
-            except FileNotFoundError:
-                st.warning(
-                    "That run's folder is gone (deleted or moved since the list was made), "
-                    "so it cannot be opened. Pick another run."
-                )
-                return
-            st.rerun()
+        st.button(
+            "Follow this run",
+            key="train.attach",
+            on_click=_follow_picked,
+            args=(picked,),
+            help="Show this run on the page.",
+        )
+
+
+def _follow_picked(run_dir: str) -> None:
+    """Follow the run the list showed when it was clicked (it may have gone since)."""
+    try:
+        follow(TrainingJob.attach(run_dir))
+    except FileNotFoundError:
+        st.session_state[START_MESSAGE_KEY] = (
+            "warning",
+            "That run's folder is gone (deleted or moved since the list was shown), so it "
+            "cannot be opened. Pick another run.",
+        )
 
 
 def _format_seconds(seconds: float | None) -> str:

@@ -6,6 +6,7 @@ images come from the same data source the worker used.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.jobs import model_store
+from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE
 from core.jobs.model_store import ModelStoreError
 from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
 from core.jobs.training_job import TrainingJob
@@ -136,6 +138,8 @@ def save_controls(job: TrainingJob) -> None:
                 "Train the model again to get one."
             )
         return
+    if not zipfile.is_zipfile(job.model_path):
+        return  # damaged: the run's list of problems (above) says so
     name_col, button_col = st.columns([3, 1])
     default = _default_name(job.config)
     name = name_col.text_input(
@@ -261,17 +265,17 @@ def model_store_manager() -> None:
 
 def _upload() -> None:
     upload = st.file_uploader(
-        "Upload a .keras model",
-        type=["keras"],
+        "Upload a .keras (or older .h5) model",
+        type=["keras", "h5"],
         key="train.store_upload",
         help="Checked in a separate process with Keras' safe mode: Lambda layers and custom "
-        "code are refused.",
+        "code are refused. An older .h5 model is converted to .keras there.",
     )
     if upload is None:
         return
     name = st.text_input(
         "Store it as",
-        value=upload.name.removesuffix(".keras"),
+        value=upload.name.removesuffix(".keras").removesuffix(".h5"),
         key="train.store_upload_name",
         help="The name in the models folder.",
     )
@@ -283,3 +287,5 @@ def _upload() -> None:
             st.error(f"Not added: {error}")
         else:
             st.success(f"Added **{saved.name}**.")
+            if saved.metadata.get(CONVERTED_FROM):
+                st.info(LEGACY_NOTE)
