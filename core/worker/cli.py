@@ -28,7 +28,7 @@ from core.data.preprocessing import COLOR_MODES, RESIZE_MODES
 from core.jobs import runs, train_config, training_job
 from core.jobs.train_config import LEARNING_RATE_SCHEDULES, Augmentation, TrainConfig
 from core.nets.transfer import TRANSFER_MODELS, transfer_entry
-from core.worker import training_loop
+from core.worker import training_data, training_loop
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dataset",
         required=True,
-        help="mnist, fashion_mnist, cifar10, or an .npz with x_train, y_train (, x_test, y_test, "
-        "class_names); built-in sets are read from $CONVSCOPE_DATA_DIR when set",
+        help="mnist, fashion_mnist, cifar10, an .npz with x_train, y_train (, x_test, y_test, "
+        "class_names), or a folder or .zip with one sub-folder of images per class (read and "
+        "checked as on the Train page: resized to 128x128, 20%% held back as test images); "
+        "built-in sets are read from $CONVSCOPE_DATA_DIR when set",
     )
     defaults = TrainConfig()
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -139,12 +141,37 @@ def _preprocessing_argument(arguments, dataset_color_mode: str | None) -> dict |
     }
 
 
+def _folder_dataset(arguments) -> training_data.FolderDataset | None:
+    """``--dataset`` as a folder or zip of class folders (None otherwise); says what it skipped."""
+    datasets_dir = (
+        None if arguments.runs_dir is None else os.path.join(arguments.runs_dir, "datasets")
+    )
+    folder = training_data.image_folder_dataset(arguments.dataset, datasets_dir=datasets_dir)
+    if folder is not None and not arguments.quiet:
+        report = folder.report
+        counts = ", ".join(
+            f"{count} {name}"
+            for name, count in zip(report.class_names, report.class_counts, strict=True)
+        )
+        print(f"images: {counts} ({folder.color_mode})", flush=True)
+        if report.num_skipped:
+            print(
+                f"skipped {report.num_skipped} files: " + "; ".join(report.skipped_examples[:3]),
+                flush=True,
+            )
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 done, 1 failed, 2 bad arguments)."""
     parser = build_parser()
     arguments = parser.parse_args(argv)
     native_color = "rgb" if arguments.dataset.lower() == "cifar10" else None
+    dataset = arguments.dataset
     try:
+        folder = _folder_dataset(arguments)
+        if folder is not None:
+            dataset, native_color = folder.path, folder.color_mode
         config = TrainConfig(
             optimizer=arguments.optimizer,
             learning_rate=arguments.learning_rate,
@@ -167,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         run_dir = training_job.prepare_run(
             _model_argument(arguments.model, arguments.weights),
-            arguments.dataset,
+            dataset,
             config,
             preprocessing=_preprocessing_argument(arguments, native_color),
             runs_root_dir=arguments.runs_dir,

@@ -1,17 +1,30 @@
 """The arrays a training run fits on: load the data set its config names, split off the
-validation images, cap the training set and preprocess everything to float32."""
+validation images, cap the training set and preprocess everything to float32.
+
+`image_folder_dataset` turns the command line's ``--dataset FOLDER`` or ``--dataset
+IMAGES.zip`` (one sub-folder per class) into the ``.npz`` a run trains on, exactly as the
+Train page does with an uploaded zip or a server folder: the same reader with the same
+safety checks, the same image size and the same held-back test set."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.base.checks import received
 from core.data.builtin import load_builtin
+from core.data.image_folders import ZipReport, load_image_folder, load_image_folder_zip
 from core.data.preprocessing import Preprocessing, preprocess
-from core.data.splits import stratified_indices, train_validation_split
+from core.data.splits import hold_out_test_set, stratified_indices, train_validation_split
 from core.jobs.train_config import TrainConfig
+from core.jobs.training_job import write_dataset_file
+
+# The largest zip of class folders the command line reads: the page's upload limit
+# (``maxUploadSize`` in .streamlit/config.toml).
+MAX_ZIP_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -112,3 +125,57 @@ def _preprocess(images: np.ndarray, settings: dict | None) -> np.ndarray:
     if scaled.ndim == 3:
         scaled = scaled[..., np.newaxis]
     return scaled
+
+
+@dataclass(frozen=True)
+class FolderDataset:
+    """An image-folder data set written for training: the ``.npz`` path, its colour mode
+    ("rgb" or "grayscale") and what reading it skipped."""
+
+    path: str
+    color_mode: str
+    report: ZipReport
+
+
+def image_folder_dataset(
+    value: str | os.PathLike, *, datasets_dir: str | os.PathLike | None = None
+) -> FolderDataset | None:
+    """Read ``value`` as a folder or a ``.zip`` of class folders and write it for training.
+
+    The folder is read with `load_image_folder` rooted at itself (nothing outside it, no
+    symbolic links), the zip with `load_image_folder_zip` (no absolute or ``..`` paths, no
+    links, no encryption, size and decompression-bomb limits); then `hold_out_test_set`
+    keeps the page's test images apart and `write_dataset_file` writes the ``.npz``.
+
+    Args:
+        value: the ``--dataset`` text.
+        datasets_dir: where the ``.npz`` goes (default: ``datasets/`` in the runs folder).
+
+    Returns:
+        The `FolderDataset`, or None when ``value`` is neither a folder nor a ``.zip`` (a
+        built-in name or an ``.npz``).
+
+    Raises:
+        ValueError: a missing or too large zip, or images that cannot be used (the message
+            says why).
+    """
+    path = Path(value).expanduser()
+    if path.suffix.lower() == ".zip":
+        if not path.is_file():
+            raise ValueError(
+                f"`--dataset` names a zip that does not exist. {received('--dataset', str(value))}"
+            )
+        size = path.stat().st_size
+        if size > MAX_ZIP_BYTES:
+            raise ValueError(
+                f"The zip is {size / 1e6:,.0f} MB; zips of class folders are limited to "
+                f"{MAX_ZIP_BYTES / 1e6:,.0f} MB, as on the Train page."
+            )
+        dataset, report = load_image_folder_zip(path.read_bytes(), name=path.stem)
+    elif path.is_dir():
+        dataset, report = load_image_folder(".", data_root=path, name=path.resolve().name)
+    else:
+        return None
+    written = write_dataset_file(hold_out_test_set(dataset), folder=datasets_dir)
+    color_mode = "rgb" if dataset.x_train.ndim == 4 else "grayscale"
+    return FolderDataset(os.fspath(written.resolve()), color_mode, report)

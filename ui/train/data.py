@@ -7,7 +7,6 @@ RandomZoom layers (reflect filling) with ``cv2.warpAffine``, so the server stays
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +33,6 @@ SOURCE_LABELS = {
 
 
 SIZE_CHOICES = ("native", 16, 28, 32, 48, 64, 96, 128)
-
-
-FOLDER_TEST_FRACTION = 0.2
 
 
 PREVIEW_COUNT = 8
@@ -73,13 +69,7 @@ def _cached_builtin_dataset(name: str, lookup: tuple) -> ImageDataset:
 
 def _folder_npz(dataset: ImageDataset) -> str:
     """Hold back a stratified test set (for the gallery) and write the set for the worker."""
-    x_train, y_train, x_test, y_test = splits.train_validation_split(
-        dataset.x_train, dataset.y_train, validation_fraction=FOLDER_TEST_FRACTION, seed=0
-    )
-    split = dataclasses.replace(
-        dataset, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
-    )
-    return os.fspath(write_dataset_file(split).resolve())
+    return os.fspath(write_dataset_file(splits.hold_out_test_set(dataset)).resolve())
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

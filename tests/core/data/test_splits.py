@@ -165,3 +165,21 @@ def test_sample_grid_of_the_test_split_points_into_the_test_arrays():
     dataset = toy_dataset([0, 1, 2])
     rows = sample_grid(dataset, split="test")
     assert [row.size for row in rows] == [0, 0, 0]  # the toy data set has no test images
+
+
+def test_an_image_folder_keeps_its_held_back_test_set_apart():
+    from core.data.image_dataset import ImageDataset
+    from core.data.splits import FOLDER_TEST_FRACTION, hold_out_test_set
+
+    images = np.arange(40 * 4, dtype=np.uint8).reshape(40, 2, 2)
+    labels = np.array([0] * 30 + [1] * 10)
+    folder = ImageDataset("pets", ("cat", "dog"), images, labels, images[:0], labels[:0], "zip")
+    split = hold_out_test_set(folder)
+    assert len(split.y_test) == round(40 * FOLDER_TEST_FRACTION) == 8
+    assert np.bincount(split.y_test).tolist() == [6, 2]  # the class shares kept
+    seen = {image.tobytes() for image in split.x_train}
+    assert not any(image.tobytes() in seen for image in split.x_test)  # no image in both
+    assert len(seen) + len(split.x_test) == 40
+    again = hold_out_test_set(folder)
+    np.testing.assert_array_equal(again.x_test, split.x_test)  # the page and CLI agree
+    assert split.class_names == folder.class_names and split.name == "pets"

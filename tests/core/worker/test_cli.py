@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.base.paths import PROJECT_ROOT
@@ -176,3 +177,86 @@ def test_a_transfer_model_on_grayscale_mnist_is_refused_before_training(tmp_path
     assert "this data gives 28×28×1" in completed.stderr
     assert "Choose RGB colour and an image size of 32 or more" in completed.stderr
     assert completed.stdout == ""
+
+
+# ---------------------------------------------------------------------------
+# --dataset as a folder or a zip of class folders
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory, shared_data):
+    """16 cat and 16 dog photos from the shared data: a folder of class folders and its zip."""
+    import shutil
+    import zipfile
+
+    root = tmp_path_factory.mktemp("pets")
+    folder = root / "pets"
+    for name in ("cats", "dogs"):
+        (folder / name).mkdir(parents=True)
+        photos = sorted((shared_data / "cats_vs_dogs" / "train" / name).glob("*.jpg"))
+        for photo in photos[:16]:
+            shutil.copy(photo, folder / name / photo.name)
+    with zipfile.ZipFile(root / "pets.zip", "w") as archive:
+        for path in sorted(folder.rglob("*.jpg")):
+            archive.write(path, f"pets/{path.relative_to(folder)}")
+    return folder, root / "pets.zip"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["folder", "zip"])
+def test_a_folder_or_zip_of_class_folders_trains_for_one_epoch(pets, kind, tmp_path):
+    dataset = pets[0] if kind == "folder" else pets[1]
+    completed = run_cli(
+        "--model",
+        "dogs_vs_cats_cnn",
+        "--dataset",
+        str(dataset),
+        "--epochs",
+        "1",
+        "--target-size",
+        "16",
+        "--batch-size",
+        "8",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--save-as",
+        f"pets-{kind}",
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.strip().splitlines()
+    assert "images: 16 cats, 16 dogs (rgb)" in lines
+    result = json.loads(lines[-1])
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    sidecar = json.loads((tmp_path / "models" / f"pets-{kind}.json").read_text())
+    assert sidecar["class_names"] == ["cats", "dogs"]
+    [run] = runs.list_runs(tmp_path / "runs")
+    config = json.loads((run.run_dir / runs.CONFIG_FILE).read_text())
+    assert config["preprocessing"]["color_mode"] == "rgb"  # the photos' own colour
+    assert config["preprocessing"]["target_size"] == 16
+    with np.load(config["dataset"]["npz_path"]) as arrays:
+        assert len(arrays["y_test"]) == 6  # 20% of 32 held back, as on the Train page
+
+
+def test_a_zip_that_breaks_the_pages_rules_is_refused_before_training(tmp_path):
+    import zipfile
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("cats/../../evil.jpg", b"not an image")
+    completed = run_cli(
+        "--model", "mnist_cnn_a", "--dataset", str(bad), "--runs-dir", str(tmp_path)
+    )
+    assert completed.returncode == 2
+    assert "points outside the zip's folder" in completed.stderr
+    assert not list((tmp_path).glob("*/config.json"))
+
+
+def test_a_missing_zip_is_named(tmp_path):
+    completed = run_cli(
+        "--model", "mnist_cnn_a", "--dataset", str(tmp_path / "no.zip"), "--runs-dir", str(tmp_path)
+    )
+    assert completed.returncode == 2
+    assert "names a zip that does not exist" in completed.stderr

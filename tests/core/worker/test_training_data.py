@@ -126,3 +126,93 @@ def test_a_built_in_set_brings_its_class_names(runs_root, monkeypatch, tmp_path)
     assert data.input_shape == (28, 28, 1)
     assert set(np.unique(data.y_test)) == set(range(10))
     assert len(data.x_train) + len(data.x_validation) > 0 and data.evaluated_on == "test"
+
+
+# ---------------------------------------------------------------------------
+# --dataset as a folder or a zip of class folders (the command line)
+# ---------------------------------------------------------------------------
+
+PER_CLASS = 12
+
+
+@pytest.fixture(scope="module")
+def pets_folder(tmp_path_factory, shared_data):
+    """12 cat and 12 dog photos from the shared data, in class folders."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("pets") / "pets"
+    for name in ("cats", "dogs"):
+        (folder / name).mkdir(parents=True)
+        photos = sorted((shared_data / "cats_vs_dogs" / "train" / name).glob("*.jpg"))
+        for photo in photos[:PER_CLASS]:
+            shutil.copy(photo, folder / name / photo.name)
+    return folder
+
+
+def zip_of(folder, target, extra: dict[str, bytes] | None = None):
+    import zipfile
+
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*.jpg")):
+            archive.write(path, f"{folder.name}/{path.relative_to(folder)}")
+        for member, data in (extra or {}).items():
+            archive.writestr(member, data)
+    return target
+
+
+def test_a_folder_of_class_folders_is_written_with_the_pages_test_set(pets_folder, tmp_path):
+    from core.data.splits import FOLDER_TEST_FRACTION
+    from core.worker.training_data import image_folder_dataset
+
+    folder = image_folder_dataset(pets_folder, datasets_dir=tmp_path)
+    assert folder.color_mode == "rgb" and folder.report.class_names == ("cats", "dogs")
+    with np.load(folder.path) as arrays:
+        assert arrays["x_train"].shape[1:] == (128, 128, 3)
+        assert len(arrays["y_test"]) == round(2 * PER_CLASS * FOLDER_TEST_FRACTION)
+        assert sorted(np.bincount(arrays["y_test"]).tolist()) == [2, 3]
+        assert list(arrays["class_names"]) == ["cats", "dogs"]
+
+
+def test_a_zip_gives_the_same_images_as_the_folder(pets_folder, tmp_path):
+    from core.worker.training_data import image_folder_dataset
+
+    from_folder = image_folder_dataset(pets_folder, datasets_dir=tmp_path / "a")
+    from_zip = image_folder_dataset(
+        zip_of(pets_folder, tmp_path / "pets.zip"), datasets_dir=tmp_path / "b"
+    )
+    with np.load(from_folder.path) as first, np.load(from_zip.path) as second:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_the_zip_checks_of_the_page_apply(pets_folder, tmp_path):
+    from core.worker.training_data import image_folder_dataset
+
+    escaping = zip_of(pets_folder, tmp_path / "bad.zip", {"../outside/evil.jpg": b"x"})
+    with pytest.raises(ValueError, match=r"\.\."):
+        image_folder_dataset(escaping, datasets_dir=tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        image_folder_dataset(tmp_path / "missing.zip")
+
+
+def test_a_link_out_of_the_folder_is_not_followed(pets_folder, tmp_path):
+    import shutil
+
+    from core.worker.training_data import image_folder_dataset
+
+    folder = tmp_path / "linked"
+    shutil.copytree(pets_folder, folder)
+    outside = tmp_path / "secret.jpg"
+    shutil.copy(next((pets_folder / "cats").glob("*.jpg")), outside)
+    (folder / "cats" / "link.jpg").symlink_to(outside)
+    assert image_folder_dataset(folder, datasets_dir=tmp_path).report.class_counts == (
+        PER_CLASS,
+        PER_CLASS,
+    )
+
+
+def test_names_that_are_not_folders_or_zips_are_left_to_the_other_readers(tmp_path):
+    from core.worker.training_data import image_folder_dataset
+
+    assert image_folder_dataset("mnist") is None
+    assert image_folder_dataset(tmp_path / "data.npz") is None
