@@ -91,7 +91,7 @@ def _read_header(data: bytes, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         raise ImageDecodeError(
             f"The image is {width}×{height} = {width * height / 1e6:.1f} megapixels, over the "
-            f"limit of {max_pixels / 1e6:.0f} megapixels. Downscale it before uploading."
+            f"limit of {max_pixels / 1e6:g} megapixels. Downscale it before uploading."
         )
     if image.format in ("JPEG", "MPO") and not _jpeg_complete(data):
         raise ImageDecodeError(_DAMAGED)
@@ -170,27 +170,36 @@ def _opencv_to_array(data: bytes, gray: bool, notes: list[str]) -> np.ndarray | 
         return None
     if decoded is None or decoded.size == 0:
         return None
-    if decoded.ndim == 3 and decoded.shape[2] in (2, 4):
+    channels = decoded.shape[2] if decoded.ndim == 3 else 1
+    if channels in (2, 4):
         full = 1.0 if decoded.dtype.kind == "f" else np.iinfo(decoded.dtype).max
         _note_alpha(decoded[:, :, -1], full, notes)
-        decoded = decoded[:, :, :-1]
+    if gray or channels in (1, 2):
+        decoded = decoded[:, :, 0] if decoded.ndim == 3 else decoded
+    elif decoded.dtype in (np.uint8, np.uint16, np.float32):  # OpenCV's BGR → RGB, fast
+        decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGB if channels == 4 else cv2.COLOR_BGR2RGB)
+    else:
+        decoded = decoded[:, :, 2::-1]
     if decoded.dtype == np.uint16:
         notes.append("16-bit image scaled to 0–255.")
-        pixels = decoded.astype(np.float32) * (255.0 / 65535.0)
+        pixels = decoded.astype(np.float32)
+        pixels *= 255.0 / 65535.0
     elif decoded.dtype == np.uint8:
         pixels = decoded.astype(np.float32)
     elif decoded.dtype.kind in "fiu":
         pixels = _stretch(decoded, notes, "float" if decoded.dtype.kind == "f" else "integer")
     else:
         return None
-    if pixels.ndim == 3 and pixels.shape[2] == 3:
-        pixels = pixels[:, :, 0] if gray else pixels[:, :, ::-1]  # OpenCV's BGR → RGB
-    elif pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
     return np.ascontiguousarray(pixels)
 
 
-def _exif_transpose(pixels: np.ndarray, image: Image.Image, notes: list[str]) -> np.ndarray:
+def _exif_transpose(
+    pixels: np.ndarray, image: Image.Image, data: bytes, notes: list[str]
+) -> np.ndarray:
+    # Pillow looks for a PNG's EXIF after the pixels by decoding them all a second time;
+    # a PNG without an eXIf chunk has no orientation to apply.
+    if image.format == "PNG" and b"eXIf" not in data:
+        return pixels
     try:
         orientation = image.getexif().get(0x0112, 1)
     except Exception:  # a damaged EXIF block must not stop the image from loading
@@ -234,7 +243,8 @@ def decode_image(
     """
     color_mode = check_choice(color_mode, "color_mode", (None, *COLOR_MODES))
     max_pixels = check_int(max_pixels, "max_pixels", minimum=1)
-    image = _read_header(bytes(data), max_pixels)
+    data = bytes(data)
+    image = _read_header(data, max_pixels)
     notes: list[str] = []
     try:
         frames = getattr(image, "n_frames", 1)
@@ -243,13 +253,13 @@ def decode_image(
         pixels = None
         if image.mode != "CMYK" and frames == 1:
             gray = image.mode in ("L", "LA", "La", "1", "I;16", "I;16B", "I;16L")
-            pixels = _opencv_to_array(bytes(data), gray, notes)
+            pixels = _opencv_to_array(data, gray, notes)
         if pixels is None:
             image.seek(0)
             pixels = _pillow_to_array(image, notes)
     except Exception:  # noqa: BLE001 - whatever the decoders raise on hostile bytes
         raise ImageDecodeError(_DAMAGED) from None
-    pixels = _exif_transpose(_finite(pixels, notes), image, notes)
+    pixels = _exif_transpose(pixels, image, data, notes)
     if color_mode == "grayscale":
         pixels = to_grayscale(pixels)
     elif color_mode == "rgb" and pixels.ndim == 2:

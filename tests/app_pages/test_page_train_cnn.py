@@ -281,7 +281,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "2 classes" in captions(at)
     assert "16 training and 4 test images" in captions(at)  # a stratified 20% held out
-    assert any("Skipped 1 files" in w.value for w in at.warning)
+    assert any("Skipped 1 file that is not an image" in w.value for w in at.warning)
     assert metrics(at)["Input"] == "64 × 64 × 3"
     assert at.selectbox(key="train.preset.zip").value == "tinyvgg"
     assert at.session_state["train.folder_data"][2].endswith(".npz")
@@ -315,7 +315,7 @@ def test_without_an_image_root_the_server_folder_choice_explains_itself(monkeypa
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("broken.zip", b"this is not a zip", "not a readable zip"),
+        ("broken.zip", b"this is not a zip", "not a zip file"),
         ("one.zip", class_folders_zip({"cats": 4}), "at least 2 class folders"),
         (
             "locked.zip",

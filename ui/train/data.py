@@ -22,6 +22,7 @@ from core.data.preprocessing import COLOR_MODES, RESIZE_MODES, Preprocessing, pr
 from core.jobs.train_config import FLIP_MODES, Augmentation
 from core.jobs.training_job import write_dataset_file
 from core.jobs.worker_client import preview_augmentation
+from ui.widgets.plain_text import markdown_literal
 
 SOURCE_LABELS = {
     "mnist": "MNIST (handwritten digits)",
@@ -100,7 +101,8 @@ def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
         if upload is None:
             kept = st.session_state.get("train.folder_data")
             if kept and kept[0].startswith("zip:"):
-                st.caption(f"Using the zip you uploaded before: {kept[0][4:].rsplit(':', 1)[0]}.")
+                earlier = markdown_literal(kept[0][4:].rsplit(":", 1)[0])
+                st.caption(f"Using the zip you uploaded before: {earlier}.")
                 return kept[1], kept[2]
             st.info("Upload a zip with one folder per class to train on your own images.")
             return None
@@ -132,14 +134,10 @@ def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
                 dataset, report = reader()
                 path = _folder_npz(dataset)
         except (ValueError, OSError) as error:
-            st.error(f"These images cannot be used: {error}")
+            st.error(f"These images cannot be used: {markdown_literal(str(error))}")
             return None
-        if report.num_skipped:
-            st.warning(
-                f"Skipped {report.num_skipped} files ({report.skipped_non_images} not images, "
-                f"{report.skipped_unreadable} unreadable, {report.skipped_outside_classes} "
-                "outside a class folder). " + "; ".join(report.skipped_examples[:3])
-            )
+        if report.notes:
+            st.warning(markdown_literal(" ".join(report.notes)))
         st.session_state["train.folder_data"] = (key, load_npz_dataset(path), path)
     return st.session_state["train.folder_data"][1], st.session_state["train.folder_data"][2]
 
@@ -166,13 +164,14 @@ def data_picker() -> DataChoice | None:
         if picked is None:
             return None
         dataset, source = picked
+    name = markdown_literal(dataset.display_name)
     st.caption(
-        f"**{dataset.display_name}** from {dataset.source}: {len(dataset.x_train):,} training "
+        f"**{name}** from {dataset.source}: {len(dataset.x_train):,} training "
         f"and {len(dataset.x_test):,} test images, {dataset.num_classes} classes, each "
         "{}×{}×{}.".format(*dataset.image_shape)
     )
     if dataset.note:
-        st.caption(dataset.note)
+        st.caption(markdown_literal(dataset.note))
 
     height, _, channels = dataset.image_shape
     # Keys per data set: each keeps its own settings and starts from its own colour mode.

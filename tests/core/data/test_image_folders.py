@@ -61,7 +61,7 @@ def test_zip_unwraps_a_single_enclosing_folder_and_ignores_macos_clutter():
 
 @pytest.mark.parametrize("name", ["../evil.png", "cats/../../evil.png"])
 def test_zip_refuses_path_traversal(name):
-    with pytest.raises(ValueError, match="outside the archive"):
+    with pytest.raises(ValueError, match="points outside the zip's folder"):
         load_image_folder_zip(make_zip(pets({name: png()})))
 
 
@@ -87,9 +87,9 @@ def test_zip_refuses_too_many_files():
 
 
 def test_zip_refuses_too_many_uncompressed_bytes():
-    files = pets({"dogs/big.png": b"\0" * 100_000})  # compresses to almost nothing
-    with pytest.raises(ValueError, match="the limit is 50,000"):
-        load_image_folder_zip(make_zip(files), max_total_bytes=50_000)
+    files = pets({"dogs/big.png": b"\0" * 1_000_000})  # compresses to almost nothing
+    with pytest.raises(ValueError, match="says it unpacks to 1 MB; the limit is 500 kB"):
+        load_image_folder_zip(make_zip(files), max_total_bytes=500_000)
 
 
 def _understate_size(data: bytes, name: str, size: int) -> bytes:
@@ -143,7 +143,9 @@ def test_zip_skips_images_over_the_pixel_cap():
     files = pets({"dogs/huge.png": png(40, 40)})
     _, report = load_image_folder_zip(make_zip(files), max_image_pixels=1000, image_size=16)
     assert report.skipped_unreadable == 1
-    assert "over the 1,000 limit" in report.skipped_examples[0]
+    assert (
+        "40×40 = 0.0 megapixels, over the limit of 0.001 megapixels" in report.skipped_examples[0]
+    )
 
 
 def test_zip_needs_two_classes():
@@ -159,7 +161,7 @@ def test_zip_needs_two_images_per_class():
 
 
 def test_zip_refuses_bytes_that_are_not_a_zip():
-    with pytest.raises(ValueError, match="not a readable zip"):
+    with pytest.raises(ValueError, match="not a zip file, or it was cut off"):
         load_image_folder_zip(b"PK but not really")
 
 
@@ -168,7 +170,7 @@ def test_zip_refuses_a_password_protected_zip_before_reading_members(monkeypatch
     with zipfile.ZipFile(io.BytesIO(data)) as archive, pytest.raises(RuntimeError):
         archive.read("cats/1.png")  # what reading it would raise
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: pytest.fail("read a member"))
-    with pytest.raises(ValueError, match="password-protected.*upload an unencrypted zip"):
+    with pytest.raises(ValueError, match="password-protected.*upload a zip without a password"):
         load_image_folder_zip(data)
 
 
@@ -282,3 +284,44 @@ def test_zip_report_counts_every_skipped_file():
         2, ("a", "b"), (1, 1), skipped_non_images=1, skipped_unreadable=2, skipped_outside_classes=3
     )
     assert report.num_skipped == 6
+
+
+def test_zip_images_are_decoded_like_uploads_exif_rotation_included():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to view
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (200, 30, 30)).save(buffer, "JPEG", exif=exif.tobytes())
+    files = {f"{label}/{i}.jpg": buffer.getvalue() for label in ("a", "b") for i in range(2)}
+    files["b/anim.gif"] = _gif()
+    _, report = load_image_folder_zip(make_zip(files), image_size=16)
+    assert report.num_skipped == 0 and report.class_counts == (2, 3)
+    assert report.original_sizes == (8, 8, 20, 10)  # upright: 20 high, 10 wide
+
+
+def _gif() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (8, 8), (0, 0, 255)), Image.new("RGB", (8, 8), (0, 255, 0))]
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+def test_zip_with_too_many_entries_is_refused_from_its_end_record(monkeypatch):
+    data = make_zip({f"{'ab'[i % 2]}/{i}.png": b"x" for i in range(30)})
+    monkeypatch.setattr(image_folders, "_MAX_FOLDER_ENTRIES", 5)
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", lambda *a, **k: pytest.fail("parsed"))
+    with pytest.raises(ValueError, match="holds 30 files and folders; the limit is 20 files"):
+        load_image_folder_zip(data, max_files=20)
+
+
+def test_server_folder_names_a_folder_without_images(image_root):
+    (image_root / "pets" / "birds").mkdir()
+    (image_root / "pets" / "birds" / "notes.txt").write_text("no birds yet")
+    _, report = load_image_folder("pets", data_root=image_root, image_size=16)
+    assert report.notes == (
+        "Skipped 1 file that is not an image: birds/notes.txt.",
+        "Left out 1 folder holding no images: 'birds'.",
+    )
