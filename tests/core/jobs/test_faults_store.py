@@ -10,7 +10,6 @@ gets a clear "already exists" message.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -30,6 +29,8 @@ from core.base.paths import PROJECT_ROOT
 from core.jobs import model_store
 from core.jobs.files import is_disk_full, remove_leftovers
 from core.jobs.model_store import ModelNameTakenError, StoreFullError
+from tests.helpers_faults import fill
+from tests.helpers_faults import small_disk as mounted_small_disk
 
 BUNDLED = PROJECT_ROOT / "assets" / "models" / "mnist_cnn_a.keras"
 
@@ -116,34 +117,6 @@ def test_a_server_killed_while_saving_leaves_the_earlier_model_and_no_half_model
     assert_whole_model(store / "digits.keras", earlier)
 
 
-@pytest.mark.slow
-def test_the_earlier_model_still_loads_after_a_killed_save(tmp_path):
-    """The bytes are the earlier file's; this shows Keras (in a worker) agrees it is whole."""
-    from core.jobs.worker_client import WorkerClient
-
-    store = tmp_path / "models"
-    earlier = variant(tmp_path / "earlier.keras", "earlier")
-    model_store.save_model_file(earlier, "digits", models_dir=store)
-    new = variant(tmp_path / "new.keras", "new", padding=40_000_000)
-    saver = run_python(
-        f"""
-        from core.jobs.model_store import save_model_file
-        save_model_file({str(new)!r}, "digits", models_dir={str(store)!r}, overwrite=True)
-        """
-    )
-    deadline = time.monotonic() + 60
-    while not hidden_files(store):
-        assert saver.poll() is None and time.monotonic() < deadline
-    saver.send_signal(signal.SIGKILL)
-    saver.wait()
-    [listed] = model_store.list_models(models_dir=store)
-    client = WorkerClient()
-    try:
-        assert client.check_model_file(listed.path)["output_shape"] == [10]
-    finally:
-        client.close()
-
-
 def test_leftovers_of_a_live_writer_are_kept_and_of_a_dead_one_removed(tmp_path):
     mine = tmp_path / f".digits.keras.{os.getpid()}.abcd1234.tmp"
     mine.write_bytes(b"being written")
@@ -168,31 +141,8 @@ def test_leftovers_of_a_live_writer_are_kept_and_of_a_dead_one_removed(tmp_path)
 @pytest.fixture()
 def small_disk(tmp_path):
     """A real 3 MB file system (tmpfs) that can be filled up; skipped where mounting is refused."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with mounted_small_disk(tmp_path / "disk") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write a filler file until the disk says it is full; return it."""
-    filler = folder / "filler.bin"
-    with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as stream:
-        while True:
-            stream.write(b"\0" * 65536)
-    with pytest.raises(OSError) as full:
-        filler.open("ab").write(b"\0" * 65536)
-    assert full.value.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_refuses_the_save_in_words_and_keeps_the_earlier_model(small_disk, tmp_path):
