@@ -19,6 +19,7 @@ from core.imaging.images import ImageDecodeError
 from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
 from ui.inspect.models import ModelChoice, inference_client
 from ui.widgets.image_input import decode_upload
+from ui.widgets.plain_text import markdown_literal
 
 KINDS = ("test", "upload", "draw", "camera")
 
@@ -213,12 +214,14 @@ def _photo(choice: ModelChoice, info: ModelInfo, data: bytes, file_id: str, labe
         "white paper must be inverted to look like that; colour models rarely need it.",
     )
     try:
-        pixels, _, _ = decode_upload(file_id, data, 512)
+        pixels, notes, _ = decode_upload(file_id, data, 512)
         preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
         image = network_input.prepare_photo(pixels, preprocessing, info.input_shape, invert=invert)
     except (ImageDecodeError, ValueError) as error:
-        st.error(f"**{label}** cannot be used as input: {error}")
+        st.error(f"**{markdown_literal(label)}** cannot be used as input: {error}")
         return None
+    for note in notes:  # NaN replaced, 16-bit scaled, first frame, ...
+        st.caption(f"ℹ️ {note}")
     return InputSample(image, label, None, kind)
 
 

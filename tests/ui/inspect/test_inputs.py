@@ -272,6 +272,16 @@ def test_a_broken_photo_is_an_error_naming_the_file():
     assert at.session_state["result"] is None
 
 
+def test_what_decoding_changed_in_a_photo_is_said():
+    values = np.full((20, 20), 0.5, np.float32)
+    values[3, 3] = np.nan
+    tiff = cv2.imencode(".tiff", values)[1].tobytes()
+    at = open_picker(kind="upload")
+    at.file_uploader(key="inspect.photo").set_value(("nan.tif", tiff, "image/tiff")).run()
+    assert not at.exception and not at.error
+    assert "ℹ️ 1 value was NaN (not a number) and is shown as 0." in [c.value for c in at.caption]
+
+
 def test_the_camera_takes_the_photo_path():
     at = open_picker(kind="camera")
     assert [i.value for i in at.info] == ["Take a picture."]
