@@ -3,6 +3,11 @@
 Every file is built here at test time, small (a few hundred kilobytes at most), with
 Pillow, numpy and OpenCV. Each goes through ``core.imaging.images.decode_image``, the
 decoder behind every image uploader; ``tests/corpus/test_images.py`` checks the outcome.
+
+Every entry carries an extension the uploaders offer (PNG, JPEG, BMP, GIF, TIFF, WebP, in
+any case): a file with another extension never reaches the app, the uploader itself
+refuses it in the browser ("... files are not allowed"). What such files hold is
+covered by renaming them (an SVG, an EPS, a zip or a text file named .png).
 """
 
 from __future__ import annotations
@@ -309,10 +314,10 @@ ENTRIES = [
     Entry(
         "image/svg",
         "image",
-        "an SVG drawing (vector graphics)",
+        "an SVG drawing (vector graphics) named .png",
         "refuse",
         "refused: not an image format the app reads; export it as PNG",
-        "drawing.svg",
+        "drawing.png",
         _svg,
         message=_NOT_AN_IMAGE,
     ),
