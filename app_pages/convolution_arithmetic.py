@@ -14,6 +14,7 @@ from core.ops.arithmetic_forms import transposed_breakdown
 from core.ops.convolution import conv2d
 from core.ops.pixel_explanation import explain_pixel
 from ui.arithmetic.controls import conv_controls, example_picker, init_state, matrix_inputs
+from ui.arithmetic.link import LINK
 from ui.arithmetic.views import (
     cell_guess,
     matrix_expander,
@@ -33,6 +34,7 @@ st.markdown(
     "input one position at a time, watch padding, strides and dilation change which cells it "
     "covers, and check the size rule from Dumoulin & Visin's guide with your numbers."
 )
+LINK.start()  # a shared link sets every control; the address follows every change
 init_state()
 example_picker()
 settings = conv_controls()
@@ -170,3 +172,4 @@ matrix_expander(
     halo=halo,
     breakdown=breakdown if settings.transposed else None,
 )
+LINK.sync()

@@ -17,6 +17,7 @@ from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
 from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
 
 MODES = ("Convolution", "Transposed convolution")
@@ -126,6 +127,7 @@ def conv_controls() -> ConvSettings:
         MODES,
         key="arith.mode",
         horizontal=True,
+        disabled=locked("mode"),
         help="A convolution slides the kernel over the input. A transposed convolution goes "
         "the other way: it spreads each input value over a larger output (upsampling).",
     )
@@ -160,6 +162,7 @@ def conv_controls() -> ConvSettings:
             0,
             5,
             key="arith.stride_rows",
+            disabled=locked("s"),
             help="How many rows the window moves down between output rows.",
         )
         b.number_input(
@@ -167,6 +170,7 @@ def conv_controls() -> ConvSettings:
             0,
             5,
             key="arith.stride_cols",
+            disabled=locked("s"),
             help="How many columns the window moves right between outputs.",
         )
         st.number_input(
@@ -174,7 +178,7 @@ def conv_controls() -> ConvSettings:
             1,
             4,
             key="arith.dilation",
-            disabled=transposed,
+            disabled=transposed or locked("d"),
             help="Gaps between the kernel's taps: dilation d spreads a k-tap kernel "
             "over k + (k − 1)(d − 1) cells without adding weights. "
             "(Not used by the transposed mode.)",
@@ -188,6 +192,7 @@ def conv_controls() -> ConvSettings:
             "Padding",
             choices,
             key="arith.padding",
+            disabled=locked("pad"),
             help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd "
             "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
             "you choose p.",
@@ -197,7 +202,7 @@ def conv_controls() -> ConvSettings:
             0,
             5,
             key="arith.pad",
-            disabled=padding_choice != "explicit",
+            disabled=padding_choice != "explicit" or locked("p"),
             help="Cells added on every side when the padding is 'explicit'.",
         )
         border_mode = st.selectbox(
@@ -205,14 +210,14 @@ def conv_controls() -> ConvSettings:
             BORDER_MODES,
             key="arith.border",
             format_func=BORDER_LABELS.get,
-            disabled=transposed,
+            disabled=transposed or locked("border"),
             help="What the padding cells contain. CNN layers use zeros; image filters often "
             "repeat or mirror the border instead.",
         )
         cval = st.number_input(
             "Constant fill value",
             key="arith.cval",
-            disabled=transposed or border_mode != "constant",
+            disabled=transposed or border_mode != "constant" or locked("cval"),
             help="The value of every padding cell in 'constant' mode.",
         )
     with flags:
@@ -220,7 +225,7 @@ def conv_controls() -> ConvSettings:
         flip = st.checkbox(
             "Flip the kernel (true convolution)",
             key="arith.flip",
-            disabled=transposed,
+            disabled=transposed or locked("flip"),
             help="Rotate the kernel by 180° first, as textbooks and "
             "scipy.signal.convolve2d do. CNN layers skip this step "
             "(cross-correlation).",
@@ -228,6 +233,7 @@ def conv_controls() -> ConvSettings:
         relu = st.checkbox(
             "Apply ReLU to the result",
             key="arith.relu",
+            disabled=locked("relu"),
             help="max(0, x) on every output value, as after a conv layer.",
         )
         output_padding = None
@@ -258,6 +264,7 @@ def conv_controls() -> ConvSettings:
         guess = st.toggle(
             "Predict, then reveal",
             key="arith.guess",
+            disabled=locked("guess"),
             help="Lecture mode: each output value and the output size stay "
             "hidden until you type a guess and check it.",
         )

@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ui.widgets import page_link
+
 MOVE_BUTTONS = (  # key suffix, icon, tooltip
     ("first", ":material/first_page:", "Go back to the first position."),
     ("back", ":material/chevron_left:", "Move the window back by one position."),
@@ -150,5 +152,6 @@ def step_through(
         if format_step is not None:
             st.caption(format_step(step))
         render(step)
+        page_link.sync()  # the fragment reruns alone: the new position goes into the address
 
     _stepper()
