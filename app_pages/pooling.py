@@ -12,6 +12,7 @@ import streamlit as st
 from core.ops.arithmetic import conv_geometry, pool_relationship
 from core.ops.pooling import max_pool_argmax, pool2d, pool2d_gradient
 from ui.pooling.controls import matrix_input, pool_controls
+from ui.pooling.link import LINK, TAB_NAMES
 from ui.pooling.steps import show_pool_step
 from ui.pooling.views import global_pooling_lesson, repeated_pooling_lesson, translation_lesson
 from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
@@ -22,9 +23,9 @@ st.markdown(
     "weights: it keeps the **largest** value of the window (max pooling) or its **mean** "
     "(average pooling). The map gets smaller, and small shifts of the input matter less."
 )
-matrix_tab, image_tab, shift_tab, global_tab = st.tabs(
-    ["Small matrix", "Pooling a photo", "Translation invariance", "Global pooling"]
-)
+LINK.start()  # a shared link sets every control; the address follows every change
+# Keyed so the open tab is in the link; every tab still runs (the last one needs the first).
+matrix_tab, image_tab, shift_tab, global_tab = st.tabs(TAB_NAMES, key="pool.tab", on_change="rerun")
 
 with matrix_tab:
     settings = pool_controls()
@@ -109,3 +110,4 @@ with shift_tab:
 
 with global_tab:
     global_pooling_lesson(None if problem else image)
+LINK.sync()

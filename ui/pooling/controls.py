@@ -16,6 +16,7 @@ from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.output_size import PADDINGS
 from core.ops.pooling import POOLING_METHODS
 from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.page_link import locked
 from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
 
 INPUT_KEY = "pool.input"
@@ -77,10 +78,16 @@ def pool_controls() -> PoolSettings:
             1,
             5,
             key="pool.size_rows",
+            disabled=locked("size"),
             help="Height of the pooling window (Keras: pool_size).",
         ),
         b.number_input(
-            "Window cols", 1, 5, key="pool.size_cols", help="Width of the pooling window."
+            "Window cols",
+            1,
+            5,
+            key="pool.size_cols",
+            disabled=locked("size"),
+            help="Width of the pooling window.",
         ),
     )
     strides = (
@@ -89,6 +96,7 @@ def pool_controls() -> PoolSettings:
             0,
             5,
             key="pool.stride_rows",
+            disabled=locked("s"),
             help="Rows the window moves down between outputs. Usually = window.",
         ),
         b.number_input(
@@ -96,6 +104,7 @@ def pool_controls() -> PoolSettings:
             0,
             5,
             key="pool.stride_cols",
+            disabled=locked("s"),
             help="Columns the window moves right between outputs.",
         ),
     )
@@ -103,6 +112,7 @@ def pool_controls() -> PoolSettings:
         "Padding",
         PADDINGS,
         key="pool.padding",
+        disabled=locked("pad"),
         help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
         "padded cells never win a max and do not count in an average.",
     )
@@ -110,12 +120,14 @@ def pool_controls() -> PoolSettings:
         "Pooling",
         POOLING_METHODS,
         key="pool.method",
+        disabled=locked("method"),
         horizontal=True,
         help="max keeps the strongest response of each window; average keeps the mean.",
     )
     backprop = options.toggle(
         "Show backpropagation",
         key="pool.backprop",
+        disabled=locked("bp"),
         help="Where does the gradient of each output go? Max pooling sends all of it to the "
         "winning cell; average pooling shares it equally over the window.",
     )

@@ -39,12 +39,14 @@ def photo(name: str) -> np.ndarray:
 
 def image_source(prefix: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Photo or ReLU'd feature map picker; returns (photo, kernel or None, description)."""
+    state = st.session_state
+    state.setdefault(f"{prefix}.photo", "camera.png")  # in session state, where links set it
+    state.setdefault(f"{prefix}.kernel", "laplacian")
     a, b, c = st.columns(3)
     name = a.selectbox(
         "Photo",
         photo_names(),
         key=f"{prefix}.photo",
-        index=photo_names().index("camera.png"),
         help="A sample photo, shrunk to at most 192 pixels a side.",
     )
     kind = b.radio(
@@ -58,7 +60,6 @@ def image_source(prefix: str) -> tuple[np.ndarray, np.ndarray | None, str]:
         "Kernel of the feature map",
         list(PRESETS),
         key=f"{prefix}.kernel",
-        index=list(PRESETS).index("laplacian"),
         format_func=lambda k: PRESETS[k].name,
         disabled=kind == "Photo",
         help="The filter whose ReLU'd response is pooled.",
@@ -80,14 +81,24 @@ def picture(values: np.ndarray) -> np.ndarray:
     return to_display(values, mapping="minmax" if values.ndim == 2 else mapping).rgb
 
 
+LESSON_DEFAULTS = {
+    "pool.img.times": 3,
+    "pool.img.size": 2,
+    "pool.shift.px": 1,
+    "pool.shift.size": 2,
+}
+"""The lessons' sliders start here (kept in session state, where a link can set them)."""
+
+
 def repeated_pooling_lesson() -> None:
+    for key in ("pool.img.times", "pool.img.size"):
+        st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.img")
     values = pooled_input(pixels, kernel)
     a, b, c = st.columns(3)
     times = a.slider(
         "Number of poolings",
         1,
-        3,
         3,
         key="pool.img.times",
         help="Pool the result again, up to three times.",
@@ -96,7 +107,6 @@ def repeated_pooling_lesson() -> None:
         "Window and stride",
         2,
         4,
-        2,
         key="pool.img.size",
         help="Window size = stride: each pooling divides the size by this.",
     )
@@ -141,6 +151,8 @@ def side_by_side(pictures: list[np.ndarray], *, scale: int, gap: int = 16) -> np
 
 
 def translation_lesson() -> None:
+    for key in ("pool.shift.px", "pool.shift.size"):
+        st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.shift")
     kernel = np.ones((1, 1)) if kernel is None else kernel
     a, b = st.columns(2)
@@ -148,7 +160,6 @@ def translation_lesson() -> None:
         "Shift the input by (pixels)",
         0,
         MAX_SHIFT,
-        1,
         key="pool.shift.px",
         help="Move the photo to the left by this many pixels.",
     )
@@ -156,7 +167,6 @@ def translation_lesson() -> None:
         "Max-pooling window and stride",
         2,
         4,
-        2,
         key="pool.shift.size",
         help="Larger windows hide larger shifts.",
     )
@@ -214,11 +224,11 @@ def translation_lesson() -> None:
 def global_pooling_lesson(matrix: np.ndarray | None) -> None:
     a, _ = st.columns(2)
     names = photo_names()
+    st.session_state.setdefault("pool.global.photo", "chelsea.png")
     name = a.selectbox(
         "Photo",
         names,
         key="pool.global.photo",
-        index=names.index("chelsea.png"),
         help="A sample photo; its colour channels and four feature maps are pooled globally.",
     )
     pixels = photo(name)
