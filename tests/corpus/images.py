@@ -12,200 +12,38 @@ covered by renaming them (an SVG, an EPS, a zip or a text file named .png).
 
 from __future__ import annotations
 
-import io
-import struct
-import zipfile
-import zlib
-
-import cv2
 import numpy as np
 from PIL import Image
 
 from tests.corpus import Entry
-
-
-def _pillow(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _opencv(extension: str, pixels: np.ndarray) -> bytes:
-    ok, buffer = cv2.imencode(extension, pixels)
-    if not ok:
-        raise RuntimeError(f"OpenCV could not encode {extension}")
-    return buffer.tobytes()
-
-
-def _gradient(height: int = 48, width: int = 64) -> np.ndarray:
-    """A smooth RGB picture (uint8), different in each channel."""
-    rows, cols = np.mgrid[0:height, 0:width]
-    return np.stack(
-        [cols * 255 // max(1, width - 1), rows * 255 // max(1, height - 1), (rows + cols) % 256],
-        axis=2,
-    ).astype(np.uint8)
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width × height`` 8-bit grayscale pixels and holds one row."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    row = zlib.compress(b"\x00" * (1 + min(width, 1000)))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", row)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
-def _png_bomb(side: int = 10_000) -> bytes:
-    """A real ``side × side`` all-black grayscale PNG: about 100 kB that decodes to 100 MB."""
-    compressor = zlib.compressobj(9)
-    row = b"\x00" * (side + 1)  # filter byte + pixels
-    body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", body)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
-def _gif_header_bomb() -> bytes:
-    """A 1×1 GIF whose screen and image descriptor are patched to claim 65535×65535 pixels."""
-    data = bytearray(_pillow(Image.new("L", (1, 1)), "GIF"))
-    data[6:10] = struct.pack("<HH", 65535, 65535)
-    descriptor = data.index(b"\x2c", 13)  # the image descriptor follows the colour table
-    data[descriptor + 5 : descriptor + 9] = struct.pack("<HH", 65535, 65535)
-    return bytes(data)
-
-
-def _png_text_bomb() -> bytes:
-    """A small PNG with a compressed comment that would unpack to 50 MB of zeros."""
-    data = _png()
-    comment = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * 50_000_000, 9))
-    return data[:33] + comment + data[33:]  # after the 33-byte signature and header
-
-
-def _png() -> bytes:
-    return _opencv(".png", _gradient()[:, :, ::-1])
-
-
-def _jpeg() -> bytes:
-    return _opencv(".jpg", _gradient()[:, :, ::-1])
-
-
-def _truncated(data: bytes) -> bytes:
-    return data[: len(data) // 2]
-
-
-def _zip_named_png() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("photo.png", _png())
-    return buffer.getvalue()
-
-
-def _sixteen_bit_gray() -> bytes:
-    rows, cols = np.mgrid[0:32, 0:40]
-    return _opencv(".png", ((rows * 40 + cols) * 50).astype(np.uint16))
-
-
-def _forty_eight_bit(extension: str) -> bytes:
-    return _opencv(extension, _gradient().astype(np.uint16) * 257)
-
-
-def _float_tiff(*special: float, scale: float = 1.0) -> bytes:
-    rows, cols = np.mgrid[0:16, 0:20]
-    pixels = (rows * 20 + cols).astype(np.float32) / 319.0 * scale
-    for index, value in enumerate(special):
-        pixels[index, index] = value
-    return _opencv(".tiff", pixels)
-
-
-def _palette_with_transparency() -> bytes:
-    image = Image.fromarray(_gradient()).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
-    return _pillow(image, "PNG", transparency=0)
-
-
-def _rgba(alpha: int | None) -> bytes:
-    rgb = _gradient()
-    if alpha is None:  # a gradient of transparency
-        alpha_channel = np.tile(np.linspace(0, 255, rgb.shape[1]).astype(np.uint8), (48, 1))
-    else:
-        alpha_channel = np.full(rgb.shape[:2], alpha, np.uint8)
-    return _pillow(Image.fromarray(np.dstack([rgb, alpha_channel]), "RGBA"), "PNG")
-
-
-def _gray_alpha() -> bytes:
-    gray = Image.fromarray(_gradient()[:, :, 0])
-    alpha = Image.fromarray(np.tile(np.linspace(0, 255, 64).astype(np.uint8), (48, 1)))
-    return _pillow(Image.merge("LA", (gray, alpha)), "PNG")
-
-
-def _frames(count: int = 3) -> list[Image.Image]:
-    return [
-        Image.new("RGB", (24, 16), (80 * index, 40, 200 - 60 * index)) for index in range(count)
-    ]
-
-
-def _animated(fmt: str) -> bytes:
-    first, *rest = _frames()
-    return _pillow(first, fmt, save_all=True, append_images=rest, duration=100, loop=0)
-
-
-def _exif_rotated() -> bytes:
-    exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90° clockwise to display"
-    return _pillow(Image.fromarray(_gradient(30, 50)), "JPEG", exif=exif.tobytes(), quality=95)
-
-
-def _svg() -> bytes:
-    return (
-        b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48">'
-        b'<rect width="64" height="48" fill="red"/></svg>'
-    )
-
-
-def _eps() -> bytes:
-    return b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 48\nnewpath 0 0 moveto showpage\n"
-
-
-def _zero_width_png() -> bytes:
-    header = struct.pack(">IIBBBBB", 0, 48, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b""))
-        + _png_chunk(b"IEND", b"")
-    )
-
-
-def _corrupt_png_data() -> bytes:
-    data = bytearray(_png())
-    start = data.index(b"IDAT") + 4
-    data[start + 10 : start + 60] = bytes(range(50))  # garbage in the compressed pixels
-    return bytes(data)
-
-
-def _cmyk_jpeg() -> bytes:
-    return _pillow(Image.fromarray(_gradient()).convert("CMYK"), "JPEG", quality=95)
-
-
-def _multi_page_tiff() -> bytes:
-    first, *rest = _frames(2)
-    return _pillow(first, "TIFF", save_all=True, append_images=rest)
-
-
-def _int32_tiff() -> bytes:
-    rows, cols = np.mgrid[0:16, 0:20]
-    return _pillow(Image.fromarray((rows * cols * 1000).astype(np.int32), "I"), "TIFF")
-
+from tests.corpus.image_bytes import (
+    animated,
+    cmyk_jpeg,
+    corrupt_png_data,
+    eps,
+    exif_rotated,
+    float_tiff,
+    forty_eight_bit,
+    gif_header_bomb,
+    gradient,
+    gray_alpha,
+    int32_tiff,
+    jpeg,
+    multi_page_tiff,
+    opencv,
+    palette_with_transparency,
+    pillow,
+    png,
+    png_bomb,
+    png_header_only,
+    png_text_bomb,
+    rgba,
+    sixteen_bit_gray,
+    svg,
+    truncated,
+    zero_width_png,
+    zip_named_png,
+)
 
 _PIXEL_LIMIT = "megapixels"  # what the size refusal says
 _NOT_AN_IMAGE = "not an image format"
@@ -221,7 +59,7 @@ ENTRIES = [
         "accept",
         "shown as it is",
         "photo.png",
-        _png,
+        png,
     ),
     Entry(
         "image/jpeg",
@@ -230,7 +68,7 @@ ENTRIES = [
         "accept",
         "shown as it is",
         "photo.jpg",
-        _jpeg,
+        jpeg,
     ),
     Entry(
         "image/bmp-gray",
@@ -239,7 +77,7 @@ ENTRIES = [
         "accept",
         "shown as it is, in grey",
         "scan.bmp",
-        lambda: _opencv(".bmp", _gradient()[:, :, 0]),
+        lambda: opencv(".bmp", gradient()[:, :, 0]),
     ),
     Entry(
         "image/webp",
@@ -248,7 +86,7 @@ ENTRIES = [
         "accept",
         "shown as it is",
         "photo.webp",
-        lambda: _pillow(Image.fromarray(_gradient()), "WEBP", lossless=True),
+        lambda: pillow(Image.fromarray(gradient()), "WEBP", lossless=True),
     ),
     # Not images at all, or broken ones.
     Entry(
@@ -268,7 +106,7 @@ ENTRIES = [
         "refuse",
         "refused: the file looks damaged; save it again",
         "cut.png",
-        lambda: _truncated(_png()),
+        lambda: truncated(png()),
         message=_DAMAGED,
     ),
     Entry(
@@ -278,7 +116,7 @@ ENTRIES = [
         "refuse",
         "refused: the file looks damaged; save it again",
         "cut.jpg",
-        lambda: _truncated(_jpeg()),
+        lambda: truncated(jpeg()),
         message=_DAMAGED,
     ),
     Entry(
@@ -288,7 +126,7 @@ ENTRIES = [
         "refuse",
         "refused: the file looks damaged; save it again",
         "garbage.png",
-        _corrupt_png_data,
+        corrupt_png_data,
         message=_DAMAGED,
     ),
     Entry(
@@ -308,7 +146,7 @@ ENTRIES = [
         "refuse",
         "refused: not an image format the app reads",
         "archive.png",
-        _zip_named_png,
+        zip_named_png,
         message=_NOT_AN_IMAGE,
     ),
     Entry(
@@ -318,7 +156,7 @@ ENTRIES = [
         "refuse",
         "refused: not an image format the app reads; export it as PNG",
         "drawing.png",
-        _svg,
+        svg,
         message=_NOT_AN_IMAGE,
     ),
     Entry(
@@ -328,7 +166,7 @@ ENTRIES = [
         "refuse",
         "refused without running any PostScript interpreter: not an image format the app reads",
         "figure.png",
-        _eps,
+        eps,
         message=_NOT_AN_IMAGE,
     ),
     Entry(
@@ -338,7 +176,7 @@ ENTRIES = [
         "refuse",
         "refused: the file looks damaged",
         "zero.png",
-        _zero_width_png,
+        zero_width_png,
         message=_DAMAGED,
     ),
     # Hostile sizes.
@@ -349,7 +187,7 @@ ENTRIES = [
         "refuse",
         "refused at once from the header: too many megapixels, downscale it",
         "huge.png",
-        lambda: _png_header_only(100_000, 100_000),
+        lambda: png_header_only(100_000, 100_000),
         message=_PIXEL_LIMIT,
     ),
     Entry(
@@ -359,7 +197,7 @@ ENTRIES = [
         "refuse",
         "refused at once from the header: too many megapixels, downscale it",
         "huge.gif",
-        _gif_header_bomb,
+        gif_header_bomb,
         message=_PIXEL_LIMIT,
     ),
     Entry(
@@ -369,7 +207,7 @@ ENTRIES = [
         "refuse",
         "refused at once from the header: too many megapixels, downscale it",
         "bomb.png",
-        _png_bomb,
+        png_bomb,
         message=_PIXEL_LIMIT,
     ),
     Entry(
@@ -379,7 +217,7 @@ ENTRIES = [
         "refuse",
         "refused at once: the file looks damaged",
         "comment.png",
-        _png_text_bomb,
+        png_text_bomb,
         message=_DAMAGED,
     ),
     # Odd shapes.
@@ -390,7 +228,7 @@ ENTRIES = [
         "accept",
         "shown as it is (one pixel)",
         "dot.png",
-        lambda: _opencv(".png", np.array([[[10, 200, 30]]], np.uint8)),
+        lambda: opencv(".png", np.array([[[10, 200, 30]]], np.uint8)),
     ),
     Entry(
         "image/1xN-strip",
@@ -399,7 +237,7 @@ ENTRIES = [
         "accept",
         "shown as it is (shrunk to the page's size)",
         "strip.png",
-        lambda: _opencv(".png", np.tile(np.arange(5000) % 256, (1, 1)).astype(np.uint8)),
+        lambda: opencv(".png", np.tile(np.arange(5000) % 256, (1, 1)).astype(np.uint8)),
     ),
     Entry(
         "image/Nx1-strip",
@@ -408,7 +246,7 @@ ENTRIES = [
         "accept",
         "shown as it is (shrunk to the page's size)",
         "column.png",
-        lambda: _opencv(".png", (np.arange(5000) % 256).astype(np.uint8)[:, None]),
+        lambda: opencv(".png", (np.arange(5000) % 256).astype(np.uint8)[:, None]),
     ),
     # Unusual pixel formats.
     Entry(
@@ -418,7 +256,7 @@ ENTRIES = [
         "note",
         "shown with a note: 16-bit values scaled to 0–255",
         "scan16.png",
-        _sixteen_bit_gray,
+        sixteen_bit_gray,
         message="16-bit",
     ),
     Entry(
@@ -428,7 +266,7 @@ ENTRIES = [
         "note",
         "shown with a note: 16-bit values scaled to 0–255",
         "photo48.png",
-        lambda: _forty_eight_bit(".png"),
+        lambda: forty_eight_bit(".png"),
         message="16-bit",
     ),
     Entry(
@@ -438,7 +276,7 @@ ENTRIES = [
         "note",
         "shown with a note: 16-bit values scaled to 0–255",
         "photo48.tif",
-        lambda: _forty_eight_bit(".tiff"),
+        lambda: forty_eight_bit(".tiff"),
         message="16-bit",
     ),
     Entry(
@@ -448,7 +286,7 @@ ENTRIES = [
         "note",
         "shown with a note: values stretched from their range to 0–255",
         "counts.tif",
-        _int32_tiff,
+        int32_tiff,
         message="stretched",
     ),
     Entry(
@@ -458,7 +296,7 @@ ENTRIES = [
         "note",
         "shown with a note: values 0–1 scaled to 0–255",
         "float.tif",
-        _float_tiff,
+        float_tiff,
         message="scaled to 0–255",
     ),
     Entry(
@@ -468,7 +306,7 @@ ENTRIES = [
         "note",
         "shown with a note: values stretched from their range to 0–255",
         "depth.tif",
-        lambda: _float_tiff(scale=1000.0),
+        lambda: float_tiff(scale=1000.0),
         message="stretched",
     ),
     Entry(
@@ -478,7 +316,7 @@ ENTRIES = [
         "note",
         "shown with a note: NaN values shown as 0",
         "nan.tif",
-        lambda: _float_tiff(float("nan"), float("nan")),
+        lambda: float_tiff(float("nan"), float("nan")),
         message="NaN",
     ),
     Entry(
@@ -488,7 +326,7 @@ ENTRIES = [
         "note",
         "shown with a note: infinite values shown as 0",
         "inf.tif",
-        lambda: _float_tiff(float("inf"), float("-inf")),
+        lambda: float_tiff(float("inf"), float("-inf")),
         message="infinite",
     ),
     Entry(
@@ -498,7 +336,7 @@ ENTRIES = [
         "note",
         "shown with a note: converted from CMYK to RGB",
         "print.jpg",
-        _cmyk_jpeg,
+        cmyk_jpeg,
         message="CMYK",
     ),
     Entry(
@@ -508,7 +346,7 @@ ENTRIES = [
         "note",
         "shown with a note: transparency dropped",
         "icon.png",
-        _palette_with_transparency,
+        palette_with_transparency,
         message="transparency",
     ),
     Entry(
@@ -518,7 +356,7 @@ ENTRIES = [
         "note",
         "shown in grey with a note: transparency dropped",
         "gray-alpha.png",
-        _gray_alpha,
+        gray_alpha,
         message="transparency",
     ),
     Entry(
@@ -528,7 +366,7 @@ ENTRIES = [
         "note",
         "shown with a note: transparency dropped",
         "rgba.png",
-        lambda: _rgba(None),
+        lambda: rgba(None),
         message="transparency",
     ),
     Entry(
@@ -538,7 +376,7 @@ ENTRIES = [
         "accept",
         "shown as it is: nothing was transparent, so nothing is said",
         "screenshot.png",
-        lambda: _rgba(255),
+        lambda: rgba(255),
     ),
     Entry(
         "image/1-bit-png",
@@ -547,7 +385,7 @@ ENTRIES = [
         "accept",
         "shown as it is, black 0 and white 255",
         "bw.png",
-        lambda: _pillow(Image.fromarray(_gradient()[:, :, 0] > 128), "PNG"),
+        lambda: pillow(Image.fromarray(gradient()[:, :, 0] > 128), "PNG"),
     ),
     Entry(
         "image/animated-gif",
@@ -556,7 +394,7 @@ ENTRIES = [
         "note",
         "shown with a note: the first of its 3 frames is used",
         "anim.gif",
-        lambda: _animated("GIF"),
+        lambda: animated("GIF"),
         message="first of its 3",
     ),
     Entry(
@@ -566,7 +404,7 @@ ENTRIES = [
         "note",
         "shown with a note: the first of its 3 frames is used",
         "anim.png",
-        lambda: _animated("PNG"),
+        lambda: animated("PNG"),
         message="first of its 3",
     ),
     Entry(
@@ -576,7 +414,7 @@ ENTRIES = [
         "note",
         "shown with a note: the first of its 2 pages is used",
         "pages.tif",
-        _multi_page_tiff,
+        multi_page_tiff,
         message="first of its 2",
     ),
     Entry(
@@ -586,7 +424,7 @@ ENTRIES = [
         "note",
         "shown upright with a note: rotated using the photo's EXIF orientation",
         "phone.jpg",
-        _exif_rotated,
+        exif_rotated,
         message="rotated",
     ),
     # Names that do not match the contents.
@@ -597,7 +435,7 @@ ENTRIES = [
         "accept",
         "shown as it is",
         "PHOTO.PNG",
-        _png,
+        png,
     ),
     Entry(
         "image/uppercase-jpg",
@@ -606,7 +444,7 @@ ENTRIES = [
         "accept",
         "shown as it is",
         "IMG_0001.JPG",
-        _jpeg,
+        jpeg,
     ),
     Entry(
         "image/png-named-jpg",
@@ -615,6 +453,6 @@ ENTRIES = [
         "accept",
         "shown as it is: the contents decide, not the name",
         "really-a-png.jpg",
-        _png,
+        png,
     ),
 ]

@@ -8,7 +8,11 @@ import re
 # backticks, module paths, Python reprs of bytes, and raw floats such as 3.331e-16.
 _NOT_PLAIN = (
     (re.compile(r"Traceback|File \""), "a traceback"),
-    (re.compile(r"\b\w*(Error|Exception|Warning)\b"), "an exception class name"),
+    (
+        re.compile(r"\b(\w*(Error|Exception|Warning)|BadZipFile|LargeZipFile|StopIteration)\b"),
+        "an exception class name",
+    ),
+    (re.compile(r"\[Errno \d+\]"), "an operating-system error number"),
     (re.compile(r"`"), "a code name in backticks"),
     (re.compile(r"\b(core|ui|app_pages|zipfile|PIL|cv2|numpy)\.\w"), "a module name"),
     (re.compile(r"\bb'|\bb\""), "a Python bytes value"),

@@ -170,12 +170,10 @@ def test_hostile_zips_never_unpack_what_they_claim(entry):
     assert peak < 4 * len(data) + 8_000_000, peak
 
 
-def test_the_sandbox_sees_writes():
-    """The check above would catch a file written under the upload folder."""
-    folder = Path(tempfile.gettempdir())
-    before = _files_under(folder)
-    (folder / "written.txt").write_text("x")
-    try:
-        assert _files_under(folder) != before
-    finally:
+def test_the_sandbox_sees_writes(sandbox):
+    """The check above would catch a file written in the working or temporary folder."""
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        before = _files_under(sandbox)
+        (folder / "written.txt").write_text("x")
+        assert _files_under(sandbox) - before == {folder / "written.txt"}
         os.remove(folder / "written.txt")

@@ -190,9 +190,9 @@ def _mixed_formats() -> bytes:
 
 def _image_bomb_inside() -> bytes:
     """The pets plus a 100 kB PNG that decodes to 10000×10000 pixels."""
-    from tests.corpus.images import _png_bomb
+    from tests.corpus.image_bytes import png_bomb
 
-    return _zip({**_pets(), "cats/bomb.png": _png_bomb()})
+    return _zip({**_pets(), "cats/bomb.png": png_bomb()})
 
 
 def _corrupt_member() -> bytes:
