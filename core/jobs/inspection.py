@@ -133,6 +133,9 @@ class ModelInfo:
         problem: empty for a single-input image CNN, else why it cannot be inspected.
         class_names: from the model's JSON sidecar (`core.jobs.model_store` format) when it has
             one with a name per output; else `()` (a `.keras` file does not store them).
+        notes: what a person should know before inspecting it (no convolution layers,
+            weights that are not numbers), in words; the model is still accepted.
+        nan_layers: the layers whose weights hold NaN or infinite values.
     """
 
     path: str
@@ -143,6 +146,8 @@ class ModelInfo:
     total_params: int
     problem: str = ""
     class_names: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    nan_layers: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -181,6 +186,20 @@ class ModelInfo:
             if layer.name == name:
                 return layer
         raise ValueError(f"`layer` must name a layer of {self.name}. {received('layer', name)}")
+
+
+def nan_weights_message(what: str, layers: tuple[str, ...] | list[str] = ()) -> str:
+    """Why ``what`` cannot be shown for a model whose weights hold NaN or infinite values.
+
+    >>> nan_weights_message("its prediction", ["conv_2"])[:88]
+    "This model's weights hold NaN or infinite values (in conv_2), so its prediction can't be"
+    """
+    where = f" (in {', '.join(layers[:5])}{', …' if len(layers) > 5 else ''})" if layers else ""
+    return (
+        f"This model's weights hold NaN or infinite values{where}, so {what} can't be shown: "
+        "what comes out of those layers is not a number. Its training diverged or the file is "
+        "damaged; retrain it (a smaller learning rate often helps) or choose another model."
+    )
 
 
 @dataclass(frozen=True)

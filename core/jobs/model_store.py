@@ -48,7 +48,7 @@ from core.jobs.files import (
     remove_leftovers,
 )
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
-from core.jobs.uploads import is_zip_archive, upload_bytes, zip_problem
+from core.jobs.uploads import model_file_problem, upload_bytes
 from core.jobs.worker_client import WorkerClient, shared_client
 
 MODELS_DIR_ENV = "CONVSCOPE_MODELS_DIR"
@@ -339,8 +339,14 @@ def upload_model(
     max_bytes: int = MAX_UPLOAD_BYTES,
     overwrite: bool = False,
     metadata: dict | None = None,
+    client: WorkerClient | None = None,
 ) -> SavedModel:
     """Check an uploaded ``.keras`` file in a worker process and add it to the store.
+
+    The same checks as "Inspect a Network" makes on an upload: what
+    `core.jobs.uploads.model_file_problem` finds wrong is refused at once, the rest is
+    loaded in the warm worker, which refuses a model the pages cannot use and adds
+    ``notes`` (recorded in the sidecar) on what they can only partly show.
 
     Args:
         data: The file's bytes (``st.file_uploader(...).getvalue()``).
@@ -350,6 +356,7 @@ def upload_model(
         overwrite: Replace a model of the same name.
         metadata: Extra sidecar fields (e.g. ``class_names``); the sidecar also
             records ``"source": "upload"`` and what the check found.
+        client: The worker client that checks it (default: `shared_client`).
 
     Returns:
         The new `SavedModel`.
@@ -368,12 +375,7 @@ def upload_model(
         raise ModelUploadError(
             f"The file is {size / 1e6:.1f} MB; uploads are limited to {max_bytes / 1e6:.0f} MB."
         )
-    if not is_zip_archive(data):
-        raise ModelUploadError(
-            "The file is not a Keras 3 model: a .keras file is a zip archive "
-            "(save it with model.save('name.keras'))."
-        )
-    if (problem := zip_problem(data)) is not None:
+    if (problem := model_file_problem(data)) is not None:
         raise ModelUploadError(problem)
     target = model_path(name, models_dir=models_dir)
     if target.exists() and not overwrite:
@@ -385,13 +387,14 @@ def upload_model(
         checked = temporary.with_name(temporary.name + MODEL_SUFFIX)
         try:
             checked.write_bytes(data)
-            description = inspect_model_file(checked)
+            description = inspect_model_file(checked, client=client)
             sidecar = {
                 **(metadata or {}),
                 "source": "upload",
                 "input_shape": description.get("input_shape"),
                 "output_shape": description.get("output_shape"),
                 "total_params": description.get("total_params"),
+                "notes": description.get("notes") or [],
                 "name": name,
                 "created": _now_iso(),
             }

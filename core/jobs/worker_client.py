@@ -54,11 +54,10 @@ from core.jobs.runner import Runner, WorkerProcess, default_runner
 from core.jobs.train_config import Augmentation, as_augmentation
 from core.jobs.uploads import (
     MAX_UPLOAD_BYTES,
-    is_zip_archive,
+    model_file_problem,
     prune_uploads,
     upload_bytes,
     upload_dir,
-    zip_problem,
 )
 
 START_TIMEOUT_SECONDS = 120.0
@@ -330,8 +329,14 @@ class WorkerClient:
     def load_upload(self, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> ModelInfo:
         """Check an uploaded `.keras` file (size cap, `safe_mode=True`) and describe it.
 
-        The bytes are kept in a temporary folder under their hash, so uploading the same
-        file twice loads it once; old uploads are pruned (`prune_uploads`).
+        What `core.jobs.uploads.model_file_problem` finds wrong is refused here, in
+        milliseconds, before the worker sees the file. The bytes are kept in a temporary
+        folder under their hash, so uploading the same file twice loads it once; old uploads
+        are pruned (`prune_uploads`).
+
+        Returns:
+            The model's `ModelInfo`: its `problem` says when the pages cannot use it, its
+            `notes` what they can only partly show.
 
         Raises:
             TypeError: ``data`` is not bytes (or a bytearray or memoryview).
@@ -343,12 +348,7 @@ class WorkerClient:
                 f"The file is {len(data) / 1e6:.1f} MB; models up to "
                 f"{max_bytes / 1e6:.0f} MB can be inspected here."
             )
-        if not is_zip_archive(data):
-            raise ModelRejectedError(
-                "This is not a Keras 3 model file: a .keras file is a zip archive "
-                "(save one with model.save('name.keras'))."
-            )
-        if (problem := zip_problem(data)) is not None:
+        if (problem := model_file_problem(data)) is not None:
             raise ModelRejectedError(problem)
         digest = hashlib.sha256(data).hexdigest()[:20]
         folder = upload_dir()

@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
+
+import numpy as np
 
 from core.jobs.inspection import (
     LayerInfo,
     ModelInfo,
     ModelRejectedError,
     layer_kind,
+    nan_weights_message,
 )
 from core.worker.environment import import_keras
 from core.worker.model_building import first_conv_layer
 
 
 def pair_or_none(value) -> tuple[int, int] | None:
+    """A 2-D window or step as ``(rows, columns)``; None for anything else (a 1-D or 3-D one).
+
+    >>> pair_or_none(3), pair_or_none([2, 1]), pair_or_none((1,)), pair_or_none(None)
+    ((3, 3), (2, 1), None, None)
+    """
     if value is None:
         return None
     if isinstance(value, int):
         return (value, value)
+    if len(value) != 2:
+        return None
     return (int(value[0]), int(value[1]))
 
 
@@ -209,8 +220,50 @@ def annotate_graph(layers: Sequence[LayerInfo]) -> tuple[LayerInfo, ...]:
     )
 
 
+def nan_layers(model) -> tuple[str, ...]:
+    """The names of the layers whose weights hold NaN or infinite values (a diverged run)."""
+    broken = []
+    for layer in model.layers:
+        if any(not np.isfinite(np.asarray(weight)).all() for weight in layer.weights):
+            broken.append(layer.name)
+    return tuple(broken)
+
+
+def _input_problem(inputs: list) -> tuple[str, tuple]:
+    """Why the model's inputs are not one image of fixed size (``""`` if they are), and the
+    input shape without the batch axis."""
+    if len(inputs) != 1:
+        return (
+            f"This model has {len(inputs)} inputs. ConvScope works with models of one image "
+            "input; rebuild it with a single keras.Input(shape=(height, width, channels)).",
+            (),
+        )
+    shape = tuple(None if d is None else int(d) for d in inputs[0].shape[1:])
+    if len(shape) != 3 or shape[2] not in (1, 3):
+        return (
+            f"This model's input has shape {shape}, which is not an image (height, width and "
+            "1 or 3 channels). ConvScope works with image CNNs.",
+            shape,
+        )
+    if None in shape:
+        shown = "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+        return (
+            f"This model's input has shape {shown}: its height and width are not fixed, and "
+            "ConvScope needs one image size. Build the same layers on keras.Input(shape=("
+            f"height, width, {shape[2]})), copy the weights over with set_weights and save it "
+            "again.",
+            shape,
+        )
+    return "", shape
+
+
 def describe_model(model, path: str) -> ModelInfo:
-    """`ModelInfo` for a loaded Keras model, with `problem` set when it is not an image CNN."""
+    """`ModelInfo` for a loaded Keras model.
+
+    `problem` is set when it is not a single-input image classifier (the pages cannot use
+    it); `notes` say what still works when it has no convolution layers or weights that are
+    not numbers (`nan_layers`).
+    """
     layers = []
     for layer in model.layers:
         class_name = type(layer).__name__
@@ -235,33 +288,31 @@ def describe_model(model, path: str) -> ModelInfo:
         )
     inputs = list(getattr(model, "inputs", None) or [])
     outputs = list(getattr(model, "outputs", None) or [])
-    problem = ""
-    input_shape: tuple = ()
-    if len(inputs) != 1:
-        problem = (
-            f"This model has {len(inputs)} inputs. The page inspects models with one image "
-            "input; rebuild it with a single keras.Input(shape=(height, width, channels))."
-        )
-    else:
-        input_shape = tuple(None if d is None else int(d) for d in inputs[0].shape[1:])
-        if len(input_shape) != 3 or None in input_shape or input_shape[2] not in (1, 3):
-            problem = (
-                f"This model's input has shape {input_shape}, which is not an image "
-                "(height, width, 1 or 3 channels) of fixed size. The page inspects image CNNs."
-            )
+    problem, input_shape = _input_problem(inputs)
     if not problem and len(outputs) != 1:
         problem = (
-            f"This model has {len(outputs)} outputs; the page needs exactly one (the classes)."
+            f"This model has {len(outputs)} outputs; ConvScope needs exactly one (the class "
+            "scores)."
         )
     if not problem and len(outputs[0].shape) != 2:
         problem = (
-            f"This model's output has shape {tuple(outputs[0].shape[1:])}; the page needs one "
+            f"This model's output has shape {tuple(outputs[0].shape[1:])}; ConvScope needs one "
             "score per class (a Dense output layer)."
         )
-    if not problem and not any(layer.kind == "conv" for layer in layers):
-        problem = (
-            "This model has no convolution layers (it looks like a dense network), so there "
-            "are no filters or feature maps to inspect. Pick or train a CNN."
+    notes = []
+    if not any(layer.kind == "conv" for layer in layers):
+        notes.append(
+            "This model has no convolution layers (a dense network), so it has no filters or "
+            "feature maps: only its prediction, saliency and summary can be shown."
+        )
+    broken = nan_layers(model)
+    if broken:
+        notes.append(
+            nan_weights_message(
+                "everything computed from them on (feature maps, the prediction, saliency, "
+                "Grad-CAM)",
+                broken,
+            )
         )
     num_classes = int(outputs[0].shape[-1]) if len(outputs) == 1 and outputs[0].shape[-1] else 0
     return ModelInfo(
@@ -272,6 +323,8 @@ def describe_model(model, path: str) -> ModelInfo:
         layers=annotate_graph(layers),
         total_params=int(model.count_params()),
         problem=problem,
+        notes=tuple(notes),
+        nan_layers=broken,
     )
 
 
@@ -287,46 +340,103 @@ def default_cam_layer(info: ModelInfo) -> str:
     return last.name
 
 
+# A class Keras could not find or build, as its messages quote it.
+_QUOTED_CLASS = re.compile(r"(?:class|deserialize) '([\w.>]+)'")
+
+
+# Keras' own wrappers, named when the real culprit is a layer inside them.
+_CONTAINERS = frozenset({"Functional", "Sequential", "Model"})
+
+
+def _plain(text: str) -> str:
+    """Keras' wording without Python reprs or module paths.
+
+    >>> _plain("<class 'keras.src.models.functional.Functional'> failed in keras.src.ops.x")
+    'Functional failed in x'
+    """
+    text = re.sub(r"<class '([\w.]+)'>", lambda match: match.group(1).rsplit(".", 1)[-1], text)
+    return re.sub(r"\bkeras\.src(?:\.\w+)*\.(\w+)", r"\1", text)
+
+
 def refusal_message(error: Exception) -> str:
-    """Why Keras refused to load a file, in words a user can act on."""
-    text = str(error)
-    lowered = text.lower()
-    first_line = text.splitlines()[0][:300] if text else type(error).__name__
+    """Why Keras refused to load a file, in words a user can act on.
+
+    Keras often wraps the real reason (a class it cannot find) in another error; the
+    whole chain is read. No exception names, reprs or module paths reach the message.
+    """
+    texts = []
+    current: BaseException | None = error
+    while current is not None and len(texts) < 5:
+        texts.append(str(current))
+        current = current.__cause__ or current.__context__
+    joined = "\n".join(texts)
+    lowered = joined.lower()
     if "lambda" in lowered or "safe_mode" in lowered or "arbitrary code" in lowered:
         return (
             "This model contains a Lambda layer or other Python code, which this app never "
             "loads (Keras safe_mode). Rebuild it from standard Keras layers and save it again."
         )
-    if "could not locate" in lowered or "custom" in lowered or "unknown" in lowered:
+    names = [name.rsplit(".", 1)[-1].rsplit(">", 1)[-1] for name in _QUOTED_CLASS.findall(joined)]
+    names = [name for name in names if name not in _CONTAINERS]
+    if names or any(
+        word in lowered for word in ("could not locate", "custom", "unknown", "kerassaveable")
+    ):
+        which = f" ({names[0]})" if names else ""
         return (
-            "This model uses a custom layer or function that is not part of Keras, so it "
-            f"cannot be loaded safely here. Keras says: {first_line}"
+            f"This model uses a layer or function that is not part of Keras{which}: custom "
+            "code, which this app never loads. Rebuild it from standard Keras layers and save "
+            "it again."
         )
-    return f"The file could not be loaded as a Keras model: {first_line}"
+    first_line = _plain(texts[0].strip().splitlines()[0][:300]) if texts[0].strip() else ""
+    reason = f" ({first_line.rstrip('.')})" if first_line else ""
+    return (
+        f"The file could not be loaded as a Keras model{reason}. Save the model again with "
+        "model.save('name.keras') and upload that file."
+    )
 
 
-def describe_upload(path: str | os.PathLike) -> dict:
-    """Load a ``.keras`` file with ``safe_mode=True`` and describe it for the model store.
-
-    Returns:
-        ``{"input_shape", "output_shape", "total_params", "layers": [{"name", "class_name"}],
-        "first_conv_layer"}``.
+def load_safely(keras, path: str | os.PathLike):
+    """Load a ``.keras`` file with ``safe_mode=True`` (no Lambda layers, no custom code).
 
     Raises:
-        ModelRejectedError: the file cannot be loaded safely (`refusal_message` says why).
+        ModelRejectedError: Keras refused the file or it holds no model; the message says
+            why (`refusal_message`).
     """
-    keras = import_keras()
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types; all mean "refused"
         raise ModelRejectedError(refusal_message(error)) from None
+    if not isinstance(model, keras.Model):
+        raise ModelRejectedError("The file holds a Keras object that is not a model.")
+    return model
+
+
+def describe_upload(path: str | os.PathLike) -> dict:
+    """Load a ``.keras`` file safely and describe it for the model store.
+
+    The same check as "Inspect a Network" makes (`describe_model`): a file the pages could
+    not use is refused, and what they can only partly show comes back as ``notes``.
+
+    Returns:
+        ``{"input_shape", "output_shape", "total_params", "layers": [{"name", "class_name"}],
+        "first_conv_layer", "notes"}``.
+
+    Raises:
+        ModelRejectedError: the file cannot be loaded safely (`refusal_message` says why) or
+            is not a single-input image classifier (`describe_model`'s problem).
+    """
+    model = load_safely(import_keras(), path)
+    info = describe_model(model, os.fspath(path))
+    if info.problem:
+        raise ModelRejectedError(info.problem)
     conv = first_conv_layer(model)
     return {
-        "input_shape": list(model.input_shape[1:]),
+        "input_shape": list(info.input_shape),
         "output_shape": list(model.output_shape[1:]),
-        "total_params": int(model.count_params()),
+        "total_params": info.total_params,
         "layers": [
             {"name": layer.name, "class_name": type(layer).__name__} for layer in model.layers
         ],
         "first_conv_layer": None if conv is None else conv.name,
+        "notes": list(info.notes),
     }

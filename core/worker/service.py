@@ -39,6 +39,7 @@ from core.jobs.inspection import (
     ModelInfo,
     ModelRejectedError,
     ScanResult,
+    nan_weights_message,
 )
 from core.jobs.train_config import Augmentation
 from core.worker.model_building import augment_examples
@@ -46,7 +47,7 @@ from core.worker.model_description import (
     default_cam_layer,
     describe_model,
     describe_upload,
-    refusal_message,
+    load_safely,
 )
 
 MAX_MODELS = 4
@@ -104,12 +105,7 @@ class Worker:
         path = key[0]
         if not os.path.isfile(path):
             raise ModelRejectedError(f"There is no model file at {path}.")
-        try:
-            model = self.keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as error:  # Keras raises many types; all mean "cannot load"
-            raise ModelRejectedError(refusal_message(error)) from None
-        if not isinstance(model, self.keras.Model):
-            raise ModelRejectedError("The file holds a Keras object that is not a model.")
+        model = load_safely(self.keras, path)
         info = describe_model(model, path)
         sidecar = read_json(os.path.splitext(path)[0] + ".json", default={})
         names = sidecar.get("class_names") if isinstance(sidecar, dict) else None
@@ -176,6 +172,8 @@ class Worker:
         batch = image[np.newaxis]
         extractor = self._extractor(entry)
         results = extractor(batch, training=False)
+        if not isinstance(results, list | tuple):  # a dense network: the output alone
+            results = [results]
         names, pre = entry.extractor_names, entry.pre_activation_layers
         maps = {name: np.asarray(results[i][0]) for i, name in enumerate(names)}
         pre_activations = {}
@@ -262,9 +260,10 @@ class Worker:
             _, scores, score_name, probabilities = self._forward(entry, batch, tape, None)
             score = scores[:, class_index]
         gradient = np.abs(np.asarray(tape.gradient(score, batch))[0]).max(axis=-1)
+        probability = float(np.asarray(probabilities)[0, class_index])
+        _check_finite(entry, "saliency", probability, gradient)
         peak = float(gradient.max())
         heatmap = gradient / peak if peak > 0 else np.zeros_like(gradient)
-        probability = float(np.asarray(probabilities)[0, class_index])
         return Attribution(
             "saliency",
             class_index,
@@ -288,6 +287,8 @@ class Worker:
         gradients = tape.gradient(score, maps)
         weights = self.tf.reduce_mean(gradients, axis=(0, 1, 2))
         cam = self.tf.nn.relu(self.tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+        probability = float(np.asarray(probabilities)[0, class_index])
+        _check_finite(entry, "Grad-CAM", probability, cam)
         peak = float(cam.max())
         coarse = (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
         height, width = image.shape[:2]
@@ -295,7 +296,6 @@ class Worker:
 
         heatmap = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
         heatmap = np.clip(heatmap, 0.0, 1.0).astype(np.float32)
-        probability = float(np.asarray(probabilities)[0, class_index])
         return Attribution("grad_cam", class_index, heatmap, coarse, name, score_name, probability)
 
     # -- data sets and the top-activation search ----------------------------
@@ -322,6 +322,7 @@ class Worker:
         entry = self._entry(key)
         if dataset not in entry.predictions:
             probabilities = self.predict(key, self._dataset(entry, dataset))
+            _check_finite(entry, "its answers on the test images", probabilities)
             entry.predictions[dataset] = (
                 probabilities.argmax(axis=1).astype(np.int64),
                 probabilities.max(axis=1).astype(np.float32),
@@ -389,6 +390,7 @@ class Worker:
         state = entry.scans.get((layer, dataset))
         if state is None or state["done"] < len(state["max"]):
             raise ValueError(f"The search over layer {layer!r} has not finished.")
+        _check_finite(entry, f"the images that excite {layer} most", state["max"])
         return ScanResult(layer, state["max"], state["rows"], state["cols"], state["mean"])
 
 
@@ -404,6 +406,13 @@ def _check_input(entry: _ModelEntry, images: np.ndarray, name: str) -> None:
     shape = tuple(images.shape[1:] if name == "images" else images.shape)
     if shape != expected:
         raise ValueError(f"The model expects images of shape {expected}. {received(name, images)}")
+
+
+def _check_finite(entry: _ModelEntry, what: str, *values) -> None:
+    """Refuse to hand out ``what`` when the numbers behind it are NaN or infinite (a model
+    whose weights hold NaN), instead of a heatmap or ranking made of them."""
+    if not all(np.isfinite(value).all() for value in values):
+        raise ValueError(nan_weights_message(what, entry.info.nan_layers))
 
 
 def _check_map_layer(info: LayerInfo) -> LayerInfo:

@@ -1,10 +1,13 @@
 """Tests for core.jobs.uploads: where uploaded model files wait, and pruning them by age and
-count without ever deleting the file just uploaded."""
+count without ever deleting the file just uploaded; what makes a file no Keras model, told
+before any worker sees it."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
+import pickle
 import struct
 import tempfile
 import time
@@ -137,3 +140,70 @@ def test_both_upload_paths_refuse_a_zip_bomb_in_under_a_second_without_a_worker(
     assert time.perf_counter() - started < 1.0
     assert client.starts == 0  # refused before any worker was started
     assert list_models(models_dir=tmp_path) == []
+
+
+def keras_like_zip(members: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+LAYER = {"module": "keras.layers", "class_name": "Conv2D", "config": {"name": "conv"}}
+LAMBDA = {"module": "keras.layers", "class_name": "Lambda", "config": {"function": {}}}
+FUNCTION = {"class_name": "__lambda__", "config": {"code": "4wEAAAAA"}}
+
+
+def config(*layers) -> str:
+    return json.dumps({"class_name": "Functional", "config": {"layers": list(layers)}})
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "The file is empty (0 bytes)."),
+        (pickle.dumps({"weights": [1.0]}), "This file is a Python pickle, not a Keras 3 model."),
+        (uploads.HDF5_SIGNATURE + bytes(8), "This is an HDF5 (.h5) file"),
+        (b"Model: sequential\nconv2d (Conv2D) 320\n", "This is a text file, not a Keras 3 model."),
+        (b"\x08\x01\x12\xeb\xe6\x02\n\x88" + bytes(64), "This file is not a Keras 3 model"),
+        (keras_like_zip({"saved_model/saved_model.pb": b"x"}), "holds a TensorFlow SavedModel"),
+        (keras_like_zip({"ckpt/model.ckpt.index": b"x"}), "holds a TensorFlow checkpoint"),
+        (keras_like_zip({"model.weights.h5": b"x"}), "it has no config.json"),
+        (keras_like_zip({"config.json": config(LAYER)}), "holds no weights"),
+        (
+            keras_like_zip({"config.json": b"{oops", "model.weights.h5": b"x"}),
+            "config.json, which describes the layers, cannot be read",
+        ),
+        (
+            keras_like_zip({"config.json": "[" * 100_000, "model.weights.h5": b"x"}),
+            "config.json, which describes the layers, cannot be read",
+        ),
+        (
+            keras_like_zip({"config.json": config(LAYER, LAMBDA), "model.weights.h5": b"x"}),
+            "contains a Lambda layer or other Python code",
+        ),
+        (
+            keras_like_zip(
+                {"config.json": config({**LAYER, "activation": FUNCTION}), "model.weights.h5": b""}
+            ),
+            "contains a Lambda layer or other Python code",
+        ),
+    ],
+)
+def test_each_kind_of_file_that_is_no_keras_model_is_named_with_what_to_do(data, expected):
+    problem = uploads.model_file_problem(data)
+    assert problem is not None and expected in problem
+    assert "model.save('name.keras')" in problem or "Rebuild it" in problem
+
+
+def test_a_keras_file_with_its_members_and_standard_layers_passes():
+    data = keras_like_zip({"config.json": config(LAYER), "model.weights.h5": b"x"})
+    assert uploads.model_file_problem(data) is None
+
+
+def test_a_config_json_claiming_to_be_huge_is_not_read():
+    data = bytearray(keras_like_zip({"model.weights.h5": b"x", "config.json": config(LAYER)}))
+    central = data.rindex(b"PK\x01\x02")  # the directory entry of config.json, written last
+    struct.pack_into("<I", data, central + 24, 100 * 1024 * 1024)
+    assert "config.json says it is 105 MB" in uploads.model_file_problem(bytes(data))
