@@ -48,6 +48,7 @@ from core.jobs.files import (
     remove_leftovers,
 )
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
+from core.jobs.legacy_models import CONVERTED_FROM, converted_bytes, is_hdf5
 from core.jobs.uploads import model_file_problem, upload_bytes
 from core.jobs.worker_client import WorkerClient, shared_client
 
@@ -375,6 +376,12 @@ def upload_model(
         raise ModelUploadError(
             f"The file is {size / 1e6:.1f} MB; uploads are limited to {max_bytes / 1e6:.0f} MB."
         )
+    if is_hdf5(data):  # an older Keras .h5 model: converted in the worker, then checked as .keras
+        try:
+            data = converted_bytes(data, client or shared_client())
+        except (ModelRejectedError, WorkerCrashedError) as error:
+            raise ModelUploadError(str(error)) from None
+        metadata = {**(metadata or {}), CONVERTED_FROM: "h5"}
     if (problem := model_file_problem(data)) is not None:
         raise ModelUploadError(problem)
     target = model_path(name, models_dir=models_dir)

@@ -50,6 +50,7 @@ from core.jobs.inspection import (
     ScanResult,
     WorkerCrashedError,
 )
+from core.jobs.legacy_models import is_hdf5, load_legacy_upload
 from core.jobs.runner import Runner, WorkerProcess, default_runner
 from core.jobs.train_config import Augmentation, as_augmentation
 from core.jobs.uploads import (
@@ -348,6 +349,8 @@ class WorkerClient:
                 f"The file is {len(data) / 1e6:.1f} MB; models up to "
                 f"{max_bytes / 1e6:.0f} MB can be inspected here."
             )
+        if is_hdf5(data):  # an older Keras .h5 model: the worker converts it to .keras
+            return load_legacy_upload(self, data)
         if (problem := model_file_problem(data)) is not None:
             raise ModelRejectedError(problem)
         digest = hashlib.sha256(data).hexdigest()[:20]

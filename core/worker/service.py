@@ -42,6 +42,7 @@ from core.jobs.inspection import (
     nan_weights_message,
 )
 from core.jobs.train_config import Augmentation
+from core.worker import legacy_h5
 from core.worker.model_building import augment_examples
 from core.worker.model_description import (
     default_cam_layer,
@@ -127,6 +128,10 @@ class Worker:
             ModelRejectedError: the file cannot be loaded safely; the message says why.
         """
         return describe_upload(path)
+
+    def convert_h5(self, source, target) -> dict:
+        """Convert a legacy ``.h5`` model to ``.keras`` without running its code (`legacy_h5`)."""
+        return legacy_h5.convert_h5(source, target)
 
     def augment(self, image, augmentation: dict, count: int, seed: int) -> np.ndarray:
         """``count`` random versions of one (H, W, C) image through the training layers."""

@@ -15,6 +15,7 @@ import streamlit as st
 from core.base.paths import BUNDLED_MODELS_DIR
 from core.jobs import model_store
 from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
+from core.jobs.legacy_models import LEGACY_NOTE
 from core.jobs.uploads import MAX_UPLOAD_BYTES
 from core.jobs.worker_client import WorkerClient, shared_client
 
@@ -104,22 +105,25 @@ def model_picker() -> ModelChoice | None:
 
 def _upload_picker() -> ModelChoice | None:
     uploaded = st.file_uploader(
-        "Upload a .keras model",
-        type=["keras"],
+        "Upload a .keras (or older .h5) model",
+        type=["keras", "h5"],
         key="inspect.model_upload",
         max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
         help=f"A Keras 3 model saved with model.save('name.keras'), up to "
-        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB, with one image input. It is loaded with "
-        "safe_mode=True, so Lambda layers and custom Python code are refused.",
+        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB, with one image input; an older .h5 model "
+        "is converted to .keras first. It is loaded with safe_mode=True, so Lambda layers "
+        "and custom Python code are refused.",
     )
     if uploaded is None:
-        st.info("Choose a .keras file to inspect it.")
+        st.info("Choose a .keras or .h5 model file to inspect it.")
         return None
     try:
         info = inference_client().load_upload(uploaded.getvalue())
     except (ModelRejectedError, InferenceError, TypeError) as error:
         st.error(f"**{uploaded.name}** cannot be inspected. {error}")
         return None
+    if LEGACY_NOTE in info.notes:
+        st.info(LEGACY_NOTE)
     return ModelChoice(info.path, uploaded.name, {})
 
 

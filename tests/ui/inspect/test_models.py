@@ -115,7 +115,7 @@ def test_a_picked_model_that_was_deleted_falls_back_to_the_first():
 
 def test_an_upload_is_asked_for_and_a_file_that_is_not_a_keras_archive_is_refused():
     at = open_picker("upload")
-    assert [i.value for i in at.info] == ["Choose a .keras file to inspect it."]
+    assert [i.value for i in at.info] == ["Choose a .keras or .h5 model file to inspect it."]
     at.file_uploader(key="inspect.model_upload").set_value(
         ("notes.keras", b"just some text", "application/octet-stream")
     ).run()
@@ -123,6 +123,21 @@ def test_an_upload_is_asked_for_and_a_file_that_is_not_a_keras_archive_is_refuse
     [error] = [e.value for e in at.error]
     assert error.startswith("**notes.keras** cannot be inspected. This is not a Keras 3 model file")
     assert at.session_state["result"] is None
+
+
+@pytest.mark.slow  # the worker converts it
+def test_an_h5_upload_is_converted_and_says_so():
+    from core.jobs.legacy_models import LEGACY_NOTE
+    from tests.corpus.legacy_models import tf_keras2_h5
+
+    at = open_picker("upload")
+    at.file_uploader(key="inspect.model_upload").set_value(
+        ("old.h5", tf_keras2_h5(), "application/octet-stream")
+    ).run(timeout=180)
+    assert not at.exception and not at.error
+    assert LEGACY_NOTE in [i.value for i in at.info]
+    result = at.session_state["result"]
+    assert result.label == "old.h5" and result.path.endswith(".keras")
 
 
 # ---------------------------------------------------------------------------

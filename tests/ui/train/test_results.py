@@ -319,6 +319,23 @@ def test_an_upload_that_is_not_a_keras_file_is_refused_before_any_check(folders)
     assert not (folders / "models").exists() or not any((folders / "models").iterdir())
 
 
+@pytest.mark.slow  # the worker converts and checks it
+def test_an_h5_upload_is_stored_as_keras_with_a_note(folders):
+    from core.jobs.legacy_models import LEGACY_NOTE
+    from tests.corpus.legacy_models import tf_keras2_h5
+
+    at = open_store()
+    at.file_uploader(key="train.store_upload").set_value(
+        ("old_cnn.h5", tf_keras2_h5(), "application/octet-stream")
+    ).run()
+    assert at.text_input(key="train.store_upload_name").value == "old_cnn"
+    at.button(key="train.store_upload_go").click().run(timeout=180)
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Added **old_cnn**."]
+    assert [i.value for i in at.info] == [LEGACY_NOTE]
+    assert (folders / "models" / "old_cnn.keras").is_file()
+
+
 def test_a_models_path_that_is_a_file_is_an_empty_store(folders, monkeypatch):
     (folders / "a-file").write_text("not a folder")
     monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(folders / "a-file"))
