@@ -30,6 +30,7 @@ from ui.backpropagation.forward import (
     show_typed_gradient_note,
     stride_notes,
 )
+from ui.backpropagation.link import LINK, TAB_NAMES
 from ui.backpropagation.optimiser import learning_rate_input, show_descent_step
 from ui.backpropagation.steps import (
     show_bias_gradient,
@@ -48,6 +49,7 @@ st.markdown(
     "back through Y = X ⋆ W + b: to the weights (**∂L/∂W**), the bias (**∂L/∂b**) and the "
     "input (**∂L/∂X**, which the layer below needs). Then take one step downhill."
 )
+LINK.start()  # a shared link sets every control; the address follows every change
 init_state()
 setup_picker()
 settings = backprop_controls()
@@ -87,7 +89,7 @@ steps = conv2d_backward_steps(inputs, kernel, gradient, **settings.options())
 
 # ---------------------------------------------------------------- the three gradients
 weights_tab, bias_tab, input_tab, descent_tab = st.tabs(
-    ["∂L/∂W — the weights", "∂L/∂b — the bias", "∂L/∂X — the input", "One step of descent"]
+    TAB_NAMES, key="backprop.tab", on_change="rerun"
 )
 with weights_tab:
     st.markdown(
@@ -140,3 +142,4 @@ with descent_tab:
         **settings.options(),
     )
     show_descent_step(step, learning_rate)
+LINK.sync()

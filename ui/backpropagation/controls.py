@@ -17,6 +17,7 @@ import streamlit as st
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import PADDING_CHOICES
 from ui.widgets.matrix_editor import matrix_editor, set_matrix, stored_matrix
+from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
 
 PREFIX = "backprop"
@@ -240,6 +241,7 @@ def backprop_controls() -> BackpropSettings:
         1,
         MAX_STRIDE,
         key="backprop.stride_rows",
+        disabled=locked("s"),
         help="How many rows the window moves down between output rows. In the backward "
         "pass the output gradient gets stride − 1 zeros between its rows.",
     )
@@ -248,6 +250,7 @@ def backprop_controls() -> BackpropSettings:
         1,
         MAX_STRIDE,
         key="backprop.stride_cols",
+        disabled=locked("s"),
         help="How many columns the window moves right between outputs.",
     )
     dilation.number_input(
@@ -255,6 +258,7 @@ def backprop_controls() -> BackpropSettings:
         1,
         MAX_DILATION,
         key="backprop.dilation",
+        disabled=locked("d"),
         help="Gaps between the kernel's taps: dilation d puts d − 1 skipped cells between "
         "neighbouring weights, so each weight's input cells lie d apart from its neighbour's.",
     )
@@ -262,6 +266,7 @@ def backprop_controls() -> BackpropSettings:
         "Padding",
         PADDING_CHOICES,
         key="backprop.padding",
+        disabled=locked("pad"),
         help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd extra "
         "cell bottom/right. full: k − 1 cells on every side. explicit: you choose p. Padding "
         "cells are zeros, as in CNN layers.",
@@ -272,19 +277,21 @@ def backprop_controls() -> BackpropSettings:
         0,
         4,
         key="backprop.pad",
-        disabled=padding_choice != "explicit",
+        disabled=padding_choice != "explicit" or locked("p"),
         help="Cells of zeros added on every side when the padding is 'explicit'.",
     )
     bias = bias_column.number_input(
         "Bias b",
         step=0.5,
         key="backprop.bias",
+        disabled=locked("bias"),
         help="Added to every output: Y = X ⋆ W + b. Its gradient is the sum of ∂L/∂Y.",
     )
     source = source_column.radio(
         "Output gradient ∂L/∂Y",
         list(SOURCES),
         key="backprop.source",
+        disabled=locked("src"),
         format_func=SOURCES.get,
         help="Backpropagation starts from the gradient of the loss with respect to the "
         "layer's output. Type it yourself, or let the mean squared error against a target "
@@ -352,6 +359,7 @@ def gradient_editor(output: np.ndarray, source: str) -> tuple[np.ndarray | None,
     default = default_gradient(output.shape) if source == "typed" else default_target(output)
     if stored_matrix(key, default).shape != output.shape:
         set_matrix(key, default)
+    st.session_state[f"{key}.default"] = default  # a link leaves an unchanged default out
     if source == "typed":
         return matrix_editor(
             key,

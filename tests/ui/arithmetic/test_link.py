@@ -11,7 +11,8 @@ PAGE = "convolution_arithmetic"
 
 def edit_cell(at, key: str, row: int, col: int, value: float):
     """Type into a matrix editor as the browser does, and rerun."""
-    version = at.session_state[f"{key}.version"]
+    state = at.session_state
+    version = state[f"{key}.version"] if f"{key}.version" in state else 0
     at.session_state[f"{key}.editor.{version}"] = {
         "edited_rows": {row: {str(col): value}},
         "added_rows": [],
