@@ -77,7 +77,12 @@ def _refuse(data: bytes) -> None:
         decode_image(data)
 
 
-@pytest.mark.parametrize("entry", HOSTILE, ids=lambda entry: entry.name)
+# Refused from the header alone. (The PNG comment bomb is cut off by Pillow after its first
+# megabyte, about 2 ms of work: bounded, but not header-fast; its memory is checked below.)
+HEADER_REFUSED = [entry for entry in HOSTILE if entry.message == "megapixels"]
+
+
+@pytest.mark.parametrize("entry", HEADER_REFUSED, ids=lambda entry: entry.name)
 def test_hostile_files_are_refused_as_fast_as_an_ordinary_image_decodes(entry):
     data = entry.make()
     reference = _ordinary_png(len(data))
@@ -86,7 +91,7 @@ def test_hostile_files_are_refused_as_fast_as_an_ordinary_image_decodes(entry):
     refusal = _fastest(lambda: _refuse(data))
     ordinary = _fastest(lambda: decode_image(reference))
     # Decoding what the bombs claim takes hundreds of times longer (or runs out of memory).
-    assert refusal < 10 * ordinary + 0.002, (refusal, ordinary)
+    assert refusal < 10 * ordinary, (refusal, ordinary)
 
 
 @pytest.mark.parametrize("entry", HOSTILE, ids=lambda entry: entry.name)
