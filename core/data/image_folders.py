@@ -435,7 +435,10 @@ def _build_folder_dataset(
             continue
         try:
             content = entry.read()
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError):
+        except NotImplementedError:  # Deflate64, PPMd, ...: zipfile reads only the usual ones
+            skipped["unreadable"].append((path, "packed in a way this app cannot unpack"))
+            continue
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
             skipped["unreadable"].append((path, "damaged inside the zip"))
             continue
         image, reason = _decode_image(content, max_image_pixels)

@@ -59,6 +59,7 @@ class _Member:
     declared_size: int | None = None  # the uncompressed size written in the headers
     password: bytes | None = None  # traditional PKWARE encryption
     packed: tuple[bytes, int] | None = None  # deflated bytes and CRC, made elsewhere
+    method: int | None = None  # the compression method written, when not 0 or 8
 
 
 def _crc_byte(crc: int, byte: int) -> int:
@@ -101,6 +102,7 @@ def _raw_zip(members: list[_Member]) -> bytes:
             data = _zip_crypto(data, member.password, crc >> 24)
             flags |= 0x1
         method = 8 if member.deflate or member.packed else 0
+        method = method if member.method is None else member.method
         size = len(member.content) if member.declared_size is None else member.declared_size
         fields = (20, flags, method, 0, 0x21, crc, len(data), size, len(member.name))
         offset = len(local)
@@ -376,6 +378,16 @@ ENTRIES = [
         "duplicates.zip",
         _duplicate_names,
         message="more than once",
+    ),
+    Entry(
+        "zip/unsupported-compression",
+        "zip",
+        "a member packed with Deflate64, a method some Windows tools use for large files",
+        "note",
+        "used, with a note that the member is packed in a way the app cannot unpack",
+        "deflate64.zip",
+        lambda: _raw_pets(_Member(b"dogs/big.png", _png(6), deflate=False, method=9)),
+        message="cannot unpack",
     ),
     # Refused, with what is wrong and what to do.
     Entry(
