@@ -94,6 +94,7 @@ def test_every_entry_is_described_in_plain_words():
         ("zip/backslash-names", ("cats", "dogs")),
         ("zip/enclosing-folder", ("cats", "dogs")),
         ("zip/nested-two-levels", ("cats", "dogs")),
+        ("zip/markdown-names", ("$dogs$", "*cats*")),
     ],
 )
 def test_names_are_read_as_the_person_wrote_them(name, classes):

@@ -292,6 +292,20 @@ ENTRIES = [
         lambda: _names_in("cp437"),
     ),
     Entry(
+        "zip/markdown-names",
+        "zip",
+        "class folders named with markdown and maths signs (*cats* and $dogs$)",
+        "accept",
+        "used, the names shown exactly as written (not as italics or maths)",
+        "markdown.zip",
+        lambda: _zip(
+            {
+                name.replace("cats", "*cats*").replace("dogs", "$dogs$"): content
+                for name, content in _pets().items()
+            }
+        ),
+    ),
+    Entry(
         "zip/many-tiny-images",
         "zip",
         "1,000 tiny (1×1) images in two class folders",
