@@ -13,6 +13,7 @@ without this navigation or the wide layout (tests/test_browser_app.py checks it)
 import streamlit as st
 
 from core.base.paths import ASSETS_DIR
+from ui.room.hook import lecture_room
 
 st.set_page_config(
     page_title="ConvScope",
@@ -43,4 +44,5 @@ NETWORKS = [
 ]
 
 navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": NETWORKS})
-navigation.run()
+with lecture_room(navigation, [HOME, *FOUNDATIONS, *NETWORKS]):  # students follow the lecturer
+    navigation.run()

@@ -1,0 +1,191 @@
+"""ui.room.hook: the lecture room inside the real app (AppTest runs app.py): a lecturer and
+students in separate sessions sharing one room file."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+ARITHMETIC = "app_pages/convolution_arithmetic.py"
+
+
+def open_app(**query) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for name, value in query.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def everything_shown(app: AppTest) -> str:
+    """Every text element of the page and the sidebar, for 'what does this person see'."""
+    parts = [m.value for m in app.markdown] + [m.value for m in app.sidebar.markdown]
+    for kind in ("error", "warning", "info", "success", "caption"):
+        parts += [e.value for e in app.get(kind)]
+    return "\n".join(str(part) for part in parts)
+
+
+def send(app: AppTest) -> None:
+    """Press "Send my answer" on the question card."""
+    [button] = [b for b in app.button if b.label == "Send my answer"]
+    button.click().run()
+    assert not app.exception, [e.message for e in app.exception]
+
+
+def present(app: AppTest) -> str:
+    app.sidebar.button(key="room.start").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app.session_state["room.code"]
+
+
+def test_every_page_offers_to_present_or_join():
+    app = open_app()
+    labels = [button.label for button in app.sidebar.button]
+    assert "Present to a room" in labels and "Join a room" in labels
+    app.switch_page(ARITHMETIC).run()
+    assert "Present to a room" in [button.label for button in app.sidebar.button]
+
+
+def test_presenting_opens_a_room_and_shows_its_code_large_with_a_qr(rooms):
+    app = open_app()
+    code = present(app)
+    assert rooms.read_room(code) is not None
+    assert f"Presenting to room **{code}**" in everything_shown(app)
+    assert code in app.get("html")[0].proto.body  # the large code in the dialog
+    assert app.get("code")[0].value.endswith(f"/?room={code}")
+    assert len(app._tree.children[2].get("image")) == 1  # the QR code, in the dialog
+
+
+def test_the_lecturers_page_goes_to_the_room_after_it_runs(rooms):
+    app = open_app()
+    code = present(app)
+    app.switch_page(ARITHMETIC).run()
+    state = rooms.read_room(code)
+    assert state.page == "convolution_arithmetic"
+    assert "room" not in state.params
+
+
+def test_a_join_link_makes_a_student_follow_the_lecturers_page(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page(ARITHMETIC).run()
+    student = open_app(room=code.lower())
+    assert student.session_state["room.joined"] == code
+    assert [t.value for t in student.title] == ["Convolution Arithmetic"]
+    assert "Following the lecturer" in everything_shown(student)
+    # The room's parameter is the room's: no page calls it unknown.
+    assert not [w for w in student.warning if "room" in w.value]
+    assert rooms.count_followers(code) == (1, 0)
+
+
+def test_a_bad_join_link_says_what_to_do():
+    app = open_app(room="ZZZZZZ")
+    shown = everything_shown(app)
+    assert "There is no open room ZZZZZZ" in shown
+    assert "Check the code with your lecturer" in shown
+    assert "room.joined" not in app.session_state
+    assert "room" not in app.query_params
+
+
+def test_joining_with_a_typed_code(rooms):
+    keys = rooms.create_room()
+    app = open_app()
+    app.sidebar.text_input(key="room.code_typed").input("not a code")
+    app.sidebar.button[1].click().run()
+    assert "A room code is 6 letters and digits" in everything_shown(app)
+    assert "room.joined" not in app.session_state
+    app.sidebar.text_input(key="room.code_typed").input(keys.code.lower())
+    app.sidebar.button[1].click().run()
+    assert app.session_state["room.joined"] == keys.code
+    assert "In room" in everything_shown(app)
+
+
+def test_explore_on_my_own_then_follow_again(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    student = open_app(room=code)
+    student.button(key="room.detach").click().run()
+    assert "Exploring on your own" in everything_shown(student)
+    assert rooms.count_followers(code) == (0, 1)
+    lecturer.switch_page(ARITHMETIC).run()
+    student.run()
+    assert [t.value for t in student.title] != ["Convolution Arithmetic"]  # not followed
+    student.button(key="room.follow").click().run()
+    assert [t.value for t in student.title] == ["Convolution Arithmetic"]
+    assert "Following the lecturer" in everything_shown(student)
+    assert rooms.count_followers(code) == (1, 0)
+
+
+def test_a_students_own_changes_never_reach_the_room(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page(ARITHMETIC).run()
+    before = rooms.read_room(code)
+    student = open_app(room=code)
+    student.button(key="room.detach").click().run()
+    student.number_input(key="arith.stride_rows").set_value(2).run()
+    student.switch_page("app_pages/pooling.py").run()
+    after = rooms.read_room(code)
+    assert (after.page, after.params, after.version) == (before.page, before.params, before.version)
+
+
+def test_a_question_is_answered_counted_and_revealed(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page(ARITHMETIC).run()
+    lecturer.run()  # the sidebar offers the question of the page that ran
+    students = [open_app(room=code) for _ in range(3)]
+    lecturer.button(key="room.ask").click().run()
+    assert "Question for the room" in everything_shown(lecturer)
+    question_id = rooms.read_room(code).question_id
+    for student, answer in zip(students, ["3", "3", "4"], strict=True):
+        student.run()
+        assert "Question from the lecturer" in everything_shown(student)
+        student.text_input(key=f"room.answer.{question_id}").input(answer)
+        send(student)
+        assert "is counted" in everything_shown(student)
+    assert rooms.answer_counts(code, question_id) == {"3": 2, "4": 1}
+    lecturer.run()
+    chart = lecturer.get("plotly_chart")[0]
+    assert '"x":[2,1]' in chart.proto.spec.replace(" ", "")
+    assert "3 answers so far." in everything_shown(lecturer)
+    lecturer.button(key="room.reveal").click().run()
+    assert "Right answer: **3**" in everything_shown(lecturer)
+    for student, verdict in zip(students, ["right", "right", "not right"], strict=True):
+        student.run()
+        shown = everything_shown(student)
+        assert "Right answer: **3**" in shown
+        assert f"is :{'green' if verdict == 'right' else 'red'}[{verdict}]" in shown
+
+
+def test_typed_nonsense_is_refused_and_never_shown_to_others(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page(ARITHMETIC).run()
+    lecturer.run()
+    first, second = open_app(room=code), open_app(room=code)
+    lecturer.button(key="room.ask").click().run()
+    question_id = rooms.read_room(code).question_id
+    first.run()
+    first.text_input(key=f"room.answer.{question_id}").input("<b>hello room</b>")
+    send(first)
+    assert "Type a number" in everything_shown(first)
+    assert rooms.answer_counts(code, question_id) == {}
+    second.run()
+    lecturer.run()
+    for app in (second, lecturer):
+        assert "hello room" not in everything_shown(app)
+
+
+def test_ending_the_room_tells_the_students(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    student = open_app(room=code)
+    lecturer.sidebar.button(key="room.end").click().run()
+    assert rooms.read_room(code) is None
+    assert "The room is closed" in everything_shown(lecturer)
+    student.run()
+    assert "The room has ended" in everything_shown(student)
+    assert "room.joined" not in student.session_state

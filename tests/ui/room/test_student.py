@@ -1,0 +1,155 @@
+"""ui.room.student: joining, the poll that follows the lecturer, the question card."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.jobs.rooms import Question
+
+WHERE = Question.choice("Where is the winner?", ["top left", "top right"], "top right")
+
+
+def join_script(typed: str) -> None:
+    import streamlit as st
+
+    from ui.room import student
+
+    if "problem" not in st.session_state:
+        st.session_state["problem"] = student.join_room(typed)
+
+
+def test_join_refuses_impossible_and_unknown_codes():
+    app = AppTest.from_function(join_script, default_timeout=30, args=("K7-XQ0",)).run()
+    assert app.session_state["problem"] == (
+        "A room code is 6 letters and digits, without 0, O, 1 or I (e.g. K7XQ3M)."
+    )
+    app = AppTest.from_function(join_script, default_timeout=30, args=("K7XQ3M",)).run()
+    assert app.session_state["problem"].startswith("There is no open room K7XQ3M.")
+    assert "room.joined" not in app.session_state
+
+
+def test_join_follows_from_the_start_and_counts_as_present(rooms):
+    keys = rooms.create_room()
+    app = AppTest.from_function(join_script, default_timeout=30, args=(keys.code.lower(),)).run()
+    assert app.session_state["problem"] is None
+    assert app.session_state["room.joined"] == keys.code
+    assert app.session_state["room.following"] is True
+    assert rooms.count_followers(keys.code) == (1, 0)
+
+
+def card_script(code: str) -> None:
+    import streamlit as st
+
+    from ui.room import student
+    from ui.room.state import room_store
+
+    if "room.joined" not in st.session_state:
+        student.join_room(code)
+    fresh = room_store().read_room(code)
+    if st.session_state.get("snapshot") is None or fresh.revealed:
+        # A fragment rerun keeps the state it was drawn with; a full rerun (the poll's,
+        # after a reveal) draws the card anew.
+        st.session_state["snapshot"] = fresh
+    student.question_card(st.session_state["snapshot"])
+
+
+def open_card(code: str) -> AppTest:
+    app = AppTest.from_function(card_script, default_timeout=30, args=(code,)).run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def send(app: AppTest) -> None:
+    [button] = [b for b in app.button if b.label == "Send my answer"]
+    button.click().run()
+    assert not app.exception, [e.message for e in app.exception]
+
+
+def test_a_choice_is_sent_once_and_shown_back(rooms):
+    keys = rooms.create_room()
+    question_id = rooms.ask(keys.code, keys.token, WHERE)
+    app = open_card(keys.code)
+    assert [m.value for m in app.markdown][1] == WHERE.prompt
+    send(app)  # nothing picked yet
+    assert app.error[0].value == "Pick or type an answer first."
+    app.radio(key=f"room.answer.{question_id}").set_value("top left")
+    send(app)
+    assert "Your answer **top left** is counted. Wait for the reveal." in [
+        m.value for m in app.markdown
+    ]
+    assert not app.radio  # no second answer
+    assert rooms.answer_counts(keys.code, question_id) == {"top left": 1}
+    rooms.reveal(keys.code, keys.token)
+    app.run()
+    assert app.success[0].value.startswith("Right answer: **top right**.")
+    assert "Your answer **top left** is :red[not right]." in [m.value for m in app.markdown]
+
+
+def test_a_number_out_of_range_is_refused_in_plain_words(rooms):
+    keys = rooms.create_room()
+    size = Question.number("How many rows?", 3, minimum=0, maximum=100)
+    question_id = rooms.ask(keys.code, keys.token, size)
+    app = open_card(keys.code)
+    app.text_input(key=f"room.answer.{question_id}").input("1e9")
+    send(app)
+    assert app.error[0].value == "Type a number from 0 to 100."
+    app.text_input(key=f"room.answer.{question_id}").input(" 3 ")
+    send(app)
+    assert rooms.answer_counts(keys.code, question_id) == {"3": 1}
+
+
+def test_a_question_closed_meanwhile_says_so(rooms):
+    keys = rooms.create_room()
+    question_id = rooms.ask(keys.code, keys.token, WHERE)
+    app = open_card(keys.code)
+    rooms.ask(keys.code, keys.token, WHERE)  # the lecturer moved on meanwhile
+    app.radio(key=f"room.answer.{question_id}").set_value("top right")
+    send(app)
+    assert app.error[0].value == "This question is closed: the lecturer has moved on."
+    assert rooms.answer_counts(keys.code, question_id) == {}
+
+
+def tick_script(code: str) -> None:
+    import streamlit as st
+
+    from ui.room import student
+
+    if "ticked" not in st.session_state:
+        student.join_room(code)
+    student.student_tick({})
+    st.session_state["ticked"] = st.session_state.get("ticked", 0) + 1
+
+
+def test_the_poll_reruns_when_a_question_opens_and_notices_the_end(rooms):
+    keys = rooms.create_room()
+    app = AppTest.from_function(tick_script, default_timeout=30, args=(keys.code,)).run()
+    assert app.session_state["ticked"] == 1
+    rooms.ask(keys.code, keys.token, WHERE)
+    app.run()
+    # The poll saw a new question, reran the app, and the next pass went through.
+    assert app.session_state["room.question_seen"] == (
+        rooms.read_room(keys.code).question_id,
+        False,
+    )
+    rooms.close_room(keys.code, keys.token)
+    app.run()
+    assert "room.joined" not in app.session_state
+    assert app.session_state["room.message"].startswith("The room has ended.")
+
+
+def test_leaving_the_room(rooms):
+    def script(code: str) -> None:
+        import streamlit as st
+
+        from ui.room import student
+
+        if "room.joined" not in st.session_state and "room.message" not in st.session_state:
+            student.join_room(code)
+        st.button("Leave", on_click=student.leave_room)
+
+    keys = rooms.create_room()
+    app = AppTest.from_function(script, default_timeout=30, args=(keys.code,)).run()
+    assert rooms.count_followers(keys.code) == (1, 0)
+    app.button[0].click().run()
+    assert rooms.count_followers(keys.code) == (0, 0)
+    assert "room.joined" not in app.session_state

@@ -1,0 +1,118 @@
+"""The lecture room on every page: ``app.py`` runs each page inside ``lecture_room``.
+
+Before the page: a join link (``?room=CODE``) is taken, the sidebar shows the room
+controls, and above the page a student sees the follow bar and the open question, a
+lecturer the open question with its live answer chart. After the page has run, the
+lecturer's page and link go to the room at once (a change inside a page's fragment is
+picked up by the lecturer's polling fragment instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import streamlit as st
+
+from ui.room import lecturer, student
+from ui.room.state import (
+    PAGE,
+    ROOM_PARAM,
+    lecturer_code,
+    room_store,
+    show_message,
+    student_code,
+)
+from ui.widgets.page_link import active_link, reserve_params
+
+# Pages keep the room's parameter in their address and never call it unknown.
+reserve_params(ROOM_PARAM)
+
+
+def take_join_link(pages: dict) -> None:
+    """``?room=CODE`` in the address: join that room as a student (once)."""
+    typed = st.query_params.get(ROOM_PARAM)
+    if not typed or typed == student_code() or lecturer_code():
+        return
+    problem = student.join_room(typed)
+    if problem:
+        st.session_state["room.join_problem"] = problem
+        del st.query_params[ROOM_PARAM]
+
+
+def join_form() -> None:
+    """Present to a new room, or join one with its code."""
+    st.button(
+        "Present to a room",
+        key="room.start",
+        icon=":material/co_present:",
+        on_click=lecturer.start_room,
+        help="Students who join see your page and follow every change you make. You can ask "
+        "them questions about the page and show their answers as a chart.",
+    )
+    with st.form("room.join_form", border=False):
+        st.text_input(
+            "Room code",
+            key="room.code_typed",
+            max_chars=12,
+            placeholder="e.g. K7XQ3M",
+            help="The 6 letters and digits your lecturer shows.",
+        )
+        joined = st.form_submit_button("Join a room", icon=":material/login:")
+    if joined:
+        problem = student.join_room(st.session_state.get("room.code_typed") or "")
+        if problem:
+            st.session_state["room.join_problem"] = problem
+        else:
+            st.rerun()
+    problem = st.session_state.pop("room.join_problem", None)
+    if problem:
+        st.error(problem)
+
+
+def room_sidebar() -> None:
+    """The "Lecture room" section of the sidebar, whatever the session's role."""
+    with st.sidebar.expander(
+        "Lecture room", icon=":material/groups:", expanded=bool(lecturer_code() or student_code())
+    ):
+        show_message()
+        if lecturer_code():
+            lecturer.lecturer_sidebar()
+        elif student_code():
+            st.markdown(f"In room **{student_code()}**")
+            st.button("Leave the room", key="room.leave", on_click=student.leave_room)
+        else:
+            join_form()
+
+
+def above_the_page(pages: dict) -> None:
+    """The student's follow bar and question card, or the lecturer's question panel."""
+    if student_code():
+        student.student_bar(pages)
+        state = room_store().read_room(student_code())
+        if state is not None and state.question is not None:
+            student.question_card(state)
+    elif lecturer_code():
+        state = room_store().read_room(lecturer_code())
+        if state is not None and state.question is not None:
+            lecturer.lecturer_question_panel(state)
+
+
+@contextlib.contextmanager
+def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
+    """Run the page inside the room: ``with lecture_room(nav, pages): nav.run()``.
+
+    Args:
+        navigation: the page ``st.navigation`` picked.
+        pages: every ``st.Page`` of the navigation (a student may be sent to any).
+    """
+    by_path = {page.url_path: page for page in pages}
+    if st.session_state.get(PAGE) != navigation.url_path:
+        # Until the new page starts its own link, the active one is the old page's.
+        st.session_state[lecturer.STALE_LINK] = active_link()
+    st.session_state[PAGE] = navigation.url_path
+    take_join_link(by_path)
+    room_sidebar()
+    above_the_page(by_path)
+    yield
+    lecturer.publish_now()

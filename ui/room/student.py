@@ -1,0 +1,216 @@
+"""The student's side of a room: join, follow the lecturer's page, answer, see the reveal.
+
+While in a room, a fragment above the page polls the store every
+``STUDENT_POLL_SECONDS``. When the lecturer's page or link changed (a new version) and
+the student follows, it puts the lecturer's link into the address, asks the page to
+restore itself from it (``request_restore``) and reruns, switching page if needed. When
+a question opens or is revealed, it reruns the app so the question card shows. The
+student's own clicks only ever change their own page: the store takes nothing from a
+student but "I am here" and a checked answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import streamlit as st
+
+from core.jobs.rooms import RoomNotFoundError, RoomState, normalize_code
+from ui.room.state import (
+    ANSWERS,
+    APPLIED,
+    FOLLOWER,
+    FOLLOWING,
+    LAST_BEAT,
+    QUESTION_SEEN,
+    ROOM_PARAM,
+    STUDENT_CODE,
+    current_page,
+    following,
+    forget_room,
+    room_store,
+    student_code,
+)
+from ui.widgets.page_link import request_restore
+
+STUDENT_POLL_SECONDS = 0.5
+
+
+HEARTBEAT_SECONDS = 2.0
+
+
+ROOM_GONE = "The room has ended. Your page stays as it is; join another room with its code."
+
+
+def join_room(text: str) -> str | None:
+    """Join the room with code ``text`` as a student; returns what went wrong, or None."""
+    try:
+        code = normalize_code(text)
+    except (TypeError, ValueError) as error:
+        return str(error).split(" Received:")[0]
+    store = room_store()
+    state = store.read_room(code)
+    if state is None:
+        return (
+            f"There is no open room {code}. Check the code with your lecturer: a room "
+            "closes 4 hours after the lecturer's last change."
+        )
+    forget_room()
+    session = st.session_state
+    session[STUDENT_CODE], session[FOLLOWER] = code, store.join(code)
+    session[FOLLOWING], session[APPLIED] = True, None
+    session[QUESTION_SEEN], session[ANSWERS] = (state.question_id, state.revealed), {}
+    session[LAST_BEAT] = time.monotonic()
+    return None
+
+
+def leave_room() -> None:
+    """Leave the room (a button callback); the page stays as it is."""
+    code, follower = student_code(), st.session_state.get(FOLLOWER)
+    if code and follower:
+        with contextlib.suppress(RoomNotFoundError, ValueError):
+            room_store().leave(code, follower)
+    forget_room("You left the room.")
+
+
+def follow(state: RoomState, pages: dict) -> None:
+    """Show the lecturer's page and link now (stops this run)."""
+    params = {**state.params, ROOM_PARAM: state.code}
+    st.session_state[APPLIED] = state.version
+    st.query_params.from_dict(params)
+    request_restore()
+    if state.page != current_page() and state.page in pages:
+        st.switch_page(pages[state.page], query_params=params)
+    st.rerun()
+
+
+def heartbeat(code: str, *, force: bool = False) -> None:
+    """Tell the store this page is open (every ``HEARTBEAT_SECONDS``, or now)."""
+    session = st.session_state
+    now = time.monotonic()
+    if force or now - session.get(LAST_BEAT, 0.0) >= HEARTBEAT_SECONDS:
+        session[LAST_BEAT] = now
+        room_store().heartbeat(code, session[FOLLOWER], following=following())
+
+
+def student_tick(pages: dict) -> RoomState | None:
+    """One poll: report presence, follow a new version, redraw for a question change."""
+    code = student_code()
+    if not code:
+        return None
+    state = room_store().read_room(code)
+    if state is None:
+        forget_room(ROOM_GONE)
+        st.rerun()
+    try:
+        heartbeat(code)
+    except RoomNotFoundError:
+        forget_room(ROOM_GONE)
+        st.rerun()
+    if following() and state.version and state.version != st.session_state.get(APPLIED):
+        follow(state, pages)
+    seen = (state.question_id, state.revealed)
+    if seen != st.session_state.get(QUESTION_SEEN):
+        st.session_state[QUESTION_SEEN] = seen
+        st.rerun()
+    return state
+
+
+def set_following(value: bool) -> None:
+    st.session_state[FOLLOWING] = value
+    if value:
+        st.session_state[APPLIED] = None  # the next poll snaps back to the lecturer's page
+    heartbeat(student_code(), force=True)
+
+
+@st.fragment(run_every=STUDENT_POLL_SECONDS)
+def student_bar(pages: dict) -> None:
+    """The one-line bar above the page: following or exploring, and the switch between."""
+    state = student_tick(pages)
+    bar = st.container(horizontal=True, vertical_alignment="center", key="room-bar")
+    if following():
+        bar.markdown(
+            f":material/cast_for_education: Following the lecturer · room **{state.code}**"
+        )
+        bar.button(
+            "Explore on my own",
+            key="room.detach",
+            on_click=set_following,
+            args=(False,),
+            help="Stop following: your page stays, and you can change anything on it.",
+        )
+    else:
+        bar.markdown(f":material/explore: Exploring on your own · room **{state.code}**")
+        if bar.button(
+            "Follow again",
+            key="room.follow",
+            type="primary",
+            help="Go back to the lecturer's page as it is now.",
+        ):
+            set_following(True)
+            follow(state, pages)
+
+
+def _answer_text(answer: str, correct: bool | None) -> str:
+    if correct is None:
+        return f"Your answer **{answer}** is counted. Wait for the reveal."
+    verdict = ":green[right]" if correct else ":red[not right]"
+    return f"Your answer **{answer}** is {verdict}."
+
+
+def send_answer(question_id: int, question) -> None:
+    """Check and count the answer in the form (the form's callback)."""
+    session = st.session_state
+    raw = session.get(f"room.answer.{question_id}")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        session["room.answer_error"] = "Pick or type an answer first."
+        return
+    try:
+        counted = room_store().submit_answer(student_code(), question_id, session[FOLLOWER], raw)
+    except (ValueError, RoomNotFoundError) as error:
+        session["room.answer_error"] = str(error)
+        return
+    answers = session.setdefault(ANSWERS, {})
+    if counted or question_id not in answers:
+        answers[question_id] = question.canonical(raw)
+
+
+@st.fragment
+def question_card(state: RoomState) -> None:
+    """The open question: an answer box until the student answers, the answer at the reveal."""
+    question, question_id = state.question, state.question_id
+    mine = st.session_state.get(ANSWERS, {}).get(question_id)
+    error = st.session_state.pop("room.answer_error", None)
+    with st.container(border=True, key="room-question"):
+        st.markdown("**Question from the lecturer**")
+        for line in question.prompt.splitlines():
+            st.markdown(line)
+        if state.revealed:
+            st.success(f"Right answer: **{question.answer}**. {question.explanation}")
+            if mine is not None:
+                st.markdown(_answer_text(mine, question.is_correct(mine)))
+            return
+        if mine is not None:
+            st.markdown(_answer_text(mine, None))
+            return
+        with st.form(key=f"room.form.{question_id}", border=False):
+            if question.kind == "choice":
+                st.radio(
+                    "Your answer", question.choices, index=None, key=f"room.answer.{question_id}"
+                )
+            else:
+                st.text_input(
+                    "Your answer",
+                    key=f"room.answer.{question_id}",
+                    placeholder="a number",
+                    max_chars=40,
+                )
+            st.form_submit_button(
+                "Send my answer",
+                type="primary",
+                on_click=send_answer,
+                args=(question_id, question),
+            )
+        if error:
+            st.error(error)
