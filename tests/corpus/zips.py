@@ -1,7 +1,7 @@
 """Zips of class folders a person might upload on the Train page ("Upload a zip of class folders").
 
 Every archive is built here at test time and is small (at most a few hundred kilobytes),
-most of them byte by byte (``_raw_zip``) so that names, flags, sizes and file modes can be
+most of them byte by byte (``zip_bytes.raw_zip``) so that names, flags, sizes and file modes can be
 exactly what a hostile or odd archiver writes. Each goes through
 ``core.data.image_folders.load_image_folder_zip``; ``tests/corpus/test_zips.py`` checks
 the outcome, and that nothing is written anywhere.
@@ -10,15 +10,14 @@ the outcome, and that nothing is written anywhere.
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from tests.corpus import Entry
+from tests.corpus.zip_bytes import Member, raw_zip
 
 
 def _png(seed: int, size: int = 8, color: bool = True) -> bytes:
@@ -47,95 +46,25 @@ def _zip(files: dict[str, bytes], *, directories: tuple[str, ...] = ()) -> bytes
     return buffer.getvalue()
 
 
-@dataclass
-class _Member:
-    """One member as ``_raw_zip`` writes it: every field as a hostile archiver could set it."""
-
-    name: bytes
-    content: bytes
-    flags: int = 0
-    deflate: bool = True
-    mode: int = 0o100644  # a regular file; 0o120777 is a symbolic link
-    declared_size: int | None = None  # the uncompressed size written in the headers
-    password: bytes | None = None  # traditional PKWARE encryption
-    packed: tuple[bytes, int] | None = None  # deflated bytes and CRC, made elsewhere
-    method: int | None = None  # the compression method written, when not 0 or 8
-
-
-def _crc_byte(crc: int, byte: int) -> int:
-    return ~zlib.crc32(bytes([byte]), ~crc & 0xFFFFFFFF) & 0xFFFFFFFF
-
-
-def _zip_crypto(data: bytes, password: bytes, check_byte: int) -> bytes:
-    """Traditional PKWARE encryption (APPNOTE 6.1), what "zip -e" writes."""
-    keys = [0x12345678, 0x23456789, 0x34567890]
-
-    def update(byte: int) -> None:
-        keys[0] = _crc_byte(keys[0], byte)
-        keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
-        keys[2] = _crc_byte(keys[2], keys[1] >> 24)
-
-    for byte in password:
-        update(byte)
-    out = bytearray()
-    for byte in bytes(11) + bytes([check_byte]) + data:
-        temp = (keys[2] | 2) & 0xFFFF
-        out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
-        update(byte)
-    return bytes(out)
-
-
-def _raw_zip(members: list[_Member]) -> bytes:
-    """A zip archive written field by field (APPNOTE 4.3), made by "Unix" so modes count."""
-    local, central = bytearray(), bytearray()
-    for member in members:
-        crc = zlib.crc32(member.content)
-        if member.packed is not None:
-            data, crc = member.packed
-        elif member.deflate:
-            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-            data = packer.compress(member.content) + packer.flush()
-        else:
-            data = member.content
-        flags = member.flags
-        if member.password is not None:
-            data = _zip_crypto(data, member.password, crc >> 24)
-            flags |= 0x1
-        method = 8 if member.deflate or member.packed else 0
-        method = method if member.method is None else member.method
-        size = len(member.content) if member.declared_size is None else member.declared_size
-        fields = (20, flags, method, 0, 0x21, crc, len(data), size, len(member.name))
-        offset = len(local)
-        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + member.name + data
-        central += (
-            struct.pack("<IH", 0x02014B50, (3 << 8) | 20)
-            + struct.pack("<HHHHHIIIHHHHHII", *fields, 0, 0, 0, 0, member.mode << 16, offset)
-            + member.name
-        )
-    count, directory_size = len(members), len(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, directory_size, len(local), 0)
-    return bytes(local + central + end)
-
-
-def _raw_pets(*extra: _Member) -> bytes:
-    members = [_Member(name.encode(), content) for name, content in _pets().items()]
-    return _raw_zip([*members, *extra])
+def _raw_pets(*extra: Member) -> bytes:
+    members = [Member(name.encode(), content) for name, content in _pets().items()]
+    return raw_zip([*members, *extra])
 
 
 def _encrypted() -> bytes:
-    return _raw_zip(
-        [_Member(name.encode(), content, password=b"secret") for name, content in _pets().items()]
+    return raw_zip(
+        [Member(name.encode(), content, password=b"secret") for name, content in _pets().items()]
     )
 
 
 def _claims_too_much() -> bytes:
     """Tiny members whose headers claim 4 GB each (what a broken or hostile tool writes)."""
-    return _raw_pets(_Member(b"cats/huge.png", _png(99), declared_size=0xFFFFFFF0))
+    return _raw_pets(Member(b"cats/huge.png", _png(99), declared_size=0xFFFFFFF0))
 
 
 def _understated_size() -> bytes:
     """A member whose headers say 100 bytes but that unpacks to 50 kB (a lying bomb)."""
-    return _raw_pets(_Member(b"dogs/liar.png", _png(98, size=128), declared_size=100))
+    return _raw_pets(Member(b"dogs/liar.png", _png(98, size=128), declared_size=100))
 
 
 def _real_bomb() -> bytes:
@@ -150,7 +79,7 @@ def _real_bomb() -> bytes:
     for _ in range(300):
         crc = zlib.crc32(chunk, crc)
     packed = block * 300 + b"\x03\x00"  # an empty final block with fixed codes
-    zeros = _Member(b"cats/zeros.png", b"", declared_size=300 << 20, packed=(packed, crc))
+    zeros = Member(b"cats/zeros.png", b"", declared_size=300 << 20, packed=(packed, crc))
     return _raw_pets(zeros)
 
 
@@ -160,13 +89,13 @@ def _many_files(count: int) -> bytes:
 
 
 def _duplicate_names() -> bytes:
-    members = [_Member(name.encode(), content) for name, content in _pets().items()]
-    return _raw_zip([*members, _Member(b"cats/0.png", _png(77))])
+    members = [Member(name.encode(), content) for name, content in _pets().items()]
+    return raw_zip([*members, Member(b"cats/0.png", _png(77))])
 
 
 def _backslash_names() -> bytes:
-    return _raw_zip(
-        [_Member(name.replace("/", "\\").encode(), content) for name, content in _pets().items()]
+    return raw_zip(
+        [Member(name.replace("/", "\\").encode(), content) for name, content in _pets().items()]
     )
 
 
@@ -176,8 +105,8 @@ def _names_in(encoding: str, flags: int = 0) -> bytes:
         f"{'chats_été' if name.startswith('cats') else 'chiens'}/{name.split('/')[1]}": content
         for name, content in _pets().items()
     }
-    return _raw_zip(
-        [_Member(name.encode(encoding), content, flags) for name, content in files.items()]
+    return raw_zip(
+        [Member(name.encode(encoding), content, flags) for name, content in files.items()]
     )
 
 
@@ -199,7 +128,7 @@ def _image_bomb_inside() -> bytes:
 
 def _corrupt_member() -> bytes:
     """A member whose compressed bytes were damaged after the zip was written."""
-    archive = bytearray(_raw_pets(_Member(b"dogs/broken.png", _png(5, size=32))))
+    archive = bytearray(_raw_pets(Member(b"dogs/broken.png", _png(5, size=32))))
     start = archive.index(b"dogs/broken.png") + len(b"dogs/broken.png")
     archive[start + 5 : start + 25] = bytes(20)
     return bytes(archive)
@@ -400,7 +329,7 @@ ENTRIES = [
         "note",
         "used, with a note that the member is packed in a way the app cannot unpack",
         "deflate64.zip",
-        lambda: _raw_pets(_Member(b"dogs/big.png", _png(6), deflate=False, method=9)),
+        lambda: _raw_pets(Member(b"dogs/big.png", _png(6), deflate=False, method=9)),
         message="cannot unpack",
     ),
     # Refused, with what is wrong and what to do.
@@ -411,7 +340,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "a name climbs out of the zip's folder",
         "traversal.zip",
-        lambda: _raw_pets(_Member(b"../../evil.png", _png(1))),
+        lambda: _raw_pets(Member(b"../../evil.png", _png(1))),
         message="outside the zip",
     ),
     Entry(
@@ -421,7 +350,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "a name climbs out of the zip's folder",
         "traversal2.zip",
-        lambda: _raw_pets(_Member(b"cats/../../evil.png", _png(1))),
+        lambda: _raw_pets(Member(b"cats/../../evil.png", _png(1))),
         message="outside the zip",
     ),
     Entry(
@@ -431,7 +360,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "a name climbs out of the zip's folder",
         "traversal3.zip",
-        lambda: _raw_pets(_Member(b"..\\..\\evil.png", _png(1))),
+        lambda: _raw_pets(Member(b"..\\..\\evil.png", _png(1))),
         message="outside the zip",
     ),
     Entry(
@@ -441,7 +370,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "a name is an absolute path",
         "absolute.zip",
-        lambda: _raw_pets(_Member(b"/tmp/evil.png", _png(1))),
+        lambda: _raw_pets(Member(b"/tmp/evil.png", _png(1))),
         message="absolute path",
     ),
     Entry(
@@ -451,7 +380,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "a name is an absolute path",
         "drive.zip",
-        lambda: _raw_pets(_Member(b"C:\\evil.png", _png(1))),
+        lambda: _raw_pets(Member(b"C:\\evil.png", _png(1))),
         message="absolute path",
     ),
     Entry(
@@ -461,7 +390,7 @@ ENTRIES = [
         "refuse",
         _REFUSED + "it holds a link to somewhere else",
         "link.zip",
-        lambda: _raw_pets(_Member(b"cats/link.png", b"/etc/passwd", deflate=False, mode=0o120777)),
+        lambda: _raw_pets(Member(b"cats/link.png", b"/etc/passwd", deflate=False, mode=0o120777)),
         message="link",
     ),
     Entry(
