@@ -48,7 +48,7 @@ from core.jobs.files import (
     remove_leftovers,
 )
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
-from core.jobs.legacy_models import CONVERTED_FROM, converted_bytes, is_hdf5
+from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE, converted_bytes, is_hdf5
 from core.jobs.uploads import model_file_problem, upload_bytes
 from core.jobs.worker_client import WorkerClient, shared_client
 
@@ -401,7 +401,8 @@ def upload_model(
                 "input_shape": description.get("input_shape"),
                 "output_shape": description.get("output_shape"),
                 "total_params": description.get("total_params"),
-                "notes": description.get("notes") or [],
+                "notes": ([LEGACY_NOTE] if CONVERTED_FROM in (metadata or {}) else [])
+                + (description.get("notes") or []),
                 "name": name,
                 "created": _now_iso(),
             }

@@ -17,6 +17,7 @@ from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE
 from core.jobs.worker_client import WorkerClient
 from tests.corpus.legacy_models import ENTRIES, LAMBDA_RAN_MARKER, TF_KERAS2_WEIGHTS, tf_keras2_h5
 from tests.corpus.plain_words import assert_plain_words
+from tests.corpus.test_models import check, inspect_outcome, store_outcome
 
 pytestmark = pytest.mark.slow  # a worker process that imports TensorFlow
 
@@ -26,6 +27,13 @@ def client():
     instance = WorkerClient()
     yield instance
     instance.close()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.name)
+def test_both_uploaders_do_what_the_corpus_says(entry, client, tmp_path):
+    data = entry.make()
+    check(entry, inspect_outcome(client, data))
+    check(entry, store_outcome(client, data, tmp_path / "store"))
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.name)
@@ -72,10 +80,9 @@ def test_the_store_keeps_the_converted_model_and_says_so(client, tmp_path):
     entry = next(entry for entry in ENTRIES if entry.name == "model/h5-small-cnn")
     saved = model_store.upload_model(entry.make(), "old_cnn", models_dir=tmp_path, client=client)
     assert saved.path.name == "old_cnn.keras" and zipfile.is_zipfile(saved.path)
-    assert saved.metadata[CONVERTED_FROM] == "h5"
+    assert saved.metadata[CONVERTED_FROM] == "h5" and saved.metadata["notes"] == [LEGACY_NOTE]
     assert saved.metadata["input_shape"] == [28, 28, 1]
     assert "optimizer" not in zipfile.ZipFile(saved.path).read("config.json").decode()
-    assert "older .h5 format" in LEGACY_NOTE
 
 
 def test_the_store_refuses_what_the_worker_refuses(client, tmp_path):

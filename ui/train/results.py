@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.jobs import model_store
-from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE
 from core.jobs.model_store import ModelStoreError
 from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
 from core.jobs.training_job import TrainingJob
@@ -287,5 +286,5 @@ def _upload() -> None:
             st.error(f"Not added: {error}")
         else:
             st.success(f"Added **{saved.name}**.")
-            if saved.metadata.get(CONVERTED_FROM):
-                st.info(LEGACY_NOTE)
+            for note in saved.metadata.get("notes") or []:  # converted from .h5, no convs, NaN
+                st.info(note)

@@ -121,7 +121,9 @@ def test_an_upload_is_asked_for_and_a_file_that_is_not_a_keras_archive_is_refuse
     ).run()
     assert not at.exception
     [error] = [e.value for e in at.error]
-    assert error.startswith("**notes.keras** cannot be inspected. This is not a Keras 3 model file")
+    assert error.startswith(
+        "**notes.keras** cannot be inspected. This is a text file, not a Keras 3 model"
+    )
     assert at.session_state["result"] is None
 
 

@@ -315,7 +315,7 @@ def test_an_upload_that_is_not_a_keras_file_is_refused_before_any_check(folders)
     at.button(key="train.store_upload_go").click().run()
     assert not at.exception
     [error] = [e.value for e in at.error]
-    assert error.startswith("Not added: The file is not a Keras 3 model")
+    assert error.startswith("Not added: This is a text file, not a Keras 3 model")
     assert not (folders / "models").exists() or not any((folders / "models").iterdir())
 
 
