@@ -15,6 +15,7 @@ from core.nets.keras_code import to_keras_code
 from core.nets.summary import summarize
 from ui.architectures.about import show_about, train_button
 from ui.architectures.diagram import can_fold, diagram_size, layout, show_diagram
+from ui.architectures.link import LINK, TAB_NAMES
 from ui.architectures.picker import compact_toggle, network_picker
 from ui.architectures.table import show_headline, show_layer_table
 from ui.train.architecture import request_preset
@@ -29,6 +30,7 @@ st.caption(
     "layer with their exact parameter counts, cost and receptive fields."
 )
 
+LINK.start()  # `?network=vgg16` and the rest of the page's state; the address follows
 pick_col, toggle_col = st.columns([2, 1], vertical_alignment="bottom")
 with pick_col:
     entry = network_picker()
@@ -63,7 +65,7 @@ with diagram_area:
     )
     show_diagram(drawing, height=720)
 
-table_tab, code_tab = st.tabs(["Layer by layer", "As Keras code"])
+table_tab, code_tab = st.tabs(TAB_NAMES, key="arch.tab", on_change="rerun")
 with table_tab:
     st.caption(
         "Multiply-adds count the multiplications for one image (k thousand, M million, G "
@@ -75,3 +77,4 @@ with code_tab:
     style = "the functional API (it has branches)" if spec.has_branches else "keras.Sequential"
     st.caption(f"Standalone Keras 3 code that builds this network with {style}.")
     st.code(to_keras_code(spec), language="python")
+LINK.sync()

@@ -1,5 +1,4 @@
-"""Choosing a network of the gallery (also from the address: `?network=vgg16`), and how the
-diagram is drawn."""
+"""Choosing a network of the gallery, and how the diagram is drawn."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ import re
 import streamlit as st
 
 from core.nets.gallery import GALLERY_KEYS, GalleryEntry, gallery_entry
-
-QUERY_KEY = "network"
 
 
 def option_label(key: str) -> str:
@@ -24,11 +21,8 @@ def option_label(key: str) -> str:
 
 
 def network_picker() -> GalleryEntry:
-    """The network select box; a valid `?network=` in the address picks the first one shown,
-    and the address follows the choice, so a lecturer can share a link to one network."""
-    wanted = st.query_params.get(QUERY_KEY)
-    if wanted in GALLERY_KEYS and "arch.network" not in st.session_state:
-        st.session_state["arch.network"] = wanted
+    """The network select box (key "arch.network"; the page's link, ``ui.architectures.link``,
+    puts `?network=` into it, so a lecturer can share a link to one network)."""
     key = st.selectbox(
         "Network",
         GALLERY_KEYS,
@@ -36,16 +30,15 @@ def network_picker() -> GalleryEntry:
         key="arch.network",
         help="The famous networks in the order they appeared, then the course's own ones.",
     )
-    st.query_params[QUERY_KEY] = key
     return gallery_entry(key)
 
 
 def compact_toggle(*, foldable: bool = True) -> bool:
     """Whether batch normalisation and activations are drawn inside the layer before them
     (disabled, and False, for a network that has none)."""
+    st.session_state.setdefault("arch.compact", True)  # where a link can set it
     value = st.toggle(
         "Fold BatchNorm and ReLU",
-        value=True,
         key="arch.compact",
         disabled=not foldable,
         help="On: a convolution, its batch normalisation and its ReLU share one box, so "

@@ -164,7 +164,7 @@ class PageLink:
 
     # ---------------------------------------------------------------- session keys
     def _key(self, name: str) -> str:
-        return f"_link.{self.page}.{name}"
+        return f"{self.page}._link.{name}"  # under the page's own prefix
 
     def _known(self) -> frozenset[str]:
         return self.keep | reserved_params()

@@ -24,10 +24,13 @@ def test_options_name_the_network_and_its_year():
 def picker_script(foldable):
     import streamlit as st
 
+    from ui.architectures.link import LINK
     from ui.architectures.picker import compact_toggle, network_picker
 
+    LINK.start()
     entry = network_picker()
     st.write(f"picked {entry.key}, compact {compact_toggle(foldable=foldable)}")
+    LINK.sync()
 
 
 def open_picker(foldable=True, **query) -> AppTest:
@@ -51,8 +54,10 @@ def test_the_address_picks_the_first_network_shown():
     assert open_picker(network="googlenet").selectbox(key="arch.network").value == "googlenet"
 
 
-def test_an_unknown_network_in_the_address_is_ignored():
-    assert open_picker(network="resnet50").selectbox(key="arch.network").value == "lenet5"
+def test_an_unknown_network_in_the_address_is_named_and_lenet5_shown():
+    at = open_picker(network="resnet50")
+    assert at.selectbox(key="arch.network").value == "lenet5"
+    assert "`network=resnet50`" in at.warning[0].value
 
 
 def test_every_control_has_a_tooltip():
