@@ -451,7 +451,8 @@ def _build_folder_dataset(
 
     class_names = tuple(sorted(by_class))
     repeated = sorted(set(repeated))
-    notes = _notes(skipped, repeated, sorted({f[0] for f in folders} - set(class_names)))
+    tops = {f[0] for f in folders} | {e.parts[0] for e in entries if len(e.parts) > 1}
+    notes = _notes(skipped, repeated, sorted(tops - set(class_names)))
     images = sum(map(len, by_class.values()))
     summary = f"Found {_count(images, 'image')} in {_count(len(class_names), 'class folder')}"
     if len(class_names) < 2:

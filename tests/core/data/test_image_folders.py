@@ -325,3 +325,13 @@ def test_server_folder_names_a_folder_without_images(image_root):
         "Skipped 1 file that is not an image: birds/notes.txt.",
         "Left out 1 folder holding no images: 'birds'.",
     )
+
+
+def test_zip_names_a_folder_of_non_images_without_a_folder_entry():
+    files = pets({"docs/readme.txt": b"about my pets"})
+    dataset, report = load_image_folder_zip(make_zip(files), image_size=16)
+    assert report.notes == (
+        "Skipped 1 file that is not an image: docs/readme.txt.",
+        "Left out 1 folder holding no images: 'docs'.",
+    )
+    assert dataset.note == " ".join(report.notes)
