@@ -55,6 +55,7 @@ from core.base.checks import (
 )
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.model_store import ModelStoreError, SavedModel, save_model_file, validate_name
+from core.jobs.run_health import run_problems
 from core.jobs.run_requests import (
     check_transfer_can_start,
     dataset_request,
@@ -86,7 +87,6 @@ from core.jobs.runs import (
     read_progress,
     read_snapshot_index,
     read_status,
-    run_problems,
     runs_root,
 )
 from core.jobs.train_config import TrainConfig
