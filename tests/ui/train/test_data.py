@@ -7,6 +7,7 @@ empty folder), so nothing depends on ``../shared/data``.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from core.data.image_dataset import ImageDataset
 from core.data.preprocessing import Preprocessing, preprocess
 from core.jobs.train_config import Augmentation
 from tests.apptest_helpers import markdown_text
+from tests.corpus.zips import ENTRIES as ZIP_CORPUS
 from tests.ui.train.apptest_charts import array, chart
 from ui.train.data import (
     PREVIEW_COUNT,
@@ -450,3 +452,36 @@ def test_a_new_random_draw_changes_the_seed():
     assert at.session_state["train.aug_seed"] == 1
     assert "made by an OpenCV imitation" in at.caption[-1].value
     assert "all match" not in at.caption[-1].value
+
+
+# --------------------------------------------------------------------------- the zip corpus
+
+_ZIPS = [entry for entry in ZIP_CORPUS if entry.name != "zip/many-tiny-images"]  # slow, plain
+
+
+def _unescaped(text: str) -> str:
+    """Markdown as the reader sees it (the page escapes names with ``markdown_literal``)."""
+    return re.sub(r"\\([\\`*_\[\]<>#|~$])", r"\1", text)
+
+
+@pytest.mark.parametrize("entry", _ZIPS, ids=lambda entry: entry.name)
+def test_every_corpus_zip_gets_its_message_in_the_page(entry, isolated_folders):
+    at = open_picker("zip")
+    before = {p for p in isolated_folders.rglob("*") if "runs" not in p.parts}
+    upload = (entry.filename, entry.make(), "application/zip")
+    at.file_uploader(key="train.zip").set_value(upload).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [_unescaped(e.value) for e in at.error]
+    warnings = [_unescaped(w.value) for w in at.warning]
+    if entry.outcome == "refuse":
+        assert any(entry.message.lower() in error.lower() for error in errors), errors
+        assert at.session_state["result"] is None
+    else:
+        assert not errors, errors
+        assert at.session_state["result"].kind == "zip"
+        if entry.outcome == "note":
+            assert any(entry.message.lower() in w.lower() for w in warnings), warnings
+        else:
+            assert not warnings, warnings
+    # Only the data set for the worker is written, in the runs folder.
+    assert {p for p in isolated_folders.rglob("*") if "runs" not in p.parts} == before
