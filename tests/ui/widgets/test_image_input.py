@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.images import ImageDecodeError, load_image
 from core.imaging.synthetic_images import make_synthetic
+from tests.corpus.images import ENTRIES as IMAGE_CORPUS
 from ui.widgets.image_input import DEFAULT_PHOTO, IMAGE_DIR, load_photo, photo_names
 
 
@@ -147,3 +149,34 @@ def test_only_the_sources_asked_for_are_offered():
     at = open_picker(sources=("photo", "digit"))
     assert at.radio(key="demo.source").options == ["Sample photo", "MNIST digit"]
     assert all(radio.help for radio in at.radio) and all(box.help for box in at.selectbox)
+
+
+# --------------------------------------------------------------------------- the image corpus
+
+
+def _unescaped(text: str) -> str:
+    """Markdown as the reader sees it (names are escaped with ``markdown_literal``)."""
+    return re.sub(r"\\([\\`*_\[\]<>#|~$])", r"\1", text)
+
+
+@pytest.mark.parametrize("entry", IMAGE_CORPUS, ids=lambda entry: entry.name)
+def test_every_corpus_image_gets_its_message_in_the_picker(entry):
+    at = open_picker()
+    at.radio(key="demo.source").set_value("upload").run()
+    at.file_uploader(key="demo.upload").set_value((entry.filename, entry.make(), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [_unescaped(e.value) for e in at.error]
+    notes = [c.value for c in at.caption if c.value.startswith("ℹ️")]
+    if entry.outcome == "refuse":
+        assert len(errors) == 1 and entry.message.lower() in errors[0].lower(), errors
+        assert errors[0].startswith(f"**{entry.filename}** cannot be used.")
+        assert choice(at).name == f"photo:{DEFAULT_PHOTO}"  # the page carries on
+        return
+    assert not errors, errors
+    assert choice(at).name == f"upload:{entry.filename}"
+    assert max(choice(at).pixels.shape[:2]) <= 256
+    if entry.outcome == "note":
+        assert any(entry.message.lower() in note.lower() for note in notes), notes
+    else:  # only the shrinking of a large image is said
+        assert all("Shrunk from" in note for note in notes), notes
