@@ -19,6 +19,8 @@ from ui.architectures.link import LINK, TAB_NAMES
 from ui.architectures.picker import compact_toggle, network_picker
 from ui.architectures.table import show_headline, show_layer_table
 from ui.train.architecture import request_preset
+from ui.train.link import train_this
+from ui.widgets.page_link import request_restore
 
 TRAIN_PAGE = "app_pages/train_cnn.py"
 
@@ -55,7 +57,8 @@ with about_area:
     show_about(entry)
     if train_button(entry, summary):
         request_preset(entry.key, entry.train_on)
-        st.switch_page(TRAIN_PAGE)
+        request_restore()  # the Train page reads its link again, even if visited before
+        st.switch_page(TRAIN_PAGE, query_params=train_this(entry.key, entry.train_on))
 with diagram_area:
     st.subheader("The layers, drawn")
     st.caption(

@@ -20,6 +20,7 @@ from core.nets.specs import ModelSpec, spec_to_dict
 from ui.train.architecture import architecture_editor
 from ui.train.compare import compare_controls, compare_view
 from ui.train.data import augmentation_controls, augmentation_preview, data_picker, show_samples
+from ui.train.link import LINK
 from ui.train.live import (
     current_job,
     live_view,
@@ -31,6 +32,7 @@ from ui.train.live import (
 from ui.train.results import model_store_manager, save_controls, show_evaluation
 
 st.title("Train a CNN")
+LINK.start()  # a shared link sets data, augmentation, architecture and settings
 st.caption(
     "Choose the images, stack the layers, press Start, and watch the loss fall and the "
     "first-layer filters turn from random noise into edge and blob detectors."
@@ -116,3 +118,4 @@ st.caption(
 if choice is not None and config is not None:
     compare_controls(choice, spec if isinstance(spec, ModelSpec) else None, config)
 compare_view()
+LINK.sync()

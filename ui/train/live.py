@@ -91,6 +91,8 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         help="Training images held back to check the network on images it does not learn "
         "from (the validation curves). 0 switches validation off.",
     )
+    if st.session_state.get("train.max_samples", 0) > num_train_images:  # from a link
+        st.session_state["train.max_samples"] = num_train_images
     cap = columns[1].number_input(
         "Train on at most (images, 0 = all)",
         0,

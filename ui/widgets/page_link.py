@@ -44,6 +44,7 @@ from ui.widgets.link_params import (
     decode,
     encode,
     format_value,
+    is_default,
     parse_names,
     warning_text,
 )
@@ -142,6 +143,8 @@ class PageLink:
         page: a short page name, the prefix of this helper's session keys ("kernel").
         fields: the linked controls, in the order they are restored (``put``).
         keep: parameters the page itself owns outside this helper (Train's ``run``).
+        put_defaults: on a restore, put every default the link leaves out (for widgets
+            drawn without a ``value=`` of their own); False puts only what changes.
         css_keys: per field name, the element keys ``hide``/``lock`` act on when they are
             not the field's own keys (a trailing ``*`` matches keys that change).
     """
@@ -153,6 +156,7 @@ class PageLink:
         *,
         keep: Iterable[str] = (),
         css_keys: Mapping[str, Sequence[str]] | None = None,
+        put_defaults: bool = True,
     ):
         self.page = page
         self.fields = tuple(fields)
@@ -161,6 +165,7 @@ class PageLink:
             raise ValueError(f"{page}: two linked fields share a name")
         self.keep = frozenset(keep)
         self.css_keys = {name: tuple(keys) for name, keys in (css_keys or {}).items()}
+        self.put_defaults = put_defaults
 
     # ---------------------------------------------------------------- session keys
     def _key(self, name: str) -> str:
@@ -196,9 +201,17 @@ class PageLink:
         return {item.name: self.value(item, state) for item in self.fields}
 
     def put_all(self, values: Mapping[str, Any]) -> None:
-        """Set every field: ``values`` where given, the default otherwise."""
+        """Set every field: ``values`` where given, the default otherwise.
+
+        With ``put_defaults=False`` a field the link leaves out is only put back when it
+        holds something else: widgets that draw their own default (``value=``) then never
+        get a value through session state as well, which Streamlit logs a warning about.
+        """
         for item in self.fields:
-            self.put(item, values.get(item.name, item.default))
+            if item.name in values:
+                self.put(item, values[item.name])
+            elif self.put_defaults or not is_default(item, self.value(item)):
+                self.put(item, item.default)
 
     def params(self) -> dict[str, str]:
         """The page's link: its non-default values, ``hide``/``lock``, and kept parameters."""
