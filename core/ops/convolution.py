@@ -15,6 +15,10 @@ the step-by-step dot product behind one output value, and
 
 from __future__ import annotations
 
+import concurrent.futures
+import math
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -126,22 +130,8 @@ class ConvOptions:
         set_(self, "flip_kernel", check_bool(self.flip_kernel, "flip_kernel"))
 
 
-def _prepare(image, kernel, options: ConvOptions, *, check_image_finite: bool = True):
-    """Validate and pad: return (padded image, kernel as applied, dilated kernel, paddings).
-
-    With ``check_image_finite=False`` the caller must check the padded image.
-    """
-    image, kernel = _validate_conv_inputs(image, kernel, check_image_finite=check_image_finite)
-    applied = kernel[::-1, ::-1] if options.flip_kernel else kernel
-    dilated = dilate_kernel(applied, options.dilation_rate)
-    pads = conv_padding(
-        image.shape[:2],
-        kernel.shape[:2],
-        strides=options.strides,
-        padding=options.padding,
-        dilation_rate=options.dilation_rate,
-    )
-    padded_shape = (image.shape[0] + sum(pads[0]), image.shape[1] + sum(pads[1]))
+def _check_kernel_fits(kernel: np.ndarray, dilated: np.ndarray, image_shape, pads) -> None:
+    padded_shape = (image_shape[0] + sum(pads[0]), image_shape[1] + sum(pads[1]))
     if dilated.shape[0] > padded_shape[0] or dilated.shape[1] > padded_shape[1]:
         raise ValueError(
             f"The kernel ({kernel.shape[0]}×{kernel.shape[1]}"
@@ -153,8 +143,30 @@ def _prepare(image, kernel, options: ConvOptions, *, check_image_finite: bool = 
             + f") is larger than the padded image ({padded_shape[0]}×{padded_shape[1]}). "
             "Use a smaller kernel or dilation, or more padding."
         )
-    padded = _pad(image, pads, options.mode, options.cval)
-    return padded, applied, dilated, pads
+
+
+def _kernels_and_padding(image, kernel, options: ConvOptions, *, check_image_finite: bool):
+    """Validate: return (image, kernel as applied, dilated kernel, paddings)."""
+    image, kernel = _validate_conv_inputs(image, kernel, check_image_finite=check_image_finite)
+    applied = kernel[::-1, ::-1] if options.flip_kernel else kernel
+    dilated = dilate_kernel(applied, options.dilation_rate)
+    pads = conv_padding(
+        image.shape[:2],
+        kernel.shape[:2],
+        strides=options.strides,
+        padding=options.padding,
+        dilation_rate=options.dilation_rate,
+    )
+    _check_kernel_fits(kernel, dilated, image.shape, pads)
+    return image, applied, dilated, pads
+
+
+def _prepare(image, kernel, options: ConvOptions, *, check_image_finite: bool = True):
+    """Validate and pad: return (padded image, kernel as applied, dilated kernel, paddings)."""
+    image, applied, dilated, pads = _kernels_and_padding(
+        image, kernel, options, check_image_finite=check_image_finite
+    )
+    return _pad(image, pads, options.mode, options.cval), applied, dilated, pads
 
 
 def _pad(image: np.ndarray, pads: PaddingPairs, mode: str, cval: float) -> np.ndarray:
@@ -168,85 +180,192 @@ def _pad(image: np.ndarray, pads: PaddingPairs, mode: str, cval: float) -> np.nd
     return np.pad(image, widths, mode=mode)
 
 
-def _as_filter_input(padded: np.ndarray) -> tuple[np.ndarray, int]:
+# numpy.pad's border modes that cv2.filter2D fills the same way itself, so no padded copy is
+# made. Its BORDER_WRAP is refused by filter2D, and its constant border is always 0.
+_CV2_BORDERS = {
+    "constant": cv2.BORDER_CONSTANT,
+    "edge": cv2.BORDER_REPLICATE,
+    "reflect": cv2.BORDER_REFLECT_101,
+    "symmetric": cv2.BORDER_REFLECT,
+}
+
+
+def _cv2_border(image_shape, kernel_shape, pads: PaddingPairs, mode: str, cval: float):
+    """OpenCV's border type that reads the values ``_pad`` would add, or None.
+
+    cv2.filter2D pads k − 1 rows (columns) in all around its anchor, so any padding
+    up to that ("valid", "same", small explicit ones) is an anchor and a crop away;
+    mirrored borders must also be shorter than the image, which numpy would mirror
+    again.
+
+    >>> _cv2_border((5, 5), (3, 3), ((1, 1), (1, 1)), "edge", 0.0) == cv2.BORDER_REPLICATE
+    True
+    >>> _cv2_border((5, 5), (3, 3), ((2, 2), (2, 2)), "edge", 0.0) is None  # "full"
+    True
+    """
+    border = _CV2_BORDERS.get(mode)
+    if pads == ((0, 0), (0, 0)):
+        return cv2.BORDER_CONSTANT
+    if border is None or (mode == "constant" and cval != 0):
+        return None
+    for size, k, (before, after) in zip(image_shape[:2], kernel_shape[:2], pads, strict=True):
+        if before + after > k - 1:
+            return None
+        if mode in ("reflect", "symmetric") and max(before, after) >= size:
+            return None
+    return border
+
+
+def _as_filter_input(source: np.ndarray) -> tuple[np.ndarray, int]:
     """Pick the cheapest exact dtype for cv2.filter2D: float32 when it holds the input exactly."""
-    if padded.dtype in _CV2_FLOAT32_SOURCES:
-        return padded, cv2.CV_32F
-    if padded.dtype in _FLOAT32_EXACT_KINDS or padded.dtype == bool:
-        return padded.astype(np.float32), cv2.CV_32F
-    return padded.astype(np.float64, copy=False), cv2.CV_64F
+    if source.dtype in _CV2_FLOAT32_SOURCES:
+        return source, cv2.CV_32F
+    if source.dtype in _FLOAT32_EXACT_KINDS or source.dtype == bool:
+        return source.astype(np.float32), cv2.CV_32F
+    return source.astype(np.float64, copy=False), cv2.CV_64F
 
 
-def _filter_rows(padded, kernel, ddepth, out, first_row, last_row, check_finite=False) -> None:
-    """Fill ``out[first_row:last_row]`` with the 'valid' correlation of those output rows.
-
-    With ``check_finite`` the band's source rows are checked first (bands overlap by
-    kh − 1 rows and together cover every row of ``padded``).
-    """
-    kh, kw = kernel.shape
-    source = padded[first_row : last_row + kh - 1]
-    if check_finite:
-        check_all_finite(source, "image")
-    full = cv2.filter2D(source, ddepth, kernel, borderType=cv2.BORDER_CONSTANT)
-    if full.ndim < out.ndim:  # cv2 drops a trailing channel axis of size 1
-        full = full[..., None]
-    anchor_row, anchor_col = kh // 2, kw // 2
-    out[first_row:last_row] = full[
-        anchor_row : anchor_row + last_row - first_row, anchor_col : anchor_col + out.shape[1]
-    ]
+class _NotFinite(Exception):
+    """A band of the image holds NaN or ±inf (``conv2d`` names the whole image)."""
 
 
-def _correlate_valid(
-    padded: np.ndarray, kernel: np.ndarray, *, check_finite: bool = False
+@dataclass(frozen=True)
+class _Filtering:
+    """One cv2.filter2D pass: output pixel (r, c) reads source rows r − top … r − top + kh − 1."""
+
+    source: np.ndarray
+    kernel: np.ndarray
+    ddepth: int
+    anchor: tuple[int, int]  # OpenCV's (x, y) = (left, top) padding
+    border: int
+    check_finite: bool
+
+    def rows_into(self, out: np.ndarray, first: int, last: int) -> None:
+        """Fill ``out[first:last]``, filtering only the source rows those need.
+
+        The band's source reaches at least kh rows (or the whole image), so a mirrored
+        border at the image's edge reads the same rows as on the whole image; with
+        ``check_finite`` the band is checked while in cache (bands cover every row).
+        """
+        kh = self.kernel.shape[0]
+        top = self.anchor[1]
+        height = self.source.shape[0]
+        start = max(0, min(first - top, height - kh))
+        stop = min(height, max(last + kh - 1 - top, kh))
+        band = np.ascontiguousarray(self.source[start:stop])
+        if self.check_finite and band.dtype.kind == "f" and not np.isfinite(band).all():
+            raise _NotFinite
+        band, _ = _as_filter_input(band)
+        filtered = cv2.filter2D(
+            band,
+            self.ddepth,
+            self.kernel,
+            dst=_scratch(band.shape, np.float32 if self.ddepth == cv2.CV_32F else np.float64),
+            anchor=self.anchor,
+            borderType=self.border,
+        )
+        if filtered.ndim < out.ndim:  # cv2 drops a trailing channel axis of size 1
+            filtered = filtered[..., None]
+        out[first:last] = filtered[first - start : last - start, : out.shape[1]]
+
+
+def _correlate(
+    source: np.ndarray, kernel: np.ndarray, pads: PaddingPairs, border: int, check_finite: bool
 ) -> np.ndarray:
-    """Cross-correlate every channel of ``padded`` with a 2-D kernel: float64, 'valid' region.
+    """Cross-correlate every channel of ``source`` with a 2-D kernel: float64.
 
-    Large images are filtered in bands of rows on two threads, so each float32
-    band is widened to float64 while still in cache, and checked for NaN/inf
-    there when ``check_finite``: both then cost little next to the filtering
-    itself (see bench/conv.py).
+    ``pads`` (at most k − 1 per axis in all) are read through OpenCV's ``border``.
+    Large images are filtered in bands of rows on every core, so each float32 band is
+    widened to float64 while still in cache, and checked for NaN/inf there when
+    ``check_finite``: both then cost little next to the filtering itself (see
+    bench/conv.py).
     """
-    padded, ddepth = _as_filter_input(np.ascontiguousarray(padded))
+    ddepth = _as_filter_input(source[:1, :1])[1]
     kernel = np.ascontiguousarray(kernel, dtype=np.float32 if ddepth == cv2.CV_32F else np.float64)
-    if padded.ndim == 3 and padded.shape[2] > _CV2_MAX_CHANNELS:
+    if source.ndim == 3 and source.shape[2] > _CV2_MAX_CHANNELS:
         planes = [
-            _correlate_valid(padded[:, :, c], kernel, check_finite=check_finite)
-            for c in range(padded.shape[2])
+            _correlate(source[:, :, c], kernel, pads, border, check_finite)
+            for c in range(source.shape[2])
         ]
         return np.stack(planes, axis=-1)
+    (top, bottom), (left, right) = pads
     kh, kw = kernel.shape
     out = np.empty(
-        (padded.shape[0] - kh + 1, padded.shape[1] - kw + 1) + padded.shape[2:], dtype=np.float64
+        (source.shape[0] + top + bottom - kh + 1, source.shape[1] + left + right - kw + 1)
+        + source.shape[2:],
+        dtype=np.float64,
     )
-    rows = out.shape[0]
-    if out.size < _BANDED_MIN_SIZE:
-        _filter_rows(padded, kernel, ddepth, out, 0, rows, check_finite)
-        return out
-    bands = range(0, rows, _BAND_ROWS)
-    list(
-        _band_pool().map(
-            lambda first: _filter_rows(
-                padded, kernel, ddepth, out, first, min(first + _BAND_ROWS, rows), check_finite
-            ),
-            bands,
-        )
-    )
+    filtering = _Filtering(source, kernel, ddepth, (left, top), border, check_finite)
+    band_rows = max(_MIN_BAND_ROWS, _BAND_BYTES // max(1, out[0].size * 4))
+    if out.size < _BANDED_MIN_SIZE or out.shape[0] < 2 * band_rows:
+        filtering.rows_into(out, 0, out.shape[0])
+    else:
+        _in_bands(filtering, out, band_rows)
     return out
 
 
-_BAND_ROWS = 256
+def _in_bands(filtering: _Filtering, out: np.ndarray, band_rows: int) -> None:
+    """Fill ``out`` band by band on this thread and the pool's, each taking the next band."""
+    rows = out.shape[0]
+    bands = iter(range(0, rows, band_rows))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                first = next(bands, None)
+            if first is None:
+                return
+            filtering.rows_into(out, first, min(first + band_rows, rows))
+
+    pool = _band_pool()
+    helpers = [pool.submit(work) for _ in range(_BAND_HELPERS)] if pool else []
+    try:
+        work()
+    finally:
+        concurrent.futures.wait(helpers)
+    for helper in helpers:
+        helper.result()  # re-raise a helper's error (a band with NaN)
+
+
+_THREAD_LOCAL = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """This thread's reusable buffer for one band's filtered rows (it stays in cache), or None."""
+    size = math.prod(shape)
+    if size * np.dtype(dtype).itemsize > _MAX_SCRATCH_BYTES:
+        return None  # a one-off large band: not kept for the thread's lifetime
+    buffer = getattr(_THREAD_LOCAL, "buffer", None)
+    if buffer is None or buffer.dtype != dtype or buffer.size < size:
+        buffer = _THREAD_LOCAL.buffer = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+# A band's float32 rows fit in a core's cache with room for their float64 copy.
+_BAND_BYTES = 1 << 19
+
+
+_MIN_BAND_ROWS = 16
+
+
+_MAX_SCRATCH_BYTES = 1 << 22
 
 
 _BANDED_MIN_SIZE = 512 * 512
 
 
+# Threads that filter bands beside the calling one: one per further usable core.
+_BAND_HELPERS = min(len(os.sched_getaffinity(0)), 8) - 1
+
+
 _POOL: ThreadPoolExecutor | None = None
 
 
-def _band_pool() -> ThreadPoolExecutor:
+def _band_pool() -> ThreadPoolExecutor | None:
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="conv2d-band")
+    if _POOL is None and _BAND_HELPERS > 0:
+        _POOL = ThreadPoolExecutor(max_workers=_BAND_HELPERS, thread_name_prefix="conv2d-band")
     return _POOL
 
 
@@ -296,18 +415,27 @@ def conv2d(
     """
     options = ConvOptions(strides, padding, mode, cval, dilation_rate, flip_kernel)
     # The image's NaN/inf check happens band by band inside the correlation.
-    padded, _, dilated, _ = _prepare(image, kernel, options, check_image_finite=False)
-    if dilated.ndim == 3:
-        if padded.ndim == 2:
-            padded = padded[:, :, None]
-        planes = [
-            _correlate_valid(padded[:, :, c], dilated[:, :, c], check_finite=True)
-            for c in range(dilated.shape[2])
-        ]
-        result = np.sum(planes, axis=0, dtype=np.float64)
-    else:
-        result = _correlate_valid(padded, dilated, check_finite=True)
+    image, _, dilated, pads = _kernels_and_padding(image, kernel, options, check_image_finite=False)
+    border = _cv2_border(image.shape, dilated.shape, pads, options.mode, options.cval)
+    source = image
+    if border is None:  # a border OpenCV cannot read itself: pad a copy
+        source, pads, border = _pad(image, pads, options.mode, options.cval), _NO_PADS, 0
+    try:
+        if dilated.ndim == 3:
+            if source.ndim == 2:
+                source = source[:, :, None]
+            result = _correlate(source[:, :, 0], dilated[:, :, 0], pads, border, True)
+            for c in range(1, dilated.shape[2]):
+                result += _correlate(source[:, :, c], dilated[:, :, c], pads, border, True)
+        else:
+            result = _correlate(source, dilated, pads, border, True)
+    except _NotFinite:
+        check_all_finite(image, "image")
+        raise
     rows, cols = options.strides
     if (rows, cols) != (1, 1):
         result = np.ascontiguousarray(result[::rows, ::cols])
     return result
+
+
+_NO_PADS: PaddingPairs = ((0, 0), (0, 0))

@@ -1,5 +1,7 @@
 """core.ops.convolution against scipy references, the SEEDS worked examples and every error case."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -7,6 +9,7 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.ops import convolution
 from core.ops.convolution import ConvOptions, conv2d, dilate_kernel
 
 SOBEL_BOTTOM = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
@@ -210,6 +213,82 @@ def test_large_image_uses_banded_path_and_still_matches_scipy():
     for c in range(3):
         expected = scipy.ndimage.correlate(image[:, :, c].astype(float), kernel, mode="constant")
         np.testing.assert_allclose(result[:, :, c], expected, rtol=1e-4, atol=1e-4)
+
+
+def shift_and_add(padded, kernel):
+    """Independent 'valid' correlation of a padded image: one shifted slice per kernel tap."""
+    kh, kw = kernel.shape
+    rows, cols = padded.shape[0] - kh + 1, padded.shape[1] - kw + 1
+    out = np.zeros((rows, cols) + padded.shape[2:])
+    for i in range(kh):
+        for j in range(kw):
+            out += kernel[i, j] * padded[i : i + rows, j : j + cols]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
+@pytest.mark.parametrize(
+    ("kernel_shape", "padding"),
+    [
+        ((3, 3), "same"),
+        ((4, 4), "same"),  # even: the extra row and column at the bottom and right
+        ((5, 5), "valid"),
+        ((5, 3), ((0, 4), (2, 0))),  # all the padding on one side of each axis
+        ((9, 9), ((4, 1), (3, 3))),
+        ((3, 3), "full"),  # more than OpenCV pads: a padded copy
+    ],
+)
+def test_large_image_in_bands_matches_numpy_padding_in_every_mode(mode, kernel_shape, padding):
+    rng = np.random.default_rng(5)
+    image = rng.random((530, 520, 3), dtype=np.float32)
+    kernel = rng.normal(size=kernel_shape)
+    result = conv2d(image, kernel, padding=padding, mode=mode)
+    pads = padding
+    if isinstance(padding, str):
+        pads = {
+            "same": tuple(((k - 1) // 2, k // 2) for k in kernel_shape),
+            "valid": ((0, 0), (0, 0)),
+            "full": tuple((k - 1, k - 1) for k in kernel_shape),
+        }[padding]
+    padded = np.pad(image.astype(np.float64), pads + ((0, 0),), mode=mode)
+    np.testing.assert_allclose(result, shift_and_add(padded, kernel), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric"])
+def test_mirrored_borders_wider_than_a_small_image_match_numpy(mode):
+    image = np.arange(12.0).reshape(2, 6)
+    kernel = np.arange(25.0).reshape(5, 5)
+    expected = shift_and_add(np.pad(image, ((2, 2), (2, 2)), mode=mode), kernel)
+    np.testing.assert_allclose(conv2d(image, kernel, padding="same", mode=mode), expected)
+
+
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("height", [33, 34, 40])  # a last band of 1, 2 and 8 rows
+@pytest.mark.parametrize(
+    ("kernel_shape", "pads"),
+    [((5, 5), ((0, 4), (4, 0))), ((25, 3), ((24, 0), (1, 1)))],  # the second taller than a band
+)
+def test_any_band_height_gives_the_same_result(monkeypatch, mode, height, kernel_shape, pads):
+    monkeypatch.setattr(convolution, "_BANDED_MIN_SIZE", 0)
+    monkeypatch.setattr(convolution, "_BAND_BYTES", 1)  # bands of _MIN_BAND_ROWS rows
+    rng = np.random.default_rng(height)
+    image = rng.random((height, 7))
+    kernel = rng.normal(size=kernel_shape)
+    expected = shift_and_add(np.pad(image, pads, mode=mode), kernel)
+    np.testing.assert_allclose(conv2d(image, kernel, padding=pads, mode=mode), expected)
+
+
+def test_opencv_borders_read_the_image_in_place_without_a_padded_copy():
+    image = np.random.default_rng(6).random((600, 600, 3), dtype=np.float32)
+    conv2d(image, np.ones((9, 9)), padding="same", mode="reflect")  # warm the band buffers
+    tracemalloc.start()
+    try:
+        result = conv2d(image, np.ones((9, 9)), padding="same", mode="reflect")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The float64 result, plus less than the float32 copy of the padded image np.pad makes.
+    assert peak < result.nbytes + image.nbytes // 2
 
 
 def test_same_padding_keeps_ceil_of_size_over_stride():
