@@ -37,9 +37,20 @@ WORKER_MODULE = "core.worker"
 STOP_GRACE_SECONDS = 5.0
 
 
-def worker_environment() -> dict:
-    """The environment for worker processes: quiet TensorFlow, ``core`` importable."""
+# Set for each training worker: the training jobs running at once, itself included, so it
+# takes its share of the cores (`core.worker.environment.thread_counts`).
+TRAINING_JOBS_ENV = "CONVSCOPE_TRAINING_JOBS"
+
+
+def worker_environment(*, training_jobs: int | None = None) -> dict:
+    """The environment for worker processes: quiet TensorFlow, ``core`` importable.
+
+    >>> worker_environment(training_jobs=2)[TRAINING_JOBS_ENV]
+    '2'
+    """
     environment = dict(os.environ)
+    if training_jobs is not None:
+        environment[TRAINING_JOBS_ENV] = str(training_jobs)
     environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     python_path = environment.get("PYTHONPATH", "")
     root = os.fspath(PROJECT_ROOT)
@@ -230,12 +241,15 @@ class LocalRunner:
             connect: Talk to the worker over its stdin/stdout (``WorkerProcess.connection``).
         """
         command = [self.python, "-m", WORKER_MODULE, task, *map(os.fspath, arguments)]
+        training_jobs = None
+        if task == "train":  # this one and those still running
+            training_jobs = 1 + sum(worker.task == "train" for worker in self.workers())
         log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
         try:
             process = subprocess.Popen(
                 command,
                 cwd=PROJECT_ROOT,
-                env=worker_environment(),
+                env=worker_environment(training_jobs=training_jobs),
                 stdin=subprocess.PIPE if connect else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if connect else log,
                 stderr=log,

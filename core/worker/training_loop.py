@@ -30,7 +30,7 @@ from core.jobs.files import (
 from core.jobs.model_store import save_model_file
 from core.jobs.train_config import TrainConfig
 from core.nets.transfer import WeightsUnavailableError
-from core.worker.environment import import_keras
+from core.worker.environment import import_keras, training_jobs, usable_cores, worker_threads
 from core.worker.evaluation import evaluate_predictions
 from core.worker.model_building import (
     augmentation_model,
@@ -65,7 +65,8 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
 
     Returns:
         A summary: ``state``, ``test_accuracy``, ``params``, ``train_time_s``,
-        ``wall_time_s``, ``samples_per_second``, ``model_path``, ``saved_path``.
+        ``wall_time_s``, ``samples_per_second``, ``model_path``, ``saved_path``, ``threads``
+        (TensorFlow's thread counts, also in ``status.json``).
         A failure is recorded in ``status.json`` and raised again.
     """
     wall_start = time.monotonic()
@@ -77,7 +78,18 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
             f"{received('run_dir', os.fspath(run_dir))}"
         )
     train_config = TrainConfig.from_dict(config["train_config"])
-    status = {"state": "running", "message": "Loading TensorFlow", "pid": os.getpid()}
+    threads = _threads_report()
+    if echo is not None:
+        echo(
+            f"TensorFlow threads: {threads['intra_op']} per op, {threads['inter_op']} op(s) at "
+            f"a time ({threads['cores']} cores, {threads['training_jobs']} training job(s))"
+        )
+    status = {
+        "state": "running",
+        "message": "Loading TensorFlow",
+        "pid": os.getpid(),
+        "threads": threads,
+    }
     atomic_write_json(run_dir / runs.STATUS_FILE, {**status, "updated": time.time()})
     pulse = Pulse(run_dir / runs.PULSE_FILE)
     pulse.start()
@@ -119,9 +131,10 @@ def run_job(run_dir: str | os.PathLike, *, echo=None) -> dict:
             interrupted = True
             recorder.stop_reason = recorder.stop_reason or "interrupted"
             recorder.fit_ended = time.monotonic()
-        return _finish(
+        summary = _finish(
             keras, model, data, config, train_config, recorder, run_dir, wall_start, interrupted
         )
+        return {**summary, "threads": threads}
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             message = "Interrupted."
@@ -305,6 +318,15 @@ def _checkpoint(model, config: dict, data: TrainingData, train_config, recorder)
     save_keras_model(model, run_dir / runs.MODEL_FILE)
     sidecar = _sidecar(model, config, data, train_config, recorder)
     atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, {**sidecar, "checkpoint": True})
+
+
+def _threads_report() -> dict:
+    """The thread counts TensorFlow gets here, and what they were worked out from."""
+    return {
+        **worker_threads()._asdict(),
+        "cores": usable_cores(),
+        "training_jobs": training_jobs(),
+    }
 
 
 def _reads_as_a_sentence(error: BaseException) -> bool:

@@ -32,6 +32,7 @@ case "$task" in
   stubborn) trap '' TERM; echo ready; sleep 60 ;;
   echo) exec cat ;;
   talk) echo "worker says hello" >&2; exit 0 ;;
+  train|serve) echo "training jobs: ${CONVSCOPE_TRAINING_JOBS:-unset}" >&2; exec sleep 60 ;;
 esac
 exit 3
 """
@@ -119,6 +120,30 @@ def test_the_log_gets_what_the_worker_prints(stand_in_runner, tmp_path):
     log = tmp_path / "worker.log"
     stand_in_runner.start("talk", log_path=log).wait(timeout=10)
     assert "worker says hello" in log.read_text()
+
+
+def test_a_training_worker_is_told_how_many_training_jobs_run_itself_included(
+    stand_in_runner, tmp_path
+):
+    def started(task: str, name: str):
+        log = tmp_path / f"{name}.log"
+        worker = stand_in_runner.start(task, name, log_path=log)
+        wait_for(lambda: log.exists() and log.read_text(), timeout=10)
+        return worker, log.read_text().strip()
+
+    first, said_first = started("train", "first")
+    server, said_server = started("serve", "server")  # not a training job
+    second, said_second = started("train", "second")
+    first.kill()
+    third, said_third = started("train", "third")
+    assert [said_first, said_server, said_second, said_third] == [
+        "training jobs: 1",
+        "training jobs: unset",
+        "training jobs: 2",
+        "training jobs: 2",  # the first has ended
+    ]
+    for worker in (server, second, third):
+        worker.kill()
 
 
 def test_a_connected_worker_talks_over_its_pipes_and_ends_when_they_close(stand_in_runner):

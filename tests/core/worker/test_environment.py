@@ -1,5 +1,6 @@
-"""Tests for core.worker.environment: how many threads TensorFlow gets, and that the
-environment it reads is set before it is imported (checked in a fresh interpreter)."""
+"""Tests for core.worker.environment: how many threads TensorFlow gets (a share of the usable
+cores per running training job), and that the environment it reads is set before it is
+imported (checked in a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 from core.base.paths import PROJECT_ROOT
+from core.jobs.runner import TRAINING_JOBS_ENV
 from core.worker import environment
 
 VARIABLES = (
@@ -22,30 +24,56 @@ VARIABLES = (
 )
 
 
-@pytest.mark.parametrize(("cores", "threads"), [(None, 1), (1, 1), (2, 1), (3, 2), (16, 15)])
-def test_tensorflow_gets_one_core_fewer_than_the_machine_and_at_least_one(
-    monkeypatch, cores, threads
+@pytest.mark.parametrize(
+    ("cores", "jobs", "intra_op", "inter_op"),
+    [
+        (1, 1, 1, 1),
+        (2, 1, 2, 1),  # the 2-core machine: both cores for one job
+        (2, 2, 1, 1),
+        (2, 3, 1, 1),  # more jobs than cores: still one thread each
+        (4, 1, 4, 2),
+        (8, 2, 4, 2),
+        (16, 3, 5, 2),
+        (3, 0, 3, 2),  # a nonsense job count counts as one
+    ],
+)
+def test_each_job_gets_an_equal_share_of_the_cores(cores, jobs, intra_op, inter_op):
+    assert environment.thread_counts(cores, jobs) == (intra_op, inter_op)
+
+
+def test_the_share_is_of_the_cores_this_process_may_use_and_the_jobs_the_runner_counted(
+    monkeypatch,
 ):
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
-    assert environment.worker_thread_count() == threads
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5, 7})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the machine's count is not the limit
+    monkeypatch.setenv(TRAINING_JOBS_ENV, "2")
+    assert environment.usable_cores() == 4
+    assert environment.worker_threads() == (2, 1)
+    assert environment.worker_thread_count() == 2
+    monkeypatch.setenv(TRAINING_JOBS_ENV, "two")  # unreadable: as if alone
+    assert environment.worker_threads() == (4, 2)
+    monkeypatch.delenv(TRAINING_JOBS_ENV)
+    assert environment.training_jobs() == 1
 
 
 def test_configure_environment_sets_the_thread_counts_and_quiet_defaults(monkeypatch):
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
+    monkeypatch.setenv(TRAINING_JOBS_ENV, "1")
     environment.configure_environment()
     assert {name: os.environ[name] for name in VARIABLES} == {
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "KERAS_BACKEND": "tensorflow",
-        "OMP_NUM_THREADS": "3",
-        "TF_NUM_INTRAOP_THREADS": "3",
-        "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": "4",
+        "TF_NUM_INTRAOP_THREADS": "4",
+        "TF_NUM_INTEROP_THREADS": "2",
     }
 
 
 def test_configure_environment_keeps_a_chosen_log_level_but_not_thread_counts(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
+    monkeypatch.setenv(TRAINING_JOBS_ENV, "2")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # someone debugging the worker
     monkeypatch.setenv("OMP_NUM_THREADS", "64")
     for name in VARIABLES[1:]:
@@ -53,7 +81,7 @@ def test_configure_environment_keeps_a_chosen_log_level_but_not_thread_counts(mo
             monkeypatch.delenv(name, raising=False)
     environment.configure_environment()
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
-    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert os.environ["OMP_NUM_THREADS"] == "2"
 
 
 # What the environment held at the moment TensorFlow's import began, and what TensorFlow
@@ -69,13 +97,13 @@ class Watch(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Watch())
-from core.worker.environment import import_keras, worker_thread_count
+from core.worker.environment import import_keras, worker_threads
 keras = import_keras()
 again = import_keras()
 import tensorflow as tf
 print(json.dumps({{
     "at_import": seen,
-    "expected_threads": worker_thread_count(),
+    "expected": list(worker_threads()),
     "intra": tf.config.threading.get_intra_op_parallelism_threads(),
     "inter": tf.config.threading.get_inter_op_parallelism_threads(),
     "backend": keras.backend.backend(),
@@ -86,7 +114,11 @@ print(json.dumps({{
 
 @pytest.mark.slow
 def test_the_environment_is_set_before_tensorflow_is_imported():
-    clean = {key: value for key, value in os.environ.items() if key not in VARIABLES}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in (*VARIABLES, TRAINING_JOBS_ENV)
+    }
     completed = subprocess.run(
         [sys.executable, "-c", _PROBE],
         cwd=PROJECT_ROOT,
@@ -98,14 +130,15 @@ def test_the_environment_is_set_before_tensorflow_is_imported():
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
-    threads = str(report["expected_threads"])
+    intra, inter = report["expected"]
+    assert (intra, inter) == tuple(environment.thread_counts(len(os.sched_getaffinity(0)), 1))
     assert report["at_import"] == {
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "KERAS_BACKEND": "tensorflow",
-        "OMP_NUM_THREADS": threads,
-        "TF_NUM_INTRAOP_THREADS": threads,
-        "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": str(intra),
+        "TF_NUM_INTRAOP_THREADS": str(intra),
+        "TF_NUM_INTEROP_THREADS": str(inter),
     }
-    assert (report["intra"], report["inter"]) == (report["expected_threads"], 1)
+    assert (report["intra"], report["inter"]) == (intra, inter)
     assert report["backend"] == "tensorflow"
     assert report["same_module"] is True

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from core.jobs import runner, runs, training_job
+from core.jobs.files import read_json
 from core.jobs.train_config import TrainConfig
 from core.jobs.training_job import TrainingJob
-from core.worker import training_loop
+from core.worker import environment, training_loop
 from tests.helpers_training import (
     TRANSFER_RANDOM,
     start_endless,
@@ -67,6 +68,15 @@ def test_a_finished_run_records_metrics_snapshots_model_and_evaluation(tiny_data
     assert len(metadata["history"]) == 3
     assert metadata["metrics"]["test_accuracy"] == evaluation["test_accuracy"]
     assert [run.run_dir for run in runs.list_runs(runs_root)] == [job.run_dir]
+
+    # The worker took the share of the cores the runner's job count gave it, and says so.
+    threads = read_json(job.run_dir / runs.STATUS_FILE)["threads"]
+    cores = environment.usable_cores()
+    assert threads == {
+        **environment.thread_counts(cores, 1)._asdict(),
+        "cores": cores,
+        "training_jobs": 1,
+    }
 
 
 @pytest.mark.slow
