@@ -6,7 +6,7 @@ app keeps one warm TensorFlow process instead of starting one per request. It re
 ``(method, arguments)`` pairs from stdin and writes ``("ok", result)`` or
 ``("error", kind, message)`` to the real stdout (`multiprocessing.connection` framing);
 anything TensorFlow prints goes to stderr instead, so it cannot corrupt the protocol.
-TensorFlow gets one core fewer than the machine has (`core.worker.environment.import_keras`).
+TensorFlow gets the cores this process may run on (`core.worker.environment.import_keras`).
 
 Per model file (keyed by path, modification time and size) it keeps the loaded model,
 a multi-output feature extractor, gradient models per conv layer for Grad-CAM, the

@@ -17,6 +17,7 @@ import pytest
 from core.data.preprocessing import Preprocessing
 from core.jobs import worker_client
 from core.jobs.inspection import DatasetRef, ModelRejectedError
+from core.worker import environment
 from tests.conftest import SHARED_DATA
 from tests.inspect_helpers import FASHION_MODEL, MNIST_MODEL, keras_layer_outputs
 
@@ -158,7 +159,7 @@ def test_a_scan_step_needs_a_map_layer_and_a_positive_count(client):
 def test_the_worker_says_who_it_is_and_how_many_threads_it_uses(client):
     answer = client.ping()
     assert answer["pid"] == client.worker_pid
-    assert answer["threads"] == max(1, (os.cpu_count() or 1) - 1)
+    assert answer["threads"] == environment.thread_counts(len(os.sched_getaffinity(0))).intra_op
 
 
 @pytest.mark.parametrize("method", ["format_disk", "_load", "__init__"])
