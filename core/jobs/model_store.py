@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import time
@@ -278,7 +279,8 @@ def rename_model(
         metadata = {**model.metadata, "name": new_name}
         # A second name for the same file, made only if it is free, then the old one goes.
         _install(model.path, new_path, overwrite=False, name=new_name)
-        model.path.unlink()
+        with contextlib.suppress(FileNotFoundError):  # moved, where there are no hard links
+            model.path.unlink()
         atomic_write_json(sidecar_path(new_name, models_dir=models_dir), metadata)
         with contextlib.suppress(FileNotFoundError):
             model.sidecar_path.unlink()
@@ -430,7 +432,8 @@ def _install(source: Path, target: Path, *, overwrite: bool, name: str) -> None:
 
     Without ``overwrite`` the new name is a hard link, made only if the name is free (the
     kernel decides, so of two saves racing for one name exactly one wins); ``source`` keeps
-    its own name too.
+    its own name too. On a file system without hard links the store's lock (held by every
+    save) keeps the check and the move together instead.
     """
     if overwrite:
         os.replace(source, target)
@@ -439,6 +442,12 @@ def _install(source: Path, target: Path, *, overwrite: bool, name: str) -> None:
             os.link(source, target)
         except FileExistsError:
             raise _name_taken(name) from None
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if target.exists():
+                raise _name_taken(name) from None
+            os.replace(source, target)
     fsync_folder(target.parent)
 
 
