@@ -6,8 +6,9 @@ input: the cells one weight multiplied (with the gradient over each), the window
 output's gradient goes back through, the zeros stuffed between gradients and cells
 not computed yet. Cells grow to fit numbers such as -0.0244 at a legible size.
 
-Numbers are rounded for people (``people``): 3 significant digits, whole numbers
-plainly, float noise such as 3.3e-16 as 0.
+Numbers are rounded for people (``people``, the project's one formatter
+``core.base.numbers.readable``): 3 significant digits, whole numbers plainly, float
+noise such as 3.3e-16 as 0.
 
 >>> people(3.3306690738754696e-16), people(-0.44444), people(12.0), people(2 / 3 * 100)
 ('0', '-0.444', '12', '66.7')
@@ -22,6 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core.base.numbers import readable as people
+from core.base.numbers import readable_all
 from ui.widgets.matrix_html import DIVERGING_STOPS, SEQUENTIAL_STOPS
 from ui.widgets.matrix_view import HALO_COLOR, HIGHLIGHT_COLOR, WINNER_COLOR
 
@@ -55,43 +58,15 @@ MAX_CELL_PX = 64  # cells grow up to this to fit a number such as -0.0244
 _CHAR_EM = 0.62  # width of one monospace digit, in em
 
 
-_NOISE = 1e-9  # below this (relative to the largest value) a number is float noise
-
-
 _FONT_FAMILY = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 
 
 _INDEX_STYLE = "padding:0 3px;border:0;font-size:11px;color:#777;font-weight:400"
 
 
-def people(value: float, scale: float = 1.0) -> str:
-    """A number as a person reads it: whole numbers plainly, else 3 significant digits.
-
-    ``scale`` is the largest magnitude around (e.g. in the same matrix): anything
-    below ``scale × 1e-9`` is float noise and prints as 0.
-
-    >>> people(-0.0), people(1 / 3), people(1e-5), people(123.456), people(-2.9999999999)
-    ('0', '0.333', '0.00001', '123', '-3')
-    """
-    value = float(value)
-    if not np.isfinite(value):
-        return "inf" if value > 0 else "-inf" if value < 0 else "?"
-    if abs(value) <= _NOISE * max(abs(scale), 1.0):
-        return "0"
-    if abs(value - round(value)) <= _NOISE * max(abs(value), 1.0):
-        return str(int(round(value)))
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    text = np.format_float_positional(value, precision=3, unique=False, fractional=False)
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def people_format(values) -> Callable[[float], str]:
     """A ``fmt`` for ``matrix_table``: ``people`` with the matrix's own scale for noise."""
-    finite = np.asarray(values, dtype=np.float64)
-    finite = finite[np.isfinite(finite)]
-    scale = float(np.abs(finite).max()) if finite.size else 1.0
-    return lambda value: people(value, scale)
+    return readable_all(values)
 
 
 def signed(value: float) -> str:
