@@ -16,6 +16,7 @@ import streamlit as st
 from core.jobs.inspection import InferenceError, ModelRejectedError
 from ui.inspect import layer_sections, model_sections
 from ui.inspect.inputs import input_picker, test_set_for
+from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
 
 st.title("Inspect a Network")
@@ -25,6 +26,7 @@ st.caption(
     "of the image decide the answer."
 )
 
+LINK.start()  # a shared link picks the model, the input and every layer; the address follows
 controls, _ = st.columns([3, 1])
 with controls:
     choice = model_picker()
@@ -50,17 +52,7 @@ except (ValueError, InferenceError, ModelRejectedError) as error:
 class_names = model_sections.class_names_for(info, choice.metadata, test)
 model_sections.input_and_prediction(sample, maps, class_names)
 
-tabs = st.tabs(
-    [
-        "Filters",
-        "Feature maps",
-        "Pooling & ReLU",
-        "Receptive field",
-        "Saliency & Grad-CAM",
-        "Top 9 images",
-        "Model summary",
-    ]
-)
+tabs = st.tabs(TAB_NAMES, key="inspect.tab", on_change="rerun")
 with tabs[0]:
     st.markdown(
         "The first convolution layer looks at raw pixels. After training, its filters often "
@@ -106,3 +98,4 @@ with tabs[6]:
     model_sections.summary(info, choice.metadata)
 
 st.caption(f"Feature maps computed in {maps.worker_ms:.0f} ms in the inference worker.")
+LINK.finish()  # names linked picks this model lacks, and keeps the address current

@@ -42,10 +42,18 @@ def differing(a: dict, b: dict) -> list[str]:
     ]
 
 
-def reopened(page: str, at: AppTest, link: PageLink) -> AppTest:
-    """A fresh session on the address ``at`` shows: same controls, same address, no warning."""
+def reopened(page: str, at: AppTest, link: PageLink, *, ignore: tuple[str, ...] = ()) -> AppTest:
+    """A fresh session on the address ``at`` shows: same controls, same address, no warning.
+
+    ``ignore`` names picks of controls not on screen in either session.
+    """
     again = open_page(page, dict(at.query_params))
-    assert link_warnings(again) == []
-    assert differing(controls(again, link), controls(at, link)) == []
-    assert dict(again.query_params) == dict(at.query_params)
+    assert link_warnings(again) == [], link_warnings(again)
+    before, after = controls(at, link), controls(again, link)
+    changed = [name for name in differing(after, before) if name not in ignore]
+    assert changed == [], [(name, before[name], after[name]) for name in changed]
+    assert dict(again.query_params) == dict(at.query_params), (
+        dict(at.query_params),
+        dict(again.query_params),
+    )
     return again

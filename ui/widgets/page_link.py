@@ -39,6 +39,7 @@ from typing import Any
 import streamlit as st
 
 from ui.widgets.link_params import (
+    SHOWN_CHARS,
     LinkField,
     Problem,
     decode,
@@ -262,6 +263,9 @@ class PageLink:
         state[self._key("locked_values")] = locked_values
         state[self._key("problems")] = tuple(problems)
         state[self._key("restored")] = True
+        state[self._key("linked")] = {
+            name: format_value(self.by_name[name], value) for name, value in decoded.values.items()
+        }
         state[self._key("restored_link")] = self.params()
 
     def enforce_locks(self) -> None:
@@ -284,8 +288,8 @@ class PageLink:
 
         The page has already put the control to its fallback; the warning is redrawn.
         """
-        item = self.by_name[name]
-        problem = Problem(name, shown, reason, format_value(item, item.default))
+        shown = shown if len(shown) <= SHOWN_CHARS else shown[: SHOWN_CHARS - 1] + "…"
+        problem = Problem(name, shown, reason, "")
         state = st.session_state
         state[self._key("problems")] = (*state.get(self._key("problems"), ()), problem)
         state[self._key("restored_link")] = self.params()
@@ -306,6 +310,7 @@ class PageLink:
         """Restore when needed, enforce locks, show the warning and hide/lock CSS, sync."""
         state = st.session_state
         state[ACTIVE_KEY] = self
+        state.pop(self._key("linked"), None)  # ``finish`` checks only the run that restored
         if not state.get(self._key("restored")) or state.pop(RESTORE_KEY, False):
             self.restore()
         self.enforce_locks()
@@ -320,6 +325,25 @@ class PageLink:
         css = controls_css(hidden, locked_keys)
         if css:
             st.html(css)
+        self.sync()
+
+    def finish(self) -> None:
+        """At the end of the page: name linked values the page could not use, then sync.
+
+        In the run that restored the link, a control whose value is no longer what the
+        link set was refused by the page itself (a layer this model lacks, a pixel
+        outside the output): that parameter is named in the warning as stale.
+        """
+        linked = st.session_state.pop(self._key("linked"), None) or {}
+        for name, text in linked.items():
+            item = self.by_name[name]
+            try:
+                now = format_value(item, self.value(item))
+            except (TypeError, ValueError):
+                continue
+            if now != text:
+                reason = f"cannot be used here (it is {now} instead)"
+                self.stale(name, text, reason)
         self.sync()
 
     def sync(self) -> None:
