@@ -5,6 +5,7 @@ client), so every test here is marked slow.
 """
 
 import os
+import re
 
 import cv2
 import numpy as np
@@ -142,7 +143,7 @@ def test_drawn_digit_goes_through_the_same_network():
     assert int(probabilities.argmax()) == 1
 
 
-def test_model_upload_lambda_and_mlp_are_refused_with_a_message():
+def test_model_upload_lambda_is_refused_and_a_dense_network_shown_with_a_note():
     folder = build_test_models()
     app = run_page()
     app.radio(key="inspect.model_source").set_value("upload").run()
@@ -157,8 +158,67 @@ def test_model_upload_lambda_and_mlp_are_refused_with_a_message():
     app.file_uploader(key="inspect.model_upload").set_value(
         ("mlp.keras", data, "application/octet-stream")
     ).run()
-    assert not app.exception
-    assert any("no convolution layers" in item.value for item in app.error)
+    assert_clean(app)
+    notes = [item.value for item in app.info]
+    assert any("no convolution layers (a dense network)" in note for note in notes)
+    assert any("no filters to show" in note for note in notes)
+    assert any("no feature maps to show" in note for note in notes)
+    assert any("No Grad-CAM" in note for note in notes)
+    assert "**Prediction: " in markdown_text(app)
+    assert "**Saliency**" in markdown_text(app)
+
+
+def every_text(app: AppTest) -> str:
+    """All the words on the page: markdown, captions, boxes, expander labels."""
+    parts = [markdown_text(app)]
+    for elements in (app.caption, app.error, app.warning, app.info, app.success):
+        parts.extend(element.value for element in elements)
+    parts.extend(expander.label for expander in app.expander)
+    return "\n".join(parts)
+
+
+def test_a_model_whose_weights_hold_nan_gets_a_message_in_every_section(mnist):
+    """A diverged run's model (NaN from its second convolution on): what can be shown is
+    shown, everything made of NaN is said to be so, never drawn or printed as "nan"."""
+    from tests.corpus.models import built
+
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("upload").run()
+    app.file_uploader(key="inspect.model_upload").set_value(
+        ("diverged.keras", built("nan_weights.keras"), "application/octet-stream")
+    ).run()
+
+    def check(app: AppTest, *expected: str) -> None:
+        assert not app.exception, [item.value for item in app.exception]
+        text = every_text(app)
+        assert not re.search(r"\bnan\b|\binf\b", text), text  # raw floats, not our words
+        warnings = " ".join(item.value for item in [*app.warning, *app.error])
+        for fragment in expected:
+            assert fragment in warnings, (fragment, warnings)
+
+    check(
+        app,
+        "weights hold NaN or infinite values (in conv_2), so everything computed",
+        "so its prediction can't be shown",
+        "so the maps of conv_2 can't be shown",
+        "so saliency and Grad-CAM can't be shown",
+    )
+    assert "Retrain it" in app.warning[0].value or "retrain it" in app.warning[0].value
+    # What comes before the NaN is still there: the first layer's filters and maps.
+    assert "Layer **conv** has 4 filters" in markdown_text(app)
+    assert any(expander.label.startswith("conv (Conv2D") for expander in app.expander)
+    app.selectbox(key="inspect.filter_layer").set_value("conv_2").run()
+    check(app, "The weights of layer **conv_2** hold NaN or infinite values")
+    app.selectbox(key="inspect.enlarge_layer").set_value("conv_2").run()
+    check(app, "so map 0 of conv_2 can't be shown")
+    app.selectbox(key="inspect.rf_layer").set_value("conv_2").run()
+    check(app)
+    assert "(value not a number: this model's weights hold NaN)" in markdown_text(app)
+    app.selectbox(key="inspect.top_layer").set_value("conv_2").run()
+    check(app, "so the images that excite conv_2 most can't be shown")
+    assert not [button for button in app.button if button.key == "inspect.top_go"]
+    app.radio(key="inspect.pick_mode").set_value("misclassified").run()
+    check(app, "Could not classify the test images: This model's weights hold NaN")
 
 
 def test_uploaded_cnn_is_inspected_with_a_chosen_test_set():

@@ -17,12 +17,28 @@ from core.jobs.inspection import (
     LayerInfo,
     ModelInfo,
     ModelRejectedError,
+    nan_weights_message,
 )
 from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
 
 MAX_FILTERS = 64
+
+
+NO_MAPS = (
+    "This model has no convolution, activation or pooling layers, so there are no feature "
+    "maps to show: a dense network turns the whole image into numbers at once."
+)
+
+
+def not_numbers(values: np.ndarray) -> bool:
+    """Whether an array holds NaN or infinite values (a model whose weights hold NaN).
+
+    >>> not_numbers(np.array([0.0, np.nan])), not_numbers(np.zeros(3))
+    (True, False)
+    """
+    return not np.isfinite(values).all()
 
 
 def reported_errors(action):
@@ -94,6 +110,12 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     channel-mixing matrix they are.
     """
     convs = [layer for layer in info.conv_layers if layer.is_map]
+    if not convs:
+        st.info(
+            "This model has no convolution layers, so it has no filters to show: its dense "
+            "layers weigh every pixel separately instead of sliding small kernels over the image."
+        )
+        return
     names = [layer.name for layer in convs]
     chosen = None
     if len(names) > 1:
@@ -288,6 +310,9 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
     In a model with branches the layers are grouped: the main path, and before each merge
     one group per branch it joins, under a heading that says what the merge does.
     """
+    if not info.map_layers:
+        st.info(NO_MAPS)
+        return
     shared = st.toggle(
         "Shared colour scale per layer",
         value=True,
@@ -307,6 +332,11 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
             st.markdown(graph.branch_heading(group.layers[0]))
         for layer in group.layers:
             values = maps.maps[layer.name]
+            if not_numbers(values):
+                with st.expander(_map_title(info, layer, values), expanded=position == 0):
+                    st.warning(nan_weights_message(f"the maps of {layer.name}", info.nan_layers))
+                position += 1
+                continue
             tiles, _, description = views.map_tiles(values, shared=shared, limit_count=MAX_FILTERS)
             with st.expander(_map_title(info, layer, values), expanded=position == 0):
                 st.image(views.mosaic(tiles, columns=8), width="stretch")
@@ -345,6 +375,9 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
     )
     channel = min(channel, values.shape[2] - 1)
     plane = values[:, :, channel]
+    if not_numbers(plane):
+        st.warning(nan_weights_message(f"map {channel} of {name}", info.nan_layers))
+        return
     signed = bool(plane.min() < 0)
     columns = st.columns(2)
     columns[0].plotly_chart(
@@ -361,6 +394,9 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
     if weights is None or number >= weights.kernels.shape[3]:
         return
     kernel = np.moveaxis(weights.kernels[:, :, :, number], 2, 0)[:MAX_FILTERS]
+    if not_numbers(kernel):
+        columns[1].warning(nan_weights_message(f"filter {number} of {conv.name}", (conv.name,)))
+        return
     with columns[1]:
         if conv.kernel_size == (1, 1) and len(kernel) > 1:
             figure = views.heatmap_figure(
@@ -410,6 +446,9 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
     before, after = maps.maps.get(source.name), maps.maps[pool.name]
     if before is None:
         st.info(f"The input of {pool.name} is not a feature map shown here.")
+        return
+    if not_numbers(before) or not_numbers(after):
+        st.warning(nan_weights_message(f"what {pool.name} does to its maps", info.nan_layers))
         return
     forget_stale_choice("inspect.pool_channel", range(after.shape[2]))
     channel = int(

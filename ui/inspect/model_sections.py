@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from core.data.catalog import DISPLAY_NAMES
-from core.jobs.inspection import FeatureMaps, ModelInfo
+from core.jobs.inspection import FeatureMaps, ModelInfo, nan_weights_message
 from core.jobs.worker_client import WorkerClient
 from core.ops.receptive_field import input_region
 from ui.inspect import graph, views
 from ui.inspect.inputs import InputSample, TestSet
-from ui.inspect.layer_sections import forget_stale_choice, reported_errors
+from ui.inspect.layer_sections import NO_MAPS, forget_stale_choice, not_numbers, reported_errors
 
 
 def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
@@ -44,6 +44,9 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
             f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white). Hover for values."
         )
     with right:
+        if not_numbers(maps.probabilities):
+            st.warning(nan_weights_message("its prediction"))
+            return
         predicted = int(np.argmax(maps.probabilities))
         verdict = ""
         if sample.true_class is not None:
@@ -81,6 +84,12 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
     and the page says that it is a maximum over branches.
     """
     names = [layer.name for layer in info.map_layers]
+    if not names:
+        st.info(
+            "This model has no convolution or pooling layers: every unit of its first dense "
+            "layer sees the whole input, so there is no receptive field to trace."
+        )
+        return
     columns = st.columns(4)
     forget_stale_choice("inspect.rf_layer", names)
     name = columns[0].selectbox(
@@ -150,9 +159,11 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
             "(dotted) is padding."
         )
     )
+    value = values[row, col, channel]
+    shown = "not a number: this model's weights hold NaN" if not_numbers(value) else f"{value:.3f}"
     right.markdown(
         f"Unit ({row}, {col}) of map {channel} in **{name}** (value "
-        f"{values[row, col, channel]:.3f}) depends on a **{field.size[0]}×{field.size[1]}** "
+        f"{shown}) depends on a **{field.size[0]}×{field.size[1]}** "
         f"window of the input.{clipped} Neighbouring units are {field.jump[0]} pixels apart."
     )
     merges = [step for step in steps if step.is_maximum]
@@ -193,7 +204,10 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
 
 
 def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class_names):
-    """Saliency and Grad-CAM overlays for a chosen class."""
+    """Saliency and Grad-CAM overlays for a chosen class (saliency alone without conv maps)."""
+    if not_numbers(maps.probabilities):
+        st.warning(nan_weights_message("saliency and Grad-CAM", info.nan_layers))
+        return
     predicted = int(np.argmax(maps.probabilities))
     columns = st.columns(2)
     choice = columns[0].selectbox(
@@ -206,6 +220,9 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
     )
     class_index = predicted if choice < 0 else int(choice)
     candidates = [layer.name for layer in info.map_layers]
+    if not candidates:
+        _saliency_alone(client, path, sample, class_index, class_names)
+        return
     last = info.last_conv
     default = candidates.index(last.name) if last is not None else len(candidates) - 1
     forget_stale_choice("inspect.cam_layer", candidates)
@@ -254,12 +271,39 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
         )
 
 
+def _saliency_alone(client, path, sample: InputSample, class_index: int, class_names):
+    """Saliency for a model without feature maps (a dense network): no Grad-CAM to draw."""
+    saliency = reported_errors(lambda: client.saliency(path, sample.image, class_index))
+    if saliency is None:
+        return
+    pictures = st.columns(3)
+    for column, (title, rgb) in zip(
+        pictures,
+        [
+            ("Input", views.input_rgb(sample.image)),
+            ("Saliency", views.overlay(sample.image, saliency.heatmap)),
+        ],
+        strict=False,
+    ):
+        column.markdown(f"**{title}**")
+        column.image(views.enlarge(rgb, 240), width="stretch")
+    pictures[2].info("No Grad-CAM: it weighs a layer's feature maps, and this model has none.")
+    st.caption(
+        f"Explaining **{class_names[class_index]}** (probability {saliency.probability:.1%}; "
+        f"the gradients are of its {saliency.score}). Saliency: how strongly each pixel would "
+        "change that score (|gradient|, bright = sensitive), scaled to 0–1."
+    )
+
+
 def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet | None):
     """The test images that excite a chosen filter most, with a progress bar."""
     if test is None:
         st.info("Needs a test set of images like the model's training data.")
         return
     names = [layer.name for layer in info.map_layers]
+    if not names:
+        st.info(NO_MAPS)
+        return
     columns = st.columns(2)
     forget_stale_choice("inspect.top_layer", names)
     layer = columns[0].selectbox(
@@ -284,6 +328,9 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
         ),
         channels - 1,
     )
+    if layer in graph.nan_affected(info):
+        st.warning(nan_weights_message(f"the images that excite {layer} most", info.nan_layers))
+        return
     scan = client.existing_scan(path, layer, test.reference)
     if st.button(
         f"Find the top 9 among {len(test.images):,} test images",

@@ -104,9 +104,10 @@ def model_picker() -> ModelChoice | None:
 
 
 def _upload_picker() -> ModelChoice | None:
+    # Any file is taken, so a pickle, a SavedModel or a checkpoint gets a message that says
+    # what it is and what to do, not only the uploader's "files are not allowed".
     uploaded = st.file_uploader(
         "Upload a .keras (or older .h5) model",
-        type=["keras", "h5"],
         key="inspect.model_upload",
         max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
         help=f"A Keras 3 model saved with model.save('name.keras'), up to "
@@ -142,4 +143,6 @@ def load_model_info(choice: ModelChoice) -> ModelInfo | None:
     if info.problem:
         st.error(f"**{choice.label}** cannot be inspected here. {info.problem}")
         return None
+    for note in info.notes:  # no convolution layers; weights that are not numbers
+        (st.warning if "NaN" in note else st.info)(note)
     return info

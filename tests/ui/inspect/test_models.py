@@ -127,6 +127,27 @@ def test_an_upload_is_asked_for_and_a_file_that_is_not_a_keras_archive_is_refuse
     assert at.session_state["result"] is None
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("model.pkl", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01.", "a Python pickle"),
+        ("saved_model.pb", b"\x08\x01\x12\xeb\xe6\x02\n\x88" + bytes(40), "not a Keras 3 model"),
+        ("README.txt", b"My model, trained on MNIST.", "a text file"),
+    ],
+)
+def test_a_file_of_another_kind_is_taken_and_told_what_it_is(name, data, expected):
+    """Any file can be chosen, so it gets the app's message instead of the uploader's."""
+    at = open_picker("upload")
+    at.file_uploader(key="inspect.model_upload").set_value(
+        (name, data, "application/octet-stream")
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    [error] = [e.value for e in at.error]
+    assert error.startswith(f"**{name}** cannot be inspected.") and expected in error
+    assert "model.save('name.keras')" in error
+    assert at.session_state["result"] is None
+
+
 @pytest.mark.slow  # the worker converts it
 def test_an_h5_upload_is_converted_and_says_so():
     from core.jobs.legacy_models import LEGACY_NOTE
@@ -172,3 +193,22 @@ def test_the_worker_describes_a_bundled_model_and_refuses_a_broken_file(tmp_path
     [error] = [e.value for e in at.error]
     assert "**broken.keras**" in error
     assert at.session_state["result"] is None
+
+
+@pytest.mark.slow
+def test_the_notes_of_an_accepted_model_are_shown(tmp_path):
+    from tests.corpus.models import built
+
+    path = tmp_path / "dense.keras"
+    path.write_bytes(built("dense_only.keras"))
+    choice = ModelChoice(str(path), "dense.keras", {})
+    at = AppTest.from_function(load_script, args=(choice,), default_timeout=120).run()
+    assert not at.exception and not at.error and not at.warning
+    assert at.info[0].value.startswith("This model has no convolution layers (a dense network)")
+    path = tmp_path / "diverged.keras"
+    path.write_bytes(built("nan_weights.keras"))
+    choice = ModelChoice(str(path), "diverged.keras", {})
+    at = AppTest.from_function(load_script, args=(choice,), default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert at.warning[0].value.startswith("This model's weights hold NaN or infinite values")
+    assert at.session_state["result"].nan_layers == ("conv_2",)
