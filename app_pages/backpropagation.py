@@ -142,4 +142,4 @@ with descent_tab:
         **settings.options(),
     )
     show_descent_step(step, learning_rate)
-LINK.sync()
+LINK.finish()  # names linked values the page could not use; keeps the address current

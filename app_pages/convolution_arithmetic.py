@@ -172,4 +172,4 @@ matrix_expander(
     halo=halo,
     breakdown=breakdown if settings.transposed else None,
 )
-LINK.sync()
+LINK.finish()  # names linked values the page could not use; keeps the address current

@@ -118,7 +118,7 @@ def playground() -> None:
     if output is not None:
         show_size_arithmetic(sizes)
         show_tabs(choice, image, chosen, weights, output, sliding, mapping, LINK.params())
-    LINK.sync()  # and what the open tab changed (a clicked pixel)
+    LINK.finish()  # and what the open tab changed (a clicked pixel); names unusable values
 
 
 playground()

@@ -37,4 +37,4 @@ for tab, show_tab in zip(tabs, TABS, strict=True):
     if tab.open:
         with tab:
             show_tab(choice, gray)
-LINK.sync()
+LINK.finish()  # names linked values the page could not use; keeps the address current

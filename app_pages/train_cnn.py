@@ -118,4 +118,4 @@ st.caption(
 if choice is not None and config is not None:
     compare_controls(choice, spec if isinstance(spec, ModelSpec) else None, config)
 compare_view()
-LINK.sync()
+LINK.finish()  # names linked values the page could not use; keeps the address current

@@ -181,3 +181,10 @@ def test_every_tab_has_a_slug_and_every_image_a_name():
     assert (
         widget_defaults()["kernel.stride_rows"] == 1 and "kernel.last_good" not in widget_defaults()
     )
+
+
+def test_a_pixel_outside_the_output_is_named_as_stale():
+    at = fresh({"img": "synthetic:example4", "pad": "valid", "px": "50,50"})
+    (warning,) = [w.value for w in at.warning if "link" in w.value]
+    assert "`px=50,50`" in warning and "cannot be used here" in warning
+    assert at.query_params["px"] == "1,3"  # the last output pixel of the 2×4 output

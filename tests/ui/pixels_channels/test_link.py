@@ -69,3 +69,10 @@ def test_hide_and_lock():
     css = "\n".join(element.proto.body for element in at.get("html"))
     assert ".st-key-pixels-source {display: none" in css
     assert ".st-key-pixels-window {pointer-events: none" in css
+
+
+def test_a_centre_outside_a_small_image_is_named_as_stale():
+    at = open_page(PAGE, {"img": "digit:3", "row": "500"})
+    (warning,) = link_warnings(at)
+    assert "`row=500`" in warning and "cannot be used here" in warning
+    assert at.slider(key="pixels.row").value == 27
