@@ -263,9 +263,10 @@ def model_store_manager() -> None:
 
 
 def _upload() -> None:
+    # Any file is taken, so a pickle, a SavedModel or a checkpoint gets a message that says
+    # what it is and what to do, not only the uploader's "files are not allowed".
     upload = st.file_uploader(
         "Upload a .keras (or older .h5) model",
-        type=["keras", "h5"],
         key="train.store_upload",
         help="Checked in a separate process with Keras' safe mode: Lambda layers and custom "
         "code are refused. An older .h5 model is converted to .keras there.",
@@ -287,4 +288,4 @@ def _upload() -> None:
         else:
             st.success(f"Added **{saved.name}**.")
             for note in saved.metadata.get("notes") or []:  # converted from .h5, no convs, NaN
-                st.info(note)
+                (st.warning if "NaN" in note else st.info)(note)

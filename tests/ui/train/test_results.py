@@ -319,6 +319,35 @@ def test_an_upload_that_is_not_a_keras_file_is_refused_before_any_check(folders)
     assert not (folders / "models").exists() or not any((folders / "models").iterdir())
 
 
+def test_a_file_of_another_kind_is_taken_and_told_what_it_is(folders):
+    """Any file can be chosen, so a pickle gets the app's message instead of the uploader's."""
+    at = open_store()
+    at.file_uploader(key="train.store_upload").set_value(
+        ("model.pkl", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01.", "x")
+    ).run()
+    at.button(key="train.store_upload_go").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Not added: This file is a Python pickle, not a Keras 3 model.")
+    assert "model.save('name.keras')" in error
+    assert not (folders / "models").exists() or not any((folders / "models").iterdir())
+
+
+@pytest.mark.slow  # the worker checks it
+def test_a_model_whose_weights_hold_nan_is_added_with_a_warning(folders):
+    from tests.corpus.models import built
+
+    at = open_store()
+    at.file_uploader(key="train.store_upload").set_value(
+        ("diverged.keras", built("nan_weights.keras"), "application/octet-stream")
+    ).run()
+    at.button(key="train.store_upload_go").click().run(timeout=180)
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Added **diverged**."]
+    assert at.warning[0].value.startswith("This model's weights hold NaN or infinite values")
+    assert (folders / "models" / "diverged.keras").is_file()
+
+
 @pytest.mark.slow  # the worker converts and checks it
 def test_an_h5_upload_is_stored_as_keras_with_a_note(folders):
     from core.jobs.legacy_models import LEGACY_NOTE
