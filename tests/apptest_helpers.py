@@ -14,3 +14,8 @@ def markdown_text(at: AppTest) -> str:
 def result_tables(at: AppTest) -> list[np.ndarray]:
     """The read-only tables on the page (the editable data_editors are left out)."""
     return [df.value.to_numpy() for df in at.dataframe if df.editing_mode == "read_only"]
+
+
+def matrix_tables(at: AppTest) -> list[str]:
+    """The HTML of every small matrix on the page (``ui.widgets.matrix_html.matrix_table``)."""
+    return [h.proto.body for h in at.get("html") if 'class="cs-matrix"' in h.proto.body]

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.imaging.images import load_image
+from tests.apptest_helpers import matrix_tables
 
 ROOT = PROJECT_ROOT
 PAGE = str(ROOT / "app_pages" / "pixels_channels.py")
@@ -35,12 +36,12 @@ def use_photo(at: AppTest, name: str) -> AppTest:
 
 
 def printed_numbers(at: AppTest) -> np.ndarray:
-    """The numbers of the region grid, read back from the Plotly figure sent to the page."""
-    import json
+    """The numbers of the region grid, read back from the HTML table sent to the page."""
+    import re
 
-    chart = next(c for c in at.get("plotly_chart") if "pixels.numbers" in c.proto.id)
-    figure = json.loads(chart.proto.spec)
-    return np.array(figure["data"][0]["z"], dtype=float)
+    (table,) = matrix_tables(at)
+    rows = re.findall(r"<tr style=\"height:\d+px\">(.*?)</tr>", table)
+    return np.array([[float(v) for v in re.findall(r"<td[^>]*>([^<]*)</td>", row)] for row in rows])
 
 
 def test_default_page_and_every_tab_run():

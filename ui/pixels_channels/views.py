@@ -143,7 +143,8 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     plane = channel_plane(pixels, gray, shown_channel)
     window, top, left = histogram.region(plane, (row, col), size)
     rows, cols = window.shape[:2]
-    left_col, right_col = st.columns([1, 1.4])
+    # Wide windows get the page's whole width, so 3-digit numbers keep a legible size.
+    left_col, right_col = st.columns([1, 1.4]) if cols <= 16 else (st.container(), st.container())
     picture = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
     image_view.show_picture(
         image_view.outline_region(picture, top, left, rows, cols),

@@ -8,8 +8,14 @@ costs almost nothing, so the page stays well under its 250 ms budget.
 The look follows ``ui.widgets.matrix_view.matrix_figure``: the diverging "RdBu_r"
 scale centred on 0 when any value is negative, "Blues" otherwise; padding
 cells (``halo``) tinted green with a dotted outline; NaN cells blank with
-``hidden_text`` in them. Colours are interpolated over fixed ColorBrewer stops,
-so this module needs numpy only, and it never imports Streamlit.
+``hidden_text`` in them; the window (``highlight``), the current cell (``winner``)
+and unreached cells (``shade``) marked. Colours are interpolated over fixed
+ColorBrewer stops, so this module needs numpy only, and it never imports Streamlit.
+
+Readable on a projector: every cell is framed by a thin grey line (a white cell on
+the white page still shows), the font never drops below ``LEGIBLE_FONT_PX`` while a
+cell can grow to ``MAX_CELL_PX``, and cells are always wide enough for their longest
+number (``fit_cells``), so no number is clipped or runs into its neighbour.
 
 >>> table = matrix_table([[1, -0.0, 2.5]])
 >>> [cell.split(">")[-1] for cell in table.split("</td>")[:-1]]
@@ -25,7 +31,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ui.widgets.matrix_view import HALO_COLOR, format_value
+from core.base.numbers import readable_all
+from ui.widgets.matrix_view import (
+    HALO_COLOR,
+    HIGHLIGHT_COLOR,
+    WINNER_COLOR,
+    format_value,
+)
 
 # ColorBrewer stops, low → high, as Plotly's "RdBu_r" and "Blues" (read-only).
 DIVERGING_STOPS = np.array(
@@ -62,7 +74,13 @@ SEQUENTIAL_STOPS = np.array(
 )
 
 
+GREY_STOPS = np.array([(0, 0, 0), (255, 255, 255)], dtype=np.float64)  # 0 black, 255 white
+
+
 DIVERGING_STOPS.flags.writeable = False
+
+
+GREY_STOPS.flags.writeable = False
 
 
 SEQUENTIAL_STOPS.flags.writeable = False
@@ -83,22 +101,74 @@ DARK_LUMA = 140  # below this background luma (0–255) the text turns white
 OPERATOR_PX = 22
 
 
-_FIT_CHARS = 5  # texts longer than this get a smaller font
+LEGIBLE_FONT_PX = 12  # numbers never print smaller while a cell may still grow
 
 
-_CHAR_WIDTH_EM = 0.62  # width of one monospace digit, in em
+MIN_FONT_PX = 10  # the floor once a cell is at MAX_CELL_PX (very long texts only)
 
 
-_MIN_FONT_PX = 7
+MAX_FONT_PX = 16
 
 
-_INDEX_PX = 10  # the row and column numbers around a table
+MAX_CELL_PX = 84  # cells grow up to this to fit their longest number
 
 
-_INDEX_COLUMN_PX = 18
+GRID_LINE = "#d0d0d0"  # the thin frame around every cell
 
 
-_FONT_FAMILY = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
+SHADE_RGB = (150, 150, 150)  # unreached cells: blended towards this grey
+
+
+CELL_CSS = (  # what every cell shares, once per table instead of in every <td>
+    "<style>.cs-matrix td{padding:0;border:0;white-space:nowrap;overflow:hidden;"
+    f"box-shadow:0 0 0 1px {GRID_LINE}}}</style>"
+)
+
+
+_CELL_PADDING_PX = 8  # room left and right of the longest number, both sides together
+
+
+_CHAR_WIDTH_EM = 0.62  # width of one monospace digit, in em (DejaVu Sans Mono: 0.602)
+
+
+_INDEX_PX = 11  # the row and column numbers around a table
+
+
+_MIN_INDEX_COLUMN_PX = 18
+
+
+_FONT_FAMILY = "ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace"
+
+
+def text_width_px(text: str, font_px: float) -> int:
+    """Width of ``text`` in a monospace font of ``font_px`` pixels (rounded up).
+
+    >>> text_width_px("255", 12), text_width_px("", 12)
+    (23, 0)
+    """
+    return int(np.ceil(len(text) * _CHAR_WIDTH_EM * font_px))
+
+
+def fit_cells(texts, cell_px: int = 40) -> tuple[int, int, int]:
+    """Cell width, cell height and font size (px) that print every text whole.
+
+    The font follows the cell (a third of it, between ``LEGIBLE_FONT_PX`` and
+    ``MAX_FONT_PX``); a cell too narrow for its longest text grows, up to
+    ``MAX_CELL_PX``; past that the font shrinks (never below ``MIN_FONT_PX``) and the
+    cell still grows as much as needed: a number is never clipped.
+
+    >>> fit_cells(["1", "0"], 42), fit_cells(["255"], 22), fit_cells(["-0.0244"], 34)
+    ((42, 42, 14), (31, 22, 12), (61, 34, 12))
+    """
+    longest = max((len(str(text)) for text in texts), default=1)
+    font = int(min(MAX_FONT_PX, max(LEGIBLE_FONT_PX, round(cell_px / 3))))
+    needed = longest * _CHAR_WIDTH_EM * font + _CELL_PADDING_PX
+    if needed > MAX_CELL_PX:
+        fitting = (MAX_CELL_PX - _CELL_PADDING_PX) / (_CHAR_WIDTH_EM * longest)
+        font = int(max(MIN_FONT_PX, min(font, fitting)))
+        needed = longest * _CHAR_WIDTH_EM * font + _CELL_PADDING_PX
+    width = int(max(cell_px, np.ceil(needed)))
+    return width, int(max(cell_px, font + _CELL_PADDING_PX)), font
 
 
 def _hex_to_rgb(color: str) -> np.ndarray:
@@ -110,39 +180,53 @@ def _rgb_to_hex(rgb) -> str:
     return "#" + "".join(f"{int(round(channel)):02x}" for channel in rgb)
 
 
-def _validated(values, halo) -> tuple[np.ndarray, np.ndarray]:
-    """The matrix as float64 and the halo mask (all False when ``None``), shapes checked."""
+def _validated(values) -> np.ndarray:
+    """The matrix as float64, checked to be 2-D and non-empty."""
     matrix = np.array(values, dtype=np.float64)
     if matrix.ndim != 2 or matrix.size == 0:
         raise ValueError(
             f"`values` must be 2-D and non-empty. Received: values with shape {matrix.shape}"
         )
-    if halo is None:
-        return matrix, np.zeros(matrix.shape, dtype=bool)
-    halo = np.asarray(halo, dtype=bool)
-    if halo.shape != matrix.shape:
+    return matrix
+
+
+def _shaped(array, shape: tuple[int, int], name: str, dtype=bool) -> np.ndarray:
+    """A mask or text array of the matrix's shape (all False / "" when ``None``)."""
+    if array is None:
+        return np.zeros(shape, dtype=bool) if dtype is bool else np.full(shape, "", dtype=object)
+    array = np.asarray(array, dtype=dtype)
+    if array.shape != shape:
         raise ValueError(
-            f"`halo` must have the matrix's shape {matrix.shape}. Received: halo with shape "
-            f"{halo.shape}"
+            f"`{name}` must have the matrix's shape {shape}. Received: {name} with shape "
+            f"{array.shape}"
         )
-    return matrix, halo
+    return array
 
 
-def _scale_positions(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scale_positions(
+    matrix: np.ndarray, zmin: float | None = None, zmax: float | None = None, colors: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Where each cell sits on its colour scale (0–1) and the stops of that scale.
 
     Diverging (symmetric ±max|x|, 0 in the middle) as soon as one finite value
-    is negative, so a sign is never hidden; otherwise min → max on "Blues".
+    is negative, so a sign is never hidden; otherwise min → max on "Blues";
+    ``colors="greys"`` maps ``zmin`` (black) → ``zmax`` (white), as pixels are seen.
+    ``zmin``/``zmax`` fix the ends (a matrix that fills up keeps its colours).
     Infinite cells take the scale's end; NaN cells get 0 (they are drawn blank).
     """
     finite = matrix[np.isfinite(matrix)]
     safe = np.where(np.isfinite(matrix), matrix, 0.0)
-    if finite.size and finite.min() < 0:
-        positions = 0.5 + 0.5 * safe / np.abs(finite).max()
+    low = zmin if zmin is not None else (finite.min() if finite.size else 0.0)
+    high = zmax if zmax is not None else (finite.max() if finite.size else 0.0)
+    if colors == "greys":
+        stops = GREY_STOPS
+        positions = (safe - low) / (high - low) if high > low else np.zeros_like(safe)
+    elif min(low, finite.min() if finite.size else 0.0) < 0:
+        extent = max(abs(low), abs(high), np.abs(finite).max() if finite.size else 0.0)
+        positions = 0.5 + 0.5 * safe / extent
         stops = DIVERGING_STOPS
     else:
-        low = finite.min() if finite.size else 0.0
-        span = (finite.max() - low) if finite.size else 0.0
+        span = high - low
         positions = (safe - low) / span if span > 0 else np.zeros_like(safe)
         stops = SEQUENTIAL_STOPS
     positions = np.where(np.isposinf(matrix), 1.0, np.where(np.isneginf(matrix), 0.0, positions))
@@ -156,12 +240,13 @@ def _interpolate(positions: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return np.stack(channels, axis=-1)
 
 
-def _backgrounds(matrix: np.ndarray, halo: np.ndarray) -> np.ndarray:
-    """Cell colours (rows, cols, 3): value colour, grey when hidden, halo green blended in."""
-    rgb = _interpolate(*_scale_positions(matrix))
+def _backgrounds(matrix, halo, shade, *, zmin=None, zmax=None, colors="auto") -> np.ndarray:
+    """Cell colours (rows, cols, 3): value colour, grey when hidden, halo green, shade grey."""
+    rgb = _interpolate(*_scale_positions(matrix, zmin, zmax, colors))
     rgb[np.isnan(matrix)] = HIDDEN_BACKGROUND
     tint = HALO_OPACITY * _hex_to_rgb(HALO_COLOR)
     rgb[halo] = (1 - HALO_OPACITY) * rgb[halo] + tint
+    rgb[shade] = 0.45 * rgb[shade] + 0.55 * np.array(SHADE_RGB, dtype=np.float64)
     return rgb
 
 
@@ -179,37 +264,48 @@ def _cell_text(value: float, fmt, hidden_text: str) -> str:
     return format_value(value, fmt)
 
 
-def _font_px(text: str, cell_px: int, base_px: int) -> int:
-    """The base size, or smaller for long texts so they fit inside one cell."""
-    if len(text) <= _FIT_CHARS:
-        return base_px
-    fitting = int(cell_px / (_CHAR_WIDTH_EM * len(text)))
-    return max(_MIN_FONT_PX, min(base_px, fitting))
-
-
-def _cell(text: str, row: int, col: int, rgb, *, hidden: bool, halo: bool, cell_px: int) -> str:
-    """One ``<td>``: colours, the dotted halo outline and a hover title, all inline."""
-    base_px = max(_MIN_FONT_PX, round(cell_px / 3))
+def _cell(text: str, label: str, rgb, *, hidden: bool, marks: dict, corner: str) -> str:
+    """One ``<td>``: colours, the grid line, marks as inset outlines and a hover title."""
     color = HIDDEN_TEXT_COLOR if hidden else _text_color(rgb)
-    style = f"padding:0;border:0;background:{_rgb_to_hex(rgb)};color:{color}"
-    font_px = _font_px(text, cell_px, base_px)
-    if font_px != base_px:
-        style += f";font-size:{font_px}px"
-    if halo:
+    style = f"background:{_rgb_to_hex(rgb)};color:{color}"
+    shadows = []
+    if marks.get("winner"):
+        shadows.append(f"inset 0 0 0 {6 if marks.get('highlight') else 4}px {WINNER_COLOR}")
+    if marks.get("highlight"):
+        shadows.append(f"inset 0 0 0 3px {HIGHLIGHT_COLOR}")
+    if shadows:  # the marks, then the grid line every cell has (CELL_CSS)
+        style += f";box-shadow:{','.join([*shadows, f'0 0 0 1px {GRID_LINE}'])}"
+    if marks.get("halo"):
         style += f";outline:1px dotted {HALO_COLOR};outline-offset:-2px"
     escaped = html.escape(text)
-    return f'<td title="row {row}, column {col}: {escaped}" style="{style}">{escaped}</td>'
+    if corner:
+        style += ";position:relative"
+        escaped += (
+            '<span style="position:absolute;top:1px;right:2px;font-size:10px;line-height:11px;'
+            f'color:#c0392b">{html.escape(corner)}</span>'
+        )
+    return f'<td title="{html.escape(label)}: {html.escape(text)}" style="{style}">{escaped}</td>'
 
 
 def matrix_table(
     values,
     *,
     title: str = "",
-    fmt: str | Callable[[float], str] = "{:g}",
+    fmt: str | Callable[[float], str] | None = None,
     halo=None,
     cell_px: int = 40,
     hidden_text: str = "?",
     indices: bool = False,
+    highlight=None,
+    winner=None,
+    shade=None,
+    text=None,
+    corner_text=None,
+    row_labels=None,
+    col_labels=None,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    colors: str = "auto",
 ) -> str:
     """One matrix as an HTML ``<table>``: every value printed in its cell, cells coloured by value.
 
@@ -217,78 +313,126 @@ def matrix_table(
     ±max|x|) when any finite value is negative, else "Blues" from the minimum
     (lightest) to the maximum (darkest); a constant matrix is all light. Text
     is white on dark cells and black on light ones. All styles are inline, so
-    the string is self-contained (a 15×15 table is under 30 KB).
+    the string is self-contained (a 15×15 table is under 40 KB).
 
     Args:
         values: (rows, cols) array-like of real numbers. NaN cells are drawn
             blank with ``hidden_text``; ±inf print as "inf"/"-inf" and take
             the colour of the scale's end.
         title: bold caption above the table (escaped, so plain text only).
-        fmt: format string such as "{:g}" / "{:.2f}", or a function float → str.
+        fmt: format string such as "{:.2f}", or a function float → str; default
+            ``core.base.numbers.readable`` with the matrix's largest value as scale
+            (whole numbers plainly, 3 significant digits, float noise as 0).
         halo: bool mask (rows, cols) of padding cells, tinted green with a
             dotted outline; ``None`` = no padding.
-        cell_px: side of one square cell in pixels.
+        cell_px: the cells' least side in pixels; a cell grows wider to hold its
+            longest text (``fit_cells``).
         hidden_text: what NaN cells show (also in their hover title).
         indices: print the zero-based row and column numbers along the top
             and left, as the step-by-step text and error messages count them.
+        highlight: bool mask of cells outlined in orange (the window).
+        winner: bool mask of cells outlined more thickly in red (the current or
+            winning cell).
+        shade: bool mask of cells veiled in grey (never reached by a window).
+        text: (rows, cols) strings printed instead of the formatted values
+            ("" for a cell not written yet).
+        corner_text: (rows, cols) short strings printed small in the top-right
+            corner ("" for none), e.g. "×2" for the kernel weight over a cell.
+        row_labels, col_labels: numbers printed along the left and top (default
+            0, 1, …; giving either turns the labels on).
+        zmin, zmax: fix the ends of the colour scale.
+        colors: "auto" (as above) or "greys" (``zmin`` black to ``zmax`` white, as
+            pixels look).
 
     Returns:
         An HTML string for ``st.html``: a ``<div>`` holding the title and the
-        table. Each ``<td>`` has ``title="row r, column c: text"`` (zero-based).
+        table. Each ``<td>`` has ``title="row r, column c: text"``.
 
     Raises:
-        ValueError: ``values`` is not a non-empty 2-D matrix, ``halo`` has
-            another shape, or ``cell_px`` is below 8.
+        ValueError: ``values`` is not a non-empty 2-D matrix, a mask or text
+            has another shape, or ``cell_px`` is below 8.
 
     >>> "<td" in matrix_table([[3]]) and ">3</td>" in matrix_table([[3]])
     True
     """
     if cell_px < 8:
         raise ValueError(f"`cell_px` must be >= 8. Received: cell_px={cell_px}")
-    matrix, halo = _validated(values, halo)
-    backgrounds = _backgrounds(matrix, halo)
-    rows, cols = matrix.shape
-    index_style = f"padding:0 2px;border:0;font-size:{_INDEX_PX}px;color:#888;font-weight:400"
-    row_label = (lambda r: f'<th style="{index_style}">{r}</th>') if indices else (lambda r: "")
+    matrix = _validated(values)
+    shape = matrix.shape
+    masks = {
+        name: _shaped(mask, shape, name)
+        for name, mask in (
+            ("halo", halo),
+            ("highlight", highlight),
+            ("winner", winner),
+            ("shade", shade),
+        )
+    }
+    corners = _shaped(corner_text, shape, "corner_text", dtype=object)
+    if fmt is None:
+        fmt = readable_all(matrix)
+    if text is None:
+        texts = np.array(
+            [[_cell_text(v, fmt, hidden_text) for v in line] for line in matrix], dtype=object
+        )
+    else:
+        texts = _shaped(text, shape, "text", dtype=object)
+    backgrounds = _backgrounds(
+        matrix, masks["halo"], masks["shade"], zmin=zmin, zmax=zmax, colors=colors
+    )
+    width, height, font_px = fit_cells([str(t) for t in texts.ravel()], cell_px)
+    rows, cols = shape
+    labelled = indices or row_labels is not None or col_labels is not None
+    row_names = list(row_labels) if row_labels is not None else list(range(rows))
+    col_names = list(col_labels) if col_labels is not None else list(range(cols))
     body = "".join(
-        f'<tr style="height:{cell_px}px">'
-        + row_label(r)
+        f'<tr style="height:{height}px">'
+        + (f'<th style="{_index_style()}">{row_names[r]}</th>' if labelled else "")
         + "".join(
             _cell(
-                _cell_text(matrix[r, c], fmt, hidden_text),
-                r,
-                c,
+                str(texts[r, c]),
+                f"row {row_names[r]}, column {col_names[c]}",
                 backgrounds[r, c],
                 hidden=bool(np.isnan(matrix[r, c])),
-                halo=bool(halo[r, c]),
-                cell_px=cell_px,
+                marks={name: bool(mask[r, c]) for name, mask in masks.items()},
+                corner=str(corners[r, c] or ""),
             )
             for c in range(cols)
         )
         + "</tr>"
         for r in range(rows)
     )
-    spacing_px = 1  # the white gaps between cells, as xgap/ygap in the Plotly view
-    width_px = cols * cell_px + (cols + 1) * spacing_px
-    columns = f'<col style="width:{cell_px}px">' * cols
-    if indices:
-        header = "".join(f'<th style="{index_style}">{c}</th>' for c in range(cols))
-        body = f'<tr><th style="{index_style}"></th>{header}</tr>' + body
-        width_px += _INDEX_COLUMN_PX + spacing_px
-        columns = f'<col style="width:{_INDEX_COLUMN_PX}px">' + columns
+    spacing_px = 1  # the gaps between cells, where each cell's grid line is drawn
+    width_px = cols * width + (cols + 1) * spacing_px
+    columns = f'<col style="width:{width}px">' * cols
+    if labelled:
+        header = "".join(f'<th style="{_index_style()}">{c}</th>' for c in col_names)
+        body = f'<tr><th style="{_index_style()}"></th>{header}</tr>' + body
+        index_px = max(
+            _MIN_INDEX_COLUMN_PX,
+            text_width_px(max((str(r) for r in row_names), key=len), _INDEX_PX) + 6,
+        )
+        width_px += index_px + spacing_px
+        columns = f'<col style="width:{index_px}px">' + columns
     table_style = (
         f"border-collapse:separate;border-spacing:{spacing_px}px;table-layout:fixed;"
-        f"width:{width_px}px;margin:0;text-align:center;"
-        f"font:{max(_MIN_FONT_PX, round(cell_px / 3))}px {_FONT_FAMILY}"
+        f"width:{width_px}px;margin:0;text-align:center;font:{font_px}px {_FONT_FAMILY}"
     )
     heading = (
-        f'<div style="font-weight:600;font-size:13px;margin:0 0 4px">{html.escape(title)}</div>'
+        f'<div style="font-weight:600;font-size:14px;margin:0 0 4px">{html.escape(title)}</div>'
         if title
         else ""
     )
     return (
-        f'<div style="display:inline-block">{heading}'
-        f'<table style="{table_style}">{columns}{body}</table></div>'
+        f'<div class="cs-matrix" style="display:inline-block;max-width:100%;overflow-x:auto">'
+        f'{CELL_CSS}{heading}<table style="{table_style}">{columns}{body}</table></div>'
+    )
+
+
+def _index_style() -> str:
+    return (
+        f"padding:0 2px;border:0;font-size:{_INDEX_PX}px;color:#777;font-weight:400;"
+        "white-space:nowrap"
     )
 
 
@@ -319,6 +463,6 @@ def matrices_row(tables: list[str], *, operators: list[str] | None = None) -> st
     for index, table in enumerate(tables):
         if index and operators is not None:
             parts.append(f'<div style="{operator_style}">{html.escape(operators[index - 1])}</div>')
-        parts.append(f"<div>{table}</div>")
+        parts.append(f'<div style="max-width:100%;overflow-x:auto">{table}</div>')
     row_style = "display:flex;flex-wrap:wrap;align-items:center;gap:12px"
     return f'<div style="{row_style}">{"".join(parts)}</div>'

@@ -5,9 +5,9 @@ the element-wise products, an output map): Convolution Arithmetic, Pooling and
 the Kernel Playground's step-by-step dot product.
 
 ``matrix_figure`` builds a Plotly figure and never touches Streamlit, so it can
-be tested on its own; ``show_matrix`` draws one with the settings every page
-wants (no mode bar, no zooming, square cells of a fixed height, as wide as
-its container allows).
+be tested on its own; ``show_matrix`` draws the same matrix, marks and labels as an
+HTML table (``ui.widgets.matrix_html``), whose cells keep a legible size however
+narrow the column is.
 
 Marks, each a boolean mask with the matrix's shape (``None`` = no marks):
 
@@ -32,6 +32,8 @@ from collections.abc import Callable
 
 import numpy as np
 import plotly.graph_objects as go
+
+from core.base.numbers import readable
 
 HIGHLIGHT_COLOR = "#ff7f0e"  # orange: the window
 
@@ -72,13 +74,18 @@ def _mask(mask, shape: tuple[int, int], name: str) -> np.ndarray | None:
     return mask
 
 
-def format_value(value: float, fmt: str | Callable[[float], str] = "{:g}") -> str:
+def format_value(value: float, fmt: str | Callable[[float], str] | None = None) -> str:
     """Format one cell: ``fmt`` is a format string or a function; -0 prints as 0.
 
-    >>> format_value(-0.0), format_value(2.5), format_value(1 / 3, "{:.2f}")
-    ('0', '2.5', '0.33')
+    The default is the project's formatter for people (``core.base.numbers.readable``):
+    whole numbers plainly, 3 significant digits, float noise as 0.
+
+    >>> format_value(-0.0), format_value(2.5), format_value(1 / 3, "{:.2f}"), format_value(1 / 3)
+    ('0', '2.5', '0.33', '0.333')
     """
     value = float(value) + 0.0  # turns -0.0 into 0.0
+    if fmt is None:
+        return readable(value)
     if callable(fmt):
         return fmt(value)
     return fmt.format(value)
@@ -336,19 +343,61 @@ def matrix_figure(
 PLOTLY_CONFIG = {"displayModeBar": False, "staticPlot": False, "scrollZoom": False}
 
 
-def show_matrix(values, *, key: str | None = None, container=None, **options) -> go.Figure:
-    """Draw ``matrix_figure(values, **options)`` in Streamlit.
+_GREY_SCALES = ("Greys_r", "gray", "greys_r")
 
-    The figure keeps its height (``cell_px`` per row) and stretches to the
-    container's width; cells stay square and the matrix is centred, so it is
-    never cut off in a narrow column. ``container`` is any Streamlit container
-    (a column, ``st.empty()``); default the main area. Returns the figure.
+
+def table_options(options: dict) -> dict:
+    """``matrix_figure``'s options as ``ui.widgets.matrix_html.matrix_table`` takes them.
+
+    Outline colours and the colour bar stay the house ones; a grey colour scale
+    ("Greys_r", "gray") becomes the black-to-white pixel scale.
+
+    >>> sorted(table_options({"title": "x", "colorscale": "Greys_r", "zmid": 0}).items())
+    [('colors', 'greys'), ('indices', True), ('title', 'x')]
+    """
+    kept = {
+        name: value
+        for name, value in options.items()
+        if name
+        in {
+            "title",
+            "highlight",
+            "winner",
+            "halo",
+            "shade",
+            "fmt",
+            "zmin",
+            "zmax",
+            "hidden_text",
+            "text",
+            "corner_text",
+            "row_labels",
+            "col_labels",
+            "cell_px",
+        }
+    }
+    if options.get("colorscale") in _GREY_SCALES:
+        kept["colors"] = "greys"
+    return {**kept, "indices": True}
+
+
+def show_matrix(values, *, key: str | None = None, container=None, **options) -> str:
+    """Draw a small matrix with every value printed, as an HTML table; returns the HTML.
+
+    Takes ``matrix_figure``'s options (``table_options`` says which matter) and draws
+    ``ui.widgets.matrix_html.matrix_table``: cells are as wide as their longest
+    number at a legible font, framed by a grid line, and a matrix wider than its
+    column scrolls sideways in its own box instead of shrinking its numbers (a
+    Plotly heatmap stretched to a narrow column drew 3-digit numbers over each
+    other). ``key`` names the element (CSS class ``st-key-<key>``); ``container``
+    is any Streamlit container (default the main area).
     """
     import streamlit as st
 
-    fig = matrix_figure(values, **options)
-    fig.layout.width = None  # update_layout(width=None) would leave the width in place
-    fig.layout.autosize = True
+    from ui.widgets.matrix_html import matrix_table
+
+    table = matrix_table(values, **table_options(options))
     target = container if container is not None else st
-    target.plotly_chart(fig, width="stretch", theme=None, config=PLOTLY_CONFIG, key=key)
-    return fig
+    holder = target.container(key=key) if key else target.container()
+    holder.html(table)
+    return table

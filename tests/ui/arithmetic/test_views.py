@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.pixel_explanation import explain_pixel
+from tests.apptest_helpers import matrix_tables
 from ui.arithmetic.views import cell_px, dot_product_text, signature, verdict
 
 
@@ -127,8 +128,7 @@ def test_a_step_says_where_its_window_starts_and_sums_the_products():
     assert "**Output (1, 1)** — its window starts at input cell (1, 2)" in text
     assert "= (1·1, 1·2)." in text
     assert text.rstrip().endswith(f"= **{CONV_EXAMPLES['ex4_strides'].expected[1, 1]:g}**")
-    charts = [c.proto.id for c in at.get("plotly_chart")]
-    assert len(charts) == 4  # input, output so far, kernel, products
+    assert len(matrix_tables(at)) == 4  # input, output so far, kernel, products
 
 
 def test_a_padded_step_names_the_padding_in_the_formula_and_the_legend():
@@ -143,7 +143,7 @@ def test_a_hidden_value_hides_the_products_and_the_sum():
     at = open_step("ex1", 0, hide=True)
     assert any("Products hidden" in c.value for c in at.caption)
     assert any(m.value.endswith("= **?**") for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(matrix_tables(at)) == 3
 
 
 def relationships_script(hidden):

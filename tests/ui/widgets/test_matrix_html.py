@@ -9,8 +9,17 @@ import numpy as np
 import plotly.colors
 import pytest
 
-from ui.widgets.matrix_html import matrices_row, matrix_table
-from ui.widgets.matrix_view import HALO_COLOR
+from ui.widgets.matrix_html import (
+    GRID_LINE,
+    LEGIBLE_FONT_PX,
+    MAX_CELL_PX,
+    MIN_FONT_PX,
+    fit_cells,
+    matrices_row,
+    matrix_table,
+    text_width_px,
+)
+from ui.widgets.matrix_view import HALO_COLOR, HIGHLIGHT_COLOR, WINNER_COLOR
 
 
 class CellParser(HTMLParser):
@@ -21,8 +30,10 @@ class CellParser(HTMLParser):
         self.cells: list[dict] = []
         self.divs_text: list[str] = []
         self._in_cell = False
+        self._in_style = False
 
     def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
         if tag == "td":
             attributes = dict(attrs)
             style = dict(
@@ -34,8 +45,11 @@ class CellParser(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "td":
             self._in_cell = False
+        self._in_style = False
 
     def handle_data(self, data):
+        if self._in_style:
+            return
         if self._in_cell:
             self.cells[-1]["text"] += data
         else:
@@ -198,10 +212,100 @@ def test_no_title_means_no_heading():
     assert parse(matrix_table([[1]])).divs_text == []
 
 
-def test_long_texts_get_a_smaller_font_than_short_ones():
-    short, long = cells(matrix_table([[1.0, 123456.789]], fmt="{:.3f}"))
-    assert "font-size" not in short["style"]  # inherits the table's font
-    assert int(long["style"]["font-size"].removesuffix("px")) < 40 // 3
+def table_font_px(table: str) -> int:
+    return int(re.search(r"font:(\d+)px", table).group(1))
+
+
+def column_widths(table: str) -> list[int]:
+    return [int(w) for w in re.findall(r'<col style="width:(\d+)px">', table)]
+
+
+def test_long_texts_widen_the_cells_at_a_legible_font():
+    table = matrix_table([[1.0, 123456.789]], fmt="{:.3f}", cell_px=40)
+    assert table_font_px(table) >= LEGIBLE_FONT_PX
+    (width,) = set(column_widths(table))
+    assert width >= text_width_px("123456.789", table_font_px(table))
+
+
+@pytest.mark.parametrize("size", range(3, 10))
+@pytest.mark.parametrize("digits", range(1, 5))
+@pytest.mark.parametrize("cell_px", [22, 26, 34, 42])
+def test_every_size_up_to_9x9_prints_1_to_4_digit_numbers_whole_and_legibly(size, digits, cell_px):
+    """The widest text of the matrix fits its cell at a font of at least 12 px."""
+    rng = np.random.default_rng(size * 10 + digits)
+    values = rng.integers(10 ** (digits - 1), 10**digits, (size, size)) * rng.choice(
+        [-1, 1], (size, size)
+    )
+    table = matrix_table(values, cell_px=cell_px, indices=True)
+    font = table_font_px(table)
+    widths = column_widths(table)[1:]  # the first column holds the row numbers
+    longest = max(len(c["text"]) for c in cells(table))
+    assert longest == digits + 1  # the minus sign too: nothing was shortened
+    assert font >= LEGIBLE_FONT_PX
+    assert len(widths) == size and set(widths) == {widths[0]}
+    assert widths[0] >= text_width_px("8" * longest, font) + 4  # room on both sides
+    assert widths[0] <= MAX_CELL_PX
+    rows = [int(h) for h in re.findall(r'<tr style="height:(\d+)px">', table)]
+    assert len(rows) == size and min(rows) >= font + 4
+
+
+def test_real_valued_7x7_kernel_is_readable():
+    """A 7×7 Gaussian (values like 0.0144) prints 3 significant digits at a legible font."""
+    from core.ops.kernels import gaussian_kernel
+
+    table = matrix_table(gaussian_kernel(7, 1.5), cell_px=34, indices=True)
+    texts = [c["text"] for c in cells(table)]
+    assert all(len(t.lstrip("-0.")) <= 3 for t in texts)
+    assert table_font_px(table) >= LEGIBLE_FONT_PX
+    width = column_widths(table)[1]
+    assert width >= text_width_px(max(texts, key=len), table_font_px(table))
+
+
+def test_very_long_texts_shrink_the_font_but_are_never_clipped():
+    table = matrix_table([[1.0]], text=[["-123456.789012"]], cell_px=30)
+    font = table_font_px(table)
+    assert MIN_FONT_PX <= font < LEGIBLE_FONT_PX
+    assert column_widths(table)[0] >= text_width_px("-123456.789012", font)
+
+
+def test_fit_cells_grows_cells_before_shrinking_the_font():
+    assert fit_cells(["7"], 40) == (40, 40, 13)
+    width, _, font = fit_cells(["-0.0244"], 26)
+    assert font == LEGIBLE_FONT_PX and width == text_width_px("-0.0244", font) + 8
+
+
+def test_float_noise_prints_as_zero_by_default():
+    texts = [c["text"] for c in cells(matrix_table([[3.3306690738754696e-16, 0.5, 1 / 3]]))]
+    assert texts == ["0", "0.5", "0.333"]
+
+
+def test_every_cell_is_framed_by_a_grid_line():
+    table = matrix_table([[0.0, 0.0]])  # white cells on a white page
+    assert f"box-shadow:0 0 0 1px {GRID_LINE}" in table  # the shared cell rule
+    marked = cells(matrix_table([[1, 2]], highlight=[[True, False]], winner=[[False, True]]))
+    assert HIGHLIGHT_COLOR in marked[0]["style"]["box-shadow"]
+    assert WINNER_COLOR in marked[1]["style"]["box-shadow"]
+    assert all(GRID_LINE in cell["style"]["box-shadow"] for cell in marked)
+
+
+def test_text_override_shade_and_corner_text():
+    table = matrix_table(
+        [[1, 2]],
+        text=[["", "?"]],
+        shade=[[True, False]],
+        corner_text=[["×2", ""]],
+        col_labels=[-1, 0],
+    )
+    first, second = cells(table)
+    assert first["text"].startswith("") and "×2" in first["text"] and second["text"] == "?"
+    assert rgb(first) != rgb(cells(matrix_table([[1, 2]]))[0])  # veiled
+    assert re.findall(r"<th[^>]*>(-?\d*)</th>", table)[:3] == ["", "-1", "0"]
+
+
+def test_greys_map_zmin_to_black_and_zmax_to_white():
+    dark, light = cells(matrix_table([[0, 255]], colors="greys", zmin=0, zmax=255))
+    assert rgb(dark) == (0, 0, 0) and rgb(light) == (255, 255, 255)
+    assert dark["style"]["color"] == "#fff" and light["style"]["color"] == "#000"
 
 
 def test_cells_are_square_of_cell_px():
