@@ -18,6 +18,7 @@ from ui.inspect import layer_sections, model_sections
 from ui.inspect.inputs import input_picker, test_set_for
 from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
+from ui.room.offers import offer_class_question
 
 st.title("Inspect a Network")
 st.caption(
@@ -51,6 +52,7 @@ except (ValueError, InferenceError, ModelRejectedError) as error:
 
 class_names = model_sections.class_names_for(info, choice.metadata, test)
 model_sections.input_and_prediction(sample, maps, class_names)
+offer_class_question(maps.probabilities, class_names)  # the lecture room's question
 
 tabs = st.tabs(TAB_NAMES, key="inspect.tab", on_change="rerun")
 with tabs[0]:

@@ -19,6 +19,7 @@ from ui.kernel_playground.controls import Sliding, grayscale, image_controls, sl
 from ui.kernel_playground.link import LINK
 from ui.kernel_playground.step_by_step import show_size_arithmetic
 from ui.kernel_playground.tabs import show_tabs
+from ui.room.offers import offer_pixel_question
 from ui.widgets import image_view
 
 st.title("Kernel Playground")
@@ -90,6 +91,7 @@ def playground() -> None:
         st.error(f"{error} The output cannot be computed with these settings.")
 
     LINK.sync()  # the address shows every change at once
+    offer_pixel_question(image, weights, sliding)  # the lecture room's question
 
     # ------------------------------------------------------------ display
     if sliding.flip:

@@ -91,7 +91,13 @@ def answer_figure(question: Question, counts: dict[str, int], *, revealed: bool)
             dtick=1 if top <= 10 else None,
             rangemode="tozero",
         ),
-        yaxis=dict(title="", autorange="reversed", type="category", automargin=True),
+        yaxis=dict(
+            title="",
+            autorange="reversed",
+            type="category",
+            automargin=True,
+            tickfont=dict(size=20),
+        ),
         font=dict(size=16),
         showlegend=False,
     )

@@ -4,7 +4,8 @@ Before the page: a join link (``?room=CODE``) is taken, the sidebar shows the ro
 controls, and above the page a student sees the follow bar and the open question, a
 lecturer the open question with its live answer chart. After the page has run, the
 lecturer's page and link go to the room at once (a change inside a page's fragment is
-picked up by the lecturer's polling fragment instead).
+picked up by the lecturer's polling fragment instead), and the sidebar offers the
+question the page has just handed over.
 """
 
 from __future__ import annotations
@@ -70,19 +71,23 @@ def join_form() -> None:
         st.error(problem)
 
 
-def room_sidebar() -> None:
-    """The "Lecture room" section of the sidebar, whatever the session's role."""
+def room_sidebar():
+    """The "Lecture room" section of the sidebar, whatever the session's role.
+
+    Returns the lecturer's slot for the page's question (None for anyone else).
+    """
     with st.sidebar.expander(
         "Lecture room", icon=":material/groups:", expanded=bool(lecturer_code() or student_code())
     ):
         show_message()
         if lecturer_code():
-            lecturer.lecturer_sidebar()
-        elif student_code():
+            return lecturer.lecturer_sidebar()
+        if student_code():
             st.markdown(f"In room **{student_code()}**")
             st.button("Leave the room", key="room.leave", on_click=student.leave_room)
         else:
             join_form()
+    return None
 
 
 def above_the_page(pages: dict) -> None:
@@ -112,7 +117,10 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
         st.session_state[lecturer.STALE_LINK] = active_link()
     st.session_state[PAGE] = navigation.url_path
     take_join_link(by_path)
-    room_sidebar()
+    ask_slot = room_sidebar()
     above_the_page(by_path)
     yield
     lecturer.publish_now()
+    if ask_slot is not None and lecturer_code():
+        with ask_slot.container():
+            lecturer.ask_button()

@@ -129,7 +129,7 @@ def in_fragment_rerun() -> bool:
 
 @st.fragment(run_every=LECTURER_POLL_SECONDS)
 def lecturer_status() -> None:
-    """Publish changes, count students, offer the page's question (reruns by itself)."""
+    """Publish changes and count the students (reruns by itself)."""
     if in_fragment_rerun():
         publish_now()
     code = lecturer_code()
@@ -141,20 +141,31 @@ def lecturer_status() -> None:
         forget_room(ROOM_ENDED)
         st.rerun()
     st.markdown(followers_text(*followers))
+
+
+def ask_current_page() -> None:
+    """Ask the question the current page offers now (the Ask button's callback)."""
+    offer = page_offer(current_page())
+    if offer is not None and offer.build is not None:
+        ask(offer.build)
+
+
+def ask_button() -> None:
+    """The current page's question, drawn once the page has run (and offered it)."""
     offer = page_offer(current_page())
     if offer is None:
         st.caption("This page has no question to ask the room.")
     elif offer.build is None:
         st.caption(f"Ask {offer.label}: {offer.reason}")
-    elif st.button(
-        f"Ask the room: {offer.label}",
-        key="room.ask",
-        icon=":material/quiz:",
-        help="Every student sees the question and answers on their screen; you see a live "
-        "chart of the answers, and Reveal shows the right one to everyone.",
-    ):
-        ask(offer.build)
-        st.rerun()
+    else:
+        st.button(
+            f"Ask the room: {offer.label}",
+            key="room.ask",
+            icon=":material/quiz:",
+            on_click=ask_current_page,
+            help="Every student sees the question and answers on their screen; you see a "
+            "live chart of the answers, and Reveal shows the right one to everyone.",
+        )
     error = st.session_state.pop("room.ask_error", None)
     if error:
         st.error(error)
@@ -175,8 +186,11 @@ def code_dialog(code: str, link: str) -> None:
         st.image(qr_png(link), caption="Scan to join", width=260)
 
 
-def lecturer_sidebar() -> None:
-    """The sidebar while presenting: the code, the students, the question, the end."""
+def lecturer_sidebar():
+    """The sidebar while presenting: the code, the students, the end of the room.
+
+    Returns the empty slot where ``ask_button`` goes once the page has run.
+    """
     code = lecturer_code()
     st.markdown(f"Presenting to room **{code}**")
     link = join_link(getattr(st.context, "url", None) or "", current_page(), code)
@@ -189,12 +203,14 @@ def lecturer_sidebar() -> None:
     if st.session_state.pop("room.show_code", False) or clicked:
         code_dialog(code, link)
     lecturer_status()
+    ask_slot = st.empty()
     st.button(
         "End the room",
         key="room.end",
         on_click=end_room,
         help="Students stop following; their pages stay where they are.",
     )
+    return ask_slot
 
 
 def reveal() -> None:

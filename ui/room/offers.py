@@ -48,9 +48,13 @@ def offer_unavailable(label: str, reason: str) -> None:
     st.session_state.setdefault(OFFERS, {})[current_page()] = Offer(label, None, reason)
 
 
-def offer_pixel_question(image, weights, options: dict, *, bias: float, relu: bool) -> None:
-    """The Kernel Playground: the value of the output pixel its step-by-step has picked."""
+def offer_pixel_question(image, weights, sliding) -> None:
+    """The Kernel Playground: the value of the output pixel its step-by-step has picked.
+
+    ``sliding`` is the page's settings: ``conv_options()``, ``bias`` and ``relu``.
+    """
     label = "the value of the picked pixel"
+    options, bias, relu = sliding.conv_options(), sliding.bias, sliding.relu
     if np.ndim(image) != 2 or np.ndim(weights) != 2:
         offer_unavailable(label, "Show the image in grey to ask for a pixel's value.")
         return

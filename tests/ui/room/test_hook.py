@@ -3,9 +3,12 @@ students in separate sessions sharing one room file."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_DATA
 
 ARITHMETIC = "app_pages/convolution_arithmetic.py"
 
@@ -189,3 +192,38 @@ def test_ending_the_room_tells_the_students(rooms):
     student.run()
     assert "The room has ended" in everything_shown(student)
     assert "room.joined" not in student.session_state
+
+
+def test_the_kernel_playground_asks_for_the_picked_pixel(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page("app_pages/kernel_playground.py").run()
+    lecturer.run()
+    [ask] = [b for b in lecturer.sidebar.button if b.label.startswith("Ask the room")]
+    assert ask.label == "Ask the room: the value of the picked pixel"
+    # The default setup shows a colour-free sample photo: the question is the pixel's value.
+    lecturer.session_state["kernel.row"], lecturer.session_state["kernel.col"] = 4, 7
+    lecturer.run()
+    ask.click().run()
+    question = rooms.read_room(code).question
+    assert question.prompt.startswith("What is the value of output pixel row 4, column 7?")
+    assert "Question for the room" in everything_shown(lecturer)
+    assert not lecturer.success  # the answer waits for the reveal
+
+
+@pytest.mark.slow
+def test_inspect_asks_which_class_the_network_picks(rooms, monkeypatch):
+    """The right answer is the prediction the page shows (a real inference worker)."""
+    monkeypatch.setenv("CONVSCOPE_DATA_DIR", str(SHARED_DATA))
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page("app_pages/inspect_network.py").run()
+    assert not lecturer.exception, [e.message for e in lecturer.exception]
+    lecturer.run()
+    [ask] = [b for b in lecturer.sidebar.button if b.label.startswith("Ask the room")]
+    assert ask.label == "Ask the room: which class the network picks"
+    ask.click().run()
+    question = rooms.read_room(code).question
+    predicted = re.search(r"\*\*Prediction: (.+?)\*\*", everything_shown(lecturer)).group(1)
+    assert question.answer == predicted
+    assert predicted in question.choices and len(question.choices) == 10

@@ -122,13 +122,15 @@ def test_pages_hand_over_their_own_questions():
         import numpy as np
         import streamlit as st
 
+        from ui.kernel_playground.controls import Sliding
         from ui.room.offers import offer_class_question, offer_pixel_question, page_offer
 
         st.session_state["room.page"] = "kernel_playground"
         image = np.arange(25.0).reshape(5, 5)
-        offer_pixel_question(image, np.ones((3, 3)), {"padding": "valid"}, bias=1.0, relu=False)
+        sliding = Sliding((1, 1), "valid", (0, 0), "constant", (1, 1), False, 1.0, False)
+        offer_pixel_question(image, np.ones((3, 3)), sliding)
         st.session_state["pixel"] = page_offer("kernel_playground").build()
-        offer_pixel_question(np.zeros((5, 5, 3)), np.ones((3, 3)), {}, bias=0.0, relu=False)
+        offer_pixel_question(np.zeros((5, 5, 3)), np.ones((3, 3)), sliding)
         st.session_state["colour"] = page_offer("kernel_playground").reason
         st.session_state["room.page"] = "inspect_network"
         offer_class_question(np.array([0.1, 0.9]), ["cat", "dog"])

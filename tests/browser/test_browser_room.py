@@ -1,0 +1,174 @@
+"""Browser test of a lecture room: one lecturer and three students, each in its own browser
+context, on one real server. The students follow a page change and a control change, one
+explores on their own and comes back, all three answer a question, the lecturer sees the
+counts, and the reveal reaches every student.
+
+How long each student took to show each change (from the lecturer's key or pointer press,
+one clock) is written to test-artifacts/room_follow_latency.json and printed; times are
+not asserted (a shared machine's load decides them; bench/follow_latency.py measures them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bench.follow_latency import (
+    STOPWATCH,
+    STRIDE_LABEL,
+    go_to_page,
+    input_value_is,
+    join_room,
+    open_lecture_room,
+    set_number,
+    timed_change,
+    title_is,
+)
+from tests.browser_helpers import (
+    ARTIFACTS,
+    EXCEPTION_SELECTOR,
+    open_browser,
+    running_app,
+    screenshot,
+    wait_for_app,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def room_app(tmp_path_factory):
+    """The app with a room file of this test's own."""
+    folder = tmp_path_factory.mktemp("rooms")
+    with running_app({"CONVSCOPE_ROOMS_DB": str(folder / "rooms.sqlite3")}) as server:
+        yield server.url
+
+
+FOLLOW_TIMEOUT_S = 90.0  # a loaded 2-core machine: a page can take many seconds
+
+
+def no_exception(*pages) -> None:
+    for page in pages:
+        assert page.query_selector(EXCEPTION_SELECTOR) is None, page.url
+
+
+def test_three_students_follow_answer_and_see_the_reveal(room_app):
+    latency: dict[str, list] = {}
+    with open_browser() as browser:
+        pages = []
+        try:
+            # The lecturer projects: 1280×720 at 150 %; students use laptops.
+            lecturer = browser.new_context(
+                viewport={"width": 1280, "height": 720}, device_scale_factor=1.5
+            ).new_page()
+            pages.append(lecturer)
+            code = open_lecture_room(
+                lecturer, room_app, on_dialog=lambda page: screenshot(page, "room_code_dialog")
+            )
+            assert len(code) == 6 and code.isalnum()
+            students = []
+            for _ in range(3):
+                page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+                pages.append(page)
+                join_room(page, room_app, code)
+                students.append(page)
+            lecturer.get_by_text("3 students follow").wait_for(timeout=60_000)
+            lecturer.evaluate(STOPWATCH)
+
+            # ------------------------------------------------ a page change
+            delays, _ = timed_change(
+                lecturer,
+                students,
+                title_is("Kernel Playground"),
+                lambda: go_to_page(lecturer, "Kernel Playground"),
+                timeout_s=FOLLOW_TIMEOUT_S,
+            )
+            latency["page change"] = delays
+            assert None not in delays, delays
+            wait_for_app(lecturer)
+
+            # ------------------------------------------------ a control change
+            delays, _ = timed_change(
+                lecturer,
+                students,
+                input_value_is(STRIDE_LABEL, "2"),
+                lambda: set_number(lecturer, STRIDE_LABEL, "2"),
+                timeout_s=FOLLOW_TIMEOUT_S,
+            )
+            latency["control change"] = delays
+            assert None not in delays, delays
+            for page in students:
+                page.wait_for_function("() => new URLSearchParams(location.search).get('room')")
+            screenshot(students[0], "room_student_following")
+
+            # ------------------------------------------------ one explores, then follows again
+            explorer = students[0]
+            explorer.get_by_role("button", name="Explore on my own").click()
+            explorer.get_by_text("Exploring on your own").wait_for(timeout=60_000)
+            lecturer.get_by_text("2 students follow, 1 explores on their own").wait_for(
+                timeout=60_000
+            )
+            delays, _ = timed_change(
+                lecturer,
+                students[1:],
+                input_value_is(STRIDE_LABEL, "3"),
+                lambda: set_number(lecturer, STRIDE_LABEL, "3"),
+                timeout_s=FOLLOW_TIMEOUT_S,
+            )
+            latency["control change, two following"] = delays
+            assert None not in delays, delays
+            time.sleep(2)  # four polls: the explorer's page must not have moved
+            assert explorer.evaluate(f"() => {input_value_is(STRIDE_LABEL, '2')}")
+            screenshot(explorer, "room_student_exploring")
+            explorer.get_by_role("button", name="Follow again").click()
+            explorer.wait_for_function(f"() => {input_value_is(STRIDE_LABEL, '3')}", timeout=60_000)
+            explorer.get_by_text("Following the lecturer").wait_for(timeout=60_000)
+
+            # ------------------------------------------------ a question for the room
+            delays, _ = timed_change(
+                lecturer,
+                students,
+                title_is("Convolution Arithmetic"),
+                lambda: go_to_page(lecturer, "Convolution Arithmetic"),
+                timeout_s=FOLLOW_TIMEOUT_S,
+            )
+            latency["page change, second"] = delays
+            assert None not in delays, delays
+            wait_for_app(lecturer)
+            ask = lecturer.get_by_role("button", name="Ask the room: the output size")
+            ask.click()
+            lecturer.get_by_text("Question for the room").wait_for(timeout=60_000)
+            for page, answer in zip(students, ["3", "3", "4"], strict=True):
+                page.get_by_text("Question from the lecturer").wait_for(timeout=60_000)
+                box = page.get_by_label("Your answer")
+                box.fill(answer)
+                page.get_by_role("button", name="Send my answer").click()
+                page.get_by_text("is counted").wait_for(timeout=60_000)
+            screenshot(students[2], "room_student_answered")
+            lecturer.get_by_text("3 answers so far.").wait_for(timeout=60_000)
+            bars = lecturer.locator(".st-key-room-question .plotly .bars .point text")
+            bars.first.wait_for(timeout=60_000)
+            assert sorted(bars.all_text_contents()) == ["1", "2"]
+            panel = lecturer.locator(".st-key-room-question")
+            panel.scroll_into_view_if_needed()
+            panel.screenshot(path=str(ARTIFACTS / "room_answer_chart.png"))
+            screenshot(lecturer, "room_lecturer_answers")
+
+            lecturer.get_by_role("button", name="Reveal the answer").click()
+            lecturer.get_by_text("Right answer: 3").wait_for(timeout=60_000)
+            for page, verdict in zip(students, ["right", "right", "not right"], strict=True):
+                page.get_by_text("Right answer: 3").wait_for(timeout=60_000)
+                page.get_by_text(f"is {verdict}", exact=False).first.wait_for(timeout=60_000)
+            panel.screenshot(path=str(ARTIFACTS / "room_answer_chart_revealed.png"))
+            screenshot(students[2], "room_student_revealed")
+            no_exception(lecturer, *students)
+        except BaseException:
+            for index, page in enumerate(pages):
+                screenshot(page, f"room_failure_{index}")
+            raise
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "room_follow_latency.json").write_text(json.dumps(latency, indent=2))
+    print("follow latency (s):", json.dumps(latency))
