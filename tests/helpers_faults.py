@@ -3,6 +3,8 @@ in milliseconds), and the ways a person can break one by hand, for the fault tes
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import shutil
 import subprocess
@@ -122,6 +124,44 @@ def ended_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+@contextlib.contextmanager
+def small_disk(mount_point: Path, *, size: str = "3m"):
+    """Mount a real tmpfs of ``size`` at ``mount_point`` (a disk that can be filled for real).
+
+    Skips the test where mounting is refused (not root, no permission in a container).
+    """
+    import pytest
+
+    mount_point.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a filler file until the disk says it is full (a real ENOSPC); return it."""
+    filler = folder / "filler.bin"
+    with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as stream:
+        while True:
+            stream.write(b"\0" * 65536)
+    try:
+        with open(filler, "ab", buffering=0) as stream:
+            stream.write(b"\0" * 65536)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC, error
+    else:
+        raise AssertionError("the disk did not fill up")
+    return filler
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:
