@@ -174,6 +174,23 @@ class ModelInfo:
         order = {layer.name: index for index, layer in enumerate(self.layers)}
         return max(convs, key=lambda layer: (layer.depth, order[layer.name]))
 
+    @property
+    def nan_affected(self) -> frozenset[str]:
+        """The layers whose output is made from weights that are not numbers: those named
+        in `nan_layers` and every layer after them on any path.
+
+        >>> layers = (LayerInfo("in", "InputLayer", "input", (4, 4, 1), 0),
+        ...           LayerInfo("a", "Conv2D", "conv", (4, 4, 2), 20, inbound=("in",), depth=1),
+        ...           LayerInfo("b", "ReLU", "activation", (4, 4, 2), 0, inbound=("a",), depth=2))
+        >>> sorted(ModelInfo("m", "m", (4, 4, 1), 2, layers, 20, nan_layers=("a",)).nan_affected)
+        ['a', 'b']
+        """
+        affected = set(self.nan_layers)
+        for layer in sorted(self.layers, key=lambda layer: layer.depth):
+            if affected.intersection(layer.inbound):
+                affected.add(layer.name)
+        return frozenset(affected)
+
     def layer(self, name: str) -> LayerInfo:
         """The layer called ``name``.
 

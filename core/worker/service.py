@@ -337,6 +337,10 @@ class Worker:
     def scan_step(self, key, layer, dataset, start, count) -> dict:
         entry = self._entry(key)
         info = _check_map_layer(entry.info.layer(layer))
+        if layer in entry.info.nan_affected:  # compiled, NaN can come out as 0: refuse first
+            raise ValueError(
+                nan_weights_message(f"the images that excite {layer} most", entry.info.nan_layers)
+            )
         count = check_int(count, "count", minimum=1)
         images = self._dataset(entry, dataset)
         total = len(images)
@@ -395,7 +399,7 @@ class Worker:
         state = entry.scans.get((layer, dataset))
         if state is None or state["done"] < len(state["max"]):
             raise ValueError(f"The search over layer {layer!r} has not finished.")
-        _check_finite(entry, f"the images that excite {layer} most", state["max"])
+        _check_finite(entry, f"the images that excite {layer} most", state["max"], state["mean"])
         return ScanResult(layer, state["max"], state["rows"], state["cols"], state["mean"])
 
 

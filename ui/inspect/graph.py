@@ -106,23 +106,6 @@ def has_branches(info: ModelInfo) -> bool:
     return any(layer.branch for layer in info.layers)
 
 
-def nan_affected(info: ModelInfo) -> set[str]:
-    """The layers whose output is made from weights that are not numbers: the layers named
-    in `ModelInfo.nan_layers` and every layer after them on any path.
-
-    >>> layers = (LayerInfo("in", "InputLayer", "input", (4, 4, 1), 0),
-    ...           LayerInfo("a", "Conv2D", "conv", (4, 4, 2), 20, inbound=("in",), depth=1),
-    ...           LayerInfo("b", "ReLU", "activation", (4, 4, 2), 0, inbound=("a",), depth=2))
-    >>> sorted(nan_affected(ModelInfo("m", "m", (4, 4, 1), 2, layers, 20, nan_layers=("a",))))
-    ['a', 'b']
-    """
-    affected = set(info.nan_layers)
-    for layer in _graph_order(info):
-        if affected.intersection(layer.inbound):
-            affected.add(layer.name)
-    return affected
-
-
 def _graph_order(info: ModelInfo) -> list[LayerInfo]:
     """The layers with each one after the layers it reads (Keras' order, sorted by depth)."""
     return sorted(info.layers, key=lambda layer: layer.depth)

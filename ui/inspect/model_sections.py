@@ -328,7 +328,7 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
         ),
         channels - 1,
     )
-    if layer in graph.nan_affected(info):
+    if layer in info.nan_affected:
         st.warning(nan_weights_message(f"the images that excite {layer} most", info.nan_layers))
         return
     scan = client.existing_scan(path, layer, test.reference)

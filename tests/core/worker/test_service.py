@@ -321,3 +321,30 @@ def test_the_top_activation_search_runs_on_a_branch_layer(client, models_dir, mn
     np.testing.assert_allclose(scan.result.max_values[0], first.max(axis=(0, 1)), atol=1e-4)
     top = scan.result.top(5, 9)
     assert len(top.indices) == 9 and (top.rows < 7).all() and (top.cols < 7).all()
+
+
+def test_a_model_whose_weights_hold_nan_refuses_to_hand_out_numbers_made_of_nan(client, tmp_path):
+    """Its first maps are fine; what comes after its NaN layer is refused in words, never an
+    all-black heatmap or a ranking of NaN."""
+    from tests.corpus.models import built
+
+    path = tmp_path / "diverged.keras"
+    path.write_bytes(built("nan_weights.keras"))
+    info = client.model_info(path)
+    assert info.ok and info.nan_layers == ("conv_2",)
+    assert info.notes[0].startswith("This model's weights hold NaN or infinite values (in conv_2)")
+    image = np.random.default_rng(7).random((28, 28, 1), dtype=np.float32)
+    maps = client.feature_maps(path, image)
+    assert np.isfinite(maps.maps["conv"]).all() and np.isfinite(maps.maps["pool"]).all()
+    assert np.isnan(maps.maps["conv_2"]).all() and np.isnan(maps.probabilities).all()
+    message = r"weights hold NaN or infinite values \(in conv_2\), so {} can't be shown"
+    with pytest.raises(ValueError, match=message.format("saliency")):
+        client.saliency(path, image, 0)
+    with pytest.raises(ValueError, match=message.format("Grad-CAM")):
+        client.grad_cam(path, image, 0, layer="conv")
+    reference = DatasetRef.make("mnist", {"target_size": 28}, limit=20, data_dir=str(SHARED_DATA))
+    with pytest.raises(ValueError, match=message.format("its answers on the test images")):
+        client.predict_dataset(path, reference)
+    scan = client.wait_for_scan(client.scan_activations(path, "conv_2", reference))
+    assert re.search(message.format("the images that excite conv_2 most"), scan.error)
+    assert client.wait_for_scan(client.scan_activations(path, "conv", reference)).result

@@ -24,7 +24,6 @@ from tests.ui.inspect.small_network import (
     model_info,
     weights,
 )
-from ui.inspect import graph
 from ui.inspect.inputs import InputSample
 from ui.inspect.layer_sections import not_numbers
 
@@ -115,8 +114,8 @@ def test_not_numbers_finds_nan_and_infinity():
 
 
 def test_the_layers_after_a_nan_layer_are_all_affected():
-    assert graph.nan_affected(nan_info()) == {"conv2", "flatten", "dense"}
-    assert graph.nan_affected(model_info()) == set()
+    assert nan_info().nan_affected == {"conv2", "flatten", "dense"}
+    assert model_info().nan_affected == frozenset()
 
 
 def test_nan_probabilities_give_a_message_instead_of_a_prediction():
