@@ -459,7 +459,7 @@ def test_page_writes_its_setup_into_the_url():
 def test_garbled_link_warns_and_uses_defaults():
     at = fresh({"s": "zero", "k": "1,2;3", "pad": "sideways", "img": "photo:../../etc/passwd"})
     (warning,) = [w.value for w in at.warning if "link" in w.value]
-    for given in ("`s=zero`", "`k=1,2;3`", "`pad=sideways`", "`img=photo:../../etc/passwd`"):
+    for given in ('"s=zero"', '"k=1,2;3"', '"pad=sideways"', '"img=photo:../../etc/passwd"'):
         assert given in warning
     assert at.query_params == {}  # the address no longer carries the bad parameters
     assert output_size(at) == (512, 512)

@@ -117,9 +117,9 @@ class Problem:
         """One line for the warning.
 
         >>> print(Problem("s", "abc", "is not a whole number", "1").text())
-        `s=abc`: is not a whole number; using 1 instead.
+        "s=abc": is not a whole number; using 1 instead.
         """
-        given = f"`{self.name}={self.shown}`" if self.shown else f"`{self.name}`"
+        given = f'"{self.name}={self.shown}"'
         end = f"; using {self.fallback} instead." if self.fallback else "; ignored."
         return f"{given}: {self.reason}{end}"
 
@@ -369,7 +369,7 @@ def warning_text(problems: Iterable[Problem]) -> str:
     >>> print(warning_text([Problem("s", "0", "must be between 1 and 5", "1")]))
     Part of this link could not be used, so those settings start from their defaults:
     <BLANKLINE>
-    - `s=0`: must be between 1 and 5; using 1 instead.
+    - "s=0": must be between 1 and 5; using 1 instead.
     <BLANKLINE>
     Check the link, or carry on from here.
     """

@@ -243,28 +243,40 @@ class PageLink:
         return self.css_keys.get(name) or self.by_name[name].keys
 
     # ---------------------------------------------------------------- restore
-    def restore(self) -> None:
-        """Read the whole state from ``st.query_params`` (first visit or requested)."""
-        params = {name: st.query_params.get_all(name) for name in st.query_params}
+    def check(self, params: Mapping[str, str | list[str]]) -> tuple[dict, list, dict]:
+        """What ``params`` set, its problems, and the controls it hides and locks (pure).
+
+        >>> link = PageLink("demo", [LinkField("n", 1, "int", ("demo.n",), low=1, high=5)])
+        >>> values, problems, controls = link.check({"n": "4", "hide": "n,zz"})
+        >>> values, [p.name for p in problems], controls
+        ({'n': 4}, ['hide'], {'hide': ('n',), 'lock': ()})
+        """
         decoded = decode(self.fields, params, known=self._known())
         problems = list(decoded.problems)
-        choices: dict[str, tuple[str, ...]] = {}
+        controls: dict[str, tuple[str, ...]] = {}
         for name in (HIDE, LOCK):
             given = params.get(name, [])
+            given = [given] if isinstance(given, str) else list(given)
             good, bad = parse_names(given[-1] if given else "", self.by_name)
-            choices[name] = good
+            controls[name] = good
             for unknown in bad:
                 reason = "is not a control of this page, so it cannot be hidden or locked"
                 problems.append(Problem(name, unknown, reason, ""))
-        self.put_all(decoded.values)
+        return decoded.values, problems, controls
+
+    def restore(self) -> None:
+        """Read the whole state from ``st.query_params`` (first visit or requested)."""
+        params = {name: st.query_params.get_all(name) for name in st.query_params}
+        values, problems, controls = self.check(params)
+        self.put_all(values)
         state = st.session_state
-        state[self._key(HIDE)], state[self._key(LOCK)] = choices[HIDE], choices[LOCK]
-        locked_values = {name: self.value(self.by_name[name]) for name in choices[LOCK]}
+        state[self._key(HIDE)], state[self._key(LOCK)] = controls[HIDE], controls[LOCK]
+        locked_values = {name: self.value(self.by_name[name]) for name in controls[LOCK]}
         state[self._key("locked_values")] = locked_values
         state[self._key("problems")] = tuple(problems)
         state[self._key("restored")] = True
         state[self._key("linked")] = {
-            name: format_value(self.by_name[name], value) for name, value in decoded.values.items()
+            name: format_value(self.by_name[name], value) for name, value in values.items()
         }
         state[self._key("restored_link")] = self.params()
 

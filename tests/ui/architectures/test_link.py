@@ -29,7 +29,7 @@ def test_old_network_links_still_open():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"network": "<script>", "fold": "2", "tab": "", "run": "x" * 5000})
     (warning,) = link_warnings(at)
-    for given in ("`network=<script>`", "`fold=2`", "`tab`", "`run="):
+    for given in ('"network=<script>"', '"fold=2"', '"tab="', '"run='):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 

@@ -57,7 +57,7 @@ def test_the_address_picks_the_first_network_shown():
 def test_an_unknown_network_in_the_address_is_named_and_lenet5_shown():
     at = open_picker(network="resnet50")
     assert at.selectbox(key="arch.network").value == "lenet5"
-    assert "`network=resnet50`" in at.warning[0].value
+    assert '"network=resnet50"' in at.warning[0].value
 
 
 def test_every_control_has_a_tooltip():

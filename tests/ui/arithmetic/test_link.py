@@ -12,7 +12,7 @@ PAGE = "convolution_arithmetic"
 def edit_cell(at, key: str, row: int, col: int, value: float):
     """Type into a matrix editor as the browser does, and rerun."""
     state = at.session_state
-    version = state[f"{key}.version"] if f"{key}.version" in state else 0
+    version = state.get(f"{key}.version", 0)
     at.session_state[f"{key}.editor.{version}"] = {
         "edited_rows": {row: {str(col): value}},
         "added_rows": [],
@@ -74,7 +74,7 @@ def test_transposed_mode_round_trips():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"in": "1,2;3", "k": "1,1,1,1,1,1", "s": "9", "ex": "ex99", "dd": "1"})
     (warning,) = link_warnings(at)
-    for given in ("`in=1,2;3`", "`k=1,1,1,1,1,1`", "`s=9`", "`ex=ex99`", "`dd=1`"):
+    for given in ('"in=1,2;3"', '"k=1,1,1,1,1,1"', '"s=9"', '"ex=ex99"', '"dd=1"'):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 

@@ -10,7 +10,7 @@ PAGE = "backpropagation"
 
 def edit_cell(at, key: str, row: int, col: int, value: float):
     state = at.session_state
-    version = state[f"{key}.version"] if f"{key}.version" in state else 0
+    version = state.get(f"{key}.version", 0)
     at.session_state[f"{key}.editor.{version}"] = {
         "edited_rows": {row: {str(col): value}},
         "added_rows": [],
@@ -58,7 +58,7 @@ def test_typed_numbers_and_the_loss_round_trip():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"grad": "1,x", "lr": "0", "src": "l1", "in": "1;" * 20, "d": "3.5"})
     (warning,) = link_warnings(at)
-    for given in ("`grad=1,x`", "`lr=0`", "`src=l1`", "`in=", "`d=3.5`"):
+    for given in ('"grad=1,x"', '"lr=0"', '"src=l1"', '"in=', '"d=3.5"'):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 

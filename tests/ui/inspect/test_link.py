@@ -61,7 +61,7 @@ def test_bad_and_stale_parameters_are_named(environment):
         PAGE, {"model": "upload:x", "index": "-2", "flayer": "no_such_layer"}, timeout=180
     )
     (warning,) = link_warnings(at)
-    for given in ("`model=upload:x`", "`index=-2`", "`flayer=no_such_layer`"):
+    for given in ('"model=upload:x"', '"index=-2"', '"flayer=no_such_layer"'):
         assert given in warning
     fresh = open_page(PAGE, timeout=180)
     assert [n for n in differing(controls(at, LINK), controls(fresh, LINK)) if n != "flayer"] == []

@@ -132,12 +132,12 @@ def test_an_edited_kernel_round_trips_at_full_precision():
 @pytest.mark.parametrize(
     ("query", "named"),
     [
-        ({"tab": "nope"}, "`tab=nope`"),
-        ({"gsize": "99"}, "`gsize=99`"),
-        ({"sigma": "NaN"}, "`sigma=NaN`"),
-        ({"bias": "1e9"}, "`bias=1e9`"),
-        ({"px": "-1,2"}, "`px=-1,2`"),
-        ({"network": "vgg16"}, "`network=vgg16`"),
+        ({"tab": "nope"}, '"tab=nope"'),
+        ({"gsize": "99"}, '"gsize=99"'),
+        ({"sigma": "NaN"}, '"sigma=NaN"'),
+        ({"bias": "1e9"}, '"bias=1e9"'),
+        ({"px": "-1,2"}, '"px=-1,2"'),
+        ({"network": "vgg16"}, '"network=vgg16"'),
     ],
 )
 def test_a_bad_parameter_is_named_and_the_page_stays_at_defaults(query, named):
@@ -186,5 +186,5 @@ def test_every_tab_has_a_slug_and_every_image_a_name():
 def test_a_pixel_outside_the_output_is_named_as_stale():
     at = fresh({"img": "synthetic:example4", "pad": "valid", "px": "50,50"})
     (warning,) = [w.value for w in at.warning if "link" in w.value]
-    assert "`px=50,50`" in warning and "cannot be used here" in warning
+    assert '"px=50,50"' in warning and "cannot be used here" in warning
     assert at.query_params["px"] == "1,3"  # the last output pixel of the 2×4 output

@@ -18,7 +18,6 @@ def test_links_may_name_every_bundled_photo_and_test_pattern():
 
 
 def setup_script():
-    import streamlit as st
 
     from ui.kernel_playground.setups import lecture_example_buttons, restore_setup
 
@@ -58,7 +57,7 @@ def test_a_link_sets_the_image_the_kernel_and_the_sliding():
 def test_a_garbled_link_keeps_what_parses_and_says_what_did_not():
     at = open_setup({"pad": "sideways", "s": "2"})
     (message,) = [w.value for w in at.warning]
-    assert "`pad=sideways`" in message and "`s=" not in message
+    assert '"pad=sideways"' in message and '"s=' not in message
     assert at.session_state["kernel.padding"] == PlaygroundState().padding
     assert at.session_state["kernel.stride_rows"] == 2
 

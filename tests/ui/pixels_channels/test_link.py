@@ -59,7 +59,7 @@ def test_a_colour_channel_on_a_grey_image_falls_back_to_grey():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"img": "photo:../secret", "window": "7", "row": "-4", "tab": "x"})
     (warning,) = link_warnings(at)
-    for given in ("`img=photo:../secret`", "`window=7`", "`row=-4`", "`tab=x`"):
+    for given in ('"img=photo:../secret"', '"window=7"', '"row=-4"', '"tab=x"'):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 
@@ -74,5 +74,5 @@ def test_hide_and_lock():
 def test_a_centre_outside_a_small_image_is_named_as_stale():
     at = open_page(PAGE, {"img": "digit:3", "row": "500"})
     (warning,) = link_warnings(at)
-    assert "`row=500`" in warning and "cannot be used here" in warning
+    assert '"row=500"' in warning and "cannot be used here" in warning
     assert at.slider(key="pixels.row").value == 27

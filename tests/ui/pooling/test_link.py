@@ -47,7 +47,7 @@ def test_the_open_tab_and_the_lessons_round_trip():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"size": "0,9", "method": "median", "in": "", "tab": "zz", "x": ""})
     (warning,) = link_warnings(at)
-    for given in ("`size=0,9`", "`method=median`", "`in`", "`tab=zz`", "`x`"):
+    for given in ('"size=0,9"', '"method=median"', '"in="', '"tab=zz"', '"x="'):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 

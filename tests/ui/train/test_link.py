@@ -52,7 +52,7 @@ def test_run_is_kept_and_not_reported():
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
     at = open_page(PAGE, {"data": "imagenet", "epochs": "-1", "lr": "inf", "batch": "7"})
     (warning,) = link_warnings(at)
-    for given in ("`data=imagenet`", "`epochs=-1`", "`lr=inf`", "`batch=7`"):
+    for given in ('"data=imagenet"', '"epochs=-1"', '"lr=inf"', '"batch=7"'):
         assert given in warning
     assert differing(controls(at, LINK), controls(open_page(PAGE), LINK)) == []
 

@@ -92,7 +92,7 @@ def test_bad_values_fall_back_with_a_problem_naming_the_parameter(name, text, re
     item = next(item for item in FIELDS if item.name == name)
     assert problem.fallback == format_value(item, item.default)
     assert len(problem.shown) <= 40
-    assert "Received" not in problem.reason and "`" not in problem.reason
+    assert "Received" not in problem.reason and '"' not in problem.reason
 
 
 def test_unknown_and_repeated_parameters_are_problems_and_known_ones_are_left_alone():
@@ -156,7 +156,7 @@ def test_the_warning_names_every_problem_once():
             Problem("zz", "1", "is not a setting of this page", ""),
         ]
     )
-    assert "`n=0`" in text and "using 3 instead" in text and "`zz=1`" in text and "ignored" in text
+    assert '"n=0"' in text and "using 3 instead" in text and '"zz=1"' in text and "ignored" in text
     assert text.count("\n- ") == 2
 
 

@@ -88,7 +88,7 @@ def test_bad_parameters_give_one_warning_naming_each_and_fall_back():
     at = open_page(n="0", c="zz", x="nan", s="1,2", junk="1", run="abc")
     assert shown(at) == (3, "a", False, 1, 2, 0.5)
     (warning,) = at.warning
-    for fragment in ("`n=0`", "`c=zz`", "`x=nan`", "`junk=1`", "using 3 instead"):
+    for fragment in ('"n=0"', '"c=zz"', '"x=nan"', '"junk=1"', "using 3 instead"):
         assert fragment in warning.value
     assert "run" not in warning.value
     # the bad parameters leave the address; a parameter another feature owns stays
@@ -117,7 +117,7 @@ def test_lock_disables_hide_keeps_working_and_both_stay_in_the_address():
 def test_hiding_an_unknown_control_is_reported():
     at = open_page(hide="n,nothing")
     (warning,) = at.warning
-    assert "`hide=nothing`" in warning.value
+    assert '"hide=nothing"' in warning.value
     assert at.query_params == {"hide": "n"}
 
 
