@@ -119,10 +119,10 @@ _CACHE: dict[str, Path] = {}
 def build_test_models() -> Path:
     """A folder with `.keras` files, built once per test process.
 
-    lambda, mlp, two_inputs and vector cannot be inspected; branchy (two convs added, RGB),
-    residual (28×28×1: stem, an identity-shortcut block, a block with a strided 1×1 conv
-    shortcut; trained for a few batches of MNIST when the data is there) and inception
-    (32×32×3: a stem and one Inception module, random weights) can.
+    lambda, two_inputs and vector cannot be inspected, mlp only partly (it has no maps);
+    branchy (two convs added, RGB), residual (28×28×1: stem, an identity-shortcut block, a
+    block with a strided 1×1 conv shortcut; trained for a few batches of MNIST when the data
+    is there) and inception (32×32×3: a stem and one Inception module, random weights) can.
     """
     if "dir" not in _CACHE:
         folder = Path(tempfile.mkdtemp(prefix="convscope-inspect-models-"))
