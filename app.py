@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.base.paths import ASSETS_DIR
 from ui.room.hook import lecture_room
+from ui.widgets.image_view import frame_images
 
 st.set_page_config(
     page_title="ConvScope",
@@ -43,6 +44,7 @@ NETWORKS = [
     ),
 ]
 
+frame_images()  # every picture framed: white pixels must not melt into the white page
 navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": NETWORKS})
 with lecture_room(navigation, [HOME, *FOUNDATIONS, *NETWORKS]):  # students follow the lecturer
     navigation.run()

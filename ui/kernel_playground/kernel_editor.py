@@ -42,7 +42,10 @@ GRID_CELL_PX = 64  # width of one cell of the grid
 GRID_CELL_PX_NARROW = 44  # for kernels wider than 5
 
 
-WIDEST_GRID_SHOWN = 6  # columns that fit the page's kernel column; wider grids scroll sideways
+GRID_CELL_MIN_PX = 44  # cells shrink down to this before the grid scrolls sideways
+
+
+WIDEST_GRID_SHOWN = 5  # columns that fit the kernel column at 1280 px and 150 %; wider ones scroll
 
 
 GENERATORS = {
@@ -269,7 +272,12 @@ def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> 
         f"<style>{grid} [data-testid='stHorizontalBlock'], {grid} .stHorizontalBlock "
         "{flex-wrap: nowrap;}"
         f"{grid} {{overflow-x: auto;}}"
-        f"{grid} input {{text-align: center; padding: 0.25rem 0.15rem; min-width: {cell_px}px;}}"
+        # Cells shrink from cell_px to GRID_CELL_MIN_PX so a 5-wide grid fits a narrow
+        # column (a projector at 150 %) instead of clipping its last column.
+        f"{grid} [data-testid='stHorizontalBlock'] > div, {grid} .stHorizontalBlock > div "
+        f"{{flex: 0 1 {cell_px}px !important; width: auto !important; "
+        f"min-width: {GRID_CELL_MIN_PX}px;}}"
+        f"{grid} input {{text-align: center; padding: 0.25rem 0.1rem; font-size: 0.85rem;}}"
         + (f"{bad} {{outline: 2px solid #d33; background: #fde8e8;}}" if bad else "")
         + "</style>"
     )

@@ -12,11 +12,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.base.numbers import plural, readable
 from core.ops.output_size import OutputSizeInfo
 from core.ops.pixel_explanation import explain_pixel
 from ui.kernel_playground.controls import CHANNEL_NAMES
 from ui.widgets import page_link
-from ui.widgets.image_view import cell_px, compact_format
+from ui.widgets.image_view import cell_px, compact_format, input_mapping, window_overlay_html
 from ui.widgets.matrix_html import matrices_row, matrix_table
 
 AXIS_NAMES = ("Rows", "Columns")
@@ -65,9 +66,10 @@ def stride_warnings(sizes: list[OutputSizeInfo]) -> list[str]:
         elif not info.exact:
             warnings.append(
                 f"The stride does not fit the {axis_name} exactly: ({info.numerator}) / "
-                f"{info.strides} + 1 = {info.fractional_size:g}, rounded down to {info.size}. The "
-                f"last {info.unreached} {axis_name} are never covered. Change the stride or the "
-                "padding to make it fit."
+                f"{info.strides} + 1 = {readable(info.fractional_size)}, rounded down to "
+                f"{info.size}. The last {plural(info.unreached, axis_name[:-1])} "
+                f"{'is' if info.unreached == 1 else 'are'} never covered. Change the stride or "
+                "the padding to make it fit."
             )
     return warnings
 
@@ -86,7 +88,7 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
     Plotly heatmaps cost the browser about 40 ms per update.
     """
     fmt = compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
-    cell = cell_px(kernel.shape)
+    cell = cell_px(kernel.shape)  # a minimum: cells widen to their longest number
     halo = padding_mask if padding_mask.any() else None
     tables = [
         matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell, indices=True),
@@ -99,19 +101,45 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
 def sum_text(products: np.ndarray, total: float, *, bias: float, relu: bool, summed: bool) -> str:
     """The sum of the products written out (the first few terms), then bias and ReLU.
 
+    Numbers are rounded for people (``core.base.numbers.readable``), float noise as 0.
+
     >>> sum_text(np.array([2.0, -1.0]), 1.0, bias=-3.0, relu=True, summed=False)
     'Sum of the products: (2) + (-1) = **1**; + bias -3 = -2; ReLU → **0**'
+    >>> sum_text(np.array([0.1, 0.2, -0.3]), 5.551e-17, bias=0.0, relu=False, summed=False)
+    'Sum of the products: (0.1) + (0.2) + (-0.3) = **0**'
     """
-    terms = " + ".join(f"({p + 0.0:.4g})" for p in products.ravel()[:SHOWN_TERMS])
+    fmt = compact_format(products)
+    terms = " + ".join(f"({fmt(p)})" for p in products.ravel()[:SHOWN_TERMS])
     terms += " + …" if products.size > SHOWN_TERMS else ""
     value = float(total) + bias
     final = max(value, 0.0) if relu else value
     over = " (sum over all three channels)" if summed else ""
     return (
-        f"Sum of the products{over}: {terms} = **{float(total):.6g}**"
-        + (f"; + bias {bias:g} = {value:.6g}" if bias else "")
-        + (f"; ReLU → **{final:.6g}**" if relu else "")
+        f"Sum of the products{over}: {terms} = **{fmt(float(total))}**"
+        + (f"; + bias {readable(bias)} = {fmt(value)}" if bias else "")
+        + (f"; ReLU → **{fmt(final)}**" if relu else "")
     )
+
+
+def window_caption(tap_rows, tap_cols, shape: tuple[int, ...]) -> str:
+    """Which input rows and columns the window covers, and how many of them are padding.
+
+    >>> window_caption(np.array([-1, 0, 1]), np.array([4, 5, 6]), (5, 7))
+    'The window covers input rows -1 to 1 and columns 4 to 6 (1 row of padding).'
+    """
+    text = (
+        f"The window covers input rows {int(np.min(tap_rows))} to {int(np.max(tap_rows))} and "
+        f"columns {int(np.min(tap_cols))} to {int(np.max(tap_cols))}"
+    )
+    outside = [
+        plural(int(np.sum((taps < 0) | (taps >= length))), name)
+        for name, taps, length in (
+            ("row", np.unique(tap_rows), shape[0]),
+            ("column", np.unique(tap_cols), shape[1]),
+        )
+        if np.any((taps < 0) | (taps >= length))
+    ]
+    return text + (f" ({' and '.join(outside)} of padding)." if outside else ".")
 
 
 def _on_output_click() -> None:
@@ -119,6 +147,17 @@ def _on_output_click() -> None:
     if points:
         st.session_state["kernel.row"] = int(points[0]["y"])
         st.session_state["kernel.col"] = int(points[0]["x"])
+
+
+def _integer_ticks(count: int) -> dict:
+    """Tick settings of a cell axis of ``count`` cells: whole numbers only, at most ~8 ticks.
+
+    >>> _integer_ticks(5)["tickvals"], _integer_ticks(40)["tickvals"][:3]
+    ([0, 1, 2, 3, 4], [0, 5, 10])
+    """
+    step = max(1, int(np.ceil(count / 8)))
+    step = next(nice for nice in (1, 2, 5, 10, 20, 25, 50, 100) if nice >= step)
+    return {"tickmode": "array", "tickvals": list(range(0, count, step))}
 
 
 def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
@@ -133,7 +172,7 @@ def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
             z=values,
             colorscale="RdBu_r" if signed else "gray",
             zmid=0 if signed else None,
-            text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(values) if labelled else None,
+            text=np.vectorize(compact_format(values))(values) if labelled else None,
             texttemplate="%{text}" if labelled else None,
             hoverinfo="skip",
             showscale=False,
@@ -155,8 +194,26 @@ def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
         y1=row + 0.5,
         line={"color": "#ff7f0e", "width": 3},
     )
-    fig.update_xaxes(showgrid=False, zeroline=False, fixedrange=True, side="top")
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, fixedrange=True)
+    # Axes that fit the data: exactly the cells (no phantom −1 or n), whole-number ticks
+    # only, and a thin frame so white cells still end on the white page.
+    frame = {"showline": True, "mirror": True, "linecolor": "#9a9a9a", "linewidth": 1}
+    fig.update_xaxes(
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+        side="top",
+        range=[-0.5, cols - 0.5],
+        **_integer_ticks(cols),
+        **frame,
+    )
+    fig.update_yaxes(
+        showgrid=False,
+        zeroline=False,
+        fixedrange=True,
+        range=[rows - 0.5, -0.5],
+        **_integer_ticks(rows),
+        **frame,
+    )
     fig.update_layout(
         width=cell * cols + 60,
         height=cell * rows + 50,
@@ -228,20 +285,33 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
         kernel = kernel[:, :, channel] if kernel.ndim == 3 else kernel
     if options.get("flip_kernel"):
         st.caption("The kernel below is already rotated by 180° (true convolution).")
-    if rows * cols <= CLICKABLE_MAX_CELLS:
-        plane = output if output.ndim == 2 else output[:, :, channel]
-        clickable_output(plane, row, col)
-    else:
-        st.caption(
-            "Pick the pixel with the row and column above. On a test pattern of up to 64×64 "
-            "you can click the output instead."
+    where, picked = st.columns(2, gap="medium")
+    with where:
+        st.caption("Where the window sits on the input (orange frame).")
+        st.html(
+            window_overlay_html(
+                image,
+                detail.rows,
+                detail.cols,
+                mapping=input_mapping(image),
+                caption=window_caption(detail.rows, detail.cols, image.shape),
+            )
         )
+    with picked:
+        if rows * cols <= CLICKABLE_MAX_CELLS:
+            plane = output if output.ndim == 2 else output[:, :, channel]
+            clickable_output(plane, row, col)
+        else:
+            st.caption(
+                "Pick the pixel with the row and column above. On a test pattern of up to "
+                "64×64 you can click the output instead."
+            )
     show_explanation(patch, kernel, products, detail.is_padding)
     total = detail.total if np.ndim(detail.total) == 0 else detail.total[channel]
     st.markdown(sum_text(products, total, bias=bias, relu=relu, summed=weights.ndim == 3))
     shown = output[row, col]
     shown = shown[channel] if np.ndim(shown) else shown
-    st.caption(f"The output image holds {float(shown):.6g} at row {row}, column {col}.")
+    st.caption(f"The output image holds {readable(shown)} at row {row}, column {col}.")
     if detail.is_padding.any():
         st.caption("Green cells with a dotted outline are padding: they lie outside the image.")
     page_link.sync()  # this fragment reruns alone: the picked pixel goes into the address now

@@ -9,9 +9,11 @@ sent at most ``MAX_DISPLAY_SIDE`` pixels wide.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import io
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -19,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from core.base.numbers import readable, readable_all
 from core.imaging.images import (
     DisplayImage,
     diverging_colormap,
@@ -44,6 +47,27 @@ SMALL_RANGE = 64  # below this maximum, "auto" stretches instead of clipping
 
 
 MIN_DISPLAY_SIDE = 256
+
+
+FRAME_COLOR = "#9a9a9a"  # a thin grey frame: white pixels still end somewhere on a white page
+
+
+FRAME_CSS = (
+    "<style>"
+    f'[data-testid="stImage"] img {{outline:1px solid {FRAME_COLOR};outline-offset:0}}'
+    ".cs-picture img {image-rendering:pixelated}"
+    "</style>"
+)
+
+
+def frame_images() -> None:
+    """Give every picture of the app a thin frame (once per run, from ``app.py``).
+
+    Worked example 1 is black shapes on white: without a frame its white pixels melt
+    into the page and the 5×5 grid reads as random black shapes. The style is sent
+    alone, so Streamlit puts it in the page's event area (it takes no room).
+    """
+    st.html(FRAME_CSS)
 
 
 def choose_mapping(values: np.ndarray, mapping: str) -> str:
@@ -122,14 +146,15 @@ def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
 
 def colorbar_html(shown: Picture) -> str:
     """A thin horizontal colour bar with its end values, as HTML."""
+    span = max(abs(shown.vmin), abs(shown.vmax))
     if shown.mapping == "diverging":
         stops = diverging_colormap(np.linspace(-1, 1, 11))
         colors = ", ".join(f"rgb({r},{g},{b})" for r, g, b in stops)
         middle = "0"
     else:
         colors = "rgb(0,0,0), rgb(255,255,255)"
-        middle = f"{(shown.vmin + shown.vmax) / 2:.4g}"
-    labels = [f"{shown.vmin:.4g}", middle, f"{shown.vmax:.4g}"]
+        middle = readable((shown.vmin + shown.vmax) / 2, span)
+    labels = [readable(shown.vmin, span), middle, readable(shown.vmax, span)]
     if shown.mapping == "abs":
         labels = ["|x| = 0", "", "|x| ≥ 255"]
     label_html = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
@@ -146,7 +171,8 @@ def value_range_text(values: np.ndarray) -> str:
     extent = finite_range(values)
     if extent is None:
         return "no finite values"
-    return f"values from {extent[0]:.4g} to {extent[1]:.4g}"
+    span = max(abs(extent[0]), abs(extent[1]))
+    return f"values from {readable(extent[0], span)} to {readable(extent[1], span)}"
 
 
 def show_image(
@@ -216,12 +242,17 @@ def cell_px(shape: tuple[int, ...]) -> int:
     return 42 if shape[1] <= 5 else 34 if shape[1] <= 9 else 26
 
 
-def compact_format(values: np.ndarray) -> str:
-    """Whole numbers print plainly; fractions with three significant digits."""
-    finite = values[np.isfinite(values)]
-    if finite.size and np.allclose(finite, np.round(finite)):
-        return "{:g}"
-    return "{:.3g}"
+def compact_format(values: np.ndarray) -> Callable[[float], str]:
+    """The formatter of a matrix's cells: ``readable`` with the matrix's scale.
+
+    Whole numbers print plainly, fractions with three significant digits, float
+    noise (3.3e-16 next to 0.25) as 0.
+
+    >>> fmt = compact_format(np.array([0.25, 3.3e-16, 2.0]))
+    >>> fmt(0.25), fmt(3.3e-16), fmt(2.0)
+    ('0.25', '0', '2')
+    """
+    return readable_all(values)
 
 
 def show_small_matrix(values: np.ndarray, *, title: str = "") -> None:
@@ -289,3 +320,124 @@ def show_picture(rgb: np.ndarray, *, caption: str, container=None) -> None:
         picture = picture[:, :, ::-1]
     ok, buffer = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     target.image(buffer.tobytes(), caption=caption, width="content", output_format="PNG")
+
+
+WINDOW_COLOR = "#ff7f0e"  # orange, as the window on the matrices (ui.widgets.matrix_view)
+
+
+OVERLAY_MAX_PX = 320  # the longest side of the input drawn under the window
+
+
+_OVERLAY_MAX_CELL_PX = 48  # a 5×5 worked example is drawn with 48-px pixels
+
+
+_MIN_WINDOW_PX = 8  # a 3×3 window on a 512-pixel photo is still drawn this big
+
+
+def _window_extent(positions, length: int) -> tuple[int, int, int, int]:
+    """First and last tap of one axis, and the padding needed before and after the image."""
+    first, last = int(np.min(positions)), int(np.max(positions))
+    return first, last, max(0, -first), max(0, last - (length - 1))
+
+
+def window_overlay_html(
+    values: np.ndarray,
+    tap_rows,
+    tap_cols,
+    *,
+    mapping: str = "auto",
+    caption: str = "",
+    max_px: int = OVERLAY_MAX_PX,
+) -> str:
+    """The whole input as a picture with the sliding window drawn where it sits, as HTML.
+
+    The step-by-step shows the patch's numbers; this shows where that patch is: an
+    orange frame around the window on the input (bigger than the window when the
+    window is tiny on a large photo, with cross-hairs leading to it), a small box on
+    each tap when the kernel is dilated, and a dashed outline of the padding the window
+    reaches past the image's border.
+
+    Args:
+        values: the input (H, W) or (H, W, 3) as the kernel saw it.
+        tap_rows, tap_cols: the image rows and columns the kernel's taps touch
+            (``core.ops.pixel_explanation.PixelExplanation.rows``/``cols``); outside
+            0 … H − 1 they lie on padding.
+        mapping: how the values become grey levels (see ``choose_mapping``).
+        caption: text under the picture (plain text).
+        max_px: longest side of the drawing in CSS pixels.
+
+    Returns:
+        An HTML string for ``st.html``: ``div.cs-window-overlay`` holding the picture
+        (``img``) and the window (``div.cs-window``).
+
+    >>> html_text = window_overlay_html(np.eye(5), [0, 1, 2], [-1, 0, 1])
+    >>> "cs-window" in html_text and "dashed" in html_text  # one column of padding
+    True
+    """
+
+    values = np.asarray(values, dtype=np.float64)
+    height, width = values.shape[:2]
+    first_row, last_row, pad_top, pad_bottom = _window_extent(tap_rows, height)
+    first_col, last_col, pad_left, pad_right = _window_extent(tap_cols, width)
+    padded_h, padded_w = height + pad_top + pad_bottom, width + pad_left + pad_right
+    scale = min(_OVERLAY_MAX_CELL_PX, max_px / max(padded_h, padded_w))
+    picture = to_display(values, mapping=choose_mapping(values, mapping))
+    pixels = np.ascontiguousarray(picture.rgb)
+    shown_w, shown_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if shown_w < width:  # send the picture at its drawn size, not the photo's
+        pixels = cv2.resize(pixels, (shown_w, shown_h), interpolation=cv2.INTER_AREA)
+    if pixels.ndim == 3:
+        pixels = np.ascontiguousarray(pixels[:, :, ::-1])
+    ok, buffer = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ValueError("The picture could not be encoded as PNG.")
+    source = "data:image/png;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
+
+    def box(row0: float, col0: float, rows: float, cols: float, style: str, cls: str = "") -> str:
+        top, left = (row0 + pad_top) * scale, (col0 + pad_left) * scale
+        h, w = rows * scale, cols * scale
+        grow_h, grow_w = max(0.0, _MIN_WINDOW_PX - h) / 2, max(0.0, _MIN_WINDOW_PX - w) / 2
+        klass = f' class="{cls}"' if cls else ""
+        return (
+            f'<div{klass} style="position:absolute;box-sizing:border-box;'
+            f"top:{top - grow_h:.1f}px;left:{left - grow_w:.1f}px;height:{h + 2 * grow_h:.1f}px;"
+            f'width:{w + 2 * grow_w:.1f}px;{style}"></div>'
+        )
+
+    parts = [
+        f'<img src="{source}" alt="the input" style="position:absolute;'
+        f"top:{pad_top * scale:.1f}px;left:{pad_left * scale:.1f}px;width:{width * scale:.1f}px;"
+        f'height:{height * scale:.1f}px;outline:1px solid {FRAME_COLOR}">'
+    ]
+    if pad_top or pad_bottom or pad_left or pad_right:
+        parts.insert(0, box(-pad_top, -pad_left, padded_h, padded_w, "border:1px dashed #2ca02c"))
+    window_rows, window_cols = last_row - first_row + 1, last_col - first_col + 1
+    if scale < 4:  # a photo: cross-hairs lead the eye to a window of a few pixels
+        line = "background:rgba(255,127,14,0.55)"
+        parts.append(box(first_row, -pad_left, window_rows, padded_w, line + ";height:1px"))
+        parts.append(box(-pad_top, first_col, padded_h, window_cols, line + ";width:1px"))
+    taps = len(np.unique(tap_rows)) * len(np.unique(tap_cols))
+    if taps < window_rows * window_cols and scale >= 4 and taps <= 81:  # dilated: the taps
+        for row in np.unique(tap_rows):
+            for col in np.unique(tap_cols):
+                parts.append(box(row, col, 1, 1, f"border:2px solid {WINDOW_COLOR}"))
+    parts.append(
+        box(
+            first_row,
+            first_col,
+            window_rows,
+            window_cols,
+            f"border:3px solid {WINDOW_COLOR};box-shadow:0 0 0 1px #fff,inset 0 0 0 1px #fff",
+            "cs-window",
+        )
+    )
+    note = (
+        f'<div style="font-size:0.8rem;color:#666;margin-top:4px">{html.escape(caption)}</div>'
+        if caption
+        else ""
+    )
+    return (
+        f'<div class="cs-window-overlay cs-picture" style="position:relative;'
+        f'width:{padded_w * scale:.1f}px;height:{padded_h * scale:.1f}px;margin:4px 0">'
+        f"{''.join(parts)}</div>{note}"
+    )

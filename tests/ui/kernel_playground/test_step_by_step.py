@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.imaging.synthetic_images import WORKED_EXAMPLES
@@ -47,7 +48,7 @@ def test_stride_warnings_say_which_axis_misfits_and_why():
     assert stride_warnings(sizes((4, 6), 3)) == []
     (misfit,) = stride_warnings(sizes((4, 6), 3, strides=(1, 2)))
     assert misfit.startswith("The stride does not fit the columns exactly: (3) / 2 + 1 = 2.5")
-    assert "The last 1 columns are never covered." in misfit
+    assert "The last 1 column is never covered." in misfit
     too_big = stride_warnings(sizes((4, 6), 3, strides=(9, 1)))
     assert too_big == [
         "The stride along the rows (9) is larger than the padded image (4): the kernel fits "
@@ -160,3 +161,53 @@ def test_a_colour_image_offers_a_channel():
     assert "(sum over all three channels)" in sum_line(at)
     at.selectbox(key="kernel.explain_channel").set_value(2).run()
     assert "The output image holds 57 at row 0, column 0." in [c.value for c in at.caption]
+
+
+def overlays(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "cs-window-overlay" in h.proto.body]
+
+
+def window_box(overlay: str) -> tuple[float, float, float, float]:
+    """top, left, height, width (CSS px) of the drawn window."""
+    import re
+
+    style = re.search(r'<div class="cs-window" style="([^"]*)"', overlay).group(1)
+    values = dict(re.findall(r"(top|left|height|width):(-?[\d.]+)px", style))
+    return tuple(float(values[name]) for name in ("top", "left", "height", "width"))
+
+
+def test_the_window_is_drawn_where_it_sits_on_the_whole_input():
+    at = open_step()
+    (first,) = overlays(at)
+    at.number_input(key="kernel.row").set_value(1)
+    at.number_input(key="kernel.col").set_value(3).run()
+    (moved,) = overlays(at)
+    top0, left0, height, width = window_box(first)
+    top1, left1, height1, width1 = window_box(moved)
+    assert (height, width) == (height1, width1) and height == width  # a 3×3 window
+    cell = width / 3
+    assert (top1 - top0, left1 - left0) == pytest.approx((cell, 3 * cell))
+    assert "input rows 1 to 3 and columns 3 to 5." in moved
+
+
+def test_the_window_reaches_into_the_dashed_padding():
+    at = open_step(options={"padding": "same"})
+    (overlay,) = overlays(at)
+    assert "dashed" in overlay
+    top, left, _, _ = window_box(overlay)
+    assert (top, left) == (0.0, 0.0)  # the padded frame's corner: the window starts on padding
+    assert "(1 row and 1 column of padding)" in overlay
+
+
+def test_the_clickable_output_has_only_real_whole_ticks_and_a_frame():
+    figure = clickable_figure(np.zeros((5, 5)), 0, 0)
+    assert list(figure.layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
+    assert list(figure.layout.yaxis.range) == [4.5, -0.5]  # no phantom row −1 or 5
+    assert list(figure.layout.xaxis.range) == [-0.5, 4.5]
+    assert figure.layout.xaxis.showline and figure.layout.xaxis.mirror
+
+
+def test_float_noise_in_the_sum_prints_as_zero():
+    products = np.array([0.1, 0.2, -0.3])
+    text = sum_text(products, products.sum(), bias=0.0, relu=False, summed=False)
+    assert text.endswith("= **0**") and "e-" not in text

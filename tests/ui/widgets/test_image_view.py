@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.imaging.images import to_display
 from core.ops.kernel_analysis import frequency_response
 from ui.widgets.image_view import (
+    FRAME_CSS,
     MAX_DISPLAY_SIDE,
     MIN_DISPLAY_SIDE,
     cell_px,
@@ -25,6 +27,7 @@ from ui.widgets.image_view import (
     outline_region,
     render,
     value_range_text,
+    window_overlay_html,
 )
 
 
@@ -101,9 +104,48 @@ def test_cells_shrink_for_wide_matrices(columns, px):
     assert cell_px((3, columns)) == px
 
 
-def test_compact_format_prints_whole_numbers_plainly():
-    assert compact_format(np.array([1.0, -2.0, np.nan])) == "{:g}"
-    assert compact_format(np.array([1 / 3, 2.0])) == "{:.3g}"
+def test_compact_format_prints_numbers_for_people():
+    whole = compact_format(np.array([1.0, -2.0, np.nan]))
+    assert (whole(1.0), whole(-2.0)) == ("1", "-2")
+    fractions = compact_format(np.array([1 / 3, 2.0, 3.3306690738754696e-16]))
+    assert (fractions(1 / 3), fractions(3.3306690738754696e-16)) == ("0.333", "0")
+
+
+def test_captions_and_colour_bars_never_print_e_notation():
+    noisy = np.array([[3.3306690738754696e-16, 1.0]])
+    assert value_range_text(noisy) == "values from 0 to 1"
+    _, shown = render(noisy, "minmax")
+    assert re.findall(r"<span>([^<]*)</span>", colorbar_html(shown)) == ["0", "0.5", "1"]
+
+
+def test_every_picture_gets_a_frame_from_the_app_style():
+    assert '[data-testid="stImage"] img' in FRAME_CSS and "outline:1px solid" in FRAME_CSS
+
+
+def overlay_box(overlay: str, cls: str = "cs-window") -> dict[str, float]:
+    style = re.search(rf'<div class="{cls}" style="([^"]*)"', overlay).group(1)
+    return {k: float(v) for k, v in re.findall(r"(top|left|height|width):(-?[\d.]+)px", style)}
+
+
+def test_window_overlay_places_the_window_on_the_input_in_its_own_pixels():
+    overlay = window_overlay_html(np.zeros((5, 5)), [1, 2, 3], [2, 3, 4])
+    box = overlay_box(overlay)
+    assert box == {"top": 48.0, "left": 96.0, "height": 144.0, "width": 144.0}  # 48 px a pixel
+    assert 'src="data:image/png;base64,' in overlay and "dashed" not in overlay
+
+
+def test_window_overlay_keeps_a_tiny_window_visible_on_a_photo():
+    photo = np.random.default_rng(0).uniform(0, 255, (512, 384))
+    overlay = window_overlay_html(photo, [100, 101, 102], [10, 11, 12])
+    box = overlay_box(overlay)
+    assert box["width"] >= 8 and box["height"] >= 8  # 3 pixels would be under 2 px wide
+    assert overlay.count("rgba(255,127,14") == 2  # cross-hairs lead to it
+    assert len(overlay) < 200_000  # the picture is sent at its drawn size (320 px)
+
+
+def test_window_overlay_marks_each_tap_of_a_dilated_kernel():
+    overlay = window_overlay_html(np.zeros((9, 9)), [0, 2, 4], [0, 2, 4])
+    assert overlay.count("border:2px solid") == 9
 
 
 def test_outline_region_draws_a_red_frame_around_the_region_only():
