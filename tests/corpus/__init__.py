@@ -58,13 +58,7 @@ def all_entries() -> list[Entry]:
 
     entries: list[Entry] = []
     for module_name in ("images", "zips", "models", "legacy_models", "numbers", "links"):
-        try:
-            module = importlib.import_module(f"tests.corpus.{module_name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"tests.corpus.{module_name}":
-                raise
-            continue
-        entries.extend(module.ENTRIES)
+        entries.extend(importlib.import_module(f"tests.corpus.{module_name}").ENTRIES)
     names = [entry.name for entry in entries]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
