@@ -161,7 +161,7 @@ else:
         st.markdown(
             f"{verdict(same)} "
             + ("Identical to" if same else "Differs from")
-            + " `core.conv2d_transpose` (Keras' Conv2DTranspose) on the original input."
+            + " Keras' Conv2DTranspose layer on the original input."
         )
 
 matrix_expander(

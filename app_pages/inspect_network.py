@@ -13,6 +13,7 @@ stays quick: the Streamlit server never imports TensorFlow or Keras.
 
 import streamlit as st
 
+from core.base.numbers import readable
 from core.jobs.inspection import InferenceError, ModelRejectedError
 from ui.inspect import layer_sections, model_sections
 from ui.inspect.inputs import input_picker, test_set_for
@@ -99,5 +100,5 @@ with tabs[5]:
 with tabs[6]:
     model_sections.summary(info, choice.metadata)
 
-st.caption(f"Feature maps computed in {maps.worker_ms:.0f} ms in the inference worker.")
+st.caption(f"The network answered in {readable(maps.worker_ms / 1000, digits=2)} s.")
 LINK.finish()  # names linked picks this model lacks, and keeps the address current

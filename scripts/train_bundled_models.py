@@ -79,7 +79,10 @@ RECIPES = {
         "dataset": "mnist",
         "build": build_mnist_cnn_a,
         "epochs": 5,
-        "description": "The seeds' MNIST CNN A (Sequential), trained on all 60,000 MNIST digits.",
+        "description": (
+            "The course's MNIST CNN A (two convolution layers, each followed by max pooling), "
+            "trained on all 60,000 MNIST digits."
+        ),
         "spec": lambda: specs.spec_to_dict(presets.preset("mnist_cnn_a")),
     },
     "fashion_mnist_cnn": {

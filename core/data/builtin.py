@@ -46,6 +46,9 @@ from core.data.image_folders import _UNREADABLE_ERRORS, ZipReport
 DATA_DIR_ENV = "CONVSCOPE_DATA_DIR"
 
 
+DATA_FOLDER_LABEL = "the data folder"  # what the pages call a data directory: no argument names
+
+
 # Relative paths inside a data directory, best first (the full CIFAR-10 beats the subset).
 DATA_DIR_FILES: dict[str, tuple[str, ...]] = {
     "mnist": ("mnist/mnist.npz",),
@@ -111,16 +114,16 @@ def load_builtin(name: str, *, data_dir: str | os.PathLike | None = None) -> Ima
 
     >>> dataset = load_builtin("mnist", data_dir="../shared/data")
     >>> dataset.x_train.shape, dataset.source
-    ((60000, 28, 28), 'data_dir argument (../shared/data/mnist/mnist.npz)')
+    ((60000, 28, 28), 'the data folder (../shared/data/mnist/mnist.npz)')
     """
     _check_builtin_name(name)
     display = DISPLAY_NAMES[name]
     skipped: list[str] = []
 
     if data_dir is not None:
-        directory, label = Path(data_dir), "data_dir argument"
+        directory, label = Path(data_dir), DATA_FOLDER_LABEL
     elif os.environ.get(DATA_DIR_ENV):
-        directory, label = Path(os.environ[DATA_DIR_ENV]), DATA_DIR_ENV
+        directory, label = Path(os.environ[DATA_DIR_ENV]), DATA_FOLDER_LABEL
     else:
         directory, label = None, None
         skipped.append(f"{DATA_DIR_ENV} is not set")

@@ -319,8 +319,8 @@ def show_matrix_form(form: MatrixForm, kernel: np.ndarray, strides) -> None:
     st.markdown(
         f"{verdict(same)} "
         + ("It also equals" if same else "It differs from")
-        + f" `core.conv2d_transpose(y, kernel, strides, padding='{form.keras_padding}', "
-        f"output_padding={form.keras_output_padding})`, Keras' Conv2DTranspose."
+        + f" Keras' Conv2DTranspose with padding='{form.keras_padding}' and "
+        f"output_padding={form.keras_output_padding}."
     )
 
 

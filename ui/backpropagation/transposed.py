@@ -44,7 +44,7 @@ def why_not_keras(steps: BackwardSteps) -> str:
     """Why Keras' ``Conv2DTranspose`` arguments cannot express this layer."""
     if steps.geometry.dilation_rate != (1, 1):
         return (
-            "`core.conv2d_transpose` has no dilation, so it cannot be compared here; the "
+            "Keras' Conv2DTranspose has no dilation, so it cannot be compared here; the "
             "construction above (with the dilated, flipped kernel) is the transposed "
             "convolution of a dilated layer."
         )
@@ -125,7 +125,6 @@ def show_transposed_comparison(steps: BackwardSteps) -> None:
         return
     keras_same = np.allclose(steps.keras_transpose, gradient)
     st.markdown(
-        f"{verdict(keras_same)} `{keras_call_text(steps)}` — Keras' Conv2DTranspose, "
-        "computed by `core.conv2d_transpose` — "
+        f"{verdict(keras_same)} `{keras_call_text(steps)}` — Keras' Conv2DTranspose — "
         + ("gives the same ∂L/∂X." if keras_same else "gives different numbers.")
     )

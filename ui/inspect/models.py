@@ -132,13 +132,13 @@ def load_model_info(choice: ModelChoice) -> ModelInfo | None:
     """Ask the worker to load the model; show why on failure and return None."""
     client = inference_client()
     try:
-        with st.spinner("Loading the model in the inference worker…"):
+        with st.spinner("Loading the model…"):
             info = client.model_info(choice.path)
     except ModelRejectedError as error:
         st.error(f"**{choice.label}** cannot be inspected. {error}")
         return None
     except (InferenceError, OSError) as error:
-        st.error(f"The inference worker could not load **{choice.label}**: {error}")
+        st.error(f"**{choice.label}** could not be loaded: {error}")
         return None
     if info.problem:
         st.error(f"**{choice.label}** cannot be inspected here. {info.problem}")

@@ -70,7 +70,7 @@ def test_the_picker_starts_on_the_bundled_mnist_model_with_its_sidecar():
     choice = at.session_state["result"]
     assert choice == ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", choice.metadata)
     assert choice.metadata["dataset"] == "mnist" and len(choice.metadata["class_names"]) == 10
-    assert at.caption[0].value.startswith("The seeds' MNIST CNN A (Sequential)")
+    assert at.caption[0].value.startswith("The course's MNIST CNN A (two convolution layers")
 
 
 def test_another_bundled_model_can_be_picked():
