@@ -61,6 +61,23 @@ def cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def input_cell(entry) -> str:
+    """The input in words, and for typed text and links what exactly was typed (shortened).
+
+    >>> from tests.corpus import Entry
+    >>> input_cell(Entry("kernel_cell/f", "kernel_cell", "a fraction", "accept", "", text="1/9"))
+    'a fraction: `1/9`'
+    >>> input_cell(Entry("link/x", "link", "long", "refuse", "", text="pool?n=" + "9" * 99))[-9:]
+    '9999999…`'
+    """
+    text = " ".join(entry.text.split()).replace("`", "'")
+    if not text or text in entry.what:
+        return cell(entry.what)
+    if len(text) > 60:
+        text = text[:59] + "…"
+    return cell(f"{entry.what}: `{text}`")
+
+
 def render(entries) -> str:
     """The whole page: the intro, then one table per kind of input, in the corpus' order."""
     parts = [INTRO]
@@ -71,7 +88,7 @@ def render(entries) -> str:
         parts.append(f"## {HEADINGS[kind]}\n")
         rows = ["| input | what ConvScope does | outcome |", "| --- | --- | --- |"]
         rows += [
-            f"| {cell(entry.what)} | {cell(entry.gets)} | {OUTCOMES[entry.outcome]} |"
+            f"| {input_cell(entry)} | {cell(entry.gets)} | {OUTCOMES[entry.outcome]} |"
             for entry in mine
         ]
         parts.append("\n".join(rows) + "\n")
@@ -90,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         current = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
         if current != text:
             print(
-                f"{DOC} is out of date with tests/corpus: run "
-                "scripts/bad_inputs_table.py",
+                f"{DOC} is out of date with tests/corpus: run scripts/bad_inputs_table.py",
                 file=sys.stderr,
             )
             return 1

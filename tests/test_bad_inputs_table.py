@@ -27,7 +27,7 @@ def test_every_entry_is_a_row_of_its_kinds_table():
     for entry in entries:
         heading = script.HEADINGS[entry.kind]
         (section,) = [s for s in sections if s.startswith(heading)]
-        row = f"| {script.cell(entry.what)} | {script.cell(entry.gets)} |"
+        row = f"| {script.input_cell(entry)} | {script.cell(entry.gets)} |"
         assert row in section, entry.name
 
 
@@ -38,5 +38,5 @@ def test_the_check_fails_when_the_corpus_changes(monkeypatch, tmp_path):
     assert script.main(["--check"]) == 1
     monkeypatch.setattr(script, "DOC", tmp_path / "bad-inputs.md")
     assert script.main([]) == 0
-    assert "| a new \\| link | refused | refused |" in script.DOC.read_text()
+    assert "| a new \\| link: `pooling?x=1` | refused | refused |" in script.DOC.read_text()
     assert script.main(["--check"]) == 0
