@@ -143,6 +143,88 @@ def test_snapshots_are_taken_at_the_start_every_few_batches_and_at_the_end(tmp_p
 # ---------------------------------------------------------------------------
 
 
+def running_mean_logs(batch_losses, batch_size):
+    """What Keras reports after each batch: the loss's running mean over the epoch."""
+    seen, weighted, logs = 0, 0.0, []
+    for loss in batch_losses:
+        seen += batch_size
+        weighted += loss * batch_size
+        logs.append({"loss": weighted / seen, "accuracy": 0.5})
+    return logs
+
+
+def test_batch_ends_from_keras_threads_in_any_order_are_recorded_in_batch_order(tmp_path):
+    logs = running_mean_logs([2.0 / (1 + index) for index in range(40)], 4)
+    (tmp_path / "in_order").mkdir()
+    (tmp_path / "threads").mkdir()
+    in_order, _ = started(tmp_path / "in_order", train_samples=160)
+    for index, batch_logs in enumerate(logs):
+        in_order.batch_end(FakeModel(), index, batch_logs)
+    in_order.close()
+
+    recorder, model = started(tmp_path / "threads", train_samples=160)
+    order = list(range(40))
+    np.random.default_rng(0).shuffle(order)
+    threads = [
+        threading.Thread(target=recorder.batch_recorded, args=(index, logs[index]))
+        for index in order
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recorder.close()
+    assert recorder.step == 40 and recorder.samples_seen == 160
+    expected = runs.read_progress(tmp_path / "in_order").batches
+    points = runs.read_progress(tmp_path / "threads").batches
+    assert [(p["step"], p["batch"], p["samples"]) for p in points] == [
+        (p["step"], p["batch"], p["samples"]) for p in expected
+    ]
+    np.testing.assert_allclose([p["loss"] for p in points], [p["loss"] for p in expected])
+
+
+def test_batch_beginnings_snapshot_between_batches_and_the_end_takes_the_last(tmp_path):
+    kernels = iter(np.full((3, 3, 1, 2), float(i), np.float32) for i in range(10))
+    recorder = RunRecorder(
+        tmp_path,
+        epochs=2,
+        train_samples=8,
+        batch_size=4,
+        snapshot_every_batches=2,
+        kernel_reader=lambda: next(kernels),
+        kernel_layer="conv2d",
+    )
+    model = FakeModel()
+    recorder.train_begin(model)
+    for epoch in range(2):
+        recorder.epoch_begin(epoch)
+        for batch in range(2):
+            recorder.batch_begin(model, batch)
+            recorder.batch_recorded(batch, LOGS)
+        recorder.epoch_end(model, epoch, LOGS)
+    recorder.train_end(model)  # step 4: no batch begins after it
+    recorder.close()
+    index = runs.read_snapshot_index(tmp_path)
+    assert [(e["step"], e["epoch"], e["batch"]) for e in index] == [(0, 0, 0), (2, 1, 2), (4, 2, 2)]
+    assert [runs.load_snapshot(tmp_path, entry)[0, 0, 0, 0] for entry in index] == [0, 1, 2]
+
+
+def test_a_batch_beginning_stops_and_pauses_as_a_batch_end_does(tmp_path):
+    asked = []
+    recorder, model = started(tmp_path, external_stop=lambda: asked[0] if asked else None)
+    training_job.TrainingJob(tmp_path).pause()
+    threading.Timer(0.4, training_job.TrainingJob(tmp_path).resume).start()
+    started_at = time.monotonic()
+    recorder.batch_begin(model, 0)  # waits on the training thread until resumed
+    assert time.monotonic() - started_at >= 0.4
+    assert not model.stop_training
+    recorder.batch_recorded(0, LOGS)
+    asked.append("terminated")
+    recorder.batch_begin(model, 1)
+    recorder.close()
+    assert model.stop_training and recorder.stop_reason == "terminated"
+
+
 def test_recorder_pauses_until_resumed(tmp_path):
     recorder = RunRecorder(tmp_path, epochs=1, train_samples=8, batch_size=4)
     model = FakeModel()
