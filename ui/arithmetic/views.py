@@ -11,6 +11,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import plural
 from core.ops.arithmetic import ConvGeometry
 from core.ops.arithmetic_forms import (
     MATRIX_MAX_CELLS,
@@ -250,9 +251,10 @@ def show_transposed_construction(breakdown: TransposedBreakdown) -> None:
     st.markdown(
         f"1. **Stretch** the input: put s − 1 zeros between neighbouring cells "
         f"(strides {breakdown.strides}).  \n"
-        f"2. **Pad** with zeros: k − p − 1 = {top} rows on top and {left} columns on the left "
-        f"(p = {forward[0]}, {forward[1]} is the padding of the forward convolution); {bottom} "
-        f"rows at the bottom and {right} columns on the right, output padding included.  \n"
+        f"2. **Pad** with zeros: k − p − 1 = {plural(top, 'row')} on top and "
+        f"{plural(left, 'column')} on the left (p = {forward[0]}, {forward[1]} is the padding of "
+        f"the forward convolution); {plural(bottom, 'row')} at the bottom and "
+        f"{plural(right, 'column')} on the right, output padding included.  \n"
         "3. **Flip** the kernel by 180° and slide it with stride 1."
     )
     columns = st.columns(3)

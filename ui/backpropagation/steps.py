@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import plural
 from core.ops.conv_backward import BackwardSteps
 from ui.backpropagation.forward import padded_labels
 from ui.backpropagation.grids import (
@@ -26,6 +27,15 @@ from ui.backpropagation.grids import (
     signed,
     written_sum,
 )
+
+
+def every(count: int, noun: str) -> str:
+    """ "every row" or "every 2 rows", for the stride in words.
+
+    >>> every(1, "row"), every(2, "column")
+    ('every row', 'every 2 columns')
+    """
+    return f"every {noun}" if count == 1 else f"every {plural(count, noun)}"
 
 
 def _padded_px(steps: BackwardSteps) -> int:
@@ -131,7 +141,8 @@ def show_zeros(steps: BackwardSteps) -> None:
         muted[::sr, ::sc] = False
         st.markdown(
             f"**Stride ({sr}, {sc}): zeros between the output gradients.** The outputs were "
-            f"computed only every {sr} rows and {sc} columns, so as a kernel sliding over the "
+            f"computed only every {every(sr, 'row')} and {every(sc, 'column')}, so as a kernel "
+            "sliding over the "
             "input, the output gradient has its values that far apart, with zeros (grey) for "
             "the positions the window skipped."
         )

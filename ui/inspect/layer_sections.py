@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.base.numbers import readable
 from core.jobs.inspection import (
     FeatureMaps,
     InferenceError,
@@ -487,7 +488,7 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
         enlarged = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
         column.markdown(f"**{name}**")
         column.image(enlarged, width=int(enlarged.shape[1]))
-        scale_note = "blue < 0 < red" if signed else f"dark 0 → yellow {end:.3g}"
+        scale_note = "blue < 0 < red" if signed else f"dark 0 → yellow {readable(end)}"
         column.caption(f"{values.shape[0]}×{values.shape[1]}, {note or 'colours'} {scale_note}")
     if pre is not None and activation == "ReLU":
         zeroed = float((pre <= 0).mean())

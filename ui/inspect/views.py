@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.base.numbers import readable
 from core.imaging.images import diverging_colormap
 from core.ops.receptive_field import InputRegion
 
@@ -208,9 +209,9 @@ def map_tiles(maps: np.ndarray, *, shared: bool, limit_count: int = 64):
         tiles.append(enlarge(colorize(values, limit=limit, signed=signed), 84))
     kind = "diverging (blue < 0 < red)" if signed else "sequential (dark 0 → yellow max)"
     scope = (
-        f"one scale for the whole layer (0 … {layer_limit:.3g})"
+        f"one scale for the whole layer (0 … {readable(layer_limit)})"
         if shared and not signed
-        else f"one scale for the whole layer (±{layer_limit:.3g})"
+        else f"one scale for the whole layer (±{readable(layer_limit)})"
         if shared
         else "each map stretched to its own maximum"
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import readable
 from core.ops.kernels import (
     PRESETS,
     box_kernel,
@@ -370,9 +371,10 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
 
     values, errors = _kernel_grid(prefix, base)
     shown = values if not errors else state[keys["last_good"]]
+    total = readable(shown.sum(), np.abs(shown).max(), digits=4)  # float noise shows as 0
     st.caption(
-        f"Sum of the weights: {shown.sum() + 0.0:.4g}. Click a cell, type a number or a "
-        "fraction such as 1/16 and press Enter or Tab."
+        f"Sum of the weights: {total}. Click a cell, type a number or a fraction such as 1/16 "
+        "and press Enter or Tab."
     )
     if errors:
         st.error(

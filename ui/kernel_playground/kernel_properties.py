@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import readable
 from core.ops.kernel_analysis import frequency_response, separability
 from ui.widgets.image_view import frequency_figure, show_small_matrix
 
@@ -31,7 +32,7 @@ def singular_values_text(singular_values: np.ndarray) -> str:
     '4, 0, 0.25'
     """
     largest = float(np.max(singular_values, initial=0.0))
-    return ", ".join("0" if v <= 1e-12 * largest else f"{v:.3g}" for v in singular_values)
+    return ", ".join("0" if v <= 1e-12 * largest else readable(v) for v in singular_values)
 
 
 def show_frequency_response(values: np.ndarray) -> None:
@@ -43,9 +44,11 @@ def show_frequency_response(values: np.ndarray) -> None:
     )
     right.markdown(
         f"**{response.kind.capitalize()}:** {KIND_EXPLANATIONS[response.kind]}\n\n"
-        f"- gain at zero frequency (flat areas) = |sum of the kernel| = {response.dc_gain:.4g}\n"
-        f"- largest gain = {response.peak_gain:.4g}\n"
-        f"- gain at the finest patterns (the border) = {response.highest_frequency_gain:.4g}"
+        "- gain at zero frequency (flat areas) = |sum of the kernel| = "
+        f"{readable(response.dc_gain, response.peak_gain)}\n"
+        f"- largest gain = {readable(response.peak_gain)}\n"
+        "- gain at the finest patterns (the border) = "
+        f"{readable(response.highest_frequency_gain, response.peak_gain)}"
     )
     right.caption(
         "Any image is a sum of waves. This map shows how strongly the kernel passes a wave of "
@@ -62,7 +65,7 @@ def show_separability(values: np.ndarray) -> None:
         st.success(
             f"Separable: the kernel is a column times a row (rank 1). Two 1-D passes cost "
             f"{result.separable_multiply_adds} multiply-adds per output pixel instead of "
-            f"{result.direct_multiply_adds}: {result.saving:.2g}× fewer."
+            f"{result.direct_multiply_adds}: {readable(result.saving, digits=2)}× fewer."
         )
         column, row = st.columns([1, 3])
         with column:

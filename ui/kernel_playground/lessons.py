@@ -9,6 +9,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import readable
 from core.imaging.images import to_grayscale
 from core.ops import filtering
 from core.ops.convolution import conv2d
@@ -70,7 +71,9 @@ def shift_test(image, kernel, strides) -> None:
         ]
     )
     if check.is_equivariant:
-        st.success(f"Identical: the largest difference is {check.max_abs_difference:.2g}.")
+        st.success(
+            f"Identical: the largest difference is {readable(check.max_abs_difference, 255)}."
+        )
     else:
         reason = (
             f" A shift of ({dy}, {dx}) is not a whole number of strides {tuple(strides)}, so "
@@ -79,7 +82,8 @@ def shift_test(image, kernel, strides) -> None:
             else ""
         )
         st.warning(
-            f"Not identical: the largest difference is {check.max_abs_difference:.4g}.{reason}"
+            f"Not identical: the largest difference is {readable(check.max_abs_difference)}."
+            + reason
         )
     st.caption("The image wraps around (circular shift and border) so that edges do not interfere.")
     page_link.sync()  # a fragment: its changes go into the address now

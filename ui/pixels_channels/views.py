@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import plural, readable
 from core.imaging.images import resize_and_pad
 from core.ops import histogram
 from ui.widgets import image_view
@@ -258,8 +259,9 @@ def resize_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     show(pixels, caption="Original", container=left_col)
     show(square, caption=f"{target}×{target} network input", container=right_col)
     st.markdown(
-        f"Scale by {plan.scale:.3g} → {plan.height}×{plan.width}, then pad {plan.top} rows on "
-        f"top, {plan.bottom} below, {plan.left} columns left and {plan.right} right. "
+        f"Scale by {readable(plan.scale)} → {plan.height}×{plan.width}, then pad "
+        f"{plural(plan.top, 'row')} on top, {plan.bottom} below, {plural(plan.left, 'column')} "
+        f"left and {plan.right} right. "
         "Stretching instead would squash round things into ovals."
     )
 

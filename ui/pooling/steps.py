@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import plural
 from core.ops.arithmetic import ConvGeometry
 from ui.widgets.matrix_view import format_value, show_matrix
 from ui.widgets.window_steps import show_output_so_far, show_window_on_input
@@ -81,7 +82,8 @@ def show_pool_step(
             share = g / values.size
             st.markdown(
                 f"Backprop: the gradient {format_value(g)} of output ({row}, {col}) is "
-                f"**shared** by its {values.size} real cells: {format_value(share)} each."
+                f"**shared** by its {plural(values.size, 'real cell')}: {format_value(share)} "
+                "each."
             )
         if winner is not None:
             targets = winner[geometry.input_slice()]
@@ -107,7 +109,6 @@ def show_backprop(
         show_matrix(
             gradient,
             title="Gradient on the input (all outputs)",
-            fmt="{:.3g}",
             highlight=targets,
             key="pool.grad.input",
         )

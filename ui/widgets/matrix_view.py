@@ -177,7 +177,7 @@ def matrix_figure(
     halo_color: str = HALO_COLOR,
     shade=None,
     shade_color: str = SHADE_COLOR,
-    fmt: str | Callable[[float], str] = "{:g}",
+    fmt: str | Callable[[float], str] | None = None,
     colorscale: str | list | None = None,
     zmid: float | None = None,
     zmin: float | None = None,
@@ -200,7 +200,8 @@ def matrix_figure(
         winner: bool mask of cells to outline more thickly in ``winner_color``.
         halo: bool mask of padding cells, tinted with ``halo_color``.
         shade: bool mask of cells veiled in ``shade_color`` (e.g. unreached).
-        fmt: format string such as "{:g}" / "{:.2f}", or a function float → str.
+        fmt: format string such as "{:.2f}", or a function float → str; default
+            ``core.base.numbers.readable`` (whole numbers plainly, 3 significant digits).
         colorscale: Plotly colour scale; default "Blues", or the diverging
             "RdBu_r" centred on 0 when the matrix has negative values.
         zmid: value at the middle of the colour scale (diverging maps).

@@ -82,4 +82,4 @@ def test_backprop_shares_an_average_gradient_over_the_real_cells():
     image = np.arange(9.0).reshape(3, 3)
     at = open_step(step=3, method="average", padding="same", backprop=True, image=image)
     assert "Output (1, 1): (8) / 1 = **8**" in text(at)
-    assert "**shared** by its 1 real cells: 4 each" in text(at)
+    assert "**shared** by its 1 real cell: 4 each" in text(at)
