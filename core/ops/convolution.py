@@ -4,8 +4,10 @@ The numeric heart of ConvScope. ``conv2d`` slides a kernel over an image with
 Keras' ``strides``, ``padding`` and ``dilation_rate`` and numpy's border
 ``mode``s; ``flip_kernel`` switches between cross-correlation (what CNN layers
 compute) and true convolution (what textbooks and ``scipy.signal.convolve2d``
-compute). The work is done by ``cv2.filter2D`` on the padded image, then
-cropped and strided, so a megapixel photo takes milliseconds.
+compute). The work is done by ``cv2.filter2D``, which reads the border itself
+("valid", "same" and small paddings in every mode but "wrap" and a non-zero
+``cval``; a padded copy for the rest), in bands of rows on every core, then
+strided, so a megapixel photo takes milliseconds.
 
 ``ConvOptions`` holds the sliding options, normalised and checked once;
 ``core.ops.output_size`` gives the arithmetic, ``core.ops.pixel_explanation``
@@ -272,13 +274,14 @@ class _Filtering:
 def _correlate(
     source: np.ndarray, kernel: np.ndarray, pads: PaddingPairs, border: int, check_finite: bool
 ) -> np.ndarray:
-    """Cross-correlate every channel of ``source`` with a 2-D kernel: float64.
+    """Cross-correlate every channel of ``source`` with a 2-D kernel.
 
     ``pads`` (at most k − 1 per axis in all) are read through OpenCV's ``border``.
-    Large images are filtered in bands of rows on every core, so each float32 band is
-    widened to float64 while still in cache, and checked for NaN/inf there when
-    ``check_finite``: both then cost little next to the filtering itself (see
-    bench/conv.py).
+    A float32 image gives float32, what cv2.filter2D writes: one call on the whole
+    image (OpenCV spreads it over the cores), no copy but the "valid" crop's view.
+    Other images give float64: filtered in bands of rows on every core, so each
+    float32 band is widened to float64 while still in cache, and checked for NaN/inf
+    there when ``check_finite``: both then cost little next to the filtering itself.
     """
     ddepth = _as_filter_input(source[:1, :1])[1]
     kernel = np.ascontiguousarray(kernel, dtype=np.float32 if ddepth == cv2.CV_32F else np.float64)
@@ -290,11 +293,23 @@ def _correlate(
         return np.stack(planes, axis=-1)
     (top, bottom), (left, right) = pads
     kh, kw = kernel.shape
-    out = np.empty(
-        (source.shape[0] + top + bottom - kh + 1, source.shape[1] + left + right - kw + 1)
-        + source.shape[2:],
-        dtype=np.float64,
-    )
+    rows = source.shape[0] + top + bottom - kh + 1
+    cols = source.shape[1] + left + right - kw + 1
+    if source.dtype == np.float32:
+        checked = _check_finite_beside(source) if check_finite else None
+        full = cv2.filter2D(
+            np.ascontiguousarray(source),
+            cv2.CV_32F,
+            kernel,
+            anchor=(left, top),
+            borderType=border,
+        )
+        if checked is not None and not checked.result():
+            raise _NotFinite
+        if full.ndim < source.ndim:  # cv2 drops a trailing channel axis of size 1
+            full = full[..., None]
+        return full[:rows, :cols]
+    out = np.empty((rows, cols) + source.shape[2:], dtype=np.float64)
     filtering = _Filtering(source, kernel, ddepth, (left, top), border, check_finite)
     band_rows = max(_MIN_BAND_ROWS, _BAND_BYTES // max(1, out[0].size * 4))
     if out.size < _BANDED_MIN_SIZE or out.shape[0] < 2 * band_rows:
@@ -302,6 +317,20 @@ def _correlate(
     else:
         _in_bands(filtering, out, band_rows)
     return out
+
+
+def _check_finite_beside(source: np.ndarray) -> concurrent.futures.Future:
+    """Whether ``source`` is all finite, worked out on a helper thread for a large image.
+
+    The check reads the image once more; beside OpenCV's filtering it costs little
+    wall time.
+    """
+    pool = _band_pool()
+    if pool is None or source.size < _BANDED_MIN_SIZE:
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        done.set_result(bool(np.isfinite(source).all()))
+        return done
+    return pool.submit(lambda: bool(np.isfinite(source).all()))
 
 
 def _in_bands(filtering: _Filtering, out: np.ndarray, band_rows: int) -> None:
@@ -401,8 +430,9 @@ def conv2d(
         flip_kernel: rotate the kernel by 180° (true convolution).
 
     Returns:
-        float64 array (H', W') or (H', W', C) for a 2-D kernel; (H', W') for a
-        3-D kernel. float32, 8- and 16-bit inputs are computed in float32.
+        (H', W') or (H', W', C) for a 2-D kernel; (H', W') for a 3-D kernel.
+        float32 for a float32 image (as ``cv2.filter2D`` returns it), else
+        float64; 8- and 16-bit inputs are computed in float32 too, exactly.
 
     Raises:
         ValueError: bad shapes, non-finite values, strides or dilation < 1,
@@ -414,7 +444,7 @@ def conv2d(
            [81., 90.]])
     """
     options = ConvOptions(strides, padding, mode, cval, dilation_rate, flip_kernel)
-    # The image's NaN/inf check happens band by band inside the correlation.
+    # The image's NaN/inf check happens inside the correlation (band by band for float64).
     image, _, dilated, pads = _kernels_and_padding(image, kernel, options, check_image_finite=False)
     border = _cv2_border(image.shape, dilated.shape, pads, options.mode, options.cval)
     source = image
