@@ -11,10 +11,12 @@ It prints, and does not assert (the issue's targets are in brackets):
     model, data, initial weights and epochs, timed side by side in one process
     in the order bare, recorded, recorded, bare, as wall time and as this
     process's CPU time (which other work on a shared machine disturbs less)
-    [at most 5%];
-(b) MNIST CNN A on the full MNIST with the Train page's default `TrainConfig`,
-    run exactly as the command line runs it: test accuracy and seconds of
-    training [at least 99.0% within 60 s on a 2-core CPU].
+    [at most 3%];
+(b) MNIST CNN A on the full MNIST with the Train page's default `TrainConfig`
+    and a 30 s time budget, run exactly as the command line runs it: the test
+    accuracy reached within 30 s of training [at least 99.0% on a 2-core CPU].
+
+TensorFlow gets the threads a training worker gets (`core.worker.environment`).
 
 The last line is one JSON object with every figure.
 """
@@ -47,6 +49,9 @@ from core.worker import (
     model_building,
     training_loop,
 )
+from core.worker.recorder import RunRecorder, keras_callback
+
+TIME_BUDGET_SECONDS = 30.0
 
 
 def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, run_dir=None):
@@ -68,7 +73,7 @@ def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, ru
     recorder = None
     if run_dir is not None:
         conv = model_building.first_conv_layer(model)
-        recorder = recorder.RunRecorder(
+        recorder = RunRecorder(
             run_dir,
             epochs=epochs,
             train_samples=len(x),
@@ -79,7 +84,7 @@ def time_fit(keras, initial_weights, x, y, validation, *, epochs, batch_size, ru
             kernel_reader=lambda: conv.kernel.numpy(),
             kernel_layer=conv.name,
         )
-        callbacks.append(recorder.keras_callback(keras, recorder))
+        callbacks.append(keras_callback(keras, recorder))
     started, started_cpu = time.perf_counter(), time.process_time()
     model.fit(
         x,
@@ -145,7 +150,7 @@ def bench_overhead(keras, *, samples: int, epochs: int, batch_size: int, repeats
 
 
 def bench_mnist_cnn_a() -> dict:
-    config = train_config.TrainConfig()
+    config = train_config.TrainConfig(time_budget_seconds=TIME_BUDGET_SECONDS)
     with tempfile.TemporaryDirectory() as folder:
         run_dir = training_job.prepare_run("mnist_cnn_a", "mnist", config, runs_root_dir=folder)
         summary = training_loop.run_job(run_dir, echo=lambda line: print("  " + line, flush=True))
@@ -155,6 +160,8 @@ def bench_mnist_cnn_a() -> dict:
         "mnist_train_time_s": summary["train_time_s"],
         "mnist_wall_time_s": summary["wall_time_s"],
         "mnist_samples_per_second": summary["samples_per_second"],
+        "mnist_epochs_completed": summary["epochs_completed"],
+        "mnist_cut_by_time_budget": summary["reason"] == "time_budget",
         "mnist_params": summary["params"],
     }
 
@@ -169,8 +176,16 @@ def main() -> None:
     arguments = parser.parse_args()
 
     keras = environment.import_keras()
-    results = {"tensorflow_threads": environment.worker_thread_count(), "cpu_count": os.cpu_count()}
-    print(f"TensorFlow threads: {results['tensorflow_threads']} of {os.cpu_count()} cores")
+    threads = environment.worker_threads()
+    results = {
+        "tensorflow_threads": threads.intra_op,
+        "tensorflow_inter_op_threads": threads.inter_op,
+        "usable_cores": environment.usable_cores(),
+    }
+    print(
+        f"TensorFlow threads: {threads.intra_op} per op, {threads.inter_op} op(s) at a time, "
+        f"{results['usable_cores']} usable cores (load average {os.getloadavg()[0]:.1f})"
+    )
     if not arguments.skip_overhead:
         print(
             f"(a) recording overhead, CNN A, {arguments.overhead_samples:,} MNIST images, "
@@ -187,17 +202,22 @@ def main() -> None:
         )
         print(
             f"  overhead of the live recording: {results['overhead_ratio_wall']:+.1%} wall time, "
-            f"{results['overhead_ratio_cpu']:+.1%} CPU time [target <= 5%]"
+            f"{results['overhead_ratio_cpu']:+.1%} CPU time [target <= 3%]"
         )
     if not arguments.skip_mnist:
-        print("(b) MNIST CNN A, full MNIST, default TrainConfig:")
+        print(
+            f"(b) MNIST CNN A, full MNIST, default TrainConfig, "
+            f"{TIME_BUDGET_SECONDS:.0f} s time budget:"
+        )
         results.update(bench_mnist_cnn_a())
         accuracy, seconds = results["mnist_test_accuracy"], results["mnist_train_time_s"]
-        verdict = "met" if accuracy >= 0.99 and seconds <= 60 else "NOT met"
+        verdict = "met" if accuracy >= 0.99 and seconds <= TIME_BUDGET_SECONDS + 1 else "NOT met"
+        cut = " (cut by the time budget)" if results["mnist_cut_by_time_budget"] else ""
         print(
-            f"  test accuracy {accuracy:.2%} after {seconds:.1f} s of training "
+            f"  test accuracy {accuracy:.2%} after {seconds:.1f} s of training{cut}, "
+            f"{results['mnist_samples_per_second']:.0f} samples/s "
             f"({results['mnist_wall_time_s']:.1f} s in all) "
-            f"[target >= 99.0% within 60 s: {verdict}]"
+            f"[target >= 99.0% within {TIME_BUDGET_SECONDS:.0f} s: {verdict}]"
         )
     print(json.dumps(results))
 
