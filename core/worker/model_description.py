@@ -353,8 +353,11 @@ def _plain(text: str) -> str:
 
     >>> _plain("<class 'keras.src.models.functional.Functional'> failed in keras.src.ops.x")
     'Functional failed in x'
+    >>> _plain("for object <Conv2D name=conv, built=True>")
+    'for object conv (Conv2D)'
     """
     text = re.sub(r"<class '([\w.]+)'>", lambda match: match.group(1).rsplit(".", 1)[-1], text)
+    text = re.sub(r"<(\w+) name=([\w.-]+)[^>]*>", r"\2 (\1)", text)
     return re.sub(r"\bkeras\.src(?:\.\w+)*\.(\w+)", r"\1", text)
 
 
@@ -386,6 +389,15 @@ def refusal_message(error: Exception) -> str:
             f"This model uses a layer or function that is not part of Keras{which}: custom "
             "code, which this app never loads. Rebuild it from standard Keras layers and save "
             "it again."
+        )
+    if (
+        "could not be loaded. example error message" in lowered
+        or "objects could not be loaded" in lowered
+    ):
+        return (
+            "This model's weights do not fit its layers: the weights file inside it belongs to "
+            "another network or is damaged. Save the model again with model.save('name.keras') "
+            "and upload that file."
         )
     first_line = _plain(texts[0].strip().splitlines()[0][:300]) if texts[0].strip() else ""
     reason = f" ({first_line.rstrip('.')})" if first_line else ""

@@ -167,6 +167,12 @@ def _rezipped(name: str, *, drop: str = "", replace: dict[str, bytes] | None = N
     return buffer.getvalue()
 
 
+def _member(name: str, member: str) -> bytes:
+    """One member of a built ``.keras`` file."""
+    with zipfile.ZipFile(io.BytesIO(built(name))) as archive:
+        return archive.read(member)
+
+
 def _unknown_class() -> bytes:
     """The small CNN with its second convolution renamed to a class Keras does not have."""
     config = json.loads(zipfile.ZipFile(io.BytesIO(built("small_cnn.keras"))).read("config.json"))
@@ -285,6 +291,31 @@ ENTRIES = [
         filename="broken_config.keras",
         make=lambda: _rezipped("small_cnn.keras", replace={"config.json": b"{not json"}),
         message="config.json",
+    ),
+    Entry(
+        "model/junk-weights",
+        "model",
+        "a .keras file whose weights file is not HDF5 (damaged)",
+        "refuse",
+        "refused: the file could not be loaded (save it again)",
+        filename="junk_weights.keras",
+        make=lambda: _rezipped("small_cnn.keras", replace={"model.weights.h5": b"junk" * 100}),
+        message="could not be loaded as a Keras model",
+        slow=True,
+    ),
+    Entry(
+        "model/foreign-weights",
+        "model",
+        "a .keras file holding another network's weights",
+        "refuse",
+        "refused: its weights do not fit its layers",
+        filename="foreign_weights.keras",
+        make=lambda: _rezipped(
+            "small_cnn.keras",
+            replace={"model.weights.h5": _member("two_outputs.keras", "model.weights.h5")},
+        ),
+        message="weights do not fit its layers",
+        slow=True,
     ),
     Entry(
         "model/lambda",

@@ -40,6 +40,15 @@ from tests.inspect_helpers import MNIST_MODEL
             "save it again.",
         ),
         (
+            ValueError(
+                "A total of 3 objects could not be loaded. Example error message for object "
+                "<Conv2D name=conv, built=True>:\n\nLayer 'conv' expected 2 variables"
+            ),
+            "This model's weights do not fit its layers: the weights file inside it belongs to "
+            "another network or is damaged. Save the model again with model.save('name.keras') "
+            "and upload that file.",
+        ),
+        (
             OSError("File is not a zip file\nTraceback"),
             "The file could not be loaded as a Keras model (File is not a zip file). Save the "
             "model again with model.save('name.keras') and upload that file.",
