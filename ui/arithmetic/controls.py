@@ -23,12 +23,12 @@ from ui.widgets.window_steps import random_input_button, size_inputs
 MODES = ("Convolution", "Transposed convolution")
 
 
-BORDER_LABELS = {
-    "constant": "constant (a fixed value, usually 0)",
-    "edge": "edge (repeat the border cell)",
-    "reflect": "reflect (mirror, border not repeated)",
-    "symmetric": "symmetric (mirror, border repeated)",
-    "wrap": "wrap (the opposite side comes round)",
+BORDER_LABELS = {  # short: the padding column is narrow on a projector; the help explains
+    "constant": "constant",
+    "edge": "edge",
+    "reflect": "reflect",
+    "symmetric": "symmetric",
+    "wrap": "wrap",
 }
 
 
@@ -212,7 +212,9 @@ def conv_controls() -> ConvSettings:
             format_func=BORDER_LABELS.get,
             disabled=transposed or locked("border"),
             help="What the padding cells contain. CNN layers use zeros; image filters often "
-            "repeat or mirror the border instead.",
+            "repeat or mirror the border instead. constant: a fixed value, usually 0; edge: "
+            "repeat the border cell; reflect: mirror, border not repeated; symmetric: mirror, "
+            "border repeated; wrap: the opposite side comes round.",
         )
         cval = st.number_input(
             "Constant fill value",
@@ -223,15 +225,15 @@ def conv_controls() -> ConvSettings:
     with flags:
         st.markdown("**Options**")
         flip = st.checkbox(
-            "Flip the kernel (true convolution)",
+            "Flip the kernel",
             key="arith.flip",
             disabled=transposed or locked("flip"),
-            help="Rotate the kernel by 180° first, as textbooks and "
+            help="True convolution: rotate the kernel by 180° first, as textbooks and "
             "scipy.signal.convolve2d do. CNN layers skip this step "
             "(cross-correlation).",
         )
         relu = st.checkbox(
-            "Apply ReLU to the result",
+            "ReLU on the result",
             key="arith.relu",
             disabled=locked("relu"),
             help="max(0, x) on every output value, as after a conv layer.",
