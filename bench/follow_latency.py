@@ -10,7 +10,9 @@ Each change is timed with one clock (the machine's, ``Date.now()`` in every page
 the lecturer's key or pointer press to the moment each student's page shows it (the
 page's title, or the stride box's value), watched every 10 ms inside each student page.
 Prints p50 and p95 over all students and changes, for page changes and for control
-changes, for 1 and 30 followers (``--followers 1 30``).
+changes, for 1 and 30 followers (``--followers 1 30``), with, side by side, when the store
+held the change and when the lecturer's own page showed the same page change (a loaded
+machine slows every page; what following adds is the difference).
 
 The follow path it measures: the lecturer's polling fragment (every 0.25 s) or the end of
 the lecturer's run publishes to the store; each student's polling fragment (every 0.5 s)
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import statistics
 import sys
 import tempfile
@@ -40,6 +43,7 @@ SIDEBAR = '[data-testid="stSidebar"]'
 FOLLOWING_TEXT = "Following the lecturer"
 STRIDE_LABEL = "Stride ↓ rows"  # the Kernel Playground's row stride (ui/kernel_playground)
 VERBOSE = False
+TIMEOUT_S = 120.0  # a student page that has not shown a change by then counts as missed
 PAGES = ("Kernel Playground", "Convolution Arithmetic")
 # The lecturer's action, stamped inside the lecturer's page.
 STOPWATCH = """() => {
@@ -96,10 +100,11 @@ def open_lecture_room(page, app_url: str, *, on_dialog=None) -> str:
     return code
 
 
-def join_room(page, app_url: str, code: str) -> None:
-    """As a student: open the join link and wait until the page follows."""
-    page.goto(f"{app_url}/?room={code}")
-    page.get_by_text(FOLLOWING_TEXT).first.wait_for(timeout=60_000)
+def join_room(page, app_url: str, code: str, *, navigate: bool = True) -> None:
+    """As a student: open the join link (unless done) and wait until the page follows."""
+    if navigate:
+        page.goto(f"{app_url}/?room={code}", timeout=180_000)
+    page.get_by_text(FOLLOWING_TEXT).first.wait_for(timeout=180_000)
 
 
 def go_to_page(page, title: str) -> None:
@@ -193,10 +198,19 @@ def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict
 
     ``page`` and ``control`` hold the students' delays; ``store page`` and ``store
     control`` the delay until the store held the change (when ``db`` is known);
-    ``own page`` the lecturer's own page's delay for the same page change.
+    ``own page`` the lecturer's own page's delay for the same page change, and ``page
+    beyond own`` how much later each student's page showed it than the lecturer's.
     """
     results: dict[str, list] = {
-        key: [] for key in ("page", "control", "store page", "store control", "own page")
+        key: []
+        for key in (
+            "page",
+            "control",
+            "store page",
+            "store control",
+            "own page",
+            "page beyond own",
+        )
     }
     with open_browser() as browser:
         lecturer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
@@ -205,13 +219,15 @@ def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict
         go_to_page(lecturer, PAGES[0])
         wait_for_app(lecturer, 60_000)
         lecturer.evaluate(STOPWATCH)
-        students = []
-        for _ in range(followers):
-            page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-            join_room(page, app_url, code)
-            students.append(page)
+        students = [
+            browser.new_context(viewport={"width": 1024, "height": 640}).new_page()
+            for _ in range(followers)
+        ]
+        for page in students:  # all pages load at once
+            page.goto(f"{app_url}/?room={code}", wait_until="commit", timeout=180_000)
         for page in students:
-            page.wait_for_function(f"() => {title_is(PAGES[0])}", timeout=60_000)
+            join_room(page, app_url, code, navigate=False)
+            page.wait_for_function(f"() => {title_is(PAGES[0])}", timeout=180_000)
         time.sleep(2)  # let every page settle
         for change in range(changes):
             title = PAGES[(change + 1) % 2]
@@ -221,9 +237,14 @@ def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict
                 title_is(title),
                 lambda t=title: go_to_page(lecturer, t),
                 watch=watch,
+                timeout_s=TIMEOUT_S,
             )
-            results["own page"].append(delays[0])
+            own = delays[0]
+            results["own page"].append(own)
             results["page"] += delays[1:]
+            results["page beyond own"] += [
+                None if d is None or own is None else d - own for d in delays[1:]
+            ]
             results["store page"].append(stored)
             wait_for_app(lecturer)
             if title == PAGES[0]:
@@ -234,6 +255,7 @@ def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict
                     input_value_is(STRIDE_LABEL, stride),
                     lambda s=stride: set_number(lecturer, STRIDE_LABEL, s),
                     watch=watch,
+                    timeout_s=TIMEOUT_S,
                 )
                 results["control"] += delays
                 results["store control"].append(stored)
@@ -251,6 +273,8 @@ def main() -> None:
     parser.add_argument("--url", help="a running app instead of starting one")
     parser.add_argument("--verbose", action="store_true", help="print every change's times")
     args = parser.parse_args()
+    # A stopped benchmark still stops its server and browser.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     global VERBOSE
     VERBOSE = args.verbose
     with contextlib.ExitStack() as stack:
@@ -266,6 +290,10 @@ def main() -> None:
                 if db is not None:
                     print(f"  {kind} change, lecturer → store: {summary(results['store ' + kind])}")
             print(f"  page change, lecturer → lecturer's own page: {summary(results['own page'])}")
+            print(
+                "  page change, a student's page after the lecturer's own: "
+                f"{summary(results['page beyond own'])}"
+            )
             sys.stdout.flush()
 
 
