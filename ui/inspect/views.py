@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 from core.base.numbers import readable
 from core.imaging.images import diverging_colormap
 from core.ops.receptive_field import InputRegion
+from ui.widgets.axes import probability_axis
 
 PLOTLY_CONFIG = {"displayModeBar": False}
 
@@ -113,12 +114,13 @@ def prediction_figure(
             marker_color=colors,
             text=[f"{p:.1%}" for p in probabilities],
             textposition="outside",
+            cliponaxis=False,  # the axis stops at 100 %: the labels may stand beyond it
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
-    fig.update_layout(height=40 + 26 * len(names), margin=dict(l=0, r=10, t=10, b=30))
+    fig.update_xaxes(**probability_axis())
+    fig.update_layout(height=40 + 26 * len(names), margin=dict(l=0, r=56, t=10, b=30))
     return fig
 
 

@@ -17,6 +17,7 @@ from core.ops.output_size import OutputSizeInfo
 from core.ops.pixel_explanation import explain_pixel
 from ui.kernel_playground.controls import CHANNEL_NAMES
 from ui.widgets import page_link
+from ui.widgets.axes import integer_axis
 from ui.widgets.image_view import cell_px, compact_format, input_mapping, window_overlay_html
 from ui.widgets.matrix_html import matrices_row, matrix_table
 
@@ -149,17 +150,6 @@ def _on_output_click() -> None:
         st.session_state["kernel.col"] = int(points[0]["x"])
 
 
-def _integer_ticks(count: int) -> dict:
-    """Tick settings of a cell axis of ``count`` cells: whole numbers only, at most ~8 ticks.
-
-    >>> _integer_ticks(5)["tickvals"], _integer_ticks(40)["tickvals"][:3]
-    ([0, 1, 2, 3, 4], [0, 5, 10])
-    """
-    step = max(1, int(np.ceil(count / 8)))
-    step = next(nice for nice in (1, 2, 5, 10, 20, 25, 50, 100) if nice >= step)
-    return {"tickmode": "array", "tickvals": list(range(0, count, step))}
-
-
 def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
     """The output as a heatmap with an invisible marker per cell and the chosen one framed."""
     rows, cols = values.shape
@@ -198,20 +188,13 @@ def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
     # only, and a thin frame so white cells still end on the white page.
     frame = {"showline": True, "mirror": True, "linecolor": "#9a9a9a", "linewidth": 1}
     fig.update_xaxes(
-        showgrid=False,
-        zeroline=False,
-        fixedrange=True,
-        side="top",
-        range=[-0.5, cols - 0.5],
-        **_integer_ticks(cols),
-        **frame,
+        showgrid=False, zeroline=False, fixedrange=True, side="top", **integer_axis(cols), **frame
     )
     fig.update_yaxes(
         showgrid=False,
         zeroline=False,
         fixedrange=True,
-        range=[rows - 0.5, -0.5],
-        **_integer_ticks(rows),
+        **integer_axis(rows, reversed_=True),
         **frame,
     )
     fig.update_layout(

@@ -16,6 +16,7 @@ from core.imaging.images import downscale, load_image, to_display
 from core.imaging.pooling_lessons import MAX_SHIFT, feature_map, pool_repeatedly, translation_study
 from core.ops.kernels import PRESETS
 from core.ops.pooling import POOLING_METHODS, global_pool, pool2d
+from ui.widgets.axes import integer_axis
 from ui.widgets.image_input import photo_names
 from ui.widgets.matrix_view import format_value
 
@@ -201,9 +202,8 @@ def translation_lesson() -> None:
     fig.update_layout(
         height=260,
         margin={"t": 20, "b": 40},
-        xaxis_title="shift (pixels)",
         yaxis_title="change (%)",
-        xaxis={"dtick": 1},
+        xaxis={**integer_axis(MAX_SHIFT + 1), "title": "shift (pixels)"},
     )
     st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
     cols = st.columns(4)

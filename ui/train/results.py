@@ -18,6 +18,7 @@ from core.jobs.model_store import ModelStoreError
 from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
 from core.jobs.training_job import TrainingJob
 from ui.train.data import builtin_dataset, load_npz_dataset
+from ui.widgets.axes import probability_axis
 
 GALLERY_SIZE = 24
 
@@ -88,7 +89,7 @@ def show_evaluation(job: TrainingJob) -> None:
         figure.update_layout(
             height=420,
             margin=dict(l=10, r=10, t=10, b=10),
-            xaxis=dict(range=[0, 1], tickformat=".0%"),
+            xaxis=probability_axis(title="accuracy"),
             yaxis=dict(autorange="reversed", type="category"),
         )
         st.plotly_chart(figure, key="train.per_class_chart")

@@ -181,7 +181,8 @@ def test_the_prediction_bars_mark_the_winner_and_the_true_class():
     assert list(bars.y) == ["a", "b", "c ✓"]
     assert list(bars.marker.color) == ["#4c78a8", "#ff7f0e", "#4c78a8"]
     assert list(bars.text) == ["10.0%", "70.0%", "20.0%"]
-    assert list(figure.layout.xaxis.range) == [0, 1.15]  # room for the text outside
+    assert list(figure.layout.xaxis.range) == [0, 1]  # a probability axis: 0–100 %
+    assert figure.layout.xaxis.ticktext[-1] == "100%" and bars.cliponaxis is False
     assert figure.layout.xaxis.tickformat == ".0%"
     assert figure.layout.yaxis.autorange == "reversed"
     assert figure.layout.height == 40 + 26 * 3
