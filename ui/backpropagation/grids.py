@@ -25,7 +25,13 @@ import numpy as np
 
 from core.base.numbers import readable as people
 from core.base.numbers import readable_all
-from ui.widgets.matrix_html import DIVERGING_STOPS, SEQUENTIAL_STOPS
+from ui.widgets.matrix_html import (
+    DIVERGING_STOPS,
+    LEGIBLE_FONT_PX,
+    MAX_CELL_PX,
+    MIN_FONT_PX,
+    SEQUENTIAL_STOPS,
+)
 from ui.widgets.matrix_view import HALO_COLOR, HIGHLIGHT_COLOR, WINNER_COLOR
 
 WINDOW = HIGHLIGHT_COLOR  # orange: the window / the cells a weight multiplied
@@ -50,9 +56,6 @@ HALO_TEXT = "#2f6b2f"
 
 
 FONT_PX = 13
-
-
-MAX_CELL_PX = 64  # cells grow up to this to fit a number such as -0.0244
 
 
 _CHAR_EM = 0.62  # width of one monospace digit, in em
@@ -188,8 +191,8 @@ def marked_table(
         row_labels, col_labels: index numbers along the left and top; default 0, 1, …
         scale: values that set the colour range, shared by matrices compared side by
             side; default the matrix's own values.
-        cell_px: side of one cell in pixels; cells grow (up to 64) to fit the longest
-            number at 13 px, and longer texts shrink.
+        cell_px: side of one cell in pixels; cells grow to fit the longest
+            number at 13 px (up to MAX_CELL_PX), and longer texts shrink.
 
     Returns:
         An HTML string for ``st.html``; each ``<td>`` has the hover title
@@ -228,7 +231,7 @@ def marked_table(
     rows = row_labels if row_labels is not None else range(shape[0])
     cols = col_labels if col_labels is not None else range(shape[1])
     rows, cols = list(rows), list(cols)
-    font_px = min(FONT_PX, max(11, round(cell_px / 3)))
+    font_px = min(FONT_PX, max(LEGIBLE_FONT_PX, round(cell_px / 3)))
     longest = max(len(text) for line in texts for text in line)
     cell_px = max(cell_px, min(MAX_CELL_PX, int(longest * _CHAR_EM * font_px) + 8))
     body = []
@@ -250,7 +253,8 @@ def marked_table(
             ]
             style = f"padding:0;border:0;background:{background};color:{color};position:relative"
             if text and len(text) * _CHAR_EM * font_px + 6 > cell_px:
-                style += f";font-size:{max(8, int((cell_px - 6) / (_CHAR_EM * len(text))))}px"
+                fitting = int((cell_px - 6) / (_CHAR_EM * len(text)))
+                style += f";font-size:{max(MIN_FONT_PX, fitting)}px"
             if shadows:
                 style += f";box-shadow:{','.join(shadows)}"
             if halo[r, c]:
