@@ -80,7 +80,8 @@ start_col.button(
     disabled=not ready or job_is_live,
     on_click=start_job,
     args=(model_request if ready else None, choice, config),
-    help="Train this architecture on this data in a separate worker process.",
+    help="Train this architecture on this data. Training runs in the background: the page "
+    "stays usable.",
 )
 if job_is_live:
     note_col.caption("A run is in progress: stop it or let it finish to start another.")

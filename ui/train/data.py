@@ -353,7 +353,7 @@ def augment_image(
     return warped.reshape(height, width, channels)
 
 
-@st.cache_data(show_spinner="Running Keras' augmentation layers in a worker…", max_entries=8)
+@st.cache_data(show_spinner="Running Keras' augmentation layers…", max_entries=8)
 def _keras_preview(image: np.ndarray, augmentation: Augmentation, seed: int) -> np.ndarray:
     return preview_augmentation(image, augmentation, count=PREVIEW_COUNT - 1, seed=seed)
 
@@ -375,8 +375,8 @@ def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None
     exact = pick_col.toggle(
         "Keras' own layers",
         key="train.aug_exact",
-        help="Off: an instant OpenCV imitation. On: the very Keras layers training uses, run "
-        "in a separate worker process (a few seconds the first time).",
+        help="Off: an instant OpenCV imitation. On: the very Keras layers training uses "
+        "(a few seconds the first time).",
     )
     image = preprocess(dataset.x_train[int(index) : int(index) + 1], choice.preprocessing)
     seed = st.session_state.get("train.aug_seed", 0)

@@ -33,7 +33,7 @@ START_MESSAGE_KEY = "train.start_message"
 
 
 STATE_WORDS = {
-    "queued": "Starting the worker (loading TensorFlow)…",
+    "queued": "Starting (loading TensorFlow)…",
     "running": "Training",
     "paused": "Paused",
     "stopping": "Stopping…",

@@ -282,7 +282,7 @@ def _upload() -> None:
     )
     if st.button("Add to the store", key="train.store_upload_go", help="Check and store it."):
         try:
-            with st.spinner("Checking the model in a worker process…"):
+            with st.spinner("Checking the model…"):
                 saved = model_store.upload_model(upload.getvalue(), name)
         except ModelStoreError as error:
             st.error(f"Not added: {error}")
