@@ -116,6 +116,7 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
         # Until the new page starts its own link, the active one is the old page's.
         st.session_state[lecturer.STALE_LINK] = active_link()
     st.session_state[PAGE] = navigation.url_path
+    student.arrived(navigation.url_path)
     take_join_link(by_path)
     ask_slot = room_sidebar()
     above_the_page(by_path)

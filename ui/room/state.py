@@ -37,6 +37,9 @@ FOLLOWING = "room.following"
 APPLIED = "room.applied"  # the room version this student's page shows
 
 
+APPLYING = "room.applying"  # (version, page, when) of the switch this student's page is making
+
+
 QUESTION_SEEN = "room.question_seen"  # (question id, revealed) this page was drawn with
 
 
@@ -92,6 +95,7 @@ def forget_room(message: str | None = None) -> None:
         FOLLOWER,
         FOLLOWING,
         APPLIED,
+        APPLYING,
         QUESTION_SEEN,
         ANSWERS,
         LAST_BEAT,

@@ -20,6 +20,7 @@ from core.jobs.rooms import RoomNotFoundError, RoomState, normalize_code
 from ui.room.state import (
     ANSWERS,
     APPLIED,
+    APPLYING,
     FOLLOWER,
     FOLLOWING,
     LAST_BEAT,
@@ -38,6 +39,9 @@ STUDENT_POLL_SECONDS = 0.5
 
 
 HEARTBEAT_SECONDS = 2.0
+
+
+RETRY_SECONDS = 3.0  # a switch to the lecturer's page not seen by then is made again
 
 
 ROOM_GONE = "The room has ended. Your page stays as it is; join another room with its code."
@@ -75,14 +79,36 @@ def leave_room() -> None:
 
 
 def follow(state: RoomState, pages: dict) -> None:
-    """Show the lecturer's page and link now (stops this run)."""
+    """Show the lecturer's page and link now (stops this run).
+
+    The version counts as shown once the app runs that page (``arrived``); a switch that
+    got lost is made again after ``RETRY_SECONDS``.
+    """
     params = {**state.params, ROOM_PARAM: state.code}
-    st.session_state[APPLIED] = state.version
+    st.session_state[APPLYING] = (state.version, state.page, time.monotonic())
     st.query_params.from_dict(params)
     request_restore()
     if state.page != current_page() and state.page in pages:
         st.switch_page(pages[state.page], query_params=params)
     st.rerun()
+
+
+def arrived(page: str) -> None:
+    """A full run of ``page`` has started: the switch to it (if one was made) is done."""
+    applying = st.session_state.get(APPLYING)
+    if applying is not None and applying[1] == page:
+        st.session_state[APPLIED] = applying[0]
+        del st.session_state[APPLYING]
+
+
+def due(version: int) -> bool:
+    """Whether this student's page should switch to ``version`` now."""
+    if version == st.session_state.get(APPLIED):
+        return False
+    applying = st.session_state.get(APPLYING)
+    return (
+        applying is None or applying[0] != version or time.monotonic() - applying[2] > RETRY_SECONDS
+    )
 
 
 def heartbeat(code: str, *, force: bool = False) -> None:
@@ -108,7 +134,7 @@ def student_tick(pages: dict) -> RoomState | None:
     except RoomNotFoundError:
         forget_room(ROOM_GONE)
         st.rerun()
-    if following() and state.version and state.version != st.session_state.get(APPLIED):
+    if following() and state.version and due(state.version):
         follow(state, pages)
     seen = (state.question_id, state.revealed)
     if seen != st.session_state.get(QUESTION_SEEN):
@@ -119,8 +145,8 @@ def student_tick(pages: dict) -> RoomState | None:
 
 def set_following(value: bool) -> None:
     st.session_state[FOLLOWING] = value
-    if value:
-        st.session_state[APPLIED] = None  # the next poll snaps back to the lecturer's page
+    if value:  # the next poll snaps back to the lecturer's page
+        st.session_state[APPLIED] = st.session_state[APPLYING] = None
     heartbeat(student_code(), force=True)
 
 

@@ -153,3 +153,30 @@ def test_leaving_the_room(rooms):
     app.button[0].click().run()
     assert rooms.count_followers(keys.code) == (0, 0)
     assert "room.joined" not in app.session_state
+
+
+def retry_script() -> None:
+    import time
+
+    import streamlit as st
+
+    from ui.room import student
+
+    state = st.session_state
+    state["room.applying"] = (4, "pooling", time.monotonic())
+    state["fresh"] = student.due(4)  # the switch is under way: not again
+    state["room.applying"] = (4, "pooling", time.monotonic() - student.RETRY_SECONDS - 1)
+    state["lost"] = student.due(4)  # nothing arrived: switch again
+    student.arrived("kernel_playground")
+    state["other page"] = state.get("room.applied")
+    student.arrived("pooling")
+    state["arrived"] = state.get("room.applied"), student.due(4), student.due(5)
+
+
+def test_a_lost_switch_is_made_again_and_an_arrival_is_noted():
+    app = AppTest.from_function(retry_script, default_timeout=30).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.session_state["fresh"] is False
+    assert app.session_state["lost"] is True
+    assert app.session_state["other page"] is None
+    assert app.session_state["arrived"] == (4, False, True)
