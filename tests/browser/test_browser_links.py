@@ -1,0 +1,220 @@
+"""Browser test: on every page, changes reach the address at once, and the address restores
+the page in a fresh browser.
+
+On each page several controls, a tab and (where the page has them) a worked example are
+changed in real Chromium; after every change the address must show it before the next one
+(no lag). Then the address is opened in a fresh browser context (no shared session or
+storage): the page must come back with every control, the tab and the example as they were,
+which the page itself confirms by writing the very same address back, and which the test
+checks on screen for the controls it changed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlparse
+
+import pytest
+
+from tests.browser_helpers import EXCEPTION_SELECTOR, open_browser, screenshot, wait_for_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+SOON_MS = 5_000  # a change must be in the address within this long (it is there at once)
+
+
+def by_key(page, key: str):
+    """The element Streamlit tags with ``st-key-<key>``; a trailing ``*`` matches a prefix."""
+    css = key.rstrip("*").replace(".", "-")
+    if key.endswith("*"):
+        return page.locator(f'[class*="st-key-{css}"]').first
+    return page.locator(f".st-key-{css}")
+
+
+def params(page) -> dict[str, str]:
+    return dict(parse_qsl(urlparse(page.url).query, keep_blank_values=True))
+
+
+def expect_param(page, name: str, value: str | None = None) -> None:
+    """The address shows ``name`` (= ``value``) right after a change: no lag."""
+    page.wait_for_function(
+        """([name, value]) => {
+            const got = new URLSearchParams(location.search).get(name);
+            return value === null ? got !== null : got === value;
+        }""",
+        arg=[name, value],
+        timeout=SOON_MS,
+    )
+    wait_for_app(page)
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box ``key`` (typing filters long lists)."""
+    by_key(page, key).get_by_role("combobox").click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).first.click()
+
+
+def number(page, key: str, value) -> None:
+    field = by_key(page, key).locator("input")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def slide(page, key: str, presses: int) -> None:
+    handle = by_key(page, key).get_by_role("slider")
+    handle.focus()
+    for _ in range(presses):
+        handle.press("ArrowRight")
+        wait_for_app(page)
+
+
+def click(page, key: str) -> None:
+    by_key(page, key).get_by_role("button").click()
+
+
+def tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def open_at(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page, 90_000)
+    page.wait_for_function(  # the first run drew every element (no placeholders left)
+        """() => !document.querySelector('[data-testid="stSkeleton"]')""", timeout=90_000
+    )
+    wait_for_app(page, 90_000)
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+
+
+def restored(browser, url: str, name: str):
+    """A fresh context on ``url``: it must write back exactly the same address."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    fresh = context.new_page()
+    open_at(fresh, url)
+    wanted = dict(parse_qsl(urlparse(url).query, keep_blank_values=True))
+    fresh.wait_for_timeout(500)
+    screenshot(fresh, f"link_restored_{name}")
+    assert params(fresh) == wanted
+    assert not fresh.get_by_text("could not be used").count()
+    return context, fresh
+
+
+def selected_tab(page) -> str:
+    return page.get_by_role("tab", selected=True).first.inner_text().strip()
+
+
+def pixels(page, base: str) -> dict:
+    open_at(page, f"{base}/pixels_channels")
+    choose(page, "pixels.photo", "coins.png")
+    expect_param(page, "img", "photo:coins.png")
+    tab(page, "Histogram & equalisation")
+    expect_param(page, "tab", "histogram")
+    return {"tab": "Histogram & equalisation"}
+
+
+def kernel(page, base: str) -> dict:
+    open_at(page, f"{base}/kernel_playground")
+    page.get_by_text("Worked examples from the lecture notes").click()
+    click(page, "kernel.example.example5")  # 10×10, stride 2: room for a 7×7 kernel
+    expect_param(page, "img", "synthetic:example5")
+    choose(page, "kernel.preset_choice.*", "Gaussian (choose size and σ)")
+    expect_param(page, "preset", "gen:gaussian")
+    slide(page, "kernel.size", 2)
+    expect_param(page, "gsize", "7")
+    number(page, "kernel.row", 1)
+    expect_param(page, "px", "1,0")  # the bug: it used to lag one change behind
+    tab(page, "Separable?")
+    expect_param(page, "tab", "separable")
+    return {"tab": "Separable?"}  # px, gsize and the rest: the restored address
+
+
+def arithmetic(page, base: str) -> dict:
+    open_at(page, f"{base}/convolution_arithmetic")
+    choose(page, "arith.example", "4b · Bottom Sobel with strides (1, 2)")
+    click(page, "arith.load")
+    expect_param(page, "ex", "ex4_strides")
+    click(page, "arith.stepper.forward")
+    expect_param(page, "step", "1")
+    by_key(page, "arith.relu").locator("label").click()
+    expect_param(page, "relu", "1")
+    return {"caption": "4b ·"}
+
+
+def pooling(page, base: str) -> dict:
+    open_at(page, f"{base}/pooling")
+    choose(page, "pool.example", "Max pool 2×2, stride 1 (overlapping windows)")
+    click(page, "pool.load")
+    expect_param(page, "ex", "pool_a_stride1")
+    by_key(page, "pool.method").get_by_text("average").click()
+    expect_param(page, "method", "average")
+    tab(page, "Global pooling")
+    expect_param(page, "tab", "global")
+    return {"tab": "Global pooling"}
+
+
+def backprop(page, base: str) -> dict:
+    open_at(page, f"{base}/backpropagation")
+    choose(page, "backprop.example", "Dilation 2: gaps between the kernel's taps")
+    click(page, "backprop.load")
+    expect_param(page, "ex", "dilation2")
+    number(page, "backprop.bias", 1.5)
+    expect_param(page, "bias", "1.5")
+    tab(page, "One step of descent")
+    expect_param(page, "tab", "descent")
+    return {"tab": "One step of descent", "backprop.bias": "1.50"}
+
+
+def architectures(page, base: str) -> dict:
+    open_at(page, f"{base}/architectures")
+    choose(page, "arch.network", "ResNet-18 (2015)")
+    expect_param(page, "network", "resnet18")
+    by_key(page, "arch.compact").locator("label").click()
+    expect_param(page, "fold", "0")
+    tab(page, "As Keras code")
+    expect_param(page, "tab", "code")
+    return {"tab": "As Keras code"}
+
+
+def train(page, base: str) -> dict:
+    open_at(page, f"{base}/train_cnn")
+    choose(page, "train.dataset", "Fashion-MNIST (clothing)")
+    expect_param(page, "data", "fashion_mnist")
+    number(page, "train.epochs", 3)
+    expect_param(page, "epochs", "3")
+    return {"train.epochs": "3"}
+
+
+def inspect(page, base: str) -> dict:
+    open_at(page, f"{base}/inspect_network")
+    number(page, "inspect.test_index", 7)
+    expect_param(page, "index", "7")
+    tab(page, "Receptive field")
+    expect_param(page, "tab", "field")
+    return {"tab": "Receptive field", "inspect.test_index": "7"}
+
+
+PAGES = [pixels, kernel, arithmetic, pooling, backprop, architectures, train, inspect]
+
+
+def test_every_page_restores_from_its_address(app_url):
+    with open_browser() as browser:
+        for change in PAGES:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            try:
+                shown = change(page, app_url)
+                url = page.url
+                assert page.query_selector(EXCEPTION_SELECTOR) is None
+            finally:
+                screenshot(page, f"link_changed_{change.__name__}")
+            context.close()
+            fresh_context, fresh = restored(browser, url, change.__name__)
+            for key, value in shown.items():
+                if key == "tab":
+                    assert selected_tab(fresh) == value, change.__name__
+                elif key == "caption":
+                    fresh.get_by_text(value).first.wait_for(timeout=SOON_MS)
+                else:
+                    assert by_key(fresh, key).locator("input").input_value() == value, key
+            fresh_context.close()
