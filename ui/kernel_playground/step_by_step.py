@@ -247,9 +247,32 @@ def _pixel_pickers(rows: int, cols: int):
     return int(row), int(col), pickers
 
 
+def window_overlay(image: np.ndarray, tap_rows, tap_cols) -> str:
+    """The input with the window drawn where it sits, and which cells it covers (HTML)."""
+    caption = window_caption(tap_rows, tap_cols, image.shape)
+    return window_overlay_html(
+        image, tap_rows, tap_cols, mapping=input_mapping(image), caption=caption
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shared_window_overlay(image_key, _image: np.ndarray, tap_rows: tuple, tap_cols: tuple) -> str:
+    """``window_overlay`` of a shared image (``image_key`` names it), drawn once per process.
+
+    A kernel edit leaves the window where it was, so every edit in every student's session
+    would encode the same picture again (10–20 ms for a 512-pixel photo).
+    """
+    return window_overlay(_image, np.asarray(tap_rows), np.asarray(tap_cols))
+
+
 @st.fragment
-def step_by_step(image, weights, output, options, *, bias: float, relu: bool) -> None:
-    """Pick one output pixel and show the dot product that produced it."""
+def step_by_step(
+    image, weights, output, options, *, bias: float, relu: bool, image_key=None
+) -> None:
+    """Pick one output pixel and show the dot product that produced it.
+
+    ``image_key`` (hashable) names a shared image whose window picture may be reused.
+    """
     rows, cols = output.shape[:2]
     row, col, pickers = _pixel_pickers(rows, cols)
     detail = explain_pixel(image, weights, row, col, **options)
@@ -271,15 +294,11 @@ def step_by_step(image, weights, output, options, *, bias: float, relu: bool) ->
     where, picked = st.columns(2, gap="medium")
     with where:
         st.caption("Where the window sits on the input (orange frame).")
-        st.html(
-            window_overlay_html(
-                image,
-                detail.rows,
-                detail.cols,
-                mapping=input_mapping(image),
-                caption=window_caption(detail.rows, detail.cols, image.shape),
-            )
-        )
+        if image_key is None:
+            st.html(window_overlay(image, detail.rows, detail.cols))
+        else:
+            taps = tuple(map(int, detail.rows[:, 0])), tuple(map(int, detail.cols[0]))
+            st.html(shared_window_overlay(image_key, image, *taps))
     with picked:
         if rows * cols <= CLICKABLE_MAX_CELLS:
             plane = output if output.ndim == 2 else output[:, :, channel]

@@ -47,7 +47,13 @@ def show_tabs(
     kernel = chosen.values
     sections: list[Callable[[], None]] = [
         lambda: step_by_step.step_by_step(
-            image, weights, output, options, bias=sliding.bias, relu=sliding.relu
+            image,
+            weights,
+            output,
+            options,
+            bias=sliding.bias,
+            relu=sliding.relu,
+            image_key=(choice.name, image.shape) if choice.shareable else None,
         ),
         lambda: kernel_properties.show_frequency_response(kernel),
         lambda: kernel_properties.show_separability(kernel),

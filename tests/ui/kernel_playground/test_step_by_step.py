@@ -211,3 +211,22 @@ def test_float_noise_in_the_sum_prints_as_zero():
     products = np.array([0.1, 0.2, -0.3])
     text = sum_text(products, products.sum(), bias=0.0, relu=False, summed=False)
     assert text.endswith("= **0**") and "e-" not in text
+
+
+def test_a_shared_image_draws_its_window_picture_once_per_window_position(monkeypatch):
+    from ui.kernel_playground import step_by_step as module
+
+    module.shared_window_overlay.clear()
+    image = np.arange(64.0).reshape(8, 8)
+    drawn = []
+    real = module.window_overlay_html
+    monkeypatch.setattr(
+        module, "window_overlay_html", lambda *args, **kw: drawn.append(1) or real(*args, **kw)
+    )
+    key = ("synthetic:ramp", image.shape)
+    first = module.shared_window_overlay(key, image, (1, 2, 3), (2, 3, 4))
+    again = module.shared_window_overlay(key, image, (1, 2, 3), (2, 3, 4))  # another edit
+    moved = module.shared_window_overlay(key, image, (2, 3, 4), (2, 3, 4))
+    assert len(drawn) == 2  # the repeated window came from the cache
+    assert first == again == module.window_overlay(image, np.array([1, 2, 3]), np.array([2, 3, 4]))
+    assert moved != first and "input rows 2 to 4 and columns 2 to 4." in moved
