@@ -31,6 +31,15 @@ p95 first passes 1 s (the knee). The client's own CPU is printed too: it shares 
     .venv/bin/python bench/classroom.py --students 1,5 --seconds 20    # quick
     .venv/bin/python bench/classroom.py --url http://127.0.0.1:8501    # a server already running
     .venv/bin/python bench/classroom.py --json figures.json      # also the figures as JSON
+    .venv/bin/python bench/classroom.py --servers 2              # two app processes, students split
+    .venv/bin/python bench/classroom.py --linger 130             # memory once the sessions are gone
+
+One Streamlit process runs every session's script under one interpreter lock, so it uses
+about one core however many the machine has; ``--servers 2`` starts two app processes and
+sends each student to one of them (as sticky sessions behind a load balancer would), to see
+what a second process buys on the same machine. A closed tab's session is kept for
+``server.disconnectedSessionTTL`` seconds (120) in case it reconnects; ``--linger 130``
+prints the memory once those sessions are gone.
 """
 
 from __future__ import annotations
@@ -134,20 +143,20 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid``'s process tree (living processes)."""
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU seconds of the process trees of ``pids`` (living processes)."""
     total = 0
-    for each in _tree(pid):
+    for each in (p for pid in pids for p in _tree(pid)):
         with contextlib.suppress(OSError, IndexError):
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid``'s process tree, in MB."""
+def rss_mb(*pids: int) -> float:
+    """Resident memory of the process trees of ``pids``, in MB."""
     total = 0
-    for each in _tree(pid):
+    for each in (p for pid in pids for p in _tree(pid)):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -260,40 +269,55 @@ async def _drop(session: StreamlitSession | None) -> None:
 
 # ---------------------------------------------------------------------- one phase
 async def phase(
-    base_url: str, server_pid: int | None, students: int, seconds: float, arrive: float, plan: Plan
+    urls: list[str], pids: list[int], students: int, seconds: float, arrive: float, plan: Plan
 ) -> Figures:
+    """``students`` students for ``seconds``; student i uses server i mod len(urls) (sticky)."""
     figures = Figures(students)
     start = time.perf_counter()
     arrive = min(arrive, seconds / 2)
     stop_at = start + arrive + seconds
     rss_samples: list[float] = []
-    cpu0, client0 = (cpu_seconds(server_pid) if server_pid else 0.0), time.process_time()
-    if server_pid:
-        figures.rss_start_mb = rss_mb(server_pid)
+    cpu0, client0 = cpu_seconds(*pids), time.process_time()
+    figures.rss_start_mb = rss_mb(*pids)
 
     async def sample_memory() -> None:
-        while server_pid:
-            rss_samples.append(rss_mb(server_pid))
+        while pids:
+            rss_samples.append(rss_mb(*pids))
             await asyncio.sleep(1.0)
 
     sampler = asyncio.create_task(sample_memory())
     rng = random.Random(students)
     await asyncio.gather(
         *(
-            student(base_url, plan, figures, start + rng.uniform(0, arrive), stop_at, seed=i)
+            student(urls[i % len(urls)], plan, figures, start + rng.uniform(0, arrive), stop_at, i)
             for i in range(students)
         )
     )
     figures.wall_s = time.perf_counter() - start
-    if server_pid:
-        figures.server_cpu_s = cpu_seconds(server_pid) - cpu0
+    figures.server_cpu_s = cpu_seconds(*pids) - cpu0
     figures.client_cpu_s = time.process_time() - client0
     sampler.cancel()
-    if server_pid:
+    if pids:
         figures.rss_peak_mb = max(rss_samples or [figures.rss_start_mb])
         await asyncio.sleep(SETTLE_S)
-        figures.rss_after_mb = rss_mb(server_pid)
+        figures.rss_after_mb = rss_mb(*pids)
     return figures
+
+
+async def released(urls: list[str], pids: list[int], linger: float) -> float:
+    """RSS once the class has left and Streamlit has let its sessions go.
+
+    A closed tab's session is kept ``server.disconnectedSessionTTL`` seconds (120 by
+    default) for a reconnect and dropped at the next disconnect after that: wait
+    ``linger`` seconds, then open and close one tab on every server.
+    """
+    await asyncio.sleep(linger)
+    for url in urls:
+        session = StreamlitSession(url, timeout=120)
+        await session.open(KERNEL_PAGE)
+        await session.close()
+    await asyncio.sleep(SETTLE_S)
+    return rss_mb(*pids)
 
 
 # ---------------------------------------------------------------------- report
@@ -433,22 +457,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=5, help="arithmetic steps per visit")
     parser.add_argument("--timeout", type=float, default=15, help="a change unanswered → error")
     parser.add_argument("--no-media", action="store_true", help="do not fetch the images")
-    parser.add_argument("--url", help="a running server (its CPU and memory are not measured)")
+    parser.add_argument(
+        "--url", action="append", help="a running server (repeat for several; CPU not measured)"
+    )
+    parser.add_argument(
+        "--servers", type=int, default=1, help="app servers to start (students split among them)"
+    )
+    parser.add_argument(
+        "--linger", type=float, default=0, help="then wait this long: memory once sessions go"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     return parser.parse_args(argv)
 
 
-async def run_phases(args, base_url: str, pid: int | None) -> tuple[dict, list[dict]]:
+async def run_phases(args, urls: list[str], pids: list[int]) -> tuple[dict, list[dict]]:
     plan = Plan(args.interval, args.jitter, args.edits, args.steps, args.timeout, not args.no_media)
     counts = [int(n) for n in args.students.split(",")]
-    rows, costs = [], {}
-    # One student opens the page first, so the server's first-run imports are not timed.
-    warm = StreamlitSession(base_url, timeout=120)
-    await warm.open(KERNEL_PAGE)
-    await warm.navigate(ARITHMETIC_PAGE)
-    await warm.close()
-    if pid:
-        costs = await solo_costs(base_url, pid)
+    rows, extra = [], {}
+    # One student opens the pages first, so the servers' first-run imports are not timed.
+    for url in urls:
+        warm = StreamlitSession(url, timeout=120)
+        await warm.open(KERNEL_PAGE)
+        await warm.navigate(ARITHMETIC_PAGE)
+        await warm.close()
+    if pids:
+        costs = extra["solo_cpu_s"] = await solo_costs(urls[0], pids[0])
         print(
             "server CPU per change, one student alone: "
             + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in costs.items()),
@@ -456,12 +489,16 @@ async def run_phases(args, base_url: str, pid: int | None) -> tuple[dict, list[d
         )
     print(HEADER, flush=True)
     for count in counts:
-        figures = await phase(base_url, pid, count, args.seconds, args.arrive, plan)
+        figures = await phase(urls, pids, count, args.seconds, args.arrive, plan)
         rows.append(summary(figures))
         print(line(rows[-1]), flush=True)
         for sample in dict.fromkeys(rows[-1]["error_samples"]):
             print(f"      error: {sample[:300]}", flush=True)
-    return costs, rows
+    if args.linger and pids:
+        after = await released(urls, pids, args.linger)
+        extra["rss_released_mb"] = after
+        print(f"RSS {args.linger:g} s after the last student left: {after:.0f} MB", flush=True)
+    return extra, rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,34 +506,32 @@ def main(argv: list[str] | None = None) -> int:
     # A plain kill still stops the server this started (the context managers below run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start; "
+        f"{os.cpu_count()} cores, {args.servers if not args.url else len(args.url)} server(s), "
+        f"load average {os.getloadavg()[0]:.1f} at the start; "
         f"times in ms; every student: {args.edits} kernel edits, then {args.steps} steps, "
         f"one change every {args.interval:g} s ± {args.jitter:.0%}",
         flush=True,
     )
     with contextlib.ExitStack() as stack:
-        if args.url:
-            base_url, pid = args.url, None
-        else:
+        urls, pids = list(args.url or []), []
+        if not urls:  # replicas share the runs, models and rooms, as behind a load balancer
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            server = stack.enter_context(
-                running_app(
-                    {
-                        "CONVSCOPE_DATA_DIR": os.environ.get("CONVSCOPE_DATA_DIR", str(DATA)),
-                        "CONVSCOPE_RUNS_DIR": str(folder / "runs"),
-                        "CONVSCOPE_MODELS_DIR": str(folder / "models"),
-                        "CONVSCOPE_ROOMS_DB": str(folder / "rooms.sqlite3"),
-                    },
-                    timeout_s=120,
-                )
-            )
-            base_url, pid = server.url, server.pid
-        costs, rows = asyncio.run(run_phases(args, base_url, pid))
+            env = {
+                "CONVSCOPE_DATA_DIR": os.environ.get("CONVSCOPE_DATA_DIR", str(DATA)),
+                "CONVSCOPE_RUNS_DIR": str(folder / "runs"),
+                "CONVSCOPE_MODELS_DIR": str(folder / "models"),
+                "CONVSCOPE_ROOMS_DB": str(folder / "rooms.sqlite3"),
+            }
+            for _ in range(args.servers):
+                server = stack.enter_context(running_app(env, timeout_s=120))
+                urls.append(server.url)
+                pids.append(server.pid)
+        extra, rows = asyncio.run(run_phases(args, urls, pids))
     for said in verdicts(rows):
         print(said)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.json:
-        args.json.write_text(json.dumps({"solo_cpu_s": costs, "phases": rows}, indent=1))
+        args.json.write_text(json.dumps({**extra, "phases": rows}, indent=1))
     return 0
 
 
