@@ -278,7 +278,7 @@ def _correlate(
 
     ``pads`` (at most k − 1 per axis in all) are read through OpenCV's ``border``.
     A float32 image gives float32, what cv2.filter2D writes: one call on the whole
-    image (OpenCV spreads it over the cores), no copy but the "valid" crop's view.
+    image (OpenCV spreads it over the cores), and no copy ("valid" is a cropped view).
     Other images give float64: filtered in bands of rows on every core, so each
     float32 band is widened to float64 while still in cache, and checked for NaN/inf
     there when ``check_finite``: both then cost little next to the filtering itself.
@@ -296,9 +296,10 @@ def _correlate(
     rows = source.shape[0] + top + bottom - kh + 1
     cols = source.shape[1] + left + right - kw + 1
     if source.dtype == np.float32:
+        source = np.ascontiguousarray(source)
         checked = _check_finite_beside(source) if check_finite else None
         full = cv2.filter2D(
-            np.ascontiguousarray(source),
+            source,
             cv2.CV_32F,
             kernel,
             anchor=(left, top),
@@ -319,6 +320,20 @@ def _correlate(
     return out
 
 
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether a contiguous float array holds no NaN or ±inf.
+
+    x · x is NaN or infinite exactly when some x is, or when it overflows (then each
+    value is checked): one pass of BLAS over the data, 2–3× cheaper than np.isfinite.
+
+    >>> _all_finite(np.array([1e30, -2.0], np.float32)), _all_finite(np.array([np.nan, 0.0]))
+    (True, False)
+    """
+    flat = array.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(np.dot(flat, flat)) or bool(np.isfinite(flat).all())
+
+
 def _check_finite_beside(source: np.ndarray) -> concurrent.futures.Future:
     """Whether ``source`` is all finite, worked out on a helper thread for a large image.
 
@@ -328,9 +343,9 @@ def _check_finite_beside(source: np.ndarray) -> concurrent.futures.Future:
     pool = _band_pool()
     if pool is None or source.size < _BANDED_MIN_SIZE:
         done: concurrent.futures.Future = concurrent.futures.Future()
-        done.set_result(bool(np.isfinite(source).all()))
+        done.set_result(_all_finite(source))
         return done
-    return pool.submit(lambda: bool(np.isfinite(source).all()))
+    return pool.submit(_all_finite, source)
 
 
 def _in_bands(filtering: _Filtering, out: np.ndarray, band_rows: int) -> None:

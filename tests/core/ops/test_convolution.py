@@ -395,6 +395,14 @@ def test_nan_anywhere_in_a_large_image_is_refused(dtype, shape, kernel_shape, wh
         conv2d(image, np.ones(kernel_shape), strides=5, padding="same")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_finite_values_are_not_taken_for_infinite_ones(dtype):
+    image = np.full((600, 600, 3), np.finfo(dtype).max / 16, dtype=dtype)  # squares overflow
+    image[::2] *= -1
+    result = conv2d(image, np.ones((3, 3)) / 9, padding="same", mode="edge")
+    assert np.isfinite(result).all()
+
+
 def test_conv_options_are_normalised_once():
     options = ConvOptions(strides=(2, 1), padding="FULL", mode="Edge", cval=1, dilation_rate=2)
     assert options.strides == (2, 1) and options.dilation_rate == (2, 2)
