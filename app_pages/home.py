@@ -5,6 +5,9 @@ import streamlit as st
 from core.imaging.thumbnails import THUMBNAILS
 from ui.architectures.thumbnail import architecture_thumbnail
 from ui.backpropagation.thumbnail import backpropagation_thumbnail
+from ui.widgets.page_link import PageLink
+
+LINK = PageLink("home", [])  # no state of its own: any parameter is named as unknown
 
 # The Backpropagation card brings its own picture (core.imaging.thumbnails has none yet).
 THUMBNAILS = {**THUMBNAILS, "backpropagation": backpropagation_thumbnail}
@@ -85,6 +88,7 @@ def thumbnail(key: str):
 
 
 st.title("ConvScope")
+LINK.start()
 st.markdown(
     "**An interactive explorer for convolutional neural networks**: from a single pixel to a "
     "trained network, on real photos and real data sets. Everything runs on this machine, "

@@ -139,3 +139,16 @@ def test_request_restore_rereads_the_address_like_a_first_visit():
     at.query_params["n"] = "9"
     at.run()
     assert at.number_input(key="demo.n").value == 3
+
+
+def test_the_home_page_has_an_empty_link_and_names_unknown_parameters():
+    from core.base.paths import PROJECT_ROOT
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"zz": "1", "hide": "x"})
+    at.run()
+    assert not at.exception
+    (warning,) = at.warning
+    assert '"zz=1"' in warning.value and '"hide=x"' in warning.value
+    assert at.query_params == {}
+    assert at.session_state["_link.active"].page == "home"  # current_link() is home's: {}
