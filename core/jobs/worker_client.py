@@ -173,8 +173,9 @@ class WorkerClient:
             reason = worker.exit_reason()
         detail = self._log_tail()
         self._discard()
+        doing = "while starting" if what == "start" else "while answering the page"
         message = (
-            f"The worker process stopped unexpectedly ({reason}) when asked for {what!r}. "
+            f"The process that runs the network stopped unexpectedly ({reason}) {doing}. "
             "It starts again on the next request."
         )
         if detail:
