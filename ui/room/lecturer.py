@@ -113,7 +113,8 @@ def ask(build) -> None:
     try:
         question = build()
     except (TypeError, ValueError, KeyError) as error:
-        st.session_state["room.ask_error"] = f"This question cannot be asked now: {error}"
+        reason = str(error).split(" Received:")[0].replace("`", "")
+        st.session_state["room.ask_error"] = f"This question cannot be asked now: {reason}"
         return
     try:
         room_store().ask(lecturer_code(), lecturer_token(), question)

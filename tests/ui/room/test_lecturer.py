@@ -92,7 +92,7 @@ def ask_script(code: str, token: str) -> None:
     st.session_state["room.code"], st.session_state["room.token"] = code, token
 
     def broken():
-        raise ValueError("The kernel is larger than the padded input.")
+        raise ValueError("`strides` must be >= 1. Received: strides=(0, 1).")
 
     lecturer.ask(broken)
 
@@ -101,7 +101,7 @@ def test_a_question_that_cannot_be_built_says_why(rooms):
     keys = rooms.create_room()
     app = AppTest.from_function(ask_script, default_timeout=30, args=(keys.code, keys.token)).run()
     assert app.session_state["room.ask_error"] == (
-        "This question cannot be asked now: The kernel is larger than the padded input."
+        "This question cannot be asked now: strides must be >= 1."
     )
     assert rooms.read_room(keys.code).question is None
 
