@@ -218,3 +218,17 @@ def test_every_page_restores_from_its_address(app_url):
                 else:
                     assert by_key(fresh, key).locator("input").input_value() == value, key
             fresh_context.close()
+
+
+def test_a_stripped_down_exercise_link(browser_page, app_url):
+    """hide= takes controls off the screen, lock= disables them; the page still works."""
+    page = browser_page
+    open_at(page, f"{app_url}/convolution_arithmetic?ex=ex2&guess=1&hide=in,k&lock=s,pad")
+    screenshot(page, "link_exercise")
+    assert not by_key(page, "arith.in_rows").is_visible()
+    assert not by_key(page, "arith.k_rows").is_visible()
+    assert by_key(page, "arith.stride_rows").locator("input").is_disabled()
+    assert by_key(page, "arith.padding").get_by_role("combobox").is_disabled()
+    assert by_key(page, "arith.dilation").locator("input").is_enabled()
+    assert by_key(page, "arith.guess").locator("input").is_checked()
+    assert params(page)["hide"] == "in,k" and params(page)["lock"] == "s,pad"

@@ -6,6 +6,9 @@ The defaults are worked example 1, where a first visit starts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
@@ -15,6 +18,30 @@ from ui.widgets.link_params import choice, flag, ints, number
 from ui.widgets.page_link import PageLink
 
 EXAMPLE = CONV_EXAMPLES[DEFAULT_EXAMPLE]
+
+
+def example_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``ex=`` brings: the worked example's input, kernel and options (as Load does)."""
+    key = values.get("ex")
+    if key not in CONV_EXAMPLES:
+        return {}
+    example = CONV_EXAMPLES[key]
+    named = isinstance(example.padding, str)
+    return {
+        "pick": key,
+        "mode": MODES[0],
+        "in": example.image,
+        "k": example.kernel,
+        "s": tuple(example.strides),
+        "pad": example.padding if named else "explicit",
+        "p": 1 if named else int(example.padding),
+        "border": "constant",
+        "cval": 0.0,
+        "d": example.dilation_rate,
+        "flip": example.flip_kernel,
+        "relu": example.relu,
+        "step": 0,
+    }
 
 
 LINK = PageLink(
@@ -51,4 +78,5 @@ LINK = PageLink(
         "k": ("arith.k_rows", "arith.k_cols", "arith.kernel.editor.*"),
         "step": ("arith.stepper.*",),
     },
+    expand=example_values,
 )

@@ -5,6 +5,7 @@ option, the output gradient or target, the learning rate, the open tab and both 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -37,6 +38,29 @@ AUTO = "auto"  # the page's own output gradient or target, made to fit the outpu
 
 
 BASIC = SETUPS["basic"]
+
+
+def setup_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``ex=`` brings: the setup's input, kernel and options (as Load does)."""
+    key = values.get("ex")
+    if key not in SETUPS:
+        return {}
+    setup = SETUPS[key]
+    return {
+        "pick": key,
+        "in": setup.image,
+        "k": setup.kernel,
+        "s": tuple(setup.strides),
+        "pad": setup.padding,
+        "p": 1,
+        "d": setup.dilation_rate,
+        "src": setup.source,
+        "bias": 0.0,
+        "grad": AUTO,
+        "target": AUTO,
+        "wstep": 0,
+        "xstep": 0,
+    }
 
 
 def output_matrix_link(name: str, key: str) -> LinkField:
@@ -112,4 +136,5 @@ LINK = PageLink(
         "wstep": ("backprop.w_stepper.*",),
         "xstep": ("backprop.x_stepper.*",),
     },
+    expand=setup_values,
 )

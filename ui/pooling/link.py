@@ -4,6 +4,9 @@ padding, method, backpropagation, step), the open tab and the other lessons' con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.imaging.pooling_lessons import MAX_SHIFT
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.kernels import PRESETS
@@ -26,6 +29,23 @@ FIRST = next(iter(POOL_EXAMPLES))
 
 
 EXAMPLE = POOL_EXAMPLES[FIRST]
+
+
+def example_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``ex=`` brings: the worked example's input and settings (as Load does)."""
+    key = values.get("ex")
+    if key not in POOL_EXAMPLES:
+        return {}
+    example = POOL_EXAMPLES[key]
+    return {
+        "pick": key,
+        "in": example.image,
+        "size": tuple(example.pool_size),
+        "s": tuple(example.strides),
+        "pad": example.padding,
+        "method": example.method,
+        "step": 0,
+    }
 
 
 def _source(prefix: str, name: str) -> list:
@@ -65,4 +85,5 @@ LINK = PageLink(
         "in": ("pool.in_rows", "pool.in_cols", "pool.random", "pool.input.editor.*"),
         "step": ("pool.stepper.*",),
     },
+    expand=example_values,
 )

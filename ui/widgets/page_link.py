@@ -33,7 +33,7 @@ The contract other features rely on (a lecture room whose students follow a lect
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -146,6 +146,8 @@ class PageLink:
         keep: parameters the page itself owns outside this helper (Train's ``run``).
         put_defaults: on a restore, put every default the link leaves out (for widgets
             drawn without a ``value=`` of their own); False puts only what changes.
+        expand: the values a link's values imply for the fields it leaves out (a worked
+            example named by ``ex=`` brings its input, kernel and options).
         css_keys: per field name, the element keys ``hide``/``lock`` act on when they are
             not the field's own keys (a trailing ``*`` matches keys that change).
     """
@@ -158,6 +160,7 @@ class PageLink:
         keep: Iterable[str] = (),
         css_keys: Mapping[str, Sequence[str]] | None = None,
         put_defaults: bool = True,
+        expand: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
     ):
         self.page = page
         self.fields = tuple(fields)
@@ -167,6 +170,7 @@ class PageLink:
         self.keep = frozenset(keep)
         self.css_keys = {name: tuple(keys) for name, keys in (css_keys or {}).items()}
         self.put_defaults = put_defaults
+        self.expand = expand
 
     # ---------------------------------------------------------------- session keys
     def _key(self, name: str) -> str:
@@ -268,7 +272,8 @@ class PageLink:
         """Read the whole state from ``st.query_params`` (first visit or requested)."""
         params = {name: st.query_params.get_all(name) for name in st.query_params}
         values, problems, controls = self.check(params)
-        self.put_all(values)
+        implied = dict(self.expand(values)) if self.expand is not None else {}
+        self.put_all({**implied, **values})
         state = st.session_state
         state[self._key(HIDE)], state[self._key(LOCK)] = controls[HIDE], controls[LOCK]
         locked_values = {name: self.value(self.by_name[name]) for name in controls[LOCK]}

@@ -86,3 +86,14 @@ def test_a_stripped_down_exercise():
     css = "\n".join(element.proto.body for element in at.get("html"))
     assert f".{key_class('arith.in_rows')} {{display: none" in css
     assert at.toggle(key="arith.guess").value
+
+
+def test_a_link_naming_an_example_brings_its_numbers():
+    at = open_page(PAGE, {"ex": "ex4_padded"})
+    assert link_warnings(at) == []
+    assert at.session_state["arith.padding"] == "explicit" and at.session_state["arith.relu"]
+    assert controls(at, LINK)["in"].shape == (4, 6)
+    assert at.query_params["ex"] == "ex4_padded" and "in" in at.query_params  # written out
+    # the link's own values win over the example's
+    at = open_page(PAGE, {"ex": "ex4_padded", "relu": "0"})
+    assert not at.session_state["arith.relu"] and at.session_state["arith.padding"] == "explicit"

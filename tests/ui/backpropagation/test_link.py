@@ -67,3 +67,10 @@ def test_lock_disables_the_layer_settings():
     at = open_page(PAGE, {"lock": "s,d,pad,p,bias,src"})
     assert at.number_input(key="backprop.stride_rows").disabled
     assert at.radio(key="backprop.source").disabled
+
+
+def test_a_link_naming_a_setup_brings_its_numbers():
+    at = open_page(PAGE, {"ex": "dilation2"})
+    assert link_warnings(at) == []
+    assert at.session_state["backprop.dilation"] == 2
+    assert controls(at, LINK)["in"].shape == (7, 7)

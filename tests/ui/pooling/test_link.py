@@ -56,3 +56,9 @@ def test_lock_disables_the_window_settings():
     at = open_page(PAGE, {"lock": "size,s,method", "hide": "in"})
     assert at.number_input(key="pool.size_rows").disabled
     assert at.radio(key="pool.method").disabled and not at.toggle(key="pool.backprop").disabled
+
+
+def test_a_link_naming_an_example_brings_its_numbers():
+    at = open_page(PAGE, {"ex": "pool_a_stride1"})
+    assert link_warnings(at) == []
+    assert (at.session_state["pool.stride_rows"], at.session_state["pool.stride_cols"]) == (1, 1)
