@@ -163,7 +163,7 @@ def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_u
 @pytest.mark.parametrize(
     ("path", "ready"),
     [
-        ("convolution_arithmetic?ex=ex4_padded", "Position 1 of"),
+        ("convolution_arithmetic?pad=explicit&p=1", "Position 1 of"),
         ("pooling", "Position 1 of"),
         ("backpropagation", "∂L/∂W so far"),
     ],

@@ -281,8 +281,10 @@ def _cell(text: str, label: str, rgb, *, hidden: bool, marks: dict, corner: str)
     if corner:
         style += ";position:relative"
         escaped += (
-            '<span style="position:absolute;top:1px;right:2px;font-size:10px;line-height:11px;'
-            f'color:#c0392b">{html.escape(corner)}</span>'
+            # inside the window's 3-px outline, on a light patch so it reads on dark cells
+            '<span style="position:absolute;top:3px;right:3px;font-size:10px;line-height:10px;'
+            "padding:0 1px;border-radius:2px;background:rgba(255,255,255,.85);"
+            f'color:#8a3b00">{html.escape(corner)}</span>'
         )
     return f'<td title="{html.escape(label)}: {html.escape(text)}" style="{style}">{escaped}</td>'
 
