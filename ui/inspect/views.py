@@ -17,6 +17,7 @@ from core.base.numbers import readable
 from core.imaging.images import diverging_colormap
 from core.ops.receptive_field import InputRegion
 from ui.widgets.axes import probability_axis
+from ui.widgets.image_view import FRAME_COLOR
 
 PLOTLY_CONFIG = {"displayModeBar": False}
 
@@ -92,9 +93,10 @@ def image_figure(image: np.ndarray, *, title: str = "", height: int = 320) -> go
         fig.add_trace(
             go.Image(z=input_rgb(image), hovertemplate="row %{y}, col %{x}<extra></extra>")
         )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title)
+    frame = dict(showline=True, mirror=True, linecolor=FRAME_COLOR, linewidth=1)  # white digits
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, **frame)
+    fig.update_xaxes(showticklabels=False, constrain="domain", **frame)
+    fig.update_layout(height=height, margin=dict(l=1, r=1, t=30 if title else 1, b=1), title=title)
     return fig
 
 

@@ -172,7 +172,8 @@ def test_a_colour_input_is_an_image():
     (image,) = figure.data
     assert image.type == "image"
     assert np.asarray(image.z).max() == 255
-    assert figure.layout.margin.t == 0  # no title, no room for one
+    assert figure.layout.margin.t == 1  # no title, no room for one: only for the frame
+    assert figure.layout.xaxis.showline and figure.layout.yaxis.mirror  # framed on a white page
 
 
 def test_the_prediction_bars_mark_the_winner_and_the_true_class():
@@ -183,7 +184,6 @@ def test_the_prediction_bars_mark_the_winner_and_the_true_class():
     assert list(bars.text) == ["10.0%", "70.0%", "20.0%"]
     assert list(figure.layout.xaxis.range) == [0, 1]  # a probability axis: 0–100 %
     assert figure.layout.xaxis.ticktext[-1] == "100%" and bars.cliponaxis is False
-    assert figure.layout.xaxis.tickformat == ".0%"
     assert figure.layout.yaxis.autorange == "reversed"
     assert figure.layout.height == 40 + 26 * 3
 
