@@ -5,8 +5,8 @@ products) on every keystroke. As Plotly heatmaps (``ui.widgets.matrix_view``) ea
 update costs about 40 ms of browser time; an HTML table shown with ``st.html``
 costs almost nothing, so the page stays well under its 250 ms budget.
 
-The look follows ``ui.widgets.matrix_view.matrix_figure``: the diverging "RdBu_r"
-scale centred on 0 when any value is negative, "Blues" otherwise; padding
+The look follows ``ui.widgets.matrix_view.matrix_figure`` (whose colours are defined here):
+the diverging "RdBu_r" scale centred on 0 when any value is negative, "Blues" otherwise; padding
 cells (``halo``) tinted green with a dotted outline; NaN cells blank with
 ``hidden_text`` in them; the window (``highlight``), the current cell (``winner``)
 and unreached cells (``shade``) marked. Colours are interpolated over fixed
@@ -31,13 +31,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.base.numbers import readable_all
-from ui.widgets.matrix_view import (
-    HALO_COLOR,
-    HIGHLIGHT_COLOR,
-    WINNER_COLOR,
-    format_value,
-)
+from core.base.numbers import readable, readable_all
+
+HIGHLIGHT_COLOR = "#ff7f0e"  # orange: the window
+
+
+WINNER_COLOR = "#d62728"  # red: the winning / current cell
+
+
+HALO_COLOR = "#2ca02c"  # green: padding cells
+
 
 # ColorBrewer stops, low → high, as Plotly's "RdBu_r" and "Blues" (read-only).
 DIVERGING_STOPS = np.array(
@@ -169,6 +172,23 @@ def fit_cells(texts, cell_px: int = 40) -> tuple[int, int, int]:
         needed = longest * _CHAR_WIDTH_EM * font + _CELL_PADDING_PX
     width = int(max(cell_px, np.ceil(needed)))
     return width, int(max(cell_px, font + _CELL_PADDING_PX)), font
+
+
+def format_value(value: float, fmt: str | Callable[[float], str] | None = None) -> str:
+    """Format one cell: ``fmt`` is a format string or a function; -0 prints as 0.
+
+    The default is the project's formatter for people (``core.base.numbers.readable``):
+    whole numbers plainly, 3 significant digits, float noise as 0.
+
+    >>> format_value(-0.0), format_value(2.5), format_value(1 / 3, "{:.2f}"), format_value(1 / 3)
+    ('0', '2.5', '0.33', '0.333')
+    """
+    value = float(value) + 0.0  # turns -0.0 into 0.0
+    if fmt is None:
+        return readable(value)
+    if callable(fmt):
+        return fmt(value)
+    return fmt.format(value)
 
 
 def _hex_to_rgb(color: str) -> np.ndarray:

@@ -33,16 +33,13 @@ from collections.abc import Callable
 import numpy as np
 import plotly.graph_objects as go
 
-from core.base.numbers import readable
-
-HIGHLIGHT_COLOR = "#ff7f0e"  # orange: the window
-
-
-WINNER_COLOR = "#d62728"  # red: the winning / current cell
-
-
-HALO_COLOR = "#2ca02c"  # green: padding cells
-
+from ui.widgets.matrix_html import (
+    HALO_COLOR,
+    HIGHLIGHT_COLOR,
+    WINNER_COLOR,
+    format_value,
+    matrix_table,
+)
 
 SHADE_COLOR = "rgba(90, 90, 90, 0.55)"  # grey veil: unreached cells
 
@@ -72,23 +69,6 @@ def _mask(mask, shape: tuple[int, int], name: str) -> np.ndarray | None:
             f"{mask.shape}"
         )
     return mask
-
-
-def format_value(value: float, fmt: str | Callable[[float], str] | None = None) -> str:
-    """Format one cell: ``fmt`` is a format string or a function; -0 prints as 0.
-
-    The default is the project's formatter for people (``core.base.numbers.readable``):
-    whole numbers plainly, 3 significant digits, float noise as 0.
-
-    >>> format_value(-0.0), format_value(2.5), format_value(1 / 3, "{:.2f}"), format_value(1 / 3)
-    ('0', '2.5', '0.33', '0.333')
-    """
-    value = float(value) + 0.0  # turns -0.0 into 0.0
-    if fmt is None:
-        return readable(value)
-    if callable(fmt):
-        return fmt(value)
-    return fmt.format(value)
 
 
 def _cell_rectangles(mask: np.ndarray, **shape_style) -> list[dict]:
@@ -394,8 +374,6 @@ def show_matrix(values, *, key: str | None = None, container=None, **options) ->
     is any Streamlit container (default the main area).
     """
     import streamlit as st
-
-    from ui.widgets.matrix_html import matrix_table
 
     table = matrix_table(values, **table_options(options))
     target = container if container is not None else st
