@@ -48,6 +48,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import signal
@@ -191,7 +192,12 @@ async def edit_cell(
     cell = rng.choice(cells)
     old = session.value(cell)
     new = str(rng.choice([v for v in range(-4, 5) if str(v) != old]))
-    run = await session.set_value(cell, new, watch=is_output)
+    try:
+        run = await session.set_value(cell, new, watch=is_output)
+    except TimeoutError:  # counted as an error, and as an edit that never got its answer
+        figures.edit_output.append(math.inf)
+        figures.edit_finished.append(math.inf)
+        raise
     figures.note(run, "edit")
     if run.watched_at is None:
         if not run.exceptions and not run.error_boxes:
@@ -334,7 +340,14 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def ms(value: float | None) -> str:
-    return "–" if value is None else f"{value * 1000:.0f}"
+    """Seconds as whole milliseconds; "never" for an edit that timed out.
+
+    >>> ms(0.1234), ms(None), ms(math.inf)
+    ('123', '–', 'never')
+    """
+    if value is None:
+        return "–"
+    return "never" if math.isinf(value) else f"{value * 1000:.0f}"
 
 
 ERROR_LISTS = ("exceptions", "error_boxes", "disconnects", "media_failures")
