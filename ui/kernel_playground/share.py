@@ -1,8 +1,8 @@
 """The Kernel Playground's lecture link and downloads: the output as PNG, the kernel as code.
 
-``sync_link`` keeps the address bar equal to the page's setup on every run;
-the "Share & download" tab (``share_and_download``) shows that link and
-offers the output picture and the kernel (NumPy and Keras code, ``.npy``).
+The page's link (``ui.kernel_playground.link.LINK``) keeps the address bar equal to
+the page's setup; the "Share & download" tab (``share_and_download``) shows that link
+and offers the output picture and the kernel (NumPy and Keras code, ``.npy``).
 """
 
 from __future__ import annotations
@@ -53,12 +53,6 @@ def npy_bytes(values: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, values)
     return buffer.getvalue()
-
-
-def sync_link(params: dict[str, str]) -> None:
-    """Keep the address bar's query string equal to the page's setup."""
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
 
 
 def share_and_download(

@@ -36,11 +36,10 @@ def test_npy_bytes_load_back_exactly():
 def share_script(shareable):
     import numpy as np
 
-    from ui.kernel_playground.share import share_and_download, sync_link
+    from ui.kernel_playground.share import share_and_download
     from ui.widgets.image_input import ImageChoice
 
     params = {"img": "synthetic:impulse", "s": "1,2"}
-    sync_link(params)
     choice = ImageChoice(
         np.zeros((4, 4), np.float32), "synthetic:impulse", "impulse", (), shareable
     )
@@ -60,12 +59,6 @@ def test_the_tab_shows_the_link_the_code_and_two_downloads():
     downloads = at.get("download_button")
     assert len(downloads) == 2 and all(d.proto.help for d in downloads)
     assert not at.warning
-
-
-def test_the_address_bar_follows_the_setup():
-    at = open_share()
-    assert at.query_params["img"] in ("synthetic:impulse", ["synthetic:impulse"])
-    assert at.query_params["s"] in ("1,2", ["1,2"])
 
 
 def test_a_private_image_is_not_shared_and_the_tab_says_so():
