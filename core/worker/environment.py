@@ -80,6 +80,11 @@ def configure_environment() -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads.intra_op)
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads.intra_op)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(threads.inter_op)
+    if threads.intra_op > 1:
+        # TensorFlow 2.21's oneDNN kernels crash (bus error, segfault) in a convolution's
+        # weight gradient when one op runs on two threads: training a residual network or a
+        # Grad-CAM inside its branches. Its own kernels are used then (tested in test_environment).
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def import_keras():

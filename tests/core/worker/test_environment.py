@@ -21,6 +21,7 @@ VARIABLES = (
     "OMP_NUM_THREADS",
     "TF_NUM_INTRAOP_THREADS",
     "TF_NUM_INTEROP_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
 )
 
 
@@ -68,7 +69,18 @@ def test_configure_environment_sets_the_thread_counts_and_quiet_defaults(monkeyp
         "OMP_NUM_THREADS": "4",
         "TF_NUM_INTRAOP_THREADS": "4",
         "TF_NUM_INTEROP_THREADS": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
     }
+
+
+def test_one_thread_keeps_onednn_and_several_turn_it_off(monkeypatch):
+    """oneDNN's weight gradient crashes on two threads (residual training, Grad-CAM)."""
+    monkeypatch.setenv(TRAINING_JOBS_ENV, "1")
+    for cores, expected in ((1, None), (2, "0")):
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        environment.configure_environment()
+        assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == expected
 
 
 def test_configure_environment_keeps_a_chosen_log_level_but_not_thread_counts(monkeypatch):
@@ -138,6 +150,7 @@ def test_the_environment_is_set_before_tensorflow_is_imported():
         "OMP_NUM_THREADS": str(intra),
         "TF_NUM_INTRAOP_THREADS": str(intra),
         "TF_NUM_INTEROP_THREADS": str(inter),
+        "TF_ENABLE_ONEDNN_OPTS": "0" if intra > 1 else None,
     }
     assert (report["intra"], report["inter"]) == (intra, inter)
     assert report["backend"] == "tensorflow"
