@@ -76,12 +76,21 @@ def projector(app_url):
             browser.close()
 
 
-def visit(page, app_url: str, path: str, ready: str, name: str) -> dict:
-    """Open ``path``, wait for ``ready`` text, save a full-length screenshot, measure."""
+WINDOW_DRAWN = (
+    "() => [...document.querySelectorAll('td')].some(td => getComputedStyle(td).boxShadow"
+    f".includes('{WINDOW_RGB}'))"
+)
+
+
+def visit(page, app_url: str, path: str, ready: str, name: str, drawn: str = "() => true") -> dict:
+    """Open ``path``, wait for ``ready`` text and the ``drawn`` condition (JS), measure, and
+    save a full-length screenshot."""
     page.set_viewport_size(PROJECTOR["viewport"])
     page.goto(f"{app_url}/{path}")
     wait_for_app(page, 60_000)
     page.get_by_text(ready).first.wait_for(timeout=60_000)
+    wait_for_app(page, 60_000)
+    page.wait_for_function(drawn, timeout=30_000)  # the page settled (links may rerun it)
     wait_for_app(page, 60_000)
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
     measured = page.evaluate(MEASURE)
@@ -106,6 +115,7 @@ def test_kernel_playground_example_1_is_framed_and_shows_the_window(projector, a
         "kernel_playground?img=synthetic%3Aexample1&pad=same",
         "Where the window sits on the input",
         "kernel_playground_example1",
+        "() => document.querySelector('.cs-window-overlay .cs-window') !== null",
     )
     assert_readable(measured)
     assert measured["frames"], "the input picture is on the page"
@@ -127,6 +137,7 @@ def test_a_7x7_real_kernel_prints_legibly_and_a_5_wide_grid_fits(projector, app_
         f"kernel_playground?img=synthetic%3Astep_edge&pad=valid&k={link(7, 1.5)}",
         "Where the window sits on the input",
         "kernel_playground_gaussian7",
+        "() => document.querySelectorAll('.cs-matrix td').length >= 3 * 49",
     )
     assert_readable(measured)
     assert measured["cells"] >= 3 * 49
@@ -136,6 +147,7 @@ def test_a_7x7_real_kernel_prints_legibly_and_a_5_wide_grid_fits(projector, app_
         f"kernel_playground?img=synthetic%3Astep_edge&pad=valid&k={link(5, 1.0)}",
         "Where the window sits on the input",
         "kernel_playground_gaussian5",
+        "() => document.querySelectorAll('.st-key-kernel-grid input').length === 25",
     )
     projector.set_viewport_size(PROJECTOR["viewport"])
     grid = projector.locator(".st-key-kernel-grid").first
@@ -155,6 +167,7 @@ def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_u
         "pixels_channels?img=digit%3A0&window=32",
         "Each square is one pixel",
         "pixels_mnist_window32",
+        "() => document.querySelectorAll('.cs-matrix td').length >= 784",
     )
     assert_readable(measured)
     assert measured["cells"] >= 28 * 28
@@ -169,6 +182,6 @@ def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_u
     ],
 )
 def test_every_step_by_step_draws_the_window_on_the_whole_input(projector, app_url, path, ready):
-    measured = visit(projector, app_url, path, ready, path.split("?")[0])
+    measured = visit(projector, app_url, path, ready, path.split("?")[0], WINDOW_DRAWN)
     assert_readable(measured)
     assert measured["window_cells"] >= 4, "no window drawn on the input"
