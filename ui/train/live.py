@@ -439,7 +439,10 @@ def show_filters(job: TrainingJob, *, live: bool) -> None:
     except (OSError, ValueError, EOFError):
         kernel = None
     if kernel is None or kernel.ndim != 4 or not np.issubdtype(kernel.dtype, np.number):
-        st.caption("That snapshot of the filters cannot be read (missing or damaged).")
+        if live and index == last:
+            st.caption("The newest snapshot of the filters is still being written; it shows next.")
+        else:
+            st.caption("That snapshot of the filters cannot be read (missing or damaged).")
         return
     figure, note = filters_figure(kernel)
     st.caption(

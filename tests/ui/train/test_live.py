@@ -370,7 +370,7 @@ def test_recent_runs_are_listed_newest_first_and_can_be_followed(runs_root):
         f"{newer.name} · lenet5 on cifar10 · queued",
         f"{older.name} · tiny_cnn on mnist · finished · 87.50%",
     ]
-    picker.set_value(str(older))
+    picker.set_value(str(older)).run()  # picking reruns the page before any click
     at.button(key="train.attach").click().run()
     assert at.session_state["result"] == str(older)
     assert at.query_params["run"] == older.name
