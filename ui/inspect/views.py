@@ -93,9 +93,17 @@ def image_figure(image: np.ndarray, *, title: str = "", height: int = 320) -> go
         fig.add_trace(
             go.Image(z=input_rgb(image), hovertemplate="row %{y}, col %{x}<extra></extra>")
         )
-    frame = dict(showline=True, mirror=True, linecolor=FRAME_COLOR, linewidth=1)  # white digits
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, **frame)
-    fig.update_xaxes(showticklabels=False, constrain="domain", **frame)
+    height_px, width_px = image.shape[:2]
+    fig.add_shape(  # a thin frame around the pixels themselves: a white digit ends somewhere
+        type="rect",
+        x0=-0.5,
+        x1=width_px - 0.5,
+        y0=-0.5,
+        y1=height_px - 0.5,
+        line={"color": FRAME_COLOR, "width": 1},
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, ticks="")
+    fig.update_xaxes(showticklabels=False, constrain="domain", ticks="")
     fig.update_layout(height=height, margin=dict(l=1, r=1, t=30 if title else 1, b=1), title=title)
     return fig
 

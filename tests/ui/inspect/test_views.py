@@ -173,7 +173,8 @@ def test_a_colour_input_is_an_image():
     assert image.type == "image"
     assert np.asarray(image.z).max() == 255
     assert figure.layout.margin.t == 1  # no title, no room for one: only for the frame
-    assert figure.layout.xaxis.showline and figure.layout.yaxis.mirror  # framed on a white page
+    (frame,) = figure.layout.shapes  # framed on a white page, around the pixels exactly
+    assert (frame.x0, frame.x1, frame.y0, frame.y1) == (-0.5, 3.5, -0.5, 3.5)
 
 
 def test_the_prediction_bars_mark_the_winner_and_the_true_class():
@@ -223,7 +224,7 @@ def test_the_region_figure_draws_the_field_solid_and_its_extent_dotted():
     region = InputRegion(top=0, left=0, bottom=3, right=2, full_size=(5, 5))
     full = InputRegion(top=-2, left=-3, bottom=3, right=2, full_size=(5, 5))
     figure = region_figure(np.zeros((8, 8, 1), np.float32), region, full, title="unit")
-    dotted, solid = figure.layout.shapes
+    _, dotted, solid = figure.layout.shapes  # the first is the picture's frame
     assert (dotted.line.dash, solid.line.dash) == ("dot", "solid")
     assert (solid.x0, solid.x1, solid.y0, solid.y1) == (-0.5, 1.5, -0.5, 2.5)  # pixel edges
     assert (dotted.x0, dotted.y0) == (-3.5, -2.5)
