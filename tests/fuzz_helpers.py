@@ -36,16 +36,10 @@ PREFERRED_PAGE = {"model": "inspect_network"}
 KERNEL_CELL_LABEL = re.compile(r"^Row \d+, column \d+$")
 # What the repository tree and /tmp listings leave out: caches, test output, the browser's
 # own profile folders and pytest's temporary folders (the app's folders live in one of those).
-IGNORED_PARTS = {
-    ".git",
-    ".venv",
-    "test-artifacts",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".import_linter_cache",
-    ".hypothesis",
-}
+# fmt: off
+IGNORED_PARTS = {".git", ".venv", "test-artifacts", "__pycache__", ".pytest_cache",
+                 ".ruff_cache", ".import_linter_cache", ".hypothesis"}
+# fmt: on
 IGNORED_TMP_PREFIXES = (
     "playwright",
     ".org.chromium.",
@@ -55,8 +49,10 @@ IGNORED_TMP_PREFIXES = (
 )
 WRITTEN = "files written outside the app's folders"
 
+# textContent, not innerText: a message inside a closed expander counts too.
 _STATE_JS = """() => {
-  const texts = sel => [...document.querySelectorAll(sel)].map(e => e.innerText.trim());
+  const texts = sel => [...document.querySelectorAll(sel)]
+    .map(e => e.textContent.split(/[ \\n\\t]+/).join(" ").trim());
   return {
     exceptions: texts('EXCEPTION'),
     errors: texts('[data-testid="stAlertContentError"]'),
@@ -101,6 +97,7 @@ _RADIOS_JS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].
 })"""
 
 _UPLOAD_OPTION = re.compile(r"upload", re.IGNORECASE)
+_TAB_JS = "e => e.closest('[role=tabpanel]')?.getAttribute('aria-labelledby')"
 
 
 @dataclass(frozen=True)
@@ -382,10 +379,14 @@ class Fuzzer:
             self.choose(target.reveal)
         element = self._locate(target)
         element.wait_for(state="attached", timeout=self.timeout_ms)
+        tab = element.evaluate(_TAB_JS)
+        if tab and not element.is_visible():  # in a tab not shown: click the tab
+            self.page.locator(f'[id="{tab}"]').click()
+            self.settle()
         if not element.is_visible():  # in a closed expander: open that one
             expander = self.page.locator('[data-testid="stExpander"]').filter(has=element)
             expander.last.locator("summary").first.click()
-            element.wait_for(state="visible", timeout=10_000)
+        element.wait_for(state="visible", timeout=10_000)
 
     def _locate(self, target: Target):
         testid = {"number": "stNumberInput"}.get(target.kind, "stTextInput")
@@ -500,8 +501,7 @@ class Fuzzer:
 
     # -- checking -------------------------------------------------------------------------
     def common_problems(self, state: dict | None, *, check_files: bool = True) -> list[str]:
-        """No exception box, no traceback logged, the server up and free of TensorFlow, no
-        file written outside the app's folders."""
+        """No exception box or traceback, the server up and TF-free, nothing written outside."""
         problems = []
         if state is not None:
             problems += [f"exception box: {text[:300]}" for text in state["exceptions"]]
