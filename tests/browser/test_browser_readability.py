@@ -173,6 +173,11 @@ def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_u
     assert measured["cells"] >= 28 * 28
 
 
+def test_the_train_page_cuts_no_label(projector, app_url):
+    measured = visit(projector, app_url, "train_cnn", "Augmentation", "train_cnn")
+    assert_readable(measured)
+
+
 @pytest.mark.parametrize(
     ("path", "ready"),
     [

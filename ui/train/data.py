@@ -373,7 +373,7 @@ def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None
     if pick_col.button("New random draw", key="train.aug_redraw", help="Draw other changes."):
         st.session_state["train.aug_seed"] = st.session_state.get("train.aug_seed", 0) + 1
     exact = pick_col.toggle(
-        "Keras' own layers",
+        "Use Keras",  # short: the column is narrow on a projector; the help says more
         key="train.aug_exact",
         help="Off: an instant OpenCV imitation. On: the very Keras layers training uses "
         "(a few seconds the first time).",
