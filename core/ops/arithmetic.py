@@ -31,6 +31,7 @@ from core.base.checks import (
     check_int,
     check_real,
 )
+from core.base.numbers import plural
 from core.ops.output_size import (
     BORDER_MODES,
     OutputSizeInfo,
@@ -302,7 +303,9 @@ def conv_relationship(info: OutputSizeInfo, *, padding_name: str | None = None) 
             f"i + 2p − k̂ = {info.numerator} is not a multiple of the stride {s}: "
             f"{info.numerator} / {s} = {_fmt(info.numerator / s)} is rounded down, so the "
             f"fractional size {_fmt(info.fractional_size)} becomes {o}. The last "
-            f"{info.unreached} padded line(s) never fall under a window and are shaded."
+            f"{plural(info.unreached, 'padded line')} never "
+            f"{'falls' if info.unreached == 1 else 'fall'} under a window and "
+            f"{'is' if info.unreached == 1 else 'are'} shaded."
         )
     return Relationship(number, name, formula, substituted, o, tuple(notes))
 
@@ -317,7 +320,8 @@ def pool_relationship(info: OutputSizeInfo, *, padding_name: str = "valid") -> R
     i, k, s, o = info.input_size, info.kernel_size, info.strides, info.size
     if padding_name == "same":
         notes = (
-            f"Padding 'same' adds {info.pad_before} cell(s) before and {info.pad_after} after; "
+            f"Padding 'same' adds {plural(info.pad_before, 'cell')} before and "
+            f"{info.pad_after} after; "
             "padded cells never win a max and are not counted in an average.",
         )
         return Relationship(
@@ -332,7 +336,8 @@ def pool_relationship(info: OutputSizeInfo, *, padding_name: str = "valid") -> R
     if not info.exact:
         notes = (
             f"i − k = {info.numerator} is not a multiple of the stride {s}: the last "
-            f"{info.unreached} line(s) are never pooled.",
+            f"{plural(info.unreached, 'line')} {'is' if info.unreached == 1 else 'are'} never "
+            "pooled.",
         )
     return Relationship(
         7,

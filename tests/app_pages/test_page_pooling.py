@@ -87,8 +87,8 @@ def test_same_padding_pads_and_counts_only_real_cells(page):
     at.selectbox(key="pool.padding").set_value("same").run()
     assert not at.error
     assert result_tables(at)[0].shape == (2, 2)
-    assert "1 cell(s) before" not in "\n".join(c.value for c in at.caption)  # total 1: 0 + 1
-    assert any("0 cell(s) before and 1 after" in c.value for c in at.caption)
+    assert "1 cell before" not in "\n".join(c.value for c in at.caption)  # total 1: 0 + 1
+    assert any("0 cells before and 1 after" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(

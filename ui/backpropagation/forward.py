@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import plural
 from core.ops.arithmetic import ConvGeometry
 from ui.backpropagation.grids import cell_size, marked_table, people, plain_table, row_of
 
@@ -51,8 +52,10 @@ def stride_notes(geometry: ConvGeometry) -> list[str]:
             )
         elif info.unreached:
             notes.append(
-                f"The stride does not fit the {name} exactly: the last {info.unreached} "
-                f"{name} are never under the window, so their gradient ∂L/∂X is 0."
+                f"The stride does not fit the {name} exactly: the last "
+                f"{plural(info.unreached, name[:-1])} {'is' if info.unreached == 1 else 'are'} "
+                f"never under the window, so {'its' if info.unreached == 1 else 'their'} "
+                "gradient ∂L/∂X is 0."
             )
     return notes
 

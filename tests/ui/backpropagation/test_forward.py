@@ -28,8 +28,8 @@ def test_a_stride_larger_than_the_input_is_explained():
 def test_unreached_rows_are_said_to_get_no_gradient():
     notes = stride_notes(conv_geometry((6, 5), (3, 3), strides=2))
     assert notes == [
-        "The stride does not fit the rows exactly: the last 1 rows are never under the "
-        "window, so their gradient ∂L/∂X is 0."
+        "The stride does not fit the rows exactly: the last 1 row is never under the "
+        "window, so its gradient ∂L/∂X is 0."
     ]
     assert stride_notes(conv_geometry((5, 5), (3, 3))) == []
 
