@@ -399,7 +399,7 @@ def transposed_relationship(
         formula = r"o' = s(i' - 1) + a + k - 2p"
         substituted = f"{s}({i} - 1) + {a} + {k} - {pad_term} = {size}"
         notes.append(
-            f"a = {a} extra row(s)/column(s) at the bottom/right: the forward convolution "
+            f"a = {plural(a, 'extra line')} at the bottom/right: the forward convolution "
             f"of an input of size {size} would also give {i} outputs, and a picks which "
             "of those input sizes to rebuild."
         )

@@ -41,6 +41,9 @@ NOUNS = (
 ONE_PLURAL = re.compile(rf"(?<![\d.,×−+-])(?<![−+-] )\b1 (?:{NOUNS})(?:s|es)\b")
 
 
+HEDGED_PLURAL = re.compile(r"\b\w+\(s\)")  # "line(s)": the count is known, say it right
+
+
 # (page script, query parameters): each worked example's page, each tab, and the states
 # where a raw float or a plural would show up.
 NOISE_KERNEL = "0.1,0.2,-0.3;0,0,0;0,0,0"  # sums to 5.55e-17 in float arithmetic
@@ -97,6 +100,7 @@ def problems(text: str) -> list[str]:
         ("scientific notation", SCIENTIFIC),
         ("unrounded float", LONG_FLOAT),
         ("'1 …s' plural", ONE_PLURAL),
+        ("'(s)' plural", HEDGED_PLURAL),
     ):
         found += [f"{name}: {match.group(0)!r}" for match in pattern.finditer(text)]
     return found
@@ -115,6 +119,7 @@ def problems(text: str) -> list[str]:
         ("The seeds' MNIST CNN A", ['code name: "seeds\'"']),
         ("The last 1 columns are never covered.", ["'1 …s' plural: '1 columns'"]),
         ("gain 0.30000000000000004", ["unrounded float: '0.30000000000000004'"]),
+        ("the last 2 line(s) are shaded", ["'(s)' plural: 'line(s)'"]),
         ("The last 1 column, 11 columns, 0.1 rows, 2 classes, 1 class, 99.04%, 1e3x", []),
         ("k − 1 cells on every side; 28×28×1 inputs; np.load('kernel.npy')", []),
     ],

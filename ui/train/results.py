@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.base.numbers import plural
 from core.jobs import model_store
 from core.jobs.model_store import ModelStoreError
 from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
@@ -197,7 +198,7 @@ def model_store_manager() -> None:
         reason = _reason(error) if isinstance(error, OSError) else error
         st.error(f"The models folder `{folder}` cannot be read: {reason}.")
         return
-    st.caption(f"Models folder: `{folder}` — {len(models)} model(s).")
+    st.caption(f"Models folder: `{folder}` — {plural(len(models), 'model')}.")
     if models:
         st.dataframe(
             [

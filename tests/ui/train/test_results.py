@@ -258,7 +258,7 @@ def store(name: str, metadata: dict) -> None:
 
 def test_an_empty_store_says_where_it_is_and_offers_an_upload(folders):
     at = open_store()
-    assert at.caption[0].value == f"Models folder: `{folders / 'models'}` — 0 model(s)."
+    assert at.caption[0].value == f"Models folder: `{folders / 'models'}` — 0 models."
     assert not at.dataframe
     assert at.get("file_uploader")
 
@@ -267,7 +267,7 @@ def test_stored_models_are_listed_with_their_sidecars(folders):
     store("first", {"dataset": "mnist", "params": 220_234, "metrics": {"test_accuracy": 0.5}})
     store("second", {})
     at = open_store()
-    assert "— 2 model(s)." in at.caption[0].value
+    assert "— 2 models." in at.caption[0].value
     table = at.dataframe[0].value
     assert sorted(table["Name"]) == ["first", "second"]
     first = table[table["Name"] == "first"].iloc[0]
@@ -303,7 +303,7 @@ def test_deleting_needs_a_tick_first(folders):
     at.checkbox(key="train.store_sure").check().run()
     at.button(key="train.store_delete").click().run()
     assert not (folders / "models" / "doomed.keras").exists()
-    assert "— 0 model(s)." in at.caption[0].value
+    assert "— 0 models." in at.caption[0].value
 
 
 def test_an_upload_that_is_not_a_keras_file_is_refused_before_any_check(folders):
@@ -370,4 +370,4 @@ def test_a_models_path_that_is_a_file_is_an_empty_store(folders, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(folders / "a-file"))
     at = open_store()
     assert not at.exception
-    assert "— 0 model(s)." in at.caption[0].value  # a file is an empty store, not a crash
+    assert "— 0 models." in at.caption[0].value  # a file is an empty store, not a crash
