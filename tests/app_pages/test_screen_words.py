@@ -76,6 +76,11 @@ STATES = [
     ("backpropagation.py", {"tab": "bias"}),
     ("backpropagation.py", {"tab": "input"}),
     ("backpropagation.py", {"tab": "descent"}),
+    # a 6×5 input with stride 2: one row is never under the window
+    (
+        "backpropagation.py",
+        {"in": "1,2,3,4,5;0,1,0,1,0;2,2,2,2,2;1,0,1,0,1;3,1,4,1,5;9,2,6,5,3", "s": "2,2"},
+    ),
     ("architectures.py", {}),
     ("architectures.py", {"tab": "code"}),
     ("train_cnn.py", {}),
