@@ -230,7 +230,8 @@ def test_a_taken_or_bad_name_is_not_saved_and_says_why(folders):
     at.button(key="train.save").click().run()
     at.button(key="train.save").click().run()
     [error] = [e.value for e in at.error]
-    assert error.startswith("Not saved: A model called 'mine' already exists.")
+    assert error.startswith("Not saved: A model called 'mine' already exists")
+    assert "Choose another name" in error
     at.checkbox(key="train.save_overwrite").check()
     at.button(key="train.save").click().run()
     assert not at.error and at.success
