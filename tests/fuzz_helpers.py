@@ -12,6 +12,7 @@ recorded, never raised, so one run reports every failing entry at once.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import re
@@ -20,7 +21,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser_helpers import ARTIFACTS, EXCEPTION_SELECTOR, ROOT
+from tests.browser_helpers import ARTIFACTS, ROOT
+from tests.fuzz_page_scripts import (
+    _BUSY_JS,
+    _INPUTS_JS,
+    _RADIOS_JS,
+    _RUNS_INIT,
+    _STATE_JS,
+    _TAB_JS,
+)
 
 # How many entries each input gets beyond the first of its kind (which gets them all). The
 # number boxes are Streamlit's own, many and alike: one entry each; kernel cells, two.
@@ -49,55 +58,7 @@ IGNORED_TMP_PREFIXES = (
 )
 WRITTEN = "files written outside the app's folders"
 
-# textContent, not innerText: a message inside a closed expander counts too.
-_STATE_JS = """() => {
-  const texts = sel => [...document.querySelectorAll(sel)]
-    .map(e => e.textContent.split(/[ \\n\\t]+/).join(" ").trim());
-  return {
-    exceptions: texts('EXCEPTION'),
-    errors: texts('[data-testid="stAlertContentError"]'),
-    warnings: texts('[data-testid="stAlertContentWarning"]'),
-    infos: texts('[data-testid="stAlertContentInfo"], [data-testid="stAlertContentSuccess"]'),
-    captions: texts('[data-testid="stCaptionContainer"]'),
-    chips: [...document.querySelectorAll('[data-testid="stFileChip"]')]
-      .filter(e => e.querySelector('[data-testid="stFileChipIconError"]'))
-      .map(e => e.innerText.trim()),
-    headings: document.querySelectorAll('[data-testid="stMain"] h1').length,
-  };
-}""".replace("EXCEPTION", EXCEPTION_SELECTOR)
-
-# Busy while the script (or a fragment) runs, an upload is under way, a spinner turns or a
-# widget's code is still loading (a skeleton in its place). The status widget would show a
-# run only after 500 ms; the app root says it at once.
-_BUSY_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.dataset.testScriptState !== "notRunning") return true;
-  return !!document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"],'
-    + ' [data-testid="stFileChipIconSpinner"]');
-}"""
-
-_INPUTS_JS = """() => {
-  const label = e => { const l = e.querySelector('label'); return l ? l.textContent.trim() : ''; };
-  const side = e => !!e.closest('[data-testid="stSidebar"]');
-  const out = [];
-  for (const e of document.querySelectorAll('[data-testid="stFileUploader"]')) {
-    const hint = e.querySelector('[data-testid="stFileUploaderDropzoneInstructions"]');
-    out.push({testid: 'stFileUploader', label: label(e), hint: hint ? hint.textContent : '',
-              sidebar: side(e)});
-  }
-  for (const t of ['stNumberInput', 'stTextInput'])
-    for (const e of document.querySelectorAll(`[data-testid="${t}"]`))
-      out.push({testid: t, label: label(e), hint: '', sidebar: side(e)});
-  return out;
-}"""
-
-_RADIOS_JS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].map(e => {
-  const labels = [...e.querySelectorAll('label')].map(l => l.textContent.trim());
-  return {label: labels[0], options: labels.slice(1)};
-})"""
-
 _UPLOAD_OPTION = re.compile(r"upload", re.IGNORECASE)
-_TAB_JS = "e => e.closest('[role=tabpanel]')?.getAttribute('aria-labelledby')"
 
 
 @dataclass(frozen=True)
@@ -241,11 +202,20 @@ class Fuzzer:
         self.log_handle = open(self.log, "rb")  # noqa: SIM115 - read while the app runs
         self.log_handle.seek(0, os.SEEK_END)
         self.listing = tree_listing()
+        self.page.add_init_script(_RUNS_INIT)
 
     # -- waiting and reading -------------------------------------------------------------
-    def settle(self, timeout_ms: int | None = None) -> None:
-        """Wait until the script run has finished and the page is quiet for two looks."""
+    def runs(self) -> int:
+        return self.page.evaluate("() => window.__runs || 0")
+
+    def settle(self, timeout_ms: int | None = None, runs: int | None = None) -> None:
+        """Wait until the script run has finished and the page is quiet for two looks; with
+        ``runs`` (the count before a change), first for the change's run to begin (a second
+        at most: a box that refuses a value starts none)."""
         page = self.page
+        if runs is not None:  # no run within a second: the change started none
+            with contextlib.suppress(Exception):
+                page.wait_for_function(f"() => (window.__runs || 0) > {runs}", timeout=1_000)
         deadline = time.monotonic() + (timeout_ms or self.timeout_ms) / 1000
         quiet = 0
         page.wait_for_timeout(100)
@@ -443,13 +413,14 @@ class Fuzzer:
             return self._upload(element, entry)
         field_ = element.locator("input")
         self.original = field_.input_value()
+        runs = self.runs()
         field_.click()
         page.keyboard.press("Control+A")
         page.keyboard.press("Delete")
         if entry.text:
             page.keyboard.insert_text(entry.text)
         page.keyboard.press("Enter")
-        self.settle()
+        self.settle(runs=runs)
         return self.state(element)
 
     def _upload(self, element, entry) -> dict:
@@ -488,11 +459,12 @@ class Fuzzer:
                 return ["the uploaded file could not be removed again"]
         else:
             field_ = element.locator("input")
+            runs = self.runs()
             field_.click()
             self.page.keyboard.press("Control+A")
             self.page.keyboard.insert_text(self.original)
             self.page.keyboard.press("Enter")
-            self.settle()
+            self.settle(runs=runs)
             if field_.input_value() != self.original:
                 return [f"the box did not take its first value {self.original!r} back"]
         state = self.state()

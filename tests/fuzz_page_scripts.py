@@ -1,0 +1,65 @@
+"""The JavaScript the fuzz test (``tests/fuzz_helpers.py``) runs in the page: what it shows,
+whether it is busy, which inputs it has, and a count of the script runs it has started."""
+
+from tests.browser_helpers import EXCEPTION_SELECTOR
+
+# textContent, not innerText: a message inside a closed expander counts too.
+_STATE_JS = """() => {
+  const texts = sel => [...document.querySelectorAll(sel)]
+    .map(e => e.textContent.split(/[ \\n\\t]+/).join(" ").trim());
+  return {
+    exceptions: texts('EXCEPTION'),
+    errors: texts('[data-testid="stAlertContentError"]'),
+    warnings: texts('[data-testid="stAlertContentWarning"]'),
+    infos: texts('[data-testid="stAlertContentInfo"], [data-testid="stAlertContentSuccess"]'),
+    captions: texts('[data-testid="stCaptionContainer"]'),
+    chips: [...document.querySelectorAll('[data-testid="stFileChip"]')]
+      .filter(e => e.querySelector('[data-testid="stFileChipIconError"]'))
+      .map(e => e.innerText.trim()),
+    headings: document.querySelectorAll('[data-testid="stMain"] h1').length,
+  };
+}""".replace("EXCEPTION", EXCEPTION_SELECTOR)
+
+# Busy while the script (or a fragment) runs, an upload is under way, a spinner turns or a
+# widget's code is still loading (a skeleton in its place). The status widget would show a
+# run only after 500 ms; the app root says it at once.
+_BUSY_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== "notRunning") return true;
+  return !!document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"],'
+    + ' [data-testid="stFileChipIconSpinner"]');
+}"""
+
+_INPUTS_JS = """() => {
+  const label = e => { const l = e.querySelector('label'); return l ? l.textContent.trim() : ''; };
+  const side = e => !!e.closest('[data-testid="stSidebar"]');
+  const out = [];
+  for (const e of document.querySelectorAll('[data-testid="stFileUploader"]')) {
+    const hint = e.querySelector('[data-testid="stFileUploaderDropzoneInstructions"]');
+    out.push({testid: 'stFileUploader', label: label(e), hint: hint ? hint.textContent : '',
+              sidebar: side(e)});
+  }
+  for (const t of ['stNumberInput', 'stTextInput'])
+    for (const e of document.querySelectorAll(`[data-testid="${t}"]`))
+      out.push({testid: t, label: label(e), hint: '', sidebar: side(e)});
+  return out;
+}"""
+
+_RADIOS_JS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].map(e => {
+  const labels = [...e.querySelectorAll('label')].map(l => l.textContent.trim());
+  return {label: labels[0], options: labels.slice(1)};
+})"""
+
+
+_TAB_JS = "e => e.closest('[role=tabpanel]')?.getAttribute('aria-labelledby')"
+
+# Counts the runs the app starts (its root's script state turning to "running"), so that a
+# change can be waited for until its run has begun, however slow the machine.
+_RUNS_INIT = """new MutationObserver(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const state = app && app.dataset.testScriptState;
+  if (state === "running" && window.__lastState !== "running")
+    window.__runs = (window.__runs || 0) + 1;
+  window.__lastState = state;
+}).observe(document,
+  {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});"""
