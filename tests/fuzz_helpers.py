@@ -45,10 +45,16 @@ PREFERRED_PAGE = {"model": "inspect_network"}
 KERNEL_CELL_LABEL = re.compile(r"^Row \d+, column \d+$")
 # What the repository tree and /tmp listings leave out: caches, test output, the browser's
 # own profile folders and pytest's temporary folders (the app's folders live in one of those).
-# fmt: off
-IGNORED_PARTS = {".git", ".venv", "test-artifacts", "__pycache__", ".pytest_cache",
-                 ".ruff_cache", ".import_linter_cache", ".hypothesis"}
-# fmt: on
+IGNORED_PARTS = {
+    ".git",
+    ".venv",
+    "test-artifacts",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".import_linter_cache",
+    ".hypothesis",
+}
 IGNORED_TMP_PREFIXES = (
     "playwright",
     ".org.chromium.",
