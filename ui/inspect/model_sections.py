@@ -214,9 +214,12 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
         "Explain the class",
         [-1, *range(info.num_classes)],
         key="inspect.cam_class",
-        format_func=lambda i: f"predicted ({class_names[predicted]})" if i < 0 else class_names[i],
-        help="Which class's evidence to show. Try a wrong class: the maps show what would "
-        "have argued for it.",
+        # A label that never changes: Streamlit 1.67 keys a selectbox's value by its label,
+        # so "predicted (7)" turning into "predicted (2)" would hand back the old label.
+        format_func=lambda i: "the predicted class" if i < 0 else class_names[i],
+        help=f"Which class's evidence to show (the network predicts "
+        f"{class_names[predicted]}). Try a wrong class: the maps show what would have "
+        "argued for it.",
     )
     class_index = predicted if choice < 0 else int(choice)
     candidates = [layer.name for layer in info.map_layers]

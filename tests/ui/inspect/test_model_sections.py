@@ -152,7 +152,8 @@ def test_the_outline_is_drawn_on_the_pixels_the_unit_sees():
     at.slider(key="inspect.rf_row_conv2").set_value(1)
     at.slider(key="inspect.rf_col_conv2").set_value(0).run()
     figure = chart(at, "inspect.rf_figure")
-    dotted, solid = figure["layout"]["shapes"]
+    frame, dotted, solid = figure["layout"]["shapes"]  # the picture's frame first
+    assert (frame["x0"], frame["y0"]) == (-0.5, -0.5)
     assert (solid["y0"], solid["y1"], solid["x0"], solid["x1"]) == (0.5, 7.5, -0.5, 6.5)
     assert (dotted["y0"], dotted["y1"], dotted["x0"], dotted["x1"]) == (0.5, 8.5, -1.5, 6.5)
     assert figure["layout"]["title"]["text"] == "conv2[1, 0] sees this"
@@ -177,7 +178,7 @@ def test_a_unit_inside_the_image_needs_no_border_note():
     text = markdown_text(at)
     assert "in **pool**" in text and "depends on a **4×4** window" in text
     assert "At the border" not in text  # rows [1, 5), cols [3, 7)
-    solid = chart(at, "inspect.rf_figure")["layout"]["shapes"][1]
+    solid = chart(at, "inspect.rf_figure")["layout"]["shapes"][-1]
     assert (solid["y0"], solid["x0"]) == (0.5, 2.5)
 
 
@@ -225,7 +226,7 @@ def test_behind_merges_the_field_is_the_union_of_the_branches_and_says_so():
     assert table.iloc[6]["branch"] == "branch 2 of mixed"
     assert table.iloc[7]["note"] == "union of its inputs' windows: 5×5 via tower_1, 7×7 via tower_3"
     # pool unit 1 reads mixed units 2 and 3, which see input rows [2 − 3, 3 + 3] = [−1, 6].
-    dotted, solid = chart(at, "inspect.rf_figure")["layout"]["shapes"]
+    _, dotted, solid = chart(at, "inspect.rf_figure")["layout"]["shapes"]
     assert (dotted["y0"], dotted["x0"], dotted["y1"], dotted["x1"]) == (-1.5, -1.5, 6.5, 6.5)
     assert (solid["y0"], solid["x0"], solid["y1"], solid["x1"]) == (-0.5, -0.5, 6.5, 6.5)
 
@@ -292,7 +293,7 @@ def open_attributions(client, info=None, maps=None) -> AppTest:
 def test_the_predicted_class_is_explained_at_the_last_conv_layer_by_default():
     client = ArrayWorker()
     at = open_attributions(client)
-    assert at.selectbox(key="inspect.cam_class").options == ["predicted (a)", "a", "b", "c"]
+    assert at.selectbox(key="inspect.cam_class").options == ["the predicted class", "a", "b", "c"]
     assert at.selectbox(key="inspect.cam_layer").options == [
         "conv",
         "pool",
