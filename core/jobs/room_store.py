@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from core.jobs.redis_client import redis_url
 from core.jobs.rooms import (
     FOLLOWER_WINDOW_SECONDS,
     ROOM_TTL_SECONDS,
@@ -38,6 +39,7 @@ from core.jobs.rooms import (
     RoomKeys,
     RoomNotFoundError,
     RoomState,
+    RoomStore,
     check_page,
     check_params,
     new_lecturer_token,
@@ -101,6 +103,20 @@ def default_rooms_db() -> Path:
     if configured:
         return Path(configured)
     return runs_root().parent / ROOMS_DB_FILE
+
+
+def open_room_store() -> RoomStore:
+    """The store this server uses: the shared Redis when ``$CONVSCOPE_REDIS_URL`` is set
+    (several servers act as one), else the SQLite file of ``default_rooms_db()``.
+
+    The one place that chooses; the Redis client is imported only when configured.
+    """
+    url = redis_url()
+    if url:
+        from core.jobs.redis_rooms import RedisRoomStore
+
+        return RedisRoomStore(url)
+    return SqliteRoomStore()
 
 
 class SqliteRoomStore:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.jobs.room_store import SqliteRoomStore
+from core.jobs.room_store import open_room_store
 from core.jobs.rooms import RoomStore
 
 # The link parameter of a join link: ``/?room=K7XQ3M``.
@@ -57,8 +57,8 @@ MESSAGE = "room.message"  # a note to show once (the room ended, a bad join link
 
 @st.cache_resource(show_spinner=False)
 def room_store() -> RoomStore:
-    """The server's room store (a handle: every room lives in the store's file)."""
-    return SqliteRoomStore()
+    """The server's room store (a handle: every room lives in the store's file or Redis)."""
+    return open_room_store()
 
 
 def lecturer_code() -> str | None:

@@ -1,0 +1,45 @@
+"""core.jobs.redis_client: the Redis URL from the environment, and the store it chooses."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from core.jobs import redis_client
+from core.jobs.room_store import SqliteRoomStore, open_room_store
+
+
+def test_the_url_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv(redis_client.REDIS_URL_ENV, "  redis://cache:6379/2\n")
+    assert redis_client.redis_url() == "redis://cache:6379/2"
+    monkeypatch.setenv(redis_client.REDIS_URL_ENV, "  ")
+    assert redis_client.redis_url() is None
+    monkeypatch.delenv(redis_client.REDIS_URL_ENV)
+    assert redis_client.redis_url() is None
+
+
+def test_without_the_url_rooms_stay_in_the_sqlite_file(monkeypatch, tmp_path):
+    monkeypatch.delenv(redis_client.REDIS_URL_ENV, raising=False)
+    monkeypatch.setenv("CONVSCOPE_ROOMS_DB", str(tmp_path / "r.sqlite3"))
+    store = open_room_store()
+    assert isinstance(store, SqliteRoomStore)
+    assert store.path == tmp_path / "r.sqlite3"
+
+
+def test_a_missing_client_package_says_what_to_install(monkeypatch):
+    real_import = builtins.__import__
+
+    def without_redis(name, *args, **kwargs):
+        if name == "redis" or name.startswith("redis."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_redis)
+    with pytest.raises(RuntimeError, match="requirements-cluster.txt"):
+        redis_client.connect("redis://localhost:1/0")
+
+
+def test_connect_checks_the_url_is_text():
+    with pytest.raises(TypeError, match="`url` must be a string"):
+        redis_client.connect(None)
