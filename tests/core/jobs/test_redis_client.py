@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,14 @@ def test_a_missing_client_package_says_what_to_install(monkeypatch):
 def test_connect_checks_the_url_is_text():
     with pytest.raises(TypeError, match="`url` must be a string"):
         redis_client.connect(None)
+
+
+def test_the_test_command_installs_redis_server_in_the_readme_and_in_ci():
+    root = Path(__file__).resolve().parents[3]
+    readme = [line for line in (root / "README.md").read_text().splitlines() if "apt-get" in line]
+    ci = [line for line in (root / ".ci" / "run").read_text().splitlines() if "apt-get" in line]
+    command = [line for line in readme if line.startswith("apt-get update")]
+    assert command == ci and "redis-server" in ci[0].split("pip")[0]
+    assert "redis==" in (root / "requirements-dev.txt").read_text()
+    assert "redis==" in (root / "requirements-cluster.txt").read_text()
+    assert "redis" not in (root / "requirements.txt").read_text()  # one machine needs none
