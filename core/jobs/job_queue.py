@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.base.checks import check_int, check_string, received
+from core.jobs.redis_client import redis_url
 from core.jobs.runs import RUN_ID_PATTERN, runs_root
 
 QUEUE_DB_ENV = "CONVSCOPE_QUEUE_DB"
@@ -163,10 +164,15 @@ def default_queue_db(runs_root_dir: str | os.PathLike | None = None) -> Path:
 
 
 def default_job_queue(runs_root_dir: str | os.PathLike | None = None) -> JobQueue:
-    """The queue the app uses: the SQLite file of `default_queue_db`.
-
-    The one place that chooses the store (a shared store for several servers goes here).
+    """The queue the app uses: the shared Redis when ``$CONVSCOPE_REDIS_URL`` is set (one
+    queue for several servers; the Redis client is imported only then), else the SQLite
+    file of `default_queue_db`. The one place that chooses the store.
     """
+    url = redis_url()
+    if url:
+        from core.jobs.redis_queue import RedisJobQueue
+
+        return RedisJobQueue(url)
     return SqliteJobQueue(default_queue_db(runs_root_dir))
 
 
