@@ -20,6 +20,7 @@ backend, and a cluster backend is one more implementation of the same three meth
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import subprocess
@@ -40,6 +41,15 @@ STOP_GRACE_SECONDS = 5.0
 # Set for each training worker: the training jobs running at once, itself included, so it
 # takes its share of the cores (`core.worker.environment.thread_counts`).
 TRAINING_JOBS_ENV = "CONVSCOPE_TRAINING_JOBS"
+
+
+# Set for a worker that a cluster scheduler gave a number of cores (`core.jobs.ray_runner`):
+# it counts those instead of the machine's (`core.worker.environment.usable_cores`).
+WORKER_CORES_ENV = "CONVSCOPE_WORKER_CORES"
+
+
+# Set on a server whose jobs run on a Ray cluster (`core.jobs.ray_runner`).
+RAY_ADDRESS_ENV = "CONVSCOPE_RAY_ADDRESS"
 
 
 def worker_environment(*, training_jobs: int | None = None) -> dict:
@@ -298,9 +308,18 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_runner() -> Runner:
-    """The runner every part of the app uses (one per server process)."""
+    """The runner every part of the app uses (one per server process).
+
+    Worker processes on this machine, or on a Ray cluster when ``$CONVSCOPE_RAY_ADDRESS``
+    is set (`core.jobs.ray_runner`, imported only then).
+    """
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            _DEFAULT = LocalRunner()
+            address = os.environ.get(RAY_ADDRESS_ENV, "").strip()
+            if address:
+                # Imported by name: a backend chosen at run time, and no import cycle.
+                _DEFAULT = importlib.import_module("core.jobs.ray_runner").RayRunner(address)
+            else:
+                _DEFAULT = LocalRunner()
         return _DEFAULT

@@ -11,7 +11,7 @@ import contextlib
 import os
 from typing import NamedTuple
 
-from core.jobs.runner import TRAINING_JOBS_ENV
+from core.jobs.runner import TRAINING_JOBS_ENV, WORKER_CORES_ENV
 
 
 class ThreadCounts(NamedTuple):
@@ -37,11 +37,16 @@ def thread_counts(cores: int, training_jobs: int = 1) -> ThreadCounts:
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity; the machine's count elsewhere).
+    """The cores this process may run on (its CPU affinity; the machine's count elsewhere),
+    or those a cluster scheduler gave it (``$CONVSCOPE_WORKER_CORES``).
 
     >>> usable_cores() >= 1
     True
     """
+    with contextlib.suppress(ValueError):
+        granted = int(os.environ.get(WORKER_CORES_ENV, "0"))
+        if granted >= 1:
+            return granted
     with contextlib.suppress(AttributeError, OSError):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

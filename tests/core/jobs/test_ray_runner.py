@@ -1,0 +1,286 @@
+"""core.jobs.ray_runner: training and inspection workers run as Ray actors when configured.
+
+The fast tests check the settings, the host actor's body (a plain class, run here without
+Ray) and that a server without ``$CONVSCOPE_RAY_ADDRESS`` never imports Ray. The slow tests
+start ONE real local Ray instance for the module (two CPUs, no dashboard) and train, pause,
+resume, stop, kill and inspect through it, with the runs and models folders shared the way a
+cluster shares them (here: the same disk).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from core.base.paths import PROJECT_ROOT
+from core.jobs import runner, runs
+from core.jobs.files import read_json
+from core.jobs.ray_runner import (
+    DEFAULT_RAY_CPUS,
+    RAY_CPUS_ENV,
+    RayRunner,
+    RayUnavailableError,
+    RayWorker,
+    WorkerHost,
+    actor_environment,
+    connect_address,
+    cpus_per_job,
+)
+from core.jobs.runner import RAY_ADDRESS_ENV, WORKER_CORES_ENV, LocalRunner
+from core.jobs.worker_client import WorkerClient
+from tests.helpers_training import start_endless, wait_for, wait_until_training
+
+# ---------------------------------------------------------------------------
+# Settings and the host's body (fast, no Ray)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address", ["auto", "local", "ray://head:10001", "ray://10.0.0.5", "head.cluster:6379"]
+)
+def test_the_ray_addresses_a_cluster_is_reached_by_are_accepted(address):
+    assert connect_address(f" {address} ") == address
+
+
+@pytest.mark.parametrize("address", ["", "my cluster", "http://head:8265", "ray://", "head"])
+def test_another_address_is_refused_saying_what_is_expected(address):
+    with pytest.raises(ValueError, match="must be auto, local, ray://host:10001 or host:6379"):
+        RayRunner(address)
+
+
+def test_the_cores_per_job_come_from_the_environment(monkeypatch):
+    monkeypatch.delenv(RAY_CPUS_ENV, raising=False)
+    assert cpus_per_job() == DEFAULT_RAY_CPUS == RayRunner("auto").cpus
+    monkeypatch.setenv(RAY_CPUS_ENV, "4")
+    assert RayRunner("auto").cpus == 4
+    assert RayRunner("auto", cpus=3).cpus == 3
+    for bad in ("two", "0", "1.5"):
+        monkeypatch.setenv(RAY_CPUS_ENV, bad)
+        with pytest.raises(ValueError, match=RAY_CPUS_ENV):
+            cpus_per_job()
+
+
+def test_an_actor_gets_the_settings_its_cores_and_no_gpu_unless_given_one(monkeypatch):
+    monkeypatch.setenv("CONVSCOPE_DATA_DIR", "/shared/data")
+    monkeypatch.setenv(RAY_ADDRESS_ENV, "auto")
+    monkeypatch.setenv("UNRELATED_SECRET", "x")
+    environment = actor_environment(3, gpu=False)
+    assert environment["CONVSCOPE_DATA_DIR"] == "/shared/data"
+    assert environment[WORKER_CORES_ENV] == "3"
+    assert environment["PYTHONPATH"] == os.fspath(PROJECT_ROOT)
+    assert environment["CUDA_VISIBLE_DEVICES"] == ""
+    assert RAY_ADDRESS_ENV not in environment and "UNRELATED_SECRET" not in environment
+    assert "CUDA_VISIBLE_DEVICES" not in actor_environment(3, gpu=True)
+
+
+def test_granted_cores_set_the_worker_threads(monkeypatch):
+    from core.worker import environment
+
+    monkeypatch.setenv(WORKER_CORES_ENV, "3")
+    assert environment.usable_cores() == 3
+    assert environment.worker_threads().intra_op == 3
+    monkeypatch.setenv(WORKER_CORES_ENV, "lots")
+    assert environment.usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_the_host_runs_the_real_worker_entry_and_reports_how_it_ended(tmp_path):
+    host = WorkerHost()
+    started = host.start("sleep", ["0"], os.fspath(tmp_path / "worker.log"))
+    assert started["log_path"] == os.fspath(tmp_path / "worker.log")
+    assert host.wait() == 2  # the worker's usage error: the real `python -m core.worker`
+    assert "usage: python -m core.worker" in host.log_tail()
+
+
+def test_the_host_relays_a_connected_workers_messages(tmp_path):
+    # Run as `<script> -m core.worker echo`: it sends back every byte it reads, so each
+    # framed message comes back whole.
+    script = tmp_path / "python"
+    script.write_text("#!/bin/sh\nexec cat\n")
+    script.chmod(0o755)
+    host = WorkerHost()
+    host.runner = LocalRunner(python=os.fspath(script))
+    host.start("echo", [], connect=True)
+    image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    host.send(("feature_maps", {"image": image}))
+    kind, (method, arguments) = host.receive()
+    assert (kind, method) == ("message", "feature_maps")
+    np.testing.assert_array_equal(arguments["image"], image)
+    host.kill()
+    assert host.receive() == ("closed",)
+    assert host.wait() is not None
+
+
+def test_a_node_that_cannot_see_the_run_folder_refuses_the_job(tmp_path):
+    host = WorkerHost()
+    with pytest.raises(FileNotFoundError, match="cannot see the folder .* must be shared"):
+        host.start("train", [os.fspath(tmp_path / "gone")], folder=os.fspath(tmp_path / "gone"))
+    assert host.wait() is None  # nothing started, and nothing left waiting
+
+
+def test_without_the_variable_workers_stay_local_and_ray_is_never_imported():
+    code = (
+        "import json, os, sys\n"
+        "from core.jobs import runner, training_job, worker_client\n"
+        "local = type(runner.default_runner()).__name__\n"
+        "runner._DEFAULT = None\n"
+        f"os.environ[{RAY_ADDRESS_ENV!r}] = 'local'\n"
+        "cluster = type(runner.default_runner()).__name__\n"
+        "print(json.dumps([local, cluster, 'ray' in sys.modules]))\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != RAY_ADDRESS_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # Selecting the Ray runner does not import Ray either: the first worker start does.
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["LocalRunner", "RayRunner", False]
+
+
+# ---------------------------------------------------------------------------
+# A real local Ray instance (slow)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_default():
+    """The app's default runner on one local Ray instance with 2 CPUs; each job asks for 1."""
+    import ray
+
+    saved = {name: os.environ.get(name) for name in (RAY_ADDRESS_ENV, RAY_CPUS_ENV)}
+    os.environ[RAY_ADDRESS_ENV] = "local"
+    os.environ[RAY_CPUS_ENV] = "1"
+    started = time.monotonic()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    print(f"Ray started in {time.monotonic() - started:.1f} s")
+    saved_default, runner._DEFAULT = runner._DEFAULT, None
+    default = runner.default_runner()
+    try:
+        yield default
+    finally:
+        for worker in default.workers():
+            worker.kill()
+        runner._DEFAULT = saved_default
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def cluster_cpus_free(ray) -> float:
+    return ray.available_resources().get("CPU", 0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
+    ray_default, tiny_dataset, tmp_path
+):
+    import keras
+    import ray
+
+    assert isinstance(ray_default, RayRunner)
+    models = tmp_path / "models"  # shared by the nodes and every server replica
+    began = time.monotonic()
+    job = start_endless(tiny_dataset, tmp_path / "runs", save_as="ray-tiny", models_dir=models)
+    worker = ray_default.find(job.pid)
+    assert isinstance(worker, RayWorker) and worker.task == "train" and worker.is_alive()
+    wait_until_training(job, min_step=5)
+    trained = time.monotonic()
+    # The core it declared is the core it trains on: one thread per op.
+    threads = read_json(job.run_dir / runs.STATUS_FILE)["threads"]
+    assert (threads["cores"], threads["intra_op"]) == (1, 1)
+    assert cluster_cpus_free(ray) == 1.0  # the job holds one of the two
+
+    job.pause()
+    paused = wait_for(lambda: (s := job.poll()).state == "paused" and s, timeout=60, what="pause")
+    time.sleep(1.0)
+    assert job.poll().step == paused.step
+    job.resume()
+    wait_for(lambda: job.poll().step > paused.step + 5, timeout=60, what="resume")
+    assert len(job.snapshots()) >= 2  # the filters streamed back through the run folder
+    job.stop()
+    status = job.wait(timeout=120)
+    assert status.state == "stopped" and status.reason == "user"
+    assert worker.wait(60) == 0
+    wait_for(lambda: ray_default.find(worker.pid) is None, timeout=30, what="forget")
+    wait_for(lambda: cluster_cpus_free(ray) == 2.0, timeout=60, what="the core back")
+    stopped = time.monotonic()
+
+    # The worker on the node saved the model into the shared store.
+    stored = models / "ray-tiny.keras"
+    assert stored.is_file()
+    model = keras.saving.load_model(stored, safe_mode=True)
+    np.testing.assert_allclose(
+        model.layers[0].get_weights()[0], job.load_snapshot(job.snapshots()[-1])
+    )
+
+    # Inspection runs in a Ray actor too: layer outputs against Keras in this process.
+    client = WorkerClient()
+    try:
+        image = np.load(tiny_dataset)["x_test"][0].astype(np.float32)[..., np.newaxis] / 255.0
+        maps = client.feature_maps(stored, image)
+        assert isinstance(ray_default.find(client.worker_pid), RayWorker)
+        first = model.layers[0]
+        reference = keras.Model(model.inputs, first.output)(image[np.newaxis]).numpy()[0]
+        np.testing.assert_allclose(maps.maps[first.name], reference, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            maps.probabilities, model(image[np.newaxis]).numpy()[0], rtol=1e-5, atol=1e-6
+        )
+        weights = client.filters(stored)
+        np.testing.assert_allclose(weights.kernels, first.get_weights()[0])
+    finally:
+        client.close()
+    inspected = time.monotonic()
+    print(
+        f"Ray job: training after {trained - began:.1f} s, paused, resumed and stopped after "
+        f"{stopped - trained:.1f} s more, inspected in {inspected - stopped:.1f} s"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_killed_ray_job_is_marked_failed_and_gives_its_core_back(
+    ray_default, tiny_dataset, tmp_path
+):
+    import ray
+
+    job = start_endless(tiny_dataset, tmp_path / "runs")
+    worker = ray_default.find(job.pid)
+    wait_until_training(job)
+    job.kill()
+    assert worker.wait(60) is not None and not worker.is_alive()
+    status = job.poll()
+    assert status.state == "failed" and "killed" in status.error
+    wait_for(lambda: cluster_cpus_free(ray) == 2.0, timeout=60, what="the core back")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_job_the_cluster_cannot_place_fails_saying_why(ray_default, tiny_dataset, tmp_path):
+    cluster = RayRunner("local", cpus=3)  # more cores than the cluster has
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr("core.jobs.ray_runner.PLACEMENT_TIMEOUT_SECONDS", 5.0)
+    try:
+        run_dir = runs.runs_root(tmp_path / "runs") / "waiting"
+        run_dir.mkdir(parents=True)
+        (run_dir / runs.CONFIG_FILE).write_text(json.dumps({"created": time.time()}))
+        (run_dir / runs.STATUS_FILE).write_text(json.dumps({"state": "queued"}))
+        with pytest.raises(RayUnavailableError, match="no room for a job asking for 3 cores"):
+            cluster.start("train", run_dir)
+        status = read_json(run_dir / runs.STATUS_FILE)
+        assert status["state"] == "failed" and "no room" in status["error"]
+    finally:
+        monkey.undo()
