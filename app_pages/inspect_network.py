@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.base.numbers import readable
 from core.jobs.inspection import InferenceError, ModelRejectedError
-from ui.inspect import layer_sections, model_sections
+from ui.inspect import layer_sections, mistakes, model_sections, unit
 from ui.inspect.inputs import input_picker, test_set_for
 from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
@@ -72,6 +72,13 @@ with tabs[1]:
         "layer that joins them."
     )
     layer_sections.feature_maps(client, choice.path, info, maps)
+    st.subheader("Explain one unit")
+    st.markdown(
+        "Each number of a feature map is a **unit**: its filter laid on one patch of the "
+        "layer's input, every weight times the value under it, all added up with the bias, "
+        "then the activation. Pick a unit and redo the arithmetic."
+    )
+    unit.explain_unit_section(client, choice.path, info, sample.image, maps)
 with tabs[2]:
     st.markdown(
         "**ReLU** keeps positive responses and sets negative ones to zero. **Max pooling** "
@@ -99,6 +106,7 @@ with tabs[5]:
     model_sections.top_examples(client, choice.path, info, test)
 with tabs[6]:
     model_sections.summary(info, choice.metadata)
+    mistakes.mistakes(client, choice.path, info, test, class_names)
 
 st.caption(f"The network answered in {readable(maps.worker_ms / 1000, digits=2)} s.")
 LINK.finish()  # names linked picks this model lacks, and keeps the address current

@@ -5,6 +5,8 @@ Plain dataclasses (numpy arrays inside), pickled across the pipe between the two
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -351,3 +353,98 @@ class ScanResult:
             self.argmax_rows[order, filter_index],
             self.argmax_cols[order, filter_index],
         )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's answers on the labelled test images: where it is wrong, and how badly.
+
+    Attributes:
+        probabilities: float32 `(N, num_classes)`, one row per test image.
+        labels: int64 `(N,)`: each image's true class.
+        confusion: int64 `(num_classes, num_classes)`: row = true class, column = predicted.
+
+    >>> result = Evaluation(np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]),
+    ...                         np.array([0, 0, 1]), np.array([[1, 1], [1, 0]]))
+    >>> result.predicted.tolist(), result.cell(0, 1).tolist(), result.top_losses(1).tolist()
+    ([0, 1, 0], [1], [1])
+    """
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+    confusion: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """The predicted class of each image (the largest probability; ties: the first)."""
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability of the predicted class, per image."""
+        return self.probabilities.max(axis=1)
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Cross-entropy per image, −log p(true class), p clipped at 1e-7 as Keras does."""
+        rows = np.arange(len(self.labels))
+        true = self.probabilities[rows, self.labels].astype(np.float64)
+        return -np.log(np.clip(true, 1e-7, 1.0))
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.predicted == self.labels)) if len(self.labels) else 0.0
+
+    def cell(self, true_class: int, predicted_class: int) -> np.ndarray:
+        """Indices of the images of class `true_class` predicted as `predicted_class`,
+        most confident first.
+
+        Raises:
+            TypeError: a class that is not an int.
+            ValueError: a class the model does not have.
+        """
+        last = self.probabilities.shape[1] - 1
+        true_class = check_int(true_class, "true_class", minimum=0, maximum=last)
+        predicted_class = check_int(predicted_class, "predicted_class", minimum=0, maximum=last)
+        chosen = np.flatnonzero((self.labels == true_class) & (self.predicted == predicted_class))
+        return chosen[np.argsort(-self.confidence[chosen], kind="stable")]
+
+    def top_losses(self, k: int = 16) -> np.ndarray:
+        """Indices of the `k` images with the highest loss, highest first."""
+        k = check_int(k, "k", minimum=1)
+        return np.argsort(-self.losses, kind="stable")[:k]
+
+    def predictions_csv(self, class_names) -> str:
+        """One row per test image: index, true, predicted, confidence, then p(class) per class."""
+        names = _class_names(class_names, self.probabilities.shape[1])
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["index", "true", "predicted", "confidence", *(f"p({n})" for n in names)])
+        for index, (label, guess, row) in enumerate(
+            zip(self.labels, self.predicted, self.probabilities, strict=True)
+        ):
+            values = [f"{value:.6f}" for value in row]
+            writer.writerow([index, names[label], names[guess], values[guess], *values])
+        return text.getvalue()
+
+    def confusion_csv(self, class_names) -> str:
+        """The confusion matrix with class names: a row per true class, a column per predicted.
+
+        >>> Evaluation(np.eye(2), np.arange(2), np.eye(2, dtype=int)).confusion_csv("ab")
+        'true \\\\ predicted,a,b\\na,1,0\\nb,0,1\\n'
+        """
+        names = _class_names(class_names, self.confusion.shape[1])
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["true \\ predicted", *names])
+        for name, row in zip(names, self.confusion, strict=True):
+            writer.writerow([name, *(int(count) for count in row)])
+        return text.getvalue()
+
+
+def _class_names(class_names, count: int) -> list[str]:
+    """`count` class names as strings; refuses a list of another length."""
+    names = [str(name) for name in class_names]
+    if len(names) != count:
+        raise ValueError(f"`class_names` must hold {count} names. {received('class_names', names)}")
+    return names

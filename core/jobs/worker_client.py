@@ -42,6 +42,7 @@ from core.jobs.inspection import (
     SCAN_CHUNK,
     Attribution,
     DatasetRef,
+    Evaluation,
     FeatureMaps,
     FilterWeights,
     InferenceError,
@@ -117,7 +118,7 @@ class WorkerClient:
         self._worker: WorkerProcess | None = None
         self._scans: dict[tuple, ActivationScan] = {}
         self._scans_lock = threading.Lock()
-        self._predictions: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._predictions: dict[tuple, object] = {}
         self.starts = 0
 
     # -- the worker process ------------------------------------------------
@@ -298,6 +299,10 @@ class WorkerClient:
         """Kernels and biases of a conv layer (default: the first one)."""
         return self.request("filters", key=model_key(path), layer=layer)
 
+    def layer_input(self, path, image: np.ndarray, layer: str) -> np.ndarray:
+        """What conv layer `layer` receives for one `(H, W, C)` image: float32 `(h, w, c)`."""
+        return self.request("layer_input", key=model_key(path), image=_single(image), layer=layer)
+
     def saliency(self, path, image: np.ndarray, class_index: int) -> Attribution:
         """|∂ class score / ∂ input| for one image, max over channels, scaled to [0, 1]."""
         return self.request(
@@ -327,6 +332,19 @@ class WorkerClient:
                 "predict_dataset", key=key[0], dataset=dataset, timeout=300
             )
         return self._predictions[key]
+
+    def evaluate_dataset(self, path, dataset: DatasetRef) -> Evaluation:
+        """Class probabilities and true class of every test image of `dataset` (cached)."""
+        key = ("evaluation", model_key(path), dataset)
+        if key not in self._predictions:
+            self._predictions[key] = self.request(
+                "evaluate_dataset", key=key[1], dataset=dataset, timeout=300
+            )
+        return self._predictions[key]
+
+    def cached_evaluation(self, path, dataset: DatasetRef) -> Evaluation | None:
+        """The evaluation of `dataset` asked for earlier, or None (never starts one)."""
+        return self._predictions.get(("evaluation", model_key(path), dataset))
 
     def load_upload(self, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> ModelInfo:
         """Check an uploaded `.keras` file (size cap, `safe_mode=True`) and describe it.

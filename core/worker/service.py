@@ -33,6 +33,7 @@ from core.jobs.files import read_json
 from core.jobs.inspection import (
     Attribution,
     DatasetRef,
+    Evaluation,
     FeatureMaps,
     FilterWeights,
     LayerInfo,
@@ -43,6 +44,7 @@ from core.jobs.inspection import (
 )
 from core.jobs.train_config import Augmentation
 from core.worker import legacy_h5
+from core.worker.evaluation import evaluate_predictions
 from core.worker.model_building import augment_examples
 from core.worker.model_description import (
     default_cam_layer,
@@ -71,8 +73,10 @@ class _ModelEntry:
         self.extractor_names: list[str] = []
         self.pre_activation_layers: list[str] = []
         self.layer_models: dict[str, object] = {}
+        self.input_models: dict[str, object] = {}
         self.scans: dict[tuple, dict] = {}
         self.predictions: dict[DatasetRef, tuple[np.ndarray, np.ndarray]] = {}
+        self.evaluations: dict[DatasetRef, Evaluation] = {}
 
 
 class Worker:
@@ -207,6 +211,22 @@ class Worker:
         bias = getattr(keras_layer, "bias", None)
         return FilterWeights(name, kernel, None if bias is None else np.asarray(bias))
 
+    def layer_input(self, key, image, layer) -> np.ndarray:
+        """What conv layer `layer` receives for one image: float32 `(H, W, C)`.
+
+        The output of the layer before it, exactly as the model computes it, so a unit's
+        arithmetic can be redone outside TensorFlow and checked against the model's maps.
+        """
+        entry = self._entry(key)
+        convs = tuple(conv.name for conv in entry.info.conv_layers)
+        name = check_choice(layer, "layer", convs)
+        _check_input(entry, image, "image")
+        if name not in entry.input_models:
+            source = entry.model.get_layer(name).input
+            entry.input_models[name] = self.keras.Model(entry.model.inputs[0], source)
+        values = entry.input_models[name](image[np.newaxis], training=False)
+        return np.asarray(values[0], dtype=np.float32)
+
     def _forward(self, entry: _ModelEntry, batch, tape, watch: str | None):
         """Run the model node by node under `tape`, watching the input or layer `watch`.
 
@@ -333,6 +353,28 @@ class Worker:
                 probabilities.max(axis=1).astype(np.float32),
             )
         return entry.predictions[dataset]
+
+    def evaluate_dataset(self, key, dataset) -> Evaluation:
+        """Every test image's class probabilities, its true class and the confusion matrix."""
+        entry = self._entry(key)
+        if dataset not in entry.evaluations:
+            images = self._dataset(entry, dataset)
+            probabilities = self.predict(key, images)
+            _check_finite(entry, "its answers on the test images", probabilities)
+            labels = load_builtin(dataset.name, data_dir=dataset.data_dir).y_test[: len(images)]
+            labels = np.asarray(labels).astype(np.int64).reshape(-1)
+            classes = entry.info.num_classes
+            if labels.size and int(labels.max()) >= classes:
+                raise ValueError(
+                    f"The {dataset.name} test images have {int(labels.max()) + 1} classes, but "
+                    f"the model answers with {classes}: choose the data set it was trained on."
+                )
+            names = [str(index) for index in range(classes)]
+            summary, _ = evaluate_predictions(probabilities, labels, names)
+            entry.evaluations[dataset] = Evaluation(
+                probabilities, labels, np.asarray(summary["confusion_matrix"], dtype=np.int64)
+            )
+        return entry.evaluations[dataset]
 
     def scan_step(self, key, layer, dataset, start, count) -> dict:
         entry = self._entry(key)
