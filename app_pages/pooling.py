@@ -106,7 +106,7 @@ with shift_tab:
         "cell by cell it changes a lot. After max pooling, a strong response that stays "
         "inside its window gives the same maximum: the pooled map changes much less."
     )
-    translation_lesson()
+    translation_lesson(chart=shift_tab.open)  # no hidden Plotly chart on a first visit
 
 with global_tab:
     global_pooling_lesson(None if problem else image)

@@ -151,7 +151,11 @@ def side_by_side(pictures: list[np.ndarray], *, scale: int, gap: int = 16) -> np
     return canvas
 
 
-def translation_lesson() -> None:
+def translation_lesson(*, chart: bool = True) -> None:
+    """The shift lesson; ``chart=False`` (its tab is closed) leaves out the Plotly chart.
+
+    A chart in a closed tab still makes the browser load and run Plotly on a first visit.
+    """
     for key in ("pool.shift.px", "pool.shift.size"):
         st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.shift")
@@ -171,7 +175,8 @@ def translation_lesson() -> None:
         key="pool.shift.size",
         help="Larger windows hide larger shifts.",
     )
-    studies = [translation_study(pixels, kernel, s, pool_size=size) for s in range(MAX_SHIFT + 1)]
+    shifts = range(MAX_SHIFT + 1) if chart else [shift]
+    studies = {s: translation_study(pixels, kernel, s, pool_size=size) for s in shifts}
     study = studies[shift]
     st.markdown(
         f"Map: {description} (grayscale), before and after the shift. The change is the "
@@ -195,17 +200,8 @@ def translation_lesson() -> None:
         f"{study.pooled_unchanged:.0%}",
         help="Share of pooled values that did not change at all.",
     )
-    fig = go.Figure()
-    shifts = list(range(MAX_SHIFT + 1))
-    fig.add_scatter(x=shifts, y=[s.conv_change * 100 for s in studies], name="convolution")
-    fig.add_scatter(x=shifts, y=[s.pooled_change * 100 for s in studies], name="max-pooled")
-    fig.update_layout(
-        height=260,
-        margin={"t": 20, "b": 40},
-        yaxis_title="change (%)",
-        xaxis={**integer_axis(MAX_SHIFT + 1), "title": "shift (pixels)"},
-    )
-    st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
+    if chart:
+        _change_chart(list(studies.values()))
     cols = st.columns(4)
     for column, (title, image) in zip(
         cols,
@@ -219,6 +215,21 @@ def translation_lesson() -> None:
     ):
         column.image(to_display(image, mapping="minmax").rgb, width=image.shape[1])
         column.caption(f"{title} ({image.shape[0]}×{image.shape[1]})")
+
+
+def _change_chart(studies: list) -> None:
+    """How much each map changes, shift by shift (one study per shift from 0)."""
+    fig = go.Figure()
+    shifts = list(range(len(studies)))
+    fig.add_scatter(x=shifts, y=[s.conv_change * 100 for s in studies], name="convolution")
+    fig.add_scatter(x=shifts, y=[s.pooled_change * 100 for s in studies], name="max-pooled")
+    fig.update_layout(
+        height=260,
+        margin={"t": 20, "b": 40},
+        yaxis_title="change (%)",
+        xaxis={**integer_axis(len(studies)), "title": "shift (pixels)"},
+    )
+    st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
 
 
 def global_pooling_lesson(matrix: np.ndarray | None) -> None:

@@ -49,6 +49,8 @@ def lesson_script(lesson, matrix):
         views.repeated_pooling_lesson()
     elif lesson == "translation":
         views.translation_lesson()
+    elif lesson == "translation, tab closed":
+        views.translation_lesson(chart=False)
     else:
         views.global_pooling_lesson(matrix)
 
@@ -98,6 +100,15 @@ def test_translation_shows_pooling_changing_less_than_convolution():
         "pooled, before",
         "pooled, after",
     ]
+
+
+def test_a_closed_translation_tab_leaves_out_only_the_chart():
+    shown, closed = open_lesson("translation"), open_lesson("translation, tab closed")
+    assert len(shown.get("plotly_chart")) == 1 and len(closed.get("plotly_chart")) == 0
+    for at in (shown, closed):
+        at.slider(key="pool.shift.px").set_value(2).run()
+    assert [m.value for m in closed.metric] == [m.value for m in shown.metric]
+    assert len(closed.get("imgs")) == len(shown.get("imgs"))
 
 
 @pytest.mark.parametrize("matrix", [None, np.array([[1.0, 32.0], [0.0, 4.0]])])
