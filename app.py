@@ -15,6 +15,7 @@ import streamlit as st
 from core.base.paths import ASSETS_DIR
 from ui.room.hook import lecture_room
 from ui.widgets.image_view import frame_images
+from ui.widgets.presentation import presentation_switch
 
 st.set_page_config(
     page_title="ConvScope",
@@ -46,5 +47,6 @@ NETWORKS = [
 
 frame_images()  # every picture framed: white pixels must not melt into the white page
 navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": NETWORKS})
+presentation_switch()  # the projector's layout, its link parameter and the keys
 with lecture_room(navigation, [HOME, *FOUNDATIONS, *NETWORKS]):  # students follow the lecturer
     navigation.run()

@@ -40,6 +40,7 @@ from ui.backpropagation.steps import (
     weight_position,
 )
 from ui.backpropagation.transposed import show_transposed_comparison
+from ui.widgets.presentation import main_picture
 from ui.widgets.stepper import step_through
 
 st.title("Backpropagation through a convolution")
@@ -50,6 +51,7 @@ st.markdown(
     "input (**∂L/∂X**, which the layer below needs). Then take one step downhill."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
+main_picture(".st-key-backprop-w_stepper-first", ".st-key-backprop-x_stepper-first")
 init_state()
 setup_picker()
 settings = backprop_controls()

@@ -26,6 +26,7 @@ from ui.arithmetic.views import (
     size_guess,
     verdict,
 )
+from ui.widgets.presentation import main_picture
 from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
 
 st.title("Convolution Arithmetic")
@@ -35,6 +36,7 @@ st.markdown(
     "covers, and check the size rule from Dumoulin & Visin's guide with your numbers."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
+main_picture(".st-key-arith-stepper-first")  # what presentation mode starts the screen with
 init_state()
 example_picker()
 settings = conv_controls()

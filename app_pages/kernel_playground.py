@@ -21,6 +21,7 @@ from ui.kernel_playground.step_by_step import show_size_arithmetic
 from ui.kernel_playground.tabs import show_tabs
 from ui.room.offers import offer_pixel_question
 from ui.widgets import image_view
+from ui.widgets.presentation import main_picture
 
 st.title("Kernel Playground")
 st.caption(
@@ -31,6 +32,7 @@ st.caption(
 # A shared link sets the page up on the first run (a warning names any bad parameter).
 setups.restore_setup()
 setups.lecture_example_buttons()
+main_picture(".st-key-kernel-mapping")  # presentation mode starts with input and output
 
 
 # ---------------------------------------------------------------- compute

@@ -15,6 +15,7 @@ from ui.pooling.controls import matrix_input, pool_controls
 from ui.pooling.link import LINK, TAB_NAMES
 from ui.pooling.steps import show_pool_step
 from ui.pooling.views import global_pooling_lesson, repeated_pooling_lesson, translation_lesson
+from ui.widgets.presentation import main_picture
 from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
 
 st.title("Pooling")
@@ -24,6 +25,7 @@ st.markdown(
     "(average pooling). The map gets smaller, and small shifts of the input matter less."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
+main_picture(".st-key-pool-stepper-first")  # what presentation mode starts the screen with
 # Keyed so the open tab is in the link; every tab still runs (the last one needs the first).
 matrix_tab, image_tab, shift_tab, global_tab = st.tabs(TAB_NAMES, key="pool.tab", on_change="rerun")
 

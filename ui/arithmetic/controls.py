@@ -104,14 +104,15 @@ def init_state() -> None:
 
 
 def example_picker() -> None:
-    """Selectbox of the worked examples, the button that loads one, and what is loaded."""
+    """The worked examples (a button each, and a list), and what is loaded."""
     window_steps.example_picker(
         "arith",
         CONV_EXAMPLES,
         load_conv_example,
-        select_help="The examples from the course slides. Loading one sets the input, the "
+        select_help="The examples from the course slides. Picking one sets the input, the "
         "kernel and every option so the page shows the slide's numbers.",
-        button_help="Replace the current input, kernel and options with this example.",
+        button_help="Load the picked example again: undoes your changes to its input, kernel "
+        "and options.",
     )
     loaded = st.session_state.get("arith.loaded")
     if loaded:

@@ -58,8 +58,8 @@ def pool_controls() -> PoolSettings:
         "pool",
         POOL_EXAMPLES,
         load_pool_example,
-        select_help="The pooling examples from the course slides.",
-        button_help="Replace the input and the settings with this example.",
+        select_help="The pooling examples from the course slides. Picking one loads it.",
+        button_help="Load the picked example again: undoes your changes to its input and settings.",
     )
     sizes, window, options = st.columns(3)
     size_inputs(

@@ -18,6 +18,7 @@ import streamlit as st
 from core.ops.arithmetic import ConvGeometry
 from ui.widgets.matrix_editor import resize_matrix, set_matrix
 from ui.widgets.matrix_view import CELL_PX, format_value, show_matrix
+from ui.widgets.presentation import example_key
 from ui.widgets.stepper import step_through
 
 AXIS_NAMES = ("row", "column")
@@ -198,6 +199,21 @@ def show_output_so_far(
     )
 
 
+def example_label(title: str, index: int) -> str:
+    """A worked example's short button label: its number in the slides, else its place.
+
+    >>> example_label("4b · Bottom Sobel with strides (1, 2)", 4), example_label("Max pool", 1)
+    ('4b', '2')
+    """
+    number, dot, _ = title.partition(" · ")
+    return number if dot and len(number) <= 3 else str(index + 1)
+
+
+def _pick_and_load(prefix: str, load: Callable[[str], None], key: str) -> None:
+    st.session_state[f"{prefix}.example"] = key  # the list shows what the button loaded
+    load(key)
+
+
 def example_picker(
     prefix: str,
     examples: Mapping,
@@ -206,26 +222,37 @@ def example_picker(
     select_help: str,
     button_help: str,
 ) -> None:
-    """Selectbox of worked examples (``f"{prefix}.example"``) and the button that loads one.
+    """Worked examples one click away: a button each, and a list that loads what is picked.
 
-    ``examples`` maps keys to objects with a ``title``; ``load(key)`` runs as
-    the button's callback, before the widgets are drawn again.
+    The buttons' keys are ``presentation.example_key(prefix, key)`` (the keys 1–9 press
+    them); the list is ``f"{prefix}.example"`` and ``f"{prefix}.load"`` loads its example
+    again (after edits). ``examples`` maps keys to objects with a ``title``; ``load(key)``
+    runs as a callback, before the widgets are drawn again.
     """
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    left.selectbox(
-        "Worked example",
-        list(examples),
-        format_func=lambda key: examples[key].title,
-        key=f"{prefix}.example",
-        help=select_help,
-    )
-    right.button(
-        "Load example",
-        key=f"{prefix}.load",
-        on_click=lambda: load(st.session_state[f"{prefix}.example"]),
-        help=button_help,
-        type="primary",
-    )
+    with st.container(horizontal=True, vertical_alignment="bottom", key=f"{prefix}.examples"):
+        for index, (key, example) in enumerate(examples.items()):
+            st.button(
+                example_label(example.title, index),
+                key=example_key(prefix, key),
+                on_click=_pick_and_load,
+                args=(prefix, load, key),
+                help=f"Load {example.title}. Key: {index + 1}." if index < 9 else example.title,
+            )
+        st.selectbox(
+            "Worked example",
+            list(examples),
+            format_func=lambda key: examples[key].title,
+            key=f"{prefix}.example",
+            on_change=lambda: load(st.session_state[f"{prefix}.example"]),
+            help=select_help,
+            width=360,
+        )
+        st.button(
+            "Load again",
+            key=f"{prefix}.load",
+            on_click=lambda: load(st.session_state[f"{prefix}.example"]),
+            help=button_help,
+        )
 
 
 def step_through_outputs(

@@ -1,0 +1,252 @@
+"""Presentation mode and the keyboard: the page's main picture fills a projector screen.
+
+``app.py`` calls ``presentation_switch()`` on every run, before the page: a link's
+``present=1`` (read on the session's first run) or the switch turns the mode on. Then the
+sidebar is closed, the type is larger, and a compact bar at the top offers "Leave", "Show
+controls" and the list of keys. Each page names its main picture once with
+``main_picture(selector)``: in presentation mode everything drawn before that block (the
+title, the introduction, the controls; at every level, inside tabs too) folds away, so the
+picture and the numbers after it start at the top of the screen. "Show controls" unfolds
+them.
+
+The keys work on every page (``keyboard()``, one script in the page itself): ←/→ click the
+step-by-step's back/forward buttons, space its play/pause button, 1–9 the page's worked
+example buttons (any button whose key has an ``.example.`` part, in page order), and ``p``
+the switch. Keys typed into a text field, a slider or a list are left alone.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.widgets.page_link import key_class, reserve_params
+
+PARAM = "present"  # ?present=1 opens a page in presentation mode
+ON_KEY = "present.on"
+CONTROLS_KEY = "present.controls"  # "Show controls" in presentation mode
+BAR_KEY = "present.bar"
+SWITCH_ON_KEY, SWITCH_OFF_KEY = "present.switch_on", "present.switch_off"
+SWITCH_MARK = "present-switch"  # both switches' CSS classes contain it: what ``p`` clicks
+EXAMPLE_MARK = ".example."  # an example button's key contains it: what 1–9 click
+
+KEYS = (  # key, what it does: shown on screen and in the README
+    ("← / →", "move the sliding window back / on by one position"),
+    ("space", "play or pause the step-by-step"),
+    ("1 – 9", "load the page's worked example 1 to 9"),
+    ("p", "turn presentation mode on or off"),
+)
+
+# The pages keep ``present`` in their address and never call it unknown.
+reserve_params(PARAM)
+
+
+def example_key(prefix: str, name: str) -> str:
+    """The session key of a worked-example button: the keys 1–9 find it by ``.example.``.
+
+    >>> example_key("arith", "ex1")
+    'arith.example.ex1'
+    """
+    return f"{prefix}{EXAMPLE_MARK}{name}"
+
+
+def parse_param(text: str | None) -> bool | None:
+    """``present=`` as on/off: ``None`` when the text is neither 1/0 nor true/false.
+
+    >>> parse_param("1"), parse_param("false"), parse_param("yes")
+    (True, False, None)
+    """
+    value = (text or "").strip().lower()
+    if value in ("1", "true", "on"):
+        return True
+    if value in ("0", "false", "off", ""):
+        return False
+    return None
+
+
+def is_on() -> bool:
+    """Whether this session presents."""
+    return bool(st.session_state.get(ON_KEY, False))
+
+
+def _set(on: bool) -> None:
+    st.session_state[ON_KEY] = on
+    st.session_state[CONTROLS_KEY] = False
+
+
+def toggle() -> None:
+    """Callback of both switches (and of the key ``p``)."""
+    _set(not is_on())
+
+
+def base_css() -> str:
+    """Presentation mode's look on every page: no sidebar, no header, large type.
+
+    >>> "stSidebar" in base_css()
+    True
+    """
+    return (
+        "<style>"
+        '[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],'
+        ' [data-testid="stExpandSidebarButton"], [data-testid="stHeader"],'
+        ' [data-testid="stToolbar"] {display: none !important;}'
+        '[data-testid="stMainBlockContainer"] {padding: 0.4rem 1.2rem 2rem !important;'
+        " max-width: 100% !important;}"
+        '[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,'
+        ' [data-testid="stMain"] [data-testid="stCaptionContainer"] p'
+        " {font-size: 1.08rem;}"
+        '[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.45rem;}'
+        # a photo fits the screen's height with room for its caption and the bar
+        '[data-testid="stMain"] [data-testid="stImage"] img {max-height: 58vh;'
+        " width: auto !important; max-width: 100%; object-fit: contain;}"
+        f".{key_class(BAR_KEY)} {{border-bottom: 1px solid #ccc; padding-bottom: 0.2rem;}}"
+        "</style>"
+    )
+
+
+def fold_css(*selectors: str) -> str:
+    """CSS that folds away every block drawn before the one matching one of ``selectors``.
+
+    At every level of the page (a tab, a column), the blocks before the one that is or
+    holds the picture are hidden; the presentation bar stays.
+
+    >>> css = fold_css(".st-key-a", ".st-key-b")
+    >>> ":has(~ .st-key-a, ~ * .st-key-a, ~ .st-key-b, ~ * .st-key-b)" in css
+    True
+    """
+    later = ", ".join(f"~ {selector}, ~ * {selector}" for selector in selectors)
+    return (
+        "<style>"
+        f'[data-testid="stMain"] [data-testid="stVerticalBlock"] >'
+        f" :not(:has(> .{key_class(BAR_KEY)})):has({later}) {{display: none !important;}}"
+        "</style>"
+    )
+
+
+def keys_help() -> None:
+    """The list of keys, as a small table."""
+    lines = ["| Key | What it does |", "|---|---|"]
+    lines += [f"| **{key}** | {meaning} |" for key, meaning in KEYS]
+    st.markdown("\n".join(lines))
+    st.caption("Keys work when no text field has the focus.")
+
+
+KEYBOARD_SCRIPT = """
+<script>
+(() => {
+  if (window.__convscopeKeys) return;
+  window.__convscopeKeys = true;
+  const shown = (el) => el.offsetParent !== null;
+  const press = (selector, index) => {
+    const all = [...document.querySelectorAll(selector)];
+    const usable = all.filter((b) => !b.disabled);
+    const button = index === undefined ? (usable.find(shown) || usable[0]) : all[index];
+    if (!button || button.disabled) return false;
+    button.click();
+    button.blur();
+    return true;
+  };
+  const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)
+    || el.closest('[role="slider"], [role="listbox"], [role="combobox"], [role="tab"],'
+      + ' [role="grid"], [data-testid="stDataFrame"]'));
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (typing(event.target)) return;
+    let done = false;
+    if (event.key === 'ArrowRight') done = press('[class*="stepper-forward"] button');
+    else if (event.key === 'ArrowLeft') done = press('[class*="stepper-back"] button');
+    else if (event.key === ' ') done = press('[class*="stepper-play"] button');
+    else if (event.key === 'p' || event.key === 'P') done = press('[class*="SWITCH_MARK"] button');
+    else if (/^[1-9]$/.test(event.key)) {
+      const selector = '[class*="st-key-"][class*="EXAMPLE_MARK"] button';
+      done = press(selector, Number(event.key) - 1);
+    }
+    if (done) event.preventDefault();
+  }, true);
+})();
+</script>
+"""
+
+
+def keyboard_script() -> str:
+    """The page script behind the keys (installed once per browser tab).
+
+    >>> '[class*="-example-"]' in keyboard_script()
+    True
+    """
+    example_mark = key_class("x" + EXAMPLE_MARK + "y")[len("st-key-x") : -1]
+    return KEYBOARD_SCRIPT.replace("SWITCH_MARK", SWITCH_MARK).replace("EXAMPLE_MARK", example_mark)
+
+
+def keyboard() -> None:
+    """Install the keys in the page (a script with no height)."""
+    st.html(keyboard_script(), unsafe_allow_javascript=True)
+
+
+def _read_link() -> None:
+    """The session's first run: ``present=`` in the address sets the mode."""
+    if ON_KEY in st.session_state:
+        return
+    given = st.query_params.get(PARAM)
+    value = parse_param(given)
+    if value is None:
+        st.warning(
+            f"The link's present={given[:20]} is not 1 or 0, so presentation mode stays off. "
+            "Use present=1 to open a page in presentation mode.",
+            icon=":material/link_off:",
+        )
+    _set(bool(value))
+
+
+def _write_link(on: bool) -> None:
+    if on and st.query_params.get(PARAM) != "1":
+        st.query_params[PARAM] = "1"
+    elif not on and PARAM in st.query_params:
+        del st.query_params[PARAM]
+
+
+def presentation_switch() -> bool:
+    """The switch, the bar, the keys and the look, before the page runs; returns the mode."""
+    _read_link()
+    on = is_on()
+    _write_link(on)
+    keyboard()
+    if not on:
+        with st.sidebar:
+            st.button(
+                "Presentation mode",
+                key=SWITCH_ON_KEY,
+                icon=":material/slideshow:",
+                on_click=toggle,
+                help="For a projector: the page's main picture fills the screen, the "
+                "controls fold away, the type is larger. Key: p.",
+            )
+            with st.expander("Keys", icon=":material/keyboard:"):
+                keys_help()
+        return False
+    st.html(base_css())
+    with st.container(key=BAR_KEY, horizontal=True, vertical_alignment="center"):
+        st.button(
+            "Leave presentation",
+            key=SWITCH_OFF_KEY,
+            icon=":material/close_fullscreen:",
+            on_click=toggle,
+            help="Back to the normal page with its sidebar. Key: p.",
+        )
+        st.toggle(
+            "Show controls",
+            key=CONTROLS_KEY,
+            help="Unfold the page's controls above the picture.",
+        )
+        with st.popover("Keys", icon=":material/keyboard:"):
+            keys_help()
+    return True
+
+
+def main_picture(*selectors: str) -> None:
+    """A page names its main picture: in presentation mode what comes before it folds away.
+
+    ``selectors``: CSS selectors (no commas) of the block to start the screen with, such as
+    ``".st-key-arith-stepper-first"``, one per tab that has its own picture.
+    """
+    if is_on() and not st.session_state.get(CONTROLS_KEY, False):
+        st.html(fold_css(*selectors))
