@@ -210,7 +210,8 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     assert job.poll().step == paused.step
     job.resume()
     wait_for(lambda: job.poll().step > paused.step + 5, timeout=60, what="resume")
-    assert len(job.snapshots()) >= 2  # the filters streamed back through the run folder
+    # The filters stream back through the (shared) run folder every 10 batches.
+    wait_for(lambda: len(job.snapshots()) >= 2, timeout=60, what="a second snapshot")
     job.stop()
     status = job.wait(timeout=120)
     assert status.state == "stopped" and status.reason == "user"
@@ -234,7 +235,7 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
         maps = client.feature_maps(stored, image)
         assert isinstance(ray_default.find(client.worker_pid), RayWorker)
         first = model.layers[0]
-        reference = keras.Model(model.inputs, first.output)(image[np.newaxis]).numpy()[0]
+        reference = keras.Model(model.inputs, first.output)([image[np.newaxis]]).numpy()[0]
         np.testing.assert_allclose(maps.maps[first.name], reference, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(
             maps.probabilities, model(image[np.newaxis]).numpy()[0], rtol=1e-5, atol=1e-6
