@@ -14,6 +14,7 @@ from core.jobs.inspection import (
     CONV_CLASSES,
     POOL_CLASSES,
     DatasetRef,
+    Evaluation,
     InferenceError,
     LayerInfo,
     ModelInfo,
@@ -206,3 +207,64 @@ def test_errors_are_caught_by_what_the_pages_catch():
     assert issubclass(WorkerCrashedError, InferenceError)
     assert issubclass(InferenceError, RuntimeError)
     assert issubclass(ModelRejectedError, ValueError)  # a bad model is a bad argument
+
+
+def make_evaluation(probabilities, labels) -> Evaluation:
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    labels = np.asarray(labels)
+    count = probabilities.shape[1]
+    confusion = np.zeros((count, count), np.int64)
+    np.add.at(confusion, (labels, probabilities.argmax(1)), 1)
+    return Evaluation(probabilities, labels, confusion)
+
+
+EXAMPLE = make_evaluation(
+    [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.5, 0.3], [0.05, 0.9, 0.05], [0.3, 0.3, 0.4]],
+    [0, 1, 0, 2, 2],
+)
+
+
+def test_evaluation_cells_are_the_images_of_each_true_and_predicted_pair():
+    assert EXAMPLE.predicted.tolist() == [0, 1, 1, 1, 2]
+    assert EXAMPLE.cell(0, 0).tolist() == [0]
+    assert EXAMPLE.cell(2, 1).tolist() == [3]
+    assert EXAMPLE.cell(1, 2).tolist() == []
+    every = sorted(i for t in range(3) for p in range(3) for i in EXAMPLE.cell(t, p).tolist())
+    assert every == list(range(5))  # each image in exactly one cell
+    assert sum(len(EXAMPLE.cell(t, p)) for t in range(3) for p in range(3)) == 5
+    assert EXAMPLE.accuracy == pytest.approx(3 / 5)
+    with pytest.raises(ValueError, match="true_class"):
+        EXAMPLE.cell(3, 0)
+
+
+def test_a_cell_lists_its_most_confident_images_first():
+    evaluation = make_evaluation([[0.6, 0.4], [0.9, 0.1], [0.8, 0.2]], [1, 1, 1])
+    assert evaluation.cell(1, 0).tolist() == [1, 2, 0]
+
+
+def test_top_losses_are_the_lowest_probabilities_of_the_true_class():
+    expected = -np.log([0.7, 0.6, 0.2, 0.05, 0.4])
+    np.testing.assert_allclose(EXAMPLE.losses, expected, rtol=1e-6)
+    assert EXAMPLE.top_losses(2).tolist() == [3, 2]
+    assert EXAMPLE.top_losses(99).tolist() == [3, 2, 4, 1, 0]
+    certain = make_evaluation([[1.0, 0.0]], [1])
+    assert certain.losses[0] == pytest.approx(-np.log(1e-7))  # clipped as Keras does
+
+
+def test_predictions_csv_has_a_row_per_image_with_every_class():
+    rows = EXAMPLE.predictions_csv(["cat", "dog", "bird"]).splitlines()
+    assert rows[0] == "index,true,predicted,confidence,p(cat),p(dog),p(bird)"
+    assert rows[3] == "2,cat,dog,0.500000,0.200000,0.500000,0.300000"
+    assert len(rows) == 6
+    with pytest.raises(ValueError, match="3 names"):
+        EXAMPLE.predictions_csv(["cat", "dog"])
+
+
+def test_confusion_csv_names_rows_and_columns():
+    text = EXAMPLE.confusion_csv(["cat", "dog", "bird, small"])
+    assert text.splitlines() == [
+        'true \\ predicted,cat,dog,"bird, small"',
+        "cat,1,1,0",
+        "dog,0,1,0",
+        '"bird, small",0,1,1',
+    ]

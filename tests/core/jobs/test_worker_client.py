@@ -44,6 +44,9 @@ SERVER_MODULES = [
     "ui.inspect.inputs",
     "ui.inspect.views",
     "ui.inspect.layer_sections",
+    "ui.inspect.unit",
+    "ui.inspect.mistakes",
+    "core.nets.unit_explanation",
 ]
 
 
@@ -392,3 +395,39 @@ def test_a_closed_client_starts_a_new_worker_on_the_next_request():
         assert second != first and fresh.starts == 2
     finally:
         fresh.close()
+
+
+@pytest.mark.slow
+def test_evaluate_dataset_matches_the_predictions_and_is_cached(client, shared_data):
+    reference = DatasetRef.make(
+        "mnist",
+        {"target_size": 28, "color_mode": "grayscale"},
+        limit=300,
+        data_dir=str(shared_data),
+    )
+    assert client.cached_evaluation(MNIST_MODEL, reference) is None  # never starts one
+    evaluation = client.evaluate_dataset(MNIST_MODEL, reference)
+    assert client.cached_evaluation(MNIST_MODEL, reference) is evaluation
+    dataset = builtin.load_builtin("mnist", data_dir=shared_data)
+    images = preprocessing.preprocess(dataset.x_test[:300], preprocessing.Preprocessing())
+    np.testing.assert_allclose(
+        evaluation.probabilities, client.predict(MNIST_MODEL, images), atol=1e-5
+    )
+    np.testing.assert_array_equal(evaluation.labels, dataset.y_test[:300])
+    expected = np.zeros((10, 10), np.int64)
+    for true, guess in zip(dataset.y_test[:300], evaluation.probabilities.argmax(1), strict=True):
+        expected[true, guess] += 1
+    np.testing.assert_array_equal(evaluation.confusion, expected)
+    assert 0.9 < evaluation.accuracy <= 1.0
+
+
+@pytest.mark.slow
+def test_layer_input_is_the_previous_layer_s_output(client, mnist_images):
+    image = mnist_images[0][0]
+    maps = client.feature_maps(MNIST_MODEL, image)
+    np.testing.assert_allclose(client.layer_input(MNIST_MODEL, image, "conv2d"), image)
+    np.testing.assert_allclose(
+        client.layer_input(MNIST_MODEL, image, "conv2d_1"), maps.maps["max_pooling2d"], atol=1e-6
+    )
+    with pytest.raises(ValueError, match="layer"):
+        client.layer_input(MNIST_MODEL, image, "dense")
