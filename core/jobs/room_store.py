@@ -38,6 +38,7 @@ from core.jobs.rooms import (
     Question,
     RoomKeys,
     RoomNotFoundError,
+    RoomPulse,
     RoomState,
     RoomStore,
     check_page,
@@ -279,6 +280,21 @@ class SqliteRoomStore:
             question=Question.from_json(body) if body else None,
             revealed=bool(revealed),
         )
+
+    def room_version(self, code: str) -> RoomPulse | None:
+        try:
+            code = normalize_code(code)
+        except (TypeError, ValueError):
+            return None
+        row = (
+            self._connection()
+            .execute(
+                "SELECT version, question_id, revealed FROM rooms WHERE code = ? AND active > ?",
+                (code, self._live_since()),
+            )
+            .fetchone()
+        )
+        return None if row is None else RoomPulse(row[0], row[1], bool(row[2]))
 
     def join(self, code: str) -> str:
         follower = secrets.token_urlsafe(12)

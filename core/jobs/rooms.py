@@ -332,13 +332,25 @@ class RoomState:
     revealed: bool = False
 
 
+class RoomPulse(NamedTuple):
+    """What a student's page checks several times a second: cheap to read and compare.
+
+    >>> RoomPulse(3, None, False).version
+    3
+    """
+
+    version: int
+    question_id: int | None
+    revealed: bool
+
+
 class RoomStore(Protocol):
     """Where rooms live. Every method is safe to call from many threads and processes.
 
     Methods that change what the room shows take the lecturer ``token`` and raise
     ``NotLecturerError`` when it is wrong; every method but ``create_room``,
-    ``read_room`` and ``purge_expired`` raises ``RoomNotFoundError`` for a code with no
-    open room.
+    ``read_room``, ``room_version`` and ``purge_expired`` raises ``RoomNotFoundError``
+    for a code with no open room.
     """
 
     def create_room(self) -> RoomKeys:
@@ -346,6 +358,13 @@ class RoomStore(Protocol):
 
     def read_room(self, code: str) -> RoomState | None:
         """The room's current state, or None when there is no such open room."""
+
+    def room_version(self, code: str) -> RoomPulse | None:
+        """The room's version and question, or None when there is no such open room.
+
+        Students' pages poll this several times a second: one small read, no JSON, so a
+        room of 30 idle followers keeps the server cheap; ``read_room`` only on a change.
+        """
 
     def publish(self, code: str, token: str, *, page: str, params: dict[str, str]) -> int:
         """Set the page and link students follow; returns the version (bumped on a change)."""

@@ -14,11 +14,14 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ui.room import lecturer, student
 from ui.room.state import (
     PAGE,
     ROOM_PARAM,
+    STALE_LINK,
+    forget_room,
     lecturer_code,
     room_store,
     show_message,
@@ -93,9 +96,13 @@ def room_sidebar():
 def above_the_page(pages: dict) -> None:
     """The student's follow bar and question card, or the lecturer's question panel."""
     if student_code():
-        student.student_bar(pages)
         state = room_store().read_room(student_code())
-        if state is not None and state.question is not None:
+        if state is None:
+            forget_room(student.ROOM_GONE)
+            show_message()
+            return
+        student.student_bar(state, pages)
+        if state.question is not None:
             student.question_card(state)
     elif lecturer_code():
         state = room_store().read_room(lecturer_code())
@@ -114,14 +121,23 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     by_path = {page.url_path: page for page in pages}
     if st.session_state.get(PAGE) != navigation.url_path:
         # Until the new page starts its own link, the active one is the old page's.
-        st.session_state[lecturer.STALE_LINK] = active_link()
+        st.session_state[STALE_LINK] = active_link()
     st.session_state[PAGE] = navigation.url_path
-    student.arrived(navigation.url_path)
     take_join_link(by_path)
     ask_slot = room_sidebar()
     above_the_page(by_path)
-    yield
+    try:
+        yield
+    except StopException:  # a page that stops early (st.stop) has still run
+        after_the_page(navigation.url_path, ask_slot)
+        raise
+    after_the_page(navigation.url_path, ask_slot)
+
+
+def after_the_page(page: str, ask_slot) -> None:
+    """The page has run: publish the lecturer's page, settle the student's follow."""
     lecturer.publish_now()
+    student.settle(page)
     if ask_slot is not None and lecturer_code():
         with ask_slot.container():
             lecturer.ask_button()

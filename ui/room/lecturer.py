@@ -23,22 +23,18 @@ from ui.room.state import (
     LECTURER_CODE,
     LECTURER_TOKEN,
     PUBLISHED,
-    ROOM_PARAM,
     current_page,
     forget_room,
     lecturer_code,
     lecturer_token,
+    page_link_params,
     room_store,
 )
-from ui.widgets.page_link import active_link, current_link
 
 LECTURER_POLL_SECONDS = 0.25
 
 
 ANSWERS_POLL_SECONDS = 1.0
-
-
-STALE_LINK = "room.stale_link"  # the link of the page before a page change
 
 
 ROOM_ENDED = (
@@ -60,21 +56,6 @@ def end_room() -> None:
     with contextlib.suppress(RoomNotFoundError, NotLecturerError):
         room_store().close_room(lecturer_code(), lecturer_token())
     forget_room("The room is closed. Your students' pages stay where they are.")
-
-
-def page_link_params() -> dict[str, str]:
-    """The current page's link, without the room's own parameter.
-
-    A page that keeps nothing in its link leaves the previous page's link active; its
-    address is used then.
-    """
-    link = active_link()
-    if link is not None and link is st.session_state.get(STALE_LINK):
-        params = dict(st.query_params.to_dict())
-    else:
-        params = current_link()
-    params.pop(ROOM_PARAM, None)
-    return params
 
 
 def publish_now() -> None:

@@ -8,9 +8,11 @@ lecturer or explores alone). Every key lives under ``room.``.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.jobs.room_store import open_room_store
 from core.jobs.rooms import RoomStore
+from ui.widgets.page_link import active_link, current_link
 
 # The link parameter of a join link: ``/?room=K7XQ3M``.
 ROOM_PARAM = "room"
@@ -34,10 +36,11 @@ FOLLOWER = "room.follower"
 FOLLOWING = "room.following"
 
 
-APPLIED = "room.applied"  # the room version this student's page shows
+APPLIED = "room.applied"  # (version, page, page hash, link) the last follow left on screen
 
 
-APPLYING = "room.applying"  # (version, page, when) of the switch this student's page is making
+# (version, page, link, when, tries) of the switch this student's page is making
+APPLYING = "room.applying"
 
 
 QUESTION_SEEN = "room.question_seen"  # (question id, revealed) this page was drawn with
@@ -50,6 +53,15 @@ LAST_BEAT = "room.last_beat"
 
 
 PAGE = "room.page"  # url path of the page this session shows
+
+
+DRIFTS = "room.drifts"  # polls in a row that found the page drifted from the last follow
+
+
+SHOWN = "room.shown"  # (page, page hash, link) at the end of this session's last full run
+
+
+STALE_LINK = "room.stale_link"  # the link of the page before a page change
 
 
 MESSAGE = "room.message"  # a note to show once (the room ended, a bad join link)
@@ -85,6 +97,31 @@ def current_page() -> str:
     return st.session_state.get(PAGE, "")
 
 
+def page_hash() -> str:
+    """The script hash of the page this run belongs to ("" outside a run).
+
+    A rerun the server starts (``st.rerun``) runs the page of this hash; a browser's
+    late poll can leave it pointing at the page shown before a switch.
+    """
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else ""
+
+
+def page_link_params() -> dict[str, str]:
+    """The current page's link, without the room's own parameter.
+
+    A page that keeps nothing in its link leaves the previous page's link active; its
+    address is used then.
+    """
+    link = active_link()
+    if link is not None and link is st.session_state.get(STALE_LINK):
+        params = dict(st.query_params.to_dict())
+    else:
+        params = current_link()
+    params.pop(ROOM_PARAM, None)
+    return params
+
+
 def forget_room(message: str | None = None) -> None:
     """Drop every room key of this session (lecturer or student), keeping ``message``."""
     for key in (
@@ -96,6 +133,8 @@ def forget_room(message: str | None = None) -> None:
         FOLLOWING,
         APPLIED,
         APPLYING,
+        SHOWN,
+        DRIFTS,
         QUESTION_SEEN,
         ANSWERS,
         LAST_BEAT,

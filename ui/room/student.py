@@ -1,17 +1,25 @@
 """The student's side of a room: join, follow the lecturer's page, answer, see the reveal.
 
-While in a room, a fragment above the page polls the store every
-``STUDENT_POLL_SECONDS``. When the lecturer's page or link changed (a new version) and
-the student follows, it puts the lecturer's link into the address, asks the page to
-restore itself from it (``request_restore``) and reruns, switching page if needed. When
-a question opens or is revealed, it reruns the app so the question card shows. The
-student's own clicks only ever change their own page: the store takes nothing from a
-student but "I am here" and a checked answer.
+While in a room, a tiny fragment above the page polls the room's version every
+``STUDENT_POLL_SECONDS`` (one small read, nothing drawn: cheap for a room of 30 idle
+followers). When the lecturer's page or link changed (a new version) and the student
+follows, it puts the lecturer's link into the address, asks the page to restore itself
+from it (``request_restore``) and switches to that page, which reruns the whole app
+only then. When a question opens or is revealed, it reruns the page so the question
+card shows. The student's own clicks only ever change their own page: the store takes
+nothing from a student but "I am here" and a checked answer.
+
+A follow counts as done once a full run of the lecturer's page has finished (``settle``),
+and it records what that run left on screen. A browser's poll sent before the new page
+reached it carries the old page's widget values and page: Streamlit applies them after
+the follow, which quietly undoes it on the server. The poll notices (``drifted``) and
+follows again, so a change is never lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import streamlit as st
@@ -21,27 +29,33 @@ from ui.room.state import (
     ANSWERS,
     APPLIED,
     APPLYING,
+    DRIFTS,
     FOLLOWER,
     FOLLOWING,
     LAST_BEAT,
     QUESTION_SEEN,
     ROOM_PARAM,
+    SHOWN,
     STUDENT_CODE,
-    current_page,
     following,
     forget_room,
+    page_hash,
+    page_link_params,
     room_store,
     student_code,
 )
 from ui.widgets.page_link import request_restore
 
-STUDENT_POLL_SECONDS = 0.5
+STUDENT_POLL_SECONDS = 0.25
 
 
 HEARTBEAT_SECONDS = 2.0
 
 
-RETRY_SECONDS = 3.0  # a switch to the lecturer's page not seen by then is made again
+RETRY_SECONDS = 2.0  # a switch to the lecturer's page not finished by then is made again
+
+
+MAX_TRIES = 3  # follows of one version before the page keeps what it can show
 
 
 ROOM_GONE = "The room has ended. Your page stays as it is; join another room with its code."
@@ -81,34 +95,84 @@ def leave_room() -> None:
 def follow(state: RoomState, pages: dict) -> None:
     """Show the lecturer's page and link now (stops this run).
 
-    The version counts as shown once the app runs that page (``arrived``); a switch that
-    got lost is made again after ``RETRY_SECONDS``.
+    Always a switch, even to the page on screen: a plain rerun would run the page the
+    browser's last poll named, which may be the one before a switch.
     """
     params = {**state.params, ROOM_PARAM: state.code}
-    st.session_state[APPLYING] = (state.version, state.page, time.monotonic())
+    applying = st.session_state.get(APPLYING)
+    tries = applying[4] + 1 if applying is not None and applying[0] == state.version else 1
+    st.session_state.pop(APPLIED, None)
+    st.session_state[APPLYING] = (
+        state.version,
+        state.page,
+        dict(state.params),
+        time.monotonic(),
+        tries,
+    )
     st.query_params.from_dict(params)
     request_restore()
-    if state.page != current_page() and state.page in pages:
+    if state.page in pages:
         st.switch_page(pages[state.page], query_params=params)
     st.rerun()
 
 
-def arrived(page: str) -> None:
-    """A full run of ``page`` has started: the switch to it (if one was made) is done."""
+def settle(page: str) -> None:
+    """A full run of ``page`` has finished: note what it shows; a follow to it is done.
+
+    Done means the page shows the lecturer's link. A run that shows something else (a
+    request the browser sent before the follow reached it ran over it) is followed again
+    at the next poll; after ``MAX_TRIES`` the page keeps what it can show (a link value
+    this student's page cannot take).
+    """
+    if not student_code():
+        return
+    shown = (page, page_hash(), page_link_params())
+    st.session_state[SHOWN] = shown
     applying = st.session_state.get(APPLYING)
-    if applying is not None and applying[1] == page:
-        st.session_state[APPLIED] = applying[0]
+    if applying is None or applying[1] != page:
+        return
+    version, _, wanted, _, tries = applying
+    if shown[2] == wanted or tries >= MAX_TRIES:
+        st.session_state[APPLIED] = (version, *shown)
         del st.session_state[APPLYING]
+    else:
+        st.session_state[APPLYING] = (version, page, wanted, -math.inf, tries)
 
 
 def due(version: int) -> bool:
     """Whether this student's page should switch to ``version`` now."""
-    if version == st.session_state.get(APPLIED):
+    applied = st.session_state.get(APPLIED)
+    if applied is not None and applied[0] == version:
         return False
     applying = st.session_state.get(APPLYING)
     return (
-        applying is None or applying[0] != version or time.monotonic() - applying[2] > RETRY_SECONDS
+        applying is None or applying[0] != version or time.monotonic() - applying[3] > RETRY_SECONDS
     )
+
+
+def drifted() -> bool:
+    """Whether the page no longer is what the last follow left on screen.
+
+    A late poll of the browser can put back the widget values or the page it had before.
+    """
+    applied = st.session_state.get(APPLIED)
+    if applied is None:
+        return False
+    _, _, shown_hash, params = applied
+    return page_hash() != shown_hash or page_link_params() != params
+
+
+def redraw(pages: dict) -> None:
+    """Rerun the page this student last saw in full (stops this run)."""
+    shown = st.session_state.get(SHOWN)
+    if shown is not None and shown[1] != page_hash() and shown[0] in pages:
+        params = dict(shown[2])
+        if student_code():
+            params[ROOM_PARAM] = student_code()
+        st.query_params.from_dict(params)
+        request_restore()
+        st.switch_page(pages[shown[0]], query_params=params)
+    st.rerun()
 
 
 def heartbeat(code: str, *, force: bool = False) -> None:
@@ -120,27 +184,38 @@ def heartbeat(code: str, *, force: bool = False) -> None:
         room_store().heartbeat(code, session[FOLLOWER], following=following())
 
 
-def student_tick(pages: dict) -> RoomState | None:
+def student_tick(pages: dict) -> None:
     """One poll: report presence, follow a new version, redraw for a question change."""
     code = student_code()
     if not code:
-        return None
-    state = room_store().read_room(code)
-    if state is None:
+        return
+    pulse = room_store().room_version(code)
+    if pulse is None:
         forget_room(ROOM_GONE)
-        st.rerun()
+        redraw(pages)
     try:
         heartbeat(code)
     except RoomNotFoundError:
         forget_room(ROOM_GONE)
-        st.rerun()
-    if following() and state.version and due(state.version):
-        follow(state, pages)
-    seen = (state.question_id, state.revealed)
+        redraw(pages)
+    if following() and pulse.version:
+        applied = st.session_state.get(APPLIED)
+        if applied is not None and applied[0] == pulse.version and drifted():
+            # One late poll is put right by the next (the browser sends what it shows);
+            # a drift seen twice in a row is followed again.
+            st.session_state[DRIFTS] = st.session_state.get(DRIFTS, 0) + 1
+            if st.session_state[DRIFTS] >= 2:
+                del st.session_state[APPLIED]
+        else:
+            st.session_state[DRIFTS] = 0
+        if due(pulse.version):
+            state = room_store().read_room(code)
+            if state is not None:
+                follow(state, pages)
+    seen = (pulse.question_id, pulse.revealed)
     if seen != st.session_state.get(QUESTION_SEEN):
         st.session_state[QUESTION_SEEN] = seen
-        st.rerun()
-    return state
+        redraw(pages)
 
 
 def set_following(value: bool) -> None:
@@ -151,9 +226,14 @@ def set_following(value: bool) -> None:
 
 
 @st.fragment(run_every=STUDENT_POLL_SECONDS)
-def student_bar(pages: dict) -> None:
+def student_watch(pages: dict) -> None:
+    """The poll: draws nothing, reruns the page only when the room changed."""
+    student_tick(pages)
+
+
+def student_bar(state: RoomState, pages: dict) -> None:
     """The one-line bar above the page: following or exploring, and the switch between."""
-    state = student_tick(pages)
+    student_watch(pages)
     bar = st.container(horizontal=True, vertical_alignment="center", key="room-bar")
     if following():
         bar.markdown(

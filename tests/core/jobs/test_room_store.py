@@ -16,6 +16,7 @@ from core.jobs.rooms import (
     NotLecturerError,
     Question,
     RoomNotFoundError,
+    RoomPulse,
 )
 
 
@@ -131,6 +132,25 @@ def test_bad_publications_are_refused(store, page, params):
     with pytest.raises((TypeError, ValueError)):
         store.publish(keys.code, keys.token, page=page, params=params)
     assert store.read_room(keys.code).version == 0
+
+
+def test_room_version_follows_every_change_students_must_see(store, clock):
+    keys = store.create_room()
+    assert store.room_version(keys.code) == RoomPulse(0, None, False)
+    store.publish(keys.code, keys.token, page="pooling", params={"a": "1"})
+    assert store.room_version(keys.code.lower()) == RoomPulse(1, None, False)
+    question_id = store.ask(keys.code, keys.token, SIZE)
+    assert store.room_version(keys.code) == RoomPulse(1, question_id, False)
+    store.reveal(keys.code, keys.token)
+    assert store.room_version(keys.code) == RoomPulse(1, question_id, True)
+    store.close_question(keys.code, keys.token)
+    assert store.room_version(keys.code) == RoomPulse(1, None, False)
+    state = store.read_room(keys.code)
+    assert (state.version, state.question_id, state.revealed) == (1, None, False)
+    assert store.room_version("ZZZZZZ") is None
+    assert store.room_version("not a code") is None
+    clock.now += ROOM_TTL_SECONDS + 1
+    assert store.room_version(keys.code) is None
 
 
 def test_closing_a_room_ends_it_for_everyone(store):

@@ -84,6 +84,29 @@ def test_a_join_link_makes_a_student_follow_the_lecturers_page(rooms):
     assert rooms.count_followers(code) == (1, 0)
 
 
+def test_a_late_request_from_the_browser_cannot_undo_a_follow(rooms):
+    """The lost follow: a request the student's browser sent before a follow reached it
+    (its widget values of before) ran after the follow and put the old value back; the
+    page counted the change as shown and never followed it again."""
+    lecturer = open_app()
+    code = present(lecturer)
+    lecturer.switch_page(ARITHMETIC).run()
+    student = open_app(room=code)
+    before = student.number_input(key="arith.stride_rows").value
+    late = student._tree.get_widget_states()  # what the browser holds before the change
+    lecturer.number_input(key="arith.stride_rows").set_value(before + 1).run()
+    assert rooms.read_room(code).params["s"].startswith(str(before + 1))
+    student.run()  # the poll follows the lecturer
+    assert student.number_input(key="arith.stride_rows").value == before + 1
+    student._run(widget_state=late)  # the late request arrives
+    assert not student.exception, [e.message for e in student.exception]
+    for _ in range(3):  # the next polls
+        student.run()
+    assert student.number_input(key="arith.stride_rows").value == before + 1
+    assert [t.value for t in student.title] == ["Convolution Arithmetic"]
+    assert student.query_params["room"] == code
+
+
 def test_a_bad_join_link_says_what_to_do():
     app = open_app(room="ZZZZZZ")
     shown = everything_shown(app)
@@ -93,15 +116,20 @@ def test_a_bad_join_link_says_what_to_do():
     assert "room" not in app.query_params
 
 
+def join_button(app: AppTest):
+    [button] = [b for b in app.sidebar.button if b.label == "Join a room"]
+    return button
+
+
 def test_joining_with_a_typed_code(rooms):
     keys = rooms.create_room()
     app = open_app()
     app.sidebar.text_input(key="room.code_typed").input("not a code")
-    app.sidebar.button[1].click().run()
+    join_button(app).click().run()
     assert "A room code is 6 letters and digits" in everything_shown(app)
     assert "room.joined" not in app.session_state
     app.sidebar.text_input(key="room.code_typed").input(keys.code.lower())
-    app.sidebar.button[1].click().run()
+    join_button(app).click().run()
     assert app.session_state["room.joined"] == keys.code
     assert "In room" in everything_shown(app)
 

@@ -163,20 +163,28 @@ def retry_script() -> None:
     from ui.room import student
 
     state = st.session_state
-    state["room.applying"] = (4, "pooling", time.monotonic())
+    state["room.joined"] = "K7XQ3M"
+    state["room.applying"] = (4, "pooling", {}, time.monotonic(), 1)
     state["fresh"] = student.due(4)  # the switch is under way: not again
-    state["room.applying"] = (4, "pooling", time.monotonic() - student.RETRY_SECONDS - 1)
-    state["lost"] = student.due(4)  # nothing arrived: switch again
-    student.arrived("kernel_playground")
+    state["room.applying"] = (4, "pooling", {}, time.monotonic() - student.RETRY_SECONDS - 1, 1)
+    state["lost"] = student.due(4)  # nothing finished: switch again
+    student.settle("kernel_playground")  # a run of another page finished
     state["other page"] = state.get("room.applied")
-    student.arrived("pooling")
-    state["arrived"] = state.get("room.applied"), student.due(4), student.due(5)
+    state["room.applying"] = (4, "pooling", {"pool": "3"}, time.monotonic(), 1)
+    student.settle("pooling")  # the page shows another link: follow again at once
+    state["overrun"] = state.get("room.applied"), student.due(4)
+    state["room.applying"] = (4, "pooling", {}, time.monotonic(), 2)
+    student.settle("pooling")
+    state["settled"] = state.get("room.applied")[0], student.due(4), student.due(5)
+    state["drifted"] = student.drifted()
 
 
-def test_a_lost_switch_is_made_again_and_an_arrival_is_noted():
+def test_a_lost_switch_is_made_again_and_a_finished_run_settles_it():
     app = AppTest.from_function(retry_script, default_timeout=30).run()
     assert not app.exception, [e.message for e in app.exception]
     assert app.session_state["fresh"] is False
     assert app.session_state["lost"] is True
     assert app.session_state["other page"] is None
-    assert app.session_state["arrived"] == (4, False, True)
+    assert app.session_state["overrun"] == (None, True)
+    assert app.session_state["settled"] == (4, False, True)
+    assert app.session_state["drifted"] is False
