@@ -33,6 +33,7 @@ from core.jobs.rooms import (
     Question,
     RoomKeys,
     RoomNotFoundError,
+    RoomPulse,
     RoomState,
     check_page,
     check_params,
@@ -291,6 +292,18 @@ class RedisRoomStore:
             question=Question.from_json(body) if body else None,
             revealed=revealed == "1",
         )
+
+    def room_version(self, code: str) -> RoomPulse | None:
+        try:
+            code = normalize_code(code)
+        except (TypeError, ValueError):
+            return None
+        version, question_id, revealed = self.redis.hmget(
+            self._keys(code)[0], "version", "question_id", "revealed"
+        )
+        if version is None:
+            return None
+        return RoomPulse(int(version), int(question_id) if question_id else None, revealed == "1")
 
     def _report(self, code: str, follower: str, following: bool) -> None:
         code = normalize_code(code)

@@ -112,6 +112,22 @@ def test_codes_are_drawn_at_random_and_never_shared(store):
     assert len({code[:3] for code in codes}) > 20  # not counted up
 
 
+def test_the_pulse_follows_the_version_and_the_question(store):
+    keys = store.create_room()
+    assert store.room_version(keys.code) == (0, None, False)
+    store.publish(keys.code, keys.token, page="pooling", params={"a": "1"})
+    question_id = store.ask(keys.code, keys.token, SIZE)
+    assert store.room_version(keys.code) == (1, question_id, False)
+    store.reveal(keys.code, keys.token)
+    assert store.room_version(keys.code.lower()) == (1, question_id, True)
+    store.close_question(keys.code, keys.token)
+    assert store.room_version(keys.code) == (1, None, False)
+    assert store.room_version("ZZZZZZ") is None
+    assert store.room_version("not a code") is None
+    store.close_room(keys.code, keys.token)
+    assert store.room_version(keys.code) is None
+
+
 def test_publish_bumps_the_version_only_on_a_change(store):
     keys = store.create_room()
     assert store.publish(keys.code, keys.token, page="pooling", params={"a": "1"}) == 1
