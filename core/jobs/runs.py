@@ -29,10 +29,11 @@ RUNS_DIR_ENV = "CONVSCOPE_RUNS_DIR"
 DEFAULT_RUNS_DIR = "runs"
 
 
-STATES = ("queued", "running", "paused", "stopping", "finished", "stopped", "failed")
+# "waiting": in the training queue, no worker yet; "queued": its worker is starting.
+STATES = ("waiting", "queued", "running", "paused", "stopping", "finished", "stopped", "failed")
 
 
-LIVE_STATES = ("queued", "running", "paused", "stopping")
+LIVE_STATES = ("waiting", "queued", "running", "paused", "stopping")
 
 
 COMMANDS = ("pause", "resume", "stop")
@@ -162,8 +163,22 @@ class RunStatus:
 
     @property
     def is_live(self) -> bool:
-        """Whether the worker is still at work (queued, running, paused or stopping)."""
+        """Whether the run is still going (waiting in the queue, or its worker at work)."""
         return self.state in LIVE_STATES
+
+    @property
+    def is_waiting(self) -> bool:
+        """Whether the run waits in the training queue (no worker yet).
+
+        >>> RunStatus(state="waiting").is_waiting, RunStatus(state="queued").is_waiting
+        (True, False)
+        """
+        return self.state == "waiting"
+
+    @property
+    def holds_slot(self) -> bool:
+        """Whether the run's worker counts against the server's cap (live, not waiting)."""
+        return self.is_live and not self.is_waiting
 
     @property
     def fraction_done(self) -> float:
@@ -226,6 +241,12 @@ class RunInfo:
             return "?"
 
     @property
+    def owner(self) -> str | None:
+        """The browser (or session) that started the run, when the page recorded one."""
+        owner = self.config.get("owner")
+        return owner if isinstance(owner, str) else None
+
+    @property
     def dataset_name(self) -> str:
         try:
             dataset = self.config.get("dataset", {})
@@ -256,6 +277,8 @@ def read_status(run_dir: str | os.PathLike) -> RunStatus:
             return RunStatus(state="queued", message="Starting")
         return RunStatus(state="failed", message="Failed", error=STATUS_DAMAGED)
     status = RunStatus.from_dict(values)
+    if status.is_waiting:
+        return status  # no worker yet: the queue starts one
     if status.is_live and not worker_alive(run_dir):
         reason = "The training worker ended unexpectedly."
         mark_failed_if_live(run_dir, reason)
@@ -500,9 +523,12 @@ def worker_alive(run_dir: Path) -> bool:
             return worker.is_alive()
     now = time.time()
     if pid is None:
-        # Between creating the folder and starting the worker (under the jobs lock).
+        # Between creating the folder (or leaving the queue) and starting the worker.
         created = (read_json(run_dir / CONFIG_FILE, default={}) or {}).get("created", 0)
-        return now - created < PULSE_STALE_SECONDS
+        if not isinstance(created, int | float):
+            created = 0
+        newest = max(created, modified_time(run_dir / STATUS_FILE))
+        return now - newest < PULSE_STALE_SECONDS
     if not pid_alive(pid):
         return False
     # A pid can be reused after a reboot; the worker's pulse tells them apart.

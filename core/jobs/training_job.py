@@ -38,9 +38,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,18 @@ from core.base.checks import (
     check_string,
     received,
 )
+from core.jobs.dataset_files import slug, write_dataset_file  # noqa: F401  (re-exported)
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
+from core.jobs.job_queue import JobQueue, QueueEntry, check_owner, default_job_queue
+from core.jobs.job_slots import (  # noqa: F401  (the settings' old home: re-exported)
+    DEFAULT_IDLE_STOP_SECONDS,
+    DEFAULT_MAX_JOBS,
+    IDLE_STOP_ENV,
+    MAX_JOBS_ENV,
+    count_live_jobs,
+    idle_stop_seconds,
+    max_jobs,
+)
 from core.jobs.model_store import ModelStoreError, SavedModel, save_model_file, validate_name
 from core.jobs.run_health import run_problems
 from core.jobs.run_requests import (
@@ -78,7 +89,6 @@ from core.jobs.runs import (
     Progress,
     RunStatus,
     is_run_folder,
-    list_runs,
     load_snapshot,
     mark_failed_if_live,
     read_evaluation,
@@ -91,108 +101,12 @@ from core.jobs.runs import (
 )
 from core.jobs.train_config import TrainConfig
 
-MAX_JOBS_ENV = "CONVSCOPE_MAX_JOBS"
-
-
-IDLE_STOP_ENV = "CONVSCOPE_IDLE_STOP_SECONDS"
-
-
-DEFAULT_MAX_JOBS = 2
-
-
-DEFAULT_IDLE_STOP_SECONDS = 600.0
-
-
-_LOCK_FILE = ".jobs.lock"
+# What a run waiting in the training queue says, until a slot frees.
+WAITING_MESSAGE = "Waiting for a free place"
 
 
 class JobCapError(RuntimeError):
     """Too many training jobs are running on this server to start another."""
-
-
-def write_dataset_file(dataset, *, folder: str | os.PathLike | None = None) -> Path:
-    """Save an in-memory data set (e.g. an uploaded image-folder zip) for a worker to train on.
-
-    The worker cannot share the page's memory, so the page writes the arrays
-    once and passes the returned path as `TrainingJob.start`'s ``dataset``.
-    The file name holds a hash of the contents, so the same data is written once.
-
-    Args:
-        dataset: A ``core.data.image_dataset.ImageDataset``.
-        folder: Where to write (default: ``datasets/`` in the runs folder).
-
-    Returns:
-        The ``.npz`` path (``x_train``, ``y_train``, ``x_test``, ``y_test``,
-        ``class_names``, ``source``). A data set without test images is
-        evaluated on its validation split.
-    """
-    import hashlib
-    import io
-
-    arrays = {
-        "x_train": np.asarray(dataset.x_train),
-        "y_train": np.asarray(dataset.y_train),
-        "x_test": np.asarray(dataset.x_test),
-        "y_test": np.asarray(dataset.y_test),
-        "class_names": np.asarray([str(name) for name in dataset.class_names]),
-        "source": np.asarray(str(dataset.source)),
-    }
-    digest = hashlib.sha1(usedforsecurity=False)
-    for key, value in arrays.items():
-        digest.update(key.encode())
-        digest.update(str(value.shape).encode())
-        digest.update(np.ascontiguousarray(value).tobytes())
-    target_folder = Path(folder) if folder is not None else runs_root() / "datasets"
-    path = target_folder / f"{_slug(str(dataset.name))}-{digest.hexdigest()[:12]}.npz"
-    if not path.is_file():
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        atomic_write_bytes(path, buffer.getvalue(), durable=False)
-    return path
-
-
-def count_live_jobs(runs_root_dir: str | os.PathLike | None = None) -> int:
-    """Return how many runs under the runs folder have a live worker."""
-    return sum(1 for run in list_runs(runs_root_dir) if run.status.is_live)
-
-
-def max_jobs() -> int:
-    """The server-wide cap on simultaneous jobs (``$CONVSCOPE_MAX_JOBS``, default 2).
-
-    Raises:
-        ValueError: the variable is set to something other than an integer >= 1.
-    """
-    text = os.environ.get(MAX_JOBS_ENV)
-    if not text:
-        return DEFAULT_MAX_JOBS
-    number = _parse_setting(MAX_JOBS_ENV, text, int, "an integer")
-    return check_int(number, MAX_JOBS_ENV, minimum=1)
-
-
-def idle_stop_seconds() -> float:
-    """Seconds without a poll before a job stops itself (``$CONVSCOPE_IDLE_STOP_SECONDS``).
-
-    Raises:
-        ValueError: the variable is set to something other than a finite number > 0.
-    """
-    text = os.environ.get(IDLE_STOP_ENV)
-    if not text:
-        return DEFAULT_IDLE_STOP_SECONDS
-    seconds = _parse_setting(IDLE_STOP_ENV, text, float, "a number of seconds")
-    return check_real(seconds, IDLE_STOP_ENV, minimum=0.0, open_min=True)
-
-
-def _parse_setting(name: str, text: str, parse, expected: str):
-    """An environment variable's text as a number: ``parse(text)``, or a ValueError naming it.
-
-    >>> _parse_setting("CONVSCOPE_MAX_JOBS", "two", int, "an integer")
-    Traceback (most recent call last):
-    ValueError: `CONVSCOPE_MAX_JOBS` must be an integer. Received: CONVSCOPE_MAX_JOBS='two'.
-    """
-    try:
-        return parse(text)
-    except ValueError:
-        raise ValueError(f"`{name}` must be {expected}. {received(name, text)}") from None
 
 
 def prepare_run(
@@ -206,11 +120,13 @@ def prepare_run(
     models_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     idle_stop: float | None = None,
+    owner: str | None = None,
+    waiting: bool = False,
 ) -> Path:
     """Create a run directory with its ``config.json`` and a ``queued`` status.
 
-    `TrainingJob.start` calls this and then starts a worker on it; the command
-    line runs the worker in its own process instead.
+    `TrainingJob.submit` calls this (``waiting=True``), queues the run and starts its
+    worker when a slot is free; the command line runs the worker in its own process instead.
 
     Args:
         model: A model spec as a dict (``core.nets.specs.spec_to_dict``), a
@@ -232,6 +148,8 @@ def prepare_run(
         overwrite: Let ``save_as`` replace a model of the same name.
         idle_stop: Seconds without a poll before the job stops itself; None
             disables the watchdog (the command line does that).
+        owner: The browser (or session) starting it, so its other tabs find the run.
+        waiting: Write the status ``"waiting"`` (in the training queue, no worker yet).
 
     Returns:
         The new run directory.
@@ -250,11 +168,13 @@ def prepare_run(
         save_as = validate_name(save_as, argument="save_as")
     if idle_stop is not None:
         idle_stop = check_real(idle_stop, "idle_stop", minimum=0.0, open_min=True)
+    if owner is not None:
+        owner = check_owner(owner)
 
     root = runs_root(runs_root_dir)
     root.mkdir(parents=True, exist_ok=True)
     model_label = model_request_label(model_entry)
-    label = _slug(f"{model_label}-{dataset_request_label(dataset_entry)}")
+    label = slug(f"{model_label}-{dataset_request_label(dataset_entry)}")
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-{secrets.token_hex(3)}"
     run_dir = root / run_id
     run_dir.mkdir()
@@ -271,11 +191,13 @@ def prepare_run(
             "models_dir": os.fspath(Path(models_dir).resolve()) if models_dir else None,
             "overwrite": overwrite,
             "idle_stop_seconds": idle_stop,
+            "owner": owner,
         },
     )
+    state, message = ("waiting", WAITING_MESSAGE) if waiting else ("queued", "Starting")
     atomic_write_json(
         run_dir / STATUS_FILE,
-        {"state": "queued", "message": "Starting", "epochs": config.epochs, "updated": time.time()},
+        {"state": state, "message": message, "epochs": config.epochs, "updated": time.time()},
     )
     return run_dir
 
@@ -303,7 +225,20 @@ class TrainingJob:
         return f"TrainingJob({os.fspath(self.run_dir)!r})"
 
     @classmethod
-    def start(
+    def start(cls, model, dataset, config: TrainConfig | None = None, **options) -> TrainingJob:
+        """Create a run directory and start its worker process now, or refuse.
+
+        Takes the arguments of `submit` but never waits: when no slot is free for it (the
+        cap is reached, or older jobs wait in the queue), nothing is left behind.
+
+        Raises:
+            JobCapError: if no slot is free for it now.
+            ValueError, TypeError, WeightsUnavailableError: as for `submit`.
+        """
+        return cls.submit(model, dataset, config, wait=False, **options)
+
+    @classmethod
+    def submit(
         cls,
         model,
         dataset,
@@ -312,9 +247,17 @@ class TrainingJob:
         runs_root_dir: str | os.PathLike | None = None,
         idle_stop: float | None = None,
         job_cap: int | None = None,
+        owner: str | None = None,
+        wait: bool = True,
+        queue: JobQueue | None = None,
         **run_options,
     ) -> TrainingJob:
-        """Create a run directory and start its worker process.
+        """Create a run directory and start its worker, or queue it until a slot frees.
+
+        The run joins the tail of the training queue and the queue is promoted at once,
+        so it starts now when a slot is free and nobody waits before it; otherwise its
+        state is ``"waiting"`` and the first promoter after a slot frees starts it (see
+        `promote_waiting`: the server whose worker ended, or any page polling).
 
         Args:
             model, dataset, config: As for `prepare_run`.
@@ -322,14 +265,19 @@ class TrainingJob:
             idle_stop: Watchdog timeout in seconds (default ``$CONVSCOPE_IDLE_STOP_SECONDS``
                 or 600).
             job_cap: Most jobs running at once (default ``$CONVSCOPE_MAX_JOBS`` or 2).
+            owner: The browser (or session) asking; at most one waiting job per owner.
+            wait: False: refuse (`JobCapError`) instead of waiting.
+            queue: The training queue (default: `default_job_queue` of the runs folder).
             **run_options: ``preprocessing``, ``save_as``, ``models_dir``, ``overwrite``,
                 as for `prepare_run`.
 
         Returns:
-            The started job (state ``"queued"`` until TensorFlow has loaded).
+            The job: ``"waiting"`` in the queue, or started (state ``"queued"`` until
+            TensorFlow has loaded).
 
         Raises:
-            JobCapError: if ``job_cap`` jobs are already running.
+            JobCapError: ``wait`` is False and no slot is free for it now.
+            core.jobs.job_queue.AlreadyQueuedError: ``owner`` already has a waiting job.
             ValueError, TypeError: for a bad argument, before anything starts; also for a
                 transfer model (``{"transfer": "MobileNetV2", "weights": ...}``) on images
                 that are not RGB or smaller than 32×32.
@@ -340,21 +288,34 @@ class TrainingJob:
         check_transfer_can_start(model, dataset, run_options.get("preprocessing"))
         cap = max_jobs() if job_cap is None else check_int(job_cap, "job_cap", minimum=1)
         idle = idle_stop_seconds() if idle_stop is None else idle_stop
+        owner = check_owner(owner) if owner is not None else None
         root = runs_root(runs_root_dir)
         root.mkdir(parents=True, exist_ok=True)
-        with _jobs_lock(root):
+        queue = default_job_queue(root) if queue is None else queue
+        run_dir = prepare_run(
+            model,
+            dataset,
+            config,
+            runs_root_dir=root,
+            idle_stop=idle,
+            owner=owner,
+            waiting=True,
+            **run_options,
+        )
+        job = cls(run_dir)
+        try:
+            queue.enqueue(job.run_id, owner or f"direct:{secrets.token_hex(8)}")
+        except BaseException:  # AlreadyQueuedError, ...: leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        promote_waiting(root, job_cap=cap, queue=queue)
+        if not wait and job.status().is_waiting and job.cancel():
             live = count_live_jobs(root)
-            if live >= cap:
-                jobs = "training job is" if live == 1 else "training jobs are"
-                raise JobCapError(
-                    f"{live} {jobs} already running on this server (the limit is {cap}). "
-                    "Wait for one to finish or stop one, then start again."
-                )
-            run_dir = prepare_run(
-                model, dataset, config, runs_root_dir=root, idle_stop=idle, **run_options
+            jobs = "training job is" if live == 1 else "training jobs are"
+            raise JobCapError(
+                f"{live} {jobs} already running on this server (the limit is {cap}). "
+                "Wait for one to finish or stop one, then start again."
             )
-            job = cls(run_dir)
-            job._launch()
         return job
 
     @classmethod
@@ -394,11 +355,28 @@ class TrainingJob:
         worker = default_runner().start("train", self.run_dir, log_path=self.run_dir / LOG_FILE)
         atomic_write_bytes(self.run_dir / PID_FILE, str(worker.pid).encode())
         run_dir = self.run_dir
-        worker.on_exit(
-            lambda ended: mark_failed_if_live(
-                run_dir, f"The training worker stopped unexpectedly ({ended.exit_reason()})."
+
+        def ended(worker) -> None:
+            mark_failed_if_live(
+                run_dir, f"The training worker stopped unexpectedly ({worker.exit_reason()})."
             )
-        )
+            _promote_quietly(run_dir.parent)  # its slot is free: start the next waiting job
+
+        worker.on_exit(ended)
+
+    # -- the training queue ---------------------------------------------------
+
+    def cancel(self, owner: str | None = None, *, queue: JobQueue | None = None) -> bool:
+        """Take a waiting run out of the queue and delete its folder; True when it did.
+
+        False when the run is not waiting any more (a promoter started it first: follow
+        it as a running job) or, with ``owner`` given, when it is someone else's.
+        """
+        queue = default_job_queue(self.run_dir.parent) if queue is None else queue
+        if not queue.cancel(self.run_id, owner):
+            return False
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        return True
 
     # -- steering ---------------------------------------------------------
 
@@ -542,19 +520,48 @@ class TrainingJob:
         )
 
 
-def _slug(text: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "-" for c in text.lower())
-    return "-".join(part for part in cleaned.split("-") if part)[:40] or "run"
+def promote_waiting(
+    runs_root_dir: str | os.PathLike | None = None,
+    *,
+    job_cap: int | None = None,
+    queue: JobQueue | None = None,
+) -> list[TrainingJob]:
+    """Start the waiting jobs that fit under the cap, oldest first; returns those started.
 
+    Cheap when nothing waits (one read of the queue), so every page that polls a run
+    calls it, and so does each server when it starts and whenever one of its workers
+    ends. The queue's lock makes racing callers start each job exactly once.
+    """
+    root = runs_root(runs_root_dir)
+    cap = max_jobs() if job_cap is None else check_int(job_cap, "job_cap", minimum=1)
+    queue = default_job_queue(root) if queue is None else queue
+    started: list[TrainingJob] = []
 
-@contextlib.contextmanager
-def _jobs_lock(root: Path) -> Iterator[None]:
-    """Serialise job starts across sessions and processes (count, then start)."""
-    import fcntl
-
-    with open(root / _LOCK_FILE, "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    def start(entry: QueueEntry) -> None:
+        job = TrainingJob(root / entry.run_id)
+        if not job.status().is_waiting:
+            return  # deleted, or damaged by hand: nothing to start
         try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            atomic_write_json(
+                job.run_dir / STATUS_FILE,
+                {
+                    **read_json(job.run_dir / STATUS_FILE, default={}),
+                    "state": "queued",
+                    "message": "Starting",
+                    "updated": time.time(),
+                },
+            )
+            job._launch()
+        except Exception as error:  # recorded in the run folder, never raised to a page
+            mark_failed_if_live(job.run_dir, f"The training worker could not start ({error}).")
+        else:
+            started.append(job)
+
+    queue.promote(lambda: cap - count_live_jobs(root), start)
+    return started
+
+
+def _promote_quietly(root: Path) -> None:
+    """`promote_waiting` from a worker's exit watcher: a failure there reaches no page."""
+    with contextlib.suppress(Exception):
+        promote_waiting(root)

@@ -131,7 +131,24 @@ def test_a_queued_run_without_a_pid_is_live_until_it_is_stale(run_dir):
     config = read_json(run_dir / runs.CONFIG_FILE)
     old = time.time() - runs.PULSE_STALE_SECONDS - 1
     (run_dir / runs.CONFIG_FILE).write_text(json.dumps({**config, "created": old}))
+    assert runs.read_status(run_dir).state == "queued"  # its status was just written
+    os.utime(run_dir / runs.STATUS_FILE, (old, old))
     assert runs.read_status(run_dir).state == "failed"
+
+
+def test_a_waiting_run_is_live_without_a_worker_and_holds_no_slot(tmp_path):
+    run_dir = training_job.prepare_run(
+        tiny_spec_dict(), "mnist", runs_root_dir=tmp_path, waiting=True, owner="browser:1"
+    )
+    old = time.time() - runs.PULSE_STALE_SECONDS - 1
+    os.utime(run_dir / runs.STATUS_FILE, (old, old))
+    status = runs.read_status(run_dir)
+    assert (status.state, status.is_live, status.holds_slot) == ("waiting", True, False)
+    assert training_job.count_live_jobs(tmp_path) == 0
+    run = runs.list_runs(tmp_path)[0]
+    assert run.owner == "browser:1" and run.status.is_waiting
+    with pytest.raises(ValueError, match="still going"):
+        runs.delete_run(run_dir)
 
 
 def test_a_live_pid_with_a_stale_pulse_is_someone_else(run_dir):
