@@ -256,3 +256,13 @@ def test_a_dead_holders_lock_frees_itself(redis_url):
 def test_queues_under_other_prefixes_are_apart(redis_url):
     RedisJobQueue(redis_url, prefix="course-a:").enqueue("run-a", "browser-1")
     assert RedisJobQueue(redis_url, prefix="course-b:").list() == []
+
+
+def test_the_redis_queue_has_every_method_of_the_interface_and_the_sqlite_queue():
+    from core.jobs.job_queue import JobQueue
+
+    def public(kind) -> set[str]:
+        return {name for name in dir(kind) if not name.startswith("_")}
+
+    missing = (public(JobQueue) | public(SqliteJobQueue)) - public(RedisJobQueue)
+    assert missing <= {"path"}, missing  # the SQLite file's path has no Redis counterpart

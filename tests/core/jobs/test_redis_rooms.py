@@ -466,3 +466,13 @@ def test_an_unreachable_redis_raises_a_connection_error():
     store = RedisRoomStore("redis://127.0.0.1:1/0")
     with pytest.raises(redis.ConnectionError):
         store.read_room("K7XQ3M")
+
+
+def test_the_redis_store_has_every_method_of_the_interface_and_the_sqlite_store():
+    from core.jobs.rooms import RoomStore
+
+    def public(kind) -> set[str]:
+        return {name for name in dir(kind) if not name.startswith("_")}
+
+    missing = (public(RoomStore) | public(SqliteRoomStore)) - public(RedisRoomStore)
+    assert missing <= {"path"}, missing  # the SQLite file's path has no Redis counterpart
