@@ -77,8 +77,8 @@ def add_click_targets(figure: go.Figure, shape: tuple[int, int], *, hover: str, 
 
 def clicked_cell(event_key: str) -> tuple[int, int] | None:
     """The `(row, column)` clicked in the chart `event_key` since the last call, else None."""
-    event = st.session_state.get(event_key)
-    points = (getattr(event, "selection", None) or {}).get("points", []) if event else []
+    event = st.session_state.get(event_key) or {}
+    points = (event.get("selection") or {}).get("points") or []
     if not points:
         return None
     point = points[0]
