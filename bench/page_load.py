@@ -1,0 +1,278 @@
+"""First paint of every page, next to a bare Streamlit page with one image (issue 12).
+
+Starts ``streamlit run app.py`` and, on another port, ``bench/page_load_reference.py`` (a
+bare page with one image). For each page it first makes one cold visit (the server's first
+run of that page: its imports, the inference worker for Inspect; printed apart), then
+``--rounds`` rounds that each visit the reference and the page in turn, each in a fresh
+headless Chromium context (nothing cached, a new Streamlit session).
+
+A visit has settled when Streamlit is no longer running the script, the main area shows
+content and nothing in the page has changed for ``QUIET_MS`` (no DOM change, no image
+loading): its time is that of the last change, from the start of navigation, read in the
+page. The ratio of the page's median to the reference's median measured in the same rounds
+is the figure to watch (target: at most 1.5×); absolute times on a shared machine say little.
+
+Beside the time it prints what the browser spent it on (Chrome's own counters through the
+DevTools protocol, medians over the rounds): script, layout and style time, DOM elements,
+Plotly figures (and how many of them are hidden, in a closed tab or expander), pictures.
+
+Run: ``python bench/page_load.py [--rounds 5] [--pages pooling,inspect_network]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.browser_helpers import free_port, open_browser, running_app
+
+# Every page of app.py, by its address.
+PAGES = {
+    "home": "/",
+    "pixels_channels": "/pixels_channels",
+    "kernel_playground": "/kernel_playground",
+    "convolution_arithmetic": "/convolution_arithmetic",
+    "pooling": "/pooling",
+    "backpropagation": "/backpropagation",
+    "train_cnn": "/train_cnn",
+    "inspect_network": "/inspect_network",
+    "architectures": "/architectures",
+}
+
+TARGET_RATIO = 1.5
+
+QUIET_MS = 800
+
+VIEWPORT = {"width": 1400, "height": 900}
+
+# Installed before the page's own scripts: notes the time of every change to the page.
+WATCH = """() => {
+    window.__lastChange = 0;
+    const mark = () => { window.__lastChange = performance.now(); };
+    addEventListener('load', mark, true);  // pictures (capture: load does not bubble)
+    addEventListener('DOMContentLoaded', () => {
+        new MutationObserver(mark).observe(document.body, {
+            subtree: true, childList: true, attributes: true, characterData: true,
+        });
+    });
+}"""
+
+SETTLED = f"""() => {{
+    const app = document.querySelector('[data-testid="stApp"]');
+    const running = document.querySelector('[data-testid="stStatusWidget"]')
+        || !app || app.getAttribute('data-test-script-state') === 'running';
+    const content = document.querySelector(
+        '[data-testid="stMain"] [data-testid="stElementContainer"]');
+    const busy = [...document.images].some(image => !image.complete);
+    return !running && content && !busy && performance.now() - window.__lastChange > {QUIET_MS};
+}}"""
+
+COUNTS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    return {
+        elements: document.getElementsByTagName('*').length,
+        main_elements: main ? main.getElementsByTagName('*').length : 0,
+        plotly: plots.length,
+        plotly_hidden: plots.filter(plot => plot.offsetParent === null).length,
+        images: document.images.length,
+        iframes: document.querySelectorAll('iframe').length,
+        settled_ms: window.__lastChange,
+        kinds: [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stElementContainer"] > [data-testid]')]
+            .map(element => element.getAttribute('data-testid')),
+    };
+}"""
+
+# Chrome's counters (seconds) that say where the time went.
+CDP_METRICS = {
+    "script": "ScriptDuration",
+    "layout": "LayoutDuration",
+    "style": "RecalcStyleDuration",
+    "tasks": "TaskDuration",
+}
+
+
+@contextlib.contextmanager
+def reference_server():
+    """``streamlit run bench/page_load_reference.py`` on a free port; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "bench" / "page_load_reference.py"),
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2),
+            ):
+                break
+            if process.poll() is not None:
+                raise RuntimeError("the reference page's server did not start")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def script_time_by_file(profile: dict) -> collections.Counter:
+    """Milliseconds of JavaScript run per script file, from a CDP CPU profile's samples."""
+    files = {}
+    for node in profile["nodes"]:
+        url = node["callFrame"]["url"]
+        files[node["id"]] = (
+            url.rsplit("/", 1)[-1].split("?")[0] or node["callFrame"]["functionName"]
+        )
+    spent = collections.Counter()
+    for node_id, delta in zip(profile["samples"], profile["timeDeltas"], strict=True):
+        spent[files.get(node_id) or "(other)"] += delta / 1e3
+    return spent
+
+
+def visit(browser, url: str, timeout_ms: int, *, profile: bool = False) -> dict:
+    """Open ``url`` in a fresh context; return its settle time (ms), counts and CDP figures.
+
+    With ``profile``, also the JavaScript time per script file (``"profile"``).
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.add_init_script(f"({WATCH})()")
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        if profile:
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+            cdp.send("Profiler.start")
+        page.goto(url)
+        try:
+            page.wait_for_function(SETTLED, timeout=timeout_ms, polling=100)
+            settled = True
+        except PlaywrightTimeoutError:  # still changing (a live chart?): counted as the limit
+            settled = False
+        result = page.evaluate(COUNTS)
+        if not settled:
+            result["settled_ms"], result["unsettled"] = float(timeout_ms), True
+        if page.query_selector('[data-testid="stException"]'):
+            result["error"] = True
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        for name, key in CDP_METRICS.items():
+            result[name] = metrics.get(key, 0.0) * 1e3
+        if profile:
+            result["profile"] = script_time_by_file(cdp.send("Profiler.stop")["profile"])
+        return result
+    finally:
+        context.close()
+
+
+def element_kinds(kinds: list[str], top: int = 6) -> str:
+    """The most frequent kinds of element in the main area, e.g. ``stMarkdown×12``.
+
+    >>> element_kinds(["stMarkdown", "stImage", "stMarkdown"])
+    'stMarkdown×2 stImage×1'
+    """
+    counts = collections.Counter(kinds).most_common(top)
+    return " ".join(f"{kind}×{count}" for kind, count in counts)
+
+
+def median_of(visits: list[dict], key: str) -> float:
+    return statistics.median(v[key] for v in visits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="reference/page pairs per page")
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated page names")
+    parser.add_argument(
+        "--profile", action="store_true", help="also the script time per file of each page"
+    )
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds per visit")
+    args = parser.parse_args()
+    names = [name.strip() for name in args.pages.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(PAGES))
+    if unknown:
+        parser.error(f"unknown pages {unknown}; known: {', '.join(PAGES)}")
+    timeout_ms = int(args.timeout * 1e3)
+
+    with running_app() as app, reference_server() as reference, open_browser() as browser:
+        visit(browser, reference, timeout_ms)  # the reference server's first run
+        print(
+            f"{args.rounds} rounds per page, each a fresh context; medians "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
+        header = (
+            f"{'page':24s} {'cold ms':>8s} {'page ms':>8s} {'ref ms':>7s} {'ratio':>6s}"
+            f" {'script':>7s} {'layout':>7s} {'style':>6s} {'nodes':>6s} {'plotly':>7s}"
+            f" {'images':>6s}"
+        )
+        print(header)
+        worst, all_references = 0.0, []
+        for name in names:
+            url = app.url + PAGES[name]
+            cold = visit(browser, url, timeout_ms)
+            pages, references = [], []
+            for _ in range(args.rounds):
+                references.append(visit(browser, reference, timeout_ms))
+                pages.append(visit(browser, url, timeout_ms))
+            all_references += references
+            ours, ref = median_of(pages, "settled_ms"), median_of(references, "settled_ms")
+            worst = max(worst, ours / ref)
+            last = pages[-1]
+            print(
+                f"{name:24s} {cold['settled_ms']:8.0f} {ours:8.0f} {ref:7.0f} {ours / ref:6.2f}"
+                f" {median_of(pages, 'script'):7.0f} {median_of(pages, 'layout'):7.0f}"
+                f" {median_of(pages, 'style'):6.0f} {last['elements']:6d}"
+                f" {last['plotly']:>3d}/{last['plotly_hidden']:<3d} {last['images']:6d}"
+                + ("  (error shown)" if any(v.get("error") for v in pages) else "")
+                + ("  (did not settle)" if any(v.get("unsettled") for v in pages) else ""),
+            )
+            print(f"{'':24s} {element_kinds(last['kinds'])}", flush=True)
+            if args.profile:
+                spent = visit(browser, url, timeout_ms, profile=True)["profile"]
+                files = " ".join(f"{name} {ms:.0f}" for name, ms in spent.most_common(6))
+                print(f"{'':24s} script ms by file: {files}", flush=True)
+        print(
+            f"reference page: script {median_of(all_references, 'script'):.0f} ms, "
+            f"{all_references[-1]['elements']} nodes"
+        )
+        print(
+            f"worst page / reference: {worst:.2f}×  (target <= {TARGET_RATIO}×); "
+            "script/layout/style: ms of the browser's main thread; plotly: figures/hidden"
+        )
+
+
+if __name__ == "__main__":
+    main()
