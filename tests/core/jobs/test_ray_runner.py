@@ -154,14 +154,17 @@ def test_without_the_variable_workers_stay_local_and_ray_is_never_imported():
 
 @pytest.fixture(scope="module")
 def ray_default():
-    """The app's default runner on one local Ray instance with 2 CPUs; each job asks for 1."""
+    """The app's default runner on one local Ray instance with 2 CPUs and a GPU; each job asks
+    for 1 CPU."""
     import ray
 
     saved = {name: os.environ.get(name) for name in (RAY_ADDRESS_ENV, RAY_CPUS_ENV)}
     os.environ[RAY_ADDRESS_ENV] = "local"
     os.environ[RAY_CPUS_ENV] = "1"
     started = time.monotonic()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # One logical GPU: Ray only counts it, so a GPU job's declaration is tested here too (its
+    # TensorFlow finds no CUDA driver and trains on the CPU).
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     print(f"Ray started in {time.monotonic() - started:.1f} s")
     saved_default, runner._DEFAULT = runner._DEFAULT, None
     default = runner.default_runner()
@@ -183,6 +186,12 @@ def cluster_cpus_free(ray) -> float:
     return ray.available_resources().get("CPU", 0.0)
 
 
+def process_environment(pid: int) -> list[str]:
+    """The environment a (local) process started with, as ``NAME=value`` strings."""
+    with open(f"/proc/{pid}/environ", "rb") as stream:
+        return stream.read().decode(errors="replace").split("\0")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
@@ -202,7 +211,9 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     # The core it declared is the core it trains on: one thread per op.
     threads = read_json(job.run_dir / runs.STATUS_FILE)["threads"]
     assert (threads["cores"], threads["intra_op"]) == (1, 1)
-    assert cluster_cpus_free(ray) == 1.0  # the job holds one of the two
+    assert cluster_cpus_free(ray) == 1.0  # the job holds one of the two cores
+    assert ray.available_resources().get("GPU", 0.0) == 0.0  # and the GPU, which it sees:
+    assert "CUDA_VISIBLE_DEVICES=0" in process_environment(job.pid)
 
     job.pause()
     paused = wait_for(lambda: (s := job.poll()).state == "paused" and s, timeout=60, what="pause")
@@ -218,6 +229,7 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     assert worker.wait(60) == 0
     wait_for(lambda: ray_default.find(worker.pid) is None, timeout=30, what="forget")
     wait_for(lambda: cluster_cpus_free(ray) == 2.0, timeout=60, what="the core back")
+    assert ray.available_resources().get("GPU", 0.0) == 1.0
     stopped = time.monotonic()
 
     # The worker on the node saved the model into the shared store.
@@ -234,6 +246,8 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
         image = np.load(tiny_dataset)["x_test"][0].astype(np.float32)[..., np.newaxis] / 255.0
         maps = client.feature_maps(stored, image)
         assert isinstance(ray_default.find(client.worker_pid), RayWorker)
+        # The inspection worker takes no GPU and sees none.
+        assert "CUDA_VISIBLE_DEVICES=" in process_environment(client.worker_pid)
         first = model.layers[0]
         reference = keras.Model(model.inputs, first.output)([image[np.newaxis]]).numpy()[0]
         np.testing.assert_allclose(maps.maps[first.name], reference, rtol=1e-5, atol=1e-6)
