@@ -30,9 +30,11 @@ from ui.train.live import (
     train_settings,
 )
 from ui.train.results import model_store_manager, save_controls, show_evaluation
+from ui.widgets.presentation import main_picture
 
 st.title("Train a CNN")
 LINK.start()  # a shared link sets data, augmentation, architecture and settings
+main_picture(".st-key-train-samples_chart", ".st-key-train-curves_chart")  # presentation
 st.caption(
     "Choose the images, stack the layers, press Start, and watch the loss fall and the "
     "first-layer filters turn from random noise into edge and blob detectors."
@@ -83,7 +85,9 @@ start_col.button(
     help="Train this architecture on this data. Training runs in the background: the page "
     "stays usable.",
 )
-if job_is_live:
+if job_is_live and job.status().is_waiting:
+    note_col.caption("Your job waits in the queue: cancel it to start a different one.")
+elif job_is_live:
     note_col.caption("A run is in progress: stop it or let it finish to start another.")
 elif not ready:
     note_col.caption("Fix the data, architecture or settings above to start training.")

@@ -122,26 +122,59 @@ def test_augmentation_preview_keeps_the_image_when_nothing_is_switched_on():
     assert smooth([1.0, 0.0], weight=0.5) == pytest.approx([1.0, 1 / 3])
 
 
-def fake_live_run(runs_root: Path) -> Path:
+def fake_live_run(runs_root: Path, *, eta: float = 170.0) -> Path:
     """A run folder that looks live (this test process as its worker) to fill the job cap."""
     run_dir = runs_root / "20260101-000000-busy-000000"
     run_dir.mkdir(parents=True)
     config = {"run_id": run_dir.name, "created": time.time(), "model": {"preset": "mlp"}}
     (run_dir / "config.json").write_text(json.dumps({**config, "dataset": {"name": "mnist"}}))
-    (run_dir / "status.json").write_text(json.dumps({"state": "running", "epochs": 1}))
+    status = {"state": "running", "epochs": 1, "eta_seconds": eta, "elapsed_seconds": 20.0}
+    (run_dir / "status.json").write_text(json.dumps(status))
     (run_dir / "worker.pid").write_text(str(os.getpid()))
     (run_dir / "pulse").touch()
     return run_dir
 
 
-def test_over_the_job_cap_start_says_busy(isolated_folders, monkeypatch):
+def infos(at: AppTest) -> str:
+    return "\n".join(i.value for i in at.info)
+
+
+def test_over_the_job_cap_start_waits_in_the_queue_and_can_be_cancelled(
+    isolated_folders, monkeypatch
+):
     monkeypatch.setenv("CONVSCOPE_MAX_JOBS", "1")
     fake_live_run(isolated_folders / "runs")
     at = open_page()
     at.button(key="train.start").click().run()
+    assert not at.exception and not at.error
+    run_dir = Path(at.session_state["train.run_dir"])
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "waiting"
+    text = infos(at)
+    assert "Waiting in the queue: place 1 of 1" in text
+    assert "nobody is ahead of yours" in text and "at most 1 at once" in text
+    assert "should start in about 3 minutes" in text  # the running job's ETA: 170 s
+    assert at.button(key="train.start").disabled
+    assert "waits in the queue" in captions(at)
+    # The same browser in a second tab (a new session with its id) sees the waiting job.
+    other = AppTest.from_file(PAGE, default_timeout=90)
+    other.session_state["train.browser_id"] = at.session_state["train.browser_id"]
+    other.run()
+    assert other.session_state["train.run_dir"] == str(run_dir)
+    assert "Waiting in the queue: place 1 of 1" in infos(other)
+    assert other.button(key="train.start").disabled
+    # Another browser sees no job of its own and may queue one behind it.
+    stranger = open_page()
+    assert "train.run_dir" not in stranger.session_state
+    stranger.button(key="train.start").click().run()
+    assert "Waiting in the queue: place 2 of 2" in infos(stranger)
+    assert "1 job is ahead of yours" in infos(stranger)
+    at.button(key="train.cancel").click().run()
     assert not at.exception
-    assert any("busy" in w.value and "limit is 1" in w.value for w in at.warning)
-    assert "train.run_dir" not in at.session_state
+    assert "left the queue" in infos(at)
+    assert not run_dir.exists() and "train.run_dir" not in at.session_state
+    assert not at.button(key="train.start").disabled
+    stranger.run()
+    assert "Waiting in the queue: place 1 of 1" in infos(stranger)
 
 
 def test_a_missing_run_in_the_address_is_a_warning_not_a_traceback():

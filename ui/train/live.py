@@ -15,10 +15,19 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.jobs.job_queue import AlreadyQueuedError
 from core.jobs.runs import STATUS_DAMAGED, RunStatus, list_runs
 from core.jobs.train_config import OPTIMIZERS, TrainConfig
-from core.jobs.training_job import JobCapError, TrainingJob
+from core.jobs.training_job import TrainingJob
 from core.nets.transfer import WeightsUnavailableError
+from ui.train.queue import (
+    browser_id,
+    own_live_run,
+    promote_at_server_start,
+    promote_quietly,
+    queue_view,
+    show_cancel_message,
+)
 
 POLL_SECONDS = 1.0
 
@@ -33,6 +42,7 @@ START_MESSAGE_KEY = "train.start_message"
 
 
 STATE_WORDS = {
+    "waiting": "Waiting in the queue",
     "queued": "Starting (loading TensorFlow)…",
     "running": "Training",
     "paused": "Paused",
@@ -137,17 +147,22 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
 
 
 def start_job(model_request: dict, choice, config: TrainConfig) -> None:
-    """Start button callback: start a worker and follow it, or leave a message for the page.
+    """Start button callback: start a worker (or queue the job) and follow it, or leave a
+    message for the page.
 
     It runs before the script, so the rerun already shows the job as live (Start disabled).
-    Over the job cap the message says the server is busy.
+    Over the job cap the job waits in the queue, and the live view shows its place.
     """
     try:
-        job = TrainingJob.start(
-            model_request, choice.training_source, config, preprocessing=choice.preprocessing
+        job = TrainingJob.submit(
+            model_request,
+            choice.training_source,
+            config,
+            preprocessing=choice.preprocessing,
+            owner=browser_id(),
         )
-    except JobCapError as error:
-        st.session_state[START_MESSAGE_KEY] = ("warning", f"The server is busy: {error}")
+    except AlreadyQueuedError as error:
+        st.session_state[START_MESSAGE_KEY] = ("warning", str(error))
     except (ValueError, TypeError, OSError, WeightsUnavailableError) as error:
         st.session_state[START_MESSAGE_KEY] = ("error", f"Training could not start: {error}")
     else:
@@ -160,6 +175,7 @@ def show_start_message() -> None:
     if message is not None:
         kind, text = message
         (st.warning if kind == "warning" else st.error)(text)
+    show_cancel_message()
 
 
 def follow(job: TrainingJob | None) -> None:
@@ -175,7 +191,9 @@ def follow(job: TrainingJob | None) -> None:
 
 
 def current_job() -> TrainingJob | None:
-    """The job this session follows (or the one named in the URL after a reload)."""
+    """The job this session follows (or the one named in the URL after a reload, or this
+    browser's run that is still going, started from another tab)."""
+    promote_at_server_start()
     run_dir = st.session_state.get(RUN_DIR_KEY)
     try:
         if run_dir:
@@ -190,7 +208,11 @@ def current_job() -> TrainingJob | None:
     except (FileNotFoundError, ValueError):
         st.warning("The run this page was following no longer exists.")
         follow(None)
-    return None
+        return None
+    job = own_live_run()
+    if job is not None:
+        follow(job)
+    return job
 
 
 def recent_runs_picker() -> None:
@@ -497,9 +519,14 @@ def live_view(job: TrainingJob) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if was_live else None)
     def _view():
+        if was_live:
+            promote_quietly()  # any page polling starts the head of the queue when a slot frees
         status = job.poll()
         if was_live and not status.is_live:
             st.rerun()  # the whole page: show the results, stop polling
+        if status.is_waiting:
+            queue_view(job, on_cancelled=lambda: follow(None))
+            return
         run_controls(job, status)
         show_progress(status)
         if problems := job.problems(status):

@@ -270,16 +270,23 @@ def press_start(model_request, source="mnist", preprocessing=None) -> AppTest:
     return at
 
 
-def test_over_the_job_cap_start_says_the_server_is_busy(runs_root, monkeypatch):
+def test_over_the_job_cap_start_queues_the_job_once_per_browser(runs_root, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_MAX_JOBS", "1")
     busy = new_run(runs_root)
     write_status(busy, state="running")
-    at = press_start({"preset": "mlp"})
+    at = press_start("mlp")
+    assert not at.warning and not at.error
+    waiting = Path(at.session_state[RUN_DIR_KEY])
+    assert runs.read_status(waiting).state == "waiting"
+    assert (
+        json.loads((waiting / runs.CONFIG_FILE).read_text())["owner"]
+        == (at.session_state["train.browser_id"])
+    )
+    at.button(key="start").click().run()  # a second job from the same browser
     [warning] = [w.value for w in at.warning]
-    assert warning.startswith("The server is busy: 1 training job is already running")
-    assert "the limit is 1" in warning
-    assert RUN_DIR_KEY not in at.session_state
-    assert [path for path in runs_root.iterdir() if path.is_dir()] == [busy]  # no new run
+    assert warning.startswith("You already have a training job waiting in the queue")
+    assert Path(at.session_state[RUN_DIR_KEY]) == waiting
+    assert sorted(path for path in runs_root.iterdir() if path.is_dir()) == sorted([busy, waiting])
     at.run()
     assert not at.warning  # said once
     assert START_MESSAGE_KEY not in at.session_state
