@@ -21,6 +21,8 @@ from ui.architectures.table import show_headline, show_layer_table
 from ui.train.architecture import request_preset
 from ui.train.link import train_this
 from ui.widgets.page_link import request_restore
+from ui.widgets.presentation import is_on as presenting
+from ui.widgets.presentation import main_picture
 
 TRAIN_PAGE = "app_pages/train_cnn.py"
 
@@ -33,6 +35,7 @@ st.caption(
 )
 
 LINK.start()  # `?network=vgg16` and the rest of the page's state; the address follows
+main_picture('[data-testid="stIFrame"]')  # presentation mode starts with the diagram
 pick_col, toggle_col = st.columns([2, 1], vertical_alignment="bottom")
 with pick_col:
     entry = network_picker()
@@ -66,7 +69,7 @@ with diagram_area:
         "branches side by side, orange arrows into a merge. Hover a box for its numbers; "
         "long networks scroll inside the frame."
     )
-    show_diagram(drawing, height=720)
+    show_diagram(drawing, height=330 if presenting() else 720)  # a projector: one screen
 
 table_tab, code_tab = st.tabs(TAB_NAMES, key="arch.tab", on_change="rerun")
 with table_tab:

@@ -36,7 +36,9 @@ st.markdown(
     "covers, and check the size rule from Dumoulin & Visin's guide with your numbers."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
-main_picture(".st-key-arith-stepper-first")  # what presentation mode starts the screen with
+main_picture(
+    ".st-key-arith-stepper-first", fit=(".st-key-arith-view-input", ".st-key-arith-view-output")
+)
 init_state()
 example_picker()
 settings = conv_controls()

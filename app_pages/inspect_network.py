@@ -20,6 +20,7 @@ from ui.inspect.inputs import input_picker, test_set_for
 from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
 from ui.room.offers import offer_class_question
+from ui.widgets.presentation import main_picture
 
 st.title("Inspect a Network")
 st.caption(
@@ -29,6 +30,7 @@ st.caption(
 )
 
 LINK.start()  # a shared link picks the model, the input and every layer; the address follows
+main_picture(".st-key-inspect-input_chart")  # presentation mode: the input and its prediction
 controls, _ = st.columns([3, 1])
 with controls:
     choice = model_picker()

@@ -13,6 +13,7 @@ from core.imaging.images import to_grayscale
 from ui.pixels_channels.link import LINK
 from ui.pixels_channels.views import TAB_NAMES, TABS
 from ui.widgets.image_input import image_picker, show_notes
+from ui.widgets.presentation import main_picture
 
 st.title("Pixels & Channels")
 st.caption(
@@ -22,6 +23,7 @@ st.caption(
 )
 
 LINK.start()  # a shared link sets every control; the address follows every change
+main_picture(".st-key-pixels-tab", ".st-key-pixels-numbers", fit=(".st-key-pixels-numbers",))
 choice = image_picker("pixels", sources=("photo", "digit", "upload", "camera"))
 show_notes(choice)
 pixels = choice.pixels

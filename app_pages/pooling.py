@@ -25,7 +25,9 @@ st.markdown(
     "(average pooling). The map gets smaller, and small shifts of the input matter less."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
-main_picture(".st-key-pool-stepper-first")  # what presentation mode starts the screen with
+main_picture(
+    ".st-key-pool-stepper-first", fit=(".st-key-pool-view-input", ".st-key-pool-view-output")
+)
 # Keyed so the open tab is in the link; every tab still runs (the last one needs the first).
 matrix_tab, image_tab, shift_tab, global_tab = st.tabs(TAB_NAMES, key="pool.tab", on_change="rerun")
 

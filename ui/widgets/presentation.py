@@ -17,6 +17,8 @@ the switch. Keys typed into a text field, a slider or a list are left alone.
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from ui.widgets.page_link import key_class, reserve_params
@@ -162,6 +164,36 @@ KEYBOARD_SCRIPT = """
     }
     if (done) event.preventDefault();
   }, true);
+  // Presentation mode: shrink each picture the page names (window.__convscopeFit) until it
+  // fits the screen below where it starts, and the width of its column.
+  const fit = () => {
+    const on = !!document.querySelector('.st-key-present-bar');
+    const main = document.querySelector('[data-testid="stMain"]');
+    for (const el of document.querySelectorAll('[data-present-zoom]')) {
+      el.style.zoom = '';
+      el.removeAttribute('data-present-zoom');
+    }
+    if (!on || !main) return;
+    const mainTop = main.getBoundingClientRect().top - main.scrollTop;
+    for (const selector of (window.__convscopeFit || [])) {
+      for (const el of document.querySelectorAll(selector)) {
+        if (el.offsetParent === null) continue;
+        const box = el.getBoundingClientRect();
+        const room = window.innerHeight - (box.top - mainTop) - 6;
+        const width = el.parentElement.clientWidth;
+        const zoom = Math.min(1, room / box.height, width / Math.max(el.scrollWidth, 1));
+        if (zoom < 0.995) {
+          el.style.zoom = String(Math.max(zoom, 0.35));
+          el.setAttribute('data-present-zoom', '');
+        }
+      }
+    }
+  };
+  let timer = null;
+  const later = () => { clearTimeout(timer); timer = setTimeout(fit, 150); };
+  new MutationObserver(later).observe(document.body, { childList: true, subtree: true });
+  window.addEventListener('resize', later);
+  window.__convscopeRefit = later;
 })();
 </script>
 """
@@ -242,11 +274,26 @@ def presentation_switch() -> bool:
     return True
 
 
-def main_picture(*selectors: str) -> None:
+def main_picture(*selectors: str, fit: tuple[str, ...] = ()) -> None:
     """A page names its main picture: in presentation mode what comes before it folds away.
 
     ``selectors``: CSS selectors (no commas) of the block to start the screen with, such as
-    ``".st-key-arith-stepper-first"``, one per tab that has its own picture.
+    ``".st-key-arith-stepper-first"``, one per tab that has its own picture. ``fit``:
+    selectors of pictures shrunk, in presentation mode, to fit the screen below their top.
     """
-    if is_on() and not st.session_state.get(CONTROLS_KEY, False):
-        st.html(fold_css(*selectors))
+    if not is_on():
+        return
+    folded = not st.session_state.get(CONTROLS_KEY, False)
+    st.html(
+        fit_script(fit) + (fold_css(*selectors) if folded else ""), unsafe_allow_javascript=True
+    )
+
+
+def fit_script(selectors: tuple[str, ...]) -> str:
+    """The script that names the pictures to fit to the screen (the keys' script fits them).
+
+    >>> fit_script((".st-key-a",))
+    '<script>window.__convscopeFit = [".st-key-a"]; window.__convscopeRefit?.();</script>'
+    """
+    names = json.dumps(list(selectors))
+    return f"<script>window.__convscopeFit = {names}; window.__convscopeRefit?.();</script>"
