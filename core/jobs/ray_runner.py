@@ -38,10 +38,12 @@ from pathlib import Path
 
 from core.base.checks import check_int, check_string, received
 from core.base.paths import PROJECT_ROOT
+from core.jobs.files import atomic_write_bytes
 from core.jobs.runner import (
     RAY_ADDRESS_ENV,
     STOP_GRACE_SECONDS,
     WORKER_CORES_ENV,
+    WORKER_HOST_FILE,
     LocalRunner,
     WorkerProcess,
     describe_exit,
@@ -453,6 +455,8 @@ class RayRunner:
             if folder is not None:  # the page then shows why the run ended
                 mark_failed_if_live(folder, str(error))
             raise
+        if folder is not None:  # the runs folder is shared: every replica reads this
+            atomic_write_bytes(Path(folder) / WORKER_HOST_FILE, started["node"].encode())
         worker = RayWorker(ray, actor, started, task=task, connect=connect)
         with self._lock:
             self._workers[worker.pid] = worker

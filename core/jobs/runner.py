@@ -23,6 +23,7 @@ import contextlib
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +47,11 @@ TRAINING_JOBS_ENV = "CONVSCOPE_TRAINING_JOBS"
 # Set for a worker that a cluster scheduler gave a number of cores (`core.jobs.ray_runner`):
 # it counts those instead of the machine's (`core.worker.environment.usable_cores`).
 WORKER_CORES_ENV = "CONVSCOPE_WORKER_CORES"
+
+
+# Written into a run folder by a runner whose worker runs on another machine: its host name
+# (there the worker's pid means nothing, and `core.jobs.runs` judges it by its pulse).
+WORKER_HOST_FILE = "worker.host"
 
 
 # Set on a server whose jobs run on a Ray cluster (`core.jobs.ray_runner`).
@@ -87,6 +93,20 @@ def pid_alive(pid: int) -> bool:
             return stream.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (FileNotFoundError, IndexError, OSError):
         return True
+
+
+def runs_here(run_dir: str | os.PathLike) -> bool:
+    """Whether a run folder's worker runs on this machine: yes, unless a runner wrote another
+    machine's name in its ``WORKER_HOST_FILE``.
+
+    >>> runs_here("/nonexistent")
+    True
+    """
+    try:
+        host = (Path(run_dir) / WORKER_HOST_FILE).read_text(errors="replace").strip()
+    except OSError:
+        return True
+    return host in ("", socket.gethostname())
 
 
 def describe_exit(returncode: int | None) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from core.base.checks import received
 from core.jobs.files import atomic_write_json, read_json, remove_leftovers
 from core.jobs.run_requests import model_request_label
-from core.jobs.runner import default_runner, pid_alive
+from core.jobs.runner import default_runner, pid_alive, runs_here
 
 RUNS_DIR_ENV = "CONVSCOPE_RUNS_DIR"
 
@@ -529,7 +529,8 @@ def worker_alive(run_dir: Path) -> bool:
             created = 0
         newest = max(created, modified_time(run_dir / STATUS_FILE))
         return now - newest < PULSE_STALE_SECONDS
-    if not pid_alive(pid):
+    # A worker on another machine (a Ray node): its pid means nothing here, its pulse tells.
+    if runs_here(run_dir) and not pid_alive(pid):
         return False
     # A pid can be reused after a reboot; the worker's pulse tells them apart.
     newest = max(modified_time(run_dir / PULSE_FILE), modified_time(run_dir / PID_FILE))

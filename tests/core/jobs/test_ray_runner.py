@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ from core.jobs.ray_runner import (
     connect_address,
     cpus_per_job,
 )
-from core.jobs.runner import RAY_ADDRESS_ENV, WORKER_CORES_ENV, LocalRunner
+from core.jobs.runner import RAY_ADDRESS_ENV, WORKER_CORES_ENV, WORKER_HOST_FILE, LocalRunner
 from core.jobs.worker_client import WorkerClient
 from tests.helpers_training import start_endless, wait_for, wait_until_training
 
@@ -123,6 +124,25 @@ def test_a_node_that_cannot_see_the_run_folder_refuses_the_job(tmp_path):
     assert host.wait() is None  # nothing started, and nothing left waiting
 
 
+def test_a_worker_on_another_machine_is_judged_by_its_pulse_not_its_pid(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a pid that is not running here, as a Ray node's worker's is not
+    (run_dir / runs.PID_FILE).write_text(str(ended.pid))
+    (run_dir / runs.PULSE_FILE).touch()
+    assert runner.runs_here(run_dir) and not runs.worker_alive(run_dir)
+    (run_dir / WORKER_HOST_FILE).write_text("gpu-node-7")
+    assert not runner.runs_here(run_dir) and runs.worker_alive(run_dir)
+    stale = time.time() - 2 * runs.PULSE_STALE_SECONDS
+    for name in (runs.PULSE_FILE, runs.PID_FILE):
+        os.utime(run_dir / name, (stale, stale))
+    assert not runs.worker_alive(run_dir)  # a node lost: its pulse stops
+    (run_dir / runs.PULSE_FILE).touch()
+    (run_dir / WORKER_HOST_FILE).write_text(socket.gethostname())
+    assert runner.runs_here(run_dir) and not runs.worker_alive(run_dir)
+
+
 def test_without_the_variable_workers_stay_local_and_ray_is_never_imported():
     code = (
         "import json, os, sys\n"
@@ -206,6 +226,7 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     job = start_endless(tiny_dataset, tmp_path / "runs", save_as="ray-tiny", models_dir=models)
     worker = ray_default.find(job.pid)
     assert isinstance(worker, RayWorker) and worker.task == "train" and worker.is_alive()
+    assert (job.run_dir / WORKER_HOST_FILE).read_text() == worker.node  # for every replica
     wait_until_training(job, min_step=5)
     trained = time.monotonic()
     # The core it declared is the core it trains on: one thread per op.
