@@ -75,7 +75,7 @@ from core.jobs.run_requests import (
     model_request_label,
     preprocessing_request,
 )
-from core.jobs.runner import default_runner, pid_alive
+from core.jobs.runner import default_runner, pid_alive, runs_here
 from core.jobs.runs import (
     CONFIG_FILE,
     CONTROL_FILE,
@@ -407,6 +407,8 @@ class TrainingJob:
         worker = default_runner().find(pid) if pid is not None else None
         if worker is not None:
             worker.kill()
+        elif pid is not None and not runs_here(self.run_dir):
+            self._command("stop")  # its pid is on another machine (a Ray node): it stops itself
         elif pid is not None and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -143,6 +143,23 @@ def test_a_worker_on_another_machine_is_judged_by_its_pulse_not_its_pid(tmp_path
     assert runner.runs_here(run_dir) and not runs.worker_alive(run_dir)
 
 
+def test_killing_a_job_on_another_machine_asks_it_to_stop_and_kills_nothing_here(tmp_path):
+    from core.jobs.training_job import TrainingJob
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    bystander = subprocess.Popen(["sleep", "60"])  # holds the remote worker's pid number here
+    try:
+        (run_dir / runs.PID_FILE).write_text(str(bystander.pid))
+        (run_dir / WORKER_HOST_FILE).write_text("gpu-node-7")
+        TrainingJob(run_dir).kill()
+        assert read_json(run_dir / runs.CONTROL_FILE)["command"] == "stop"
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 def test_without_the_variable_workers_stay_local_and_ray_is_never_imported():
     code = (
         "import json, os, sys\n"
