@@ -57,8 +57,9 @@ RAY_CPUS_ENV = "CONVSCOPE_RAY_CPUS"
 DEFAULT_RAY_CPUS = 2
 
 
-# How long a new worker may wait for the cluster to place it before the start is refused.
-PLACEMENT_TIMEOUT_SECONDS = 300.0
+# How long a new worker may wait for the cluster to place it before the start is refused
+# (the caller waits that long: a page, or the training queue's promotion).
+PLACEMENT_TIMEOUT_SECONDS = 60.0
 
 
 # Threads of one host actor: a blocking wait for the exit, a blocking receive, and calls.
