@@ -16,6 +16,7 @@ from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
+from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import matrix_editor, set_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
@@ -219,6 +220,8 @@ def conv_controls() -> ConvSettings:
         )
         cval = st.number_input(
             "Constant fill value",
+            min_value=-VALUE_LIMIT,
+            max_value=VALUE_LIMIT,
             key="arith.cval",
             disabled=transposed or border_mode != "constant" or locked("cval"),
             help="The value of every padding cell in 'constant' mode.",

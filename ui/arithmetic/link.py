@@ -14,7 +14,7 @@ from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.arithmetic.controls import DEFAULT_EXAMPLE, INPUT_KEY, KERNEL_KEY, MODES
 from ui.widgets.link_fields import example_link, matrix_link, step_link, tab_link
-from ui.widgets.link_params import choice, flag, ints, number
+from ui.widgets.link_params import VALUE_LIMIT, choice, flag, ints, number
 from ui.widgets.page_link import PageLink
 
 EXAMPLE = CONV_EXAMPLES[DEFAULT_EXAMPLE]
@@ -63,7 +63,7 @@ LINK = PageLink(
         choice("pad", "arith.padding", "valid", PADDINGS),
         number("p", "arith.pad", 1, low=0, high=5),
         choice("border", "arith.border", "constant", BORDER_MODES),
-        number("cval", "arith.cval", 0.0, low=-1e6, high=1e6),
+        number("cval", "arith.cval", 0.0, low=-VALUE_LIMIT, high=VALUE_LIMIT),
         flag("flip", "arith.flip"),
         flag("relu", "arith.relu"),
         flag("outpad", "arith.use_output_padding"),

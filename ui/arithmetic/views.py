@@ -25,6 +25,10 @@ from ui.arithmetic.controls import ConvSettings
 from ui.widgets.matrix_view import format_value, show_matrix
 from ui.widgets.window_steps import show_output_so_far, show_window_on_input
 
+# The largest guess of an output value the box takes: beyond any output the page's inputs
+# (values up to 1e6, at most 12×12 of them) can give, short of infinity.
+GUESS_LIMIT = 1e15
+
 AXIS_LABELS = ("Rows (height)", "Columns (width)")
 
 
@@ -121,6 +125,8 @@ def cell_guess(sig: str, step: int, position, true_value: float) -> bool:
     a, b = st.columns([2, 1], vertical_alignment="bottom")
     guess = a.number_input(
         f"Your value for output {position}",
+        min_value=-GUESS_LIMIT,
+        max_value=GUESS_LIMIT,
         value=0.0,
         step=1.0,
         key="arith.cell_guess",

@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import PADDING_CHOICES
+from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import matrix_editor, set_matrix, stored_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
@@ -282,6 +283,8 @@ def backprop_controls() -> BackpropSettings:
     )
     bias = bias_column.number_input(
         "Bias b",
+        min_value=-VALUE_LIMIT,
+        max_value=VALUE_LIMIT,
         step=0.5,
         key="backprop.bias",
         disabled=locked("bias"),

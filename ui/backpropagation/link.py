@@ -24,7 +24,16 @@ from ui.backpropagation.controls import (
     TARGET_KEY,
 )
 from ui.widgets.link_fields import example_link, matrix_link, step_link, tab_link
-from ui.widgets.link_params import LinkField, choice, format_value, ints, matrix, number, parse
+from ui.widgets.link_params import (
+    VALUE_LIMIT,
+    LinkField,
+    choice,
+    format_value,
+    ints,
+    matrix,
+    number,
+    parse,
+)
 from ui.widgets.matrix_editor import current_matrix, set_matrix
 from ui.widgets.page_link import PageLink
 
@@ -112,7 +121,7 @@ LINK = PageLink(
         number("d", "backprop.dilation", 1, low=1, high=MAX_DILATION),
         choice("pad", "backprop.padding", "valid", PADDING_CHOICES),
         number("p", "backprop.pad", 1, low=0, high=4),
-        number("bias", "backprop.bias", 0.0, low=-1e6, high=1e6),
+        number("bias", "backprop.bias", 0.0, low=-VALUE_LIMIT, high=VALUE_LIMIT),
         choice("src", "backprop.source", "typed", tuple(SOURCES)),
         output_matrix_link("grad", GRADIENT_KEY),
         output_matrix_link("target", TARGET_KEY),

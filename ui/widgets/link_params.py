@@ -41,6 +41,11 @@ MAX_VALUE_CHARS = 4000  # longer values are refused before they are parsed
 SHOWN_CHARS = 40  # a bad value is quoted up to this many characters
 
 
+# A free number a page takes (a fill value, a bias): its box and its link stay within ±this, so
+# that 1e999 or -1e999 typed in is refused by the box instead of turning into infinity.
+VALUE_LIMIT = 1e6
+
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 

@@ -130,3 +130,10 @@ def test_every_control_has_a_tooltip():
     widgets = [*at.number_input, *at.selectbox, *at.checkbox, *at.toggle, *at.radio, *at.button]
     assert len(widgets) > 15
     assert [w.key for w in widgets if not w.help] == []
+
+
+def test_the_fill_value_box_has_limits_so_1e999_is_refused_not_infinite():
+    from ui.widgets.link_params import VALUE_LIMIT
+
+    box = open_controls().number_input(key="arith.cval")
+    assert (box.min, box.max) == (-VALUE_LIMIT, VALUE_LIMIT)

@@ -230,3 +230,12 @@ def test_the_transposed_matrix_rebuilds_the_result():
 def test_the_matrix_form_needs_zero_padding():
     at = open_matrix(np.zeros((3, 3)), border_mode="reflect")
     assert at.info[0].value == "The matrix view assumes zero padding: set the fill to constant 0."
+
+
+def test_the_cell_guess_box_has_limits_beyond_any_output_the_page_can_give():
+    from ui.arithmetic.views import GUESS_LIMIT
+    from ui.widgets.link_params import VALUE_LIMIT
+
+    box = open_guess("cell").number_input(key="arith.cell_guess")
+    assert (box.min, box.max) == (-GUESS_LIMIT, GUESS_LIMIT)
+    assert GUESS_LIMIT > VALUE_LIMIT**2 * 12 * 12  # the largest input times kernel, 12×12 taps

@@ -164,3 +164,10 @@ def test_resizing_the_input_keeps_its_top_left_values():
     inputs, _, _ = at.session_state["matrices"]
     assert inputs.shape == (6, 5)
     np.testing.assert_array_equal(inputs[:5], CONV_EXAMPLES["ex2"].image)
+
+
+def test_the_bias_box_has_limits_so_1e999_is_refused_not_infinite():
+    from ui.widgets.link_params import VALUE_LIMIT
+
+    box = open_controls().number_input(key="backprop.bias")
+    assert (box.min, box.max) == (-VALUE_LIMIT, VALUE_LIMIT)
