@@ -12,8 +12,9 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from core.base.checks import check_string
 
@@ -44,3 +45,36 @@ def connect(url: str):
             "pip install -r requirements-cluster.txt"
         ) from None
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+class StoreUnavailableError(ConnectionError):
+    """The shared Redis cannot be reached or stays busy (an ``OSError``, as a full disk is)."""
+
+
+def reports_outages(cls: type) -> type:
+    """Class decorator: Redis' connection, timeout and lock errors in any public method
+    become `StoreUnavailableError`, which pages already treat as a file system error."""
+    for name, method in list(vars(cls).items()):
+        if callable(method) and not name.startswith("_"):
+            setattr(cls, name, _reporting(method))
+    return cls
+
+
+def _reporting(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        import redis
+
+        try:
+            return method(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise StoreUnavailableError(
+                f"The shared store (Redis, {REDIS_URL_ENV}) cannot be reached: {error}. "
+                "Check that Redis runs and the address is right."
+            ) from error
+        except redis.exceptions.LockError as error:
+            raise StoreUnavailableError(
+                "The shared store (Redis) stayed busy too long; try again in a moment."
+            ) from error
+
+    return call

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from core.base.checks import received
 from core.jobs.job_queue import AlreadyQueuedError, QueueEntry, check_owner, check_run_id
-from core.jobs.redis_client import KEY_PREFIX, connect
+from core.jobs.redis_client import KEY_PREFIX, connect, reports_outages
 
 # The lock frees itself this long after its holder took it, should the holder die.
 LOCK_SECONDS = 120.0
@@ -32,6 +32,7 @@ LOCK_SECONDS = 120.0
 LOCK_WAIT_SECONDS = 60.0
 
 
+@reports_outages
 class RedisJobQueue:
     """`JobQueue` in a shared Redis (any number of threads, processes and servers).
 

@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from core.jobs.redis_client import KEY_PREFIX, connect
+from core.jobs.redis_client import KEY_PREFIX, connect, reports_outages
 from core.jobs.room_store import FORGET_FOLLOWER_SECONDS
 from core.jobs.rooms import (
     FOLLOWER_WINDOW_SECONDS,
@@ -167,6 +167,7 @@ return {added, ''}
 """
 
 
+@reports_outages
 class RedisRoomStore:
     """``RoomStore`` in a shared Redis (any number of threads, processes and servers).
 

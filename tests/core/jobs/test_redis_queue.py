@@ -266,3 +266,11 @@ def test_the_redis_queue_has_every_method_of_the_interface_and_the_sqlite_queue(
 
     missing = (public(JobQueue) | public(SqliteJobQueue)) - public(RedisJobQueue)
     assert missing <= {"path"}, missing  # the SQLite file's path has no Redis counterpart
+
+
+def test_an_unreachable_redis_is_an_os_error():
+    queue = RedisJobQueue("redis://127.0.0.1:1/0")
+    with pytest.raises(OSError, match="cannot be reached"):
+        queue.enqueue("run-a", "browser-1")
+    with pytest.raises(OSError, match="cannot be reached"):
+        queue.promote(lambda: 1, lambda entry: None)

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from core.jobs import redis_client
+from core.jobs.redis_client import StoreUnavailableError
 from core.jobs.redis_rooms import RedisRoomStore
 from core.jobs.room_store import SqliteRoomStore, open_room_store
 from core.jobs.rooms import (
@@ -462,10 +463,13 @@ def test_two_apps_share_one_redis_through_their_prefixes(redis_url):
     assert second.read_room(keys.code) is None
 
 
-def test_an_unreachable_redis_raises_a_connection_error():
+def test_an_unreachable_redis_is_an_os_error_that_says_what_to_check():
     store = RedisRoomStore("redis://127.0.0.1:1/0")
-    with pytest.raises(redis.ConnectionError):
-        store.read_room("K7XQ3M")
+    for action in (lambda: store.read_room("K7XQ3M"), store.create_room):
+        with pytest.raises(StoreUnavailableError, match="Check that Redis runs") as caught:
+            action()
+        assert isinstance(caught.value, OSError)  # pages treat it as a file system error
+        assert isinstance(caught.value.__cause__, redis.ConnectionError)
 
 
 def test_the_redis_store_has_every_method_of_the_interface_and_the_sqlite_store():
