@@ -1,30 +1,43 @@
-"""Browser benchmark of a lecture room: how soon do students' pages show the lecturer's change?
+"""Benchmark of a lecture room: how soon do students' pages show the lecturer's change?
 
-Starts ``streamlit run app.py`` (its own room file), opens one lecturer page and N student
-pages in Debian's headless Chromium (each student in its own browser context, so its own
-Streamlit session: every follower is a real page that polls, reruns and redraws), opens a
-room and joins it. Then, alternately, the lecturer switches page (Kernel Playground ↔
-Convolution Arithmetic) and changes a control (the Kernel Playground's row stride).
+Starts ``streamlit run app.py`` (its own room file), opens the lecturer's page in Debian's
+headless Chromium, opens a room, and lets N students join. Then, alternately, the
+lecturer switches page (Kernel Playground ↔ Convolution Arithmetic) and changes a
+control (the Kernel Playground's row stride).
 
-Each change is timed with one clock (the machine's, ``Date.now()`` in every page): from
-the lecturer's key or pointer press to the moment each student's page shows it (the
-page's title, or the stride box's value), watched every 10 ms inside each student page.
-Prints p50 and p95 over all students and changes, for page changes and for control
-changes, for 1 and 30 followers (``--followers 1 30``), with, side by side, when the store
-held the change and when the lecturer's own page showed the same page change (a loaded
-machine slows every page; what following adds is the difference).
+Students come in two kinds, both real Streamlit sessions that poll, follow and rerun:
 
-The follow path it measures: the lecturer's polling fragment (every 0.25 s) or the end of
-the lecturer's run publishes to the store; each student's polling fragment (every 0.5 s)
-sees the new version and reruns the student's page with the lecturer's link.
+- browser students (``--browsers``, default 1): each a Chromium page in its own browser
+  context. "Shows the change" is the first moment the page's title, or the stride box's
+  value, reads the new value, watched every 10 ms inside the page (``Date.now()``);
+- the rest are websocket students (``bench/streamlit_client.py``): the Streamlit
+  frontend's own protocol without a browser, polling the room's fragment every time the
+  server asks (``auto_rerun``), as the frontend's timer does, but one poll at a time.
+  "Shows the change" is the arrival of the element that draws it (the title, or the
+  stride box with its new value): what a browser would then paint, less its drawing time.
+  30 Chromium pages do not fit a 2-core machine beside the server; these do.
 
-Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6]``
+Each change is timed with one clock (the machine's): from the lecturer's key or pointer
+press in the lecturer's page. Prints p50 and p95 over all students and changes, for page
+changes and control changes, per kind of student, with the changes some student never
+showed within ``TIMEOUT_S`` (lost follows), and, side by side, when the store held the
+change and when the lecturer's own page showed the same page change (a loaded machine
+slows every page; what following adds is the difference).
+
+The follow path it measures: the end of the lecturer's run (or the lecturer's polling
+fragment, for a change inside a page's fragment) publishes to the store; each student's
+polling fragment (``STUDENT_POLL_SECONDS``) reads the room's version, and on a change
+switches the student's page to the lecturer's page and link, one full run.
+
+Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]``
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import os
 import signal
 import statistics
 import sys
@@ -36,13 +49,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.streamlit_client import StreamlitSession
 from core.jobs.room_store import SqliteRoomStore
-from tests.browser_helpers import open_browser, running_app, wait_for_app
+from tests.browser_helpers import open_browser, running_app
 
 SIDEBAR = '[data-testid="stSidebar"]'
 FOLLOWING_TEXT = "Following the lecturer"
 STRIDE_LABEL = "Stride ↓ rows"  # the Kernel Playground's row stride (ui/kernel_playground)
 VERBOSE = False
+IDLE_S = 10.0  # how long the server's CPU is read while every student only polls
 TIMEOUT_S = 120.0  # a student page that has not shown a change by then counts as missed
 PAGES = ("Kernel Playground", "Convolution Arithmetic")
 # The lecturer's action, stamped inside the lecturer's page.
@@ -63,6 +78,16 @@ WATCH = """(condition) => {
         if (ok) { window.__seenAt = Date.now(); clearInterval(window.__watcher); }
     }, 10);
 }"""
+
+
+def wait_for_app(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the page has a title and Streamlit runs no script for it."""
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(300)
 
 
 def title_is(title: str) -> str:
@@ -146,29 +171,146 @@ class StoreWatch:
         self._thread.join()
 
 
+def heading_is(title: str):
+    """A websocket student's watch: the page's title element reads ``title``."""
+    return lambda kind, proto: kind == "heading" and proto.tag == "h1" and proto.body == title
+
+
+def number_is(label: str, value: str):
+    """A websocket student's watch: the number box ``label`` is drawn holding ``value``."""
+
+    def match(kind, proto) -> bool:
+        if kind != "number_input" or proto.label != label:
+            return False
+        shown = proto.value if proto.HasField("value") else proto.default
+        return shown == float(value)
+
+    return match
+
+
+class PollingSession(StreamlitSession):
+    """A websocket student: also keeps the fragments the server asks to rerun on a timer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.polls: dict[str, float] = {}  # fragment id -> seconds between reruns
+
+    def _handle(self, msg, now: float) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "auto_rerun":
+            self.polls[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fragment_id in msg.stop_auto_rerun.fragment_ids:
+                self.polls.pop(fragment_id, None)
+        super()._handle(msg, now)
+
+
+class WebsocketStudents:
+    """``count`` websocket students in one room, each polling as the frontend does.
+
+    ``arm(match)`` sets what the students wait for; ``seen(generation)`` gives, per
+    student, the wall-clock time the element that shows it arrived (None: not yet).
+    """
+
+    def __init__(self, app_url: str, code: str, count: int):
+        self.app_url, self.code, self.count = app_url, code, count
+        self._lock = threading.Lock()
+        self._generation, self._match = 0, None
+        self._seen: dict[int, list[float | None]] = {}
+        self.errors: list[str] = []
+        self._joined = threading.Semaphore(0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        for _ in range(count):
+            if not self._joined.acquire(timeout=600):
+                raise TimeoutError("the websocket students did not all join within 10 minutes")
+
+    def arm(self, match) -> int:
+        with self._lock:
+            self._generation += 1
+            self._match = match
+            self._seen[self._generation] = [None] * self.count
+            return self._generation
+
+    def seen(self, generation: int) -> list[float | None]:
+        with self._lock:
+            return list(self._seen[generation])
+
+    async def _main(self) -> None:
+        await asyncio.gather(*(self._student(index) for index in range(self.count)))
+
+    async def _student(self, index: int) -> None:
+        session = PollingSession(self.app_url, timeout=TIMEOUT_S)
+        try:
+            await session.open("", f"room={self.code}")
+            self._joined.release()
+            while not self._stop.is_set():
+                if not session.polls:
+                    raise RuntimeError("the student's page asks for no poll")
+                fragment_id, interval = next(reversed(session.polls.items()))
+                with self._lock:
+                    generation, match = self._generation, self._match
+                started = time.perf_counter()
+                run = await session._rerun(fragment_id=fragment_id, watch=match)
+                if match is not None and run.watched_at is not None:
+                    at = time.time() - (time.perf_counter() - run.watched_at)
+                    with self._lock:
+                        if self._seen[generation][index] is None:
+                            self._seen[generation][index] = at
+                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+        except Exception as error:  # noqa: BLE001 - counted and printed, the others go on
+            self.errors.append(f"student {index}: {type(error).__name__}: {error}")
+            self._joined.release()
+        finally:
+            await session.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=TIMEOUT_S + 10)
+
+
 def timed_change(
-    lecturer, students, condition: str, act, *, watch: StoreWatch | None = None, timeout_s=30.0
+    lecturer,
+    students,
+    condition: str,
+    act,
+    *,
+    watch: StoreWatch | None = None,
+    timeout_s=30.0,
+    crowd: WebsocketStudents | None = None,
+    element=None,
 ):
     """Run ``act()`` on the lecturer page; each student's delay (s) until ``condition``.
 
-    A student that has not shown the change after ``timeout_s`` counts as None. With a
-    ``watch``, also returns the delay until the store held the change (else None).
+    ``students`` are browser pages; a ``crowd`` of websocket students waits for
+    ``element`` (their delays come after the pages'). A student that has not shown the
+    change after ``timeout_s`` counts as None. With a ``watch``, also returns the delay
+    until the store held the change (else None).
     """
     for page in students:
         page.evaluate(WATCH, condition)
+    generation = crowd.arm(element) if crowd is not None else None
     lecturer.evaluate("() => { window.__actedAt = 0; }")
     before = watch.latest()[0] if watch else 0
     act()
     deadline = time.monotonic() + timeout_s
     seen = [None] * len(students)
-    while time.monotonic() < deadline and None in seen:
+    crowd_seen: list[float | None] = []
+    while time.monotonic() < deadline:
         for index, page in enumerate(students):
             if seen[index] is None:
                 seen[index] = page.evaluate("() => window.__seenAt")
+        if crowd is not None:
+            crowd_seen = [None if at is None else at * 1000 for at in crowd.seen(generation)]
+        if None not in seen and None not in crowd_seen:
+            break
         time.sleep(0.05)
     acted = lecturer.evaluate("() => window.__actedAt")
+    seen += crowd_seen
     if VERBOSE:
-        print(f"    acted {acted / 1000:.3f}, seen", [at and at / 1000 for at in seen])
+        shown = sorted(round((at - acted) / 1000, 2) for at in seen if at is not None)
+        print(f"    acted {acted / 1000:.3f}, delays {shown}, missed {seen.count(None)}")
     stored = None
     if watch is not None:
         version, at = watch.latest()
@@ -193,25 +335,50 @@ def summary(delays: list[float | None]) -> str:
     return text + (f" ({missed} missed)" if missed else "")
 
 
-def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict[str, list]:
-    """Page and control change delays with ``followers`` student pages.
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    ``page`` and ``control`` hold the students' delays; ``store page`` and ``store
-    control`` the delay until the store held the change (when ``db`` is known);
+
+def idle_load(pid: int | None, seconds: float = IDLE_S) -> float | None:
+    """The server's CPU seconds per wall second while the room is idle (students poll)."""
+    if pid is None:
+        return None
+    start, cpu = time.monotonic(), cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - cpu) / (time.monotonic() - start)
+
+
+def lost(delays: list[float | None], students: int) -> int:
+    """How many changes some student never showed (delays are per change, then student)."""
+    return sum(
+        None in delays[start : start + students] for start in range(0, len(delays), students)
+    )
+
+
+def measure(
+    app_url: str,
+    followers: int,
+    changes: int,
+    db: Path | None,
+    browsers: int,
+    pid: int | None = None,
+) -> dict[str, list]:
+    """Page and control change delays with ``followers`` students, ``browsers`` of them pages.
+
+    ``page`` and ``control`` hold every student's delays (``browser page`` and ``browser
+    control`` the browser students' only), change after change; ``store page`` and
+    ``store control`` the delay until the store held the change (when ``db`` is known);
     ``own page`` the lecturer's own page's delay for the same page change, and ``page
-    beyond own`` how much later each student's page showed it than the lecturer's.
+    beyond own`` how much later each browser student's page showed it; ``idle`` the
+    server's CPU seconds per second while the room is idle (when ``pid`` is known).
     """
-    results: dict[str, list] = {
-        key: []
-        for key in (
-            "page",
-            "control",
-            "store page",
-            "store control",
-            "own page",
-            "page beyond own",
-        )
-    }
+    browsers = min(browsers, followers)
+    keys = ("page", "control", "browser page", "browser control", "store page")
+    keys += ("store control", "own page", "page beyond own")
+    results: dict[str, list] = {key: [] for key in keys}
+    crowd = None
     with open_browser() as browser:
         lecturer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         code = open_lecture_room(lecturer, app_url)
@@ -219,57 +386,99 @@ def measure(app_url: str, followers: int, changes: int, db: Path | None) -> dict
         go_to_page(lecturer, PAGES[0])
         wait_for_app(lecturer, 60_000)
         lecturer.evaluate(STOPWATCH)
+        time.sleep(2)
+        results["idle alone"] = [idle_load(pid)]  # the lecturer's page only, side by side
         students = [
             browser.new_context(viewport={"width": 1024, "height": 640}).new_page()
-            for _ in range(followers)
+            for _ in range(browsers)
         ]
         for page in students:  # all pages load at once
             page.goto(f"{app_url}/?room={code}", wait_until="commit", timeout=180_000)
         for page in students:
             join_room(page, app_url, code, navigate=False)
             page.wait_for_function(f"() => {title_is(PAGES[0])}", timeout=180_000)
-        time.sleep(2)  # let every page settle
-        for change in range(changes):
-            title = PAGES[(change + 1) % 2]
-            delays, stored = timed_change(
-                lecturer,
-                [lecturer, *students],
-                title_is(title),
-                lambda t=title: go_to_page(lecturer, t),
-                watch=watch,
-                timeout_s=TIMEOUT_S,
-            )
-            own = delays[0]
-            results["own page"].append(own)
-            results["page"] += delays[1:]
-            results["page beyond own"] += [
-                None if d is None or own is None else d - own for d in delays[1:]
-            ]
-            results["store page"].append(stored)
-            wait_for_app(lecturer)
-            if title == PAGES[0]:
-                stride = str(2 + change % 3)
+        try:
+            if followers > browsers:
+                crowd = WebsocketStudents(app_url, code, followers - browsers)
+            time.sleep(2)  # let every page settle
+            results["idle"] = [idle_load(pid)]
+            for change in range(changes):
+                title = PAGES[(change + 1) % 2]
                 delays, stored = timed_change(
                     lecturer,
-                    students,
-                    input_value_is(STRIDE_LABEL, stride),
-                    lambda s=stride: set_number(lecturer, STRIDE_LABEL, s),
+                    [lecturer, *students],
+                    title_is(title),
+                    lambda t=title: go_to_page(lecturer, t),
                     watch=watch,
                     timeout_s=TIMEOUT_S,
+                    crowd=crowd,
+                    element=heading_is(title),
                 )
-                results["control"] += delays
-                results["store control"].append(stored)
+                own = delays[0]
+                results["own page"].append(own)
+                results["page"] += delays[1:]
+                results["browser page"] += delays[1 : browsers + 1]
+                results["page beyond own"] += [
+                    None if d is None or own is None else d - own for d in delays[1 : browsers + 1]
+                ]
+                results["store page"].append(stored)
                 wait_for_app(lecturer)
-            time.sleep(1)
-        if watch is not None:
-            watch.stop()
+                if title == PAGES[0]:
+                    stride = str(2 + change % 3)
+                    delays, stored = timed_change(
+                        lecturer,
+                        students,
+                        input_value_is(STRIDE_LABEL, stride),
+                        lambda s=stride: set_number(lecturer, STRIDE_LABEL, s),
+                        watch=watch,
+                        timeout_s=TIMEOUT_S,
+                        crowd=crowd,
+                        element=number_is(STRIDE_LABEL, stride),
+                    )
+                    results["control"] += delays
+                    results["browser control"] += delays[:browsers]
+                    results["store control"].append(stored)
+                    wait_for_app(lecturer)
+                time.sleep(1)
+        finally:
+            if crowd is not None:
+                crowd.stop()
+                results["errors"] = crowd.errors
+            if watch is not None:
+                watch.stop()
     return results
+
+
+def report(followers: int, browsers: int, results: dict[str, list], db: Path | None) -> None:
+    print(f"{followers} follower{'s' if followers != 1 else ''} ({browsers} in a browser):")
+    for kind in ("page", "control"):
+        delays = results[kind]
+        print(f"  {kind} change, lecturer → every student's page: {summary(delays)}")
+        print(f"    changes some student never showed: {lost(delays, followers)}")
+        if followers > browsers:
+            print(f"    browser students only: {summary(results['browser ' + kind])}")
+        if db is not None:
+            print(f"    lecturer → store: {summary(results['store ' + kind])}")
+    print(f"  page change, lecturer → lecturer's own page: {summary(results['own page'])}")
+    print(
+        "  page change, a browser student's page after the lecturer's own: "
+        f"{summary(results['page beyond own'])}"
+    )
+    if results["idle"][0] is not None:
+        print(
+            f"  server CPU while the room is idle: {results['idle'][0]:.2f} s per second "
+            f"({results['idle alone'][0]:.2f} with the lecturer's page alone)"
+        )
+    for error in results.get("errors", []):
+        print(f"  error: {error}")
+    sys.stdout.flush()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--followers", type=int, nargs="+", default=[1, 30])
     parser.add_argument("--changes", type=int, default=6, help="page changes per run")
+    parser.add_argument("--browsers", type=int, default=1, help="students in a browser page")
     parser.add_argument("--url", help="a running app instead of starting one")
     parser.add_argument("--verbose", action="store_true", help="print every change's times")
     args = parser.parse_args()
@@ -278,23 +487,14 @@ def main() -> None:
     global VERBOSE
     VERBOSE = args.verbose
     with contextlib.ExitStack() as stack:
-        app_url, db = args.url, None
+        app_url, db, pid = args.url, None, None
         if app_url is None:
             db = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "rooms.sqlite3"
-            app_url = stack.enter_context(running_app({"CONVSCOPE_ROOMS_DB": str(db)})).url
+            server = stack.enter_context(running_app({"CONVSCOPE_ROOMS_DB": str(db)}))
+            app_url, pid = server.url, server.pid
         for followers in args.followers:
-            results = measure(app_url, followers, args.changes, db)
-            print(f"{followers} follower{'s' if followers != 1 else ''}:")
-            for kind in ("page", "control"):
-                print(f"  {kind} change, lecturer → students' pages: {summary(results[kind])}")
-                if db is not None:
-                    print(f"  {kind} change, lecturer → store: {summary(results['store ' + kind])}")
-            print(f"  page change, lecturer → lecturer's own page: {summary(results['own page'])}")
-            print(
-                "  page change, a student's page after the lecturer's own: "
-                f"{summary(results['page beyond own'])}"
-            )
-            sys.stdout.flush()
+            results = measure(app_url, followers, args.changes, db, args.browsers, pid)
+            report(followers, min(args.browsers, followers), results, db)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Before the page: a join link (``?room=CODE``) is taken, the sidebar shows the room
 controls, and above the page a student sees the follow bar and the open question, a
-lecturer the open question with its live answer chart. After the page has run, the
+lecturer the open question with its live answer chart. A lecturer's change on the page on
+screen goes to the room before the page reruns; after the page has run, the
 lecturer's page and link go to the room at once (a change inside a page's fragment is
 picked up by the lecturer's polling fragment instead), and the sidebar offers the
 question the page has just handed over.
@@ -122,6 +123,10 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     if st.session_state.get(PAGE) != navigation.url_path:
         # Until the new page starts its own link, the active one is the old page's.
         st.session_state[STALE_LINK] = active_link()
+    elif lecturer_code():
+        # The same page again: the browser's new values are in the session already, so
+        # the students' pages can start following before the lecturer's has run.
+        lecturer.publish_now()
     st.session_state[PAGE] = navigation.url_path
     take_join_link(by_path)
     ask_slot = room_sidebar()

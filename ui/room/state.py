@@ -55,7 +55,8 @@ LAST_BEAT = "room.last_beat"
 PAGE = "room.page"  # url path of the page this session shows
 
 
-DRIFTS = "room.drifts"  # polls in a row that found the page drifted from the last follow
+# (version, since when the page has drifted from it, followed again since)
+DRIFTS = "room.drifts"
 
 
 SHOWN = "room.shown"  # (page, page hash, link) at the end of this session's last full run

@@ -55,6 +55,9 @@ HEARTBEAT_SECONDS = 2.0
 RETRY_SECONDS = 2.0  # a switch to the lecturer's page not finished by then is made again
 
 
+DRIFT_SECONDS = 2.0  # a page drifted from the last follow this long follows again
+
+
 MAX_TRIES = 3  # follows of one version before the page keeps what it can show
 
 
@@ -162,6 +165,31 @@ def drifted() -> bool:
     return page_hash() != shown_hash or page_link_params() != params
 
 
+def watch_drift(version: int) -> None:
+    """Follow ``version`` again when the page has drifted from it for ``DRIFT_SECONDS``.
+
+    A poll the browser sent before the follow's page reached it carries the values of
+    before; the next polls carry what the browser shows and put them right. A drift that
+    lasts is followed again, once: a page that drifts again after that is left as it is
+    (something on it, a page's own reaction to a late value, keeps it so; following
+    again would only loop).
+    """
+    applied = st.session_state.get(APPLIED)
+    if applied is None or applied[0] != version:
+        return
+    drift_version, since, refollowed = st.session_state.get(DRIFTS) or (version, None, False)
+    if drift_version != version:
+        since, refollowed = None, False
+    if not drifted():
+        since = None
+    elif since is None:
+        since = time.monotonic()
+    elif time.monotonic() - since >= DRIFT_SECONDS and not refollowed:
+        del st.session_state[APPLIED]
+        since, refollowed = None, True
+    st.session_state[DRIFTS] = (version, since, refollowed)
+
+
 def redraw(pages: dict) -> None:
     """Rerun the page this student last saw in full (stops this run)."""
     shown = st.session_state.get(SHOWN)
@@ -199,15 +227,7 @@ def student_tick(pages: dict) -> None:
         forget_room(ROOM_GONE)
         redraw(pages)
     if following() and pulse.version:
-        applied = st.session_state.get(APPLIED)
-        if applied is not None and applied[0] == pulse.version and drifted():
-            # One late poll is put right by the next (the browser sends what it shows);
-            # a drift seen twice in a row is followed again.
-            st.session_state[DRIFTS] = st.session_state.get(DRIFTS, 0) + 1
-            if st.session_state[DRIFTS] >= 2:
-                del st.session_state[APPLIED]
-        else:
-            st.session_state[DRIFTS] = 0
+        watch_drift(pulse.version)
         if due(pulse.version):
             state = room_store().read_room(code)
             if state is not None:

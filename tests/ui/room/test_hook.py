@@ -4,11 +4,13 @@ students in separate sessions sharing one room file."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SHARED_DATA
+from ui.room import student as student_side
 
 ARITHMETIC = "app_pages/convolution_arithmetic.py"
 
@@ -100,8 +102,9 @@ def test_a_late_request_from_the_browser_cannot_undo_a_follow(rooms):
     assert student.number_input(key="arith.stride_rows").value == before + 1
     student._run(widget_state=late)  # the late request arrives
     assert not student.exception, [e.message for e in student.exception]
-    for _ in range(3):  # the next polls
-        student.run()
+    student.run()  # the next poll: the page has drifted from the follow
+    time.sleep(student_side.DRIFT_SECONDS)
+    student.run()  # still drifted: follow again
     assert student.number_input(key="arith.stride_rows").value == before + 1
     assert [t.value for t in student.title] == ["Convolution Arithmetic"]
     assert student.query_params["room"] == code
