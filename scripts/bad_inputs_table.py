@@ -37,8 +37,10 @@ page lists the unusual and broken inputs ConvScope is tested with, and what it d
 No input should ever show a Python error, slow the page down for long, write a file outside
 the app's own folders, or run code that came with it. The list comes from the test corpus in
 `tests/corpus/`: every row is checked by the tests, and the browser test
-(`tests/browser/test_browser_fuzz.py`) feeds every row to the pages. The page is written by
-`scripts/bad_inputs_table.py`; do not edit it by hand.
+(`tests/browser/test_browser_fuzz.py`) feeds every file and typed row to each distinct input
+that takes it in the pages (a sample where a page repeats an input fed in full elsewhere) and
+a spread of each page's links (every link is opened in `tests/corpus/test_links.py`). The
+page is written by `scripts/bad_inputs_table.py`; do not edit it by hand.
 """
 
 HEADINGS = {

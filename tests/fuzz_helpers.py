@@ -30,67 +30,12 @@ from tests.fuzz_page_scripts import (
     _STATE_JS,
     _TAB_JS,
 )
+from tests.fuzz_plan import FILE_KINDS, Failure, Target, Unreachable, stray_writes, tree_listing
 
-# How many entries each input gets beyond the first of its kind (which gets them all). The
-# number boxes are Streamlit's own, many and alike: one entry each; kernel cells, two.
-SAMPLE_SIZE = {"number": 1, "kernel_cell": 2}
-DEFAULT_SAMPLE_SIZE = 3
-# Links open a whole page each (a new session): a spread of each page's links, every accepted
-# one and one per parameter in turn. The full sweep of every link runs in AppTest
-# (tests/corpus/test_links.py); ``FUZZ_EVERY_ENTRY=1`` feeds every entry everywhere here too.
-LINKS_PER_PAGE = 5
-# The input of a kind that gets every entry, when several pages have one (the others get a
-# sample): Inspect answers a model upload by itself, Train needs a button and a worker per model.
-PREFERRED_PAGE = {"model": "inspect_network"}
 KERNEL_CELL_LABEL = re.compile(r"^Row \d+, column \d+$")
-# What the repository tree and /tmp listings leave out: caches, test output, the browser's
-# own profile folders and pytest's temporary folders (the app's folders live in one of those).
-IGNORED_PARTS = {
-    ".git",
-    ".venv",
-    "test-artifacts",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".import_linter_cache",
-    ".hypothesis",
-}
-IGNORED_TMP_PREFIXES = (
-    "playwright",
-    ".org.chromium.",
-    "org.chromium.",
-    "pytest-of-",
-    ".com.google.",
-)
 WRITTEN = "files written outside the app's folders"
 
 _UPLOAD_OPTION = re.compile(r"upload", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One input on one page, and the choice that makes it appear."""
-
-    page: str  # URL path ("" for home)
-    kind: str  # the corpus kind it takes
-    label: str
-    nth: int  # among inputs of the same sort and label on the page
-    reveal: tuple[str, str, str] | None = None  # ("radio" | "select", widget label, option)
-    sidebar: bool = False  # in the sidebar, on every page
-
-    def __str__(self) -> str:
-        where = f" (after choosing {self.reveal[2]!r} in {self.reveal[1]!r})" if self.reveal else ""
-        return f"/{self.page} {self.kind} input {self.label!r}#{self.nth}{where}"
-
-
-@dataclass
-class Failure:
-    entry: str
-    target: str
-    problems: list[str]
-
-    def __str__(self) -> str:
-        return f"{self.entry} → {self.target}:\n    " + "\n    ".join(self.problems)
 
 
 def _exactly(text: str) -> re.Pattern:
@@ -133,37 +78,6 @@ def app_page_count() -> int:
     return len(re.findall(r"st\.Page\(", (ROOT / "app.py").read_text()))
 
 
-def tree_listing(tmp_root: Path = Path("/tmp")) -> set[str]:
-    """Every file and folder of the repository tree and the top of /tmp (see IGNORED_*)."""
-    found = set()
-    for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if d not in IGNORED_PARTS]
-        for name in dirs + files:
-            found.add(os.path.join(folder, name))
-    for entry in os.scandir(tmp_root):
-        if not entry.name.startswith(IGNORED_TMP_PREFIXES):
-            found.add(entry.path)
-    return found
-
-
-def pick_sample(entries: list, size: int, turn: int = 0) -> list:
-    """A few entries, one of each outcome when there is room (refuse, note, accept); ``turn``
-    moves along each outcome's list so that the inputs of a kind get different entries.
-
-    >>> from types import SimpleNamespace as E
-    >>> pairs = [("a", "refuse"), ("b", "refuse"), ("c", "accept")]
-    >>> entries = [E(name=n, outcome=o) for n, o in pairs]
-    >>> [e.name for e in pick_sample(entries, 2)], [e.name for e in pick_sample(entries, 2, 1)]
-    (['a', 'c'], ['b', 'c'])
-    """
-    chosen = []
-    for outcome in ("refuse", "note", "accept"):
-        group = [e for e in entries if e.outcome == outcome]
-        chosen += [group[turn % len(group)]] if group else []
-    chosen += [e for e in entries if e not in chosen]
-    return chosen[:size]
-
-
 def message_problems(entry, state: dict) -> list[str]:
     """What is wrong with the page's messages for this entry's outcome (empty when right)."""
     wanted = entry.message.lower()
@@ -200,15 +114,22 @@ class Fuzzer:
     fed: dict[str, int] = field(default_factory=dict)  # target → entries fed
     visited: set[str] = field(default_factory=set)  # the pages opened
     progress: object = None  # called with (entry name, target, seconds, problems) if set
-    timeout_ms: int = 90_000
+    app_folder: Path | None = None  # the app's writable folders (``app_environment``)
+    skipped: list[str] = field(default_factory=list)  # inputs hidden or disabled, and why
+    # The page open as it opened (nothing fed, or all put back): the next input of that page
+    # is reached without loading it again.
+    as_opened: str | None = None
+    timeout_ms: int = 90_000  # a run (a model loaded in a worker that starts under load)
+    action_ms: int = 10_000  # a click or a key: the element is there, or it will not be
 
     def __post_init__(self):
         port = self.server.url.rsplit(":", 1)[1]
         self.log = ARTIFACTS / f"streamlit-{port}.log"
         self.log_handle = open(self.log, "rb")  # noqa: SIM115 - read while the app runs
         self.log_handle.seek(0, os.SEEK_END)
-        self.listing = tree_listing()
+        self.listing = tree_listing(self.app_folder)
         self.page.add_init_script(_RUNS_INIT)
+        self.page.set_default_timeout(self.action_ms)
 
     # -- waiting and reading -------------------------------------------------------------
     def runs(self) -> int:
@@ -237,6 +158,7 @@ class Fuzzer:
         self.page.goto(f"{self.server.url}/{path}")
         self.page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=self.timeout_ms)
         self.settle()
+        self.as_opened = path
 
     def state(self, element=None) -> dict:
         """What the page shows; ``own`` is the text an input shows about itself (a number box
@@ -295,6 +217,7 @@ class Fuzzer:
         """Pick ``option`` in the radio or select box labelled ``label``."""
         sort, label, option = reveal
         page = self.page
+        self.as_opened = None
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (
             page.locator(f'[data-testid="{testid}"]')
@@ -350,23 +273,31 @@ class Fuzzer:
 
     # -- feeding --------------------------------------------------------------------------
     def reach(self, target: Target) -> None:
-        self.open(target.page)
+        """Open the page and bring the input into view: choose what reveals it, click the
+        tabs that hide it, open its expander. Raises ``Unreachable`` for an input the page
+        shows but does not let anyone use now (disabled, as a locked link leaves it)."""
+        if target.reveal or self.as_opened != target.page:
+            self.open(target.page)
         if target.reveal:
             self.choose(target.reveal)
         element = self._locate(target)
         element.wait_for(state="attached", timeout=self.timeout_ms)
-        tab = element.evaluate(_TAB_JS)
-        if tab and not element.is_visible():  # in a tab not shown: click the tab
-            self.page.locator(f'[id="{tab}"]').click()
+        for _ in range(3):  # tabs inside tabs: the outermost hidden one first
+            if element.is_visible() or not element.evaluate(_TAB_JS):
+                break
+            self.page.locator('[data-fuzz-tab="1"]').click()
             self.settle()
         if not element.is_visible():  # in a closed expander: open that one
             expander = self.page.locator('[data-testid="stExpander"]').filter(has=element)
-            expander.last.locator("summary").first.click()
-        element.wait_for(state="visible", timeout=10_000)
+            if expander.count():
+                expander.last.locator("summary").first.click()
+        element.wait_for(state="visible")
+        if target.kind not in FILE_KINDS and element.locator("input").is_disabled():
+            raise Unreachable("disabled when the page opens")
 
     def _locate(self, target: Target):
         testid = {"number": "stNumberInput"}.get(target.kind, "stTextInput")
-        if target.kind in ("image", "zip", "model", "file"):
+        if target.kind in FILE_KINDS:
             testid = "stFileUploader"
         return (
             self.page.locator(f'[data-testid="{testid}"]')
@@ -382,17 +313,23 @@ class Fuzzer:
             if fresh and target.kind != "link":
                 try:
                     self.reach(target)
+                except Unreachable as why:
+                    self.skipped.append(f"{target}: {why}")
+                    return
                 except Exception as error:  # noqa: BLE001 - recorded, the run goes on
                     self.record(entry, target, [f"could not reach the input: {error}"])
                     continue
             problems: list[str] = []
             began = time.monotonic()
             try:
+                self.as_opened = None
                 state = self.feed(target, entry)
                 problems += message_problems(entry, state)
                 problems += self.common_problems(state)
                 problems += self.undo(target)
                 fresh = target.kind == "link"
+                if not problems and not target.reveal and target.kind != "link":
+                    self.as_opened = target.page
             except Exception as error:  # noqa: BLE001 - recorded, the run goes on
                 problems.append(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
                 problems += self.common_problems(None)
@@ -415,12 +352,12 @@ class Fuzzer:
             self.settle()
             return self.state()
         element = self._locate(target)
-        if target.kind in ("image", "zip", "model", "file"):
+        if target.kind in FILE_KINDS:
             return self._upload(element, entry)
         field_ = element.locator("input")
         self.original = field_.input_value()
         runs = self.runs()
-        field_.click()
+        field_.focus()
         page.keyboard.press("Control+A")
         page.keyboard.press("Delete")
         if entry.text:
@@ -433,17 +370,19 @@ class Fuzzer:
         page = self.page
         expander = page.locator('[data-testid="stExpander"]').filter(has=element)
         scope = expander.first if expander.count() else None
-        before = set(scope.locator("button").all_inner_texts()) if scope else set()
+        buttons = '[data-testid="stButton"] button'  # not the file chip's own delete button
+        before = set(scope.locator(buttons).all_inner_texts()) if scope else set()
         mime = mimetypes.guess_type(entry.filename)[0] or "application/octet-stream"
         element.locator('input[type="file"]').set_input_files(
             {"name": entry.filename, "mimeType": mime, "buffer": entry.make()}
         )
-        # The page reruns once the file is up: wait for its chip, then for the run.
-        chip = element.locator('[data-testid="stFileChip"]', has_text=entry.filename)
+        # The page reruns once the file is up: wait for its chip (the input had none: a long
+        # name shows shortened, "foreig...ights.keras"), then for the run.
+        chip = element.locator('[data-testid="stFileChip"]')
         chip.first.wait_for(timeout=self.timeout_ms)
         self.settle()
         if scope is not None:  # an upload that brings up a button to act on it (Train's store)
-            for button in scope.locator("button").all():
+            for button in scope.locator(buttons).all():
                 text = button.inner_text().strip()
                 if text and text not in before and button.is_enabled():
                     button.click()
@@ -456,17 +395,17 @@ class Fuzzer:
         if target.kind == "link":
             return []
         element = self._locate(target)
-        if target.kind in ("image", "zip", "model", "file"):
+        if target.kind in FILE_KINDS:
             delete = element.locator('[data-testid="stFileChipDeleteBtn"]')
             if delete.count():
                 delete.first.click()
                 self.settle()
             if element.locator('[data-testid="stFileChip"]').count():
                 return ["the uploaded file could not be removed again"]
-        else:
+        elif element.locator("input").input_value() != self.original:
             field_ = element.locator("input")
             runs = self.runs()
-            field_.click()
+            field_.focus()
             self.page.keyboard.press("Control+A")
             self.page.keyboard.insert_text(self.original)
             self.page.keyboard.press("Enter")
@@ -498,79 +437,9 @@ class Fuzzer:
         elif "libtensorflow" in self.server.loaded_libraries():
             problems.append("the server process loaded TensorFlow")
         if check_files:
-            listing = tree_listing()
-            written = sorted(listing - self.listing)
+            listing = tree_listing(self.app_folder)
+            written = stray_writes(sorted(listing - self.listing), self.app_folder)
             self.listing = listing
             if written:
                 problems.append(f"{WRITTEN}: {written[:10]}")
         return problems
-
-
-def app_environment(folder: Path) -> dict[str, str]:
-    """Environment for an app whose every writable place is inside ``folder``: home, temporary
-    files, Keras' cache, the models and runs folders. Anything else written is a finding."""
-    places = {
-        "HOME": "home",
-        "TMPDIR": "tmp",
-        "KERAS_HOME": "home/.keras",
-        "MPLCONFIGDIR": "home/.matplotlib",
-        "XDG_CACHE_HOME": "home/.cache",
-        "CONVSCOPE_MODELS_DIR": "models",
-        "CONVSCOPE_RUNS_DIR": "runs",
-    }
-    env = {}
-    for name, sub in places.items():
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        env[name] = str(folder / sub)
-    return env
-
-
-def spread(entries: list, size: int) -> list:
-    """Up to ``size`` entries, as varied as the list allows: one accepted first, then one per
-    parameter in turn (an entry's parameter is the third part of its name, as in
-    ``link/pooling/stride/huge``), so a sample still touches every field it can.
-
-    >>> from types import SimpleNamespace as E
-    >>> names = ["link/p/a/x", "link/p/a/y", "link/p/b/x", "link/p/c/x", "link/p/a/ok"]
-    >>> entries = [E(name=n, outcome="accept" if n.endswith("ok") else "refuse") for n in names]
-    >>> [e.name for e in spread(entries, 3)]
-    ['link/p/a/ok', 'link/p/a/x', 'link/p/b/x']
-    """
-    chosen = [e for e in entries if e.outcome == "accept"][:1]
-    groups: dict[str, list] = {}
-    for entry in entries:
-        if entry not in chosen:
-            parts = entry.name.split("/")
-            groups.setdefault(parts[2] if len(parts) > 3 else "", []).append(entry)
-    while len(chosen) < size and any(groups.values()):
-        for group in groups.values():
-            if group and len(chosen) < size:
-                chosen.append(group.pop(0))
-    return chosen
-
-
-def plan(targets: list[Target], entries: list, *, every: bool = False) -> list[tuple[Target, list]]:
-    """Which entries each input gets: all of its kind for one input, a sample for the others
-    (``every``: all of them everywhere, for a thorough run). Links are opened on their own
-    page's address: a spread of each page's links (every one with ``every``)."""
-    by_kind: dict[str, list] = {}
-    for entry in entries:
-        by_kind.setdefault(entry.kind, []).append(entry)
-    work = []
-    for kind, kind_entries in by_kind.items():
-        if kind == "link":
-            by_page: dict[str, list] = {}
-            for entry in kind_entries:
-                by_page.setdefault(entry.text.split("?")[0], []).append(entry)
-            for page, page_entries in by_page.items():
-                chosen = page_entries if every else spread(page_entries, LINKS_PER_PAGE)
-                work.append((Target(page, "link", "address", 0), chosen))
-            continue
-        mine = [t for t in targets if t.kind == kind]
-        preferred = [t for t in mine if t.page == PREFERRED_PAGE.get(kind)]
-        mine = preferred[:1] + [t for t in mine if t not in preferred[:1]]
-        size = SAMPLE_SIZE.get(kind, DEFAULT_SAMPLE_SIZE)
-        for i, target in enumerate(mine):
-            chosen = kind_entries if i == 0 or every else pick_sample(kind_entries, size, i)
-            work.append((target, chosen))
-    return work

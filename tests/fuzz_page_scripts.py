@@ -51,7 +51,22 @@ _RADIOS_JS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].
 })"""
 
 
-_TAB_JS = "e => e.closest('[role=tabpanel]')?.getAttribute('aria-labelledby')"
+# Marks the tab that shows an element's outermost hidden tab panel (``data-fuzz-tab``), for
+# the test to click; false when no tab hides it. A panel is its tabs' n-th, as its tab is.
+_TAB_JS = """e => {
+  let panel = null;
+  for (let x = e; x; x = x.parentElement)
+    if (x.dataset?.testid === 'stTabPanel' && x.hasAttribute('data-st-inactive')) panel = x;
+  if (!panel) return false;
+  const tabs = panel.closest('[data-testid="stTabs"]');
+  const own = sel => [...tabs.querySelectorAll(sel)]
+    .filter(x => x.closest('[data-testid="stTabs"]') === tabs);
+  const tab = own('[data-testid="stTab"]')[own('[data-testid="stTabPanel"]').indexOf(panel)];
+  document.querySelectorAll('[data-fuzz-tab]').forEach(x => x.removeAttribute('data-fuzz-tab'));
+  if (!tab) return false;
+  tab.setAttribute('data-fuzz-tab', '1');
+  return true;
+}"""
 
 # Counts the runs the app starts (its root's script state turning to "running"), so that a
 # change can be waited for until its run has begun, however slow the machine.

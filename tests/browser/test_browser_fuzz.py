@@ -5,28 +5,36 @@ The pages come from the sidebar and their inputs from the pages themselves
 kernel cell, and the address bar for links. After each entry: no exception box, no traceback
 in the server's log, the message the corpus expects (a refusal that says what is wrong, a
 note, or none), the page still answering (the input is put back as it was), the server still
-free of TensorFlow, and no file written outside the app's folders (the app runs with its home,
-temporary, models and runs folders in a temporary folder). Every failing entry is listed at
-the end, all at once; the list is also saved in ``test-artifacts/fuzz-report.txt``.
+free of TensorFlow, and no file written outside the app's folders (the app and its workers
+run with their home, temporary, models and runs folders in a private temporary folder).
 
-One input of each kind gets every entry of its kind, the others a sample, and each page's
-links a spread (see ``tests/fuzz_helpers.py``), to keep the test near five minutes;
-``FUZZ_EVERY_ENTRY=1`` feeds every entry to every input (much longer).
+One test per page (``-k pooling`` runs one); each lists every failing entry of its page at
+once, and all of them go to ``test-artifacts/fuzz-report.txt``. Which entries each input
+gets is ``tests/fuzz_plan.plan``: the whole corpus of its kind for every distinct uploader,
+a sample where an input repeats one fed in full; ``FUZZ_EVERY_ENTRY=1`` feeds every entry
+to every input (much longer).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
 
-from tests.browser_helpers import ARTIFACTS, open_browser, running_app
+from tests.browser_helpers import ARTIFACTS, ROOT, open_browser, running_app
 from tests.corpus import KINDS, all_entries
-from tests.fuzz_helpers import Fuzzer, app_environment, app_page_count, plan
+from tests.fuzz_helpers import Fuzzer
+from tests.fuzz_plan import app_environment, leftover_problems, plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# The pages as app.py declares them, by their address ("" for home).
+PAGES = [
+    "" if stem == "home" else stem
+    for stem in re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"', (ROOT / "app.py").read_text())
+]
 # A floor for the discovery: the uploaders the app is known to have, by page and kind. One that
 # the discovery misses fails the test instead of going unfuzzed.
 KNOWN_UPLOADERS = {
@@ -37,45 +45,82 @@ KNOWN_UPLOADERS = {
     ("train_cnn", "zip"),
     ("train_cnn", "model"),
 }
+# What each page's test found, for the report (in the order the pages ran).
+RESULTS: dict[str, dict] = {}
 
 
-def test_every_input_of_every_page_survives_the_bad_input_corpus(tmp_path):
-    entries = all_entries()
-    started = time.monotonic()
-    with (
-        running_app(extra_env=app_environment(tmp_path)) as server,
-        open_browser() as browser,
-    ):
+@pytest.fixture(scope="module")
+def fuzzer(tmp_path_factory):
+    """One app, one browser and one browser page for all the pages."""
+    folder = tmp_path_factory.mktemp("fuzz-app")
+    with running_app(extra_env=app_environment(folder)) as server, open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        fuzzer = Fuzzer(server, page)
+        driver = Fuzzer(server, page, app_folder=folder)
         if os.environ.get("FUZZ_PROGRESS") == "1":  # with -s: a line per entry as it goes
-            fuzzer.progress = lambda name, target, seconds, problems: print(
+            driver.progress = lambda name, target, seconds, problems: print(
                 f"{seconds:5.1f} s {'FAIL' if problems else 'ok  '} {name} → {target}", flush=True
             )
-        paths = fuzzer.page_paths()
-        assert len(paths) == app_page_count(), paths
-        targets = []
-        for path in paths:
-            targets += fuzzer.discover(path)
-        assert set(paths) <= fuzzer.visited
-        assert {(t.page, t.kind) for t in targets} >= KNOWN_UPLOADERS
-        kinds = {entry.kind for entry in entries} - {"link"}
-        assert kinds <= {t.kind for t in targets}, "a kind of input no page has"
+        yield driver
 
-        work = plan(targets, entries, every=os.environ.get("FUZZ_EVERY_ENTRY") == "1")
-        for target, chosen in work:
-            fuzzer.feed_all(target, chosen)
-        assert {entry.kind for entry in entries} <= {t.kind for t, chosen in work if chosen}
 
-    minutes = (time.monotonic() - started) / 60
+def test_the_sidebar_lists_every_page(fuzzer):
+    assert sorted(fuzzer.page_paths()) == sorted(PAGES)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[path or "home" for path in PAGES])
+def test_every_input_of_the_page_survives_the_bad_input_corpus(fuzzer, path):
+    entries = all_entries()
+    started = time.monotonic()
+    failures_before, skipped_before = len(fuzzer.failures), len(fuzzer.skipped)
+    targets = fuzzer.discover(path)
+    assert path in fuzzer.visited
+    known = {kind for page, kind in KNOWN_UPLOADERS if page == path}
+    assert known <= {t.kind for t in targets}, f"uploaders not found on /{path}"
+
+    work = plan(path, targets, entries, every=os.environ.get("FUZZ_EVERY_ENTRY") == "1")
+    for target, chosen in work:
+        fuzzer.feed_all(target, chosen)
+
+    failures = fuzzer.failures[failures_before:]
+    RESULTS[path] = {
+        "targets": targets,
+        "fed": sum(len(chosen) for _, chosen in work),
+        "unfed": [str(t) for t in targets if t.kind not in KINDS],
+        "skipped": fuzzer.skipped[skipped_before:],
+        "failures": failures,
+        "minutes": (time.monotonic() - started) / 60,
+    }
+    write_report()
+    assert not failures, f"{len(failures)} failing on /{path}:\n" + "\n".join(map(str, failures))
+
+
+def test_every_kind_was_fed_and_the_app_cleaned_up(fuzzer):
+    """After all the pages (when they all ran): every kind of entry reached an input, and the
+    app's temporary folder holds nothing it should have removed."""
+    if set(RESULTS) != set(PAGES):
+        pytest.skip("only some pages ran")
+    fed_kinds = {t.kind for result in RESULTS.values() for t in result["targets"]} | {"link"}
+    assert {entry.kind for entry in all_entries()} <= fed_kinds
+    assert leftover_problems(fuzzer.app_folder) == []
+
+
+def write_report() -> None:
+    entries = all_entries()
+    failures = [f for result in RESULTS.values() for f in result["failures"]]
+    inputs = sum(len(result["targets"]) for result in RESULTS.values())
+    fed = sum(result["fed"] for result in RESULTS.values())
+    minutes = sum(result["minutes"] for result in RESULTS.values())
+    unfed = [name for result in RESULTS.values() for name in result["unfed"]]
+    skipped = [name for result in RESULTS.values() for name in result["skipped"]]
+    load = os.getloadavg()[0]
     report = [
-        f"{len(entries)} corpus entries, {len(targets)} inputs on {len(paths)} pages, "
-        f"{sum(fuzzer.fed.values())} entries fed in {minutes:.1f} min",
-        "inputs not fed (no corpus kind for them): "
-        + (", ".join(str(t) for t in targets if t.kind not in KINDS) or "none"),
-        f"{len(fuzzer.failures)} failing:",
-        *(str(failure) for failure in fuzzer.failures),
+        f"{len(entries)} corpus entries, {inputs} inputs on {len(RESULTS)} of {len(PAGES)} pages,"
+        f" {fed} entries fed in {minutes:.1f} min (load average at the end {load:.1f})",
+        *(f"  /{page}: {r['fed']} fed in {r['minutes']:.1f} min" for page, r in RESULTS.items()),
+        "inputs not fed (no corpus kind for them): " + (", ".join(unfed) or "none"),
+        "inputs not fed (not usable as the page opens): " + (", ".join(skipped) or "none"),
+        f"{len(failures)} failing:",
+        *(str(failure) for failure in failures),
     ]
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "fuzz-report.txt").write_text("\n".join(report) + "\n")
-    assert not fuzzer.failures, "\n".join(report)
