@@ -21,6 +21,7 @@ from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
 from ui.room.offers import offer_class_question
 from ui.widgets.presentation import main_picture
+from ui.widgets.tab_charts import in_tab
 
 st.title("Inspect a Network")
 st.caption(
@@ -57,7 +58,7 @@ class_names = model_sections.class_names_for(info, choice.metadata, test)
 model_sections.input_and_prediction(sample, maps, class_names)
 offer_class_question(maps.probabilities, class_names)  # the lecture room's question
 
-tabs = st.tabs(TAB_NAMES, key="inspect.tab", on_change="rerun")
+tabs = st.tabs(TAB_NAMES, key="inspect.tab", on_change="rerun")  # in_tab: no closed tab's charts
 with tabs[0]:
     st.markdown(
         "The first convolution layer looks at raw pixels. After training, its filters often "
@@ -65,7 +66,7 @@ with tabs[0]:
         "Deeper layers' filters look at the maps before them."
     )
     layer_sections.filters(client, choice.path, info)
-with tabs[1]:
+with in_tab(tabs[1]):
     st.markdown(
         "Each filter produces one **feature map**: bright where its pattern occurs in the "
         "input. Early maps still look like the image; deeper ones are smaller and more "
@@ -81,32 +82,32 @@ with tabs[1]:
         "then the activation. Pick a unit and redo the arithmetic."
     )
     unit.explain_unit_section(client, choice.path, info, sample.image, maps)
-with tabs[2]:
+with in_tab(tabs[2]):
     st.markdown(
         "**ReLU** keeps positive responses and sets negative ones to zero. **Max pooling** "
         "keeps the largest value of each small window, halving height and width for 2×2."
     )
     layer_sections.pooling(info, maps)
-with tabs[3]:
+with in_tab(tabs[3]):
     st.markdown(
         "A unit in a deep layer depends on a window of the input — its **receptive field** — "
         "which grows with every convolution and pooling layer."
     )
     model_sections.receptive_field(info, sample, maps)
-with tabs[4]:
+with in_tab(tabs[4]):
     st.markdown(
         "Which pixels made the network choose a class? **Saliency** differentiates the class "
         "score with respect to each pixel; **Grad-CAM** asks which regions of a conv layer's "
         "maps raise the score."
     )
     model_sections.attributions(client, choice.path, info, sample, maps, class_names)
-with tabs[5]:
+with in_tab(tabs[5]):
     st.markdown(
         "Another way to see what a filter detects: search the test set for the images that "
         "make it respond most strongly."
     )
     model_sections.top_examples(client, choice.path, info, test)
-with tabs[6]:
+with in_tab(tabs[6]):
     model_sections.summary(info, choice.metadata)
     mistakes.mistakes(client, choice.path, info, test, class_names)
 

@@ -23,6 +23,7 @@ from core.jobs.inspection import (
 from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
+from ui.widgets.tab_charts import plotly_chart
 
 MAX_FILTERS = 64
 
@@ -381,8 +382,9 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
         return
     signed = bool(plane.min() < 0)
     columns = st.columns(2)
-    columns[0].plotly_chart(
+    plotly_chart(
         views.heatmap_figure(plane, title=f"{name}, map {channel}", signed=signed, height=380),
+        container=columns[0],
         config=views.PLOTLY_CONFIG,
         key="inspect.enlarged_map",
     )
@@ -417,7 +419,7 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
                 columns=min(8, len(kernel)),
                 height_per_row=110,
             )
-        st.plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.enlarged_kernel")
+        plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.enlarged_kernel")
         st.caption(
             f"Filter {number} of {conv.name}: one {conv.kernel_size[0]}×"
             f"{conv.kernel_size[1]} kernel per input channel; their responses are summed, "

@@ -18,6 +18,7 @@ from ui.inspect import views
 from ui.inspect.inputs import TestSet
 from ui.inspect.layer_sections import forget_stale_choice, reported_errors
 from ui.inspect.unit import add_click_targets, clicked_cell
+from ui.widgets.tab_charts import plotly_chart
 
 MAX_CELL_IMAGES = 24
 
@@ -101,8 +102,9 @@ def _cell_images(evaluation: Evaluation, test: TestSet, names: list[str]) -> Non
         st.session_state["inspect.mistake_predicted"],
     )
     left, right = st.columns([3, 2])
-    left.plotly_chart(
+    plotly_chart(
         confusion_figure(evaluation.confusion, names, chosen),
+        container=left,
         config=views.PLOTLY_CONFIG,
         key="inspect.confusion",
         on_select="rerun",

@@ -14,6 +14,7 @@ from core.ops.receptive_field import input_region
 from ui.inspect import graph, views
 from ui.inspect.inputs import InputSample, TestSet
 from ui.inspect.layer_sections import NO_MAPS, forget_stale_choice, not_numbers, reported_errors
+from ui.widgets.tab_charts import plotly_chart
 
 
 def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
@@ -146,8 +147,9 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
     full = input_region(field, row, col)
     region = input_region(field, row, col, input_size=tuple(info.input_shape[:2]))
     left, right = st.columns([3, 2])
-    left.plotly_chart(
+    plotly_chart(
         views.region_figure(sample.image, region, full, title=f"{name}[{row}, {col}] sees this"),
+        container=left,
         config=views.PLOTLY_CONFIG,
         key="inspect.rf_figure",
     )

@@ -31,6 +31,7 @@ from ui.kernel_playground.link_state import (
     encode_state,
 )
 from ui.widgets.matrix_html import matrices_row, matrix_table
+from ui.widgets.tab_charts import plotly_chart
 
 EXPLAINED_CLASSES = frozenset({"Conv2D", "Convolution2D"})
 
@@ -326,7 +327,7 @@ def explain_unit_section(client: WorkerClient, path: str, info: ModelInfo, image
     with picture:
         figure = clickable_map_figure(plane, row, col, title=f"{name}, map {filter_index}")
         if height * width <= MAX_CLICKABLE_CELLS:
-            st.plotly_chart(
+            plotly_chart(
                 figure,
                 config=views.PLOTLY_CONFIG,
                 key="inspect.unit_map",
@@ -335,7 +336,7 @@ def explain_unit_section(client: WorkerClient, path: str, info: ModelInfo, image
             )
             st.caption("Click a unit of the map to explain it (green square).")
         else:
-            st.plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.unit_map_large")
+            plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.unit_map_large")
     layer_input = reported_errors(lambda: client.layer_input(path, image, name))
     weights = reported_errors(lambda: client.filters(path, name))
     if layer_input is None or weights is None:
