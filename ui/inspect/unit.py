@@ -104,7 +104,7 @@ def clickable_map_figure(plane: np.ndarray, row: int, col: int, *, title: str) -
         x1=col + 0.5,
         y0=row - 0.5,
         y1=row + 0.5,
-        line=dict(color="#00c000", width=3),
+        line=dict(color="#ff00ff", width=3),
     )
     return figure
 
@@ -267,6 +267,11 @@ def _pooling(info: ModelInfo, layer: LayerInfo, maps: FeatureMaps, unit: UnitExp
             fate = f"is averaged with its window into {readable(place.value, digits=4)}"
         elif place.wins:
             fate = f"**wins** its window and goes on as {readable(place.value, digits=4)}"
+        elif place.value == float(plane[unit.row, unit.col]):
+            fate = (
+                f"ties with the window's maximum {readable(place.value, digits=4)}; max "
+                "pooling passes on the first of equal values (in reading order), not this one"
+            )
         else:
             fate = f"loses to the window's maximum {readable(place.value, digits=4)} and is dropped"
         st.markdown(
@@ -334,7 +339,7 @@ def explain_unit_section(client: WorkerClient, path: str, info: ModelInfo, image
                 on_select="rerun",
                 selection_mode="points",
             )
-            st.caption("Click a unit of the map to explain it (green square).")
+            st.caption("Click a unit of the map to explain it (magenta square).")
         else:
             plotly_chart(figure, config=views.PLOTLY_CONFIG, key="inspect.unit_map_large")
     layer_input = reported_errors(lambda: client.layer_input(path, image, name))

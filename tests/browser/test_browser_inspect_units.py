@@ -1,0 +1,47 @@
+""" "Explain one unit" in headless Chromium at 1280×720, device scale 1.5 (a laptop): a click
+on the feature map picks the unit, and the page redoes its arithmetic."""
+
+import pytest
+
+from tests.browser_helpers import ARTIFACTS, EXCEPTION_SELECTOR, open_browser, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def wait_for_run(page, timeout_ms: int) -> None:
+    """Wait until Streamlit has finished running the script (no 'running' indicator)."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(500)
+
+
+def test_a_click_on_the_feature_map_explains_that_unit(app_url):
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=1.5)
+        page.goto(f"{app_url}/inspect_network")
+        page.wait_for_selector("text=Prediction: 7", timeout=180_000)
+        wait_for_run(page, 120_000)
+        page.get_by_role("tab", name="Feature maps").click()
+        heading = page.get_by_text("Explain one unit")
+        heading.wait_for(timeout=60_000)
+        chart = page.locator(".st-key-inspect-unit_map")
+        chart.scroll_into_view_if_needed()
+        picture = chart.locator(".heatmaplayer image").first  # the map's pixels
+        picture.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # let the chart settle after scrolling
+        box = picture.bounding_box()
+        row, col = 5, 20  # the map is 28×28
+        page.mouse.click(
+            box["x"] + (col + 0.5) * box["width"] / 28, box["y"] + (row + 0.5) * box["height"] / 28
+        )
+        page.get_by_text(f"Unit (row {row}, column {col}) of map 0").wait_for(timeout=60_000)
+        wait_for_run(page, 60_000)
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+        assert page.get_by_text("they agree").count() == 1
+        assert page.locator(".st-key-inspect-unit_row input").input_value() == str(row)
+        chart.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "inspect_network-unit-view.png"))
+        screenshot(page, "inspect_network-unit")
+        page.close()
