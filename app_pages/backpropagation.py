@@ -51,7 +51,10 @@ st.markdown(
     "input (**∂L/∂X**, which the layer below needs). Then take one step downhill."
 )
 LINK.start()  # a shared link sets every control; the address follows every change
-main_picture(".st-key-backprop-w_stepper-first", ".st-key-backprop-x_stepper-first")
+main_picture(  # presentation mode: the step-by-step of the open tab, fitted to the screen
+    *(".st-key-backprop-w_stepper-first", ".st-key-backprop-x_stepper-first"),
+    fit=('.st-key-backprop-tab [data-testid="stHtml"]',),
+)
 init_state()
 setup_picker()
 settings = backprop_controls()

@@ -138,8 +138,11 @@ KEYBOARD_SCRIPT = """
   if (window.__convscopeKeys) return;
   window.__convscopeKeys = true;
   const shown = (el) => el.offsetParent !== null;
-  const press = (selector, index) => {
-    const all = [...document.querySelectorAll(selector)];
+  // One per element: Streamlit draws a second, hidden button element inside some of them.
+  const press = (mark, index) => {
+    const holders = document.querySelectorAll(
+      `[data-testid="stElementContainer"][class*="${mark}"]`);
+    const all = [...holders].map((holder) => holder.querySelector('button')).filter(Boolean);
     const usable = all.filter((b) => !b.disabled);
     const button = index === undefined ? (usable.find(shown) || usable[0]) : all[index];
     if (!button || button.disabled) return false;
@@ -154,14 +157,11 @@ KEYBOARD_SCRIPT = """
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     if (typing(event.target)) return;
     let done = false;
-    if (event.key === 'ArrowRight') done = press('[class*="stepper-forward"] button');
-    else if (event.key === 'ArrowLeft') done = press('[class*="stepper-back"] button');
-    else if (event.key === ' ') done = press('[class*="stepper-play"] button');
-    else if (event.key === 'p' || event.key === 'P') done = press('[class*="SWITCH_MARK"] button');
-    else if (/^[1-9]$/.test(event.key)) {
-      const selector = '[class*="st-key-"][class*="EXAMPLE_MARK"] button';
-      done = press(selector, Number(event.key) - 1);
-    }
+    if (event.key === 'ArrowRight') done = press('stepper-forward');
+    else if (event.key === 'ArrowLeft') done = press('stepper-back');
+    else if (event.key === ' ') done = press('stepper-play');
+    else if (event.key === 'p' || event.key === 'P') done = press('SWITCH_MARK');
+    else if (/^[1-9]$/.test(event.key)) done = press('EXAMPLE_MARK', Number(event.key) - 1);
     if (done) event.preventDefault();
   }, true);
   // Presentation mode: shrink each picture the page names (window.__convscopeFit) until it
@@ -180,6 +180,7 @@ KEYBOARD_SCRIPT = """
         if (el.offsetParent === null) continue;
         const box = el.getBoundingClientRect();
         const room = window.innerHeight - (box.top - mainTop) - 6;
+        if (room < 80) continue;  // starts below the first screen: left as it is
         const width = el.parentElement.clientWidth;
         const zoom = Math.min(1, room / box.height, width / Math.max(el.scrollWidth, 1));
         if (zoom < 0.995) {
@@ -202,7 +203,7 @@ KEYBOARD_SCRIPT = """
 def keyboard_script() -> str:
     """The page script behind the keys (installed once per browser tab).
 
-    >>> '[class*="-example-"]' in keyboard_script()
+    >>> "press('-example-', Number(event.key) - 1)" in keyboard_script()
     True
     """
     example_mark = key_class("x" + EXAMPLE_MARK + "y")[len("st-key-x") : -1]
