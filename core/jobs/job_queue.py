@@ -11,7 +11,7 @@ racing start each waiting job exactly once, and never more jobs than there are f
 
 The store sits behind the small `JobQueue` interface, so a server farm can swap the
 embedded SQLite file (`SqliteJobQueue`, the default: nothing to install, survives a
-restart) for a shared store; `default_job_queue` is the one place that chooses.
+restart) for a shared store; `core.jobs.stores.open_job_queue` is the one place that chooses.
 
 >>> import tempfile
 >>> queue = SqliteJobQueue(Path(tempfile.mkdtemp()) / "queue.sqlite3")
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Protocol
 
 from core.base.checks import check_int, check_string, received
-from core.jobs.redis_client import redis_url
 from core.jobs.runs import RUN_ID_PATTERN, runs_root
 
 QUEUE_DB_ENV = "CONVSCOPE_QUEUE_DB"
@@ -164,15 +163,9 @@ def default_queue_db(runs_root_dir: str | os.PathLike | None = None) -> Path:
 
 
 def default_job_queue(runs_root_dir: str | os.PathLike | None = None) -> JobQueue:
-    """The queue the app uses: the shared Redis when ``$CONVSCOPE_REDIS_URL`` is set (one
-    queue for several servers; the Redis client is imported only then), else the SQLite
-    file of `default_queue_db`. The one place that chooses the store.
+    """The SQLite queue of `default_queue_db`; `core.jobs.stores.open_job_queue` is the
+    one place that chooses between it and a shared Redis.
     """
-    url = redis_url()
-    if url:
-        from core.jobs.redis_queue import RedisJobQueue
-
-        return RedisJobQueue(url)
     return SqliteJobQueue(default_queue_db(runs_root_dir))
 
 

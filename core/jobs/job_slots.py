@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass
 
 from core.base.checks import check_int, check_real, received
-from core.jobs.job_queue import JobQueue, default_job_queue, estimate_start_seconds
+from core.jobs.job_queue import JobQueue, estimate_start_seconds
 from core.jobs.runs import RunInfo, list_runs, runs_root
+from core.jobs.stores import open_job_queue
 
 MAX_JOBS_ENV = "CONVSCOPE_MAX_JOBS"
 
@@ -109,7 +110,7 @@ def queue_place(
     `core.jobs.job_queue.estimate_start_seconds`.
     """
     root = runs_root(runs_root_dir)
-    queue = default_job_queue(root) if queue is None else queue
+    queue = open_job_queue(root) if queue is None else queue
     entries = queue.list()
     ids = [entry.run_id for entry in entries]
     if run_id not in ids:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.jobs.redis_client import redis_url
 from core.jobs.rooms import (
     FOLLOWER_WINDOW_SECONDS,
     ROOM_TTL_SECONDS,
@@ -40,7 +39,6 @@ from core.jobs.rooms import (
     RoomNotFoundError,
     RoomPulse,
     RoomState,
-    RoomStore,
     check_page,
     check_params,
     new_lecturer_token,
@@ -104,20 +102,6 @@ def default_rooms_db() -> Path:
     if configured:
         return Path(configured)
     return runs_root().parent / ROOMS_DB_FILE
-
-
-def open_room_store() -> RoomStore:
-    """The store this server uses: the shared Redis when ``$CONVSCOPE_REDIS_URL`` is set
-    (several servers act as one), else the SQLite file of ``default_rooms_db()``.
-
-    The one place that chooses; the Redis client is imported only when configured.
-    """
-    url = redis_url()
-    if url:
-        from core.jobs.redis_rooms import RedisRoomStore
-
-        return RedisRoomStore(url)
-    return SqliteRoomStore()
 
 
 class SqliteRoomStore:

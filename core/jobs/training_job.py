@@ -55,7 +55,7 @@ from core.base.checks import (
 )
 from core.jobs.dataset_files import slug, write_dataset_file  # noqa: F401  (re-exported)
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
-from core.jobs.job_queue import JobQueue, QueueEntry, check_owner, default_job_queue
+from core.jobs.job_queue import JobQueue, QueueEntry, check_owner
 from core.jobs.job_slots import (  # noqa: F401  (the settings' old home: re-exported)
     DEFAULT_IDLE_STOP_SECONDS,
     DEFAULT_MAX_JOBS,
@@ -99,6 +99,7 @@ from core.jobs.runs import (
     read_status,
     runs_root,
 )
+from core.jobs.stores import open_job_queue
 from core.jobs.train_config import TrainConfig
 
 # What a run waiting in the training queue says, until a slot frees.
@@ -267,7 +268,7 @@ class TrainingJob:
             job_cap: Most jobs running at once (default ``$CONVSCOPE_MAX_JOBS`` or 2).
             owner: The browser (or session) asking; at most one waiting job per owner.
             wait: False: refuse (`JobCapError`) instead of waiting.
-            queue: The training queue (default: `default_job_queue` of the runs folder).
+            queue: The training queue (default: `open_job_queue` of the runs folder).
             **run_options: ``preprocessing``, ``save_as``, ``models_dir``, ``overwrite``,
                 as for `prepare_run`.
 
@@ -291,7 +292,7 @@ class TrainingJob:
         owner = check_owner(owner) if owner is not None else None
         root = runs_root(runs_root_dir)
         root.mkdir(parents=True, exist_ok=True)
-        queue = default_job_queue(root) if queue is None else queue
+        queue = open_job_queue(root) if queue is None else queue
         run_dir = prepare_run(
             model,
             dataset,
@@ -372,7 +373,7 @@ class TrainingJob:
         False when the run is not waiting any more (a promoter started it first: follow
         it as a running job) or, with ``owner`` given, when it is someone else's.
         """
-        queue = default_job_queue(self.run_dir.parent) if queue is None else queue
+        queue = open_job_queue(self.run_dir.parent) if queue is None else queue
         if not queue.cancel(self.run_id, owner):
             return False
         shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -536,7 +537,7 @@ def promote_waiting(
     """
     root = runs_root(runs_root_dir)
     cap = max_jobs() if job_cap is None else check_int(job_cap, "job_cap", minimum=1)
-    queue = default_job_queue(root) if queue is None else queue
+    queue = open_job_queue(root) if queue is None else queue
     started: list[TrainingJob] = []
 
     def start(entry: QueueEntry) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.jobs.room_store import open_room_store
 from core.jobs.rooms import RoomStore
+from core.jobs.stores import open_room_store
 from ui.widgets.page_link import active_link, current_link
 
 # The link parameter of a join link: ``/?room=K7XQ3M``.

@@ -1,4 +1,4 @@
-"""core.jobs.redis_client: the Redis URL from the environment, and the store it chooses."""
+"""core.jobs.redis_client: the Redis URL from the environment, the client, the test command."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from core.jobs import redis_client
-from core.jobs.room_store import SqliteRoomStore, open_room_store
 
 
 def test_the_url_is_read_from_the_environment(monkeypatch):
@@ -18,14 +17,6 @@ def test_the_url_is_read_from_the_environment(monkeypatch):
     assert redis_client.redis_url() is None
     monkeypatch.delenv(redis_client.REDIS_URL_ENV)
     assert redis_client.redis_url() is None
-
-
-def test_without_the_url_rooms_stay_in_the_sqlite_file(monkeypatch, tmp_path):
-    monkeypatch.delenv(redis_client.REDIS_URL_ENV, raising=False)
-    monkeypatch.setenv("CONVSCOPE_ROOMS_DB", str(tmp_path / "r.sqlite3"))
-    store = open_room_store()
-    assert isinstance(store, SqliteRoomStore)
-    assert store.path == tmp_path / "r.sqlite3"
 
 
 def test_a_missing_client_package_says_what_to_install(monkeypatch):

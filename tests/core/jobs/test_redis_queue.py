@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.jobs import redis_client
-from core.jobs.job_queue import AlreadyQueuedError, QueueEntry, SqliteJobQueue, default_job_queue
+from core.jobs.job_queue import AlreadyQueuedError, QueueEntry, SqliteJobQueue
 from core.jobs.redis_queue import RedisJobQueue
 from tests.redis_helpers import flushed, redis_server_url  # noqa: F401 (a fixture)
 
@@ -234,16 +233,6 @@ def test_racing_owners_queue_one_job_each(kind_and_place):
 
 
 # -- Redis itself ------------------------------------------------------------------------------
-
-
-def test_the_factory_chooses_redis_when_the_url_is_set(monkeypatch, redis_url, tmp_path):
-    monkeypatch.setenv(redis_client.REDIS_URL_ENV, redis_url)
-    server_a, server_b = default_job_queue(tmp_path / "a"), default_job_queue(tmp_path / "b")
-    assert isinstance(server_a, RedisJobQueue)
-    server_a.enqueue("run-a", "browser-1")
-    assert server_b.position("run-a") == 1  # one queue for every server
-    monkeypatch.delenv(redis_client.REDIS_URL_ENV)
-    assert isinstance(default_job_queue(tmp_path / "a"), SqliteJobQueue)
 
 
 def test_a_dead_holders_lock_frees_itself(redis_url):

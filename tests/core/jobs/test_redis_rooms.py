@@ -13,10 +13,9 @@ import threading
 import pytest
 import redis
 
-from core.jobs import redis_client
 from core.jobs.redis_client import StoreUnavailableError
 from core.jobs.redis_rooms import RedisRoomStore
-from core.jobs.room_store import SqliteRoomStore, open_room_store
+from core.jobs.room_store import SqliteRoomStore
 from core.jobs.rooms import (
     FOLLOWER_WINDOW_SECONDS,
     ROOM_TTL_SECONDS,
@@ -394,15 +393,6 @@ def test_many_processes_share_one_redis(redis_url):
 
 
 # ---------------------------------------------------------------- Redis itself
-
-
-def test_the_factory_chooses_redis_when_the_url_is_set(monkeypatch, redis_url):
-    monkeypatch.setenv(redis_client.REDIS_URL_ENV, redis_url)
-    first, second = open_room_store(), open_room_store()  # two servers
-    assert isinstance(first, RedisRoomStore)
-    keys = first.create_room()
-    first.publish(keys.code, keys.token, page="pooling", params={"pool": "3"})
-    assert second.read_room(keys.code).params == {"pool": "3"}
 
 
 def test_the_token_is_never_stored(redis_url):
