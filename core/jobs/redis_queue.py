@@ -1,7 +1,8 @@
 """The training queue in a shared Redis, so every server of a farm sees one queue.
 
 ``RedisJobQueue`` implements ``core.jobs.job_queue.JobQueue`` with the meaning of
-``SqliteJobQueue``; ``default_job_queue`` picks it when ``$CONVSCOPE_REDIS_URL`` is set.
+``SqliteJobQueue``; ``core.jobs.stores.open_job_queue`` picks it when
+``$CONVSCOPE_REDIS_URL`` is set.
 The store's exclusive lock is a Redis lock (``SET NX`` with an expiry, released only by
 its holder), taken by ``enqueue``, ``cancel`` and ``promote`` as SQLite's write
 transaction is, so promoters on any number of servers start each waiting job once.

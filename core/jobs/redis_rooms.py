@@ -1,7 +1,7 @@
 """Rooms in a shared Redis, so several app servers behind a load balancer act as one.
 
 ``RedisRoomStore`` implements ``core.jobs.rooms.RoomStore`` with the meaning of
-``core.jobs.room_store.SqliteRoomStore``; ``open_room_store`` picks it when
+``core.jobs.room_store.SqliteRoomStore``; ``core.jobs.stores.open_room_store`` picks it when
 ``$CONVSCOPE_REDIS_URL`` is set. Each change is one Lua script, which Redis runs
 atomically, so concurrent lecturers' and students' writes from any server never
 interleave. A room's keys carry a Redis TTL: every lecturer action renews it to
