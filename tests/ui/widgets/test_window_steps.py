@@ -118,6 +118,18 @@ def test_example_picker_lists_titles_and_loads_the_chosen_key():
     assert at.button(key="demo.load").help == "Load it."
 
 
+def test_each_example_is_one_click_away_and_picking_one_loads_it():
+    at = open_picker()
+    buttons = [at.button(key=f"demo.example.{key}") for key in ("a", "b")]
+    assert [button.label for button in buttons] == ["1", "2"]  # no slide number: their place
+    assert buttons[1].help == "Load Second. Key: 2."
+    buttons[1].click().run()
+    assert at.session_state["demo.loaded"] == "b"
+    assert at.selectbox(key="demo.example").value == "b"  # the list shows what is loaded
+    at.selectbox(key="demo.example").set_value("a").run()  # no second click needed
+    assert at.session_state["demo.loaded"] == "a"
+
+
 def test_size_inputs_resize_the_matrix_keeping_the_top_left_corner():
     at = open_picker()
     at.session_state["demo.loaded"] = "a"
