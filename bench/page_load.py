@@ -6,8 +6,9 @@ run of that page: its imports, the inference worker for Inspect; printed apart),
 ``--rounds`` rounds that each visit the reference and the page in turn, each in a fresh
 headless Chromium context (nothing cached, a new Streamlit session).
 
-A visit has settled when Streamlit is no longer running the script, the main area shows
-content and nothing in the page has changed for ``QUIET_MS`` (no DOM change, no image
+A visit has settled when Streamlit has run the script and is not running it (the app's
+``data-test-script-state``, no running indicator), the main area shows content and no
+placeholder, and nothing in the page has changed for ``QUIET_MS`` (no DOM change, no image
 loading): its time is that of the last change, from the start of navigation, read in the
 page. The ratio of the page's median to the reference's median measured in the same rounds
 is the figure to watch (target: at most 1.5×); absolute times on a shared machine say little.
@@ -16,7 +17,12 @@ Beside the time it prints what the browser spent it on (Chrome's own counters th
 DevTools protocol, medians over the rounds): script, layout and style time, DOM elements,
 Plotly figures (and how many of them are hidden, in a closed tab or expander), pictures.
 
-Run: ``python bench/page_load.py [--rounds 5] [--pages pooling,inspect_network]``
+With ``--before DIR`` (an older checkout, e.g. ``git archive <commit> | tar -x -C DIR``)
+each round also visits that app's page, so the ratio before and after a change is measured
+side by side too.
+
+Run: ``python bench/page_load.py [--rounds 5] [--pages pooling,inspect_network]
+[--before DIR] [--profile]``
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import collections
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser_helpers import free_port, open_browser, running_app
+from tests.browser_helpers import free_port, open_browser
 
 # Every page of app.py, by its address.
 PAGES = {
@@ -72,8 +79,10 @@ WATCH = """() => {
 
 SETTLED = f"""() => {{
     const app = document.querySelector('[data-testid="stApp"]');
+    // 'initial' until the first run has started; skeletons stand for elements still coming.
     const running = document.querySelector('[data-testid="stStatusWidget"]')
-        || !app || app.getAttribute('data-test-script-state') === 'running';
+        || !app || app.getAttribute('data-test-script-state') !== 'notRunning'
+        || document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]');
     const content = document.querySelector(
         '[data-testid="stMain"] [data-testid="stElementContainer"]');
     const busy = [...document.images].some(image => !image.complete);
@@ -88,6 +97,10 @@ COUNTS = """() => {
         main_elements: main ? main.getElementsByTagName('*').length : 0,
         plotly: plots.length,
         plotly_hidden: plots.filter(plot => plot.offsetParent === null).length,
+        plotly_hidden_keys: plots.filter(plot => plot.offsetParent === null).map(plot => {
+            const keyed = plot.closest('[class*="st-key-"]');
+            return keyed ? [...keyed.classList].find(c => c.startsWith('st-key-')) : '?';
+        }),
         images: document.images.length,
         iframes: document.querySelectorAll('iframe').length,
         settled_ms: window.__lastChange,
@@ -107,26 +120,29 @@ CDP_METRICS = {
 
 
 @contextlib.contextmanager
-def reference_server():
-    """``streamlit run bench/page_load_reference.py`` on a free port; yields its URL."""
+def streamlit_server(script: Path, root: Path = ROOT):
+    """``streamlit run script`` from ``root`` on a free port; yields its URL."""
     port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "bench" / "page_load_reference.py"),
+            str(script),
             "--server.headless=true",
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none",
         ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=root,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # so its workers end with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -137,15 +153,16 @@ def reference_server():
             ):
                 break
             if process.poll() is not None:
-                raise RuntimeError("the reference page's server did not start")
+                raise RuntimeError(f"streamlit did not start {script}")
             time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def script_time_by_file(profile: dict) -> collections.Counter:
@@ -219,6 +236,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="also the script time per file of each page"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of the app (e.g. `git archive` of an older commit): its pages "
+        "are timed in the same rounds, for a before/after ratio",
+    )
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per visit")
     args = parser.parse_args()
     names = [name.strip() for name in args.pages.split(",") if name.strip()]
@@ -227,7 +250,13 @@ def main() -> None:
         parser.error(f"unknown pages {unknown}; known: {', '.join(PAGES)}")
     timeout_ms = int(args.timeout * 1e3)
 
-    with running_app() as app, reference_server() as reference, open_browser() as browser:
+    with contextlib.ExitStack() as stack:
+        app = stack.enter_context(streamlit_server(ROOT / "app.py"))
+        reference = stack.enter_context(streamlit_server(ROOT / "bench" / "page_load_reference.py"))
+        before = None
+        if args.before:
+            before = stack.enter_context(streamlit_server(args.before / "app.py", args.before))
+        browser = stack.enter_context(open_browser())
         visit(browser, reference, timeout_ms)  # the reference server's first run
         print(
             f"{args.rounds} rounds per page, each a fresh context; medians "
@@ -236,17 +265,20 @@ def main() -> None:
         header = (
             f"{'page':24s} {'cold ms':>8s} {'page ms':>8s} {'ref ms':>7s} {'ratio':>6s}"
             f" {'script':>7s} {'layout':>7s} {'style':>6s} {'nodes':>6s} {'plotly':>7s}"
-            f" {'images':>6s}"
+            f" {'images':>6s}" + ("  before: cold ms, ratio" if before else "")
         )
         print(header)
         worst, all_references = 0.0, []
         for name in names:
-            url = app.url + PAGES[name]
+            url = app + PAGES[name]
             cold = visit(browser, url, timeout_ms)
-            pages, references = [], []
+            old_cold = visit(browser, before + PAGES[name], timeout_ms) if before else None
+            pages, references, olds = [], [], []
             for _ in range(args.rounds):
                 references.append(visit(browser, reference, timeout_ms))
                 pages.append(visit(browser, url, timeout_ms))
+                if before:
+                    olds.append(visit(browser, before + PAGES[name], timeout_ms))
             all_references += references
             ours, ref = median_of(pages, "settled_ms"), median_of(references, "settled_ms")
             worst = max(worst, ours / ref)
@@ -256,6 +288,12 @@ def main() -> None:
                 f" {median_of(pages, 'script'):7.0f} {median_of(pages, 'layout'):7.0f}"
                 f" {median_of(pages, 'style'):6.0f} {last['elements']:6d}"
                 f" {last['plotly']:>3d}/{last['plotly_hidden']:<3d} {last['images']:6d}"
+                + (
+                    f"  {old_cold['settled_ms']:8.0f} {median_of(olds, 'settled_ms') / ref:6.2f}"
+                    f" ({olds[-1]['plotly']}/{olds[-1]['plotly_hidden']} Plotly)"
+                    if before
+                    else ""
+                )
                 + ("  (error shown)" if any(v.get("error") for v in pages) else "")
                 + ("  (did not settle)" if any(v.get("unsettled") for v in pages) else ""),
             )
@@ -264,6 +302,8 @@ def main() -> None:
                 spent = visit(browser, url, timeout_ms, profile=True)["profile"]
                 files = " ".join(f"{name} {ms:.0f}" for name, ms in spent.most_common(6))
                 print(f"{'':24s} script ms by file: {files}", flush=True)
+                if last["plotly_hidden_keys"]:
+                    print(f"{'':24s} hidden Plotly: {' '.join(last['plotly_hidden_keys'])}")
         print(
             f"reference page: script {median_of(all_references, 'script'):.0f} ms, "
             f"{all_references[-1]['elements']} nodes"
