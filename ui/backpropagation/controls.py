@@ -19,7 +19,7 @@ from core.ops.output_size import PADDING_CHOICES
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import matrix_editor, set_matrix, stored_matrix
 from ui.widgets.page_link import locked
-from ui.widgets.window_steps import random_input_button, size_inputs
+from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
 
 PREFIX = "backprop"
 
@@ -179,27 +179,16 @@ def init_state() -> None:
 
 
 def setup_picker() -> None:
-    """Selectbox of the setups, the button that loads one, and what is loaded.
-
-    As ``ui.widgets.window_steps.example_picker``, with a short button label and a wider
-    button column, so the label is never cut when the page is projected at 150 %.
-    """
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.selectbox(
-        "Setup",
-        list(SETUPS),
-        format_func=lambda key: SETUPS[key].title,
-        key="backprop.example",
-        help="Starting points for a lecture: the basic layer, a loss, stride 2, dilation 2 "
-        "and 'same' padding. Loading one sets the input, the kernel and every option.",
-    )
-    right.button(
-        "Load",
-        key="backprop.load",
-        on_click=lambda: load_setup(st.session_state["backprop.example"]),
-        help="Replace the current input, kernel and options with this setup.",
-        type="primary",
-        width="stretch",
+    """The setups one click away (a button each, and a list that loads on pick), and what is
+    loaded: ``ui.widgets.window_steps.example_picker``."""
+    example_picker(
+        "backprop",
+        SETUPS,
+        load_setup,
+        label="Setup",
+        select_help="Starting points for a lecture: the basic layer, a loss, stride 2, dilation 2 "
+        "and 'same' padding. Picking one sets the input, the kernel and every option.",
+        button_help="Load the picked setup again: undoes your changes to it.",
     )
     loaded = st.session_state.get("backprop.loaded")
     if loaded:

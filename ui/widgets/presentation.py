@@ -29,6 +29,7 @@ CONTROLS_KEY = "present.controls"  # "Show controls" in presentation mode
 BAR_KEY = "present.bar"
 SWITCH_ON_KEY, SWITCH_OFF_KEY = "present.switch_on", "present.switch_off"
 SWITCH_MARK = "present-switch"  # both switches' CSS classes contain it: what ``p`` clicks
+ROOM_BLOCKS = '[class*="st-key-room-"]'  # the lecture room's keyed blocks above the page
 EXAMPLE_MARK = ".example."  # an example button's key contains it: what 1–9 click
 
 KEYS = (  # key, what it does: shown on screen and in the README
@@ -109,7 +110,8 @@ def fold_css(*selectors: str) -> str:
     """CSS that folds away every block drawn before the one matching one of ``selectors``.
 
     At every level of the page (a tab, a column), the blocks before the one that is or
-    holds the picture are hidden; the presentation bar stays.
+    holds the picture are hidden; the presentation bar and the lecture room's blocks above
+    the page (a student's follow bar, the open question and its answer chart) stay.
 
     >>> css = fold_css(".st-key-a", ".st-key-b")
     >>> ":has(~ .st-key-a, ~ * .st-key-a, ~ .st-key-b, ~ * .st-key-b)" in css
@@ -119,7 +121,8 @@ def fold_css(*selectors: str) -> str:
     return (
         "<style>"
         f'[data-testid="stMain"] [data-testid="stVerticalBlock"] >'
-        f" :not(:has(> .{key_class(BAR_KEY)})):has({later}) {{display: none !important;}}"
+        f" :not(:has(> .{key_class(BAR_KEY)})):not(:has(> {ROOM_BLOCKS}))"
+        f":has({later}) {{display: none !important;}}"
         "</style>"
     )
 

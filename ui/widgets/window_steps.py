@@ -221,6 +221,7 @@ def example_picker(
     *,
     select_help: str,
     button_help: str,
+    label: str = "Worked example",
 ) -> None:
     """Worked examples one click away: a button each, and a list that loads what is picked.
 
@@ -239,7 +240,7 @@ def example_picker(
                 help=f"Load {example.title}. Key: {index + 1}." if index < 9 else example.title,
             )
         st.selectbox(
-            "Worked example",
+            label,
             list(examples),
             format_func=lambda key: examples[key].title,
             key=f"{prefix}.example",

@@ -90,7 +90,8 @@ def test_every_example_key_is_one_the_digits_press():
 def test_fold_css_hides_only_what_comes_before_the_picture_and_keeps_the_bar():
     css = presentation.fold_css(".st-key-a")
     assert css.count("display: none") == 1
-    assert ":not(:has(> .st-key-present-bar))" in css
+    assert ":not(:has(> .st-key-present-bar))" in css  # the bar stays
+    assert ':not(:has(> [class*="st-key-room-"]))' in css  # and the room's question
     assert ":has(~ .st-key-a, ~ * .st-key-a)" in css
 
 
