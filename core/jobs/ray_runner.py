@@ -423,10 +423,7 @@ class RayRunner:
                             runtime_env={"env_vars": {"PYTHONPATH": os.fspath(PROJECT_ROOT)}},
                         )
                     except Exception as error:  # noqa: BLE001 - any failure to connect
-                        raise RayUnavailableError(
-                            f"The Ray cluster at {self.address} could not be reached ({error}). "
-                            f"Check {RAY_ADDRESS_ENV}, or unset it to train on this server."
-                        ) from None
+                        raise RayUnavailableError(_connect_failure(error, self.address)) from None
                 self._host_class = ray.remote(WorkerHost)
                 self._ray = ray
             return self._ray
@@ -502,6 +499,31 @@ class RayRunner:
         """The workers this runner started that are still running."""
         with self._lock:
             return list(self._workers.values())
+
+
+def _connect_failure(error: Exception, address: str) -> str:
+    """Why this server could not join the Ray cluster, in words.
+
+    >>> refused = ConnectionError("Failed to connect to Ray cluster at head:6379")
+    >>> refused.__cause__ = type("AuthenticationError", (Exception,), {})("InvalidAuthToken")
+    >>> print(_connect_failure(refused, "head:6379")[:64])
+    The Ray cluster at head:6379 refused this server: it needs the c
+    """
+    causes = [error]  # Ray names the refusal in a cause's type or only in its text
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) and len(causes) < 10:
+        causes.append(cause)
+    if any(
+        type(cause).__name__ == "AuthenticationError" or "InvalidAuthToken" in str(cause)
+        for cause in causes
+    ):
+        return (
+            f"The Ray cluster at {address} refused this server: it needs the cluster's token "
+            "(set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN, or put it in ~/.ray/auth_token)."
+        )
+    return (
+        f"The Ray cluster at {address} could not be reached ({error}). "
+        f"Check {RAY_ADDRESS_ENV}, or unset it to train on this server."
+    )
 
 
 def _start_failure(error: Exception, cpus: int, gpu: bool) -> str:
