@@ -2,7 +2,9 @@
 
 For every hostile image and zip of the project's corpus (tests/corpus), the fastest of
 several refusals is printed beside the fastest read of an ordinary file of about the
-same size (noisy PNGs, which hardly compress), as the corpus tests measure them.
+same size (noisy PNGs, which hardly compress), as the corpus tests measure them. For
+every model the server refuses before any worker sees it (a pickle, a zip bomb, a 1 GiB
+claim, ...), the server's check beside the same check of an ordinary small model.
 
     .venv/bin/python bench/hostile_uploads.py
 """
@@ -17,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.data.image_folders import load_image_folder_zip
 from core.imaging.images import decode_image
-from tests.corpus import test_images, test_zips
+from core.jobs.uploads import model_file_problem
+from tests.corpus import models, test_images, test_zips
 
 
 def main() -> None:
@@ -46,6 +49,19 @@ def main() -> None:
                 test_zips._fastest(
                     lambda ordinary=ordinary: load_image_folder_zip(ordinary, image_size=16)
                 ),
+            )
+        )
+    small = models.built("small_cnn.keras")
+    for entry in models.ENTRIES:
+        data = entry.make()
+        if entry.outcome != "refuse" or model_file_problem(data) is None:
+            continue  # accepted, or refused by the worker's load (not a server-side check)
+        rows.append(
+            (
+                entry.name,
+                len(data),
+                test_zips._fastest(lambda data=data: model_file_problem(data)),
+                test_zips._fastest(lambda: model_file_problem(small)),
             )
         )
     for name, size, refused, ordinary in rows:

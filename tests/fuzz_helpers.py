@@ -119,7 +119,7 @@ class Fuzzer:
     # The page open as it opened (nothing fed, or all put back): the next input of that page
     # is reached without loading it again.
     as_opened: str | None = None
-    timeout_ms: int = 90_000  # a run (a model loaded in a worker that starts under load)
+    timeout_ms: int = 180_000  # a run (a model loaded in a worker that starts under load)
     action_ms: int = 10_000  # a click or a key: the element is there, or it will not be
 
     def __post_init__(self):
@@ -130,19 +130,24 @@ class Fuzzer:
         self.listing = tree_listing(self.app_folder)
         self.page.add_init_script(_RUNS_INIT)
         self.page.set_default_timeout(self.action_ms)
+        self.page.set_default_navigation_timeout(self.timeout_ms)
 
     # -- waiting and reading -------------------------------------------------------------
     def runs(self) -> int:
         return self.page.evaluate("() => window.__runs || 0")
 
-    def settle(self, timeout_ms: int | None = None, runs: int | None = None) -> None:
+    def settle(
+        self, timeout_ms: int | None = None, runs: int | None = None, *, must_run: bool = False
+    ) -> None:
         """Wait until the script run has finished and the page is quiet for two looks; with
-        ``runs`` (the count before a change), first for the change's run to begin (a second
-        at most: a box that refuses a value starts none)."""
+        ``runs`` (the count before a change), first for the change's run to begin: a second
+        at most (a box that refuses a value starts none), or as long as a run may take when
+        the change ``must_run`` (an upload always starts one)."""
         page = self.page
         if runs is not None:  # no run within a second: the change started none
+            wait_ms = (timeout_ms or self.timeout_ms) if must_run else 1_000
             with contextlib.suppress(Exception):
-                page.wait_for_function(f"() => (window.__runs || 0) > {runs}", timeout=1_000)
+                page.wait_for_function(f"() => (window.__runs || 0) > {runs}", timeout=wait_ms)
         deadline = time.monotonic() + (timeout_ms or self.timeout_ms) / 1000
         quiet = 0
         page.wait_for_timeout(100)
@@ -218,6 +223,7 @@ class Fuzzer:
         sort, label, option = reveal
         page = self.page
         self.as_opened = None
+        runs = self.runs()
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (
             page.locator(f'[data-testid="{testid}"]')
@@ -239,7 +245,7 @@ class Fuzzer:
                     page.keyboard.press("Escape")
                     if attempt == 2:
                         raise
-        self.settle()
+        self.settle(runs=runs)
 
     def discover(self, path: str) -> list[Target]:
         """Every input of the page: the ones shown at first, then the ones each "Upload"
@@ -373,6 +379,7 @@ class Fuzzer:
         buttons = '[data-testid="stButton"] button'  # not the file chip's own delete button
         before = set(scope.locator(buttons).all_inner_texts()) if scope else set()
         mime = mimetypes.guess_type(entry.filename)[0] or "application/octet-stream"
+        runs = self.runs()
         element.locator('input[type="file"]').set_input_files(
             {"name": entry.filename, "mimeType": mime, "buffer": entry.make()}
         )
@@ -380,13 +387,14 @@ class Fuzzer:
         # name shows shortened, "foreig...ights.keras"), then for the run.
         chip = element.locator('[data-testid="stFileChip"]')
         chip.first.wait_for(timeout=self.timeout_ms)
-        self.settle()
+        self.settle(runs=runs, must_run=True)
         if scope is not None:  # an upload that brings up a button to act on it (Train's store)
             for button in scope.locator(buttons).all():
                 text = button.inner_text().strip()
                 if text and text not in before and button.is_enabled():
+                    runs = self.runs()
                     button.click()
-                    self.settle()
+                    self.settle(runs=runs, must_run=True)
                     break
         return self.state()
 
@@ -398,8 +406,9 @@ class Fuzzer:
         if target.kind in FILE_KINDS:
             delete = element.locator('[data-testid="stFileChipDeleteBtn"]')
             if delete.count():
+                runs = self.runs()
                 delete.first.click()
-                self.settle()
+                self.settle(runs=runs, must_run=True)
             if element.locator('[data-testid="stFileChip"]').count():
                 return ["the uploaded file could not be removed again"]
         elif element.locator("input").input_value() != self.original:

@@ -74,9 +74,10 @@ DEFAULT_SAMPLE_SIZE = 3
 LINKS_PER_PAGE = 5
 
 
-# What the repository tree's listing leaves out: caches and test output, and source files
-# (the app never writes code or docs; people editing the checkout while the test runs do).
+# What the repository tree's listing leaves out: caches and test output, and source files and
+# docs (the app never writes those; people editing the checkout while the test runs do).
 IGNORED_PARTS = {
+    "docs",
     ".git",
     ".venv",
     "test-artifacts",
