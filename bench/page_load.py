@@ -1,8 +1,10 @@
 """First paint of every page, next to a bare Streamlit page with one image (issue 12).
 
 Starts ``streamlit run app.py`` and, on another port, ``bench/page_load_reference.py`` (a
-bare page with one image). For each page it first makes one cold visit (the server's first
-run of that page: its imports, the inference worker for Inspect; printed apart), then
+bare page with one image). After one visit of the home page (the
+app's first run, which starts the inference worker) it waits ``--up-s`` seconds, as a
+server in use has been up a while. For each page it then makes one cold visit (the server's
+first run of that page: its imports; Inspect's model; printed apart), then
 ``--rounds`` rounds that each visit the reference and the page in turn, each in a fresh
 headless Chromium context (nothing cached, a new Streamlit session).
 
@@ -242,6 +244,13 @@ def main() -> None:
         help="another checkout of the app (e.g. `git archive` of an older commit): its pages "
         "are timed in the same rounds, for a before/after ratio",
     )
+    parser.add_argument(
+        "--up-s",
+        type=float,
+        default=60.0,
+        help="seconds the servers run before the first page is timed (the inference worker "
+        "starts with the server and takes tens of seconds)",
+    )
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per visit")
     args = parser.parse_args()
     names = [name.strip() for name in args.pages.split(",") if name.strip()]
@@ -258,6 +267,9 @@ def main() -> None:
             before = stack.enter_context(streamlit_server(args.before / "app.py", args.before))
         browser = stack.enter_context(open_browser())
         visit(browser, reference, timeout_ms)  # the reference server's first run
+        for url in (app, before) if before else (app,):
+            visit(browser, url, timeout_ms)  # the app's first run starts its worker
+        time.sleep(args.up_s)  # pages are timed on servers that have been up a while
         print(
             f"{args.rounds} rounds per page, each a fresh context; medians "
             f"(load average {os.getloadavg()[0]:.1f})"
