@@ -45,3 +45,29 @@ def test_a_click_on_the_feature_map_explains_that_unit(app_url):
         page.screenshot(path=str(ARTIFACTS / "inspect_network-unit-view.png"))
         screenshot(page, "inspect_network-unit")
         page.close()
+
+
+def test_a_click_on_the_confusion_matrix_opens_that_cell(app_url):
+    with open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720}, device_scale_factor=1.5)
+        page.goto(f"{app_url}/inspect_network?tab=summary")
+        page.wait_for_selector("text=Prediction: 7", timeout=180_000)
+        wait_for_run(page, 120_000)
+        page.get_by_role("button", name="Find the mistakes among 10,000 test images").click()
+        page.get_by_text("Accuracy on").wait_for(timeout=300_000)
+        wait_for_run(page, 120_000)
+        chart = page.locator(".st-key-inspect-confusion")
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        box = chart.locator(".heatmaplayer image").first.bounding_box()
+        true, predicted = 4, 9  # the matrix is 10×10
+        page.mouse.click(
+            box["x"] + (predicted + 0.5) * box["width"] / 10,
+            box["y"] + (true + 0.5) * box["height"] / 10,
+        )
+        page.get_by_text("answered 9 (wrong)").wait_for(timeout=60_000)
+        wait_for_run(page, 60_000)
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+        assert "of 4 answered 9" in page.get_by_text("answered 9 (wrong)").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "inspect_network-mistakes-view.png"))
+        page.close()

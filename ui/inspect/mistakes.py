@@ -196,6 +196,7 @@ def mistakes(
             evaluation = reported_errors(lambda: client.evaluate_dataset(path, test.reference))
         if evaluation is None:
             return
+        st.rerun()  # drawn again without the button, from the client's cache
     wrong = int((evaluation.predicted != evaluation.labels).sum())
     st.markdown(
         f"Accuracy on {len(evaluation.labels):,} *{test.name}* test images: "
