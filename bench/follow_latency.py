@@ -237,6 +237,18 @@ class WebsocketStudents:
         with self._lock:
             return list(self._seen[generation])
 
+    def _arrived(self, index: int, kind: str, proto) -> bool:
+        """An element reached student ``index``: is it the change awaited now?
+
+        Checked as it arrives (a poll sent before the change can bring it).
+        """
+        at = time.time()
+        with self._lock:
+            seen = self._seen.get(self._generation)
+            if seen is not None and seen[index] is None and self._match(kind, proto):
+                seen[index] = at
+        return False
+
     async def _main(self) -> None:
         await asyncio.gather(*(self._student(index) for index in range(self.count)))
 
@@ -249,15 +261,11 @@ class WebsocketStudents:
                 if not session.polls:
                     raise RuntimeError("the student's page asks for no poll")
                 fragment_id, interval = next(reversed(session.polls.items()))
-                with self._lock:
-                    generation, match = self._generation, self._match
                 started = time.perf_counter()
-                run = await session._rerun(fragment_id=fragment_id, watch=match)
-                if match is not None and run.watched_at is not None:
-                    at = time.time() - (time.perf_counter() - run.watched_at)
-                    with self._lock:
-                        if self._seen[generation][index] is None:
-                            self._seen[generation][index] = at
+                await session._rerun(
+                    fragment_id=fragment_id,
+                    watch=lambda kind, proto, i=index: self._arrived(i, kind, proto),
+                )
                 await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
         except Exception as error:  # noqa: BLE001 - counted and printed, the others go on
             self.errors.append(f"student {index}: {type(error).__name__}: {error}")

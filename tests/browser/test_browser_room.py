@@ -4,8 +4,11 @@ explores on their own and comes back, all three answer a question, the lecturer 
 counts, and the reveal reaches every student.
 
 How long each student took to show each change (from the lecturer's key or pointer press,
-one clock) is written to test-artifacts/room_follow_latency.json and printed; times are
-not asserted (a shared machine's load decides them; bench/follow_latency.py measures them).
+one clock), and, side by side, how long the lecturer's own page took to show the same page
+change, are written to test-artifacts/room_follow_latency.json and printed. The test
+asserts that every follow happens; it does not assert the times: on this shared 2-core
+machine the load of other work decides them (a browser page can take seconds to paint
+under it), and bench/follow_latency.py measures them for 1 and 30 followers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bench.follow_latency import (
     set_number,
     timed_change,
     title_is,
+    wait_for_app,
 )
 from tests.browser_helpers import (
     ARTIFACTS,
@@ -32,7 +36,6 @@ from tests.browser_helpers import (
     open_browser,
     running_app,
     screenshot,
-    wait_for_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -80,12 +83,13 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             # ------------------------------------------------ a page change
             delays, _ = timed_change(
                 lecturer,
-                students,
+                [lecturer, *students],
                 title_is("Kernel Playground"),
                 lambda: go_to_page(lecturer, "Kernel Playground"),
                 timeout_s=FOLLOW_TIMEOUT_S,
             )
-            latency["page change"] = delays
+            latency["page change, the lecturer's own page"] = delays[:1]
+            latency["page change"] = delays[1:]
             assert None not in delays, delays
             wait_for_app(lecturer)
 
@@ -129,12 +133,13 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             # ------------------------------------------------ a question for the room
             delays, _ = timed_change(
                 lecturer,
-                students,
+                [lecturer, *students],
                 title_is("Convolution Arithmetic"),
                 lambda: go_to_page(lecturer, "Convolution Arithmetic"),
                 timeout_s=FOLLOW_TIMEOUT_S,
             )
-            latency["page change, second"] = delays
+            latency["page change, second, the lecturer's own page"] = delays[:1]
+            latency["page change, second"] = delays[1:]
             assert None not in delays, delays
             wait_for_app(lecturer)
             ask = lecturer.get_by_role("button", name="Ask the room: the output size")
@@ -153,7 +158,8 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             assert sorted(bars.all_text_contents()) == ["1", "2"]
             panel = lecturer.locator(".st-key-room-question")
             panel.scroll_into_view_if_needed()
-            panel.screenshot(path=str(ARTIFACTS / "room_answer_chart.png"))
+            lecturer.wait_for_timeout(500)  # the chart's last redraw
+            panel.screenshot(path=str(ARTIFACTS / "room_answer_chart.png"))  # the README's
             screenshot(lecturer, "room_lecturer_answers")
 
             lecturer.get_by_role("button", name="Reveal the answer").click()

@@ -13,7 +13,6 @@ import html
 import json
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.jobs.rooms import NotLecturerError, RoomNotFoundError, RoomState
 from ui.room.chart import answer_figure, answers_caption
@@ -25,6 +24,7 @@ from ui.room.state import (
     PUBLISHED,
     current_page,
     forget_room,
+    in_fragment_run,
     lecturer_code,
     lecturer_token,
     page_link_params,
@@ -103,16 +103,10 @@ def ask(build) -> None:
         forget_room(ROOM_ENDED)
 
 
-def in_fragment_rerun() -> bool:
-    """Whether this run reruns fragments only (a full run publishes once the page has run)."""
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
 @st.fragment(run_every=LECTURER_POLL_SECONDS)
 def lecturer_status() -> None:
     """Publish changes and count the students (reruns by itself)."""
-    if in_fragment_rerun():
+    if in_fragment_run():  # a full run publishes once the page has run
         publish_now()
     code = lecturer_code()
     if not code:

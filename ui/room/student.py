@@ -37,8 +37,10 @@ from ui.room.state import (
     ROOM_PARAM,
     SHOWN,
     STUDENT_CODE,
+    current_page,
     following,
     forget_room,
+    in_fragment_run,
     page_hash,
     page_link_params,
     room_store,
@@ -55,7 +57,7 @@ HEARTBEAT_SECONDS = 2.0
 RETRY_SECONDS = 2.0  # a switch to the lecturer's page not finished by then is made again
 
 
-DRIFT_SECONDS = 2.0  # a page drifted from the last follow this long follows again
+DRIFT_SECONDS = 5.0  # a page drifted from the last follow this long follows again
 
 
 MAX_TRIES = 3  # follows of one version before the page keeps what it can show
@@ -153,6 +155,23 @@ def due(version: int) -> bool:
     )
 
 
+def settling(version: int) -> bool:
+    """Whether this full run is the switch to ``version`` itself: let it finish.
+
+    A run that takes longer than ``RETRY_SECONDS`` (a loaded server, a browser's request
+    that restarted it) must not switch again, or it would never finish; a poll (a
+    fragment's run comes only once no full run is going) retries a lost switch.
+    """
+    applying = st.session_state.get(APPLYING)
+    return (
+        not in_fragment_run()
+        and applying is not None
+        and applying[0] == version
+        and applying[1] == current_page()
+        and applying[3] != -math.inf
+    )
+
+
 def drifted() -> bool:
     """Whether the page no longer is what the last follow left on screen.
 
@@ -228,7 +247,7 @@ def student_tick(pages: dict) -> None:
         redraw(pages)
     if following() and pulse.version:
         watch_drift(pulse.version)
-        if due(pulse.version):
+        if due(pulse.version) and not settling(pulse.version):
             state = room_store().read_room(code)
             if state is not None:
                 follow(state, pages)

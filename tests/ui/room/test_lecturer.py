@@ -22,7 +22,7 @@ def publish_script(page: str, params: dict, code: str, token: str) -> None:
     st.session_state["room.page"] = page
     st.query_params.from_dict(params)
     lecturer.publish_now()
-    st.session_state["in_fragment"] = lecturer.in_fragment_rerun()
+    st.session_state["in_fragment"] = lecturer.in_fragment_run()
 
 
 def run_publish(page, params, code, token, app=None) -> AppTest:

@@ -168,6 +168,10 @@ def retry_script() -> None:
     state["fresh"] = student.due(4)  # the switch is under way: not again
     state["room.applying"] = (4, "pooling", {}, time.monotonic() - student.RETRY_SECONDS - 1, 1)
     state["lost"] = student.due(4)  # nothing finished: switch again
+    state["room.page"] = "pooling"  # ... unless this full run is that switch, still going
+    state["settling"] = student.settling(4), student.settling(5)
+    state["room.page"] = "kernel_playground"
+    state["settling elsewhere"] = student.settling(4)
     student.settle("kernel_playground")  # a run of another page finished
     state["other page"] = state.get("room.applied")
     state["room.applying"] = (4, "pooling", {"pool": "3"}, time.monotonic(), 1)
@@ -184,6 +188,8 @@ def test_a_lost_switch_is_made_again_and_a_finished_run_settles_it():
     assert not app.exception, [e.message for e in app.exception]
     assert app.session_state["fresh"] is False
     assert app.session_state["lost"] is True
+    assert app.session_state["settling"] == (True, False)
+    assert app.session_state["settling elsewhere"] is False
     assert app.session_state["other page"] is None
     assert app.session_state["overrun"] == (None, True)
     assert app.session_state["settled"] == (4, False, True)
