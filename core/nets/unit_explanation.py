@@ -189,9 +189,22 @@ def explain_unit(
     function = ACTIVATIONS.get(name)
     value = None if function is None else float(function(pre_activation))
     return UnitExplanation(
-        row, col, filter_index, input_rows, input_cols, inside, patch, weights, products,
-        channel_sums, total, offset, pre_activation, name, value,
-    )  # fmt: skip
+        row,
+        col,
+        filter_index,
+        input_rows,
+        input_cols,
+        inside,
+        patch,
+        weights,
+        products,
+        channel_sums,
+        total,
+        offset,
+        pre_activation,
+        name,
+        value,
+    )
 
 
 @dataclass(frozen=True)

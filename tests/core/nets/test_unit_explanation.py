@@ -114,9 +114,13 @@ def test_the_breakdown_adds_up_and_marks_the_padding():
 )
 def test_activations(activation, expected):
     unit = explain_unit(
-        np.ones((1, 1, 1)), np.full((1, 1, 1, 1), -2.0), row=0, col=0, filter_index=0,
+        np.ones((1, 1, 1)),
+        np.full((1, 1, 1, 1), -2.0),
+        row=0,
+        col=0,
+        filter_index=0,
         activation=activation,
-    )  # fmt: skip
+    )
     if expected is None:
         assert unit.value is None
     else:
