@@ -20,6 +20,7 @@ from core.nets.specs import ModelSpec, spec_to_dict
 from ui.train.architecture import architecture_editor
 from ui.train.compare import compare_controls, compare_view
 from ui.train.data import augmentation_controls, augmentation_preview, data_picker, show_samples
+from ui.train.health import show_health
 from ui.train.link import LINK
 from ui.train.live import (
     current_job,
@@ -101,6 +102,7 @@ recent_runs_picker()
 if job is not None:
     st.caption(f"Run `{job.run_dir.name}`")
     live_view(job)
+    show_health(job)  # one class for everything, or chance accuracy: what to try
 
 # -- 4. Results ------------------------------------------------------------------------------
 st.header("4 · Results", divider="gray")

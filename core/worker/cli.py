@@ -26,6 +26,7 @@ import sys
 from core.base.checks import received
 from core.data.preprocessing import COLOR_MODES, RESIZE_MODES
 from core.jobs import runs, train_config, training_job
+from core.jobs.run_health import learning_warnings
 from core.jobs.train_config import LEARNING_RATE_SCHEDULES, Augmentation, TrainConfig
 from core.nets.transfer import TRANSFER_MODELS, transfer_entry
 from core.worker import training_data, training_loop
@@ -219,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         print(f"training failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    warnings = learning_warnings(
+        runs.read_evaluation(run_dir), config.to_dict(), params=summary.get("params")
+    )
+    for warning in warnings:
+        echo(warning.as_text())
+    summary["warnings"] = [warning.as_text() for warning in warnings]
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -98,6 +98,28 @@ def test_a_tiny_run_end_to_end_ends_with_one_json_line(tmp_path):
     [run] = runs.list_runs(tmp_path / "runs")  # the page would list this run
     assert run.status.state == "finished"
     assert run.status.test_accuracy == result["test_accuracy"]
+    assert isinstance(result["warnings"], list)
+
+
+@pytest.mark.slow
+def test_a_network_that_answers_one_class_for_everything_is_warned_about(tmp_path):
+    # Identical test images, half of each class: any network gives one answer, 50% right.
+    dataset = write_tiny_dataset(tmp_path / "tiny.npz", num_images=64)
+    with np.load(dataset) as arrays:
+        data = dict(arrays)
+    data["x_test"] = np.zeros_like(data["x_test"])
+    np.savez(dataset, **data)
+    completed = run_cli(
+        "--model", "mnist_cnn_a", "--dataset", str(dataset), "--epochs", "1",
+        "--batch-size", "32", "--runs-dir", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    (warning,) = result["warnings"]
+    assert "for 100% of the test images" in warning and "(50%)" in warning
+    assert "More epochs (now 1; try 4)" in warning
+    assert warning in lines[:-1]  # printed before the JSON line too
 
 
 # ---------------------------------------------------------------------------
