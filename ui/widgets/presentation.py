@@ -214,8 +214,10 @@ def keyboard_script() -> str:
 
 
 def keyboard() -> None:
-    """Install the keys in the page (a script with no height)."""
-    st.html(keyboard_script(), unsafe_allow_javascript=True)
+    """Install the keys in the page: a script in the sidebar, which runs even while
+    presentation mode hides the sidebar (in the main area it would be an invisible first
+    element, and the page's first element is what tests wait for)."""
+    st.sidebar.html(keyboard_script(), unsafe_allow_javascript=True)
 
 
 def _read_link() -> None:

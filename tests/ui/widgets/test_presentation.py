@@ -40,6 +40,7 @@ def test_off_by_default_with_the_switch_in_the_sidebar():
     assert "present" not in at.query_params
     assert "display: none" not in html_bodies(at)  # nothing folded
     assert "__convscopeKeys" in html_bodies(at)  # the keys work outside the mode too
+    assert at.sidebar.get("html")  # the script lives in the sidebar
 
 
 def test_the_switch_turns_it_on_and_the_address_keeps_it():
