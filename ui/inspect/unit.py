@@ -201,9 +201,25 @@ def _channel_equations(unit: UnitExplanation, channel_key: str) -> int:
     return shown[0]
 
 
+def signed_sum(values) -> str:
+    """Numbers written as a sum, a negative one as a subtraction.
+
+    >>> signed_sum([0.5, -0.25, 2.0])
+    '0.5 − 0.25 + 2'
+    """
+    text = ""
+    for index, value in enumerate(values):
+        number = readable(abs(float(value)), digits=4)
+        if index == 0:
+            text = ("−" if value < 0 else "") + number
+        else:
+            text += (" − " if value < 0 else " + ") + number
+    return text
+
+
 def _totals(unit: UnitExplanation, model_value: float, model_pre: float | None) -> None:
     """Sum of the channels, plus the bias, through the activation; checked against the model."""
-    terms = " + ".join(readable(v, digits=4) for v in unit.channel_sums[:8])
+    terms = signed_sum(unit.channel_sums[:8])
     if len(unit.channel_sums) > 8:
         terms += f" + … ({len(unit.channel_sums)} channels)"
     lines = [
