@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.base.checks import check_int, check_real, received
 from core.jobs.job_queue import JobQueue, estimate_start_seconds
-from core.jobs.runs import RunInfo, list_runs, runs_root
+from core.jobs.runs import RunInfo, list_runs, mark_failed_if_live, read_status, runs_root
 from core.jobs.stores import open_job_queue
 
 MAX_JOBS_ENV = "CONVSCOPE_MAX_JOBS"
@@ -134,3 +135,25 @@ def queue_place(
         cap,
     )
     return QueuePlace(position, len(entries), len(running), cap, start)
+
+
+LOST_PLACE = (
+    "This job lost its place in the training queue (the queue's file was deleted or moved), "
+    "so it will not start by itself: start it again."
+)
+
+
+def settle_lost_place(run_dir: str | os.PathLike, *, queue: JobQueue | None = None) -> bool:
+    """Mark a run that still says 'waiting' but is in no queue as failed; True when it did.
+
+    A promoter removes an entry and writes the run's new status before it lets go of the
+    queue's lock, so a run read as waiting *after* its entry was found gone has truly lost
+    its place (the queue's file deleted by hand), and would otherwise wait for ever.
+    """
+    run_dir = Path(run_dir)
+    queue = open_job_queue(run_dir.parent) if queue is None else queue
+    if not read_status(run_dir).is_waiting or queue.position(run_dir.name) is not None:
+        return False
+    if not read_status(run_dir).is_waiting:
+        return False  # started between the two reads
+    return mark_failed_if_live(run_dir, LOST_PLACE)

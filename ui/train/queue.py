@@ -15,7 +15,7 @@ import sqlite3
 
 import streamlit as st
 
-from core.jobs.job_slots import queue_place
+from core.jobs.job_slots import queue_place, settle_lost_place
 from core.jobs.runs import list_runs
 from core.jobs.training_job import TrainingJob, promote_waiting
 
@@ -107,6 +107,8 @@ def queue_view(job: TrainingJob, on_cancelled) -> None:
     """
     place = queue_place(job.run_id)
     if place is None:
+        if settle_lost_place(job.run_dir):
+            st.rerun()  # the whole page: the run has ended (failed, saying why)
         st.caption("Leaving the queue: the job is starting.")
         return
     ahead = place.position - 1

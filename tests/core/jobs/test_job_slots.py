@@ -144,3 +144,16 @@ def test_a_waiting_job_starts_by_itself_when_the_running_one_ends(
         for job in (first, second):
             if job.status().holds_slot:
                 job.kill()
+
+
+def test_a_waiting_run_that_lost_its_place_is_marked_failed(runs_root):
+    fake_running(runs_root, eta=60.0)
+    kept = submit(runs_root, "browser-1", job_cap=1)
+    lost = submit(runs_root, "browser-2", job_cap=1)
+    assert not job_slots.settle_lost_place(kept.run_dir)  # still in the queue
+    default_job_queue(runs_root).cancel(lost.run_id)  # as if the queue's file lost it
+    assert job_slots.settle_lost_place(lost.run_dir)
+    status = lost.status()
+    assert status.state == "failed" and status.error.startswith(job_slots.LOST_PLACE)
+    assert not job_slots.settle_lost_place(lost.run_dir)  # once
+    assert kept.status().is_waiting

@@ -114,7 +114,22 @@ def test_cancel_after_the_job_started_says_so(runs_root):
     at = AppTest.from_function(queue_script)
     at.session_state[BROWSER_ID_KEY] = owner
     at.run()
-    default_job_queue(runs_root).cancel(job.run_id)  # as if a promoter took it first
+    # As a promoter does when it takes the job first: out of the queue, status 'queued'.
+    default_job_queue(runs_root).cancel(job.run_id)
+    write_status(job.run_dir, state="queued")
     at.button(key="train.cancel").click().run()
     assert "had already started" in at.info[0].value
     assert job.run_dir.exists()
+
+
+def test_a_job_that_lost_its_place_says_so_instead_of_waiting_for_ever(runs_root):
+    busy = new_run(runs_root)
+    write_status(busy, state="running", eta_seconds=30.0)
+    owner = "b-" + "4" * 24
+    job = TrainingJob.submit("mlp", "mnist", runs_root_dir=runs_root, owner=owner)
+    default_job_queue(runs_root).cancel(job.run_id)  # the queue's file lost it
+    at = AppTest.from_function(queue_script)
+    at.session_state[BROWSER_ID_KEY] = owner
+    at.run()
+    assert not at.exception
+    assert job.status().state == "failed" and "lost its place" in job.status().error
