@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
+import json
 import os
 import re
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +75,11 @@ UPLOAD_CHECK_TIMEOUT_SECONDS = 120.0
 
 
 MAX_NAME_LENGTH = 64
+
+# Inside a .keras file (a zip): the settings, the weights, and the weights' optimizer part.
+_KERAS_CONFIG = "config.json"
+_KERAS_WEIGHTS = "model.weights.h5"
+_OPTIMIZER_GROUP = "optimizer"
 
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
@@ -215,8 +223,12 @@ def save_model_file(
     *,
     models_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
+    keep_optimizer: bool = False,
 ) -> SavedModel:
     """Copy a ``.keras`` file into the store under ``name`` with a JSON sidecar.
+
+    By default without the optimizer's state (`without_optimizer`): a model for looking at
+    and predicting is a third of the size (Adam keeps two numbers per weight).
 
     Args:
         source: A ``.keras`` file, e.g. the ``model.keras`` of a finished run.
@@ -226,9 +238,11 @@ def save_model_file(
             ``name`` and ``created`` are added.
         models_dir: The store's folder (default: see `models_dir`).
         overwrite: Replace a model of the same name instead of refusing.
+        keep_optimizer: Keep the optimizer's state (and compile settings), so that
+            ``keras.saving.load_model`` gives a model that trains on where it stopped.
 
     Returns:
-        The new `SavedModel`.
+        The new `SavedModel`; its sidecar's ``optimizer_state`` says which it is.
 
     Raises:
         TypeError: ``name`` is not a string or ``overwrite`` not a bool.
@@ -237,6 +251,7 @@ def save_model_file(
     """
     name = validate_name(name)
     overwrite = check_bool(overwrite, "overwrite")
+    keep_optimizer = check_bool(keep_optimizer, "keep_optimizer")
     if not Path(source).is_file():
         raise ModelStoreError(
             f"`source` must be an existing .keras file. {received('source', os.fspath(source))}"
@@ -250,11 +265,71 @@ def save_model_file(
         if target.exists() and not overwrite:
             raise _name_taken(name)
         with _temporary_sibling(target) as temporary:
-            copy_durably(source, temporary)
+            if keep_optimizer or not has_optimizer_state(source):
+                copy_durably(source, temporary)  # nothing to leave out: the same bytes
+            else:
+                without_optimizer(source, temporary)
+            sidecar["optimizer_state"] = has_optimizer_state(temporary)
             # The model goes first: a sidecar never describes a model that is not there.
             _install(temporary, target, overwrite=overwrite, name=name)
         atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
     return _saved_model(target)
+
+
+def without_optimizer(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Write ``source`` (a ``.keras`` file) to ``target`` without its optimizer state.
+
+    Keras 3's ``model.save`` has no ``include_optimizer=False`` (only the legacy HDF5 and
+    SavedModel formats had it), so this does what that option did on the saved file: the
+    ``optimizer`` group leaves the weights file and ``compile_config`` the settings, so
+    ``keras.saving.load_model`` gives an uncompiled model (compile it to train it further)
+    rather than one that warns about skipped optimizer variables. Layers and weights are
+    copied untouched; the bytes are flushed to disk.
+
+    Raises:
+        ModelStoreError: ``source`` is not a whole ``.keras`` file.
+    """
+    import h5py  # not TensorFlow: fine in the server
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+        config = json.loads(members[_KERAS_CONFIG])
+        weights = members[_KERAS_WEIGHTS]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise ModelStoreError(
+            "The model file is damaged (not a whole Keras file), so it was not saved; train "
+            f"the model again. {received('source', os.fspath(source))}"
+        ) from error
+    config.pop("compile_config", None)
+    members[_KERAS_CONFIG] = json.dumps(config).encode()
+    lean = io.BytesIO()
+    with h5py.File(io.BytesIO(weights), "r") as full, h5py.File(lean, "w") as kept:
+        kept.attrs.update(full.attrs)
+        for key in full:
+            if key != _OPTIMIZER_GROUP:
+                full.copy(full[key], kept, name=key)
+    members[_KERAS_WEIGHTS] = lean.getvalue()
+    with open(target, "wb") as writer:
+        with zipfile.ZipFile(writer, "w", zipfile.ZIP_STORED) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def has_optimizer_state(path: str | os.PathLike) -> bool:
+    """Whether a ``.keras`` file holds optimizer variables (False for a damaged file)."""
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            weights = archive.read(_KERAS_WEIGHTS)
+        with h5py.File(io.BytesIO(weights), "r") as handle:
+            group = handle.get(_OPTIMIZER_GROUP)
+            return group is not None and len(group.get("vars", {})) > 0
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
 
 
 def rename_model(

@@ -499,9 +499,15 @@ class TrainingJob:
         return metadata if isinstance(metadata, dict) else {}
 
     def save(
-        self, name: str, *, models_dir: str | os.PathLike | None = None, overwrite: bool = False
+        self,
+        name: str,
+        *,
+        models_dir: str | os.PathLike | None = None,
+        overwrite: bool = False,
+        keep_optimizer: bool = False,
     ) -> SavedModel:
-        """Copy the trained model into the models store under ``name``.
+        """Copy the trained model into the models store under ``name`` (`save_model_file`:
+        without the optimizer's state unless ``keep_optimizer``).
 
         Raises:
             FileNotFoundError: if the run has not saved a model yet.
@@ -519,7 +525,12 @@ class TrainingJob:
                 "saved; train the model again."
             )
         return save_model_file(
-            path, name, self.model_metadata(), models_dir=models_dir, overwrite=overwrite
+            path,
+            name,
+            self.model_metadata(),
+            models_dir=models_dir,
+            overwrite=overwrite,
+            keep_optimizer=keep_optimizer,
         )
 
 

@@ -154,9 +154,20 @@ def save_controls(job: TrainingJob) -> None:
     overwrite = name_col.checkbox(
         "Replace a model of the same name", key="train.save_overwrite", help="Overwrite."
     )
+    keep = name_col.checkbox(
+        "Keep optimizer state to train further",
+        key="train.save_keep_optimizer",
+        help="Saved without it, the file is about a third of the size (Adam keeps two numbers "
+        "per weight) and predicts the same; keep it to go on training it in Keras from where "
+        "it stopped.",
+    )
+    name_col.caption(
+        "Saved without the optimizer state unless you tick the box: smaller, and the same "
+        "predictions."
+    )
     if button_col.button("Save", key="train.save", help="Copy the trained model to the store."):
         try:
-            saved = job.save(name, overwrite=overwrite)
+            saved = job.save(name, overwrite=overwrite, keep_optimizer=keep)
         except (ModelStoreError, FileNotFoundError) as error:
             st.error(f"Not saved: {error}")
         except OSError as error:

@@ -274,3 +274,82 @@ def test_upload_accepts_a_plain_model_and_describes_it(model_files, tmp_path):
     assert saved.metadata["output_shape"] == [2]
     assert saved.metadata["total_params"] == 4 * 9 + 4 + 6 * 6 * 4 * 2 + 2
     assert saved.metadata["class_names"] == ["a", "b"]
+
+
+# ---------------------------------------------------------------------------
+# Without the optimizer's state (the default)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_file(keras, tmp_path_factory) -> Path:
+    """A small model trained one epoch with Adam: its .keras file holds the optimizer state.
+
+    About 37,000 weights, so that they, not the file's headers, make up its size.
+    """
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(8, 8, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((16, 8, 8, 1)), np.arange(16) % 2, epochs=1, verbose=0)
+    path = tmp_path_factory.mktemp("trained") / "trained.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_model_is_saved_without_its_optimizer_state_smaller_and_still_predicts(
+    keras, trained_file, tmp_path
+):
+    assert model_store.has_optimizer_state(trained_file)
+    saved = model_store.save_model_file(trained_file, "lean", models_dir=tmp_path)
+    # Adam keeps two numbers per weight: the file holds a third of what it did.
+    assert saved.size_bytes < 0.4 * trained_file.stat().st_size
+    assert not model_store.has_optimizer_state(saved.path)
+    assert saved.metadata["optimizer_state"] is False
+    assert same_weights(keras, saved.path, trained_file)
+    images = np.random.default_rng(1).random((4, 8, 8, 1))
+    lean = keras.saving.load_model(saved.path)
+    full = keras.saving.load_model(trained_file)
+    np.testing.assert_array_equal(lean.predict(images, verbose=0), full.predict(images, verbose=0))
+    assert not lean.compiled  # uncompiled, as Keras' include_optimizer=False used to give
+
+
+@pytest.mark.slow
+def test_keep_optimizer_keeps_the_same_file_with_its_optimizer_variables(
+    keras, trained_file, tmp_path
+):
+    saved = model_store.save_model_file(
+        trained_file, "full", models_dir=tmp_path, keep_optimizer=True
+    )
+    assert saved.path.read_bytes() == trained_file.read_bytes()
+    assert saved.metadata["optimizer_state"] is True
+    loaded = keras.saving.load_model(saved.path)
+    original = keras.saving.load_model(trained_file)
+    assert int(loaded.optimizer.iterations.numpy()) == 1  # one step of 16 images, batch 32
+    assert len(loaded.optimizer.variables) == len(original.optimizer.variables) > 2
+
+
+def test_keep_optimizer_must_be_a_bool(byte_files, tmp_path):
+    with pytest.raises(TypeError, match=re.escape("Received: keep_optimizer='yes'.")):
+        model_store.save_model_file(byte_files[0], "x", models_dir=tmp_path, keep_optimizer="yes")
+
+
+def test_a_file_without_optimizer_state_is_copied_byte_for_byte(byte_files, tmp_path):
+    assert not model_store.has_optimizer_state(byte_files[0])  # not even a whole zip
+    saved = model_store.save_model_file(byte_files[0], "bytes", models_dir=tmp_path)
+    assert saved.path.read_bytes() == byte_files[0].read_bytes()
+    assert saved.metadata["optimizer_state"] is False
+
+
+def test_without_optimizer_names_a_damaged_source(byte_files, tmp_path):
+    with pytest.raises(ModelStoreError, match="damaged"):
+        model_store.without_optimizer(byte_files[0], tmp_path / "out.keras")

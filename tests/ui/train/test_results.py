@@ -372,3 +372,41 @@ def test_a_models_path_that_is_a_file_is_an_empty_store(folders, monkeypatch):
     at = open_store()
     assert not at.exception
     assert "— 0 models." in at.caption[0].value  # a file is an empty store, not a crash
+
+
+TRAINED_WITH_ADAM = """
+import sys, numpy as np, keras
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                          keras.layers.Dense(256, activation="relu"), keras.layers.Dense(2)])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(np.zeros((8, 8, 8, 1)), np.arange(8) % 2, epochs=1, verbose=0)
+model.save(sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+def test_the_model_is_saved_without_optimizer_state_unless_the_box_is_ticked(folders):
+    import subprocess
+    import sys
+
+    run_dir = trained_run(folders)
+    model = run_dir / runs.MODEL_FILE
+    subprocess.run([sys.executable, "-c", TRAINED_WITH_ADAM, str(model)], check=True)
+    at = AppTest.from_function(save_script, args=(run_dir,)).run()
+    keep = at.checkbox(key="train.save_keep_optimizer")
+    assert keep.label == "Keep optimizer state to train further" and not keep.value
+    assert any("without the optimizer state" in c.value for c in at.caption)
+    at.text_input(key="train.save_name").set_value("lean")
+    at.button(key="train.save").click().run()
+    at.checkbox(key="train.save_keep_optimizer").check()
+    at.text_input(key="train.save_name").set_value("full")
+    at.button(key="train.save").click().run()
+    assert not at.error and len(at.success) == 1
+    lean, full = model_store.get_model("lean"), model_store.get_model("full")
+    assert not model_store.has_optimizer_state(lean.path) and lean.size_bytes < 0.4 * (
+        full.size_bytes
+    )
+    assert model_store.has_optimizer_state(full.path)
+    assert full.path.read_bytes() == model.read_bytes()
+    assert (lean.metadata["optimizer_state"], full.metadata["optimizer_state"]) == (False, True)
