@@ -72,7 +72,7 @@ LINK = PageLink(
         step_link("step", "arith.stepper"),
     ],
     css_keys={
-        "ex": ("arith.examples",),
+        "ex": ("arith.examples", "arith.example", "arith.load"),
         "pick": ("arith.example",),
         "in": ("arith.in_rows", "arith.in_cols", "arith.random", "arith.input.editor.*"),
         "k": ("arith.k_rows", "arith.k_cols", "arith.kernel.editor.*"),

@@ -131,7 +131,7 @@ LINK = PageLink(
         number("lr", "backprop.lr", 0.01, low=0.0001, high=10.0),
     ],
     css_keys={
-        "ex": ("backprop.examples",),
+        "ex": ("backprop.examples", "backprop.example", "backprop.load"),
         "pick": ("backprop.example",),
         "in": (
             "backprop.in_rows",

@@ -80,7 +80,7 @@ LINK = PageLink(
         choice("globalphoto", "pool.global.photo", "chelsea.png", photo_names()),
     ],
     css_keys={
-        "ex": ("pool.examples",),
+        "ex": ("pool.examples", "pool.example", "pool.load"),
         "pick": ("pool.example",),
         "in": ("pool.in_rows", "pool.in_cols", "pool.random", "pool.input.editor.*"),
         "step": ("pool.stepper.*",),

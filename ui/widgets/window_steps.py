@@ -230,7 +230,7 @@ def example_picker(
     again (after edits). ``examples`` maps keys to objects with a ``title``; ``load(key)``
     runs as a callback, before the widgets are drawn again.
     """
-    with st.container(horizontal=True, vertical_alignment="bottom", key=f"{prefix}.examples"):
+    with st.container(horizontal=True, key=f"{prefix}.examples"):
         for index, (key, example) in enumerate(examples.items()):
             st.button(
                 example_label(example.title, index),
@@ -239,21 +239,22 @@ def example_picker(
                 args=(prefix, load, key),
                 help=f"Load {example.title}. Key: {index + 1}." if index < 9 else example.title,
             )
-        st.selectbox(
-            label,
-            list(examples),
-            format_func=lambda key: examples[key].title,
-            key=f"{prefix}.example",
-            on_change=lambda: load(st.session_state[f"{prefix}.example"]),
-            help=select_help,
-            width=360,
-        )
-        st.button(
-            "Load again",
-            key=f"{prefix}.load",
-            on_click=lambda: load(st.session_state[f"{prefix}.example"]),
-            help=button_help,
-        )
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left.selectbox(
+        label,
+        list(examples),
+        format_func=lambda key: examples[key].title,
+        key=f"{prefix}.example",
+        on_change=lambda: load(st.session_state[f"{prefix}.example"]),
+        help=select_help,
+    )
+    right.button(
+        "Load again",
+        key=f"{prefix}.load",
+        on_click=lambda: load(st.session_state[f"{prefix}.example"]),
+        help=button_help,
+        width="stretch",
+    )
 
 
 def step_through_outputs(
