@@ -205,13 +205,13 @@ def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> In
 
 
 def _photo(choice: ModelChoice, info: ModelInfo, data: bytes, file_id: str, label: str, kind):
-    grayscale = info.input_shape[2] == 1
-    invert = st.toggle(
+    # Only one-channel (digit-like) models learned light-on-black: no toggle for colour ones.
+    invert = info.input_shape[2] == 1 and st.toggle(
         "Invert (dark strokes on light paper → light on dark)",
-        value=grayscale,
+        value=True,
         key=f"inspect.invert_{kind}",
         help="MNIST and Fashion-MNIST show light objects on black. A photo of a digit on "
-        "white paper must be inverted to look like that; colour models rarely need it.",
+        "white paper must be inverted to look like that.",
     )
     try:
         pixels, notes, _ = decode_upload(file_id, data, 512)

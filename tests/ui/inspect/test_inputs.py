@@ -259,8 +259,11 @@ def test_colour_models_take_colour_photos_without_inverting():
     at = open_picker(model_info(input_shape=(32, 32, 3)), kind="upload")
     at.file_uploader(key="inspect.photo").set_value(("one.jpg", photo(False, ".jpg"), "image/jpeg"))
     at.run()
-    assert at.toggle(key="inspect.invert_upload").value is False
-    assert at.session_state["result"].image.shape == (32, 32, 3)
+    assert not at.toggle  # no "invert" for a colour photo model: it never applies
+    sample = at.session_state["result"]
+    assert sample.image.shape == (32, 32, 3)
+    # Not inverted: the white stroke on black stays light, the black paper dark.
+    assert sample.image[16, 14:17].min() > 0.8 and sample.image[16, 2].max() < 0.1
 
 
 def test_a_broken_photo_is_an_error_naming_the_file():
