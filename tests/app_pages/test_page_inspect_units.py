@@ -61,11 +61,13 @@ def unit_lines(app: AppTest) -> str:
 def test_a_unit_of_each_layer_agrees_with_the_model():
     app = run_page()
     # It opens on the strongest unit of the first map of the first conv layer.
-    assert "agree" in agreement(app) and "below 1e-5" in agreement(app)
+    assert "agree" in agreement(app) and "below 10⁻⁵" in agreement(app)
     assert "its input channel" in unit_lines(app)
     text = markdown_text(app)
     assert "**max_pooling2d** (MaxPooling2D): this unit" in text
-    assert "[Try input channel 0's kernel in the Kernel Playground](kernel_playground?k=" in text
+    (button,) = app.get("link_button")
+    assert button.proto.label == "Try input channel 0's kernel in the Kernel Playground"
+    assert button.proto.url.startswith("kernel_playground?k=")
 
     app.selectbox(key="inspect.unit_layer").set_value("conv2d_1").run()
     app.number_input(key="inspect.unit_filter").set_value(5).run()
@@ -74,13 +76,13 @@ def test_a_unit_of_each_layer_agrees_with_the_model():
     assert_clean(app)
     assert "Unit (row 0, column 13) of map 5" in unit_lines(app)
     assert "each of its 32 input channels" in unit_lines(app)
-    assert "below 1e-5" in agreement(app)
+    assert "below 10⁻⁵" in agreement(app)
     # 32 input channels: one shown at a time, with every channel's sum in a table.
     assert app.number_input(key="inspect.unit_channel").value in range(32)
     app.number_input(key="inspect.unit_channel").set_value(7).run()
     assert_clean(app)
     assert "**Input channel 7**: products summed" in markdown_text(app)
-    assert "Try input channel 7's kernel" in markdown_text(app)
+    assert app.get("link_button")[0].proto.label.startswith("Try input channel 7's kernel")
     assert any("zero padding" in c.value for c in app.caption)  # column 13 of 14, 'same'
 
 
@@ -96,7 +98,7 @@ def test_strided_layers_of_a_residual_model_agree_with_the_model(layer):
     app.number_input(key="inspect.unit_row").set_value(6).run()
     assert_clean(app)
     assert "strides (2, 2)" in unit_lines(app)
-    assert "below 1e-5" in agreement(app)
+    assert "below 10⁻⁵" in agreement(app)
 
 
 @pytest.fixture(scope="module")

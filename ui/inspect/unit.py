@@ -185,7 +185,7 @@ def _channel_equations(unit: UnitExplanation, channel_key: str) -> int:
     for channel in shown:
         st.markdown(
             f"**Input channel {channel}**: products summed = "
-            f"**{readable(unit.channel_sums[channel], digits=6)}**"
+            f"**{readable(unit.channel_sums[channel])}**"
         )
         st.html(_patch_tables(unit, channel))
     if unit.inside.all():
@@ -209,7 +209,7 @@ def signed_sum(values) -> str:
     """
     text = ""
     for index, value in enumerate(values):
-        number = readable(abs(float(value)), digits=4)
+        number = readable(abs(float(value)))
         if index == 0:
             text = ("−" if value < 0 else "") + number
         else:
@@ -223,16 +223,13 @@ def _totals(unit: UnitExplanation, model_value: float, model_pre: float | None) 
     if len(unit.channel_sums) > 8:
         terms += f" + … ({len(unit.channel_sums)} channels)"
     lines = [
-        f"Sum over the input channels: {terms} = **{readable(unit.total, digits=6)}**",
-        f"Plus the bias {readable(unit.bias, digits=6)}: "
-        f"**{readable(unit.pre_activation, digits=6)}**",
+        f"Sum over the input channels: {terms} = **{readable(unit.total)}**",
+        f"Plus the bias {readable(unit.bias)}: **{readable(unit.pre_activation)}**",
     ]
     if unit.value is None:
         lines.append(f"Then the activation *{unit.activation}*, which this page cannot redo.")
     elif unit.activation != "linear":
-        lines.append(
-            f"Through the activation *{unit.activation}*: **{readable(unit.value, digits=6)}**"
-        )
+        lines.append(f"Through the activation *{unit.activation}*: **{readable(unit.value)}**")
     st.markdown("  \n".join(lines))
     ours = unit.value if unit.value is not None else unit.pre_activation
     theirs = model_value if unit.value is not None else model_pre
@@ -242,9 +239,9 @@ def _totals(unit: UnitExplanation, model_value: float, model_pre: float | None) 
     agree = gap <= AGREEMENT * max(1.0, abs(float(theirs)))
     verdict = "they agree" if agree else "they differ"
     st.caption(
-        f"The model's own output for this unit: {readable(float(theirs), digits=6)}; "
+        f"The model's own output for this unit: {readable(float(theirs))}; "
         f"{verdict} (difference {readable(gap, digits=2)}"
-        f"{', below 1e-5' if agree else ''})."
+        f"{', below 10⁻⁵' if agree else ''})."
     )
 
 
@@ -271,7 +268,7 @@ def _pooling(info: ModelInfo, layer: LayerInfo, maps: FeatureMaps, unit: UnitExp
         padding=pool.padding or "valid",
         method=method,
     )
-    value = readable(float(plane[unit.row, unit.col]), digits=4)
+    value = readable(float(plane[unit.row, unit.col]))
     if not found:
         st.markdown(
             f"**{pool.name}** ({pool.class_name}) has no window over this unit: 'valid' "
@@ -280,16 +277,16 @@ def _pooling(info: ModelInfo, layer: LayerInfo, maps: FeatureMaps, unit: UnitExp
         return
     for place in found:
         if method == "average":
-            fate = f"is averaged with its window into {readable(place.value, digits=4)}"
+            fate = f"is averaged with its window into {readable(place.value)}"
         elif place.wins:
-            fate = f"**wins** its window and goes on as {readable(place.value, digits=4)}"
+            fate = f"**wins** its window and goes on as {readable(place.value)}"
         elif place.value == float(plane[unit.row, unit.col]):
             fate = (
-                f"ties with the window's maximum {readable(place.value, digits=4)}; max "
+                f"ties with the window's maximum {readable(place.value)}; max "
                 "pooling passes on the first of equal values (in reading order), not this one"
             )
         else:
-            fate = f"loses to the window's maximum {readable(place.value, digits=4)} and is dropped"
+            fate = f"loses to the window's maximum {readable(place.value)} and is dropped"
         st.markdown(
             f"**{pool.name}** ({pool.class_name}): this unit ({value} after "
             f"{'the activation' if len(chain) == 1 else chain[-1]}) lands in window row "
@@ -397,7 +394,9 @@ def explain_unit_section(client: WorkerClient, path: str, info: ModelInfo, image
     if link is None:
         st.caption("This filter is too large for the Kernel Playground.")
     else:
-        st.markdown(
-            f"[Try input channel {channel}'s kernel in the Kernel Playground]({link}) — with "
-            "this layer's strides, padding and dilation, on the playground's own images."
+        st.link_button(
+            f"Try input channel {channel}'s kernel in the Kernel Playground",
+            link,
+            help="Opens the Kernel Playground with this kernel and this layer's strides, "
+            "padding and dilation, on the playground's own images.",
         )
