@@ -158,9 +158,11 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             assert sorted(bars.all_text_contents()) == ["1", "2"]
             panel = lecturer.locator(".st-key-room-question")
             panel.scroll_into_view_if_needed()
-            lecturer.wait_for_timeout(500)  # the chart's last redraw
+            lecturer.mouse.move(700, 5)  # no tooltip of the Ask button over the chart
+            lecturer.wait_for_timeout(1500)  # the tooltip fades, the chart's last redraw
             panel.screenshot(path=str(ARTIFACTS / "room_answer_chart.png"))  # the README's
-            screenshot(lecturer, "room_lecturer_answers")
+            # The README's: the lecturer's screen (1280×720 at 150 %) with the live chart.
+            lecturer.screenshot(path=str(ARTIFACTS / "room_lecturer_answers.png"))
 
             lecturer.get_by_role("button", name="Reveal the answer").click()
             lecturer.get_by_text("Right answer: 3").wait_for(timeout=60_000)
