@@ -44,6 +44,21 @@ def test_a_click_on_the_feature_map_explains_that_unit(app_url):
         chart.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "inspect_network-unit-view.png"))
         screenshot(page, "inspect_network-unit")
+        # The link opens the Kernel Playground with the filter's kernel in its grid.
+        link = page.get_by_role(
+            "link", name="Try input channel 0's kernel in the Kernel Playground"
+        )
+        href = link.get_attribute("href")
+        assert href.startswith("kernel_playground?k=")
+        page.goto(f"{app_url}/{href}")
+        page.get_by_text("Kernel Playground").first.wait_for(timeout=60_000)
+        wait_for_run(page, 60_000)
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+        # Every linked value was taken (a refused one would be named in a warning and
+        # dropped from the address, which the page rewrites from its own state).
+        assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
+        assert "k=" in page.url and "bias=" in page.url
+        screenshot(page, "inspect_network-unit-playground")
         page.close()
 
 
