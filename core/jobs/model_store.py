@@ -51,6 +51,7 @@ from core.jobs.files import (
     read_json,
     remove_leftovers,
 )
+from core.jobs.held_out import held_out_path, write_held_out
 from core.jobs.inspection import ModelRejectedError, WorkerCrashedError
 from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE, converted_bytes, is_hdf5
 from core.jobs.uploads import model_file_problem, upload_bytes
@@ -224,6 +225,7 @@ def save_model_file(
     models_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     keep_optimizer: bool = False,
+    test_split: str | os.PathLike | None = None,
 ) -> SavedModel:
     """Copy a ``.keras`` file into the store under ``name`` with a JSON sidecar.
 
@@ -240,6 +242,8 @@ def save_model_file(
         overwrite: Replace a model of the same name instead of refusing.
         keep_optimizer: Keep the optimizer's state (and compile settings), so that
             ``keras.saving.load_model`` gives a model that trains on where it stopped.
+        test_split: The run's data set ``.npz`` (an uploaded zip or folder): up to
+            `MAX_TEST_IMAGES` of its test images are kept beside the model.
 
     Returns:
         The new `SavedModel`; its sidecar's ``optimizer_state`` says which it is.
@@ -272,6 +276,8 @@ def save_model_file(
             sidecar["optimizer_state"] = has_optimizer_state(temporary)
             # The model goes first: a sidecar never describes a model that is not there.
             _install(temporary, target, overwrite=overwrite, name=name)
+        if test_split is not None:
+            sidecar["test_images"] = write_held_out(test_split, held_out_path(target))
         atomic_write_json(sidecar_path(name, models_dir=models_dir), sidecar)
     return _saved_model(target)
 
@@ -359,11 +365,13 @@ def rename_model(
         atomic_write_json(sidecar_path(new_name, models_dir=models_dir), metadata)
         with contextlib.suppress(FileNotFoundError):
             model.sidecar_path.unlink()
+        with contextlib.suppress(FileNotFoundError):  # its test images go with it
+            held_out_path(model.path).rename(held_out_path(new_path))
     return _saved_model(new_path)
 
 
 def delete_model(name: str, *, models_dir: str | os.PathLike | None = None) -> None:
-    """Delete a stored model and its sidecar.
+    """Delete a stored model, its sidecar and its test images.
 
     Raises:
         ModelStoreError: if there is no such model.
@@ -374,6 +382,8 @@ def delete_model(name: str, *, models_dir: str | os.PathLike | None = None) -> N
             model.path.unlink()
         with contextlib.suppress(FileNotFoundError):
             model.sidecar_path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            held_out_path(model.path).unlink()
 
 
 def read_model_bytes(name: str, *, models_dir: str | os.PathLike | None = None) -> bytes:

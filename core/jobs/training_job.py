@@ -531,6 +531,7 @@ class TrainingJob:
             models_dir=models_dir,
             overwrite=overwrite,
             keep_optimizer=keep_optimizer,
+            test_split=self.config.get("dataset", {}).get("npz_path"),  # its own test images
         )
 
 

@@ -30,6 +30,7 @@ from core.data.builtin import load_builtin
 from core.data.network_input import prepare_images
 from core.data.preprocessing import Preprocessing
 from core.jobs.files import read_json
+from core.jobs.held_out import HELD_OUT_SUFFIX, read_held_out
 from core.jobs.inspection import (
     Attribution,
     DatasetRef,
@@ -328,11 +329,9 @@ class Worker:
     def _dataset(self, entry: _ModelEntry, dataset: DatasetRef) -> np.ndarray:
         images = self.datasets.get(dataset)
         if images is None:
-            loaded = load_builtin(dataset.name, data_dir=dataset.data_dir)
+            x_test, _ = _test_split(dataset)
             settings = Preprocessing(**dict(dataset.preprocessing))
-            images = prepare_images(
-                loaded.x_test[: dataset.limit], settings, entry.info.input_shape
-            )
+            images = prepare_images(x_test[: dataset.limit], settings, entry.info.input_shape)
             self.datasets[dataset] = images
             while len(self.datasets) > MAX_DATASETS:
                 self.datasets.popitem(last=False)
@@ -361,7 +360,7 @@ class Worker:
             images = self._dataset(entry, dataset)
             probabilities = self.predict(key, images)
             _check_finite(entry, "its answers on the test images", probabilities)
-            labels = load_builtin(dataset.name, data_dir=dataset.data_dir).y_test[: len(images)]
+            labels = _test_split(dataset)[1][: len(images)]
             labels = np.asarray(labels).astype(np.int64).reshape(-1)
             classes = entry.info.num_classes
             if labels.size and int(labels.max()) >= classes:
@@ -503,3 +502,15 @@ def main() -> int:
     writer = Connection(protocol_fd, readable=False)
     serve(reader, writer)
     return 0
+
+
+def _test_split(dataset: DatasetRef) -> tuple[np.ndarray, np.ndarray]:
+    """``x_test, y_test`` of a built-in set, or of a stored model's own test images (a path
+    ending in ``.test.npz``, `core.jobs.held_out`)."""
+    if dataset.name.endswith(HELD_OUT_SUFFIX):
+        held = read_held_out(dataset.name)
+        if held is None:
+            raise ValueError("The model's own test images cannot be read (missing or damaged).")
+        return held["x_test"], held["y_test"]
+    loaded = load_builtin(dataset.name, data_dir=dataset.data_dir)
+    return loaded.x_test, loaded.y_test

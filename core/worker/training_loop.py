@@ -255,6 +255,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
                 sidecar,
                 models_dir=config.get("models_dir"),
                 overwrite=bool(config.get("overwrite")),
+                test_split=config["dataset"].get("npz_path"),  # an uploaded set's test images
             )
             saved_path = os.fspath(saved.path.resolve())
         except ValueError as error:

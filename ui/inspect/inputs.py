@@ -16,6 +16,7 @@ import streamlit as st
 from core.data import builtin, catalog, image_dataset, network_input
 from core.data.preprocessing import Preprocessing
 from core.imaging.images import ImageDecodeError
+from core.jobs.held_out import held_out_path, read_held_out
 from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
 from ui.inspect.models import ModelChoice, inference_client
 from ui.widgets.image_input import decode_upload
@@ -44,6 +45,10 @@ PICK_LABELS = {
 
 
 CANVAS_SIZE = 280
+
+
+# `TestSet.name` of a model's own test images (not a built-in data set).
+OWN_DATA = "own"
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,47 @@ def load_test_set(name: str, preprocessing: tuple, input_shape: tuple, lookup: t
     )
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_own_test_set(
+    path: str, modified: float, class_names: tuple, preprocessing: tuple, input_shape: tuple
+) -> TestSet | None:
+    """A stored model's own test images (`core.jobs.held_out`), prepared as in training.
+
+    `modified` (the file's time) is part of the cache key: a model saved again under the same
+    name never gets the old images. None when the file cannot be read.
+    """
+    held = read_held_out(path)
+    if held is None:
+        return None
+    settings = dict(preprocessing)
+    raw = held["x_test"]
+    images = network_input.prepare_images(raw, Preprocessing(**settings), input_shape)
+    images.setflags(write=False)
+    names = class_names or tuple(str(name) for name in held["class_names"])
+    labels = held["y_test"].astype(np.int64)
+    reference = DatasetRef.make(path, settings, limit=len(raw))
+    return TestSet(OWN_DATA, names, raw, images, labels, "the model's own test images", reference)
+
+
+def _own_test_set(choice: ModelChoice, info: ModelInfo, settings: tuple) -> TestSet | None:
+    path = held_out_path(choice.path)
+    if not path.is_file():
+        return None
+    names = tuple(str(n) for n in choice.metadata.get("class_names") or ())
+    test = load_own_test_set(
+        str(path), path.stat().st_mtime, names, settings, tuple(info.input_shape)
+    )
+    if test is not None:
+        kept = choice.metadata.get("test_images") or {}
+        count, total = kept.get("count", len(test.images)), kept.get("of", len(test.images))
+        of = f" of its {total:,}" if isinstance(total, int) and total > count else ""
+        st.caption(
+            f"Test images: {count:,}{of} images this model never trained on, kept when it "
+            "was saved, prepared exactly as in training."
+        )
+    return test
+
+
 def compatible_datasets(input_shape: tuple) -> list[str]:
     """Built-in data sets whose images fit the input best: same size and channels first."""
     native = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
@@ -101,7 +147,13 @@ def compatible_datasets(input_shape: tuple) -> list[str]:
 
 
 def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
-    """The test set the model was trained on (or, for uploads, the one the user picks)."""
+    """The test set the model was trained on: its own kept test images, the built-in set it
+    names, or (for uploads) the one the user picks."""
+    preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
+    settings = tuple(sorted(vars(preprocessing).items()))
+    own = _own_test_set(choice, info, settings)
+    if own is not None:
+        return own
     trained_on = choice.metadata.get("dataset")
     if trained_on in catalog.BUILTIN_DATASETS:
         name = trained_on
@@ -115,8 +167,6 @@ def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
             help="This model does not say what it was trained on. Pick the data set whose "
             "images look like its training data; they are resized to the model's input.",
         )
-    preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
-    settings = tuple(sorted(vars(preprocessing).items()))
     try:
         return load_test_set(name, settings, tuple(info.input_shape), builtin.lookup_settings())
     except (ValueError, image_dataset.DatasetUnavailableError) as error:
@@ -130,7 +180,8 @@ def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> In
     comparable = len(test.class_names) == num_classes
     if not comparable:
         st.caption(
-            f"The model has {num_classes} outputs but {catalog.DISPLAY_NAMES[test.name]} has "
+            f"The model has {num_classes} outputs but "
+            f"{catalog.DISPLAY_NAMES.get(test.name, 'its test set')} has "
             f"{len(test.class_names)} classes, so its labels cannot be right or wrong here."
         )
     mode = st.radio(

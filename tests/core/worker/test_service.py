@@ -348,3 +348,30 @@ def test_a_model_whose_weights_hold_nan_refuses_to_hand_out_numbers_made_of_nan(
     scan = client.wait_for_scan(client.scan_activations(path, "conv_2", reference))
     assert re.search(message.format("the images that excite conv_2 most"), scan.error)
     assert client.wait_for_scan(client.scan_activations(path, "conv", reference)).result
+
+
+def test_a_models_own_test_images_are_evaluated_like_a_built_in_set(client, tmp_path):
+    """A stored model's kept test images (`core.jobs.held_out`) go where a data set's name
+    goes: the same images give the same answers and labels as the built-in set."""
+    from core.data.builtin import load_builtin
+    from core.jobs.held_out import write_held_out
+
+    mnist = load_builtin("mnist", data_dir=SHARED_DATA)
+    source = tmp_path / "digits.npz"
+    np.savez(
+        source,
+        x_test=mnist.x_test[:20],
+        y_test=mnist.y_test[:20],
+        class_names=np.array(mnist.class_names),
+    )
+    held = tmp_path / "digits.test.npz"
+    assert write_held_out(source, held) == {"count": 20, "of": 20}
+    settings = {"target_size": 28}
+    own = client.evaluate_dataset(MNIST_MODEL, DatasetRef.make(str(held), settings, limit=20))
+    builtin = DatasetRef.make("mnist", settings, limit=20, data_dir=str(SHARED_DATA))
+    expected = client.evaluate_dataset(MNIST_MODEL, builtin)
+    np.testing.assert_array_equal(own.labels, expected.labels)
+    np.testing.assert_allclose(own.probabilities, expected.probabilities, atol=1e-6)
+    held.unlink()
+    with pytest.raises(ValueError, match="own test images cannot be read"):
+        client.predict_dataset(MNIST_MODEL, DatasetRef.make(str(held), settings, limit=5))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data import builtin
+from core.data import builtin, network_input
 from core.data.preprocessing import Preprocessing
 from core.jobs.inspection import DatasetRef
 from tests.ui.inspect.small_network import model_info
@@ -132,6 +132,55 @@ def test_a_model_input_no_data_set_fits_is_an_error():
     [error] = [e.value for e in at.error]
     assert error.startswith("The MNIST test images cannot be used:")
     assert at.session_state["result"] is None
+
+
+def pets_model(tmp_path) -> ModelChoice:
+    """A model saved from a run on an uploaded two-class set: 12×12 RGB "cats" and "dogs"."""
+    from core.jobs import model_store
+
+    rng = np.random.default_rng(0)
+    dataset = tmp_path / "pets.npz"
+    np.savez(
+        dataset,
+        x_train=rng.integers(0, 255, (8, 12, 12, 3), dtype=np.uint8),
+        y_train=np.arange(8) % 2,
+        x_test=rng.integers(0, 255, (6, 12, 12, 3), dtype=np.uint8),
+        y_test=np.array([0, 1, 1, 0, 1, 0]),
+        class_names=np.array(["cats", "dogs"]),
+    )
+    source = tmp_path / "model.keras"
+    source.write_bytes(b"PK\x03\x04 stand-in")  # the picker never opens the model itself
+    metadata = {
+        "dataset": "pets.npz",
+        "class_names": ["cats", "dogs"],
+        "preprocessing": {"target_size": 12, "color_mode": "rgb"},
+    }
+    saved = model_store.save_model_file(
+        source, "pets", metadata, models_dir=tmp_path / "store", test_split=dataset
+    )
+    return ModelChoice(str(saved.path), saved.name, saved.metadata)
+
+
+def test_a_model_trained_on_its_own_data_is_offered_its_own_test_images_first(tmp_path):
+    choice = pets_model(tmp_path)
+    info = model_info(input_shape=(12, 12, 3), num_classes=2)
+    at = AppTest.from_function(data_for_model_script, args=(choice, info), default_timeout=20)
+    at.run()
+    assert not at.exception and not at.selectbox  # no MNIST, nothing to pick
+    test = at.session_state["result"]
+    assert test.class_names == ("cats", "dogs") and list(test.labels) == [0, 1, 1, 0, 1, 0]
+    with np.load(tmp_path / "pets.npz") as arrays:
+        np.testing.assert_array_equal(test.raw, arrays["x_test"])
+        expected = network_input.prepare_images(
+            arrays["x_test"], Preprocessing(target_size=12, color_mode="rgb"), (12, 12, 3)
+        )
+    np.testing.assert_allclose(test.images, expected)  # exactly as in training
+    assert test.reference.name.endswith("pets.test.npz")
+    assert any("6 images this model never trained on" in c.value for c in at.caption)
+    # The picker labels them with the model's own classes.
+    at = AppTest.from_function(picker_script, args=(choice, info, test)).run()
+    assert at.session_state["result"].label == "test image #0 (cats)"
+    assert at.session_state["result"].true_class == 0
 
 
 # ---------------------------------------------------------------------------
