@@ -110,9 +110,17 @@ def test_a_network_that_answers_one_class_for_everything_is_warned_about(tmp_pat
     data["x_test"] = np.zeros_like(data["x_test"])
     np.savez(dataset, **data)
     completed = run_cli(
-        "--model", "mnist_cnn_a", "--dataset", str(dataset), "--epochs", "1",
-        "--batch-size", "32", "--runs-dir", str(tmp_path / "runs"),
-    )  # fmt: skip
+        "--model",
+        "mnist_cnn_a",
+        "--dataset",
+        str(dataset),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     lines = completed.stdout.strip().splitlines()
     result = json.loads(lines[-1])
