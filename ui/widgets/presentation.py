@@ -99,7 +99,7 @@ def base_css() -> str:
         " {font-size: 1.08rem;}"
         '[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.45rem;}'
         # a photo fits the screen's height with room for its caption and the bar
-        '[data-testid="stMain"] [data-testid="stImage"] img {max-height: 58vh;'
+        '[data-testid="stMain"] [data-testid="stImage"] img {max-height: 53vh;'
         " width: auto !important; max-width: 100%; object-fit: contain;}"
         f".{key_class(BAR_KEY)} {{border-bottom: 1px solid #ccc; padding-bottom: 0.2rem;}}"
         "</style>"
