@@ -28,6 +28,14 @@ DEFAULT_BUNDLED = "mnist_cnn_a"
 SOURCE_LABELS = {"bundled": "Bundled", "saved": "My saved models", "upload": "Upload .keras"}
 
 
+# Where the page keeps the path of the model its views were drawn for.
+CURRENT_MODEL_KEY = "inspect.current_model"
+
+
+# Widgets that belong to the model picker or the page, not to one model: kept on a switch.
+KEPT_ON_SWITCH = ("inspect.model_", "inspect.tab", "inspect.input_kind", "inspect.photo")
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """The model to inspect: its file, a label and its sidecar (`{}` for uploads)."""
@@ -61,7 +69,34 @@ def _describe(model: model_store.SavedModel) -> str:
 
 
 def model_picker() -> ModelChoice | None:
-    """Draw the model controls and return the chosen model (None: nothing usable yet)."""
+    """Draw the model controls and return the chosen model (None: nothing usable yet).
+
+    A different model than on the last run resets every view that depended on the old one
+    (`forget_other_models_views`).
+    """
+    choice = _pick_model()
+    if choice is not None:
+        forget_other_models_views(choice.path)
+    return choice
+
+
+def forget_other_models_views(path: str) -> None:
+    """On a switch to another model, drop the values of every per-model widget (layers,
+    channels, classes, units, test images), so each view starts from the new model's default
+    instead of keeping a name or number that meant something else."""
+    previous = st.session_state.get(CURRENT_MODEL_KEY)
+    st.session_state[CURRENT_MODEL_KEY] = path
+    if previous is None or previous == path:
+        return
+    for key in list(st.session_state.keys()):
+        name = str(key)
+        if name.startswith("inspect.") and not name.startswith(
+            (CURRENT_MODEL_KEY, *KEPT_ON_SWITCH)
+        ):
+            del st.session_state[key]
+
+
+def _pick_model() -> ModelChoice | None:
     source = st.radio(
         "Model",
         SOURCES,

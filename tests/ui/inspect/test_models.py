@@ -212,3 +212,36 @@ def test_the_notes_of_an_accepted_model_are_shown(tmp_path):
     assert not at.exception and not at.error
     assert at.warning[0].value.startswith("This model's weights hold NaN or infinite values")
     assert at.session_state["result"].nan_layers == ("conv_2",)
+
+
+def views_script():
+    import streamlit as st
+
+    from ui.inspect.models import model_picker
+
+    choice = model_picker()
+    # Two views as the page draws them: their options exist in either bundled model.
+    st.session_state["layer"] = st.selectbox(
+        "Grad-CAM layer", ["conv2d", "conv2d_1"], index=1, key="inspect.cam_layer"
+    )
+    st.session_state["channel"] = st.number_input("Channel", 0, 31, key="inspect.pool_channel")
+    st.radio("Tab", ["a", "b"], key="inspect.tab")
+    st.session_state["result"] = choice
+
+
+def test_switching_models_resets_every_view_that_depended_on_the_old_one():
+    at = AppTest.from_function(views_script).run()
+    assert at.session_state["result"].label == "mnist_cnn_a"
+    at.selectbox(key="inspect.cam_layer").set_value("conv2d")
+    at.number_input(key="inspect.pool_channel").set_value(7)
+    at.radio(key="inspect.tab").set_value("b").run()
+    at.run()  # the same model again: the picks stay
+    assert (at.session_state["layer"], at.session_state["channel"]) == ("conv2d", 7)
+    at.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    assert not at.exception
+    assert at.session_state["result"].label == "fashion_mnist_cnn"
+    # Each view starts again from the new model's default, never the old model's pick ...
+    assert (at.session_state["layer"], at.session_state["channel"]) == ("conv2d_1", 0)
+    assert at.selectbox(key="inspect.cam_layer").value == "conv2d_1"
+    # ... while what is not about the model (the open tab) stays.
+    assert at.radio(key="inspect.tab").value == "b"
