@@ -8,16 +8,20 @@ give None, never a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from core.data import builtin, catalog, image_dataset, network_input
+from core.data import builtin, catalog, image_dataset, image_folders, network_input
 from core.data.preprocessing import Preprocessing
 from core.imaging.images import ImageDecodeError
-from core.jobs.held_out import held_out_path, read_held_out
+from core.jobs.files import atomic_write_bytes
+from core.jobs.held_out import HELD_OUT_SUFFIX, held_out_path, read_held_out
 from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
+from core.jobs.uploads import upload_dir, zip_problem
 from ui.inspect.models import ModelChoice, inference_client
 from ui.widgets.image_input import decode_upload
 from ui.widgets.plain_text import markdown_literal
@@ -139,6 +143,47 @@ def _own_test_set(choice: ModelChoice, info: ModelInfo, settings: tuple) -> Test
     return test
 
 
+def _uploaded_test_set(choice: ModelChoice, info: ModelInfo, settings: tuple) -> TestSet | None:
+    """A zip of class folders as test images, labelled with the model's own class names."""
+    upload = st.file_uploader(
+        "Test images of your own (a zip of class folders)",
+        type=["zip"],
+        key="inspect.test_zip",
+        help="One folder per class, named like the model's classes (e.g. cats/ and dogs/). "
+        "Checked like a training upload; prepared exactly as the model's training images.",
+    )
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    names = [str(n) for n in choice.metadata.get("class_names") or range(info.num_classes)]
+    try:
+        if problem := zip_problem(data):
+            raise ValueError(problem)
+        dataset, _ = image_folders.load_image_folder_zip(data, name=upload.name)
+        unknown = [name for name in dataset.class_names if name not in names]
+        if unknown:
+            raise ValueError(
+                f"the folders {', '.join(unknown)} are not classes of this model "
+                f"({', '.join(names)}): name each folder after the class of its images."
+            )
+        labels = np.array([names.index(dataset.class_names[y]) for y in dataset.y_train])
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        path = upload_dir() / f"test-{digest}{HELD_OUT_SUFFIX}"
+        if not path.is_file():
+            buffer = io.BytesIO()
+            np.savez(buffer, x_test=dataset.x_train, y_test=labels, class_names=np.array(names))
+            atomic_write_bytes(path, buffer.getvalue())
+        test = load_own_test_set(
+            str(path), path.stat().st_mtime, tuple(names), settings, tuple(info.input_shape)
+        )
+    except (ValueError, OSError) as error:
+        st.error(f"These test images cannot be used: {markdown_literal(str(error))}")
+        return None
+    if test is not None:
+        st.caption(f"Test images: the {len(test.images):,} images of your zip.")
+    return test
+
+
 def compatible_datasets(input_shape: tuple) -> list[str]:
     """Built-in data sets whose images fit the input best: same size and channels first."""
     native = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
@@ -151,6 +196,9 @@ def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
     names, or (for uploads) the one the user picks."""
     preprocessing = network_input.preprocessing_for(choice.metadata, info.input_shape)
     settings = tuple(sorted(vars(preprocessing).items()))
+    uploaded = _uploaded_test_set(choice, info, settings)
+    if uploaded is not None:
+        return uploaded
     own = _own_test_set(choice, info, settings)
     if own is not None:
         return own

@@ -32,8 +32,11 @@ SOURCE_LABELS = {"bundled": "Bundled", "saved": "My saved models", "upload": "Up
 CURRENT_MODEL_KEY = "inspect.current_model"
 
 
-# Widgets that belong to the model picker or the page, not to one model: kept on a switch.
-KEPT_ON_SWITCH = ("inspect.model_", "inspect.tab", "inspect.input_kind", "inspect.photo")
+# Widgets whose values name parts of one model (its layers, channels, filters, units,
+# classes, test images): dropped on a switch. The page's own state (the shared link, the
+# open tab, the input kind) is left alone.
+_VIEWS = "cam_ filter_ enlarge rf_ top_ pool_ unit_ test_index pick_ position_ dataset mistake"
+MODEL_VIEWS = tuple(f"inspect.{name}" for name in _VIEWS.split())
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,7 @@ def forget_other_models_views(path: str) -> None:
     if previous is None or previous == path:
         return
     for key in list(st.session_state.keys()):
-        name = str(key)
-        if name.startswith("inspect.") and not name.startswith(
-            (CURRENT_MODEL_KEY, *KEPT_ON_SWITCH)
-        ):
+        if str(key).startswith(MODEL_VIEWS):
             del st.session_state[key]
 
 

@@ -183,6 +183,45 @@ def test_a_model_trained_on_its_own_data_is_offered_its_own_test_images_first(tm
     assert at.session_state["result"].true_class == 0
 
 
+def pets_zip(folders=("cats", "dogs")) -> bytes:
+    """Two 20×20 photos per class folder: dark ones in the first, bright ones after."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number, folder in enumerate(folders):
+            for copy in range(2):
+                pixels = np.full((20, 20, 3), 40 + 150 * number + copy, np.uint8)
+                archive.writestr(f"{folder}/{copy}.png", cv2.imencode(".png", pixels)[1].tobytes())
+    return buffer.getvalue()
+
+
+def test_a_zip_of_test_images_is_labelled_with_the_models_classes(tmp_path):
+    choice = pets_model(tmp_path)
+    info = model_info(input_shape=(12, 12, 3), num_classes=2)
+    at = AppTest.from_function(data_for_model_script, args=(choice, info), default_timeout=30)
+    at.run()
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("mine.zip", pets_zip(("dogs", "cats")), "application/zip")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    test = at.session_state["result"]
+    assert test.class_names == ("cats", "dogs") and len(test.images) == 4
+    # Folder "cats" is the model's class 0 whatever its place in the zip: brightness says which.
+    bright = test.images.mean(axis=(1, 2, 3)) > 0.5
+    np.testing.assert_array_equal(test.labels, np.where(bright, 0, 1))
+    assert test.images.shape[1:] == (12, 12, 3)
+    assert "Test images: the 4 images of your zip." in [c.value for c in at.caption]
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("b.zip", pets_zip(("cats", "birds")), "application/zip")).run()
+    [error] = [e.value for e in at.error]
+    assert error.startswith("These test images cannot be used: the folders birds are not")
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("x.zip", b"not a zip at all", "application/zip")).run()
+    assert at.error and not at.exception
+    assert len(at.session_state["result"].images) == 6  # the error says why; its own images stay
+
+
 # ---------------------------------------------------------------------------
 # Picking an input
 # ---------------------------------------------------------------------------
