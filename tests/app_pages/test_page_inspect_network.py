@@ -385,3 +385,32 @@ def test_an_inception_module_shows_each_branch_and_pools_after_the_merge():
     app.number_input(key="inspect.enlarge_channel").set_value(20).run()
     assert_clean(app)
     assert any(c.value.startswith("Filter 4 of branch5x5") for c in app.caption)
+
+
+def test_a_model_trained_on_its_own_two_classes_is_inspected_on_its_own_test_images(
+    tmp_path, monkeypatch
+):
+    """Trained for real on an uploaded two-class set, saved, then opened: Inspect offers the
+    run's held-out images with the model's classes, never MNIST digits."""
+    from core.jobs.held_out import held_out_path
+    from core.jobs.train_config import TrainConfig
+    from core.jobs.training_job import TrainingJob
+    from tests.helpers_training import tiny_spec_dict, write_tiny_dataset
+
+    dataset = write_tiny_dataset(tmp_path / "halves.npz")  # classes "top" and "bottom"
+    config = TrainConfig(epochs=2, batch_size=16, learning_rate=0.02)
+    job = TrainingJob.start(tiny_spec_dict(), dataset, config, runs_root_dir=tmp_path / "runs")
+    assert job.wait(timeout=180).state == "finished"
+    saved = job.save("halves", models_dir=tmp_path / "models")
+    assert held_out_path(saved.path).is_file() and saved.metadata["test_images"]["count"] == 64
+    monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path / "models"))
+    app = run_page()
+    app.radio(key="inspect.model_source").set_value("saved").run()
+    assert_clean(app)
+    assert not [box for box in app.selectbox if box.key == "inspect.dataset"]  # no MNIST
+    captions = [caption.value for caption in app.caption]
+    assert any("64 images this model never trained on" in text for text in captions)
+    assert "test image #0 (top)" in markdown_text(app) + " ".join(captions)
+    app.radio(key="inspect.pick_mode").set_value("misclassified").run()  # the worker reads them
+    assert_clean(app)
+    assert any("test images wrong" in caption.value for caption in app.caption)
