@@ -390,7 +390,8 @@ class Fuzzer:
         # name shows shortened, "foreig...ights.keras"), then for the run.
         chip = element.locator('[data-testid="stFileChip"]')
         chip.first.wait_for(timeout=self.timeout_ms)
-        self.settle(runs=runs, must_run=True)
+        refused = element.locator('[data-testid="stFileChipIconError"]').count() > 0
+        self.settle(runs=runs, must_run=not refused)  # a file the uploader refused starts none
         if scope is not None:  # an upload that brings up a button to act on it (Train's store)
             for button in scope.locator(buttons).all():
                 text = button.inner_text().strip()
@@ -410,8 +411,9 @@ class Fuzzer:
             delete = element.locator('[data-testid="stFileChipDeleteBtn"]')
             if delete.count():
                 runs = self.runs()
+                refused = element.locator('[data-testid="stFileChipIconError"]').count() > 0
                 delete.first.click()
-                self.settle(runs=runs, must_run=True)
+                self.settle(runs=runs, must_run=not refused)
             if element.locator('[data-testid="stFileChip"]').count():
                 return ["the uploaded file could not be removed again"]
         elif element.locator("input").input_value() != self.original:

@@ -23,7 +23,7 @@ from core.jobs.held_out import HELD_OUT_SUFFIX, held_out_path, read_held_out
 from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelInfo
 from core.jobs.uploads import upload_dir, zip_problem
 from ui.inspect.models import ModelChoice, inference_client
-from ui.widgets.image_input import decode_upload
+from ui.widgets.image_input import IMAGE_TYPES, decode_upload
 from ui.widgets.plain_text import markdown_literal
 
 KINDS = ("test", "upload", "draw", "camera")
@@ -380,7 +380,7 @@ def input_picker(choice: ModelChoice, info: ModelInfo, test: TestSet | None):
     if kind == "upload":
         uploaded = st.file_uploader(
             "Photo",
-            type=["png", "jpg", "jpeg", "bmp", "webp", "tif", "tiff"],
+            type=list(IMAGE_TYPES),
             key="inspect.photo",
             help="Resized keeping its shape and padded to the model's input, converted to "
             "grayscale or RGB like the training images, and scaled to 0–1.",

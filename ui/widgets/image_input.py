@@ -49,6 +49,9 @@ DEFAULT_PHOTO = "camera.png"
 
 MAX_UPLOAD_MB = 50
 
+# What every image uploader takes (the decoder reads more; these are what people have).
+IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp")
+
 
 @dataclass(frozen=True)
 class ImageChoice:
@@ -233,7 +236,7 @@ def image_picker(
         if source == "upload":
             uploaded = st.file_uploader(
                 "Upload an image",
-                type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"],
+                type=list(IMAGE_TYPES),
                 key=f"{prefix}.upload",
                 max_upload_size=MAX_UPLOAD_MB,
                 help="PNG, JPEG, BMP, GIF, TIFF or WebP. It stays on this server only for your "

@@ -431,3 +431,14 @@ def test_misclassified_only_steps_through_the_bundled_models_mistakes():
         f"The model gets {wrong} of 1,000 test images wrong ({1 - wrong / 1000:.2%} accuracy)."
     )
     assert at.number_input(key="inspect.position_misclassified").max == wrong
+
+
+def test_the_photo_uploader_takes_what_every_image_uploader_takes():
+    """A GIF (even a hostile one) gets the app's own message, not the uploader's refusal."""
+    import inspect as source
+
+    from ui.inspect import inputs
+    from ui.widgets.image_input import IMAGE_TYPES
+
+    assert "gif" in IMAGE_TYPES
+    assert "type=list(IMAGE_TYPES)" in source.getsource(inputs)
