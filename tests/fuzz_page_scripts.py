@@ -69,12 +69,18 @@ _TAB_JS = """e => {
 }"""
 
 # Counts the runs the app starts (its root's script state turning to "running"), so that a
-# change can be waited for until its run has begun, however slow the machine.
-_RUNS_INIT = """new MutationObserver(() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const state = app && app.dataset.testScriptState;
-  if (state === "running" && window.__lastState !== "running")
-    window.__runs = (window.__runs || 0) + 1;
-  window.__lastState = state;
-}).observe(document,
-  {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});"""
+# change can be waited for until its run has begun, however slow the machine. A run so quick
+# that it is over before the observer looks is counted by the record of its end.
+_RUNS_INIT = """new MutationObserver(records => {
+  for (const record of records) {
+    const now = record.target.dataset.testScriptState;
+    if (record.oldValue === "running") {
+      if (!window.__inRun) window.__runs = (window.__runs || 0) + 1;
+      window.__inRun = false;
+    } else if (now === "running" && !window.__inRun) {
+      window.__runs = (window.__runs || 0) + 1;
+      window.__inRun = true;
+    }
+  }
+}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+  attributeFilter: ["data-test-script-state"]});"""
