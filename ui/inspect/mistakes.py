@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.base.numbers import plural
+from core.data.catalog import DISPLAY_NAMES
 from core.jobs.inspection import Evaluation, ModelInfo
 from core.jobs.worker_client import WorkerClient
 from ui.inspect import views
@@ -77,6 +78,19 @@ def confusion_figure(confusion: np.ndarray, names: list[str], chosen: tuple[int,
     figure.update_yaxes(title="true class", autorange="reversed", scaleanchor="x", **ticks)
     figure.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0))
     return figure
+
+
+def _set_words(test: TestSet) -> str:
+    """How the page names the images evaluated: a built-in set by its display name.
+
+    >>> _set_words(TestSet("mnist", (), None, None, None, "", None))
+    'MNIST test images'
+    >>> _set_words(TestSet("own", (), None, None, None, "", None))
+    "of the model's own test images"
+    """
+    if test.name in DISPLAY_NAMES:
+        return f"{DISPLAY_NAMES[test.name]} test images"
+    return "of the model's own test images"
 
 
 def _thumbnails(test: TestSet, indices, captions) -> None:
@@ -199,7 +213,7 @@ def mistakes(
         st.rerun()  # drawn again without the button, from the client's cache
     wrong = int((evaluation.predicted != evaluation.labels).sum())
     st.markdown(
-        f"Accuracy on {len(evaluation.labels):,} *{test.name}* test images: "
+        f"Accuracy on {len(evaluation.labels):,} {_set_words(test)}: "
         f"**{evaluation.accuracy:.1%}** ({plural(wrong, 'mistake')})."
     )
     _cell_images(evaluation, test, names)
