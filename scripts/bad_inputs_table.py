@@ -49,6 +49,7 @@ HEADINGS = {
     "model": "Models (Inspect a Network, and the models folder on Train a CNN)",
     "kernel_cell": "Kernel cells (Kernel Playground)",
     "number": "Number boxes (every page)",
+    "text": "Text boxes (the sidebar's room code)",
     "link": "Links (the address of a page, with its settings)",
 }
 OUTCOMES = {"refuse": "refused", "note": "accepted, with a note", "accept": "accepted"}

@@ -24,8 +24,8 @@ from typing import Literal
 Outcome = Literal["refuse", "note", "accept"]
 
 # Which input takes an entry: an image uploader, the data-set zip uploader, a
-# model uploader, a kernel cell, a number box, or the address bar.
-KINDS = ("image", "zip", "model", "kernel_cell", "number", "link")
+# model uploader, a kernel cell, a number box, a free-text box, or the address bar.
+KINDS = ("image", "zip", "model", "kernel_cell", "number", "text", "link")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,15 @@ def all_entries() -> list[Entry]:
     import importlib
 
     entries: list[Entry] = []
-    for module_name in ("images", "zips", "models", "legacy_models", "numbers", "links"):
+    for module_name in (
+        "images",
+        "zips",
+        "models",
+        "legacy_models",
+        "numbers",
+        "texts",
+        "links",
+    ):
         entries.extend(importlib.import_module(f"tests.corpus.{module_name}").ENTRIES)
     names = [entry.name for entry in entries]
     duplicates = sorted({name for name in names if names.count(name) > 1})
