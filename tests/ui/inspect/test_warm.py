@@ -6,7 +6,9 @@ default model, and the next request reuses it; this process still has no TensorF
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +46,34 @@ def test_the_worker_is_warmed_once_in_the_background(monkeypatch):
         assert client.worker_pid is not None
         assert client.ping()["models"] == 1  # the default model, loaded
         assert client.starts == 1
-        assert not any(name.split(".")[0] in ("tensorflow", "keras") for name in sys.modules)
     finally:
         warm.warm_inference_worker.clear()
         worker_client.shared_client().close()
         monkeypatch.setattr(worker_client, "_SHARED", None)
+
+
+# In a fresh interpreter: the suite's own process may have loaded TensorFlow for other tests.
+_WARM_UP_IN_A_SERVER = """
+import sys
+from core.jobs.worker_client import WorkerClient
+from ui.inspect import warm
+client = WorkerClient()
+try:
+    assert warm.warm_up(client, warm.DEFAULT_MODEL), "the warm-up failed"
+finally:
+    client.close()
+print(sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "keras"}))
+"""
+
+
+@pytest.mark.slow  # starts the worker process
+def test_warming_up_loads_no_tensorflow_in_the_server_process():
+    done = subprocess.run(
+        [sys.executable, "-c", _WARM_UP_IN_A_SERVER],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
