@@ -224,9 +224,11 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     at.button(key="train.resume").click().run()
     poll_until(at, lambda at: has_button(at, "train.pause"), "the resume")
     at.button(key="train.stop").click().run()
-    poll_until(at, lambda at: "Test accuracy" in metrics(at), "the stopped run's results")
 
-    assert any("you stopped it" in i.value for i in at.info)
+    def stopped(at):  # results and the final state are two files, written one after the other
+        return "Test accuracy" in metrics(at) and any("you stopped it" in i.value for i in at.info)
+
+    poll_until(at, stopped, "the stopped run's results and its reason")
     assert metrics(at)["Test images"] == "10,000"  # stopping still evaluates
     assert "predicted (true)" in "\n".join(m.value for m in at.markdown)
     assert any(":red[" in m.value or ":green[" in m.value for m in at.markdown)
