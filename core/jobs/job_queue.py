@@ -30,15 +30,15 @@ import heapq
 import math
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from core.base.checks import check_int, check_string, received
 from core.jobs.runs import RUN_ID_PATTERN, runs_root
+from core.jobs.sqlite_file import SqliteFile
 
 QUEUE_DB_ENV = "CONVSCOPE_QUEUE_DB"
 
@@ -228,7 +228,7 @@ class SqliteJobQueue:
     def __init__(self, path: str | os.PathLike, *, clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self.clock = clock
-        self._local = threading.local()
+        self._db = SqliteFile(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(_SCHEMA)
 
@@ -236,29 +236,10 @@ class SqliteJobQueue:
         return f"SqliteJobQueue({os.fspath(self.path)!r})"
 
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection (a forked process opens its own)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            connection = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=True
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            local.connection, local.pid = connection, os.getpid()
-        return local.connection
+        return self._db.connection()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once so concurrent writers queue."""
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     def enqueue(self, run_id: str, owner: str) -> int:
         run_id, owner = check_run_id(run_id), check_owner(owner)

@@ -24,9 +24,8 @@ import json
 import os
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from core.jobs.rooms import (
@@ -48,6 +47,7 @@ from core.jobs.rooms import (
     token_matches,
 )
 from core.jobs.runs import runs_root
+from core.jobs.sqlite_file import SqliteFile
 
 ROOMS_DB_ENV = "CONVSCOPE_ROOMS_DB"
 
@@ -123,35 +123,16 @@ class SqliteRoomStore:
         self.path = Path(path) if path is not None else default_rooms_db()
         self.clock = clock
         self.ttl_seconds = float(ttl_seconds)
-        self._local = threading.local()
+        self._db = SqliteFile(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(_SCHEMA)
 
     # ------------------------------------------------------------ connections
     def _connection(self) -> sqlite3.Connection:
-        """This thread's connection (a forked process opens its own)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            connection = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=True
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
-            local.connection, local.pid = connection, os.getpid()
-        return local.connection
+        return self._db.connection()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction, taken at once so concurrent writers queue."""
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     def _live_since(self) -> float:
         """Rooms whose lecturer acted after this moment are open."""
