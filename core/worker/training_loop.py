@@ -31,6 +31,7 @@ from core.jobs.model_store import save_model_file
 from core.jobs.train_config import TrainConfig
 from core.nets.transfer import WeightsUnavailableError
 from core.worker.environment import import_keras, training_jobs, usable_cores, worker_threads
+from core.worker.epoch_archive import keep_epoch
 from core.worker.evaluation import evaluate_predictions
 from core.worker.model_building import (
     augmentation_model,
@@ -246,7 +247,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         }
         atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
 
-    saved_path, save_error = None, None
+    saved_path, save_error, optimizer_state = None, None, None
     if config.get("save_as") and not interrupted:
         try:
             saved = save_model_file(
@@ -255,9 +256,11 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
                 sidecar,
                 models_dir=config.get("models_dir"),
                 overwrite=bool(config.get("overwrite")),
+                keep_optimizer=bool(config.get("keep_optimizer")),
                 test_split=config["dataset"].get("npz_path"),  # an uploaded set's test images
             )
             saved_path = os.fspath(saved.path.resolve())
+            optimizer_state = saved.metadata.get("optimizer_state")
         except ValueError as error:
             save_error = f"The model was not saved to the store: {error}"
 
@@ -284,6 +287,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "run_dir": os.fspath(run_dir.resolve()),
         "model_path": os.fspath(model_path.resolve()),
         "saved_path": saved_path,
+        "optimizer_state": optimizer_state,
         "error": save_error,
     }
 
@@ -319,6 +323,7 @@ def _checkpoint(model, config: dict, data: TrainingData, train_config, recorder)
     save_keras_model(model, run_dir / runs.MODEL_FILE)
     sidecar = _sidecar(model, config, data, train_config, recorder)
     atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, {**sidecar, "checkpoint": True})
+    keep_epoch(model, run_dir, recorder.epoch_records[-1])  # for Inspect's epoch replay
 
 
 def _threads_report() -> dict:
