@@ -247,7 +247,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         }
         atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
 
-    saved_path, save_error, optimizer_state = None, None, None
+    saved_path, save_error = None, None
     if config.get("save_as") and not interrupted:
         try:
             saved = save_model_file(
@@ -256,11 +256,9 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
                 sidecar,
                 models_dir=config.get("models_dir"),
                 overwrite=bool(config.get("overwrite")),
-                keep_optimizer=bool(config.get("keep_optimizer")),
                 test_split=config["dataset"].get("npz_path"),  # an uploaded set's test images
             )
             saved_path = os.fspath(saved.path.resolve())
-            optimizer_state = saved.metadata.get("optimizer_state")
         except ValueError as error:
             save_error = f"The model was not saved to the store: {error}"
 
@@ -287,7 +285,6 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "run_dir": os.fspath(run_dir.resolve()),
         "model_path": os.fspath(model_path.resolve()),
         "saved_path": saved_path,
-        "optimizer_state": optimizer_state,
         "error": save_error,
     }
 
