@@ -448,3 +448,68 @@ def _class_names(class_names, count: int) -> list[str]:
     if len(names) != count:
         raise ValueError(f"`class_names` must hold {count} names. {received('class_names', names)}")
     return names
+
+
+PIXEL_LEVELS = 255  # network inputs are [0, 1] (`core.data.network_input`): 1 level = 1/255
+
+
+FEATURE_TIME_BUDGET = 8.0  # seconds of gradient ascent at most (issue 13: ≤ 10 s on 2 cores)
+
+
+ATTACK_METHODS = ("fgsm", "pgd")
+
+
+MAX_EPSILON = 0.5  # half the input range: beyond that the "small change" is the whole image
+
+
+MAX_ATTACK_STEPS = 100
+
+
+@dataclass(frozen=True)
+class FeatureVisualisation:
+    """The input that excites one channel of a layer most, found by gradient ascent.
+
+    Attributes:
+        layer, channel: the channel made to fire.
+        image: float32 `(H, W, C)` in [0, 1], like any network input.
+        activation: the channel's mean activation on `image`.
+        start_activation: the same on the starting noise.
+        steps: gradient steps taken; `stopped_early` when the time budget cut them short.
+        seconds: time spent in the worker.
+    """
+
+    layer: str
+    channel: int
+    image: np.ndarray
+    activation: float
+    start_activation: float
+    steps: int
+    seconds: float
+    stopped_early: bool
+
+
+@dataclass(frozen=True)
+class AdversarialExample:
+    """An input nudged within ±`epsilon` per pixel to raise the loss of `class_index`.
+
+    Attributes:
+        method: `"fgsm"` (one step of size `epsilon`) or `"pgd"` (`steps` steps of `step_size`).
+        image: float32 `(H, W, C)` in [0, 1]; `perturbation` is `image` minus the original.
+        probabilities_before, probabilities_after: float32 `(num_classes,)`.
+        loss_before, loss_after: cross-entropy of `class_index`.
+        cam_before, cam_after: Grad-CAM of each input's predicted class (None without maps).
+    """
+
+    method: str
+    epsilon: float
+    steps: int
+    step_size: float
+    class_index: int
+    image: np.ndarray
+    perturbation: np.ndarray
+    probabilities_before: np.ndarray
+    probabilities_after: np.ndarray
+    loss_before: float
+    loss_after: float
+    cam_before: Attribution | None
+    cam_after: Attribution | None

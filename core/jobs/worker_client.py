@@ -37,13 +37,26 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.checks import as_real_array, check_int, received
+from core.base.checks import (
+    as_choice,
+    as_real_array,
+    check_int,
+    check_real,
+    check_string,
+    received,
+)
 from core.jobs.inspection import (
+    ATTACK_METHODS,
+    FEATURE_TIME_BUDGET,
+    MAX_ATTACK_STEPS,
+    MAX_EPSILON,
     SCAN_CHUNK,
+    AdversarialExample,
     Attribution,
     DatasetRef,
     Evaluation,
     FeatureMaps,
+    FeatureVisualisation,
     FilterWeights,
     InferenceError,
     ModelInfo,
@@ -322,6 +335,36 @@ class WorkerClient:
             image=_single(image),
             class_index=check_int(class_index, "class_index", minimum=0),
             layer=layer,
+        )
+
+    def feature_visualisation(
+        self, path, layer: str, channel: int, *, seed: int = 0, time_budget=FEATURE_TIME_BUDGET
+    ) -> FeatureVisualisation:
+        """The input that excites `channel` of map layer `layer` most, within `time_budget` s."""
+        budget = check_real(time_budget, "time_budget", minimum=0, open_min=True, maximum=60)
+        return self.request(
+            "feature_visualisation",
+            timeout=self.request_timeout + budget,
+            key=model_key(path),
+            layer=check_string(layer, "layer"),
+            channel=check_int(channel, "channel", minimum=0),
+            seed=check_int(seed, "seed", minimum=0),
+            time_budget=budget,
+        )
+
+    def adversarial_example(
+        self, path, image, class_index: int, *, method="fgsm", epsilon=8 / 255, steps: int = 10
+    ) -> AdversarialExample:
+        """FGSM or PGD within ±`epsilon` (input units, [0, 1]) of one image, raising the loss
+        of `class_index`; with the new probabilities and Grad-CAM before and after."""
+        return self.request(
+            "adversarial_example",
+            key=model_key(path),
+            image=_single(image),
+            class_index=check_int(class_index, "class_index", minimum=0),
+            attack=as_choice(method, "method", ATTACK_METHODS),
+            epsilon=check_real(epsilon, "epsilon", minimum=0, maximum=MAX_EPSILON),
+            steps=check_int(steps, "steps", minimum=1, maximum=MAX_ATTACK_STEPS),
         )
 
     def predict_dataset(self, path, dataset: DatasetRef) -> tuple[np.ndarray, np.ndarray]:

@@ -44,7 +44,7 @@ from core.jobs.inspection import (
     nan_weights_message,
 )
 from core.jobs.train_config import Augmentation
-from core.worker import legacy_h5
+from core.worker import adversarial, feature_visualisation, legacy_h5
 from core.worker.evaluation import evaluate_predictions
 from core.worker.model_building import augment_examples
 from core.worker.model_description import (
@@ -78,6 +78,7 @@ class _ModelEntry:
         self.scans: dict[tuple, dict] = {}
         self.predictions: dict[DatasetRef, tuple[np.ndarray, np.ndarray]] = {}
         self.evaluations: dict[DatasetRef, Evaluation] = {}
+        self.visualisers: dict[str, object] = {}  # feature visualisation, per layer
 
 
 class Worker:
@@ -323,6 +324,22 @@ class Worker:
         heatmap = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
         heatmap = np.clip(heatmap, 0.0, 1.0).astype(np.float32)
         return Attribution("grad_cam", class_index, heatmap, coarse, name, score_name, probability)
+
+    def feature_visualisation(self, key, layer, channel, seed, time_budget):
+        """What most excites `channel` of `layer` (`core.worker.feature_visualisation`)."""
+        entry = self._entry(key)
+        return feature_visualisation.visualise(entry, layer, channel, seed, time_budget)
+
+    def adversarial_example(self, key, image, class_index, attack, epsilon, steps):
+        """FGSM or PGD on one image, with Grad-CAM before and after (`core.worker.adversarial`)."""
+        entry = self._entry(key)
+        class_index = self._check_class(entry, class_index)
+        _check_input(entry, image, "image")
+        forward = lambda batch, tape: self._forward(entry, batch, tape, None)[1:]  # noqa: E731
+        loss = adversarial.model_loss_gradient(self.tf, forward, class_index)
+        cam = lambda picture, index: self.grad_cam(key, picture, index)  # noqa: E731
+        settings = (attack, epsilon, steps)
+        return adversarial.adversarial_example(loss, cam, image, class_index, *settings)
 
     # -- data sets and the top-activation search ----------------------------
 
