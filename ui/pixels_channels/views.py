@@ -18,6 +18,7 @@ from core.ops import histogram
 from ui.widgets import image_view
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.matrix_view import show_matrix
+from ui.widgets.page_link import key_class
 
 TAB_NAMES = ["As numbers", "Channels", "Histogram & equalisation", "Resize & pad"]
 
@@ -55,6 +56,50 @@ def channel_plane(pixels: np.ndarray, gray: np.ndarray, channel: str) -> np.ndar
 def number_cell_px(columns: int) -> int:
     """Cells of the printed numbers: roomy up to 16 columns, tighter beyond."""
     return 34 if columns <= 16 else 22
+
+
+NUMBERS_BOX_KEY = "pixels.numbers_box"  # holds the printed numbers; its width sizes them
+
+
+NUMBER_FONT_PX = (8, 16)  # the numbers' type: shrinks to fit the width, grows up to 16 px
+
+
+NUMBER_CELL_MAX_PX = 48  # a narrow window's cells stop growing here
+
+
+_DIGIT_EM = 0.62  # one monospace digit's width in em, a little over DejaVu Sans Mono's 0.602
+
+
+def numbers_fit_css(columns: int, *, digits: int = 3) -> str:
+    """CSS that fits the printed numbers to their column's width: square cells, no scrolling.
+
+    The window's ``columns`` plus the row numbers share the width of ``NUMBERS_BOX_KEY``'s
+    block (``cqw``: the browser knows it, the server does not); the type is the largest that
+    prints ``digits`` digits inside a cell, between ``NUMBER_FONT_PX``. A 28×28 MNIST digit
+    then fits whole on a laptop at 150 % (8 px type) as on a projector (13 px and more),
+    and hovering a square still names its row, column and value.
+
+    >>> css = numbers_fit_css(28)
+    >>> "(min(100cqw, 1392px) - 30px) / 29" in css, "clamp(8px," in css
+    (True, True)
+    """
+    cells = columns + 1  # the row numbers take one column too
+    width = f"min(100cqw, {cells * NUMBER_CELL_MAX_PX}px)"
+    cell = f"(({width} - {cells + 1}px) / {cells})"  # 1-px spacing around every cell
+    low, high = NUMBER_FONT_PX
+    font = f"clamp({low}px, calc(({cell} - 2px) / {digits * _DIGIT_EM:.3f}), {high}px)"
+    box, numbers = key_class(NUMBERS_BOX_KEY), f".{key_class('pixels.numbers')}"
+    return (
+        "<style>"
+        f".{box} {{container-type: inline-size;}}"
+        f"{numbers} .cs-matrix {{display: block !important; overflow-x: visible !important;}}"
+        f"{numbers} .cs-matrix table {{width: {width} !important; font-size: {font} !important;}}"
+        f"{numbers} .cs-matrix col {{width: auto !important;}}"
+        f"{numbers} .cs-matrix tr {{height: calc{cell} !important;}}"
+        f"{numbers} .cs-matrix th {{font-size: min(11px, {font}) !important;"
+        " padding: 0 !important;}"
+        "</style>"
+    )
 
 
 @dataclass(frozen=True)
@@ -152,7 +197,8 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
         caption=f"The red frame: rows {top}–{top + rows - 1}, columns {left}–{left + cols - 1}",
         container=left_col,
     )
-    with right_col:
+    with right_col.container(key=NUMBERS_BOX_KEY):
+        st.html(numbers_fit_css(cols))
         show_matrix(
             np.round(window),
             fmt="{:.0f}",
@@ -165,8 +211,8 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
             col_labels=list(range(left, left + cols)),
         )
     st.caption(
-        "Each square is one pixel, its number the brightness. Rounded to whole numbers; "
-        "the grey conversion gives fractions."
+        "Each square is one pixel, its number the brightness (hover a square to see its row, "
+        "column and value). Rounded to whole numbers; the grey conversion gives fractions."
     )
 
 

@@ -12,6 +12,7 @@ from ui.pixels_channels.views import (
     channel_options,
     channel_plane,
     number_cell_px,
+    numbers_fit_css,
     pad_plan,
 )
 
@@ -99,6 +100,23 @@ def test_a_small_image_fits_whole_in_the_window():
     at = open_tab("As numbers", ramp(28, 28), name="digit:1")
     assert at.select_slider(key="pixels.window").value == 32
     assert captions(at) == ["The red frame: rows 0–27, columns 0–27"]
+
+
+def test_the_numbers_fit_their_width_in_square_cells():
+    css = numbers_fit_css(28)
+    # 28 columns and the row numbers share the box's width, with 1 px around each cell
+    assert "((min(100cqw, 1392px) - 30px) / 29)" in css
+    assert ".st-key-pixels-numbers_box {container-type: inline-size;}" in css
+    # 3 digits of 0.62 em and 2 px of room: 13.6 px type in a 27-px cell (1280 wide at 150 %)
+    assert "calc((((min(100cqw, 1392px) - 30px) / 29) - 2px) / 1.860)" in css
+    assert "clamp(8px," in css and ", 16px)" in css
+    assert "(min(100cqw, 432px) - 10px) / 9" in numbers_fit_css(8)
+
+
+def test_the_numbers_tab_sizes_its_grid_from_its_box():
+    at = open_tab("As numbers", ramp(28, 28), name="digit:1")
+    styles = [h.proto.body for h in at.get("html") if "container-type" in h.proto.body]
+    assert styles == [numbers_fit_css(28)]
 
 
 def test_the_channels_tab_splits_a_colour_photo():
