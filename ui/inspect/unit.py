@@ -9,6 +9,7 @@ input, fetched from the worker, and is compared with the model's own output on t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import numpy as np
@@ -26,8 +27,10 @@ from ui.kernel_playground.link_state import (
     MAX_ABS_KERNEL_VALUE,
     MAX_DILATION,
     MAX_KERNEL_SIZE,
+    MAX_PATCH_SIDE,
     MAX_STRIDE,
     PlaygroundState,
+    encode_patch,
     encode_state,
 )
 from ui.widgets.matrix_html import matrices_row, matrix_table
@@ -116,9 +119,41 @@ def apply_click(event_key: str, row_key: str, col_key: str, shape: tuple[int, in
         st.session_state[row_key], st.session_state[col_key] = clicked
 
 
-def playground_link(unit: UnitExplanation, layer: LayerInfo, channel: int) -> str | None:
-    """The Kernel Playground's address with one input channel's slice of the filter loaded,
-    with the layer's strides, padding and dilation; None when the page cannot hold it.
+def input_span(unit: UnitExplanation, layer_input: np.ndarray, channel: int) -> np.ndarray:
+    """The input rectangle one channel of the filter spans for this unit (its dilated taps
+    and the pixels between them), with zeros where it lies on the padding.
+
+    >>> unit = explain_unit(np.arange(16.0).reshape(4, 4, 1), np.ones((3, 3, 1, 1)), row=0,
+    ...                     col=0, filter_index=0, padding="same")
+    >>> input_span(unit, np.arange(16.0).reshape(4, 4, 1), 0).tolist()
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 4.0, 5.0]]
+    """
+    rows = np.arange(unit.input_rows[0], unit.input_rows[-1] + 1)
+    cols = np.arange(unit.input_cols[0], unit.input_cols[-1] + 1)
+    plane = np.asarray(layer_input, dtype=np.float64)[:, :, channel]
+    inside_rows = (rows >= 0) & (rows < plane.shape[0])
+    inside_cols = (cols >= 0) & (cols < plane.shape[1])
+    span = np.zeros((rows.size, cols.size))
+    span[np.ix_(inside_rows, inside_cols)] = plane[np.ix_(rows[inside_rows], cols[inside_cols])]
+    return span
+
+
+def _fits(values: np.ndarray) -> bool:
+    """Finite and within what the playground takes."""
+    return bool(np.isfinite(values).all() and np.abs(values).max() <= MAX_ABS_KERNEL_VALUE)
+
+
+def playground_link(
+    unit: UnitExplanation, layer: LayerInfo, channel: int, layer_input: np.ndarray | None = None
+) -> str | None:
+    """The Kernel Playground's address with one input channel's slice of the filter loaded;
+    None when the page cannot hold it.
+
+    Without ``layer_input`` the link carries the layer's strides, padding and dilation, on
+    the playground's own images. With it, the input is this unit's patch of that channel
+    (``input_span``), slid with strides 1 and "same" padding, and the step-by-step opens on
+    the centre pixel, whose value is the unit's sum for the channel (plus the bias and the
+    activation when the layer has a single input channel).
 
     >>> layer = LayerInfo("c", "Conv2D", "conv", (4, 4, 1), 10, kernel_size=(3, 3),
     ...                   strides=(2, 2), padding="same")
@@ -126,6 +161,9 @@ def playground_link(unit: UnitExplanation, layer: LayerInfo, channel: int) -> st
     ...                     filter_index=0, strides=2, padding="same")
     >>> playground_link(unit, layer, 0)
     'kernel_playground?k=1%2C1%2C1%3B1%2C1%2C1%3B1%2C1%2C1&s=2%2C2'
+    >>> from urllib.parse import parse_qsl
+    >>> dict(parse_qsl(playground_link(unit, layer, 0, np.ones((4, 4, 1))).split("?")[1]))
+    {'k': '1,1,1;1,1,1;1,1,1', 'px': '1,1', 'in': '1,1,1;1,1,1;1,1,1', 'tab': 'step'}
     """
     kernel = unit.weights[:, :, channel]
     strides = layer.strides or (1, 1)
@@ -146,7 +184,14 @@ def playground_link(unit: UnitExplanation, layer: LayerInfo, channel: int) -> st
         bias=unit.bias if only_channel else 0.0,
         relu=only_channel and unit.activation == "relu",
     )
-    return "kernel_playground?" + urlencode(encode_state(state))
+    extra: dict[str, str] = {}
+    span = None if layer_input is None else input_span(unit, layer_input, channel)
+    if span is not None and max(span.shape) <= MAX_PATCH_SIDE and _fits(span):
+        # "same" with strides 1: the output pixel at (n − 1) // 2 reads exactly the span
+        centre = ((span.shape[0] - 1) // 2, (span.shape[1] - 1) // 2)
+        state = replace(state, strides=(1, 1), padding="same", pixel=centre)
+        extra = {"in": encode_patch(span), "tab": "step"}
+    return "kernel_playground?" + urlencode({**encode_state(state), **extra})
 
 
 def _patch_tables(unit: UnitExplanation, channel: int) -> str:
@@ -390,13 +435,16 @@ def explain_unit_section(client: WorkerClient, path: str, info: ModelInfo, image
         )
         _pooling(info, layer, maps, unit)
     channel = _channel_equations(unit, "inspect.unit_channel")
-    link = playground_link(unit, layer, channel)
+    link = playground_link(unit, layer, channel, layer_input)
     if link is None:
         st.caption("This filter is too large for the Kernel Playground.")
-    else:
-        st.link_button(
-            f"Try input channel {channel}'s kernel in the Kernel Playground",
-            link,
-            help="Opens the Kernel Playground with this kernel and this layer's strides, "
-            "padding and dilation, on the playground's own images.",
-        )
+        return
+    st.link_button(
+        f"Try input channel {channel}'s kernel in the Kernel Playground",
+        link,
+        help="Opens the Kernel Playground with this kernel and this unit's input patch as the "
+        "image; the step-by-step shows the pixel whose value is this channel's sum of products."
+        if "in=" in link
+        else "Opens the Kernel Playground with this kernel and this layer's strides, padding "
+        "and dilation, on the playground's own images (this unit's patch is too large to send).",
+    )

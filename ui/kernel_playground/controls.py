@@ -23,6 +23,7 @@ from ui.kernel_playground.link_state import (
     MODE_CHOICES,
     PADDING_CHOICES,
 )
+from ui.kernel_playground.share import linked_patch
 from ui.widgets.image_input import ImageChoice, image_picker, show_notes
 from ui.widgets.page_link import locked
 
@@ -119,7 +120,7 @@ def image_controls() -> tuple[ImageChoice, str, np.ndarray]:
     three slice weights of the summed mode (ones otherwise).
     """
     st.subheader("Image")
-    choice = image_picker("kernel")
+    choice = linked_patch() or image_picker("kernel")
     show_notes(choice)
     color, channel_weights = "grayscale", np.ones(3)
     if choice.pixels.ndim == 3:

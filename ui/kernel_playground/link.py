@@ -3,7 +3,8 @@
 The query names and text forms of the first lecture links stay (``img``, ``k``,
 ``preset``, ``s``, ``pad``, ``p``, ``mode``, ``d``, ``flip``, ``map``, ``bias``, ``relu``,
 ``px``, ``shift``, ``size``, ``color``); the generator sliders, the open tab, the colour
-slice weights and the lesson tabs' controls join them. ``LINK`` is a
+slice weights and the lesson tabs' controls join them, and ``in``: an input patch that
+Inspect's "explain one unit" sends (``ui.kernel_playground.share.linked_patch``). ``LINK`` is a
 ``ui.widgets.page_link.PageLink``: the page calls ``LINK.start()`` before drawing.
 """
 
@@ -29,8 +30,11 @@ from ui.kernel_playground.link_state import (
     MAX_STRIDE,
     MODE_CHOICES,
     PADDING_CHOICES,
+    PATCH_KEY,
     PlaygroundState,
     decode_kernel,
+    decode_patch,
+    encode_patch,
 )
 from ui.kernel_playground.tabs import TAB_NAMES
 from ui.widgets.image_input import SYNTHETIC_SIZES, photo_names, set_image
@@ -121,6 +125,8 @@ def _put_image(name: str) -> None:
 def _fields() -> list[LinkField]:
     return [
         LinkField("img", DEFAULT.image, "text", parse=_parse_image, get=_get_image, put=_put_image),
+        # a unit's input patch sent from Inspect: the input instead of the picked image
+        LinkField("in", (), "text", (PATCH_KEY,), parse=decode_patch, format=encode_patch),
         choice("size", "kernel.synthetic_size", 32, SYNTHETIC_SIZES),
         choice("color", "kernel.color", DEFAULT.color, COLOR_CHOICES),
         number("wr", "kernel.weight_r", 1.0, low=-10.0, high=10.0),

@@ -54,6 +54,12 @@ COLOR_CHOICES = ("grayscale", "per_channel", "summed")
 MAPPING_CHOICES = ("auto", "diverging", "abs", "clip", "minmax")
 
 
+MAX_PATCH_SIDE = 15  # an input patch travels in a link: at most 15×15 numbers
+
+
+PATCH_KEY = "kernel.patch"  # the input patch a link loaded, as rows of floats; () for none
+
+
 _FRACTION = re.compile(r"^\s*([+-]?[0-9.eE+-]+)\s*/\s*([+-]?[0-9.eE+-]+)\s*$")
 
 
@@ -202,8 +208,8 @@ _KEYS = {
 }
 
 
-def _format_number(value: float) -> str:
-    text = format(float(value), ".10g")
+def _format_number(value: float, digits: int = 10) -> str:
+    text = format(float(value), f".{digits}g")
     return "0" if text == "-0" else text
 
 
@@ -235,6 +241,42 @@ def decode_kernel(text: str) -> np.ndarray:
                 raise ValueError(f"cell (row {r + 1}, column {c + 1}) {error}") from None
         values.append(cells)
     return check_kernel(values)
+
+
+def encode_patch(patch) -> str:
+    """An input patch as link text: rows by ';', cells by ',', 9 significant digits.
+
+    Nine digits bring a float32 value (a layer's input) back exactly; "" is no patch.
+
+    >>> encode_patch([[0.5, -1e-05], [3, 0]])
+    '0.5,-1e-05;3,0'
+    >>> encode_patch(())
+    ''
+    """
+    rows = np.asarray(patch, dtype=np.float64)
+    if rows.size == 0:
+        return ""
+    return ";".join(",".join(_format_number(v, digits=9) for v in row) for row in rows)
+
+
+def decode_patch(text: str) -> tuple[tuple[float, ...], ...]:
+    """Inverse of ``encode_patch``: 1×1 to 15×15 finite numbers, as a tuple of rows.
+
+    >>> decode_patch("0.5,-1e-05;3,0")
+    ((0.5, -1e-05), (3.0, 0.0))
+    >>> decode_patch("1,2;3")
+    Traceback (most recent call last):
+    ValueError: has rows of different lengths
+    """
+    rows = [row.split(",") for row in str(text).strip().strip(";").split(";")]
+    if len({len(row) for row in rows}) != 1:
+        raise ValueError("has rows of different lengths")
+    if len(rows) > MAX_PATCH_SIDE or len(rows[0]) > MAX_PATCH_SIDE:
+        raise ValueError(f"must be at most {MAX_PATCH_SIDE}×{MAX_PATCH_SIDE} numbers")
+    values = np.array([[float(cell) for cell in row] for row in rows], dtype=np.float64)
+    if not np.isfinite(values).all() or np.abs(values).max() > MAX_ABS_KERNEL_VALUE:
+        raise ValueError(f"must hold finite numbers with |value| <= {MAX_ABS_KERNEL_VALUE:g}")
+    return tuple(tuple(float(v) for v in row) for row in values)
 
 
 def encode_state(state: PlaygroundState) -> dict[str, str]:

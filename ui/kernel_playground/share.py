@@ -1,5 +1,8 @@
 """The Kernel Playground's lecture link and downloads: the output as PNG, the kernel as code.
 
+A link can also bring its own input: ``linked_patch`` turns the ``in=`` patch that
+Inspect's "explain one unit" sends into the page's image.
+
 The page's link (``ui.kernel_playground.link.LINK``) keeps the address bar equal to
 the page's setup; the "Share & download" tab (``share_and_download``) shows that link
 and offers the output picture and the kernel (NumPy and Keras code, ``.npy``).
@@ -7,6 +10,7 @@ and offers the output picture and the kernel (NumPy and Keras code, ``.npy``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 from urllib.parse import urlencode
 
@@ -14,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from ui.kernel_playground import keras_snippet
+from ui.kernel_playground.link_state import PATCH_KEY, encode_patch
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.image_view import render
 
@@ -28,6 +33,42 @@ def lecture_link(page_url: str, params: dict[str, str]) -> str:
     """
     base = page_url.split("?")[0]
     return base + ("?" + urlencode(params) if params else "")
+
+
+def _forget_patch() -> None:
+    st.session_state[PATCH_KEY] = ()
+
+
+def patch_choice(patch) -> ImageChoice:
+    """The patch as the page's image; its name (for caches) is a digest of its values.
+
+    >>> choice = patch_choice(((1.0, 2.0), (3.0, 4.0)))
+    >>> choice.pixels.shape, choice.name.startswith("patch:"), choice.shareable
+    ((2, 2), True, True)
+    """
+    pixels = np.array(patch, dtype=np.float64)
+    digest = hashlib.sha1(encode_patch(pixels).encode()).hexdigest()[:12]
+    label = f"a unit's input patch from Inspect a Network ({pixels.shape[0]}×{pixels.shape[1]})"
+    return ImageChoice(pixels, f"patch:{digest}", label, (), True, pixels.shape)
+
+
+def linked_patch() -> ImageChoice | None:
+    """The input patch a link loaded (with a note and a way back), or None.
+
+    The patch travels in the link (``in=``), so the page's link and the lecture link
+    reopen it; "Use the page's own images" drops it.
+    """
+    patch = st.session_state.get(PATCH_KEY) or ()
+    if not patch:
+        return None
+    choice = patch_choice(patch)
+    st.info(
+        f"The input is {choice.label}: the values one input channel of a network layer "
+        "held under a filter. The output pixel marked in the step-by-step is that unit's "
+        "sum for this channel."
+    )
+    st.button("Use the page's own images", key="kernel.patch_clear", on_click=_forget_patch)
+    return choice
 
 
 def kernel_snippets(values: np.ndarray) -> tuple[str, str]:

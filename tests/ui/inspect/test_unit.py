@@ -12,12 +12,15 @@ from streamlit.testing.v1 import AppTest
 
 from core.jobs.inspection import LayerInfo, ModelInfo
 from core.nets.unit_explanation import explain_unit
+from core.ops.convolution import conv2d
 from ui.inspect.unit import (
     add_click_targets,
     clickable_map_figure,
     explainable_layers,
+    input_span,
     playground_link,
 )
+from ui.kernel_playground.link import LINK
 from ui.kernel_playground.link_state import decode_state
 
 
@@ -139,3 +142,92 @@ def test_a_filter_the_playground_cannot_hold_gives_no_link():
         np.zeros((20, 20, 1)), np.ones((17, 17, 1, 1)), row=0, col=0, filter_index=0
     )
     assert playground_link(unit, layer, 0) is None
+
+
+def playground_output(link: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """What the Kernel Playground computes from the link (its own link decoder, ``conv2d``,
+    bias and ReLU as the page applies them), and the pixel the step-by-step opens on."""
+    values, problems, _ = LINK.check(dict(parse_qsl(urlsplit(link).query)))
+    assert problems == []
+    defaults = {item.name: item.default for item in LINK.fields}
+    setting = {**defaults, **values}
+    output = conv2d(
+        np.array(setting["in"]),
+        setting["k"],
+        strides=setting["s"],
+        padding=setting["pad"],
+        dilation_rate=setting["d"],
+    )
+    output = output + setting["bias"]
+    if setting["relu"]:
+        output = np.maximum(output, 0.0)
+    return output, setting["px"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(strides=(1, 1), padding="same", dilation_rate=(1, 1), kernel_size=(3, 3)),
+        dict(strides=(2, 2), padding="same", dilation_rate=(1, 1), kernel_size=(4, 3)),
+        dict(strides=(1, 2), padding="valid", dilation_rate=(2, 3), kernel_size=(3, 2)),
+        dict(strides=(2, 1), padding="same", dilation_rate=(2, 2), kernel_size=(3, 3)),
+    ],
+)
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("unit_at", ["corner", "middle"])
+def test_the_patch_in_the_link_makes_the_playground_compute_the_unit(options, channels, unit_at):
+    """Round trip: unit → link → the playground's decoder → conv2d at the linked pixel equals
+    the channel's sum (one input channel: the unit's value, bias and ReLU included), also
+    where the patch lies on the zero padding, for even kernels, strides and dilation."""
+    rng = np.random.default_rng(7)
+    layer_input = rng.normal(size=(11, 10, channels)).astype(np.float32)
+    kernel_size = options["kernel_size"]
+    kernels = rng.normal(size=(*kernel_size, channels, 2))
+    layer = LayerInfo("c", "Conv2D", "conv", (4, 4, 2), 10, activation="relu", **options)
+    row, col = (0, 0) if unit_at == "corner" else (2, 1)
+    unit = explain_unit(
+        layer_input,
+        kernels,
+        np.array([0.5, -0.75]),
+        row=row,
+        col=col,
+        filter_index=1,
+        strides=options["strides"],
+        padding=options["padding"],
+        dilation_rate=options["dilation_rate"],
+        activation="relu",
+    )
+    for channel in range(channels):
+        link = playground_link(unit, layer, channel, layer_input)
+        assert "in=" in link
+        output, pixel = playground_output(link)
+        expected = unit.value if channels == 1 else unit.channel_sums[channel]
+        np.testing.assert_allclose(output[pixel], expected, rtol=1e-7, atol=1e-7)
+
+
+def test_the_span_holds_the_dilated_taps_and_zeros_on_the_padding():
+    layer_input = np.arange(1.0, 26.0).reshape(5, 5, 1)
+    unit = explain_unit(
+        layer_input,
+        np.ones((2, 2, 1, 1)),
+        row=0,
+        col=0,
+        filter_index=0,
+        padding="same",
+        dilation_rate=2,
+    )
+    span = input_span(unit, layer_input, 0)  # "same", 2×2 dilated 2: rows −1 … 1
+    np.testing.assert_array_equal(span, [[0, 0, 0], [0, 1, 2], [0, 6, 7]])
+    np.testing.assert_array_equal(span[::2, ::2], unit.patch[:, :, 0])
+
+
+def test_a_patch_too_large_for_a_link_leaves_the_patch_out():
+    layer = LayerInfo(
+        "c", "Conv2D", "conv", (4, 4, 1), 10, kernel_size=(3, 3), dilation_rate=(8, 8)
+    )
+    layer_input = np.ones((20, 20, 1))
+    unit = explain_unit(
+        layer_input, np.ones((3, 3, 1, 1)), row=0, col=0, filter_index=0, dilation_rate=8
+    )
+    link = playground_link(unit, layer, 0, layer_input)
+    assert "in=" not in link and "d=8%2C8" in link  # 17×17: the playground's own images

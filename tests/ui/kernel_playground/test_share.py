@@ -64,3 +64,46 @@ def test_the_tab_shows_the_link_the_code_and_two_downloads():
 def test_a_private_image_is_not_shared_and_the_tab_says_so():
     at = open_share(shareable=False)
     assert any("stay private" in w.value for w in at.warning)
+
+
+def test_a_patch_from_inspect_opens_as_the_input_and_the_pixel_is_the_units_sum():
+    """The link of Inspect's "explain one unit" through the real page: the patch is the
+    input, the step-by-step's pixel holds the unit's channel sum, and the page's own link
+    keeps the patch until "Use the page's own images" drops it."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from core.base.numbers import readable
+    from core.base.paths import PROJECT_ROOT
+    from core.jobs.inspection import LayerInfo
+    from core.nets.unit_explanation import explain_unit
+    from ui.inspect.unit import playground_link
+    from ui.kernel_playground.link_state import PATCH_KEY, decode_patch
+
+    rng = np.random.default_rng(3)
+    layer_input = rng.normal(size=(8, 8, 2)).astype(np.float32)
+    layer = LayerInfo(
+        "c", "Conv2D", "conv", (4, 4, 1), 10, kernel_size=(3, 3), strides=(2, 2), padding="same"
+    )
+    unit = explain_unit(
+        layer_input,
+        rng.normal(size=(3, 3, 2, 1)),
+        row=3,
+        col=1,
+        filter_index=0,
+        strides=2,
+        padding="same",
+    )
+    query = dict(parse_qsl(urlsplit(playground_link(unit, layer, 1, layer_input)).query))
+    at = AppTest.from_file(str(PROJECT_ROOT / "app_pages" / "kernel_playground.py"))
+    at.query_params.update(query)
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w for w in at.warning if "link" in w.value]
+    assert at.session_state[PATCH_KEY] == decode_patch(query["in"])
+    assert any("input patch from Inspect" in info.value for info in at.info)
+    held = f"holds {readable(float(unit.channel_sums[1]))} at row 1, column 1"
+    assert any(held in caption.value for caption in at.caption), held
+    assert at.query_params["in"] == query["in"]
+    at.button(key="kernel.patch_clear").click().run(timeout=120)
+    assert "in" not in at.query_params
+    assert at.radio(key="kernel.source").value == "photo"
