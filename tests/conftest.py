@@ -48,3 +48,16 @@ def browser_page(app_url):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         page.close()
+
+
+@pytest.fixture(scope="module")
+def inspect_environment(tmp_path_factory):
+    """The real data sets and an empty saved-models folder for one module, restored after.
+
+    The Inspect page's AppTests use it (``pytest.mark.usefixtures("inspect_environment")``),
+    so that no model saved on this machine changes what the page offers.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVSCOPE_DATA_DIR", str(SHARED_DATA))
+        patch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path_factory.mktemp("no-saved-models")))
+        yield

@@ -4,7 +4,6 @@ The page talks to a real inference worker (started once per test process by the 
 client), so every test here is marked slow.
 """
 
-import os
 import re
 
 import cv2
@@ -18,20 +17,7 @@ from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, build_test_models
 
 PAGE = str(ROOT / "app_pages" / "inspect_network.py")
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def environment(tmp_path_factory):
-    saved = {key: os.environ.get(key) for key in ("CONVSCOPE_DATA_DIR", "CONVSCOPE_MODELS_DIR")}
-    os.environ["CONVSCOPE_DATA_DIR"] = str(SHARED_DATA)
-    os.environ["CONVSCOPE_MODELS_DIR"] = str(tmp_path_factory.mktemp("no-saved-models"))
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("inspect_environment")]
 
 
 @pytest.fixture(scope="module")

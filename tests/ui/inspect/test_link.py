@@ -3,11 +3,8 @@ a pick the model lacks is named as stale. The page runs a real inference worker 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import SHARED_DATA
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from ui.inspect.link import LINK, _parse_model, _parse_pick
 
@@ -24,21 +21,8 @@ def test_model_and_pick_texts():
         _parse_pick("a b;c")
 
 
-@pytest.fixture(scope="module")
-def environment(tmp_path_factory):
-    saved = {key: os.environ.get(key) for key in ("CONVSCOPE_DATA_DIR", "CONVSCOPE_MODELS_DIR")}
-    os.environ["CONVSCOPE_DATA_DIR"] = str(SHARED_DATA)
-    os.environ["CONVSCOPE_MODELS_DIR"] = str(tmp_path_factory.mktemp("no-saved-models"))
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
 @pytest.mark.slow
-def test_the_model_input_tab_and_picks_round_trip(environment):
+def test_the_model_input_tab_and_picks_round_trip(inspect_environment):
     at = open_page(PAGE, timeout=180)
     assert link_warnings(at) == []
     at.number_input(key="inspect.test_index").set_value(7).run()
@@ -56,7 +40,7 @@ def test_the_model_input_tab_and_picks_round_trip(environment):
 
 
 @pytest.mark.slow
-def test_bad_and_stale_parameters_are_named(environment):
+def test_bad_and_stale_parameters_are_named(inspect_environment):
     at = open_page(
         PAGE, {"model": "upload:x", "index": "-2", "flayer": "no_such_layer"}, timeout=180
     )
