@@ -53,6 +53,7 @@ from core.base.checks import (
     check_string,
     received,
 )
+from core.jobs.checkpoints import kept_model
 from core.jobs.dataset_files import slug, write_dataset_file  # noqa: F401  (re-exported)
 from core.jobs.files import atomic_write_bytes, atomic_write_json, read_json
 from core.jobs.job_queue import JobQueue, QueueEntry, check_owner
@@ -120,6 +121,7 @@ def prepare_run(
     save_as: str | None = None,
     models_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
+    keep_optimizer: bool = False,
     idle_stop: float | None = None,
     owner: str | None = None,
     waiting: bool = False,
@@ -147,6 +149,8 @@ def prepare_run(
         save_as: Also save the finished model in the store under this name.
         models_dir: The store's folder for ``save_as``.
         overwrite: Let ``save_as`` replace a model of the same name.
+        keep_optimizer: Save ``save_as`` with the optimizer's state, to train it further
+            (`save_model_file`; the default leaves it out, as the page does).
         idle_stop: Seconds without a poll before the job stops itself; None
             disables the watchdog (the command line does that).
         owner: The browser (or session) starting it, so its other tabs find the run.
@@ -161,6 +165,7 @@ def prepare_run(
     config = TrainConfig() if config is None else config
     check_instance(config, "config", TrainConfig)
     overwrite = check_bool(overwrite, "overwrite")
+    keep_optimizer = check_bool(keep_optimizer, "keep_optimizer")
     model_entry = model_request(model)
     dataset_entry = dataset_request(dataset)
     preprocessing_entry = preprocessing_request(preprocessing)
@@ -191,6 +196,7 @@ def prepare_run(
             "save_as": save_as,
             "models_dir": os.fspath(Path(models_dir).resolve()) if models_dir else None,
             "overwrite": overwrite,
+            "keep_optimizer": keep_optimizer,
             "idle_stop_seconds": idle_stop,
             "owner": owner,
         },
@@ -494,7 +500,12 @@ class TrainingJob:
         return path if path.is_file() else None
 
     def model_metadata(self) -> dict:
-        """The model's sidecar (data set, classes, preprocessing, metrics, history)."""
+        """The model's sidecar (data set, classes, preprocessing, metrics, history); for a
+        model its worker saved but was killed before describing, what its progress tells."""
+        epochs = read_progress(self.run_dir).epochs
+        kept = kept_model(self.run_dir / MODEL_FILE, self.run_dir / MODEL_SIDECAR_FILE, epochs)
+        if kept is not None:
+            return kept.metadata
         metadata = read_json(self.run_dir / MODEL_SIDECAR_FILE, default={})
         return metadata if isinstance(metadata, dict) else {}
 

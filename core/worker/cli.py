@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--augment-zoom", type=float, default=0.0)
     parser.add_argument("--save-as", default=None, help="name in the models store")
     parser.add_argument("--overwrite", action="store_true", help="replace a saved model")
+    parser.add_argument(
+        "--keep-optimizer",
+        action="store_true",
+        help="with --save-as: keep the optimizer's state in the saved model, so it can be "
+        "trained further where it stopped (about 3x larger with Adam); by default it is "
+        "left out, as on the Train page",
+    )
     parser.add_argument("--runs-dir", default=None, help=f"default ${runs.RUNS_DIR_ENV} or ./runs")
     parser.add_argument(
         "--models-dir", default=None, help="default $CONVSCOPE_MODELS_DIR or ./models"
@@ -169,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     native_color = "rgb" if arguments.dataset.lower() == "cifar10" else None
     dataset = arguments.dataset
+    if arguments.keep_optimizer and arguments.save_as is None:
+        parser.error(
+            "`--keep-optimizer` applies to the model saved with --save-as; add --save-as NAME."
+        )
     try:
         folder = _folder_dataset(arguments)
         if folder is not None:
@@ -202,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             save_as=arguments.save_as,
             models_dir=arguments.models_dir,
             overwrite=arguments.overwrite,
+            keep_optimizer=arguments.keep_optimizer,
             idle_stop=None,
         )
     except (ValueError, TypeError, OSError) as error:

@@ -20,6 +20,7 @@ import numpy as np
 
 from core.base.checks import received
 from core.jobs import runs
+from core.jobs.checkpoints import FINGERPRINT_KEY, model_fingerprint
 from core.jobs.files import (
     atomic_write_bytes,
     atomic_write_json,
@@ -212,6 +213,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
     model_path = save_keras_model(model, run_dir / runs.MODEL_FILE)
     sidecar = _sidecar(model, config, data, train_config, recorder)
     sidecar.update(stopped_early=stopped, restored_best_epoch=restored_epoch)
+    sidecar[FINGERPRINT_KEY] = model_fingerprint(model_path)  # the file it describes
     atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
 
     evaluation = None
@@ -247,7 +249,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         }
         atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
 
-    saved_path, save_error = None, None
+    saved_path, save_error, optimizer_state = None, None, None
     if config.get("save_as") and not interrupted:
         try:
             saved = save_model_file(
@@ -256,9 +258,11 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
                 sidecar,
                 models_dir=config.get("models_dir"),
                 overwrite=bool(config.get("overwrite")),
+                keep_optimizer=bool(config.get("keep_optimizer")),
                 test_split=config["dataset"].get("npz_path"),  # an uploaded set's test images
             )
             saved_path = os.fspath(saved.path.resolve())
+            optimizer_state = saved.metadata.get("optimizer_state")
         except ValueError as error:
             save_error = f"The model was not saved to the store: {error}"
 
@@ -285,6 +289,7 @@ def _finish(keras, model, data, config, train_config, recorder, run_dir, wall_st
         "run_dir": os.fspath(run_dir.resolve()),
         "model_path": os.fspath(model_path.resolve()),
         "saved_path": saved_path,
+        "optimizer_state": optimizer_state,
         "error": save_error,
     }
 
@@ -317,9 +322,12 @@ def _sidecar(model, config: dict, data: TrainingData, train_config, recorder) ->
 def _checkpoint(model, config: dict, data: TrainingData, train_config, recorder) -> None:
     """Save the model after each finished epoch, so a killed worker still leaves one."""
     run_dir = recorder.run_dir
-    save_keras_model(model, run_dir / runs.MODEL_FILE)
+    # The model, then its sidecar naming that very file: a kill between the two leaves a
+    # model newer than its sidecar, which `core.jobs.checkpoints.kept_model` still keeps.
+    path = save_keras_model(model, run_dir / runs.MODEL_FILE)
     sidecar = _sidecar(model, config, data, train_config, recorder)
-    atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, {**sidecar, "checkpoint": True})
+    sidecar.update({"checkpoint": True, FINGERPRINT_KEY: model_fingerprint(path)})
+    atomic_write_json(run_dir / runs.MODEL_SIDECAR_FILE, sidecar)
     keep_epoch(model, run_dir, recorder.epoch_records[-1])  # for Inspect's epoch replay
 
 

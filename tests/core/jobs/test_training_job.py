@@ -54,6 +54,7 @@ def test_prepare_run_writes_the_config_and_a_queued_status(tiny_dataset, runs_ro
     assert written["train_config"] == config.to_dict()
     assert written["dataset"] == {"npz_path": str(tiny_dataset.resolve())}
     assert written["save_as"] == "tiny"
+    assert written["keep_optimizer"] is False  # saved without the optimizer unless asked
     status = runs.read_status(run_dir)
     assert (status.state, status.epochs) == ("queued", 3)
 
@@ -69,6 +70,7 @@ def test_prepare_run_refuses_a_config_that_is_not_a_train_config(runs_root):
     ("options", "error", "message"),
     [
         ({"overwrite": "yes"}, TypeError, "`overwrite` must be True or False."),
+        ({"keep_optimizer": 1}, TypeError, "`keep_optimizer` must be True or False."),
         ({"idle_stop": 0}, ValueError, "`idle_stop` must be > 0. Received: idle_stop=0."),
         ({"idle_stop": "60"}, TypeError, "`idle_stop` must be a number. Received: idle_stop='60'."),
         ({"save_as": 7}, TypeError, "`save_as` must be a string. Received: save_as=7."),

@@ -99,6 +99,52 @@ def test_a_tiny_run_end_to_end_ends_with_one_json_line(tmp_path):
     assert run.status.state == "finished"
     assert run.status.test_accuracy == result["test_accuracy"]
     assert isinstance(result["warnings"], list)
+    # Saved without the optimizer's state by default, as on the page.
+    assert result["optimizer_state"] is False and sidecar["optimizer_state"] is False
+
+
+@pytest.mark.slow
+def test_keep_optimizer_saves_the_optimizer_state_to_train_further(tmp_path):
+    from core.jobs.model_store import has_optimizer_state
+
+    dataset = write_tiny_dataset(tmp_path / "tiny.npz")
+    completed = run_cli(
+        "--model",
+        "mnist_cnn_a",
+        "--dataset",
+        str(dataset),
+        "--epochs",
+        "1",
+        "--save-as",
+        "cli-keep",
+        "--keep-optimizer",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--models-dir",
+        str(tmp_path / "models"),
+        "--quiet",
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["optimizer_state"] is True
+    assert has_optimizer_state(tmp_path / "models" / "cli-keep.keras")
+    sidecar = json.loads((tmp_path / "models" / "cli-keep.json").read_text())
+    assert sidecar["optimizer_state"] is True
+
+
+def test_keep_optimizer_without_save_as_is_refused(tmp_path):
+    completed = run_cli(
+        "--model",
+        "mnist_cnn_a",
+        "--dataset",
+        "mnist",
+        "--keep-optimizer",
+        "--runs-dir",
+        str(tmp_path),
+    )
+    assert completed.returncode == 2
+    assert "`--keep-optimizer` applies to the model saved with --save-as" in completed.stderr
+    assert not list(tmp_path.glob("*/config.json"))
 
 
 @pytest.mark.slow
