@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.base.checks import check_bool, check_string, received
+from core.jobs.checkpoints import FINGERPRINT_KEY
 from core.jobs.files import (
     _temporary_sibling,
     atomic_write_json,
@@ -262,6 +263,7 @@ def save_model_file(
         )
     target = model_path(name, models_dir=models_dir)
     sidecar = {**(metadata or {}), "name": name, "created": _now_iso()}
+    sidecar.pop(FINGERPRINT_KEY, None)  # it names the run's file, not the store's copy
     with (
         _disk_full_as_store_error("The model was not saved", target.parent),
         _store_lock(target.parent),

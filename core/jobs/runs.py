@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.checks import received
+from core.jobs.checkpoints import kept_model, kept_model_message
 from core.jobs.files import atomic_write_json, read_json, remove_leftovers
 from core.jobs.run_requests import model_request_label
 from core.jobs.runner import default_runner, pid_alive, runs_here
@@ -491,12 +492,11 @@ def mark_failed_if_live(run_dir: str | os.PathLike, reason: str) -> bool:
 
 
 def _write_failed(run_dir: Path, current: dict, reason: str) -> bool:
-    sidecar = read_json(run_dir / MODEL_SIDECAR_FILE, default={})
-    epochs = sidecar.get("epochs_completed") if isinstance(sidecar, dict) else None
-    if (run_dir / MODEL_FILE).is_file() and epochs:
-        kept = f"The model saved after epoch {epochs} is kept: you can save or inspect it."
-    else:
-        kept = "It had not finished an epoch, so there is no model to keep."
+    # A model newer than its sidecar (a kill between the two writes) is kept all the same.
+    epochs = read_progress(run_dir).epochs
+    kept = kept_model_message(
+        kept_model(run_dir / MODEL_FILE, run_dir / MODEL_SIDECAR_FILE, epochs)
+    )
     atomic_write_json(
         run_dir / STATUS_FILE,
         {

@@ -221,6 +221,37 @@ def test_mark_failed_says_which_epoch_s_model_is_kept(run_dir):
     )
 
 
+def _epochs_done(run_dir, count):
+    with open(run_dir / runs.PROGRESS_FILE, "a", encoding="utf-8") as stream:
+        for epoch in range(1, count + 1):
+            stream.write(json.dumps({"type": "epoch", "epoch": epoch, "accuracy": 0.5}) + "\n")
+
+
+def test_mark_failed_keeps_a_first_model_killed_before_its_sidecar(run_dir):
+    # The first checkpoint's model file is there, its sidecar is not: the gap between them.
+    _epochs_done(run_dir, 1)
+    (run_dir / runs.MODEL_FILE).write_bytes(b"PK\x03\x04")
+    assert runs.mark_failed_if_live(run_dir, "The worker was killed.")
+    assert read_json(run_dir / runs.STATUS_FILE)["error"] == (
+        "The worker was killed. The model saved after epoch 1 is kept: you can save or inspect it."
+    )
+
+
+def test_mark_failed_names_the_epoch_of_a_model_newer_than_its_sidecar(run_dir):
+    from core.jobs.checkpoints import model_fingerprint
+
+    model = run_dir / runs.MODEL_FILE
+    model.write_bytes(b"PK\x03\x04 epoch 1")
+    sidecar = {"epochs_completed": 1, "model_file": model_fingerprint(model)}
+    (run_dir / runs.MODEL_SIDECAR_FILE).write_text(json.dumps(sidecar))
+    _epochs_done(run_dir, 2)
+    model.write_bytes(b"PK\x03\x04 epoch 2, its sidecar never written")
+    assert runs.mark_failed_if_live(run_dir, "The worker was killed.")
+    assert read_json(run_dir / runs.STATUS_FILE)["error"] == (
+        "The worker was killed. The model saved after epoch 2 is kept: you can save or inspect it."
+    )
+
+
 @pytest.mark.parametrize("state", ["finished", "stopped", "failed"])
 def test_mark_failed_leaves_an_ended_run_alone(run_dir, state):
     ended = {"state": state, "message": "as the worker left it"}

@@ -197,3 +197,57 @@ def test_a_transfer_model_from_random_weights_trains_end_to_end(rgb_dataset, run
     assert first.shape == (3, 3, 3, 32)
     np.testing.assert_array_equal(first, last)
     wait_for(lambda: not runner.pid_alive(job.pid), timeout=30, what="the worker to exit")
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL at one exact point of the worker's code."""
+
+
+@pytest.mark.slow
+def test_a_kill_between_a_checkpoints_model_and_its_sidecar_still_keeps_the_model(
+    tiny_dataset, runs_root, tmp_path, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from core.worker.environment import import_keras
+    from core.worker.model_building import build_training_model
+    from core.worker.training_data import load_training_data
+
+    run_dir = training_job.prepare_run(tiny_spec_dict(), tiny_dataset, runs_root_dir=runs_root)
+    (run_dir / runs.STATUS_FILE).write_text('{"state": "running", "epochs": 2}')
+    config = read_json(run_dir / runs.CONFIG_FILE)
+    data = load_training_data(config)
+    model = build_training_model(import_keras(), config, data)
+    recorder = SimpleNamespace(run_dir=run_dir, epoch_records=[], stop_reason=None)
+
+    def finish_epoch(epoch):
+        record = {"type": "epoch", "epoch": epoch, "accuracy": 0.5}
+        recorder.epoch_records.append(record)
+        with open(run_dir / runs.PROGRESS_FILE, "a", encoding="utf-8") as stream:
+            stream.write(f'{{"type": "epoch", "epoch": {epoch}, "accuracy": 0.5}}\n')
+        training_loop._checkpoint(model, config, data, TrainConfig(), recorder)
+
+    finish_epoch(1)
+    first = read_json(run_dir / runs.MODEL_SIDECAR_FILE)
+    assert first["epochs_completed"] == 1
+
+    def killed(path, _value):
+        raise _Killed(path)
+
+    # Epoch 2's checkpoint dies right after the model file, before its sidecar.
+    monkeypatch.setattr(training_loop, "atomic_write_json", killed)
+    model.layers[-1].kernel.assign(model.layers[-1].kernel + 1.0)  # other weights, another file
+    with pytest.raises(_Killed):
+        finish_epoch(2)
+    assert read_json(run_dir / runs.MODEL_SIDECAR_FILE) == first  # the gap, on disk
+
+    assert runs.mark_failed_if_live(run_dir, "The worker was killed.")
+    assert read_json(run_dir / runs.STATUS_FILE)["error"] == (
+        "The worker was killed. The model saved after epoch 2 is kept: you can save or inspect it."
+    )
+    job = TrainingJob(run_dir)
+    metadata = job.model_metadata()
+    assert (metadata["epochs_completed"], metadata["class_names"]) == (2, ["top", "bottom"])
+    saved = job.save("after-the-kill", models_dir=tmp_path / "models")
+    assert saved.metadata["epochs_completed"] == 2
+    assert "model_file" not in saved.metadata  # it named the run's file, not the store's copy
