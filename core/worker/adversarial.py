@@ -47,7 +47,7 @@ def project(candidate: np.ndarray, original: np.ndarray, epsilon: float) -> np.n
     """The nearest point to `candidate` within ±ε of `original` and inside [0, 1].
 
     >>> project(np.array([0.9, 0.0, -0.2]), np.array([0.5, 0.1, 0.05]), 0.1)
-    array([0.6 , 0.  , 0.  ])
+    array([0.6, 0. , 0. ])
     """
     return np.clip(np.clip(candidate, original - epsilon, original + epsilon), 0.0, 1.0)
 
