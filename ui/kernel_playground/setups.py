@@ -8,6 +8,8 @@ explained pixel, and the open tab).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import streamlit as st
 
 from ui.kernel_playground import kernel_editor
@@ -15,8 +17,7 @@ from ui.kernel_playground.link import LINK, image_names, widget_defaults
 from ui.kernel_playground.link_state import LECTURE_EXAMPLES, PlaygroundState, widget_values
 from ui.kernel_playground.tabs import TAB_NAMES
 from ui.widgets.image_input import set_image
-
-EXAMPLE_COLUMNS = 4
+from ui.widgets.window_steps import example_picker
 
 
 def shareable_image_names() -> tuple[str, ...]:
@@ -45,18 +46,28 @@ def restore_setup() -> None:
         st.session_state.setdefault(key, value)
 
 
+class LectureExample(NamedTuple):
+    """One worked example of the lecture notes, as ``example_picker`` lists it."""
+
+    title: str
+    setup: PlaygroundState
+
+
+EXAMPLES = {key: LectureExample(label, setup) for key, (label, setup) in LECTURE_EXAMPLES.items()}
+"""The worked examples by key, in the notes' order (keys 1–9 load them in this order)."""
+
+
+def load_example(key: str) -> None:
+    """Callback of an example's button (or key): put the page to its setup."""
+    apply_setup(EXAMPLES[key].setup)
+
+
 def lecture_example_buttons() -> None:
-    """An expander with one button per worked example of the lecture notes."""
-    with st.expander("Worked examples from the lecture notes"):
-        st.caption("Each button loads the image, kernel and settings of one example.")
-        rows = -(-len(LECTURE_EXAMPLES) // EXAMPLE_COLUMNS)
-        columns = [column for _ in range(rows) for column in st.columns(EXAMPLE_COLUMNS)]
-        for column, (key, (label, setup)) in zip(columns, LECTURE_EXAMPLES.items(), strict=False):
-            column.button(
-                label,
-                key=f"kernel.example.{key}",
-                on_click=apply_setup,
-                args=(setup,),
-                help="Load this example; its numbers match the lecture notes.",
-                width="stretch",
-            )
+    """One button per worked example of the lecture notes, in a row: one click loads one."""
+    example_picker(
+        "kernel",
+        EXAMPLES,
+        load_example,
+        label="Worked examples from the lecture notes:",
+        with_list=False,
+    )

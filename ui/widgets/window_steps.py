@@ -209,6 +209,23 @@ def example_label(title: str, index: int) -> str:
     return number if dot and len(number) <= 3 else str(index + 1)
 
 
+def example_labels(titles: list[str]) -> list[str]:
+    """Every example's button label, all different: a number given twice gets letters.
+
+    >>> example_labels(["1 · A", "4 · B", "4 · C", "5 · D"])
+    ['1', '4a', '4b', '5']
+    """
+    labels = [example_label(title, index) for index, title in enumerate(titles)]
+    taken = {label for label in labels if labels.count(label) == 1}
+    unique = []
+    for label in labels:
+        if labels.count(label) > 1:
+            label = next(label + c for c in "abcdefghijklmnopqrstuvwxyz" if label + c not in taken)
+            taken.add(label)
+        unique.append(label)
+    return unique
+
+
 def _pick_and_load(prefix: str, load: Callable[[str], None], key: str) -> None:
     st.session_state[f"{prefix}.example"] = key  # the list shows what the button loaded
     load(key)
@@ -219,26 +236,37 @@ def example_picker(
     examples: Mapping,
     load: Callable[[str], None],
     *,
-    select_help: str,
-    button_help: str,
+    select_help: str = "",
+    button_help: str = "",
     label: str = "Worked example",
+    with_list: bool = True,
 ) -> None:
     """Worked examples one click away: a button each, and a list that loads what is picked.
 
     The buttons' keys are ``presentation.example_key(prefix, key)`` (the keys 1–9 press
     them); the list is ``f"{prefix}.example"`` and ``f"{prefix}.load"`` loads its example
     again (after edits). ``examples`` maps keys to objects with a ``title``; ``load(key)``
-    runs as a callback, before the widgets are drawn again.
+    runs as a callback, before the widgets are drawn again. Without the list
+    (``with_list=False``: a page whose state is not one example, as the Kernel Playground's)
+    ``label`` leads the row of buttons.
     """
-    with st.container(horizontal=True, key=f"{prefix}.examples"):
-        for index, (key, example) in enumerate(examples.items()):
+    titles = [example.title for example in examples.values()]
+    with st.container(
+        horizontal=True, key=f"{prefix}.examples", vertical_alignment="center", gap="small"
+    ):
+        if not with_list:
+            st.markdown(f"**{label}**", width="content")
+        for index, (key, short) in enumerate(zip(examples, example_labels(titles), strict=True)):
+            title = titles[index]
             st.button(
-                example_label(example.title, index),
+                short,
                 key=example_key(prefix, key),
                 on_click=_pick_and_load,
                 args=(prefix, load, key),
-                help=f"Load {example.title}. Key: {index + 1}." if index < 9 else example.title,
+                help=f"Load {title}. Key: {index + 1}." if index < 9 else f"Load {title}.",
             )
+    if not with_list:
+        return
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
         label,

@@ -75,7 +75,10 @@ def test_the_message_stays_until_something_changes_and_the_controls_are_kept():
 def test_each_example_button_loads_its_setup():
     at = open_setup()
     assert [b.key for b in at.button] == [f"kernel.example.{k}" for k in LECTURE_EXAMPLES]
-    assert all(b.help for b in at.button)
+    # one row of short buttons, as the other pages' examples; the notes' 4 has three variants
+    assert [b.label for b in at.button] == ["1", "2", "3", "4a", "4b", "4c", "5"]
+    assert at.button[4].help == "Load 4 · strides (1, 2). Key: 5."
+    assert not at.expander and not at.selectbox  # one click, no list to open first
     at.session_state["kernel.tab"] = "Shift test"
     at.button(key="kernel.example.example5").click().run()
     _, setup = LECTURE_EXAMPLES["example5"]

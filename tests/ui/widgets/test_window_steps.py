@@ -176,3 +176,40 @@ def test_step_through_outputs_captions_the_position_and_renders_it():
     slider.set_value(2).run()
     assert "Position 3 of 4" in [c.value for c in at.caption]
     assert "rendered 2" in [m.value for m in at.markdown]
+
+
+def test_example_labels_letter_a_number_the_slides_give_twice():
+    from ui.widgets.window_steps import example_labels
+
+    titles = ["1 · a", "4 · b", "4 · c", "Max pool", "4b · d"]
+    # "Max pool" is example 4 by its place; the slides' own "4b" keeps its label
+    assert example_labels(titles) == ["1", "4a", "4c", "4d", "4b"]
+
+
+def buttons_only_script():
+    import streamlit as st
+
+    from ui.widgets.window_steps import example_picker
+
+    class Example:
+        def __init__(self, title):
+            self.title = title
+
+    def load(key):
+        st.session_state["demo.loaded"] = key
+
+    example_picker(
+        "demo",
+        {"a": Example("1 · First"), "b": Example("2 · Second")},
+        load,
+        label="Examples:",
+        with_list=False,
+    )
+
+
+def test_without_the_list_the_label_leads_the_row_of_buttons():
+    at = AppTest.from_function(buttons_only_script, default_timeout=30).run()
+    assert not at.selectbox and [b.key for b in at.button] == ["demo.example.a", "demo.example.b"]
+    assert at.markdown[0].value == "**Examples:**"
+    at.button(key="demo.example.b").click().run()
+    assert at.session_state["demo.loaded"] == "b"
