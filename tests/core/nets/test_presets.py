@@ -76,6 +76,7 @@ def test_every_preset_has_a_description_and_an_input_shape():
             "dogs_vs_cats_cnn",
             "lenet5",
             "tinyvgg",
+            "photo_cnn",
         }
     )
 
@@ -113,5 +114,18 @@ def test_every_preset_ends_with_a_softmax_over_its_default_classes():
     for name in PRESETS:
         spec = preset(name)
         assert spec.layers[-1].activation == "softmax"
-        assert spec.num_classes == (2 if name == "dogs_vs_cats_cnn" else 10)
+        assert spec.num_classes == (2 if name in ("dogs_vs_cats_cnn", "photo_cnn") else 10)
         assert spec.input_shape == PRESET_INPUT_SHAPES[name]
+
+
+def test_photo_cnn_normalises_each_block_and_pools_globally():
+    summary = summarize(preset("photo_cnn"))
+    assert summary.total_params == 390_370
+    assert summary.non_trainable_params == 2 * (32 + 64 + 128 + 256)  # the moving statistics
+    kinds = [layer.type for layer in preset("photo_cnn").layers]
+    assert kinds[:4] == ["Conv2D", "BatchNormalization", "Activation", "MaxPooling2D"]
+    assert kinds[-3:] == ["GlobalAveragePooling2D", "Dropout", "Dense"]
+    # 64 → 32 → 16 → 8 after three pools; global pooling then makes it size-independent.
+    assert summary.layers[-4].output_shape == (8, 8, 256)
+    adapted = summarize(preset("photo_cnn", input_shape=(96, 96, 3), num_classes=5))
+    assert adapted.total_params == 390_370 - 514 + 256 * 5 + 5
