@@ -30,6 +30,7 @@ from ui.room.state import (
     page_link_params,
     room_store,
 )
+from ui.widgets.presentation import room_slot
 
 LECTURER_POLL_SECONDS = 0.25
 
@@ -179,7 +180,7 @@ def lecturer_sidebar():
     if st.session_state.pop("room.show_code", False) or clicked:
         code_dialog(code, link)
     lecturer_status()
-    ask_slot = st.empty()
+    ask_slot = room_slot() or st.empty()  # presenting closes the sidebar: ask from the bar
     st.button(
         "End the room",
         key="room.end",

@@ -3,7 +3,8 @@
 ``app.py`` calls ``presentation_switch()`` on every run, before the page: a link's
 ``present=1`` (read on the session's first run) or the switch turns the mode on. Then the
 sidebar is closed, the type is larger, and a compact bar at the top offers "Leave", "Show
-controls" and the list of keys. Each page names its main picture once with
+controls", the list of keys and, to a lecturer presenting to a room, "Ask the room"
+(``room_slot``). Each page names its main picture once with
 ``main_picture(selector)``: in presentation mode everything drawn before that block (the
 title, the introduction, the controls; at every level, inside tabs too) folds away, so the
 picture and the numbers after it start at the top of the screen. "Show controls" unfolds
@@ -27,6 +28,7 @@ PARAM = "present"  # ?present=1 opens a page in presentation mode
 ON_KEY = "present.on"
 CONTROLS_KEY = "present.controls"  # "Show controls" in presentation mode
 BAR_KEY = "present.bar"
+ROOM_SLOT_KEY = "present.room_slot"  # this run's place in the bar for the lecture room
 SWITCH_ON_KEY, SWITCH_OFF_KEY = "present.switch_on", "present.switch_off"
 SWITCH_MARK = "present-switch"  # both switches' CSS classes contain it: what ``p`` clicks
 ROOM_BLOCKS = '[class*="st-key-room-"]'  # the lecture room's keyed blocks above the page
@@ -74,6 +76,15 @@ def is_on() -> bool:
 def _set(on: bool) -> None:
     st.session_state[ON_KEY] = on
     st.session_state[CONTROLS_KEY] = False
+
+
+def room_slot():
+    """The bar's place for the lecture room's "Ask the room" while presenting, else ``None``.
+
+    Presentation mode closes the sidebar, where the lecturer's button sits otherwise; a
+    lecturer presenting to a room must still be able to ask the page's question.
+    """
+    return st.session_state.get(ROOM_SLOT_KEY) if is_on() else None
 
 
 def toggle() -> None:
@@ -249,6 +260,7 @@ def presentation_switch() -> bool:
     _write_link(on)
     keyboard()
     if not on:
+        st.session_state.pop(ROOM_SLOT_KEY, None)
         with st.sidebar:
             st.button(
                 "Presentation mode",
@@ -277,6 +289,7 @@ def presentation_switch() -> bool:
         )
         with st.popover("Keys", icon=":material/keyboard:"):
             keys_help()
+        st.session_state[ROOM_SLOT_KEY] = st.empty()  # filled by the room after the page
     return True
 
 

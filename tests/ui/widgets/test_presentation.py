@@ -69,6 +69,34 @@ def test_show_controls_unfolds_the_page():
     assert "stSidebar" in html_bodies(at)  # still presenting
 
 
+def slot_script():
+    import streamlit as st
+
+    from ui.widgets.presentation import presentation_switch, room_slot
+
+    presentation_switch()
+    st.title("A page")
+    slot = room_slot()
+    if slot is not None:  # as the lecture room does after the page has run
+        with slot.container():
+            st.button("Ask the room", key="demo.ask")
+
+
+def test_presenting_keeps_a_place_in_the_bar_for_the_room_and_only_then():
+    at = AppTest.from_function(slot_script, default_timeout=30)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.button(key="demo.ask").label == "Ask the room"
+    # drawn after the page, shown in the bar: before the page's title, after the switch
+    order = [getattr(node, "key", None) or getattr(node, "value", None) for node in at.main]
+    assert order.index(presentation.SWITCH_OFF_KEY) < order.index("demo.ask")
+    assert order.index("demo.ask") < order.index("A page")
+    at.button(key=presentation.SWITCH_OFF_KEY).click().run()
+    assert not [b for b in at.button if b.key == "demo.ask"]  # the sidebar has its own
+    assert presentation.ROOM_SLOT_KEY not in at.session_state
+
+
 def test_a_bad_present_value_is_named_and_the_mode_stays_off():
     at = open_app({"present": "yes"})
     assert at.session_state[presentation.ON_KEY] is False
