@@ -46,6 +46,7 @@ from core.jobs.runner import (
     WORKER_HOST_FILE,
     LocalRunner,
     WorkerProcess,
+    WorkerRegistry,
     describe_exit,
 )
 from core.jobs.runs import mark_failed_if_live
@@ -384,7 +385,7 @@ class RayWorker:
         return ""
 
 
-class RayRunner:
+class RayRunner(WorkerRegistry):
     """Runs each worker in a Ray actor on the cluster at ``address`` (see the module text).
 
     Connects on the first `start` (a process where Ray is already initialised, as in the
@@ -396,13 +397,12 @@ class RayRunner:
     """
 
     def __init__(self, address: str, *, cpus: int | None = None):
+        super().__init__()
         self.address = connect_address(address)
         self.cpus = cpus_per_job() if cpus is None else check_int(cpus, "cpus", minimum=1)
         self._ray = None
         self._host_class = None
         self._connect_lock = threading.Lock()
-        self._lock = threading.Lock()
-        self._workers: dict[int, RayWorker] = {}
 
     def _connect(self):
         with self._connect_lock:
@@ -455,11 +455,7 @@ class RayRunner:
             raise
         if folder is not None:  # the runs folder is shared: every replica reads this
             atomic_write_bytes(Path(folder) / WORKER_HOST_FILE, started["node"].encode())
-        worker = RayWorker(ray, actor, started, task=task, connect=connect)
-        with self._lock:
-            self._workers[worker.pid] = worker
-        worker.on_exit(self._forget)
-        return worker
+        return self._register(RayWorker(ray, actor, started, task=task, connect=connect))
 
     def _place(self, task, arguments, log_path, connect, folder):
         """Create the host actor and start the worker in it: ``(ray, actor, started)``."""
@@ -484,21 +480,6 @@ class RayRunner:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
             raise RayUnavailableError(_start_failure(error, self.cpus, gpu)) from None
-
-    def _forget(self, worker: RayWorker) -> None:
-        with self._lock:
-            if self._workers.get(worker.pid) is worker:
-                del self._workers[worker.pid]
-
-    def find(self, pid: int) -> RayWorker | None:
-        """The live worker with this pid that this runner started, if any."""
-        with self._lock:
-            return self._workers.get(pid)
-
-    def workers(self) -> list[RayWorker]:
-        """The workers this runner started that are still running."""
-        with self._lock:
-            return list(self._workers.values())
 
 
 def _connect_failure(error: Exception, address: str) -> str:

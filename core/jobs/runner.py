@@ -242,7 +242,41 @@ class Runner(Protocol):
         """The workers this runner started that are still running."""
 
 
-class LocalRunner:
+class WorkerRegistry:
+    """The workers a runner started that still run, by pid: kept the same way by every
+    runner (`LocalRunner`, ``core.jobs.ray_runner.RayRunner``), which subclasses it.
+
+    A worker is registered when it starts and forgotten when it exits (its ``on_exit``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._workers: dict[int, WorkerProcess] = {}
+
+    def _register(self, worker):
+        """Remember ``worker`` until it exits; returns it."""
+        with self._lock:
+            self._workers[worker.pid] = worker
+        worker.on_exit(self._forget)
+        return worker
+
+    def _forget(self, worker) -> None:
+        with self._lock:
+            if self._workers.get(worker.pid) is worker:
+                del self._workers[worker.pid]
+
+    def find(self, pid: int) -> WorkerProcess | None:
+        """The live worker with this pid that this runner started, if any."""
+        with self._lock:
+            return self._workers.get(pid)
+
+    def workers(self) -> list[WorkerProcess]:
+        """The workers this runner started that are still running."""
+        with self._lock:
+            return list(self._workers.values())
+
+
+class LocalRunner(WorkerRegistry):
     """Runs workers as child processes of this process, on this machine.
 
     Each worker gets its own session (``start_new_session``), so a Ctrl-C aimed at the
@@ -254,9 +288,8 @@ class LocalRunner:
     """
 
     def __init__(self, *, python: str = sys.executable):
+        super().__init__()
         self.python = python
-        self._lock = threading.Lock()
-        self._workers: dict[int, WorkerProcess] = {}
 
     def start(
         self, task: str, *arguments: str, log_path: Path | None = None, connect: bool = False
@@ -302,25 +335,7 @@ class LocalRunner:
             log_path=None if log_path is None else Path(log_path),
             connection=connection,
         )
-        with self._lock:
-            self._workers[worker.pid] = worker
-        worker.on_exit(self._forget)
-        return worker
-
-    def _forget(self, worker: WorkerProcess) -> None:
-        with self._lock:
-            if self._workers.get(worker.pid) is worker:
-                del self._workers[worker.pid]
-
-    def find(self, pid: int) -> WorkerProcess | None:
-        """The live worker with this pid that this runner started, if any."""
-        with self._lock:
-            return self._workers.get(pid)
-
-    def workers(self) -> list[WorkerProcess]:
-        """The workers this runner started that are still running."""
-        with self._lock:
-            return list(self._workers.values())
+        return self._register(worker)
 
 
 _DEFAULT: Runner | None = None

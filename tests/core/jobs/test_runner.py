@@ -282,3 +282,13 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_with_its_reason_and_last_mo
         client.close()
     sidecar = job.model_metadata()
     assert sidecar["checkpoint"] is True and sidecar["epochs_completed"] >= 1
+
+
+def test_every_runner_keeps_its_workers_in_one_registry():
+    from core.jobs.ray_runner import RayRunner
+    from core.jobs.runner import WorkerRegistry
+
+    for runner_class in (LocalRunner, RayRunner):
+        assert issubclass(runner_class, WorkerRegistry)
+        # One way to find and list workers: none of them keeps a copy of its own.
+        assert {"find", "workers", "_forget"}.isdisjoint(vars(runner_class))
