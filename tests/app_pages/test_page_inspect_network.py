@@ -15,6 +15,7 @@ from core.data import builtin, network_input
 from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, build_test_models
+from ui.inspect.link import TAB_NAMES
 
 PAGE = str(ROOT / "app_pages" / "inspect_network.py")
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("inspect_environment")]
@@ -53,7 +54,7 @@ def test_test_image_shows_prediction_and_every_section():
     assert "looks like a" in text  # closest classic kernel
     assert "Before ReLU" in text
     assert "depends on a **10×10**" in text  # receptive field of the last pooled map
-    assert len(app.tabs) == 7
+    assert len(app.tabs) == len(TAB_NAMES)
 
 
 def test_pick_modes(mnist):

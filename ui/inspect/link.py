@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from ui.inspect import attack, feature_visualisation
 from ui.inspect.inputs import KINDS, PICK_MODES
 from ui.inspect.models import DEFAULT_BUNDLED
 from ui.widgets.link_fields import tab_link
@@ -27,10 +28,22 @@ TAB_NAMES = (
     "Saliency & Grad-CAM",
     "Top 9 images",
     "Model summary",
+    "Compare & replay",
+    "Attack",
 )
 
 
-TAB_SLUGS = ("filters", "maps", "pooling", "field", "saliency", "top", "summary")
+TAB_SLUGS = (
+    "filters",
+    "maps",
+    "pooling",
+    "field",
+    "saliency",
+    "top",
+    "summary",
+    "compare",
+    "attack",
+)
 
 
 AUTO = "auto"  # the page's own choice (the last conv layer, the first channel, ...)
@@ -72,7 +85,7 @@ def _parse_pick(text: str):
     return text
 
 
-def _pick(name: str, key: str) -> LinkField:
+def _pick(name: str, key: str, parse=_parse_pick) -> LinkField:
     """A pick among the model's layers, channels or classes; "auto" is the page's own."""
 
     def get(state: Mapping):
@@ -84,7 +97,7 @@ def _pick(name: str, key: str) -> LinkField:
         else:
             st.session_state[key] = value
 
-    return LinkField(name, AUTO, "text", (key,), parse=_parse_pick, get=get, put=put)
+    return LinkField(name, AUTO, "text", (key,), parse=parse, get=get, put=put)
 
 
 LINK = PageLink(
@@ -121,6 +134,17 @@ LINK = PageLink(
         _pick("clayer", "inspect.cam_layer"),
         _pick("tlayer", "inspect.top_layer"),
         _pick("tfilter", "inspect.top_filter"),
+        choice("cmp", "inspect.compare_with", "model", ("model", "epochs")),
+        _pick("cmodel", "inspect.compare_model", parse=_parse_model),
+        _pick("ca", "inspect.compare_epoch_a"),
+        _pick("cb", "inspect.compare_epoch_b"),
+        _pick("cmlayer", "inspect.compare_layer"),
+        _pick("cmclass", "inspect.compare_class"),
+        _pick("repoch", "inspect.replay_epoch"),
+        _pick("rplayer", "inspect.replay_layer"),
+        _pick("rpchannel", "inspect.replay_channel"),
+        *feature_visualisation.LINK_FIELDS,
+        *attack.LINK_FIELDS,
     ],
     css_keys={"model": ("inspect.model_source", "inspect.model_bundled", "inspect.model_saved")},
     put_defaults=False,
