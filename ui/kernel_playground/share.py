@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
 from ui.kernel_playground import keras_snippet
 from ui.kernel_playground.link_state import PATCH_KEY, encode_patch
+from ui.widgets.figure_export import page_address
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.image_view import render
 
@@ -28,11 +28,8 @@ def lecture_link(page_url: str, params: dict[str, str]) -> str:
 
     >>> lecture_link("http://host/kernel_playground?s=2", {"s": "1,2", "pad": "valid"})
     'http://host/kernel_playground?s=1%2C2&pad=valid'
-    >>> lecture_link("http://host/kernel_playground", {})
-    'http://host/kernel_playground'
     """
-    base = page_url.split("?")[0]
-    return base + ("?" + urlencode(params) if params else "")
+    return page_address(page_url, params)
 
 
 def _forget_patch() -> None:

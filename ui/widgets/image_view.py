@@ -29,6 +29,7 @@ from core.imaging.images import (
     to_display,
 )
 from core.ops.kernel_analysis import FrequencyResponse
+from ui.widgets import figure_export
 from ui.widgets.matrix_html import matrix_table
 
 MAPPING_LABELS = {
@@ -61,13 +62,16 @@ FRAME_CSS = (
 
 
 def frame_images() -> None:
-    """Give every picture of the app a thin frame (once per run, from ``app.py``).
+    """Give every picture of the app a thin frame (once per run, from ``app.py``), and
+    install the browser side of chart export (``ui.widgets.figure_export``).
 
     Worked example 1 is black shapes on white: without a frame its white pixels melt
     into the page and the 5×5 grid reads as random black shapes. The style is sent
-    alone, so Streamlit puts it in the page's event area (it takes no room).
+    alone, so Streamlit puts it in the page's event area (it takes no room); the export
+    script goes to the sidebar, as the presentation keys do.
     """
     st.html(FRAME_CSS)
+    figure_export.export_script()
 
 
 def choose_mapping(values: np.ndarray, mapping: str) -> str:
@@ -196,14 +200,17 @@ def show_image(
     else:
         png, shown = render(values, mapping)
     height, width = np.asarray(values).shape[:2]
+    title = f"{caption} — {height}×{width}"
     with target:
-        st.image(png, caption=f"{caption} — {height}×{width}", width="content", output_format="PNG")
+        st.image(png, caption=title, width="content", output_format="PNG")
         if colorbar:
             st.html(colorbar_html(shown))
         if details:
             st.caption(f"{shown.description} Actual {value_range_text(values)}.")
         else:
             st.caption(value_range_text(values).capitalize() + ".")
+        details_text = f"{shown.description} Actual {value_range_text(values)}."
+        figure_export.export_button(png, f"{title}. {details_text}")
     return shown
 
 
@@ -320,6 +327,7 @@ def show_picture(rgb: np.ndarray, *, caption: str, container=None) -> None:
         picture = picture[:, :, ::-1]
     ok, buffer = cv2.imencode(".png", picture, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     target.image(buffer.tobytes(), caption=caption, width="content", output_format="PNG")
+    figure_export.export_button(buffer.tobytes(), caption, container=target)
 
 
 WINDOW_COLOR = "#ff7f0e"  # orange, as the window on the matrices (ui.widgets.matrix_view)

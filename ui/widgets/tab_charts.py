@@ -5,7 +5,8 @@ the page's numbers stay on it. But a Plotly chart in a closed tab makes the brow
 and draw Plotly on a first visit for a chart nobody sees (bench/page_load.py measures it).
 With ``st.tabs(..., on_change="rerun")`` a tab knows whether it is open: draw its content
 ``with in_tab(tab):`` and its charts through ``plotly_chart``; opening the tab reruns the
-page, and the charts appear.
+page, and the charts appear. Every chart drawn here downloads as PNG and SVG with a caption
+and a link back (``ui.widgets.figure_export``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import contextlib
 import contextvars
 
 import streamlit as st
+
+from ui.widgets.figure_export import chart_export
 
 _OPEN: contextvars.ContextVar[bool] = contextvars.ContextVar("tab_charts_open", default=True)
 
@@ -41,12 +44,15 @@ def charts_shown() -> bool:
     return _OPEN.get()
 
 
-def plotly_chart(figure, *, container=None, **kwargs):
+def plotly_chart(figure, *, container=None, export_title: str | None = None, **kwargs):
     """``st.plotly_chart`` (in ``container``, default the current one) unless its tab is closed.
 
-    Returns what ``st.plotly_chart`` returns (the selection with ``on_select``), or None when
-    left out.
+    The chart downloads as PNG and SVG with its caption and the page's link
+    (``ui.widgets.figure_export.chart_export``); ``export_title`` names it in that caption
+    (default: its title). Returns what ``st.plotly_chart`` returns (the selection with
+    ``on_select``), or None when left out.
     """
     if not charts_shown():
         return None
+    figure, kwargs["config"] = chart_export(figure, kwargs.get("config"), export_title)
     return (container or st).plotly_chart(figure, **kwargs)
