@@ -23,9 +23,12 @@ from core.jobs.inspection import (
 from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
+from ui.widgets.image_view import show_small_matrix
 from ui.widgets.tab_charts import plotly_chart
 
 MAX_FILTERS = 64
+
+FREQUENCY_PX = 160  # the 32×32 frequency response is drawn at least this big
 
 
 NO_MAPS = (
@@ -187,14 +190,14 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         planes = kernels[:, :, channel, :count]
     stack = np.moveaxis(planes, 2, 0)
     forget_stale_choice("inspect.filter_index", range(count))
-    st.plotly_chart(
-        views.kernel_grid_figure(
-            stack, titles=[f"#{i}" for i in range(count)], columns=min(8, count)
-        ),
-        config=views.PLOTLY_CONFIG,
-        key="inspect.filter_grid",
+    picture, limit = views.kernel_mosaic(stack, columns=min(8, count))
+    with st.container(key="inspect.filter_grid"):  # a picture: no Plotly to load
+        st.image(picture, output_format="PNG")
+        st.html(views.colorbar_html(limit, signed=True))
+    st.caption(
+        "Diverging colours, one scale for all filters (±largest |weight|). Pick a filter "
+        "below to read its weights."
     )
-    st.caption("Diverging colours, one scale for all filters (±largest |weight|).")
     matches = [closest_kernels(kernel, top_k=1) for kernel in stack]
     rows = [
         {
@@ -221,24 +224,17 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         st.markdown(f"**Filter {int(index)} {best[0].describe()}.**")
     response = frequency_response(kernel, size=32)
     columns = st.columns(3)
-    columns[0].plotly_chart(
-        views.heatmap_figure(kernel, title=f"Filter {int(index)} weights", signed=True),
-        config=views.PLOTLY_CONFIG,
-        key="inspect.filter_weights",
-    )
-    columns[1].plotly_chart(
-        views.heatmap_figure(
-            response.magnitude, title=f"Frequency response ({response.kind})", signed=False
-        ),
-        config=views.PLOTLY_CONFIG,
-        key="inspect.filter_frequency",
-    )
+    with columns[0].container(key="inspect.filter_weights"):  # every weight printed
+        show_small_matrix(kernel, title=f"Filter {int(index)} weights")
+    with columns[1].container(key="inspect.filter_frequency"):
+        st.markdown(f"**Frequency response ({response.kind})**")
+        gain = float(response.magnitude.max()) or 1.0
+        frequencies = views.colorize(response.magnitude, limit=gain, signed=False)
+        st.image(views.enlarge(frequencies, FREQUENCY_PX), output_format="PNG")
+        st.html(views.colorbar_html(gain, signed=False))
     if best:
-        columns[2].plotly_chart(
-            views.heatmap_figure(best[0].template, title=f"Classic: {best[0].name}", signed=True),
-            config=views.PLOTLY_CONFIG,
-            key="inspect.filter_template",
-        )
+        with columns[2].container(key="inspect.filter_template"):
+            show_small_matrix(best[0].template, title=f"Classic: {best[0].name}")
     st.caption(
         "Frequency response: |Fourier transform| of the kernel, zero frequency in the centre. "
         "A blur keeps the centre (low-pass); an edge detector is dark in the centre because a "

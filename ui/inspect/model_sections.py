@@ -14,7 +14,10 @@ from core.ops.receptive_field import input_region
 from ui.inspect import graph, views
 from ui.inspect.inputs import InputSample, TestSet
 from ui.inspect.layer_sections import NO_MAPS, forget_stale_choice, not_numbers, reported_errors
+from ui.widgets.bar_list import show_bars
 from ui.widgets.tab_charts import plotly_chart
+
+INPUT_PX = 256  # the input is enlarged by a whole factor to at least this side
 
 
 def class_names_for(info: ModelInfo, metadata: dict, test: TestSet | None) -> list[str]:
@@ -35,14 +38,16 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
     left, right = st.columns([2, 3])
     with left:
         image = sample.image
-        st.plotly_chart(
-            views.image_figure(image, title="What the network sees"),
-            config=views.PLOTLY_CONFIG,
-            key="inspect.input_chart",
-        )
+        with st.container(key="inspect.input_chart"):  # a picture: no Plotly to load
+            st.image(
+                views.enlarge(views.input_rgb(image), INPUT_PX),
+                caption="What the network sees",
+                output_format="PNG",
+            )
         st.caption(
             f"{sample.label}: {image.shape[0]}×{image.shape[1]}×{image.shape[2]}, values "
-            f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white). Hover for values."
+            f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white), each pixel "
+            "drawn as a square."
         )
     with right:
         if not_numbers(maps.probabilities):
@@ -56,9 +61,13 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
             f"**Prediction: {class_names[predicted]}** "
             f"({maps.probabilities[predicted]:.1%}){verdict}"
         )
-        st.plotly_chart(
-            views.prediction_figure(maps.probabilities, class_names, true_class=sample.true_class),
-            config=views.PLOTLY_CONFIG,
+        probabilities = maps.probabilities
+        show_bars(
+            probabilities,
+            [f"{n} ✓" if i == sample.true_class else n for i, n in enumerate(class_names)],
+            texts=[f"{p:.1%}" for p in probabilities],
+            top=1.0,
+            highlight=predicted,
             key="inspect.prediction_chart",
         )
         st.caption(

@@ -8,6 +8,8 @@ use a sequential scale from dark (0) to yellow (the maximum).
 
 from __future__ import annotations
 
+import html
+
 import cv2
 import numpy as np
 import plotly.graph_objects as go
@@ -16,7 +18,6 @@ from plotly.subplots import make_subplots
 from core.base.numbers import readable
 from core.imaging.images import diverging_colormap
 from core.ops.receptive_field import InputRegion
-from ui.widgets.axes import probability_axis
 from ui.widgets.image_view import FRAME_COLOR
 
 PLOTLY_CONFIG = {"displayModeBar": False}
@@ -108,32 +109,6 @@ def image_figure(image: np.ndarray, *, title: str = "", height: int = 320) -> go
     return fig
 
 
-def prediction_figure(
-    probabilities: np.ndarray, class_names, *, true_class: int | None = None
-) -> go.Figure:
-    """Horizontal bars of the class probabilities; the predicted class in orange."""
-    names = [str(name) for name in class_names]
-    predicted = int(np.argmax(probabilities))
-    colors = ["#ff7f0e" if i == predicted else "#4c78a8" for i in range(len(names))]
-    labels = [f"{name} ✓" if i == true_class else name for i, name in enumerate(names)]
-    fig = go.Figure(
-        go.Bar(
-            x=probabilities,
-            y=labels,
-            orientation="h",
-            marker_color=colors,
-            text=[f"{p:.1%}" for p in probabilities],
-            textposition="outside",
-            cliponaxis=False,  # the axis stops at 100 %: the labels may stand beyond it
-            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(**probability_axis())
-    fig.update_layout(height=40 + 26 * len(names), margin=dict(l=0, r=56, t=10, b=30))
-    return fig
-
-
 def kernel_grid_figure(
     kernels: np.ndarray, *, titles: list[str], columns: int = 8, height_per_row: int = 90
 ) -> go.Figure:
@@ -168,6 +143,87 @@ def kernel_grid_figure(
     fig.update_annotations(font_size=10)
     fig.update_layout(height=40 + rows * height_per_row, margin=dict(l=0, r=0, t=25, b=0))
     return fig
+
+
+def colorbar_html(limit: float, *, signed: bool) -> str:
+    """A thin colour bar with its end values as HTML: ±``limit`` (diverging) or 0 … ``limit``.
+
+    It stands beside the pictures that ``colorize`` made with the same ``limit``.
+
+    >>> "−2" in colorbar_html(2.0, signed=True), "0.5" in colorbar_html(0.5, signed=False)
+    (True, True)
+    """
+    limit = float(limit) if limit and np.isfinite(limit) and limit > 0 else 1.0
+    ends = np.linspace(-1.0, 1.0, 11) if signed else np.linspace(0.0, 1.0, 11)
+    stops = colorize(ends * limit, limit=limit, signed=signed)
+    colors = ", ".join(f"rgb({r},{g},{b})" for r, g, b in stops)
+    labels = (
+        [f"−{readable(limit)}", "0", readable(limit)]
+        if signed
+        else ["0", readable(limit / 2, limit), readable(limit)]
+    )
+    spans = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
+    return (
+        '<div style="max-width:320px;font-size:0.75rem;">'
+        f'<div style="height:10px;border-radius:3px;background:linear-gradient(90deg,{colors});'
+        'border:1px solid #bbb;"></div>'
+        f'<div style="display:flex;justify-content:space-between;">{spans}</div></div>'
+    )
+
+
+def kernel_mosaic(
+    kernels: np.ndarray, *, columns: int = 8, tile: int = 56
+) -> tuple[np.ndarray, float]:
+    """2-D kernels ``(count, kh, kw)`` as one picture of numbered tiles on one diverging scale.
+
+    Each weight is a square of whole screen pixels (blue negative, white 0, red positive,
+    ±max|w| for all), so filters can be compared; above each tile its number ``#i``.
+    Returns the uint8 RGB picture and the scale's end (max|w|, 1 for all-zero kernels).
+
+    >>> picture, limit = kernel_mosaic(np.array([[[1.0, -2.0]]]), tile=8)
+    >>> limit, picture.shape
+    (2.0, (18, 8, 3))
+    """
+    kernels = np.asarray(kernels, dtype=np.float64)
+    limit = float(np.abs(kernels).max()) if kernels.size else 0.0
+    limit = limit or 1.0
+    factor = max(1, tile // max(kernels.shape[1:]))
+    tiles = [
+        np.repeat(np.repeat(colorize(k, limit=limit, signed=True), factor, 0), factor, 1)
+        for k in kernels
+    ]
+    return labelled_mosaic(tiles, [f"#{i}" for i in range(len(tiles))], columns=columns), limit
+
+
+LABEL_PX = 14  # the strip above a tile that holds its label
+
+
+def labelled_mosaic(
+    tiles: list[np.ndarray], labels: list[str], *, columns: int = 8, gap: int = 4
+) -> np.ndarray:
+    """Equal-sized RGB tiles in a grid on white, each under its own short (ASCII) label.
+
+    Unlike ``mosaic`` the label covers no pixel of the tile: a 3×3 kernel has few.
+    """
+    height, width = tiles[0].shape[:2]
+    columns = max(1, min(columns, len(tiles)))
+    rows = int(np.ceil(len(tiles) / columns))
+    cell_h, cell_w = LABEL_PX + height + gap, width + gap
+    canvas = np.full((rows * cell_h - gap, columns * cell_w - gap, 3), 255, dtype=np.uint8)
+    for index, (tile, label) in enumerate(zip(tiles, labels, strict=True)):
+        top, left = (index // columns) * cell_h, (index % columns) * cell_w
+        canvas[top + LABEL_PX : top + LABEL_PX + height, left : left + width] = tile
+        cv2.putText(
+            canvas,
+            label,
+            (left + 1, top + LABEL_PX - 3),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.36,
+            (40, 40, 40),
+            1,
+            cv2.LINE_AA,
+        )
+    return canvas
 
 
 def rgb_kernel_tiles(kernels: np.ndarray) -> list[np.ndarray]:

@@ -7,13 +7,14 @@ RandomZoom layers (reflect filling) with ``cv2.warpAffine``, so the server stays
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.data import builtin, catalog, image_dataset, image_folders, splits
@@ -22,6 +23,7 @@ from core.data.preprocessing import COLOR_MODES, RESIZE_MODES, Preprocessing, pr
 from core.jobs.train_config import FLIP_MODES, Augmentation
 from core.jobs.training_job import write_dataset_file
 from core.jobs.worker_client import preview_augmentation
+from ui.widgets.bar_list import show_bars
 from ui.widgets.plain_text import markdown_literal
 
 SOURCE_LABELS = {
@@ -37,6 +39,8 @@ SIZE_CHOICES = ("native", 16, 28, 32, 48, 64, 96, 128)
 
 
 PREVIEW_COUNT = 8
+
+PREVIEW_PX = 96  # the augmentation preview's strip is at least this tall
 
 
 @dataclass(frozen=True)
@@ -234,17 +238,39 @@ def _montage(images: np.ndarray, columns: int, gap: int = 1) -> np.ndarray:
     return canvas
 
 
-def _image_figure(canvas: np.ndarray, *, row_labels=None, row_height=0, height=300) -> go.Figure:
-    rgb = np.repeat(canvas, 3, axis=2) if canvas.shape[2] == 1 else canvas
-    figure = go.Figure(go.Image(z=np.round(rgb * 255).astype(np.uint8), hoverinfo="skip"))
-    figure.update_xaxes(visible=False)
-    if row_labels:
-        centres = [(row_height + 1) * i + row_height / 2 for i in range(len(row_labels))]
-        figure.update_yaxes(tickvals=centres, ticktext=list(row_labels), showgrid=False)
-    else:
-        figure.update_yaxes(visible=False)
-    figure.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0))
-    return figure
+def _picture(canvas: np.ndarray, *, min_height: int) -> np.ndarray:
+    """A float canvas ``(H, W, C)`` in [0, 1] as uint8 RGB, enlarged by a whole factor (square
+    pixels) to at least ``min_height`` rows: a picture, not a Plotly figure, to load."""
+    rgb = np.repeat(canvas, 3, axis=2) if canvas.shape[2] == 1 else canvas[:, :, :3]
+    pixels = np.round(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
+    factor = max(1, -(-min_height // pixels.shape[0]))
+    return np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1)
+
+
+def _png_uri(rgb: np.ndarray) -> str:
+    """A uint8 RGB picture as a ``data:`` address, for an ``<img>`` inside ``st.html``."""
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    if not ok:
+        raise ValueError("The picture could not be encoded as PNG.")
+    return "data:image/png;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
+
+
+ROW_PX = 32  # each class's row of examples is at least this tall on screen
+
+
+def labelled_rows_html(rows: list[np.ndarray], labels) -> str:
+    """One row of example images per class, its name to the left, as HTML (names of any
+    script, escaped; each row one PNG with square pixels)."""
+    cells = "".join(
+        f'<div style="text-align:right;white-space:nowrap">{html.escape(str(label))}</div>'
+        f'<img src="{_png_uri(row)}" alt="{html.escape(str(label))}" '
+        f'style="height:{row.shape[0]}px;max-width:100%;image-rendering:pixelated">'
+        for row, label in zip(rows, labels, strict=True)
+    )
+    return (
+        '<div style="display:grid;grid-template-columns:max-content auto;gap:2px 8px;'
+        f'align-items:center;justify-items:start;font-size:0.85rem">{cells}</div>'
+    )
 
 
 def show_samples(choice: DataChoice) -> None:
@@ -257,30 +283,21 @@ def show_samples(choice: DataChoice) -> None:
         images = preprocess_each(dataset.x_train[row], choice.preprocessing)
         padding = np.ones((per_class - len(row), *shape), np.float32)
         tiles.append(np.concatenate([images, padding]))
-    canvas = _montage(np.concatenate(tiles), per_class)
+    strips = [_picture(_montage(row, per_class), min_height=ROW_PX) for row in tiles]
     grid_col, counts_col = st.columns([3, 2])
     with grid_col:
         st.markdown("**Examples per class** (after preprocessing)")
-        st.plotly_chart(
-            _image_figure(
-                canvas,
-                row_labels=dataset.class_names,
-                row_height=shape[0],
-                height=min(520, 40 + 34 * len(rows)),
-            ),
-            key="train.samples_chart",
-        )
+        with st.container(key="train.samples_chart"):  # pictures: no Plotly to load
+            st.html(labelled_rows_html(strips, dataset.class_names))
     counts = splits.class_counts(dataset.y_train, dataset.num_classes)
     with counts_col:
         st.markdown("**Training images per class**")
-        figure = go.Figure(go.Bar(x=counts, y=list(dataset.class_names), orientation="h"))
-        figure.update_layout(
-            height=min(520, 40 + 34 * len(rows)),
-            margin=dict(l=0, r=0, t=0, b=0),
-            yaxis=dict(autorange="reversed", type="category"),
-            xaxis_title="images",
+        show_bars(
+            counts,
+            list(dataset.class_names),
+            texts=[f"{int(count):,}" for count in counts],
+            key="train.counts_chart",
         )
-        st.plotly_chart(figure, key="train.counts_chart")
 
 
 def augmentation_controls() -> Augmentation:
@@ -390,12 +407,9 @@ def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None
         rng = np.random.default_rng(seed)
         copies = [augment_image(image[0], augmentation, rng=rng) for _ in range(PREVIEW_COUNT - 1)]
     with grid_col:
-        st.plotly_chart(
-            _image_figure(
-                _montage(np.stack([image[0], *copies]), PREVIEW_COUNT, gap=2), height=150
-            ),
-            key="train.aug_chart",
-        )
+        strip = _montage(np.stack([image[0], *copies]), PREVIEW_COUNT, gap=2)
+        with st.container(key="train.aug_chart"):
+            st.image(_picture(strip, min_height=PREVIEW_PX), output_format="PNG")
         label = dataset.class_names[int(dataset.y_train[int(index)])]
         made_by = (
             "Keras' random layers"

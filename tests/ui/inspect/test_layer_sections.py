@@ -6,10 +6,13 @@ The model is the small CNN of `tests.ui.inspect.small_network`, its maps compute
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.base.numbers import readable
 from core.jobs.inspection import (
     FeatureMaps,
     FilterWeights,
@@ -31,12 +34,44 @@ from tests.ui.inspect.small_network import (
     model_info,
     weights,
 )
-from tests.ui.train.apptest_charts import array, chart, chart_keys
+from tests.ui.train.apptest_charts import (
+    array,
+    chart,
+    chart_keys,
+    elements_in,
+    html_in,
+    kept_pictures,
+    keyed_block,
+    pixels,
+)
 from ui.inspect.layer_sections import MAX_FILTERS, channel_name, source_filter
+from ui.inspect.views import kernel_mosaic
 
 
 def captions(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
+
+
+def printed_matrix(page: str) -> np.ndarray:
+    """The values of an HTML matrix table (``ui.widgets.matrix_html``), read from its cells."""
+    cells = re.findall(r'title="row (\d+), column (\d+): ([^"]+)"', page)
+    rows, cols = 1 + max(int(r) for r, _, _ in cells), 1 + max(int(c) for _, c, _ in cells)
+    values = np.full((rows, cols), np.nan)
+    for row, col, text in cells:
+        values[int(row), int(col)] = float(text.replace("−", "-"))
+    return values
+
+
+def pictures(at: AppTest, key: str) -> int:
+    return len(elements_in(keyed_block(at, key), "image"))
+
+
+FILTER_BLOCKS = [
+    "inspect.filter_grid",
+    "inspect.filter_weights",
+    "inspect.filter_frequency",
+    "inspect.filter_template",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -156,6 +191,13 @@ def open_filters(client=None, info=None) -> AppTest:
     return at
 
 
+def assert_grid_shows(at: AppTest, kept: dict, stack: np.ndarray) -> None:
+    """The filter grid is the picture of exactly these kernels ``(count, kh, kw)``."""
+    (image,) = elements_in(keyed_block(at, "inspect.filter_grid"), "image")
+    expected, _ = kernel_mosaic(stack, columns=min(8, len(stack)))
+    np.testing.assert_array_equal(pixels(kept, image), expected)
+
+
 def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     client = ArrayWorker()
     at = open_filters(client)
@@ -164,9 +206,12 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     assert markdown_text(at).startswith("Layer **conv** has 4 filters of 3×3×1 weights.")
     assert "slides over the image" in markdown_text(at)
     assert at.radio(key="inspect.filter_channel").options == ["channel 0"]
-    grid = chart(at, "inspect.filter_grid")
-    assert len(grid["data"]) == 4
-    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)
+    assert pictures(at, "inspect.filter_grid") == 1  # the 4 filters as one picture
+    limit = np.abs(weights().conv[:, :, 0, :4]).max()
+    assert f"−{readable(limit)}" in html_in(keyed_block(at, "inspect.filter_grid"))
+    np.testing.assert_allclose(
+        printed_matrix(html_in(keyed_block(at, "inspect.filter_weights"))), SOBEL_X
+    )
     table = at.dataframe[0].value
     assert list(table["filter"]) == [0, 1, 2, 3]
     assert table.iloc[0].to_dict() == {
@@ -177,29 +222,27 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     }
     assert "**Filter 0 looks like a Sobel 0° (1.00).**" in markdown_text(at)
     assert captions(at)[1].endswith("Flat-image gain: 0.000.")  # an edge detector passes no flat
-    assert chart_keys(at) == [
-        "inspect.filter_grid",
-        "inspect.filter_weights",
-        "inspect.filter_frequency",
-        "inspect.filter_template",
-    ]
+    assert chart_keys(at) == []  # no Plotly on the first tab: pictures and printed numbers
+    template = printed_matrix(html_in(keyed_block(at, "inspect.filter_template")))
+    np.testing.assert_allclose(template / np.abs(template).max(), SOBEL_X / 2, atol=0.01)
 
 
 def test_studying_another_filter_shows_its_weights_and_its_gain():
     at = open_filters()
     at.number_input(key="inspect.filter_index").set_value(2).run()
     kernel = weights().conv[:, :, 0, 2]
-    np.testing.assert_allclose(array(chart(at, "inspect.filter_weights")["data"][0]["z"]), kernel)
+    shown = printed_matrix(html_in(keyed_block(at, "inspect.filter_weights")))
+    np.testing.assert_allclose(shown, kernel, rtol=5e-3, atol=1e-6)
     assert f"Flat-image gain: {abs(kernel.sum()):.3f}." in captions(at)[1]
     assert "**Filter 2 looks like a" in markdown_text(at)
 
 
 def test_the_frequency_response_of_an_edge_filter_is_dark_in_the_centre():
     at = open_filters()
-    response = array(chart(at, "inspect.filter_frequency")["data"][0]["z"])
-    assert response.shape == (32, 32)
-    assert response[16, 16] == pytest.approx(0.0, abs=1e-6)  # zero frequency, centred
-    assert response.max() == pytest.approx(8.0, rel=1e-3)  # |H| of Sobel peaks at 4·2
+    block = keyed_block(at, "inspect.filter_frequency")
+    assert pictures(at, "inspect.filter_frequency") == 1
+    labels = re.findall(r"<span>([^<]*)</span>", html_in(block))
+    assert labels == ["0", "4", "8"]  # |H| of Sobel peaks at 4·2: the colour bar's end
 
 
 def rgb_client() -> ArrayWorker:
@@ -211,26 +254,38 @@ def rgb_client() -> ArrayWorker:
 
 
 def test_colour_filters_offer_each_channel_and_a_composite():
-    at = open_filters(rgb_client(), model_info(input_shape=(8, 8, 3)))
-    channel = at.radio(key="inspect.filter_channel")
-    assert channel.options == ["R (channel 0)", "G (channel 1)", "B (channel 2)", "RGB composite"]
-    np.testing.assert_array_equal(array(chart(at, "inspect.filter_grid")["data"][0]["z"]), SOBEL_X)
-    channel.set_value(1).run()
-    grid = chart(at, "inspect.filter_grid")
-    assert not array(grid["data"][0]["z"]).any()
-    assert array(grid["data"][1]["z"]).tolist() == [[1.0] * 3] * 3
+    client = rgb_client()
+    with kept_pictures() as kept:
+        at = open_filters(client, model_info(input_shape=(8, 8, 3)))
+        channel = at.radio(key="inspect.filter_channel")
+        assert channel.options == [
+            "R (channel 0)",
+            "G (channel 1)",
+            "B (channel 2)",
+            "RGB composite",
+        ]
+        conv = client.weights.conv
+        assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 0, :], 2, 0))
+        channel.set_value(1).run()
+        assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 1, :], 2, 0))
+    at.number_input(key="inspect.filter_index").set_value(1).run()
+    shown = printed_matrix(html_in(keyed_block(at, "inspect.filter_weights")))
+    assert shown.tolist() == [[1.0] * 3] * 3  # filter 1's green kernel: a box blur
 
 
 def test_the_composite_shows_colour_pictures_and_sums_the_channels():
     at = open_filters(rgb_client(), model_info(input_shape=(8, 8, 3)))
     at.radio(key="inspect.filter_channel").set_value("rgb").run()
     assert not at.exception
-    assert len(at.get("image")) == 1  # one list of colour tiles
+    tiles, grid, frequencies = at.get("image")  # the colour tiles, the sums, one response
+    assert len(tiles.proto.imgs) == 2  # one colour picture per filter
+    assert elements_in(keyed_block(at, "inspect.filter_grid"), "image") == [grid]
     assert any(
         c.startswith("Each filter's R, G, B kernels as one colour picture") for c in captions(at)
     )
-    grid = chart(at, "inspect.filter_grid")
-    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)  # R + G + B
+    np.testing.assert_allclose(  # R + G + B
+        printed_matrix(html_in(keyed_block(at, "inspect.filter_weights"))), SOBEL_X
+    )
     assert at.dataframe[0].value.iloc[1]["closest classic kernel"].startswith("Box")
 
 
@@ -238,9 +293,10 @@ def test_a_model_with_many_filters_shows_the_first_64():
     base = weights()
     conv = np.random.default_rng(1).normal(size=(3, 3, 1, 70)).astype(np.float32)
     client = ArrayWorker(Weights(conv, np.zeros(70), base.conv2, base.conv2_bias, base.dense))
-    at = open_filters(client)
+    with kept_pictures() as kept:
+        at = open_filters(client)
     assert "has 70 filters" in markdown_text(at)
-    assert len(chart(at, "inspect.filter_grid")["data"]) == MAX_FILTERS
+    assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 0, :MAX_FILTERS], 2, 0))
     assert at.number_input(key="inspect.filter_index").max == MAX_FILTERS - 1
 
 
@@ -261,16 +317,17 @@ def test_filters_holding_nan_or_infinite_weights_are_named_not_drawn(bad):
 
 def test_a_deeper_conv_layer_shows_a_kernel_per_input_map():
     client = ArrayWorker()
-    at = open_filters(client)
-    at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
-    assert not at.exception
-    assert client.requests[-1] == ("filters", PATH, "conv2")
-    assert markdown_text(at).startswith("Layer **conv2** has 2 filters of 3×3×4 weights.")
-    assert "slides over the maps before it" in markdown_text(at)
-    assert at.radio(key="inspect.filter_channel").options == [f"channel {i}" for i in range(4)]
-    at.radio(key="inspect.filter_channel").set_value(3).run()
-    grid = chart(at, "inspect.filter_grid")
-    np.testing.assert_array_equal(array(grid["data"][1]["z"]), weights().conv2[:, :, 3, 1])
+    with kept_pictures() as kept:
+        at = open_filters(client)
+        at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
+        assert not at.exception
+        assert client.requests[-1] == ("filters", PATH, "conv2")
+        assert markdown_text(at).startswith("Layer **conv2** has 2 filters of 3×3×4 weights.")
+        assert "slides over the maps before it" in markdown_text(at)
+        channels = at.radio(key="inspect.filter_channel")
+        assert channels.options == [f"channel {i}" for i in range(4)]
+        channels.set_value(3).run()
+        assert_grid_shows(at, kept, np.moveaxis(weights().conv2[:, :, 3, :], 2, 0))
 
 
 def test_a_one_by_one_conv_is_shown_as_the_channel_mixing_it_does():
@@ -297,8 +354,9 @@ def test_many_input_channels_are_picked_from_a_list():
     at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
     at.selectbox(key="inspect.filter_channel_list").set_value(5).run()
     assert not at.exception
-    grid = chart(at, "inspect.filter_grid")
-    np.testing.assert_array_equal(array(grid["data"][0]["z"]), SOBEL_X)
+    np.testing.assert_allclose(
+        printed_matrix(html_in(keyed_block(at, "inspect.filter_weights"))), SOBEL_X
+    )
 
 
 def test_a_worker_that_cannot_answer_is_an_error_and_nothing_else():

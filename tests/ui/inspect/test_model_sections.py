@@ -8,6 +8,8 @@ stride 2) sees 4×4 with units 2 pixels apart; ``conv2`` (3×3 valid on the pool
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -26,10 +28,19 @@ from tests.ui.inspect.small_network import (
     feature_maps,
     model_info,
 )
-from tests.ui.train.apptest_charts import array, chart, chart_keys
+from tests.ui.train.apptest_charts import (
+    chart,
+    chart_keys,
+    elements_in,
+    html_in,
+    kept_pictures,
+    keyed_block,
+    pixels,
+)
 from ui.inspect import inputs  # not `TestSet` itself: pytest would try to collect it
 from ui.inspect.inputs import InputSample
 from ui.inspect.model_sections import class_names_for
+from ui.widgets.bar_list import HIGHLIGHT_COLOR
 
 PROBABILITIES = feature_maps(edge_image()).probabilities  # 89.2%, 10.4%, 0.4%
 
@@ -101,14 +112,25 @@ def test_the_prediction_is_judged_only_when_the_true_class_is_known(true_class, 
 
 
 def test_the_input_is_described_beside_the_probabilities():
-    at = open_prediction(1)
+    with kept_pictures() as kept:
+        at = open_prediction(1)
     assert captions(at)[0] == (
-        "test image #3 (zero): 8×8×1, values 0.00 to 1.00 (0 = black, 1 = white). Hover for values."
+        "test image #3 (zero): 8×8×1, values 0.00 to 1.00 (0 = black, 1 = white), each pixel "
+        "drawn as a square."
     )
-    assert chart_keys(at) == ["inspect.input_chart", "inspect.prediction_chart"]
-    bars = chart(at, "inspect.prediction_chart")["data"][0]
-    assert bars["y"] == ["zero", "one ✓", "two"]
-    np.testing.assert_allclose(array(bars["x"]), PROBABILITIES)
+    assert chart_keys(at) == []  # a picture and printed bars: no Plotly to load
+    (image,) = elements_in(keyed_block(at, "inspect.input_chart"), "image")
+    shown = pixels(kept, image)
+    assert shown.shape == (256, 256, 3)  # 8×8 pixels, 32 screen pixels each
+    grey = np.round(edge_image()[:, :, 0] * 255)
+    np.testing.assert_array_equal(shown[16::32, 16::32, 0], grey)
+    page = html_in(keyed_block(at, "inspect.prediction_chart"))
+    labels = re.findall(r"nowrap\">([^<]*)</div>", page)
+    assert labels == ["zero", "one ✓", "two"]
+    assert re.findall(r">(\d+\.\d%)</div>", page) == [f"{p:.1%}" for p in PROBABILITIES]
+    widths = [float(w) for w in re.findall(r"width:([\d.]+)%", page)]
+    np.testing.assert_allclose(widths, 100 * PROBABILITIES, atol=0.05)
+    assert page.count(HIGHLIGHT_COLOR) == 1  # the predicted class
 
 
 # ---------------------------------------------------------------------------

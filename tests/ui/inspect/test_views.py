@@ -9,6 +9,8 @@ from core.jobs.inspection import LayerInfo
 from core.ops.receptive_field import InputRegion
 from tests.ui.inspect.small_network import branched_info, model_info
 from ui.inspect.views import (
+    LABEL_PX,
+    colorbar_html,
     colorize,
     draw_region,
     enlarge,
@@ -16,10 +18,11 @@ from ui.inspect.views import (
     image_figure,
     input_rgb,
     kernel_grid_figure,
+    kernel_mosaic,
+    labelled_mosaic,
     map_tiles,
     mosaic,
     overlay,
-    prediction_figure,
     region_figure,
     rgb_kernel_tiles,
     summary_rows,
@@ -177,23 +180,6 @@ def test_a_colour_input_is_an_image():
     assert (frame.x0, frame.x1, frame.y0, frame.y1) == (-0.5, 3.5, -0.5, 3.5)
 
 
-def test_the_prediction_bars_mark_the_winner_and_the_true_class():
-    figure = prediction_figure(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], true_class=2)
-    (bars,) = figure.data
-    assert list(bars.y) == ["a", "b", "c ✓"]
-    assert list(bars.marker.color) == ["#4c78a8", "#ff7f0e", "#4c78a8"]
-    assert list(bars.text) == ["10.0%", "70.0%", "20.0%"]
-    assert list(figure.layout.xaxis.range) == [0, 1]  # a probability axis: 0–100 %
-    assert figure.layout.xaxis.ticktext[-1] == "100%" and bars.cliponaxis is False
-    assert figure.layout.yaxis.autorange == "reversed"
-    assert figure.layout.height == 40 + 26 * 3
-
-
-def test_without_a_true_class_no_bar_is_ticked():
-    (bars,) = prediction_figure(np.array([0.6, 0.4]), [0, 1]).data
-    assert list(bars.y) == ["0", "1"]
-
-
 def test_a_kernel_grid_shares_one_symmetric_scale_and_one_colour_bar():
     kernels = np.zeros((10, 3, 3), np.float32)
     kernels[3, 1, 1] = -2.0
@@ -206,6 +192,55 @@ def test_a_kernel_grid_shares_one_symmetric_scale_and_one_colour_bar():
     assert [a.text for a in figure.layout.annotations] == titles
     assert figure.data[9].xaxis == "x10" and figure.layout.height == 40 + 2 * 50
     np.testing.assert_array_equal(figure.data[3].z, kernels[3])
+
+
+def test_the_kernel_picture_draws_every_weight_as_a_square_on_one_shared_scale():
+    kernels = np.zeros((10, 3, 3), np.float32)
+    kernels[3, 1, 1] = -2.0
+    kernels[9, 0, 2] = 1.0
+    picture, limit = kernel_mosaic(kernels, columns=8, tile=30)
+    assert limit == 2.0 and picture.dtype == np.uint8
+    cell, gap = 10, 4  # 30 // 3 screen pixels per weight; the gap between tiles
+
+    def weight_color(index, row, col):
+        top = (index // 8) * (LABEL_PX + 30 + gap) + LABEL_PX + row * cell
+        left = (index % 8) * (30 + gap) + col * cell
+        square = picture[top : top + cell, left : left + cell].reshape(-1, 3)
+        assert (square == square[0]).all()  # one flat colour per weight
+        return square[0].tolist()
+
+    assert weight_color(3, 1, 1) == BLUE  # −2: the end of the shared scale
+    assert weight_color(9, 0, 2) == colorize(np.array([[1.0]]), limit=2, signed=True)[0, 0].tolist()
+    assert weight_color(0, 2, 2) == WHITE and weight_color(9, 2, 2) == WHITE
+    assert picture.shape == (2 * (LABEL_PX + 30 + gap) - gap, 8 * (30 + gap) - gap, 3)
+    label = picture[:LABEL_PX, :30]
+    assert (label < 128).any() and (picture[LABEL_PX : LABEL_PX + 30, :30] == WHITE).all()
+
+
+def test_all_zero_kernels_get_a_scale_of_one_not_a_division_by_zero():
+    picture, limit = kernel_mosaic(np.zeros((2, 5, 5)), tile=10)
+    assert limit == 1.0
+    assert (picture[LABEL_PX : LABEL_PX + 10, :10] == WHITE).all()
+
+
+def test_labels_stand_above_their_tiles_and_never_cover_them():
+    tiles = [np.zeros((6, 6, 3), np.uint8) for _ in range(3)]
+    picture = labelled_mosaic(tiles, ["#0", "#1", "#2"], columns=2, gap=2)
+    assert picture.shape == (2 * (LABEL_PX + 6 + 2) - 2, 2 * (6 + 2) - 2, 3)
+    assert (picture[LABEL_PX : LABEL_PX + 6, :6] == 0).all()  # the first tile, whole
+    assert (picture[-6:, 8:] == 255).all()  # no fourth tile: white
+    with pytest.raises(ValueError):
+        labelled_mosaic(tiles, ["#0"])
+
+
+def test_a_colour_bar_names_its_ends_as_people_read_them():
+    signed = colorbar_html(0.123456, signed=True)
+    assert "<span>−0.123</span><span>0</span><span>0.123</span>" in signed
+    assert "rgb(5,48,97)" in signed and "rgb(103,0,31)" in signed  # blue … red
+    unsigned = colorbar_html(8.0, signed=False)
+    assert "<span>0</span><span>4</span><span>8</span>" in unsigned
+    assert "rgb(68,1,84)" in unsigned and "rgb(253,231,37)" in unsigned  # viridis
+    assert "<span>1</span>" in colorbar_html(0.0, signed=True)  # no scale: ±1
 
 
 def test_a_signed_heatmap_is_symmetric_and_an_unsigned_one_starts_at_zero():

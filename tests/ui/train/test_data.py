@@ -6,6 +6,7 @@ empty folder), so nothing depends on ``../shared/data``.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import zipfile
@@ -22,15 +23,24 @@ from core.data.preprocessing import Preprocessing, preprocess
 from core.jobs.train_config import Augmentation
 from tests.apptest_helpers import markdown_text
 from tests.corpus.zips import ENTRIES as ZIP_CORPUS
-from tests.ui.train.apptest_charts import array, chart
+from tests.ui.train.apptest_charts import (
+    elements_in,
+    html_in,
+    kept_pictures,
+    keyed_block,
+    pixels,
+)
 from ui.train.data import (
     PREVIEW_COUNT,
+    PREVIEW_PX,
+    ROW_PX,
     DataChoice,
     _folder_npz,
-    _image_figure,
     _montage,
+    _picture,
     augment_image,
     builtin_dataset,
+    labelled_rows_html,
     load_npz_dataset,
     preprocess_each,
 )
@@ -149,21 +159,36 @@ def test_a_montage_tiles_images_in_rows_with_white_gaps():
     assert (canvas[3:, 4:, 0] == 1).all()  # the empty last tile
 
 
-def test_the_image_figure_shows_grey_as_rgb_with_a_label_per_row():
+def test_a_picture_is_rgb_with_square_pixels_at_least_as_tall_as_asked():
     canvas = np.zeros((9, 4, 1), np.float32)
     canvas[5:, :, 0] = 1.0
-    figure = _image_figure(canvas, row_labels=("a", "b"), row_height=4, height=200)
-    (image,) = figure.data
-    assert image.type == "image"
-    z = np.asarray(image.z)
-    assert z.shape == (9, 4, 3) and z.dtype == np.uint8
-    assert z[0, 0].tolist() == [0, 0, 0] and z[8, 3].tolist() == [255, 255, 255]
-    assert list(figure.layout.yaxis.tickvals) == [2.0, 7.0]  # centres of 4-pixel rows, gap 1
-    assert list(figure.layout.yaxis.ticktext) == ["a", "b"]
-    assert figure.layout.height == 200
-    assert figure.layout.yaxis.visible is None
-    plain = _image_figure(np.zeros((2, 2, 3), np.float32))
-    assert plain.layout.yaxis.visible is False and plain.layout.xaxis.visible is False
+    canvas[0, 0, 0] = 0.5
+    picture = _picture(canvas, min_height=20)  # 9 rows × 3 = 27 ≥ 20
+    assert picture.shape == (27, 12, 3) and picture.dtype == np.uint8
+    assert picture[:3, :3].reshape(-1, 3).tolist() == [[128, 128, 128]] * 9  # one pixel
+    assert picture[3, 3].tolist() == [0, 0, 0] and picture[-1, -1].tolist() == [255] * 3
+    colour = np.zeros((2, 2, 3), np.float32)
+    colour[0, 1] = (1.0, 0.0, 0.0)
+    assert _picture(colour, min_height=1)[0, 1].tolist() == [255, 0, 0]  # no resampling
+
+
+def decoded_rows(page: str) -> list[np.ndarray]:
+    """The pictures of ``labelled_rows_html``, decoded from their ``data:`` addresses."""
+    found = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    return [
+        cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        for data in found
+    ]
+
+
+def test_labelled_rows_carry_each_name_beside_its_own_picture():
+    rows = [np.zeros((4, 8, 3), np.uint8), np.full((4, 8, 3), 255, np.uint8)]
+    page = labelled_rows_html(rows, ["<dark>", "héllo 猫"])
+    assert re.findall(r'nowrap">([^<]*)</div>', page) == ["&lt;dark&gt;", "héllo 猫"]
+    shown = decoded_rows(page)
+    assert [row.shape for row in shown] == [(4, 8, 3)] * 2
+    assert (shown[0] == 0).all() and (shown[1] == 255).all()
+    assert page.count("height:4px") == 2
 
 
 # ---------------------------------------------------------------------------
@@ -375,14 +400,19 @@ def test_samples_show_a_row_per_class_and_the_class_counts():
     at = AppTest.from_function(samples_script, args=(tiny_choice(counts=(3, 5)),)).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "**Examples per class** (after preprocessing)" in markdown_text(at)
-    samples = chart(at, "train.samples_chart")
-    assert samples["layout"]["yaxis"]["ticktext"] == ["dark", "light"]
-    assert samples["layout"]["yaxis"]["tickvals"] == [3.0, 10.0]  # 6-pixel rows, 1-pixel gap
-    counts = chart(at, "train.counts_chart")
-    (bars,) = counts["data"]
-    assert list(bars["y"]) == ["dark", "light"]
-    assert array(bars["x"]).tolist() == [3, 5]
-    assert bars["orientation"] == "h"
+    assert not at.get("plotly_chart")  # pictures and printed bars: no Plotly to load
+    samples = html_in(keyed_block(at, "train.samples_chart"))
+    assert re.findall(r'nowrap">([^<]*)</div>', samples) == ["dark", "light"]
+    dark, light = decoded_rows(samples)
+    factor = -(-ROW_PX // 6)  # 6-pixel images, enlarged with square pixels
+    assert dark.shape == light.shape == (6 * factor, (5 * 6 + 4) * factor, 3)  # 5 per row
+    assert (dark[:, : 6 * factor * 3 + 2 * factor] == 0).any()  # 3 black examples ...
+    assert (dark[:, -6 * factor :] == 255).all()  # ... and white padding for the 2 missing
+    assert (light == 255).all()
+    counts = html_in(keyed_block(at, "train.counts_chart"))
+    assert re.findall(r'nowrap">([^<]*)</div>', counts) == ["dark", "light"]
+    assert re.findall(r">(\d+)</div>", counts) == ["3", "5"]
+    assert re.findall(r"width:([\d.]+)%", counts) == ["60.0", "100.0"]
 
 
 def augmentation_script(choice):
@@ -425,16 +455,16 @@ def test_the_preview_says_when_all_copies_match_and_which_image_it_shows():
 
 
 def test_the_preview_strip_holds_the_original_and_its_copies():
-    at = open_augmentation()
-    figure = chart(at, "train.aug_chart")
-    (strip,) = figure["data"]
-    assert strip["type"] == "image" and figure["layout"]["height"] == 150
-    pixels = array(strip["z"])
-    assert pixels.shape == (6, PREVIEW_COUNT * 6 + (PREVIEW_COUNT - 1) * 2, 3)  # gaps of 2
-    tiles = [pixels[:, start : start + 6] for start in range(0, pixels.shape[1], 8)]
+    with kept_pictures() as kept:
+        at = open_augmentation()
+    (image,) = elements_in(keyed_block(at, "train.aug_chart"), "image")
+    factor = -(-PREVIEW_PX // 6)  # 6-pixel images, enlarged with square pixels
+    strip = pixels(kept, image)[::factor, ::factor]
+    assert strip.shape == (6, PREVIEW_COUNT * 6 + (PREVIEW_COUNT - 1) * 2, 3)  # gaps of 2
+    tiles = [strip[:, start : start + 6] for start in range(0, strip.shape[1], 8)]
     assert len(tiles) == PREVIEW_COUNT
     assert all((tile == 0).all() for tile in tiles)  # image 0 is black; no change switched on
-    assert (pixels[:, 6:8] == 255).all()  # a white gap
+    assert (strip[:, 6:8] == 255).all()  # a white gap
 
 
 def test_keras_layers_are_not_started_when_nothing_is_switched_on():
