@@ -93,58 +93,65 @@ else:
 steps = conv2d_backward_steps(inputs, kernel, gradient, **settings.options())
 
 # ---------------------------------------------------------------- the three gradients
-weights_tab, bias_tab, input_tab, descent_tab = st.tabs(
-    TAB_NAMES, key="backprop.tab", on_change="rerun"
-)
-with weights_tab:
-    st.markdown(
-        "**∂L/∂W = X ⋆ ∂L/∂Y**: the input cross-correlated with the output gradient. Step "
-        "through the weights to see which input cells each one met."
-    )
-    show_zeros(steps)
+# A closed tab keeps its controls (their values stay in the link) but draws none of its
+# numbers: opening it reruns the page (a first visit builds one tab, not four).
+tabs = st.tabs(TAB_NAMES, key="backprop.tab", on_change="rerun")
+weights_open, bias_open, input_open, descent_open = (tab.open is not False for tab in tabs)
+with tabs[0]:
+    if weights_open:
+        st.markdown(
+            "**∂L/∂W = X ⋆ ∂L/∂Y**: the input cross-correlated with the output gradient. Step "
+            "through the weights to see which input cells each one met."
+        )
+        show_zeros(steps)
     step_through(
         "backprop.w_stepper",
         kernel.size,
-        lambda step: show_weight_step(steps, step),
+        lambda step: show_weight_step(steps, step) if weights_open else None,
         label="Weight",
         help="Drag to pick a weight of the kernel (reading order).",
         format_step=lambda step: (
             f"Weight {weight_position(steps, step)}, {step + 1} of {kernel.size}"
         ),
     )
-with bias_tab:
-    show_bias_gradient(steps)
-with input_tab:
-    st.markdown(
-        "**∂L/∂X**: every output sends its gradient back through the window it came from, "
-        "times the weights. Step through the outputs and watch the stamps add up."
-    )
+with tabs[1]:
+    if bias_open:
+        show_bias_gradient(steps)
+with tabs[2]:
+    if input_open:
+        st.markdown(
+            "**∂L/∂X**: every output sends its gradient back through the window it came from, "
+            "times the weights. Step through the outputs and watch the stamps add up."
+        )
     step_through(
         "backprop.x_stepper",
         steps.geometry.num_steps,
-        lambda step: show_input_step(steps, step),
+        lambda step: show_input_step(steps, step) if input_open else None,
         label="Output position",
         help="Drag to pick the output whose gradient goes back (reading order).",
         format_step=lambda step: (
             f"Output {steps.geometry.position(step)}, {step + 1} of {steps.geometry.num_steps}"
         ),
     )
-    st.subheader("The same numbers as a transposed convolution")
-    show_transposed_comparison(steps)
-with descent_tab:
-    st.markdown(
-        "Move every weight a little **against** its gradient: W′ = W − η ∂L/∂W and "
-        "b′ = b − η ∂L/∂b. For a small enough learning rate η the loss goes down."
-    )
+    if input_open:
+        st.subheader("The same numbers as a transposed convolution")
+        show_transposed_comparison(steps)
+with tabs[3]:
+    if descent_open:
+        st.markdown(
+            "Move every weight a little **against** its gradient: W′ = W − η ∂L/∂W and "
+            "b′ = b − η ∂L/∂b. For a small enough learning rate η the loss goes down."
+        )
     learning_rate = learning_rate_input()
-    step = descent_step(
-        inputs,
-        kernel,
-        settings.bias,
-        learning_rate=learning_rate,
-        target=target,
-        output_gradient=None if settings.source == "mse" else gradient,
-        **settings.options(),
-    )
-    show_descent_step(step, learning_rate)
+    if descent_open:
+        step = descent_step(
+            inputs,
+            kernel,
+            settings.bias,
+            learning_rate=learning_rate,
+            target=target,
+            output_gradient=None if settings.source == "mse" else gradient,
+            **settings.options(),
+        )
+        show_descent_step(step, learning_rate)
 LINK.finish()  # names linked values the page could not use; keeps the address current

@@ -16,6 +16,7 @@ from core.ops.conv_backward import conv2d_backward, conv2d_forward, mse_loss_and
 from tests.apptest_helpers import markdown_text
 from tests.ui.backpropagation.tables import all_tables, close_to
 from ui.backpropagation.controls import GRADIENT_PATTERN, default_gradient, default_target
+from ui.backpropagation.link import TAB_NAMES
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "backpropagation.py")
 
@@ -34,13 +35,25 @@ def rerun(at: AppTest) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, index: int) -> AppTest:
+    """Open a tab as a click does (the page reruns; only the open tab draws its numbers)."""
+    at.session_state["backprop.tab"] = TAB_NAMES[index]
+    return rerun(at)
+
+
 def shown_gradients(at: AppTest) -> dict[str, np.ndarray]:
-    tables = all_tables(at)
+    """The output, ∂L/∂W (descent tab), ∂L/∂X (input tab) and ∂L/∂b's sum (bias tab)."""
+    output = next(v for k, v in all_tables(at).items() if k.startswith("Output Y"))
+    kernel = all_tables(open_tab(at, 3))["∂L/∂W"]  # the descent tab shows the whole ∂L/∂W
+    tables = all_tables(open_tab(at, 2))
+    bias_text = markdown_text(open_tab(at, 1))
+    open_tab(at, 0)
     return {
-        "output": next(v for k, v in tables.items() if k.startswith("Output Y")),
-        "kernel": tables["∂L/∂W"],  # the descent tab shows the whole ∂L/∂W
+        "output": output,
+        "kernel": kernel,
         "input": tables["∂L/∂X, scattered back through the windows"],
         "transposed": tables["∂L/∂X from one transposed convolution"],
+        "bias_text": bias_text,
     }
 
 
@@ -51,7 +64,17 @@ def check_against_core(at: AppTest, inputs, kernel, gradient, **options) -> None
     assert close_to(shown["kernel"], expected.kernel_gradient)
     assert close_to(shown["input"], expected.input_gradient)
     assert close_to(shown["transposed"], expected.input_gradient)
-    assert f"= **{expected.bias_gradient:.3g}**" in markdown_text(at)
+    assert f"= **{expected.bias_gradient:.3g}**" in shown["bias_text"]
+
+
+def test_a_closed_tab_draws_none_of_its_numbers(page):
+    """A first visit builds the open tab only; the closed tabs keep their controls."""
+    titles = set(all_tables(page))
+    assert "Those input cells" in titles  # the weights tab, open
+    assert not {"∂L/∂X, scattered back through the windows", "W (now)"} & titles
+    assert not page.metric
+    assert page.number_input(key="backprop.lr").value == 0.01  # the descent tab's control
+    assert page.slider(key="backprop.x_stepper.step").value == 0
 
 
 @pytest.fixture()
@@ -109,7 +132,7 @@ def test_stride_2_and_dilation_2_show_where_the_zeros_go(page):
     at.button(key="backprop.load").click()
     at = rerun(at)
     assert "**Dilation 2: gaps between the weights.**" in markdown_text(at)
-    assert all_tables(at)["W rotated by 180°"].shape == (5, 5)
+    assert all_tables(open_tab(at, 2))["W rotated by 180°"].shape == (5, 5)
 
 
 def test_the_mse_loss_gives_the_output_gradient_and_the_step_lowers_it(page):
@@ -120,7 +143,7 @@ def test_the_mse_loss_gives_the_output_gradient_and_the_step_lowers_it(page):
     tables = all_tables(at)
     assert close_to(tables["∂L/∂Y"], gradient)
     check_against_core(at, EXAMPLE.image, EXAMPLE.kernel, gradient)
-    before, after = at.metric
+    before, after = open_tab(at, 3).metric
     assert before.label == "Loss before (MSE against the target)"
     assert float(before.value) == pytest.approx(loss, rel=5e-3)
     assert float(after.value) < float(before.value)
@@ -140,7 +163,7 @@ def test_the_steppers_walk_the_weights_and_the_outputs(page):
     at = rerun(page)
     assert "**∂L/∂W[0, 1]**" in markdown_text(at)
     at.button(key="backprop.x_stepper.last").click()
-    at = rerun(at)
+    at = open_tab(at, 2)
     assert "**Output (2, 2)** has gradient **1**." in markdown_text(at)
     expected = conv2d_backward(EXAMPLE.image, EXAMPLE.kernel, GRADIENT_PATTERN)
     assert close_to(all_tables(at)["∂L/∂X after 9 of 9 outputs"], expected.input_gradient)
@@ -148,7 +171,7 @@ def test_the_steppers_walk_the_weights_and_the_outputs(page):
 
 def test_keeping_a_step_moves_the_kernel(page):
     page.radio(key="backprop.source").set_value("mse")
-    at = rerun(page)
+    at = open_tab(page, 3)
     loss_before = float(at.metric[0].value)
     at.button(key="backprop.keep").click()
     at = rerun(at)

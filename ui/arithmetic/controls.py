@@ -17,7 +17,7 @@ from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
 from ui.widgets.link_params import VALUE_LIMIT
-from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
 
@@ -40,6 +40,9 @@ INPUT_KEY = "arith.input"
 
 
 KERNEL_KEY = "arith.kernel"
+
+
+EDITORS_KEY = "arith.editors"  # whether the expander with the two grids is open
 
 
 KERNEL_SIZE_KEYS = ("k_rows", "k_cols")
@@ -294,8 +297,11 @@ def conv_controls() -> ConvSettings:
 
 
 def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
-    """The editable input and kernel in an expander: ``(input, kernel, first error or None)``."""
-    with st.expander("Edit the input and the kernel", expanded=False):
+    """The editable input and kernel in an expander: ``(input, kernel, first error or None)``.
+
+    The grids are drawn only while the expander is open (a first visit loads no grid).
+    """
+    with editors_expander("Edit the input and the kernel", EDITORS_KEY) as editors:
         left, right = st.columns([3, 2])
         with left:
             image, input_error = matrix_editor(
@@ -303,6 +309,7 @@ def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
                 np.zeros((5, 5)),
                 name="input",
                 help="Click a cell to type a new value; change the size above.",
+                shown=editors.open,
             )
         with right:
             kernel, kernel_error = matrix_editor(
@@ -310,5 +317,6 @@ def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
                 np.ones((3, 3)),
                 name="kernel",
                 help="The kernel's weights, as written (before any flip).",
+                shown=editors.open,
             )
     return image, kernel, input_error or kernel_error

@@ -17,7 +17,12 @@ import streamlit as st
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import PADDING_CHOICES
 from ui.widgets.link_params import VALUE_LIMIT
-from ui.widgets.matrix_editor import matrix_editor, set_matrix, stored_matrix
+from ui.widgets.matrix_editor import (
+    editors_expander,
+    matrix_editor,
+    set_matrix,
+    stored_matrix,
+)
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
 
@@ -28,6 +33,9 @@ INPUT_KEY = "backprop.input"
 
 
 KERNEL_KEY = "backprop.kernel"
+
+
+EDITORS_KEY = "backprop.editors"  # whether the expander with the two grids is open
 
 
 GRADIENT_KEY = "backprop.gradient"
@@ -303,8 +311,9 @@ def backprop_controls() -> BackpropSettings:
 
 def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
     """The editable input and kernel in an expander: ``(input, kernel, first error or None)``."""
-    with st.expander("Edit the input X and the kernel W", expanded=False):
-        random_input_button(INPUT_KEY, PREFIX)
+    with editors_expander("Edit the input X and the kernel W", EDITORS_KEY) as editors:
+        if editors.open:
+            random_input_button(INPUT_KEY, PREFIX)
         left, right = st.columns([3, 2])
         with left:
             image, input_error = matrix_editor(
@@ -312,6 +321,7 @@ def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
                 SETUPS["basic"].image,
                 name="input",
                 help="Click a cell to type a new value; change the size above.",
+                shown=editors.open,
             )
         with right:
             kernel, kernel_error = matrix_editor(
@@ -319,6 +329,7 @@ def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
                 SETUPS["basic"].kernel,
                 name="kernel",
                 help="The weights W, used as they are (CNN layers do not flip them).",
+                shown=editors.open,
             )
     return image, kernel, input_error or kernel_error
 

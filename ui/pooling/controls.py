@@ -15,11 +15,14 @@ import streamlit as st
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.output_size import PADDINGS
 from core.ops.pooling import POOLING_METHODS
-from ui.widgets.matrix_editor import matrix_editor, set_matrix
+from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
 
 INPUT_KEY = "pool.input"
+
+
+EDITORS_KEY = "pool.editors"  # whether the expander with the grid is open
 
 
 def load_pool_example(key: str) -> None:
@@ -142,10 +145,11 @@ def pool_controls() -> PoolSettings:
 
 def matrix_input() -> tuple[np.ndarray | None, str | None]:
     """The editable input in an expander: ``(input, None)`` or ``(None, error message)``."""
-    with st.expander("Edit the input", expanded=False):
+    with editors_expander("Edit the input", EDITORS_KEY) as editors:
         return matrix_editor(
             INPUT_KEY,
             np.zeros((4, 4)),
             name="input",
             help="Click a cell to type a new value; change the size above.",
+            shown=editors.open,
         )

@@ -5,6 +5,11 @@ the editor's own state is keyed by a version number, so loading a preset or
 resizing bumps the version and the grid shows the new numbers instead of
 stale edits. ``matrix_editor`` returns the edited matrix, or the message
 that says which cell to fix.
+
+The grid is the costliest thing a page can draw on a first visit (its script loads
+apart, bench/page_load.py): pages keep their grids in an ``editors_expander``, whose
+content runs only while it is open, and call ``matrix_editor(..., shown=False)`` while it
+is closed, which returns the same matrix without drawing the grid.
 """
 
 from __future__ import annotations
@@ -57,6 +62,41 @@ def current_matrix(key: str, default, state=None) -> np.ndarray:
     return values
 
 
+def _typed_matrix(key: str, default) -> np.ndarray:
+    """The stored matrix with the grid's edits applied; a cell typed as no number is NaN."""
+    values = np.array(st.session_state.get(f"{key}.values", default), dtype=np.float64)
+    edits = st.session_state.get(editor_key(key)) or {}
+    for row, cells in (edits.get("edited_rows") or {}).items():
+        for col, value in (cells or {}).items():
+            r, c = int(row), int(col)
+            if 0 <= r < values.shape[0] and 0 <= c < values.shape[1]:
+                try:
+                    values[r, c] = float(value)
+                except (TypeError, ValueError):
+                    values[r, c] = np.nan
+    return values
+
+
+def _checked(matrix: np.ndarray, name: str) -> tuple[np.ndarray | None, str | None]:
+    bad = np.argwhere(~np.isfinite(matrix))
+    if bad.size:
+        row, col = bad[0]
+        return None, (
+            f"Cell (row {row}, column {col}) of the {name} is empty or not a number: "
+            "type a number there."
+        )
+    return matrix, None
+
+
+def editors_expander(label: str, key: str):
+    """An expander whose content runs only while it is open (so no grid is drawn closed).
+
+    ``key`` holds whether it is open; ``.open`` tells the page which way to call
+    ``matrix_editor``.
+    """
+    return st.expander(label, expanded=False, key=key, on_change="rerun")
+
+
 def resize_matrix(key: str, shape: tuple[int, int], default) -> None:
     """Keep the overlapping top-left values, fill new cells with 0."""
     old = stored_matrix(key, default)
@@ -72,13 +112,23 @@ def matrix_editor(
     *,
     name: str,
     help: str | None = None,  # noqa: A002
+    shown: bool = True,
 ) -> tuple[np.ndarray | None, str | None]:
     """Draw the editable grid; return ``(matrix, None)`` or ``(None, error message)``.
 
     ``name`` ("input", "kernel") is used in the error message, e.g.
     "Cell (row 2, column 0) of the kernel is empty: type a number there."
+    With ``shown=False`` (its expander is closed) no grid is drawn: the grid's last edits,
+    which Streamlit forgets once the grid is gone, are kept in the stored matrix, and the
+    same matrix or message comes back.
     """
     values = stored_matrix(key, default)
+    if not shown:
+        typed = _typed_matrix(key, default)
+        matrix, error = _checked(typed, name)
+        if matrix is not None and not np.array_equal(matrix, values):
+            set_matrix(key, matrix)  # the next grid (a new version) starts from the edits
+        return matrix, error
     frame = pd.DataFrame(values, columns=[str(c) for c in range(values.shape[1])])
     column_config = {
         str(c): st.column_config.NumberColumn(str(c), format="%g", width="small")
@@ -95,11 +145,4 @@ def matrix_editor(
     if help:
         st.caption(help)
     matrix = pd.DataFrame(edited).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    bad = np.argwhere(~np.isfinite(matrix))
-    if bad.size:
-        row, col = bad[0]
-        return None, (
-            f"Cell (row {row}, column {col}) of the {name} is empty or not a number: "
-            "type a number there."
-        )
-    return matrix, None
+    return _checked(matrix, name)
