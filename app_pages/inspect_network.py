@@ -16,6 +16,8 @@ import streamlit as st
 from core.base.numbers import readable
 from core.jobs.inspection import InferenceError, ModelRejectedError
 from ui.inspect import compare, layer_sections, mistakes, model_sections, unit
+from ui.inspect.attack import attack_section
+from ui.inspect.feature_visualisation import feature_visualisation
 from ui.inspect.inputs import input_picker, test_set_for
 from ui.inspect.link import LINK, TAB_NAMES
 from ui.inspect.models import inference_client, load_model_info, model_picker
@@ -106,7 +108,11 @@ with in_tab(tabs[5]):
         "Another way to see what a filter detects: search the test set for the images that "
         "make it respond most strongly."
     )
-    model_sections.top_examples(client, choice.path, info, test)
+    real, made = st.columns([3, 2])  # the top 9 real images, and one made from noise
+    with real:
+        model_sections.top_examples(client, choice.path, info, test)
+    with made:
+        feature_visualisation(client, choice.path, info)
 with in_tab(tabs[6]):
     model_sections.summary(info, choice.metadata)
     mistakes.mistakes(client, choice.path, info, test, class_names)
@@ -116,6 +122,12 @@ with in_tab(tabs[TAB_NAMES.index("Compare & replay")]):
         "below, replay the training epoch by epoch."
     )
     compare.compare_and_replay(client, choice, info, sample, maps, class_names)
+with in_tab(tabs[TAB_NAMES.index("Attack")]):
+    st.markdown(
+        "A change too small to notice can change the answer: move every pixel a little "
+        "in the direction that raises the loss (an **adversarial example**)."
+    )
+    attack_section(client, choice.path, info, sample, maps, class_names)
 
 st.caption(f"The network answered in {readable(maps.worker_ms / 1000, digits=2)} s.")
 LINK.finish()  # names linked picks this model lacks, and keeps the address current

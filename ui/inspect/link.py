@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from ui.inspect import attack, feature_visualisation
 from ui.inspect.inputs import KINDS, PICK_MODES
 from ui.inspect.models import DEFAULT_BUNDLED
 from ui.widgets.link_fields import tab_link
@@ -28,10 +29,21 @@ TAB_NAMES = (
     "Top 9 images",
     "Model summary",
     "Compare & replay",
+    "Attack",
 )
 
 
-TAB_SLUGS = ("filters", "maps", "pooling", "field", "saliency", "top", "summary", "compare")
+TAB_SLUGS = (
+    "filters",
+    "maps",
+    "pooling",
+    "field",
+    "saliency",
+    "top",
+    "summary",
+    "compare",
+    "attack",
+)
 
 
 AUTO = "auto"  # the page's own choice (the last conv layer, the first channel, ...)
@@ -131,6 +143,8 @@ LINK = PageLink(
         _pick("repoch", "inspect.replay_epoch"),
         _pick("rplayer", "inspect.replay_layer"),
         _pick("rpchannel", "inspect.replay_channel"),
+        *feature_visualisation.LINK_FIELDS,
+        *attack.LINK_FIELDS,
     ],
     css_keys={"model": ("inspect.model_source", "inspect.model_bundled", "inspect.model_saved")},
     put_defaults=False,
