@@ -82,5 +82,6 @@ with table_tab:
 with code_tab:
     style = "the functional API (it has branches)" if spec.has_branches else "keras.Sequential"
     st.caption(f"Standalone Keras 3 code that builds this network with {style}.")
-    st.code(to_keras_code(spec), language="python")
+    if code_tab.open is not False:  # closed: no code highlighter for the browser to load
+        st.code(to_keras_code(spec), language="python")
 LINK.finish()  # names linked values the page could not use; keeps the address current

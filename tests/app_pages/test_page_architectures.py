@@ -20,10 +20,12 @@ def isolated_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path / "models"))
 
 
-def open_page(network: str | None = None) -> AppTest:
+def open_page(network: str | None = None, *, tab: str | None = None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
     if network is not None:
         at.query_params["network"] = network
+    if tab is not None:
+        at.query_params["tab"] = tab
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -40,7 +42,7 @@ def diagram(at: AppTest) -> str:
 
 @pytest.mark.parametrize("key", GALLERY_KEYS)
 def test_every_network_opens_with_its_numbers_drawing_table_and_code(key):
-    at = open_page()
+    at = open_page(tab="code")
     at.selectbox(key="arch.network").set_value(key).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
@@ -51,6 +53,14 @@ def test_every_network_opens_with_its_numbers_drawing_table_and_code(key):
     assert len(at.dataframe) == 1
     assert at.code[0].value.startswith("import keras")
     assert (len(at.button) == 1) == (entry.train_on is not None)
+
+
+def test_the_code_is_built_only_when_its_tab_is_open():
+    at = open_page("lenet5")  # the layer table's tab is open
+    assert not at.code  # the browser loads no code highlighter for a closed tab
+    assert any(c.value.startswith("Standalone Keras 3 code") for c in at.caption)
+    at = open_page("lenet5", tab="code")
+    assert at.code[0].value.startswith("import keras")
 
 
 def test_vgg16_states_its_conv_base_of_14_714_688_parameters():
@@ -76,10 +86,10 @@ def test_googlenet_draws_its_concatenations_across_the_page():
 
 
 def test_the_keras_code_of_a_branched_network_uses_the_functional_api():
-    code = open_page("resnet20").code[0].value
+    code = open_page("resnet20", tab="code").code[0].value
     assert "keras.Model(inputs, outputs" in code and "keras.Sequential" not in code
     assert "layers.Add(" in code
-    assert "keras.Sequential(" in open_page("lenet5").code[0].value
+    assert "keras.Sequential(" in open_page("lenet5", tab="code").code[0].value
 
 
 def test_the_page_keeps_its_state_under_arch_keys_and_explains_every_control():

@@ -194,8 +194,9 @@ def stack_editor(
     total_col.metric("Parameters", f"{summary.total_params:,}")
     macs_col.metric("Multiply-adds per image", f"{summary.total_macs:,}")
     out_col.metric("Input", " × ".join(str(d) for d in input_shape))
-    with st.expander("Show as Keras code"):
-        st.code(to_keras_code(spec), language="python")
+    code = st.expander("Show as Keras code", key="train.keras_code", on_change="rerun")
+    if code.open is not False:  # closed: no code highlighter for the browser to load
+        code.code(to_keras_code(spec), language="python")
     st.session_state["train.spec"] = spec_to_dict(spec)
     return spec
 

@@ -156,11 +156,15 @@ def test_the_summary_table_has_a_row_per_layer():
     assert summary.editing_mode == "read_only"
     table = summary.value
     assert table["Parameters"].sum() == 220_234
+    assert not at.code  # folded: the browser loads no code highlighter
+    at.session_state["train.keras_code"] = True  # the reader opens "Show as Keras code"
+    at.run()
     assert "keras.Input(shape=(28, 28, 1))" in at.code[0].value
 
 
 def test_the_keras_code_follows_an_edit():
     at = open_editor()
+    at.session_state["train.keras_code"] = True
     edit(at, {"5": {"units": 128}})
     assert 'layers.Dense(128, activation="relu"' in at.code[0].value
 
