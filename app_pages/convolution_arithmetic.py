@@ -26,8 +26,9 @@ from ui.arithmetic.views import (
     size_guess,
     verdict,
 )
+from ui.widgets.matrix_view import show_result
 from ui.widgets.presentation import main_picture
-from ui.widgets.window_steps import show_table, step_through_outputs, stride_problem
+from ui.widgets.window_steps import step_through_outputs, stride_problem
 
 st.title("Convolution Arithmetic")
 st.markdown(
@@ -156,10 +157,10 @@ st.subheader("The whole result")
 if settings.guess_mode and st.session_state.get("arith.revealed") != sig:
     st.caption("Hidden in predict mode until you step to the last position.")
 else:
-    show_table(output)
+    show_result(output)
     if settings.relu:
         st.markdown("After ReLU (negatives become 0):")
-        show_table(result)
+        show_result(result)
     if settings.transposed:
         same = np.allclose(breakdown.output, breakdown.reference)
         st.markdown(

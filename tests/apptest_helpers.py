@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
@@ -12,8 +15,18 @@ def markdown_text(at: AppTest) -> str:
 
 
 def result_tables(at: AppTest) -> list[np.ndarray]:
-    """The read-only tables on the page (the editable data_editors are left out)."""
-    return [df.value.to_numpy() for df in at.dataframe if df.editing_mode == "read_only"]
+    """The whole results on the page (``ui.widgets.matrix_view.show_result``), as numbers."""
+    tables = []
+    for element in at.get("html"):
+        if element.proto.body.startswith('<div class="cs-result">'):
+            cells = re.findall(r'<td title="row (\d+), column (\d+): ([^"]*)"', element.proto.body)
+            values = np.zeros(
+                (1 + max(int(r) for r, _, _ in cells), 1 + max(int(c) for _, c, _ in cells))
+            )
+            for row, col, text in cells:
+                values[int(row), int(col)] = float(html.unescape(text))
+            tables.append(values)
+    return tables
 
 
 def matrix_tables(at: AppTest) -> list[str]:

@@ -10,6 +10,7 @@ from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.pooling import pool2d_gradient
 from tests.apptest_helpers import markdown_text, result_tables
+from ui.pooling.link import TAB_NAMES
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "pooling.py")
 
@@ -17,6 +18,14 @@ PAGE = str(PROJECT_ROOT / "app_pages" / "pooling.py")
 @pytest.fixture()
 def page() -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_tab(at: AppTest, index: int) -> AppTest:
+    """Open a tab as a click does: the page reruns and the open tab draws its lesson."""
+    at.session_state["pool.tab"] = TAB_NAMES[index]
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -112,8 +121,14 @@ def test_window_larger_than_input_message_says_what_to_change(page):
     assert "does not fit in the 4×4 input" in message and "padding 'same'" in message
 
 
+def test_closed_lesson_tabs_draw_only_their_controls(page):
+    assert not page.metric and not page.get("image") and not page.dataframe
+    assert page.slider(key="pool.shift.px").value == 1  # the closed tabs' controls stay
+    assert page.selectbox(key="pool.global.photo").value == "chelsea.png"
+
+
 def test_image_tab_pools_three_times_and_prints_sizes(page):
-    captions = "\n".join(c.value for c in page.caption)
+    captions = "\n".join(c.value for c in open_tab(page, 1).caption)
     assert (
         "input: **192×192** → pooled 1×: **96×96** → pooled 2×: **48×48** → pooled 3×: **24×24**"
         in captions
@@ -121,6 +136,7 @@ def test_image_tab_pools_three_times_and_prints_sizes(page):
 
 
 def test_translation_tab_shows_pooling_hides_shifts(page):
+    page = open_tab(page, 2)
     metrics = {m.label: m.value for m in page.metric}
     conv = float(metrics["Stride-1 convolution map changed by"].rstrip("%"))
     pooled = float(metrics["Max-pooled map (2×2) changed by"].rstrip("%"))
@@ -131,6 +147,7 @@ def test_translation_tab_shows_pooling_hides_shifts(page):
 
 
 def test_global_pooling_matches_numpy(page):
+    page = open_tab(page, 3)
     table = next(df.value for df in page.dataframe if "global max" in df.value.columns)
     assert list(table["channel"])[:3] == ["R", "G", "B"]
     assert len(table) == 3 + 4  # colour channels and four feature maps

@@ -91,7 +91,8 @@ LESSON_DEFAULTS = {
 """The lessons' sliders start here (kept in session state, where a link can set them)."""
 
 
-def repeated_pooling_lesson() -> None:
+def repeated_pooling_lesson(*, shown: bool = True) -> None:
+    """Pool a photo up to three times; ``shown=False`` (its tab is closed): the controls only."""
     for key in ("pool.img.times", "pool.img.size"):
         st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.img")
@@ -118,6 +119,8 @@ def repeated_pooling_lesson() -> None:
         horizontal=True,
         help="Max keeps the strongest value of each window, average the mean.",
     )
+    if not shown:
+        return
     try:
         maps = pool_repeatedly(values, times, pool_size=size, method=method)
     except ValueError as error:
@@ -151,10 +154,11 @@ def side_by_side(pictures: list[np.ndarray], *, scale: int, gap: int = 16) -> np
     return canvas
 
 
-def translation_lesson(*, chart: bool = True) -> None:
-    """The shift lesson; ``chart=False`` (its tab is closed) leaves out the Plotly chart.
+def translation_lesson(*, shown: bool = True) -> None:
+    """The shift lesson; ``shown=False`` (its tab is closed) draws its controls only.
 
-    A chart in a closed tab still makes the browser load and run Plotly on a first visit.
+    Pictures, numbers and a Plotly chart in a closed tab would still cost the browser its
+    time on a first visit; opening the tab reruns the page and draws them.
     """
     for key in ("pool.shift.px", "pool.shift.size"):
         st.session_state.setdefault(key, LESSON_DEFAULTS[key])
@@ -175,8 +179,11 @@ def translation_lesson(*, chart: bool = True) -> None:
         key="pool.shift.size",
         help="Larger windows hide larger shifts.",
     )
-    shifts = range(MAX_SHIFT + 1) if chart else [shift]
-    studies = {s: translation_study(pixels, kernel, s, pool_size=size) for s in shifts}
+    if not shown:
+        return
+    studies = {
+        s: translation_study(pixels, kernel, s, pool_size=size) for s in range(MAX_SHIFT + 1)
+    }
     study = studies[shift]
     st.markdown(
         f"Map: {description} (grayscale), before and after the shift. The change is the "
@@ -200,8 +207,7 @@ def translation_lesson(*, chart: bool = True) -> None:
         f"{study.pooled_unchanged:.0%}",
         help="Share of pooled values that did not change at all.",
     )
-    if chart:
-        _change_chart(list(studies.values()))
+    _change_chart(list(studies.values()))
     cols = st.columns(4)
     for column, (title, image) in zip(
         cols,
@@ -232,7 +238,8 @@ def _change_chart(studies: list) -> None:
     st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
 
 
-def global_pooling_lesson(matrix: np.ndarray | None) -> None:
+def global_pooling_lesson(matrix: np.ndarray | None, *, shown: bool = True) -> None:
+    """One number per channel; ``shown=False`` (its tab is closed): the photo picker only."""
     a, _ = st.columns(2)
     names = photo_names()
     st.session_state.setdefault("pool.global.photo", "chelsea.png")
@@ -242,6 +249,8 @@ def global_pooling_lesson(matrix: np.ndarray | None) -> None:
         key="pool.global.photo",
         help="A sample photo; its colour channels and four feature maps are pooled globally.",
     )
+    if not shown:
+        return
     pixels = photo(name)
     st.markdown(
         "Global pooling is pooling with one window as large as the whole map: each channel "

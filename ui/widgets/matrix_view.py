@@ -33,6 +33,7 @@ from collections.abc import Callable
 import numpy as np
 import plotly.graph_objects as go
 
+from core.base.numbers import readable_all
 from ui.widgets.matrix_html import (
     HALO_COLOR,
     HIGHLIGHT_COLOR,
@@ -380,3 +381,31 @@ def show_matrix(values, *, key: str | None = None, container=None, **options) ->
     holder = target.container(key=key) if key else target.container()
     holder.html(table)
     return table
+
+
+RESULT_CLASS = "cs-result"
+"""CSS class around a whole result drawn by ``show_result`` (tests read it back)."""
+
+
+RESULT_DIGITS = 6  # a whole result is read, not glanced at: more digits than a step's cells
+
+
+def result_html(values) -> str:
+    """A whole result matrix: every value, its row and column numbers, cells coloured.
+
+    >>> html = result_html([[9.0, 4.0], [10.75, 13.25]])
+    >>> html.startswith('<div class="cs-result">'), "row 1, column 0: 10.75" in html
+    (True, True)
+    """
+    table = matrix_table(values, fmt=readable_all(values, digits=RESULT_DIGITS), indices=True)
+    return f'<div class="{RESULT_CLASS}">{table}</div>'
+
+
+def show_result(values) -> str:
+    """Draw ``result_html`` (an HTML table, not a data grid: a grid's script costs a first
+    visit about a second of the browser's time, bench/page_load.py); returns the HTML."""
+    import streamlit as st
+
+    html = result_html(values)
+    st.html(html)
+    return html

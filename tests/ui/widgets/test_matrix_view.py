@@ -88,3 +88,25 @@ def test_corner_text_labels_only_the_given_cells():
     fig = matrix_figure(np.zeros((2, 3)), corner_text=corner)
     (label,) = fig.layout.annotations
     assert label.text == "×(−1)" and (label.x, label.y) == (2.46, 0.54)
+
+
+def result_script():
+    import numpy as np
+
+    from ui.widgets.matrix_view import show_result
+
+    show_result(np.array([[1 / 3, -2.0], [1e-17, 1234.5678]]))
+
+
+def test_a_whole_result_is_one_html_table_with_every_value_and_no_data_grid():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import result_tables
+
+    at = AppTest.from_function(result_script).run()
+    assert not at.exception and not at.dataframe
+    (body,) = [h.proto.body for h in at.get("html")]
+    for cell in ("row 0, column 0: 0.333333", "row 1, column 0: 0", "row 1, column 1: 1234.57"):
+        assert cell in body  # 6 significant digits, float noise as 0
+    assert ">−2<" in body or ">-2<" in body
+    np.testing.assert_allclose(result_tables(at)[0], [[0.333333, -2.0], [0.0, 1234.57]], rtol=1e-6)
