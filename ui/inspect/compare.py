@@ -106,6 +106,8 @@ def _other_model(client: WorkerClient, choice, class_names) -> Side | None:
         help="Any bundled or saved model. It gets exactly the input above.",
     )
     model = options[key]
+    if not charts_shown():
+        return None  # a closed tab asks the worker nothing
     info = _load(client, model.path, model.name)
     if info is None:
         return None
@@ -137,6 +139,8 @@ def _two_epochs(client, run_dir, epochs, class_names) -> tuple[Side | None, Side
                 format_func=lambda n: replay.epoch_label(by_number[n]),
             )
         )
+    if not charts_shown():
+        return None, None  # a closed tab asks the worker nothing
     sides = []
     for number in picks:
         saved = by_number[number]
@@ -168,8 +172,6 @@ def _side_by_side(client: WorkerClient, left: Side, right: Side, sample) -> None
             "the same kind of images."
         )
         return
-    if not charts_shown():
-        return  # a closed tab asks the worker nothing
     with st.spinner("Running both models on the input…"):
         maps = [
             reported_errors(lambda s=side: client.feature_maps(s.path, sample.image))

@@ -5,6 +5,7 @@ tests/app_pages/test_page_inspect_compare.py."""
 from __future__ import annotations
 
 import numpy as np
+from streamlit.testing.v1 import AppTest
 
 from core.base.paths import BUNDLED_MODELS_DIR
 from core.jobs.inspection import ModelInfo
@@ -47,3 +48,31 @@ def test_the_tab_and_its_controls_are_in_the_link():
     params = {item.name: LINK.value(item, state) for item in LINK.fields}
     assert params["cmp"] == "epochs" and params["cmodel"] == "saved:my-model"
     assert (params["ca"], params["cb"], params["repoch"]) == (2, "auto", 5)
+
+
+def closed_tab():
+    import streamlit as st
+
+    from core.jobs.inspection import ModelInfo
+    from tests.inspect_helpers import MNIST_MODEL
+    from ui.inspect.compare import compare_and_replay
+    from ui.inspect.models import ModelChoice
+    from ui.widgets.tab_charts import in_tab
+
+    class NoWorker:
+        def __getattr__(self, name):
+            raise AssertionError(f"a closed tab asked the worker for {name}")
+
+    info = ModelInfo(str(MNIST_MODEL), "m", (28, 28, 1), 10, (), 0)
+    tabs = st.tabs(["Other", "Compare & replay"], key="tab", on_change="rerun")
+    with in_tab(tabs[1]):
+        choice = ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", {})
+        compare_and_replay(NoWorker(), choice, info, None, None, [str(i) for i in range(10)])
+
+
+def test_a_closed_tab_draws_its_controls_and_asks_the_worker_nothing():
+    app = AppTest.from_function(closed_tab).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox(key="inspect.compare_model").value == "bundled:fashion_mnist_cnn"
+    app.radio(key="inspect.compare_with").set_value("epochs").run()
+    assert not app.exception, [e.value for e in app.exception]
