@@ -19,11 +19,13 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ui.room import lecturer, student
 from ui.room.state import (
+    DRAWN,
     PAGE,
     ROOM_PARAM,
     STALE_LINK,
     forget_room,
     lecturer_code,
+    page_hash,
     room_store,
     show_message,
     student_code,
@@ -128,6 +130,7 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
         # the students' pages can start following before the lecturer's has run.
         lecturer.publish_now()
     st.session_state[PAGE] = navigation.url_path
+    st.session_state[DRAWN] = page_hash()  # the page the browser now shows (student.wiped)
     take_join_link(by_path)
     ask_slot = room_sidebar()
     above_the_page(by_path)

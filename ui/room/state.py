@@ -55,6 +55,9 @@ LAST_BEAT = "room.last_beat"
 PAGE = "room.page"  # url path of the page this session shows
 
 
+DRAWN = "room.drawn"  # script hash of the page the last full run drew (the browser's page)
+
+
 # (version, since when the page has drifted from it, followed again since)
 DRIFTS = "room.drifts"
 

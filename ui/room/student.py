@@ -29,6 +29,7 @@ from ui.room.state import (
     ANSWERS,
     APPLIED,
     APPLYING,
+    DRAWN,
     DRIFTS,
     FOLLOWER,
     FOLLOWING,
@@ -222,6 +223,18 @@ def redraw(pages: dict) -> None:
     st.rerun()
 
 
+def wiped() -> bool:
+    """Whether this poll runs under another page than the one the last full run drew.
+
+    The browser empties its page (all but what ``app.py`` draws: the follow bar) whenever
+    a run names another page than the one it shows. A poll the browser sent before a
+    follow's new page reached it names the page before; it runs once the follow's run
+    is over, and would leave the student's page blank until the next change.
+    """
+    drawn = st.session_state.get(DRAWN)
+    return in_fragment_run() and drawn is not None and page_hash() != drawn
+
+
 def heartbeat(code: str, *, force: bool = False) -> None:
     """Tell the store this page is open (every ``HEARTBEAT_SECONDS``, or now)."""
     session = st.session_state
@@ -236,6 +249,11 @@ def student_tick(pages: dict) -> None:
     code = student_code()
     if not code:
         return
+    if wiped():  # the browser has emptied the page: draw it again, now
+        state = room_store().read_room(code) if following() else None
+        if state is not None:
+            follow(state, pages)
+        redraw(pages)
     pulse = room_store().room_version(code)
     if pulse is None:
         forget_room(ROOM_GONE)

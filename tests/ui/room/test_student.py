@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.rooms import Question
@@ -194,3 +197,46 @@ def test_a_lost_switch_is_made_again_and_a_finished_run_settles_it():
     assert app.session_state["overrun"] == (None, True)
     assert app.session_state["settled"] == (4, False, True)
     assert app.session_state["drifted"] is False
+
+
+def title_of(run) -> list[str]:
+    return [
+        proto.body for _, kind, proto in run.elements if kind == "heading" and proto.tag == "h1"
+    ]
+
+
+@pytest.mark.slow
+def test_a_late_poll_naming_the_page_before_redraws_the_followed_page(rooms):
+    """The blank student page: a poll the browser sent before a follow's new page reached
+    it names the page before. The browser empties its page for a run of another page than
+    the one it shows, so that poll's run must draw the followed page again (it drew
+    nothing, and the page stayed blank below the follow bar until the next change)."""
+    from bench.follow_latency import PollingSession
+    from tests.browser_helpers import running_app
+
+    keys = rooms.create_room()
+    rooms.publish(keys.code, keys.token, page="kernel_playground", params={})
+
+    async def student(url: str) -> tuple[list[str], list[str], list[str]]:
+        session = PollingSession(url, fetch_media=False, timeout=120)
+        try:
+            joined = await session.open("", f"room={keys.code}")
+            while "Kernel Playground" not in title_of(joined):  # the join link's follow
+                joined = await session._rerun(fragment_id=next(iter(session.polls)))
+            before = session.page_hash
+            rooms.publish(keys.code, keys.token, page="convolution_arithmetic", params={})
+            poll = next(iter(session.polls))
+            followed = await session._rerun(fragment_id=poll)
+            assert session.page_hash != before
+            # The late poll: sent while the browser still showed the Kernel Playground.
+            late = await session._rerun(fragment_id=next(iter(session.polls)), page_hash=before)
+            calm = await session._rerun(fragment_id=next(iter(session.polls)))
+            return title_of(followed), title_of(late), title_of(calm)
+        finally:
+            await session.close()
+
+    with running_app() as server:
+        followed, late, calm = asyncio.run(student(server.url))
+    assert followed == ["Convolution Arithmetic"]
+    assert late == ["Convolution Arithmetic"]  # drawn again
+    assert calm == []  # a poll naming the page on screen draws nothing
