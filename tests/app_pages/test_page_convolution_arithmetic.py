@@ -14,6 +14,7 @@ from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.transposed import conv2d_transpose
 from tests.apptest_helpers import markdown_text, result_tables
+from ui.arithmetic.views import MATRIX_KEY
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "convolution_arithmetic.py")
 
@@ -257,8 +258,14 @@ def test_edited_cell_changes_the_result(page):
     assert result_tables(at)[0][0, 0] == 4 + 4  # the corner tap of the X kernel sees +4
 
 
+def open_matrix_view(at: AppTest) -> AppTest:
+    """Open "Convolution as a matrix" as a click does (its content runs only while open)."""
+    at.session_state[MATRIX_KEY] = True
+    return at
+
+
 def test_matrix_view_confirms_transpose_identities(page):
-    at = load_example(page, "ex1")
+    at = load_example(open_matrix_view(page), "ex1")
     text = markdown_text(at)
     assert ":green[:material/check_circle:] Cᵀ y equals stretching y" in text
     assert ":green[:material/check_circle:] It also equals Keras' Conv2DTranspose" in text
@@ -284,7 +291,7 @@ def test_single_output_position_needs_no_slider(page):
 
 
 def test_explicit_padding_1_matrix_view_is_checked_against_keras_same(page):
-    at = load_example(page, "ex4_padded")
+    at = load_example(open_matrix_view(page), "ex4_padded")
     assert "It also equals Keras' Conv2DTranspose with padding='same'" in markdown_text(at)
 
 

@@ -32,6 +32,9 @@ GUESS_LIMIT = 1e15
 AXIS_LABELS = ("Rows (height)", "Columns (width)")
 
 
+MATRIX_KEY = "arith.matrix_open"  # whether "Convolution as a matrix" is open
+
+
 def signature(*parts) -> str:
     """A short fingerprint of the numbers and options, so guesses reset when they change."""
     digest = hashlib.sha1()
@@ -362,8 +365,16 @@ def matrix_expander(
     halo: np.ndarray,
     breakdown: TransposedBreakdown | None,
 ) -> None:
-    """The convolution (or its transpose) as one matrix, for inputs of up to 36 cells."""
-    with st.expander("Convolution as a matrix (inputs up to 6×6)"):
+    """The convolution (or its transpose) as one matrix, for inputs of up to 36 cells.
+
+    Its content runs only while it is open (``MATRIX_KEY``): a first visit builds none of it.
+    """
+    expander = st.expander(
+        "Convolution as a matrix (inputs up to 6×6)", key=MATRIX_KEY, on_change="rerun"
+    )
+    if not expander.open:
+        return
+    with expander:
         forward_shape = output.shape if settings.transposed else image.shape
         cells = forward_shape[0] * forward_shape[1]
         if (

@@ -200,9 +200,14 @@ def matrix_script(image, kernel, transposed, border_mode):
     matrix_expander(image, kernel, output, settings=settings, halo=halo, breakdown=breakdown)
 
 
-def open_matrix(image, kernel=None, *, transposed=False, border_mode="constant") -> AppTest:
+def open_matrix(
+    image, kernel=None, *, transposed=False, border_mode="constant", is_open=True
+) -> AppTest:
+    from ui.arithmetic.views import MATRIX_KEY
+
     kernel = np.ones((2, 2)) if kernel is None else kernel
     at = AppTest.from_function(matrix_script, args=(image, kernel, transposed, border_mode))
+    at.session_state[MATRIX_KEY] = is_open  # as a click on the expander
     at.run(timeout=30)
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -213,6 +218,12 @@ def test_the_matrix_form_agrees_with_the_transposed_convolution():
     text = "\n".join(m.value for m in at.markdown)
     assert "one 4×9" in text
     assert text.count(verdict(True)) == 2 and verdict(False) not in text
+
+
+def test_the_closed_matrix_expander_builds_nothing():
+    at = open_matrix(np.arange(9.0).reshape(3, 3), is_open=False)
+    assert at.expander[0].label == "Convolution as a matrix (inputs up to 6×6)"
+    assert not at.markdown and not at.get("html") and not at.info
 
 
 def test_the_matrix_form_is_refused_for_large_inputs():
