@@ -315,6 +315,9 @@ def test_a_residual_model_shows_its_branches_in_every_section():
     assert any("lies in a branch (residual branch of block2_add)" in c.value for c in app.caption)
     # Pooling after the stem conv, and the summary says what each layer reads.
     assert "stem_conv (after ReLU)" in text
+    app.session_state["inspect.tab"] = TAB_NAMES[6]  # a closed tab builds no table: open it
+    app.run()
+    assert_clean(app)
     table = app.dataframe[-1].value
     assert table.set_index("layer").loc["block2_add", "inputs"] == "block2_bn2, block2_shortcut"
 

@@ -24,7 +24,7 @@ from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
 from ui.widgets.image_view import show_small_matrix
-from ui.widgets.tab_charts import plotly_chart
+from ui.widgets.tab_charts import charts_shown, plotly_chart
 
 MAX_FILTERS = 64
 
@@ -35,6 +35,19 @@ NO_MAPS = (
     "This model has no convolution, activation or pooling layers, so there are no feature "
     "maps to show: a dense network turns the whole image into numbers at once."
 )
+
+
+def seen() -> bool:
+    """Whether what is drawn now is seen: outside tabs, or in the open tab.
+
+    A closed tab's pictures and tables are left out, since the browser would load and draw
+    them for nobody on a first visit; its words and controls stay (widgets keep their
+    values), and opening the tab reruns the page with them.
+
+    >>> seen()
+    True
+    """
+    return charts_shown()
 
 
 def not_numbers(values: np.ndarray) -> bool:
@@ -240,8 +253,12 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         "A blur keeps the centre (low-pass); an edge detector is dark in the centre because a "
         f"flat patch gives no response (high-pass). Flat-image gain: {response.dc_gain:.3f}."
     )
-    with st.expander("Closest classic kernel of every filter"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    table = st.expander(
+        "Closest classic kernel of every filter", key="inspect.kernel_table", on_change="rerun"
+    )
+    with table:
+        if table.open is not False:  # folded: no table for the browser to build
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
         st.caption(
             "Cosine similarity compares shapes and ignores scale: 1 means the same "
             "pattern, 0 unrelated. Rotations (8 directions) and sign flips are allowed."
@@ -337,7 +354,8 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
                 continue
             tiles, _, description = views.map_tiles(values, shared=shared, limit_count=MAX_FILTERS)
             with st.expander(_map_title(info, layer, values), expanded=position == 0):
-                st.image(views.mosaic(tiles, columns=8), width="stretch")
+                if seen():
+                    st.image(views.mosaic(tiles, columns=8), width="stretch")
                 shown = (
                     "" if values.shape[2] <= MAX_FILTERS else f" First {MAX_FILTERS} maps shown."
                 )
@@ -485,7 +503,8 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
         rgb = views.colorize(values, limit=end, signed=signed)
         enlarged = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
         column.markdown(f"**{name}**")
-        column.image(enlarged, width=int(enlarged.shape[1]))
+        if seen():
+            column.image(enlarged, width=int(enlarged.shape[1]))
         scale_note = "blue < 0 < red" if signed else f"dark 0 → yellow {readable(end)}"
         column.caption(f"{values.shape[0]}×{values.shape[1]}, {note or 'colours'} {scale_note}")
     if pre is not None and activation == "ReLU":

@@ -13,7 +13,13 @@ from core.jobs.worker_client import WorkerClient
 from core.ops.receptive_field import input_region
 from ui.inspect import graph, views
 from ui.inspect.inputs import InputSample, TestSet
-from ui.inspect.layer_sections import NO_MAPS, forget_stale_choice, not_numbers, reported_errors
+from ui.inspect.layer_sections import (
+    NO_MAPS,
+    forget_stale_choice,
+    not_numbers,
+    reported_errors,
+    seen,
+)
 from ui.widgets.bar_list import show_bars
 from ui.widgets.tab_charts import plotly_chart
 
@@ -190,24 +196,25 @@ def receptive_field(info: ModelInfo, sample: InputSample, maps: FeatureMaps):
             "the largest branch decides it. The table follows that branch."
         )
     layer_of = {layer.name: layer for layer in info.layers}
-    right.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "layer": step.layer,
-                    "receptive field": _size(step.field),
-                    "jump": step.field.jump[0],
-                    "map size": f"{step.field.output_size[0]}×{step.field.output_size[1]}",
-                    "branch": graph.branch_note(layer_of[step.layer])
-                    if step.layer in layer_of
-                    else "",
-                    "note": _merge_note(step),
-                }
-                for step in steps
-            ]
-        ),
-        hide_index=True,
-    )
+    if seen():  # a closed tab's table is left out
+        right.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "layer": step.layer,
+                        "receptive field": _size(step.field),
+                        "jump": step.field.jump[0],
+                        "map size": f"{step.field.output_size[0]}×{step.field.output_size[1]}",
+                        "branch": graph.branch_note(layer_of[step.layer])
+                        if step.layer in layer_of
+                        else "",
+                        "note": _merge_note(step),
+                    }
+                    for step in steps
+                ]
+            ),
+            hide_index=True,
+        )
     right.caption(
         "Each k×k layer adds (k − 1) × jump pixels to the window; each stride or "
         "pooling multiplies the jump. At a merge the window is the union of its inputs' windows."
@@ -268,7 +275,8 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
         strict=True,
     ):
         column.markdown(f"**{title}**")
-        column.image(views.enlarge(rgb, 240), width="stretch")
+        if seen():  # a closed tab's pictures are left out
+            column.image(views.enlarge(rgb, 240), width="stretch")
     st.caption(
         f"Explaining **{class_names[class_index]}** (probability {cam.probability:.1%}; the "
         f"gradients are of its {cam.score}, the score before softmax). Saliency: how strongly "
@@ -300,7 +308,8 @@ def _saliency_alone(client, path, sample: InputSample, class_index: int, class_n
         strict=False,
     ):
         column.markdown(f"**{title}**")
-        column.image(views.enlarge(rgb, 240), width="stretch")
+        if seen():  # a closed tab's pictures are left out
+            column.image(views.enlarge(rgb, 240), width="stretch")
     pictures[2].info("No Grad-CAM: it weighs a layer's feature maps, and this model has none.")
     st.caption(
         f"Explaining **{class_names[class_index]}** (probability {saliency.probability:.1%}; "
@@ -405,7 +414,8 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
 
 def summary(info: ModelInfo, metadata: dict):
     """Layers, output shapes and parameters per layer; what the model was trained on."""
-    st.dataframe(pd.DataFrame(views.summary_rows(info)), hide_index=True)
+    if seen():  # a closed tab's table is left out
+        st.dataframe(pd.DataFrame(views.summary_rows(info)), hide_index=True)
     conv_params = sum(layer.params for layer in info.layers if layer.kind == "conv")
     st.markdown(
         f"**{info.total_params:,} parameters**, of which {conv_params:,} in convolution layers. "

@@ -191,6 +191,13 @@ def open_filters(client=None, info=None) -> AppTest:
     return at
 
 
+def open_kernel_table(at: AppTest) -> None:
+    """Unfold "Closest classic kernel of every filter", as a reader's click does (a rerun)."""
+    at.session_state["inspect.kernel_table"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def assert_grid_shows(at: AppTest, kept: dict, stack: np.ndarray) -> None:
     """The filter grid is the picture of exactly these kernels ``(count, kh, kw)``."""
     (image,) = elements_in(keyed_block(at, "inspect.filter_grid"), "image")
@@ -212,6 +219,8 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     np.testing.assert_allclose(
         printed_matrix(html_in(keyed_block(at, "inspect.filter_weights"))), SOBEL_X
     )
+    assert not at.dataframe  # folded away: no table for the browser to build
+    open_kernel_table(at)
     table = at.dataframe[0].value
     assert list(table["filter"]) == [0, 1, 2, 3]
     assert table.iloc[0].to_dict() == {
@@ -286,6 +295,7 @@ def test_the_composite_shows_colour_pictures_and_sums_the_channels():
     np.testing.assert_allclose(  # R + G + B
         printed_matrix(html_in(keyed_block(at, "inspect.filter_weights"))), SOBEL_X
     )
+    open_kernel_table(at)
     assert at.dataframe[0].value.iloc[1]["closest classic kernel"].startswith("Box")
 
 
@@ -639,6 +649,35 @@ def test_a_pool_that_keeps_the_size_does_not_claim_to_shrink_it():
     assert "both 8×8" in captions(at)[-1] and "keeps its size" in captions(at)[-1]
 
 
+def closed_tab_script(section, client, info, maps):
+    import streamlit as st
+
+    from ui.inspect import layer_sections
+    from ui.widgets.tab_charts import in_tab
+
+    tabs = st.tabs(["Other", "Section"], key="demo.tab", on_change="rerun")
+    with in_tab(tabs[1]):
+        if section == "pooling":
+            layer_sections.pooling(info, maps)
+        else:
+            layer_sections.feature_maps(client, "/models/small.keras", info, maps)
+
+
+@pytest.mark.parametrize("section", ["pooling", "feature_maps"])
+def test_a_closed_tab_keeps_its_words_and_controls_but_sends_no_pictures(section):
+    maps = feature_maps(edge_image())
+    args = (section, ArrayWorker(), model_info(), maps)
+    at = AppTest.from_function(closed_tab_script, args=args).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("image")  # nobody sees them: the browser need not load them
+    words = markdown_text(at) + " ".join(captions(at)) + " ".join(e.label for e in at.expander)
+    assert ("Before ReLU" if section == "pooling" else "conv (Conv2D") in words
+    assert at.number_input  # the controls stay, with their values
+    at.session_state["demo.tab"] = "Section"  # the reader opens the tab: a rerun
+    at.run()
+    assert at.get("image")
+
+
 def test_a_pooling_layer_whose_input_is_not_shown_says_so():
     maps = feature_maps(edge_image())
     del maps.maps["conv"]
@@ -662,4 +701,5 @@ def test_the_filters_section_with_the_real_worker_and_a_bundled_model():
     at.run()
     assert not at.exception and not at.error
     assert markdown_text(at).startswith("Layer **conv2d** has 32 filters of 3×3×1 weights.")
+    open_kernel_table(at)
     assert len(at.dataframe[0].value) == 32
