@@ -37,6 +37,15 @@ SOURCES = ("bundled", "saved")
 
 MAX_MAPS = 16  # channels drawn per side
 
+
+MAPS_WIDTH = 360  # pixels on screen: two sides fit a projector at 150 %
+
+
+PICTURE_WIDTH = 260
+
+
+LABELLED = 0.005  # bars below half a percent go unlabelled (the pointer still tells)
+
 SIDE_COLORS = ("#4c78a8", "#ff7f0e")
 
 
@@ -206,7 +215,7 @@ def probabilities_figure(left: Side, right: Side, p_left, p_right) -> go.Figure:
                 orientation="h",
                 name=side.label,
                 marker_color=color,
-                text=[f"{p:.1%}" for p in values[:count]],
+                text=[f"{p:.1%}" if p >= LABELLED else "" for p in values[:count]],
                 textposition="outside",
                 cliponaxis=False,
                 customdata=list(side.class_names[:count]),
@@ -217,7 +226,7 @@ def probabilities_figure(left: Side, right: Side, p_left, p_right) -> go.Figure:
     fig.update_xaxes(**probability_axis())
     fig.update_layout(
         barmode="group",
-        height=60 + 44 * len(names),
+        height=70 + 34 * len(names),
         margin=dict(l=0, r=56, t=10, b=30),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
     )
@@ -251,7 +260,7 @@ def _matching_maps(left: Side, right: Side, maps) -> None:
             continue
         tiles, _, scale = views.map_tiles(values, shared=True, limit_count=MAX_MAPS)
         column.markdown(f"{side.label} · **{layer}** · {values.shape[2]} maps")
-        column.image(views.mosaic(tiles, columns=4), width="stretch")
+        column.image(views.mosaic(tiles, columns=4), width=MAPS_WIDTH)
         shown = (
             f" The first {MAX_MAPS} of {values.shape[2]} maps."
             if values.shape[2] > MAX_MAPS
@@ -281,7 +290,9 @@ def _grad_cams(client: WorkerClient, left: Side, right: Side, sample, maps) -> N
         cam = reported_errors(lambda s=side: client.grad_cam(s.path, sample.image, class_index))
         if cam is None:
             continue
-        column.image(views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width="stretch")
+        column.image(
+            views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width=PICTURE_WIDTH
+        )
         column.caption(
             f"{side.label}: evidence for **{side.class_names[class_index]}** at {cam.layer} "
             f"(probability {cam.probability:.1%}), scaled to 0–1, hot = more."

@@ -40,6 +40,9 @@ PLAY_SECONDS = 0.8  # per epoch while playing
 MAX_FILTER_TILES = 32
 
 
+PICTURE_WIDTH = 260  # pixels on screen for each of the three pictures
+
+
 def no_epochs_message(run_dir) -> str:
     """Why there is nothing to replay: no run, or a run without kept epochs."""
     return NEEDS_RUN if run_dir is None else NO_EPOCHS
@@ -117,7 +120,7 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
         f"**{epoch_label(saved)}** — predicts **{name}** ({maps.probabilities[predicted]:.1%})"
     )
     left, middle, right = st.columns(3)
-    left.image(filter_mosaic(filters.kernels), width="stretch")
+    left.image(filter_mosaic(filters.kernels), width=PICTURE_WIDTH)
     limit = float(np.abs(filters.kernels).max())
     left.caption(
         f"The first layer's filters ({filters.layer}), blue < 0 < red, one scale "
@@ -129,7 +132,7 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
         signed = bool(plane.min() < 0)
         top = float(np.abs(plane).max()) or 1.0
         middle.image(
-            views.enlarge(views.colorize(plane, limit=top, signed=signed), 240), width="stretch"
+            views.enlarge(views.colorize(plane, limit=top, signed=signed), 240), width=PICTURE_WIDTH
         )
         middle.caption(
             f"{layer}, channel {channel}: "
@@ -137,7 +140,9 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
             + f"up to {readable(top)}."
         )
     if cam is not None:
-        right.image(views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width="stretch")
+        right.image(
+            views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width=PICTURE_WIDTH
+        )
         right.caption(f"Grad-CAM for {name} at {cam.layer}, scaled to 0–1, hot = more.")
 
 

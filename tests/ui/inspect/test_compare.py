@@ -34,6 +34,7 @@ def test_both_probabilities_share_one_axis_as_two_named_series():
     assert list(figure.data[1].y) == ["cat", "dog"]  # one set of rows for both
     assert list(figure.data[1].customdata) == ["kitten", "puppy"]  # its own names on hover
     assert list(figure.data[1].text) == ["25.0%", "75.0%"]
+    assert list(figure.data[0].text) == ["90.0%", "10.0%"]
     assert figure.layout.barmode == "group" and tuple(figure.layout.xaxis.range) == (0, 1)
 
 
@@ -76,3 +77,9 @@ def test_a_closed_tab_draws_its_controls_and_asks_the_worker_nothing():
     assert app.selectbox(key="inspect.compare_model").value == "bundled:fashion_mnist_cnn"
     app.radio(key="inspect.compare_with").set_value("epochs").run()
     assert not app.exception, [e.value for e in app.exception]
+
+
+def test_bars_below_half_a_percent_go_unlabelled():
+    left, right = side("a", ["cat", "dog"]), side("b", ["cat", "dog"])
+    figure = probabilities_figure(left, right, np.array([0.004, 0.996]), np.array([0.5, 0.5]))
+    assert list(figure.data[0].text) == ["", "99.6%"]
