@@ -113,8 +113,12 @@ elif job.status().is_live:
 else:
     show_evaluation(job)
     save_controls(job)
-with st.expander("Models folder: rename, delete, download, upload"):
-    model_store_manager()
+folder = st.expander(
+    "Models folder: rename, delete, download, upload", key="train.models_open", on_change="rerun"
+)
+if folder.open is not False:  # folded: nothing to list, read or send to the browser
+    with folder:
+        model_store_manager()
 
 # -- 5. MLP vs CNN ---------------------------------------------------------------------------
 st.header("5 · MLP vs CNN", divider="gray")

@@ -240,6 +240,7 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     assert (isolated_folders / "models" / "tiny lenet.keras").is_file()
 
     # The models folder: the saved model is listed, renamed, offered for download, deleted.
+    open_models_folder(at)
     assert at.selectbox(key="train.store_pick").options == ["tiny lenet"]
     at.text_input(key="train.store_new_name").set_value("lenet 1")
     at.button(key="train.store_rename").click().run()
@@ -367,8 +368,28 @@ def test_an_unusable_zip_is_an_error_message(name, content, message):
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 
 
+def open_models_folder(at: AppTest) -> None:
+    """Unfold "Models folder", as a reader's click does (a rerun)."""
+    at.session_state["train.models_open"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_folded_models_folder_lists_nothing_until_it_opens():
+    def uploaders(at: AppTest) -> list[str]:
+        return [u.proto.id.rsplit("-", 1)[-1] for u in at.get("file_uploader")]
+
+    at = open_page()
+    assert not any(c.value.startswith("Models folder:") for c in at.caption)
+    assert "train.store_upload" not in uploaders(at)
+    open_models_folder(at)
+    assert any(c.value.startswith("Models folder:") for c in at.caption)
+    assert "train.store_upload" in uploaders(at)
+
+
 def test_a_file_that_is_not_a_keras_model_is_refused_on_upload():
     at = open_page()
+    open_models_folder(at)
     at.file_uploader(key="train.store_upload").set_value(
         ("fake.keras", b"not a zip at all", "application/octet-stream")
     )

@@ -166,6 +166,7 @@ def test_a_full_disk_when_saving_says_so_and_what_to_do(run_dir, folders, monkey
         earlier = (store / "earlier.keras").read_bytes()
         filler = fill(disk)
         at = open_page(run=run_dir.name)
+        at.session_state["train.models_open"] = True  # the models folder, unfolded
         at.text_input(key="train.save_name").set_value("digits")
         at.button(key="train.save").click().run()
         assert_no_exception(at)
