@@ -40,6 +40,8 @@ def keep_epoch(model, run_dir: str | os.PathLike, record: dict) -> bool:
     target = folder / epoch_file_name(epoch)
     try:
         folder.mkdir(exist_ok=True)
+        for leftover in folder.glob(".*"):  # a save cut short by a killed worker
+            leftover.unlink(missing_ok=True)
         full = folder / f".full-{epoch_file_name(epoch)}"
         try:
             model.save(full)

@@ -76,6 +76,9 @@ def test_a_long_run_keeps_a_bounded_spread_of_epochs(tmp_path, monkeypatch):
     keras = import_keras()
     model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3)])
     monkeypatch.setattr(epoch_archive, "MAX_KEPT_EPOCHS", 4)
+    (tmp_path / run_epochs.EPOCHS_DIR).mkdir()
+    leftover = tmp_path / run_epochs.EPOCHS_DIR / ".full-epoch-0007.keras"
+    leftover.write_bytes(b"half a model")  # a worker killed while saving, in an earlier try
     for epoch in range(1, 10):
         assert epoch_archive.keep_epoch(model, tmp_path, {"epoch": epoch, "loss": 1.0 / epoch})
     expected: list[int] = []
@@ -85,6 +88,7 @@ def test_a_long_run_keeps_a_bounded_spread_of_epochs(tmp_path, monkeypatch):
     assert kept == expected and kept[0] == 1 and kept[-1] == 9
     files = sorted((tmp_path / run_epochs.EPOCHS_DIR).glob("*.keras"))
     assert [path.name for path in files] == [run_epochs.epoch_file_name(e) for e in kept]
+    assert not leftover.exists()
 
 
 def test_an_epoch_that_cannot_be_written_is_skipped_not_raised(tmp_path):
