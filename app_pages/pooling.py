@@ -14,7 +14,13 @@ from core.ops.pooling import max_pool_argmax, pool2d, pool2d_gradient
 from ui.pooling.controls import matrix_input, pool_controls
 from ui.pooling.link import LINK, TAB_NAMES
 from ui.pooling.steps import show_pool_step
-from ui.pooling.views import global_pooling_lesson, repeated_pooling_lesson, translation_lesson
+from ui.pooling.views import (
+    LESSON_KEYS,
+    global_pooling_lesson,
+    repeated_pooling_lesson,
+    translation_lesson,
+)
+from ui.widgets.closed_tabs import is_open, keep
 from ui.widgets.matrix_view import show_result
 from ui.widgets.presentation import main_picture
 from ui.widgets.window_steps import step_through_outputs, stride_problem
@@ -29,9 +35,9 @@ LINK.start()  # a shared link sets every control; the address follows every chan
 main_picture(
     ".st-key-pool-stepper-first", fit=(".st-key-pool-view-input", ".st-key-pool-view-output")
 )
-# Keyed so the open tab is in the link; every tab still runs (the last one needs the first)
-# and keeps its controls, but a closed lesson tab draws none of its pictures and numbers
-# (opening it reruns the page): a first visit builds one tab, not four.
+# Keyed so the open tab is in the link. The first tab always runs (the last one needs it);
+# a closed lesson tab draws nothing, its controls keep their values, and opening it reruns
+# the page: a first visit builds one tab, not four.
 matrix_tab, image_tab, shift_tab, global_tab = st.tabs(TAB_NAMES, key="pool.tab", on_change="rerun")
 
 with matrix_tab:
@@ -100,23 +106,30 @@ with matrix_tab:
         show_result(pooled)
 
 with image_tab:
-    if image_tab.open is not False:
+    if is_open(image_tab):
         st.markdown(
             "Each 2×2 max pooling with stride 2 halves the height and the width: a quarter of "
             "the values survive. Three poolings leave one value in 64, yet the strong responses "
             "are still there."
         )
-    repeated_pooling_lesson(shown=image_tab.open is not False)
+        repeated_pooling_lesson()
+    else:
+        keep(LESSON_KEYS["image"])
 
 with shift_tab:
-    if shift_tab.open is not False:
+    if is_open(shift_tab):
         st.markdown(
             "Move the input a few pixels. A stride-1 convolution map moves with it, so compared "
             "cell by cell it changes a lot. After max pooling, a strong response that stays "
             "inside its window gives the same maximum: the pooled map changes much less."
         )
-    translation_lesson(shown=shift_tab.open is not False)
+        translation_lesson()
+    else:
+        keep(LESSON_KEYS["shift"])
 
 with global_tab:
-    global_pooling_lesson(None if problem else image, shown=global_tab.open is not False)
+    if is_open(global_tab):
+        global_pooling_lesson(None if problem else image)
+    else:
+        keep(LESSON_KEYS["global"])
 LINK.finish()  # names linked values the page could not use; keeps the address current

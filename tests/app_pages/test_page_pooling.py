@@ -121,10 +121,15 @@ def test_window_larger_than_input_message_says_what_to_change(page):
     assert "does not fit in the 4×4 input" in message and "padding 'same'" in message
 
 
-def test_closed_lesson_tabs_draw_only_their_controls(page):
+def test_closed_lesson_tabs_draw_nothing_and_keep_their_controls_values(page):
     assert not page.metric and not page.get("image") and not page.dataframe
-    assert page.slider(key="pool.shift.px").value == 1  # the closed tabs' controls stay
-    assert page.selectbox(key="pool.global.photo").value == "chelsea.png"
+    assert [s.key for s in page.slider] == ["pool.stepper.step"]
+    at = open_tab(page, 2)
+    at.slider(key="pool.shift.px").set_value(3).run()
+    at = open_tab(open_tab(at, 0), 3)  # two runs that do not draw the shift lesson
+    at = open_tab(at, 2)
+    assert at.slider(key="pool.shift.px").value == 3
+    assert dict(at.query_params)["shift"] == "3"
 
 
 def test_image_tab_pools_three_times_and_prints_sizes(page):

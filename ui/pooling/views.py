@@ -91,8 +91,18 @@ LESSON_DEFAULTS = {
 """The lessons' sliders start here (kept in session state, where a link can set them)."""
 
 
-def repeated_pooling_lesson(*, shown: bool = True) -> None:
-    """Pool a photo up to three times; ``shown=False`` (its tab is closed): the controls only."""
+LESSON_KEYS = {
+    "image": tuple(
+        f"pool.img.{name}" for name in ("photo", "kind", "kernel", "times", "size", "method")
+    ),
+    "shift": tuple(f"pool.shift.{name}" for name in ("photo", "kind", "kernel", "px", "size")),
+    "global": ("pool.global.photo",),
+}
+"""The controls of each lesson tab, kept while the tab is closed and not drawn."""
+
+
+def repeated_pooling_lesson() -> None:
+    """Pool a photo up to three times, at true relative size."""
     for key in ("pool.img.times", "pool.img.size"):
         st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.img")
@@ -119,8 +129,6 @@ def repeated_pooling_lesson(*, shown: bool = True) -> None:
         horizontal=True,
         help="Max keeps the strongest value of each window, average the mean.",
     )
-    if not shown:
-        return
     try:
         maps = pool_repeatedly(values, times, pool_size=size, method=method)
     except ValueError as error:
@@ -154,12 +162,8 @@ def side_by_side(pictures: list[np.ndarray], *, scale: int, gap: int = 16) -> np
     return canvas
 
 
-def translation_lesson(*, shown: bool = True) -> None:
-    """The shift lesson; ``shown=False`` (its tab is closed) draws its controls only.
-
-    Pictures, numbers and a Plotly chart in a closed tab would still cost the browser its
-    time on a first visit; opening the tab reruns the page and draws them.
-    """
+def translation_lesson() -> None:
+    """The shift lesson: convolution and max-pooled maps before and after a shift."""
     for key in ("pool.shift.px", "pool.shift.size"):
         st.session_state.setdefault(key, LESSON_DEFAULTS[key])
     pixels, kernel, description = image_source("pool.shift")
@@ -179,8 +183,6 @@ def translation_lesson(*, shown: bool = True) -> None:
         key="pool.shift.size",
         help="Larger windows hide larger shifts.",
     )
-    if not shown:
-        return
     studies = {
         s: translation_study(pixels, kernel, s, pool_size=size) for s in range(MAX_SHIFT + 1)
     }
@@ -238,8 +240,8 @@ def _change_chart(studies: list) -> None:
     st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
 
 
-def global_pooling_lesson(matrix: np.ndarray | None, *, shown: bool = True) -> None:
-    """One number per channel; ``shown=False`` (its tab is closed): the photo picker only."""
+def global_pooling_lesson(matrix: np.ndarray | None) -> None:
+    """Global pooling: one number per channel of a photo (and of the small matrix)."""
     a, _ = st.columns(2)
     names = photo_names()
     st.session_state.setdefault("pool.global.photo", "chelsea.png")
@@ -249,8 +251,6 @@ def global_pooling_lesson(matrix: np.ndarray | None, *, shown: bool = True) -> N
         key="pool.global.photo",
         help="A sample photo; its colour channels and four feature maps are pooled globally.",
     )
-    if not shown:
-        return
     pixels = photo(name)
     st.markdown(
         "Global pooling is pooling with one window as large as the whole map: each channel "

@@ -35,11 +35,18 @@ def test_the_open_tab_and_the_lessons_round_trip():
     at.session_state["pool.tab"] = "Translation invariance"
     at.run()
     at.slider(key="pool.shift.px").set_value(3).run()
+    at.session_state["pool.tab"] = "Pooling a photo"  # a closed tab draws nothing: open it
+    at.run()
     at.selectbox(key="pool.img.photo").set_value("coins.png").run()
     at.slider(key="pool.img.times").set_value(2).run()
+    at.session_state["pool.tab"] = "Global pooling"
+    at.run()
     at.selectbox(key="pool.global.photo").set_value("brick.png").run()
+    at.session_state["pool.tab"] = "Translation invariance"
+    at.run()  # the other lessons closed again: their values stay in the address
     params = dict(at.query_params)
     assert params["tab"] == "shift" and params["shift"] == "3" and params["times"] == "2"
+    assert params["imgphoto"] == "coins.png" and params["globalphoto"] == "brick.png"
     again = reopened(PAGE, at, LINK)
     assert again.session_state["pool.tab"] == "Translation invariance"
 

@@ -49,8 +49,6 @@ def lesson_script(lesson, matrix):
         views.repeated_pooling_lesson()
     elif lesson == "translation":
         views.translation_lesson()
-    elif lesson == "translation, tab closed":
-        views.translation_lesson(shown=False)
     else:
         views.global_pooling_lesson(matrix)
 
@@ -102,15 +100,10 @@ def test_translation_shows_pooling_changing_less_than_convolution():
     ]
 
 
-def test_a_closed_translation_tab_keeps_its_controls_and_draws_nothing_else():
-    shown, closed = open_lesson("translation"), open_lesson("translation, tab closed")
-    assert len(shown.get("plotly_chart")) == 1 and len(closed.get("plotly_chart")) == 0
-    assert len(shown.metric) == 3 and not closed.metric
-    assert len(shown.get("image")) == 4 and not closed.get("image") and not closed.markdown
-    for at in (shown, closed):
-        at.slider(key="pool.shift.px").set_value(2).run()
-    assert closed.slider(key="pool.shift.px").value == 2
-    assert [s.key for s in closed.slider] == [s.key for s in shown.slider]
+def test_the_translation_lesson_draws_its_chart_pictures_and_numbers():
+    at = open_lesson("translation")
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 4
+    assert len(at.metric) == 3
 
 
 @pytest.mark.parametrize("matrix", [None, np.array([[1.0, 32.0], [0.0, 4.0]])])
