@@ -8,6 +8,9 @@ the picture readable instead of high-frequency noise that only this network resp
   so no pattern can rely on exact pixel positions;
 - smoothness: a total-variation penalty (the summed differences of neighbouring pixels).
 
+It climbs a leaky version of the channel's ReLU (`climbing_source`): a unit that is off on
+the starting noise has no gradient through the ReLU itself.
+
 Each step's two gradients are scaled to a mean magnitude of one before they are combined,
 so `step_size` is in pixel units (the input is [0, 1]) and `smoothness` is a plain ratio,
 whatever the layer's scale. Pixels are clipped to [0, 1] after every step. The search is
@@ -29,6 +32,7 @@ from core.jobs.inspection import (
     FEATURE_TIME_BUDGET,
     FeatureVisualisation,
     LayerInfo,
+    ModelInfo,
     nan_weights_message,
 )
 
@@ -36,6 +40,7 @@ STEPS = 160
 STEP_SIZE = 0.04
 JITTER = 2
 SMOOTHNESS = 0.3
+LEAK = 0.1  # slope below zero of the ReLU the climb uses (`climbing_source`)
 CHECK_EVERY = 8  # steps between scoring the image without jitter (for the best so far)
 
 
@@ -81,20 +86,62 @@ def check_channel(layer: LayerInfo, channel) -> int:
     return channel
 
 
-def make_ascent(keras, model, layer: str, input_shape):
-    """Compiled `(image batch, shift, channel) → (next image, objective)` for one layer.
+def climbing_source(info: ModelInfo, layer: str) -> tuple[str, str]:
+    """Which map the ascent climbs for a channel of `layer`: `(layer name, "before"|"output")`.
 
-    One function per layer and model (the channel is an argument, so changing it reuses the
+    A ReLU unit that is off everywhere on the starting noise has no gradient, so the climb
+    would never start: it climbs a leaky ReLU (slope `LEAK` below zero) of the values
+    before the non-linearity instead, of the layer itself or, through pooling (channel by
+    channel), of the layer that feeds it. What is reported is still the layer's own output.
+
+    >>> layers = (LayerInfo("c", "Conv2D", "conv", (8, 8, 4), 40, activation="relu"),
+    ...           LayerInfo("p", "MaxPooling2D", "pooling", (4, 4, 4), 0, inbound=("c",)))
+    >>> info = ModelInfo("m", "m", (8, 8, 1), 2, layers, 40)
+    >>> climbing_source(info, "p"), climbing_source(info, "c")
+    (('c', 'before'), ('c', 'before'))
+    """
+    source = info.layer(layer)
+    # A model called more than once lists a layer's inbound layer once per call.
+    while source.kind == "pooling" and len(set(source.inbound)) == 1:
+        source = info.layer(source.inbound[0])
+    plain_conv = source.class_name in ("Conv2D", "Convolution2D")  # one kernel, one bias
+    fused = plain_conv and source.activation not in (None, "linear")
+    if fused or source.kind == "activation":
+        return source.name, "before"
+    return layer, "output"
+
+
+def make_ascent(keras, model, info: ModelInfo, layer: str):
+    """Compiled `(image batch, shift, channel, step size, smoothness) → (next image,
+    objective)` for one layer, and `(image batch, channel) → the channel's mean output`.
+
+    One pair per layer and model (the channel is an argument, so changing it reuses the
     trace); the caller keeps it (`Worker` caches it per model).
     """
     import tensorflow as tf
 
     layer_model = keras.Model(model.inputs[0], model.get_layer(layer).output)
-    shape = (1, *input_shape)
+    shape = (1, *info.input_shape)
+    source, where = climbing_source(info, layer)
+    source_layer = model.get_layer(source)
+    tensor = source_layer.input if where == "before" else source_layer.output
+    source_model = keras.Model(model.inputs[0], tensor)
+    fused = info.layer(source).kind == "conv" and where == "before"
 
     def channel_mean(images, channel):
         maps = layer_model(images, training=False)
         return tf.reduce_mean(tf.gather(maps, channel, axis=-1))
+
+    def climbed_mean(images, channel):
+        values = source_model(images, training=False)
+        if fused:  # the conv's own arithmetic without its activation
+            values = source_layer.convolution_op(values, source_layer.kernel)
+            if source_layer.use_bias:
+                values = values + source_layer.bias
+        values = tf.gather(values, channel, axis=-1)
+        if where == "before":  # off units still pull upwards, ten times weaker
+            values = tf.nn.leaky_relu(values, alpha=LEAK)
+        return tf.reduce_mean(values)
 
     @tf.function(
         input_signature=[
@@ -108,7 +155,7 @@ def make_ascent(keras, model, layer: str, input_shape):
     def ascend(image, shift, channel, step_size, smoothness):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(image)
-            objective = channel_mean(tf.roll(image, shift, axis=[1, 2]), channel)
+            objective = climbed_mean(tf.roll(image, shift, axis=[1, 2]), channel)
             roughness = tf.reduce_sum(tf.image.total_variation(image))
         rise = tape.gradient(objective, image)
         smooth = tape.gradient(roughness, image)
@@ -159,7 +206,7 @@ def visualise(
     import tensorflow as tf
 
     if layer not in cache:
-        cache[layer] = make_ascent(entry.keras, entry.model, layer, info.input_shape)
+        cache[layer] = make_ascent(entry.keras, entry.model, info, layer)
     ascend, score = cache[layer]
     channel_tensor = tf.constant(channel, tf.int32)
     image = tf.constant(starting_noise(info.input_shape, seed)[np.newaxis])

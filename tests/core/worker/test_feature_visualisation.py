@@ -3,6 +3,11 @@ through a real worker on the bundled MNIST model (the slow ones), and its numpy 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,7 +19,22 @@ from core.worker.feature_visualisation import (
     jitter_shifts,
     starting_noise,
 )
+from tests.conftest import ROOT
 from tests.inspect_helpers import MNIST_MODEL
+
+_OFF_ON_GREY = r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, keras
+from keras import layers
+inputs = keras.Input((8, 8, 1))
+x = layers.Conv2D(1, 3, activation="relu", name="checks")(inputs)
+x = layers.MaxPooling2D(2, name="pool")(x)
+model = keras.Model(inputs, layers.Dense(2, activation="softmax")(layers.Flatten()(x)))
+checkerboard = np.where(np.indices((3, 3)).sum(axis=0) % 2 == 0, 1.0, -1.0)
+model.get_layer("checks").set_weights([checkerboard.reshape(3, 3, 1, 1), np.array([-1.0])])
+model.save(os.path.join(sys.argv[1], "checks.keras"))
+"""
 
 
 def test_starting_noise_is_faint_grey_in_range_and_seeded():
@@ -73,6 +93,19 @@ def test_result_excites_the_channel_more_than_noise_and_the_mean_test_image(
     assert result.activation > 3 * max(on_mean, 0.01)
     assert result.activation > best_real  # more than any of 20 real digits, too
     assert not result.stopped_early and result.steps == STEPS
+
+
+@pytest.mark.slow
+def test_a_channel_off_everywhere_on_the_noise_still_climbs(client):
+    # A checkerboard filter with bias -1 gives 0.5 - 1 < 0 on grey: ReLU off, no gradient
+    # through it. The climb uses a leaky ReLU before it, through the pooling too; a
+    # checkerboard of 0 and 1 would give 5 - 1 = 4.
+    folder = Path(tempfile.mkdtemp(prefix="convscope-checks-"))
+    subprocess.run([sys.executable, "-c", _OFF_ON_GREY, str(folder)], check=True, cwd=ROOT)
+    for layer in ("checks", "pool"):
+        result = client.feature_visualisation(folder / "checks.keras", layer, 0)
+        assert result.start_activation == 0.0
+        assert result.activation > 1.0
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ def chosen_script(state, info):
 )
 def test_the_unit_follows_the_top_9_picks_and_falls_back_to_their_defaults(state, expected):
     at = AppTest.from_function(chosen_script, args=(state, _info()))
-    at.run()
+    at.run(timeout=60)  # the first run imports the page's modules
     assert not at.exception
     assert at.markdown[0].value == repr(expected)
 
