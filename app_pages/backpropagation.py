@@ -40,6 +40,7 @@ from ui.backpropagation.steps import (
     weight_position,
 )
 from ui.backpropagation.transposed import show_transposed_comparison
+from ui.widgets.closed_tabs import is_open, keep
 from ui.widgets.presentation import main_picture
 from ui.widgets.stepper import step_through
 
@@ -93,57 +94,58 @@ else:
 steps = conv2d_backward_steps(inputs, kernel, gradient, **settings.options())
 
 # ---------------------------------------------------------------- the three gradients
-# A closed tab keeps its controls (their values stay in the link) but draws none of its
-# numbers: opening it reruns the page (a first visit builds one tab, not four).
+# Only the open tab draws anything (opening another reruns the page); the closed tabs'
+# controls keep their values: a first visit builds one tab, not four.
 tabs = st.tabs(TAB_NAMES, key="backprop.tab", on_change="rerun")
-weights_open, bias_open, input_open, descent_open = (tab.open is not False for tab in tabs)
 with tabs[0]:
-    if weights_open:
+    if is_open(tabs[0]):
         st.markdown(
             "**∂L/∂W = X ⋆ ∂L/∂Y**: the input cross-correlated with the output gradient. Step "
             "through the weights to see which input cells each one met."
         )
         show_zeros(steps)
-    step_through(
-        "backprop.w_stepper",
-        kernel.size,
-        lambda step: show_weight_step(steps, step) if weights_open else None,
-        label="Weight",
-        help="Drag to pick a weight of the kernel (reading order).",
-        format_step=lambda step: (
-            f"Weight {weight_position(steps, step)}, {step + 1} of {kernel.size}"
-        ),
-    )
+        step_through(
+            "backprop.w_stepper",
+            kernel.size,
+            lambda step: show_weight_step(steps, step),
+            label="Weight",
+            help="Drag to pick a weight of the kernel (reading order).",
+            format_step=lambda step: (
+                f"Weight {weight_position(steps, step)}, {step + 1} of {kernel.size}"
+            ),
+        )
+    else:
+        keep(["backprop.w_stepper.step"])
 with tabs[1]:
-    if bias_open:
+    if is_open(tabs[1]):
         show_bias_gradient(steps)
 with tabs[2]:
-    if input_open:
+    if is_open(tabs[2]):
         st.markdown(
             "**∂L/∂X**: every output sends its gradient back through the window it came from, "
             "times the weights. Step through the outputs and watch the stamps add up."
         )
-    step_through(
-        "backprop.x_stepper",
-        steps.geometry.num_steps,
-        lambda step: show_input_step(steps, step) if input_open else None,
-        label="Output position",
-        help="Drag to pick the output whose gradient goes back (reading order).",
-        format_step=lambda step: (
-            f"Output {steps.geometry.position(step)}, {step + 1} of {steps.geometry.num_steps}"
-        ),
-    )
-    if input_open:
+        step_through(
+            "backprop.x_stepper",
+            steps.geometry.num_steps,
+            lambda step: show_input_step(steps, step),
+            label="Output position",
+            help="Drag to pick the output whose gradient goes back (reading order).",
+            format_step=lambda step: (
+                f"Output {steps.geometry.position(step)}, {step + 1} of {steps.geometry.num_steps}"
+            ),
+        )
         st.subheader("The same numbers as a transposed convolution")
         show_transposed_comparison(steps)
+    else:
+        keep(["backprop.x_stepper.step"])
 with tabs[3]:
-    if descent_open:
+    if is_open(tabs[3]):
         st.markdown(
             "Move every weight a little **against** its gradient: W′ = W − η ∂L/∂W and "
             "b′ = b − η ∂L/∂b. For a small enough learning rate η the loss goes down."
         )
-    learning_rate = learning_rate_input()
-    if descent_open:
+        learning_rate = learning_rate_input()
         step = descent_step(
             inputs,
             kernel,
@@ -154,4 +156,6 @@ with tabs[3]:
             **settings.options(),
         )
         show_descent_step(step, learning_rate)
+    else:
+        keep(["backprop.lr"])
 LINK.finish()  # names linked values the page could not use; keeps the address current

@@ -67,14 +67,19 @@ def check_against_core(at: AppTest, inputs, kernel, gradient, **options) -> None
     assert f"= **{expected.bias_gradient:.3g}**" in shown["bias_text"]
 
 
-def test_a_closed_tab_draws_none_of_its_numbers(page):
-    """A first visit builds the open tab only; the closed tabs keep their controls."""
+def test_a_closed_tab_draws_nothing_and_its_controls_keep_their_values(page):
+    """A first visit builds the open tab only; a closed tab's controls keep their values."""
     titles = set(all_tables(page))
     assert "Those input cells" in titles  # the weights tab, open
     assert not {"∂L/∂X, scattered back through the windows", "W (now)"} & titles
     assert not page.metric
-    assert page.number_input(key="backprop.lr").value == 0.01  # the descent tab's control
-    assert page.slider(key="backprop.x_stepper.step").value == 0
+    assert [s.key for s in page.slider] == ["backprop.w_stepper.step"]
+    at = open_tab(page, 3)
+    at.number_input(key="backprop.lr").set_value(0.05).run()
+    at = open_tab(open_tab(at, 0), 1)  # two runs that do not draw the descent tab
+    assert "backprop.lr" not in [n.key for n in at.number_input]
+    assert dict(at.query_params)["lr"] == "0.05"
+    assert open_tab(at, 3).number_input(key="backprop.lr").value == 0.05
 
 
 @pytest.fixture()
@@ -162,8 +167,9 @@ def test_the_steppers_walk_the_weights_and_the_outputs(page):
     page.button(key="backprop.w_stepper.forward").click()
     at = rerun(page)
     assert "**∂L/∂W[0, 1]**" in markdown_text(at)
-    at.button(key="backprop.x_stepper.last").click()
     at = open_tab(at, 2)
+    at.button(key="backprop.x_stepper.last").click()
+    at = rerun(at)
     assert "**Output (2, 2)** has gradient **1**." in markdown_text(at)
     expected = conv2d_backward(EXAMPLE.image, EXAMPLE.kernel, GRADIENT_PATTERN)
     assert close_to(all_tables(at)["∂L/∂X after 9 of 9 outputs"], expected.input_gradient)
