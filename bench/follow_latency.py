@@ -24,10 +24,14 @@ showed within ``TIMEOUT_S`` (lost follows), and, side by side, when the store he
 change and when the lecturer's own page showed the same page change (a loaded machine
 slows every page; what following adds is the difference).
 
-The follow path it measures: the end of the lecturer's run (or the lecturer's polling
-fragment, for a change inside a page's fragment) publishes to the store; each student's
-polling fragment (``STUDENT_POLL_SECONDS``) reads the room's version, and on a change
-switches the student's page to the lecturer's page and link, one full run.
+The follow path it measures: the start of the lecturer's run publishes the page and the
+values the browser sent (the end of the run, or the lecturer's polling fragment for a
+change inside a page's fragment, publishes what the page then wrote, if different); each
+student's polling fragment (``STUDENT_POLL_SECONDS``) reads the room's version, and on a
+change switches the student's page to the lecturer's page and link, one full run.
+
+The machine's load average (1 minute) before and after each measurement is printed with
+it: other work on a shared machine slows every page, the lecturer's own included.
 
 Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]``
 """
@@ -386,6 +390,7 @@ def measure(
     keys = ("page", "control", "browser page", "browser control", "store page")
     keys += ("store control", "own page", "page beyond own")
     results: dict[str, list] = {key: [] for key in keys}
+    results["load"] = [os.getloadavg()[0]]
     crowd = None
     with open_browser() as browser:
         lecturer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
@@ -454,11 +459,16 @@ def measure(
                 results["errors"] = crowd.errors
             if watch is not None:
                 watch.stop()
+    results["load"].append(os.getloadavg()[0])
     return results
 
 
 def report(followers: int, browsers: int, results: dict[str, list], db: Path | None) -> None:
-    print(f"{followers} follower{'s' if followers != 1 else ''} ({browsers} in a browser):")
+    before, after = results["load"]
+    print(
+        f"{followers} follower{'s' if followers != 1 else ''} ({browsers} in a browser), "
+        f"load average {before:.1f} before, {after:.1f} after:"
+    )
     for kind in ("page", "control"):
         delays = results[kind]
         print(f"  {kind} change, lecturer → every student's page: {summary(delays)}")

@@ -125,11 +125,11 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     if st.session_state.get(PAGE) != navigation.url_path:
         # Until the new page starts its own link, the active one is the old page's.
         st.session_state[STALE_LINK] = active_link()
-    elif lecturer_code():
-        # The same page again: the browser's new values are in the session already, so
-        # the students' pages can start following before the lecturer's has run.
-        lecturer.publish_now()
     st.session_state[PAGE] = navigation.url_path
+    # The browser's new values, or the new page and its address, are in the session
+    # already: the students' pages start following before the lecturer's has run (a
+    # page that then writes another link goes to the room after it has run).
+    lecturer.publish_now()
     st.session_state[DRAWN] = page_hash()  # the page the browser now shows (student.wiped)
     take_join_link(by_path)
     ask_slot = room_sidebar()

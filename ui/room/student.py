@@ -146,13 +146,20 @@ def settle(page: str) -> None:
 
 
 def due(version: int) -> bool:
-    """Whether this student's page should switch to ``version`` now."""
+    """Whether this student's page should switch to ``version`` now.
+
+    A full run of another page than the switch's is a request of the browser that took
+    the switch's place (it names the page the browser still showed): switch again at once.
+    """
     applied = st.session_state.get(APPLIED)
     if applied is not None and applied[0] == version:
         return False
     applying = st.session_state.get(APPLYING)
     return (
-        applying is None or applying[0] != version or time.monotonic() - applying[3] > RETRY_SECONDS
+        applying is None
+        or applying[0] != version
+        or time.monotonic() - applying[3] > RETRY_SECONDS
+        or (not in_fragment_run() and applying[1] != current_page())
     )
 
 

@@ -167,8 +167,11 @@ def retry_script() -> None:
 
     state = st.session_state
     state["room.joined"] = "K7XQ3M"
+    state["room.page"] = "pooling"
     state["room.applying"] = (4, "pooling", {}, time.monotonic(), 1)
     state["fresh"] = student.due(4)  # the switch is under way: not again
+    state["room.page"] = "kernel_playground"  # a late request of the browser took its place
+    state["taken over"] = student.due(4)  # switch again at once
     state["room.applying"] = (4, "pooling", {}, time.monotonic() - student.RETRY_SECONDS - 1, 1)
     state["lost"] = student.due(4)  # nothing finished: switch again
     state["room.page"] = "pooling"  # ... unless this full run is that switch, still going
@@ -190,6 +193,7 @@ def test_a_lost_switch_is_made_again_and_a_finished_run_settles_it():
     app = AppTest.from_function(retry_script, default_timeout=30).run()
     assert not app.exception, [e.message for e in app.exception]
     assert app.session_state["fresh"] is False
+    assert app.session_state["taken over"] is True
     assert app.session_state["lost"] is True
     assert app.session_state["settling"] == (True, False)
     assert app.session_state["settling elsewhere"] is False
