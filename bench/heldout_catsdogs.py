@@ -57,7 +57,7 @@ DEFAULT_ARGUMENTS = (
     "--color-mode",
     "rgb",
     "--epochs",
-    "40",
+    "45",
     "--batch-size",
     "32",
     "--learning-rate",
@@ -147,7 +147,7 @@ def recheck_accuracy(run_dir: Path, config: dict, x_test, y_test) -> float:
 
     from core.data.preprocessing import Preprocessing, preprocess
 
-    model = keras.saving.load_model(run_dir / runs.MODEL_FILE, compile=False)
+    model = keras.saving.load_model(str(run_dir / runs.MODEL_FILE), compile=False)
     images = np.asarray(preprocess(x_test, Preprocessing(**config["preprocessing"])), np.float32)
     predicted = model.predict(images, batch_size=256, verbose=0).argmax(axis=1)
     return float(np.mean(predicted == y_test))
