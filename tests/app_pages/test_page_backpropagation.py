@@ -67,6 +67,14 @@ def check_against_core(at: AppTest, inputs, kernel, gradient, **options) -> None
     assert f"= **{expected.bias_gradient:.3g}**" in shown["bias_text"]
 
 
+def test_a_first_visit_draws_no_grid_and_prints_the_typed_gradient(page):
+    assert not page.data_editor  # every grid waits in a closed expander
+    assert close_to(all_tables(page)["∂L/∂Y"], GRADIENT_PATTERN)
+    page.session_state["backprop.gradient_open"] = True  # as a click on the expander
+    at = rerun(page)
+    assert [e.key for e in at.data_editor] == ["backprop.gradient.editor.0"]
+
+
 def test_a_closed_tab_draws_nothing_and_its_controls_keep_their_values(page):
     """A first visit builds the open tab only; a closed tab's controls keep their values."""
     titles = set(all_tables(page))

@@ -38,6 +38,9 @@ KERNEL_KEY = "backprop.kernel"
 EDITORS_KEY = "backprop.editors"  # whether the expander with the two grids is open
 
 
+GRADIENT_EDITOR_KEY = "backprop.gradient_open"  # whether the ∂L/∂Y (or T) grid is open
+
+
 GRADIENT_KEY = "backprop.gradient"
 
 
@@ -356,24 +359,25 @@ def default_target(output: np.ndarray) -> np.ndarray:
 def gradient_editor(output: np.ndarray, source: str) -> tuple[np.ndarray | None, str | None]:
     """The editable ∂L/∂Y (typed) or target T (MSE), shaped like ``output``.
 
-    Returns ``(matrix, None)`` or ``(None, message naming the cell to fix)``.
+    The grid sits in an expander and is drawn only while it is open (the page prints the
+    numbers as a table either way). Returns ``(matrix, None)`` or ``(None, message naming
+    the cell to fix)``.
     """
     key = GRADIENT_KEY if source == "typed" else TARGET_KEY
     default = default_gradient(output.shape) if source == "typed" else default_target(output)
     if stored_matrix(key, default).shape != output.shape:
         set_matrix(key, default)
     st.session_state[f"{key}.default"] = default  # a link leaves an unchanged default out
-    if source == "typed":
+    typed = source == "typed"
+    label = "Type your own ∂L/∂Y" if typed else "Type your own target T"
+    with editors_expander(label, GRADIENT_EDITOR_KEY) as editors:
         return matrix_editor(
             key,
             default,
-            name="output gradient",
+            name="output gradient" if typed else "target",
             help="∂L/∂Y: how much the loss would change per unit increase of each output. "
-            "It has the output's shape.",
+            "It has the output's shape."
+            if typed
+            else "T: the output you want the layer to produce. It has the output's shape.",
+            shown=editors.open,
         )
-    return matrix_editor(
-        key,
-        default,
-        name="target",
-        help="T: the output you want the layer to produce. It has the output's shape.",
-    )

@@ -113,7 +113,8 @@ def show_mse(output: np.ndarray, target: np.ndarray, gradient: np.ndarray, loss:
 
 
 def show_typed_gradient_note(gradient: np.ndarray) -> None:
-    """What a typed gradient stands for: the loss L = Σ ∂L/∂Y ⊙ Y."""
+    """The typed gradient as a table, and what it stands for: the loss L = Σ ∂L/∂Y ⊙ Y."""
+    st.html(row_of([plain_table(gradient, title="∂L/∂Y")], None))
     st.markdown(
         "Each number says how much the loss would change if that output grew by a little: "
         "a **positive** gradient means *lower this output*, a **negative** one *raise it*, "
