@@ -312,21 +312,26 @@ def chart_export(figure: go.Figure, config: dict | None, title: str | None = Non
 # the caption goes under the plot (a taller image, a deeper bottom margin, an annotation
 # with the link), and it is taken away again at once, so the chart on screen never
 # changes. Plotly's tool bar is redrawn often, so the SVG button is added on hover.
-EXPORT_SCRIPT = """<script>
+# No "<" before a letter, "/" or "!" in it (written \x3c): the page's HTML sanitizer drops a
+# script whose text looks like markup.
+EXPORT_SCRIPT = r"""<script>
 (() => {
   if (window.__convscopeExport) return;
   window.__convscopeExport = true;
   const KEY = "convscope_export", LINE = 16;
-  const camera = (bar) => bar && bar.querySelector('a.modebar-btn[data-title^="Download plot"]');
-  const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const camera = (bar) => bar && bar.querySelector('.modebar-btn[data-title^="Download plot"]');
+  const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/\x3c/g, "&lt;");
   const slug = (text) => String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "").slice(0, 40) || "figure";
   function infoOf(gd) {
     // drawn through tab_charts: the server's caption; any other chart: the same from here
     const meta = gd.layout && gd.layout.meta && gd.layout.meta[KEY];
     if (meta) return meta;
-    const title = String((gd._fullLayout.title || {}).text || "chart").replace(/<[^>]+>/g, " ");
-    const page = document.title.split(" · ")[0];
+    const title = String((gd._fullLayout.title || {}).text || "chart")
+      .replace(/\x3c[^>]+>/g, " ");
+    const nav = document.querySelector('[data-testid="stSidebarNav"] a[aria-current="page"]');
+    const path = decodeURIComponent(location.pathname.split("/").pop() || "");
+    const page = (nav && nav.textContent.trim()) || path.replace(/_/g, " ") || "Home";
     const settings = Array.from(new URLSearchParams(location.search)).map(([name, value]) =>
       name + "=" + (value.length > 48 ? value.slice(0, 47) + "…" : value));
     return {caption: [title.trim(), ["ConvScope", page].concat(settings).join(" · ")],
@@ -337,13 +342,14 @@ EXPORT_SCRIPT = """<script>
     const options = gd._context.toImageButtonOptions || {};
     const saved = {layout: gd.layout, options: options};
     const lines = info.caption.map(escape);
-    if (info.link) lines.push('<a href="' + escape(info.link) + '">' + escape(info.link) + "</a>");
+    const link = escape(info.link || "");
+    if (link) lines.push("\x3ca href=\"" + link + "\">" + link + "\x3c/a>");
     const full = gd._fullLayout, extra = LINE * lines.length + 16;
     const bottom = (full._size || full.margin).b;
     const margin = Object.assign({}, gd.layout.margin || {}, {b: bottom + extra});
     const note = {xref: "paper", yref: "paper", x: 0, y: 0, xanchor: "left", yanchor: "top",
       yshift: -bottom - 6, align: "left", showarrow: false, font: {size: 11},
-      text: lines.join("<br>")};
+      text: lines.join("\x3cbr>")};
     gd.layout = Object.assign({}, gd.layout, {margin: margin,
       annotations: (gd.layout.annotations || []).concat([note])});
     gd._context.toImageButtonOptions = Object.assign({}, options, {format: format,
@@ -352,7 +358,7 @@ EXPORT_SCRIPT = """<script>
     return () => { gd.layout = saved.layout; gd._context.toImageButtonOptions = saved.options; };
   }
   document.addEventListener("click", (event) => {
-    const button = event.target.closest && event.target.closest("a.modebar-btn");
+    const button = event.target.closest && event.target.closest(".modebar-btn");
     if (!button || button.classList.contains("cs-svg")) return;
     if (!(button.getAttribute("data-title") || "").startsWith("Download plot")) return;
     const gd = button.closest(".js-plotly-plot");
