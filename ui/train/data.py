@@ -255,16 +255,16 @@ def _png_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
 
 
-ROW_PX = 32  # each class's row of examples is at least this tall on screen
+ROW_PX = 32  # each class's row of examples on screen: ten classes fit a projector's screen
 
 
-def labelled_rows_html(rows: list[np.ndarray], labels) -> str:
+def labelled_rows_html(rows: list[np.ndarray], labels, *, height: int = ROW_PX) -> str:
     """One row of example images per class, its name to the left, as HTML (names of any
-    script, escaped; each row one PNG with square pixels)."""
+    script, escaped; each row one PNG drawn ``height`` pixels tall with square pixels)."""
     cells = "".join(
         f'<div style="text-align:right;white-space:nowrap">{html.escape(str(label))}</div>'
         f'<img src="{_png_uri(row)}" alt="{html.escape(str(label))}" '
-        f'style="height:{row.shape[0]}px;max-width:100%;image-rendering:pixelated">'
+        f'style="height:{height}px;max-width:100%;image-rendering:pixelated">'
         for row, label in zip(rows, labels, strict=True)
     )
     return (
@@ -283,7 +283,7 @@ def show_samples(choice: DataChoice) -> None:
         images = preprocess_each(dataset.x_train[row], choice.preprocessing)
         padding = np.ones((per_class - len(row), *shape), np.float32)
         tiles.append(np.concatenate([images, padding]))
-    strips = [_picture(_montage(row, per_class), min_height=ROW_PX) for row in tiles]
+    strips = [_picture(_montage(row, per_class), min_height=1) for row in tiles]
     grid_col, counts_col = st.columns([3, 2])
     with grid_col:
         st.markdown("**Examples per class** (after preprocessing)")

@@ -188,7 +188,8 @@ def test_labelled_rows_carry_each_name_beside_its_own_picture():
     shown = decoded_rows(page)
     assert [row.shape for row in shown] == [(4, 8, 3)] * 2
     assert (shown[0] == 0).all() and (shown[1] == 255).all()
-    assert page.count("height:4px") == 2
+    assert page.count(f"height:{ROW_PX}px") == 2
+    assert labelled_rows_html(rows, ["a", "b"], height=10).count("height:10px") == 2
 
 
 # ---------------------------------------------------------------------------
@@ -404,11 +405,11 @@ def test_samples_show_a_row_per_class_and_the_class_counts():
     samples = html_in(keyed_block(at, "train.samples_chart"))
     assert re.findall(r'nowrap">([^<]*)</div>', samples) == ["dark", "light"]
     dark, light = decoded_rows(samples)
-    factor = -(-ROW_PX // 6)  # 6-pixel images, enlarged with square pixels
-    assert dark.shape == light.shape == (6 * factor, (5 * 6 + 4) * factor, 3)  # 5 per row
-    assert (dark[:, : 6 * factor * 3 + 2 * factor] == 0).any()  # 3 black examples ...
-    assert (dark[:, -6 * factor :] == 255).all()  # ... and white padding for the 2 missing
+    assert dark.shape == light.shape == (6, 5 * 6 + 4, 3)  # 5 per row, 1-pixel gaps
+    assert (dark[:, : 6 * 3 + 2] == 0).any()  # 3 black examples ...
+    assert (dark[:, -6:] == 255).all()  # ... and white padding for the 2 missing
     assert (light == 255).all()
+    assert samples.count(f"height:{ROW_PX}px") == 2  # every row as tall on screen
     counts = html_in(keyed_block(at, "train.counts_chart"))
     assert re.findall(r'nowrap">([^<]*)</div>', counts) == ["dark", "light"]
     assert re.findall(r">(\d+)</div>", counts) == ["3", "5"]
