@@ -456,6 +456,9 @@ PIXEL_LEVELS = 255  # network inputs are [0, 1] (`core.data.network_input`): 1 l
 FEATURE_TIME_BUDGET = 8.0  # seconds of gradient ascent at most (issue 13: ≤ 10 s on 2 cores)
 
 
+MAX_FEATURE_TIME_BUDGET = 60.0  # what a caller may ask for instead
+
+
 ATTACK_METHODS = ("fgsm", "pgd")
 
 

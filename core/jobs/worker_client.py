@@ -50,6 +50,7 @@ from core.jobs.inspection import (
     FEATURE_TIME_BUDGET,
     MAX_ATTACK_STEPS,
     MAX_EPSILON,
+    MAX_FEATURE_TIME_BUDGET,
     SCAN_CHUNK,
     AdversarialExample,
     Attribution,
@@ -341,7 +342,9 @@ class WorkerClient:
         self, path, layer: str, channel: int, *, seed: int = 0, time_budget=FEATURE_TIME_BUDGET
     ) -> FeatureVisualisation:
         """The input that excites `channel` of map layer `layer` most, within `time_budget` s."""
-        budget = check_real(time_budget, "time_budget", minimum=0, open_min=True, maximum=60)
+        budget = check_real(
+            time_budget, "time_budget", minimum=0, open_min=True, maximum=MAX_FEATURE_TIME_BUDGET
+        )
         return self.request(
             "feature_visualisation",
             timeout=self.request_timeout + budget,

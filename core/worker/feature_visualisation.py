@@ -30,6 +30,7 @@ import numpy as np
 from core.base.checks import check_int, check_real, received
 from core.jobs.inspection import (
     FEATURE_TIME_BUDGET,
+    MAX_FEATURE_TIME_BUDGET,
     FeatureVisualisation,
     LayerInfo,
     ModelInfo,
@@ -201,7 +202,9 @@ def visualise(
         raise ValueError(nan_weights_message(f"what excites {layer} most", info.nan_layers))
     channel = check_channel(layer_info, channel)
     seed = check_int(seed, "seed", minimum=0)
-    time_budget = check_real(time_budget, "time_budget", minimum=0, open_min=True, maximum=60)
+    time_budget = check_real(
+        time_budget, "time_budget", minimum=0, open_min=True, maximum=MAX_FEATURE_TIME_BUDGET
+    )
     steps = check_int(steps, "steps", minimum=1, maximum=10_000)
     import tensorflow as tf
 
