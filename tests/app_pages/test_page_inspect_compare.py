@@ -16,6 +16,7 @@ from core.jobs import run_epochs
 from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.helpers_training import write_tiny_dataset
+from tests.inspect_helpers import build_test_models
 from ui.inspect.replay import NEEDS_RUN
 
 PAGE = str(ROOT / "app_pages" / "inspect_network.py")
@@ -127,3 +128,22 @@ def test_a_trained_models_epochs_are_compared_and_replayed(environment):
     app.selectbox(key="inspect.replay_channel").set_value(2).run()
     assert_clean(app)
     assert any(c.value.startswith("conv2d, channel 2:") for c in app.caption)
+
+
+def test_a_model_for_other_images_or_without_maps_is_said_so(environment):
+    from core.jobs import model_store
+
+    models = build_test_models()
+    for name in ("inception", "mlp"):
+        model_store.save_model_file(models / f"{name}.keras", f"test-{name}", {})
+    app = open_tab(**{"inspect.compare_model": "saved:test-inception"})
+    assert [item.value for item in app.warning] == [
+        "**test-inception** cannot look at this input: it takes 32×32 colour images and this "
+        "input is a 28×28 grayscale image. Pick a model made for the same kind of images."
+    ]
+    app.selectbox(key="inspect.compare_model").set_value("saved:test-mlp").run()
+    assert_clean(app)
+    infos = [item.value for item in app.info]
+    assert "These two models have no layers with feature maps to match." in infos
+    assert "No Grad-CAM for test-mlp: it has no feature maps to weigh." in infos
+    assert series_names(app) == ["mnist_cnn_a", "test-mlp"]
