@@ -16,10 +16,18 @@ def test_inspect_page_shows_feature_maps_and_runs_the_top_nine_search(
     page.wait_for_selector("text=Prediction: 7", timeout=120_000)
     wait_for_app(page, 120_000)
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    # A first visit draws pictures and printed numbers: no Plotly figure to load.
+    page.locator(".st-key-inspect-filter_grid img").wait_for(timeout=30_000)
+    assert page.locator(".st-key-inspect-filter_weights td").count() == 9  # 3×3 printed
+    assert page.locator(".js-plotly-plot").count() == 0
     screenshot(page, "inspect_network")
 
     page.get_by_role("tab", name="Feature maps").click()
     page.get_by_text("conv2d (Conv2D, relu) → 28×28×32").wait_for(timeout=30_000)
+    # Opening the tab reruns the page: its pictures, left out while it was closed, come.
+    page.locator('[data-testid="stExpander"] [data-testid="stImage"] img').first.wait_for(
+        timeout=60_000
+    )
     screenshot(page, "inspect_network-feature-maps")
 
     page.get_by_role("tab", name="Top 9 images").click()
