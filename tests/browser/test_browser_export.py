@@ -73,12 +73,14 @@ def test_a_chart_downloads_as_png_and_svg_with_its_caption(browser_page, app_url
     svg_button.wait_for(timeout=30_000)
     svg = download(page, svg_button.click).decode()
     assert svg.startswith("<svg") or "<svg" in svg[:200]
-    assert "ConvScope" in svg and "kernel_playground?" in svg and "tab=frequency" in svg
+    assert "ConvScope · Kernel Playground · img=synthetic:example4" in svg  # lines wrap
+    link = page.url.replace("%3A", ":")  # the same address (Plotly would write %253A)
+    assert 'href="' + link + '"' in svg.replace("&amp;", "&")  # the link, whole
     chart.hover()
     camera = chart.locator('.modebar-btn[data-title^="Download plot"]:not(.cs-svg)')
     data = download(page, camera.click)
-    (ARTIFACTS / "export_chart.png").write_bytes(data)
-    (ARTIFACTS / "export_chart.svg").write_text(svg)
+    (ARTIFACTS / "export_chart_download.png").write_bytes(data)
+    (ARTIFACTS / "export_chart_download.svg").write_text(svg)
     png = Image.open(io.BytesIO(data))
     assert png.height >= height + 3 * 14  # the caption's band under the chart
     screenshot(page, "export_chart")

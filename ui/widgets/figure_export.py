@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import re
-import textwrap
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -168,12 +167,27 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _wrapped(lines: list[str], font, width_px: int) -> list[str]:
-    """The lines broken to fit ``width_px`` (a link has no spaces: it breaks anywhere)."""
-    average = max(1.0, font.getlength("abcdefghijklmnopqrstuvwxyz0123456789") / 36)
-    per_line = max(8, int(width_px / average))
+    """The lines broken at spaces to fit ``width_px``; a link (no spaces) breaks anywhere."""
     wrapped: list[str] = []
     for line in lines:
-        wrapped += textwrap.wrap(line, per_line, break_long_words=True) or [""]
+        current = ""
+        for word in line.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if font.getlength(candidate) <= width_px:
+                current = candidate
+                continue
+            if current:
+                wrapped.append(current)
+            current = word
+            while len(current) > 1 and font.getlength(current) > width_px:
+                cut = next(
+                    n
+                    for n in range(len(current) - 1, 0, -1)
+                    if font.getlength(current[:n]) <= width_px or n == 1
+                )
+                wrapped.append(current[:cut])
+                current = current[cut:]
+        wrapped.append(current)
     return wrapped
 
 
@@ -323,15 +337,33 @@ EXPORT_SCRIPT = r"""<script>
   const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/\x3c/g, "&lt;");
   const slug = (text) => String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "").slice(0, 40) || "figure";
+  function wrap(text, width) {  // words to lines of at most width characters
+    const lines = [];
+    let line = "";
+    for (let word of String(text).split(" ")) {
+      while (word.length > width) {
+        if (line) { lines.push(line); line = ""; }
+        lines.push(word.slice(0, width));
+        word = word.slice(width);
+      }
+      if (!line) line = word;
+      else if (line.length + 1 + word.length <= width) line += " " + word;
+      else { lines.push(line); line = word; }
+    }
+    if (line) lines.push(line);
+    return lines;
+  }
   function infoOf(gd) {
     // drawn through tab_charts: the server's caption; any other chart: the same from here
     const meta = gd.layout && gd.layout.meta && gd.layout.meta[KEY];
     if (meta) return meta;
-    const title = String((gd._fullLayout.title || {}).text || "chart")
+    const axis = ((gd.layout.xaxis || {}).title || {}).text;
+    const title = String((gd.layout.title || {}).text || (axis ? "chart of " + axis : "chart"))
       .replace(/\x3c[^>]+>/g, " ");
     const nav = document.querySelector('[data-testid="stSidebarNav"] a[aria-current="page"]');
+    const label = nav && nav.querySelector("span[label]");
     const path = decodeURIComponent(location.pathname.split("/").pop() || "");
-    const page = (nav && nav.textContent.trim()) || path.replace(/_/g, " ") || "Home";
+    const page = (label && label.getAttribute("label")) || path.replace(/_/g, " ") || "Home";
     const settings = Array.from(new URLSearchParams(location.search)).map(([name, value]) =>
       name + "=" + (value.length > 48 ? value.slice(0, 47) + "…" : value));
     return {caption: [title.trim(), ["ConvScope", page].concat(settings).join(" · ")],
@@ -341,10 +373,15 @@ EXPORT_SCRIPT = r"""<script>
     const info = infoOf(gd);
     const options = gd._context.toImageButtonOptions || {};
     const saved = {layout: gd.layout, options: options};
-    const lines = info.caption.map(escape);
-    const link = escape(info.link || "");
-    if (link) lines.push("\x3ca href=\"" + link + "\">" + link + "\x3c/a>");
-    const full = gd._fullLayout, extra = LINE * lines.length + 16;
+    const full = gd._fullLayout, width = Math.max(20, Math.floor(full.width / 6.4));
+    const lines = info.caption.flatMap((line) => wrap(line, width)).map(escape);
+    // Plotly writes an href through encodeURI(decodeURI(href)), which turns %3A into
+    // %253A: the characters a query value may hold as they are go in plain
+    const link = escape((info.link || "").replace(/%(3A|2C|3B|2F|40|24)/gi, decodeURIComponent));
+    for (const piece of wrap(info.link || "", width)) {
+      lines.push("\x3ca href=\"" + link + "\">" + escape(piece) + "\x3c/a>");
+    }
+    const extra = LINE * lines.length + 16;
     const bottom = (full._size || full.margin).b;
     const margin = Object.assign({}, gd.layout.margin || {}, {b: bottom + extra});
     const note = {xref: "paper", yref: "paper", x: 0, y: 0, xanchor: "left", yanchor: "top",
