@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import run_epochs
-from tests.apptest_helpers import markdown_text
+from tests.app_pages.test_screen_words import problems
+from tests.apptest_helpers import markdown_text, screen_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.helpers_training import write_tiny_dataset
 from tests.inspect_helpers import build_test_models
@@ -94,6 +95,7 @@ def test_two_bundled_models_side_by_side_on_one_input():
     assert any(c.startswith("mnist_cnn_a: evidence for **7** at conv2d_1") for c in captions)
     assert any(c.startswith("fashion_mnist_cnn: evidence for **Sneaker**") for c in captions)
     assert any("name their classes differently" in c for c in captions)
+    assert problems(screen_text(app)) == []  # no code names, raw floats or "1 epochs"
 
     app.selectbox(key="inspect.compare_layer").set_value("conv2d_1").run()
     assert_clean(app)
@@ -121,6 +123,7 @@ def test_a_trained_models_epochs_are_compared_and_replayed(environment):
     assert any("The run kept 3 of its 3 epochs" in c.value for c in app.caption)
     assert app.select_slider(key="inspect.replay_epoch").value == 3
     assert "**epoch 3 · validation accuracy" in markdown_text(app)
+    assert problems(screen_text(app)) == []
 
     app.select_slider(key="inspect.replay_epoch").set_value(1).run()
     assert_clean(app)

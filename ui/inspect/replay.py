@@ -73,8 +73,9 @@ def replay(client: WorkerClient, info: ModelInfo, sample, class_names, run_dir, 
     by_number = {saved.epoch: saved for saved in epochs}
     seen = max(epochs_seen(run_dir), numbers[-1])
     st.caption(
-        f"The run kept {len(numbers)} of its {seen} epochs (at most {MAX_KEPT_EPOCHS}, spread "
-        "over the run, the first and the last always among them, to bound the disk they take)."
+        f"The run kept {len(numbers)} of its {seen} epoch{'' if seen == 1 else 's'} (at most "
+        f"{MAX_KEPT_EPOCHS}, spread over the run, the first and the last always among them, to "
+        "bound the disk they take)."
     )
     forget_stale_choice("inspect.replay_epoch", numbers)
     if "inspect.replay_epoch" not in st.session_state:
