@@ -78,7 +78,7 @@ def compare_and_replay(client: WorkerClient, choice, info: ModelInfo, sample, ma
     else:
         pair = _two_epochs(client, run_dir, epochs, class_names)
     if pair[0] is not None and pair[1] is not None:
-        _side_by_side(client, pair[0], pair[1], sample)
+        _side_by_side(client, pair[0], pair[1], sample, known={choice.path: maps})
     st.subheader("Training replay")
     replay.replay(client, info, sample, class_names, run_dir, epochs)
 
@@ -173,7 +173,7 @@ def _load(client: WorkerClient, path, label: str) -> ModelInfo | None:
     return info
 
 
-def _side_by_side(client: WorkerClient, left: Side, right: Side, sample) -> None:
+def _side_by_side(client: WorkerClient, left: Side, right: Side, sample, *, known) -> None:
     problem = input_mismatch(left.info, right.info)
     if problem:
         st.warning(
@@ -182,8 +182,9 @@ def _side_by_side(client: WorkerClient, left: Side, right: Side, sample) -> None
         )
         return
     with st.spinner("Running both models on the input…"):
-        maps = [
-            reported_errors(lambda s=side: client.feature_maps(s.path, sample.image))
+        maps = [  # the page's own model has answered already
+            known.get(side.path)
+            or reported_errors(lambda s=side: client.feature_maps(s.path, sample.image))
             for side in (left, right)
         ]
     if maps[0] is None or maps[1] is None:
