@@ -231,3 +231,22 @@ def test_a_patch_too_large_for_a_link_leaves_the_patch_out():
     )
     link = playground_link(unit, layer, 0, layer_input)
     assert "in=" not in link and "d=8%2C8" in link  # 17×17: the playground's own images
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("inspect_environment")
+def test_the_pages_link_reproduces_the_models_own_output_in_the_playground():
+    """End to end on the Inspect page with the real worker: the link button's address, read
+    by the playground's decoder and computed by ``conv2d``, gives the model's own value for
+    the unit (a first layer: one input channel, bias and ReLU included)."""
+    from core.base.numbers import readable
+    from tests.conftest import ROOT
+
+    app = AppTest.from_file(str(ROOT / "app_pages" / "inspect_network.py"), default_timeout=240)
+    app.run()
+    assert not app.exception, [item.value for item in app.exception]
+    (button,) = app.get("link_button")
+    assert "in=" in button.proto.url
+    output, pixel = playground_output(button.proto.url)
+    shown = f"The model's own output for this unit: {readable(float(output[pixel]))};"
+    assert any(caption.value.startswith(shown) for caption in app.caption), shown
