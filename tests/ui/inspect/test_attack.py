@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages.test_screen_words import problems
+from tests.apptest_helpers import screen_text
 from tests.inspect_helpers import MNIST_MODEL
 from tests.ui.train.apptest_charts import elements_in, kept_pictures, pixels
 from ui.inspect.attack import magnification, perturbation_rgb
@@ -88,6 +90,7 @@ def test_fgsm_then_pgd_show_the_change_the_answer_and_grad_cam(client, digit):
     assert at.markdown[0].value.endswith("the attack changed its answer.")
     assert f"now it says **{after}**" in at.markdown[0].value
     assert at.caption[0].value.startswith("ε = 40 / 255 per pixel, 10 steps of 10 / 255")
+    assert problems(screen_text(at)) == []  # no code names, raw floats or wrong plurals
 
 
 @pytest.mark.slow

@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.inspection import LayerInfo, ModelInfo
+from tests.app_pages.test_screen_words import problems
+from tests.apptest_helpers import screen_text
 from tests.inspect_helpers import MNIST_MODEL
 from tests.ui.train.apptest_charts import elements_in, kept_pictures, pixels
 
@@ -83,6 +85,7 @@ def test_the_picture_is_the_worker_result_for_the_picked_filter_and_seed(client)
     caption = at.caption[0].value
     assert "Made from faint grey noise by gradient ascent" in caption
     assert f"{expected.steps} steps in" in caption and "times as much" in caption
+    assert problems(screen_text(at)) == []  # no code names, raw floats or wrong plurals
     # Another start: another picture, and the page says nothing went wrong.
     at.number_input(key="inspect.dream_seed").set_value(1).run(timeout=120)
     assert not at.exception and not at.error
