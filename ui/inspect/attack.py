@@ -132,7 +132,8 @@ def attack_section(
     if not_numbers(maps.probabilities):
         return  # the prediction above already says why
     predicted = int(np.argmax(maps.probabilities))
-    target = predicted if sample.true_class is None else int(sample.true_class)
+    known = sample.true_class is not None and 0 <= sample.true_class < info.num_classes
+    target = int(sample.true_class) if known else predicted
     epsilon = levels / PIXEL_LEVELS
     with st.spinner("Attacking…"):
         result = reported_errors(
@@ -163,7 +164,7 @@ def attack_section(
         if method == "fgsm"
         else f"{result.steps} steps of {levels * 2.5 / result.steps:.2g} / 255, each kept within ±ε"
     )
-    whose = "the prediction" if sample.true_class is None else "the true class"
+    whose = "the true class" if known else "the prediction"
     st.caption(
         f"ε = {levels} / 255 per pixel, {how}, raising the loss of "
         f"**{class_names[target]}** ({whose}) "
