@@ -3,7 +3,9 @@
 Every page opened with ``?present=1`` shows its main picture fully on the first screen,
 without scrolling (checked on element boxes in real Chromium), with the sidebar closed; the
 keys work (→ moves the sliding window, space plays and pauses, 1 and 2 load worked examples,
-``p`` leaves and re-enters presentation mode, and the address follows). The screenshots go to
+``p`` leaves and re-enters presentation mode, and the address follows); every worked example of
+every page is a button on the page (one click, no list or expander to open first); a lecturer
+presenting to a room can still ask the room. The screenshots go to
 ``test-artifacts/presentation_*.png`` for a person to look at.
 """
 
@@ -13,6 +15,7 @@ import re
 
 import pytest
 
+from bench.follow_latency import go_to_page, open_lecture_room
 from tests.browser_helpers import (
     CHROMIUM,
     CHROMIUM_FLAGS,
@@ -64,8 +67,10 @@ BOXES = """(selectors) => selectors.map((selector) => {
 
 
 @pytest.fixture(scope="module")
-def app():
-    with running_app() as server:
+def app(tmp_path_factory):
+    """The app, with a room file of this module's own (a lecturer presents to a room)."""
+    rooms = tmp_path_factory.mktemp("rooms") / "rooms.sqlite3"
+    with running_app({"CONVSCOPE_ROOMS_DB": str(rooms)}) as server:
         yield server
 
 
@@ -198,5 +203,98 @@ def test_typing_in_a_field_is_not_a_key(browser, app):
         page.wait_for_timeout(1_500)
         assert page.locator(BAR).is_visible()  # still presenting
         assert caption(page) == "Position 1 of 9"  # the window did not move
+    finally:
+        context.close()
+
+
+EXAMPLE_BUTTONS = """() => {
+  // one per example: the element holding its button (a tooltip can add a hidden second one)
+  const all = [...document.querySelectorAll(
+    '[data-testid="stElementContainer"][class*="-example-"]')];
+  const shown = all.map((holder) => [...holder.querySelectorAll('button')]
+    .find((b) => b.offsetParent !== null)).filter(Boolean);
+  return {all: all.length, shown: shown.length, labels: shown.map((b) => b.innerText.trim()),
+          expanders: document.querySelectorAll('[data-testid="stMain"] details').length};
+}"""
+
+
+def test_the_kernel_playgrounds_examples_are_one_click_or_one_key_away(browser, app):
+    from ui.kernel_playground.link_state import LECTURE_EXAMPLES
+
+    context = browser.new_context(**PROJECTOR)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{app.url}/kernel_playground")
+        page.wait_for_selector(".st-key-kernel-example-example5 button", state="visible")
+        settle(page)
+        buttons = page.evaluate(EXAMPLE_BUTTONS)
+        # every example a button on the page, none in a closed expander or a list
+        assert buttons["shown"] == buttons["all"] == len(LECTURE_EXAMPLES) == 7
+        assert buttons["labels"] == ["1", "2", "3", "4a", "4b", "4c", "5"]
+        for index in range(7):  # each button whole on the page (the row may wrap once)
+            box = page.locator('.st-key-kernel-examples [class*="-example-"]').nth(index)
+            box = box.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, box
+        page.keyboard.press("7")  # the 7th button: example 5, 10×10 with stride 2
+        wait_for_address(page, "img=synthetic%3Aexample5")
+        page.get_by_text("4.5, rounded down to 4").first.wait_for(timeout=TIMEOUT_MS)
+        page.locator(".st-key-kernel-example-example1 button").first.click()  # one click
+        wait_for_address(page, "img=synthetic%3Aexample1")
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("convolution_arithmetic", "arith-example-"),
+        ("pooling", "pool-example-"),
+        ("backpropagation", "backprop-example-"),
+    ],
+)
+def test_every_pages_worked_examples_are_buttons_on_the_page(browser, app, name, first):
+    context = browser.new_context(**PROJECTOR)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{app.url}/{name}")
+        page.wait_for_selector(f'[class*="{first}"] button', state="visible")
+        settle(page)
+        buttons = page.evaluate(EXAMPLE_BUTTONS)
+        assert buttons["shown"] == buttons["all"] >= 2, buttons
+        assert len(set(buttons["labels"])) == buttons["shown"]  # no two buttons alike
+    finally:
+        context.close()
+
+
+def test_a_lecturer_presenting_can_ask_the_room(browser, app):
+    context = browser.new_context(**PROJECTOR)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        open_lecture_room(page, app.url)
+        go_to_page(page, "Convolution Arithmetic")
+        page.wait_for_selector(".st-key-arith-stepper-forward", state="visible")
+        settle(page)
+        page.locator(".st-key-present-switch_on button").first.click()  # the sidebar's switch
+        page.wait_for_selector(BAR, state="visible")
+        ask = page.locator(f"{BAR} .st-key-room-ask button").first
+        ask.wait_for(state="visible", timeout=TIMEOUT_MS)
+        settle(page)
+        assert "Ask the room" in ask.inner_text()
+        box = ask.bounding_box()  # on the first screen, in the bar
+        assert box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT / 2
+        assert box["x"] + box["width"] <= WIDTH + 1
+        assert not page.locator('[data-testid="stSidebar"]').is_visible()
+        ask.click()
+        page.wait_for_selector(".st-key-room-question", state="visible", timeout=TIMEOUT_MS)
+        settle(page)
+        save_screenshot(page, "presentation_ask_the_room")
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+    except Exception:
+        save_screenshot(page, "presentation_ask_the_room_failed")  # for a person to look at
+        raise
     finally:
         context.close()

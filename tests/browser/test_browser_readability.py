@@ -2,7 +2,8 @@
 
 Checked on element boxes in real Chromium, not on screenshots: every picture has a visible
 frame; no number in a small matrix is wider than its cell (``scrollWidth`` ≤ ``clientWidth``)
-and none is printed below 12 px; no label is cut; the 5-wide kernel grid fits its column;
+and none is printed below 12 px; no matrix and no page scrolls sideways (the MNIST digit's 28
+columns fit, on a laptop at 150 % too); no label is cut; the 5-wide kernel grid fits its column;
 and wherever a step-by-step is shown, the sliding window is drawn on the whole input. The
 screenshots go to ``test-artifacts/readability_*.png`` for a person to look at.
 """
@@ -56,6 +57,10 @@ MEASURE = """() => {
               window: [win.width, win.height], picture: [img.width, img.height]};
     }),
     cut: cut,
+    scrolling: [...main.querySelectorAll('.cs-matrix')].filter(visible)
+      .filter(box => box.scrollWidth > box.clientWidth + 1)
+      .map(box => `${box.querySelectorAll("td").length} cells: ${box.scrollWidth} px`),
+    main_scrolls_sideways: main.scrollWidth > main.clientWidth + 1,
   };
 }""".replace("%WINDOW%", WINDOW_RGB)
 
@@ -106,6 +111,8 @@ def assert_readable(measured: dict) -> None:
     assert measured["cells"] == 0 or measured["smallest_font"] >= 12
     assert all(measured["frames"]), "a picture without a frame"
     assert measured["cut"] == [], "cut labels"
+    assert measured["scrolling"] == [], "a matrix that scrolls sideways"
+    assert not measured["main_scrolls_sideways"]
 
 
 def test_kernel_playground_example_1_is_framed_and_shows_the_window(projector, app_url):
@@ -169,8 +176,31 @@ def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_u
         "pixels_mnist_window32",
         "() => document.querySelectorAll('.cs-matrix td').length >= 784",
     )
-    assert_readable(measured)
+    assert_readable(measured)  # the whole 28 columns fit: nothing scrolls sideways
     assert measured["cells"] >= 28 * 28
+
+
+def test_the_mnist_grid_fits_a_laptop_at_150_percent(projector, app_url):
+    """1280×720 at 150 % zoom leaves 853 CSS pixels, the sidebar open: the 28 columns still
+    fit (smaller type, every number whole) rather than scroll."""
+    projector.set_viewport_size({"width": 853, "height": 480})
+    projector.goto(f"{app_url}/pixels_channels?img=digit%3A0&window=32")
+    wait_for_app(projector, 60_000)
+    projector.get_by_text("Each square is one pixel").first.wait_for(timeout=60_000)
+    projector.wait_for_function(
+        "() => document.querySelectorAll('.cs-matrix td').length >= 784", timeout=30_000
+    )
+    wait_for_app(projector, 60_000)
+    measured = projector.evaluate(MEASURE)
+    assert measured["scrolling"] == [] and not measured["main_scrolls_sideways"]
+    assert measured["overflowing"] == [], "numbers wider than their cells"
+    assert measured["smallest_font"] >= 8  # 12 device pixels at 150 %
+    cells = projector.evaluate(
+        "() => [...document.querySelectorAll('.cs-matrix td')].slice(0, 28)"
+        ".map(td => td.getBoundingClientRect()).map(b => [b.width, b.height])"
+    )
+    assert all(abs(width - height) <= 1 for width, height in cells)  # square pixels
+    save_screenshot(projector, "readability_pixels_mnist_laptop_150")
 
 
 def test_the_train_page_cuts_no_label(projector, app_url):
