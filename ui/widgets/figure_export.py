@@ -390,7 +390,7 @@ EXPORT_SCRIPT = r"""<script>
     gd.layout = Object.assign({}, gd.layout, {margin: margin,
       annotations: (gd.layout.annotations || []).concat([note])});
     gd._context.toImageButtonOptions = Object.assign({}, options, {format: format,
-      width: full.width, height: full.height + extra,
+      width: full.width, height: full.height + extra, scale: options.scale || 2,
       filename: format === "svg" ? info.name : (options.filename || info.name)});
     return () => { gd.layout = saved.layout; gd._context.toImageButtonOptions = saved.options; };
   }
