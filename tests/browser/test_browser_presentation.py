@@ -298,3 +298,27 @@ def test_a_lecturer_presenting_can_ask_the_room(browser, app):
         raise
     finally:
         context.close()
+
+
+def test_a_presented_mnist_digit_shows_its_picture_beside_all_its_numbers(browser, app):
+    context, page = open_presenting(
+        browser, app, "pixels_channels?img=digit%3A0&window=32&present=1"
+    )
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('.cs-matrix td').length >= 784", timeout=TIMEOUT_MS
+        )
+        settle(page, 2_000)
+        save_screenshot(page, "presentation_pixels_mnist")
+        selectors = [".st-key-pixels-numbers", '.st-key-pixels-tab [data-testid="stImage"]']
+        boxes = page.evaluate(BOXES, selectors)
+        for box in boxes:
+            assert box is not None and box["bottom"] <= HEIGHT + 1 and box["right"] <= WIDTH + 1
+        numbers, picture = boxes
+        assert picture["left"] >= numbers["right"] - 1  # side by side, the numbers first
+        assert page.evaluate(
+            "() => [...document.querySelectorAll('.cs-matrix')]"
+            ".every((box) => box.scrollWidth <= box.clientWidth + 1)"
+        )
+    finally:
+        context.close()

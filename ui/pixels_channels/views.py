@@ -15,7 +15,7 @@ import streamlit as st
 from core.base.numbers import plural, readable
 from core.imaging.images import resize_and_pad
 from core.ops import histogram
-from ui.widgets import image_view
+from ui.widgets import image_view, presentation
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.matrix_view import show_matrix
 from ui.widgets.page_link import key_class
@@ -189,8 +189,14 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     plane = channel_plane(pixels, gray, shown_channel)
     window, top, left = histogram.region(plane, (row, col), size)
     rows, cols = window.shape[:2]
-    # Wide windows get the page's whole width, so 3-digit numbers keep a legible size.
-    left_col, right_col = st.columns([1, 1.4]) if cols <= 16 else (st.container(), st.container())
+    # Wide windows get the page's whole width, so 3-digit numbers keep a legible size; when
+    # presenting (one screen tall) the picture goes beside them, where it is not folded away.
+    if cols <= 16:
+        left_col, right_col = st.columns([1, 1.4])
+    elif presentation.is_on():
+        right_col, left_col = st.columns([2, 1])
+    else:
+        left_col, right_col = st.container(), st.container()
     picture = np.clip(np.round(pixels), 0, 255).astype(np.uint8)
     image_view.show_picture(
         image_view.outline_region(picture, top, left, rows, cols),

@@ -113,6 +113,26 @@ def test_the_numbers_fit_their_width_in_square_cells():
     assert "(min(100cqw, 432px) - 10px) / 9" in numbers_fit_css(8)
 
 
+def test_presenting_puts_a_wide_windows_picture_beside_its_numbers():
+    """One screen tall: the picture beside the numbers, after them (what comes before the
+    numbers folds away in presentation mode)."""
+    at = AppTest.from_function(
+        tab_script, args=("As numbers", ramp(28, 28).astype(np.float32), "digit:1")
+    )
+    at.session_state["present.on"] = True
+    at.run(timeout=30)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.columns) == 3 + 2  # the three sliders, then numbers and picture
+    numbers, picture = at.columns[-2:]
+    assert any("cs-matrix" in html.proto.body for html in numbers.get("html"))
+    assert not numbers.image and [i.captions for i in picture.image] == [
+        ["The red frame: rows 0–27, columns 0–27"]
+    ]
+    at.session_state["present.on"] = False
+    at.run(timeout=30)
+    assert len(at.columns) == 3  # not presenting: the numbers below the picture, full width
+
+
 def test_the_numbers_tab_sizes_its_grid_from_its_box():
     at = open_tab("As numbers", ramp(28, 28), name="digit:1")
     styles = [h.proto.body for h in at.get("html") if "container-type" in h.proto.body]
