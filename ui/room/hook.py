@@ -2,11 +2,12 @@
 
 Before the page: a join link (``?room=CODE``) is taken, the sidebar shows the room
 controls, and above the page a student sees the follow bar and the open question, a
-lecturer the open question with its live answer chart. A lecturer's change on the page on
-screen goes to the room before the page reruns; after the page has run, the
-lecturer's page and link go to the room at once (a change inside a page's fragment is
-picked up by the lecturer's polling fragment instead), and the sidebar offers the
-question the page has just handed over.
+lecturer the open question with its live answer chart. A lecturer's change, a page change
+too, goes to the room as the lecturer's run starts, before the page runs; after the page
+has run, the link it wrote goes to the room if it differs (a change inside a page's
+fragment is picked up by the lecturer's polling fragment instead), and the sidebar offers
+the question the page has just handed over. The hook notes which page each full run drew:
+a student's poll that runs under another page redraws it (``student.wiped``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ A follow counts as done once a full run of the lecturer's page has finished (``s
 and it records what that run left on screen. A browser's poll sent before the new page
 reached it carries the old page's widget values and page: Streamlit applies them after
 the follow, which quietly undoes it on the server. The poll notices (``drifted``) and
-follows again, so a change is never lost.
+follows again, so a change is never lost. Such a poll also names the page before: the
+browser then empties its page below the follow bar, so the poll draws it again at once
+(``wiped``); a full run of the page before, in place of the switch, switches again
+(``due``).
 """
 
 from __future__ import annotations
