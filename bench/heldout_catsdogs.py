@@ -87,28 +87,36 @@ def run_training(command: list[str], cpu_budget: float, runs_dir: Path) -> dict:
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+
+    def read_lines() -> None:
+        for line in process.stdout:
+            lines.append(line)
+            print("  | " + line.rstrip(), flush=True)
+
+    reader = threading.Thread(target=read_lines, daemon=True)
     reader.start()
     stopped_at = None
-    while process.poll() is None:
+    while True:
+        # wait4 reaps the process and gives its own CPU time (all its threads).
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(2.0)
         load_samples.append(os.getloadavg()[0])
         try:
             cpu = process_cpu_seconds(process.pid)
         except (FileNotFoundError, ProcessLookupError):
-            break
+            continue
         if stopped_at is None and cpu > cpu_budget - STOP_RESERVE_SECONDS:
             for run_dir in runs_dir.iterdir():
                 if (run_dir / runs.CONFIG_FILE).is_file():
                     TrainingJob(run_dir).stop()  # the page's Stop: save and evaluate
                     stopped_at = cpu
-    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
     reader.join(timeout=10)
-    for line in lines:
-        print("  | " + line.rstrip(), flush=True)
     return {
-        "exit_status": os.waitstatus_to_exitcode(status),
+        "exit_status": process.returncode,
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "wall_seconds": round(wall, 1),
         "load_average_mean": round(float(np.mean(load_samples)), 1),
@@ -166,49 +174,45 @@ def main() -> None:
             index = training_arguments.index(option)
             del training_arguments[index : index + 2]
     training_arguments += extra
-    with tempfile.TemporaryDirectory(prefix="heldout-") as folder:
-        runs_dir = Path(folder) / "runs"
-        runs_dir.mkdir()
-        command = [
-            "nice",
-            "-n",
-            str(arguments.nice),
-            sys.executable,
-            "-m",
-            "core.worker.cli",
-            "--dataset",
-            arguments.data,
-            *training_arguments,
-            "--runs-dir",
-            str(runs_dir),
-            "--models-dir",
-            str(Path(folder) / "models"),
-        ]
-        print("command: " + " ".join(command[3:]).replace(sys.executable, "python"), flush=True)
-        result = run_training(command, arguments.cpu_budget, runs_dir)
-        [run_dir] = [
-            path for path in runs_dir.iterdir() if path.is_dir() and path.name != "datasets"
-        ]
-        split = check_split(run_dir)
-        config, x_test, y_test = split.pop("config"), split.pop("x_test"), split.pop("y_test")
-        epochs = runs.read_progress(run_dir).epochs
-        validation = [e["val_accuracy"] for e in epochs if "val_accuracy" in e]
-        summary = result.pop("summary") or {}
-        figures = {
-            **result,
-            **split,
-            "epochs_completed": len(epochs),
-            "cli_test_accuracy": summary.get("test_accuracy"),
-            "last_validation_accuracy": validation[-1] if validation else None,
-            "best_validation_accuracy": max(validation) if validation else None,
-            "validation_fraction": config["train_config"]["validation_fraction"],
-            "params": summary.get("params"),
-            "warnings": summary.get("warnings"),
-        }
-        if not arguments.no_recheck and (run_dir / runs.MODEL_FILE).is_file():
-            figures["recomputed_held_out_accuracy"] = recheck_accuracy(
-                run_dir, config, x_test, y_test
-            )
+    folder = tempfile.mkdtemp(prefix="heldout-")  # kept: the run, its model and evaluation
+    runs_dir = Path(folder) / "runs"
+    runs_dir.mkdir()
+    command = [
+        "nice",
+        "-n",
+        str(arguments.nice),
+        sys.executable,
+        "-m",
+        "core.worker.cli",
+        "--dataset",
+        arguments.data,
+        *training_arguments,
+        "--runs-dir",
+        str(runs_dir),
+        "--models-dir",
+        str(Path(folder) / "models"),
+    ]
+    print("command: " + " ".join(command[3:]).replace(sys.executable, "python"), flush=True)
+    result = run_training(command, arguments.cpu_budget, runs_dir)
+    [run_dir] = [path for path in runs_dir.iterdir() if path.is_dir() and path.name != "datasets"]
+    split = check_split(run_dir)
+    config, x_test, y_test = split.pop("config"), split.pop("x_test"), split.pop("y_test")
+    epochs = runs.read_progress(run_dir).epochs
+    validation = [e["val_accuracy"] for e in epochs if "val_accuracy" in e]
+    summary = result.pop("summary") or {}
+    figures = {
+        **result,
+        **split,
+        "epochs_completed": len(epochs),
+        "cli_test_accuracy": summary.get("test_accuracy"),
+        "last_validation_accuracy": validation[-1] if validation else None,
+        "best_validation_accuracy": max(validation) if validation else None,
+        "validation_fraction": config["train_config"]["validation_fraction"],
+        "params": summary.get("params"),
+        "warnings": summary.get("warnings"),
+    }
+    if not arguments.no_recheck and (run_dir / runs.MODEL_FILE).is_file():
+        figures["recomputed_held_out_accuracy"] = recheck_accuracy(run_dir, config, x_test, y_test)
     print(
         f"held-out accuracy {figures['cli_test_accuracy']} on {figures['held_out_images']} "
         f"photos never trained on ({figures['held_out_also_in_training_or_validation']} "
@@ -220,6 +224,7 @@ def main() -> None:
         f"(max {figures['load_average_max']})",
         flush=True,
     )
+    print(f"run folder (kept): {run_dir}", flush=True)
     print(json.dumps(figures), flush=True)
 
 
