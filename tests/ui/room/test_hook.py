@@ -259,3 +259,31 @@ def test_inspect_asks_which_class_the_network_picks(rooms, monkeypatch):
     predicted = re.search(r"\*\*Prediction: (.+?)\*\*", everything_shown(lecturer)).group(1)
     assert question.answer == predicted
     assert predicted in question.choices and len(question.choices) == 10
+
+
+def inside_script(code: str, token: str) -> None:
+    from types import SimpleNamespace
+
+    import streamlit as st
+
+    from ui.room.hook import lecture_room
+    from ui.room.state import room_store
+
+    st.session_state["room.code"], st.session_state["room.token"] = code, token
+    page = st.session_state.get("next page", "pooling")
+    with lecture_room(SimpleNamespace(url_path=page), []):  # the lecturer's page runs here
+        st.session_state.setdefault("room while the page ran", []).append(
+            room_store().read_room(code).page
+        )
+
+
+def test_a_page_change_reaches_the_room_before_the_lecturers_page_has_run(rooms):
+    keys = rooms.create_room()
+    app = AppTest.from_function(inside_script, default_timeout=60, args=(keys.code, keys.token))
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    app.session_state["next page"] = "convolution_arithmetic"
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    # Students start switching while the lecturer's own page still runs.
+    assert app.session_state["room while the page ran"] == ["pooling", "convolution_arithmetic"]
