@@ -55,6 +55,9 @@ def test_test_image_shows_prediction_and_every_section():
     assert "Before ReLU" in text
     assert "depends on a **10×10**" in text  # receptive field of the last pooled map
     assert len(app.tabs) == len(TAB_NAMES)
+    # the input and the filters tab's pictures download with their caption and link
+    exports = [b for b in app.get("download_button") if b.proto.label == "PNG"]
+    assert len(exports) >= 3, len(exports)  # input, filter grid, frequency response
 
 
 def test_pick_modes(mnist):

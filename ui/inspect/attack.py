@@ -18,6 +18,7 @@ from core.jobs.worker_client import WorkerClient, model_key
 from ui.inspect import views
 from ui.inspect.inputs import InputSample
 from ui.inspect.layer_sections import not_numbers, reported_errors
+from ui.widgets.figure_export import export_button
 from ui.widgets.link_params import choice, number
 from ui.widgets.tab_charts import charts_shown
 
@@ -158,7 +159,9 @@ def attack_section(
     columns = st.columns(len(pictures))
     for column, (title, rgb) in zip(columns, pictures, strict=True):
         column.markdown(f"**{title}**")
-        column.image(views.enlarge(rgb, SIDE), width="stretch")
+        enlarged = views.enlarge(rgb, SIDE)
+        column.image(enlarged, width="stretch")
+        export_button(enlarged, title, container=column)
     how = (
         "one step of ε along the sign of the loss's gradient"
         if method == "fgsm"

@@ -24,6 +24,7 @@ from core.jobs.worker_client import WorkerClient
 from ui.inspect import replay, views
 from ui.inspect.layer_sections import forget_stale_choice, reported_errors
 from ui.widgets.axes import probability_axis
+from ui.widgets.figure_export import export_button
 from ui.widgets.tab_charts import charts_shown, plotly_chart
 
 COMPARE_WITH = ("model", "epochs")
@@ -261,7 +262,9 @@ def _matching_maps(left: Side, right: Side, maps) -> None:
             continue
         tiles, _, scale = views.map_tiles(values, shared=True, limit_count=MAX_MAPS)
         column.markdown(f"{side.label} · **{layer}** · {values.shape[2]} maps")
-        column.image(views.mosaic(tiles, columns=4), width=MAPS_WIDTH)
+        mosaic = views.mosaic(tiles, columns=4)
+        column.image(mosaic, width=MAPS_WIDTH)
+        export_button(mosaic, f"{side.label}: maps of {layer}", container=column)
         shown = (
             f" The first {MAX_MAPS} of {values.shape[2]} maps."
             if values.shape[2] > MAX_MAPS
@@ -291,9 +294,9 @@ def _grad_cams(client: WorkerClient, left: Side, right: Side, sample, maps) -> N
         cam = reported_errors(lambda s=side: client.grad_cam(s.path, sample.image, class_index))
         if cam is None:
             continue
-        column.image(
-            views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width=PICTURE_WIDTH
-        )
+        overlay = views.enlarge(views.overlay(sample.image, cam.heatmap), 240)
+        column.image(overlay, width=PICTURE_WIDTH)
+        export_button(overlay, f"{side.label}: Grad-CAM", container=column)
         column.caption(
             f"{side.label}: evidence for **{side.class_names[class_index]}** at {cam.layer} "
             f"(probability {cam.probability:.1%}), scaled to 0–1, hot = more."

@@ -11,6 +11,7 @@ from core.jobs.inspection import FEATURE_TIME_BUDGET, FeatureVisualisation, Mode
 from core.jobs.worker_client import WorkerClient, model_key
 from ui.inspect import views
 from ui.inspect.layer_sections import reported_errors
+from ui.widgets.figure_export import export_button
 from ui.widgets.link_params import number
 from ui.widgets.tab_charts import charts_shown
 
@@ -97,7 +98,9 @@ def feature_visualisation(client: WorkerClient, path: str, info: ModelInfo) -> N
         result = reported_errors(lambda: _visualise(model_key(path), layer, channel, seed, client))
     if result is None:
         return
-    st.image(views.enlarge(views.input_rgb(result.image), SIDE), width=SIDE)
+    liked = views.enlarge(views.input_rgb(result.image), SIDE)
+    st.image(liked, width=SIDE)
+    export_button(liked, f"The input filter {channel} of {layer} likes most")
     st.caption(
         "Made from faint grey noise by gradient ascent: each step changes the pixels to raise "
         "the filter's mean response, shifted by a pixel or two at random (jitter) and kept "

@@ -23,6 +23,7 @@ from core.jobs.inspection import (
 from core.jobs.worker_client import WorkerClient
 from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
+from ui.widgets.figure_export import export_button
 from ui.widgets.image_view import show_small_matrix
 from ui.widgets.tab_charts import charts_shown, plotly_chart
 
@@ -193,7 +194,9 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
             help=help_text,
         )
     if channel == "rgb":
-        st.image(views.rgb_kernel_tiles(kernels[:, :, :, :count]), caption=list(range(count)))
+        colour_tiles = views.rgb_kernel_tiles(kernels[:, :, :, :count])
+        st.image(colour_tiles, caption=list(range(count)))
+        export_button(views.mosaic(colour_tiles, columns=8), f"Colour filters of {weights.layer}")
         st.caption(
             "Each filter's R, G, B kernels as one colour picture, stretched min–max. Below, "
             "and for the closest classic kernel, the three are summed: what a grey input sees."
@@ -207,6 +210,7 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     with st.container(key="inspect.filter_grid"):  # a picture: no Plotly to load
         st.image(picture, output_format="PNG")
         st.html(views.colorbar_html(limit, signed=True))
+        export_button(picture, f"Filters of {weights.layer}")
     st.caption(
         "Diverging colours, one scale for all filters (±largest |weight|). Pick a filter "
         "below to read its weights."
@@ -243,8 +247,10 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         st.markdown(f"**Frequency response ({response.kind})**")
         gain = float(response.magnitude.max()) or 1.0
         frequencies = views.colorize(response.magnitude, limit=gain, signed=False)
-        st.image(views.enlarge(frequencies, FREQUENCY_PX), output_format="PNG")
+        frequency_picture = views.enlarge(frequencies, FREQUENCY_PX)
+        st.image(frequency_picture, output_format="PNG")
         st.html(views.colorbar_html(gain, signed=False))
+        export_button(frequency_picture, f"Frequency response of filter {int(index)}")
     if best:
         with columns[2].container(key="inspect.filter_template"):
             show_small_matrix(best[0].template, title=f"Classic: {best[0].name}")
@@ -355,7 +361,9 @@ def feature_maps(client: WorkerClient, path: str, info: ModelInfo, maps: Feature
             tiles, _, description = views.map_tiles(values, shared=shared, limit_count=MAX_FILTERS)
             with st.expander(_map_title(info, layer, values), expanded=position == 0):
                 if seen():
-                    st.image(views.mosaic(tiles, columns=8), width="stretch")
+                    mosaic = views.mosaic(tiles, columns=8)
+                    st.image(mosaic, width="stretch")
+                    export_button(mosaic, f"Feature maps of {layer.name}")
                 shown = (
                     "" if values.shape[2] <= MAX_FILTERS else f" First {MAX_FILTERS} maps shown."
                 )
@@ -505,6 +513,7 @@ def pooling(info: ModelInfo, maps: FeatureMaps):
         column.markdown(f"**{name}**")
         if seen():
             column.image(enlarged, width=int(enlarged.shape[1]))
+            export_button(enlarged, name, container=column)
         scale_note = "blue < 0 < red" if signed else f"dark 0 → yellow {readable(end)}"
         column.caption(f"{values.shape[0]}×{values.shape[1]}, {note or 'colours'} {scale_note}")
     if pre is not None and activation == "ReLU":

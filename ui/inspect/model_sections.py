@@ -21,6 +21,7 @@ from ui.inspect.layer_sections import (
     seen,
 )
 from ui.widgets.bar_list import show_bars
+from ui.widgets.figure_export import export_button
 from ui.widgets.tab_charts import plotly_chart
 
 INPUT_PX = 256  # the input is enlarged by a whole factor to at least this side
@@ -45,11 +46,9 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
     with left:
         image = sample.image
         with st.container(key="inspect.input_chart"):  # a picture: no Plotly to load
-            st.image(
-                views.enlarge(views.input_rgb(image), INPUT_PX),
-                caption="What the network sees",
-                output_format="PNG",
-            )
+            seen_input = views.enlarge(views.input_rgb(image), INPUT_PX)
+            st.image(seen_input, caption="What the network sees", output_format="PNG")
+            export_button(seen_input, "What the network sees")
         st.caption(
             f"{sample.label}: {image.shape[0]}×{image.shape[1]}×{image.shape[2]}, values "
             f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white), each pixel "
@@ -276,7 +275,9 @@ def attributions(client, path, info: ModelInfo, sample: InputSample, maps, class
     ):
         column.markdown(f"**{title}**")
         if seen():  # a closed tab's pictures are left out
-            column.image(views.enlarge(rgb, 240), width="stretch")
+            enlarged = views.enlarge(rgb, 240)
+            column.image(enlarged, width="stretch")
+            export_button(enlarged, title, container=column)
     st.caption(
         f"Explaining **{class_names[class_index]}** (probability {cam.probability:.1%}; the "
         f"gradients are of its {cam.score}, the score before softmax). Saliency: how strongly "
@@ -309,7 +310,9 @@ def _saliency_alone(client, path, sample: InputSample, class_index: int, class_n
     ):
         column.markdown(f"**{title}**")
         if seen():  # a closed tab's pictures are left out
-            column.image(views.enlarge(rgb, 240), width="stretch")
+            enlarged = views.enlarge(rgb, 240)
+            column.image(enlarged, width="stretch")
+            export_button(enlarged, title, container=column)
     pictures[2].info("No Grad-CAM: it weighs a layer's feature maps, and this model has none.")
     st.caption(
         f"Explaining **{class_names[class_index]}** (probability {saliency.probability:.1%}; "

@@ -19,6 +19,7 @@ from core.jobs.run_epochs import MAX_KEPT_EPOCHS, SavedEpoch, epochs_seen
 from core.jobs.worker_client import WorkerClient
 from ui.inspect import views
 from ui.inspect.layer_sections import forget_stale_choice, reported_errors
+from ui.widgets.figure_export import export_button
 from ui.widgets.tab_charts import charts_shown
 
 NEEDS_RUN = (
@@ -121,7 +122,9 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
         f"**{epoch_label(saved)}** — predicts **{name}** ({maps.probabilities[predicted]:.1%})"
     )
     left, middle, right = st.columns(3)
-    left.image(filter_mosaic(filters.kernels), width=PICTURE_WIDTH)
+    filter_picture = filter_mosaic(filters.kernels)
+    left.image(filter_picture, width=PICTURE_WIDTH)
+    export_button(filter_picture, f"First-layer filters, {epoch_label(saved)}", container=left)
     limit = float(np.abs(filters.kernels).max())
     left.caption(
         f"The first layer's filters ({filters.layer}), blue < 0 < red, one scale "
@@ -132,8 +135,10 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
         plane = values[:, :, min(channel, values.shape[2] - 1)]
         signed = bool(plane.min() < 0)
         top = float(np.abs(plane).max()) or 1.0
-        middle.image(
-            views.enlarge(views.colorize(plane, limit=top, signed=signed), 240), width=PICTURE_WIDTH
+        map_picture = views.enlarge(views.colorize(plane, limit=top, signed=signed), 240)
+        middle.image(map_picture, width=PICTURE_WIDTH)
+        export_button(
+            map_picture, f"{layer} channel {channel}, {epoch_label(saved)}", container=middle
         )
         middle.caption(
             f"{layer}, channel {channel}: "
@@ -141,9 +146,9 @@ def _draw_epoch(client, saved: SavedEpoch, info, sample, class_names, layer, cha
             + f"up to {readable(top)}."
         )
     if cam is not None:
-        right.image(
-            views.enlarge(views.overlay(sample.image, cam.heatmap), 240), width=PICTURE_WIDTH
-        )
+        cam_picture = views.enlarge(views.overlay(sample.image, cam.heatmap), 240)
+        right.image(cam_picture, width=PICTURE_WIDTH)
+        export_button(cam_picture, f"Grad-CAM, {epoch_label(saved)}", container=right)
         right.caption(f"Grad-CAM for {name} at {cam.layer}, scaled to 0–1, hot = more.")
 
 

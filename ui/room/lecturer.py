@@ -31,6 +31,7 @@ from ui.room.state import (
     room_store,
 )
 from ui.widgets.presentation import room_slot
+from ui.widgets.tab_charts import plotly_chart
 
 LECTURER_POLL_SECONDS = 0.25
 
@@ -214,10 +215,11 @@ def live_answers(code: str, question_id: int) -> None:
         counts = room_store().answer_counts(code, question_id)
     except RoomNotFoundError:
         return
-    st.plotly_chart(
+    plotly_chart(  # a static chart; the export buttons still come with it
         answer_figure(state.question, counts, revealed=state.revealed),
         key="room.chart",
         config={"displayModeBar": False, "staticPlot": True},
+        export_title="The room's answers",
     )
     st.caption(answers_caption(counts))
 

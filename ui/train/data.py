@@ -24,6 +24,7 @@ from core.jobs.train_config import FLIP_MODES, Augmentation
 from core.jobs.training_job import write_dataset_file
 from core.jobs.worker_client import preview_augmentation
 from ui.widgets.bar_list import show_bars
+from ui.widgets.figure_export import export_button
 from ui.widgets.plain_text import markdown_literal
 
 SOURCE_LABELS = {
@@ -409,7 +410,9 @@ def augmentation_preview(choice: DataChoice, augmentation: Augmentation) -> None
     with grid_col:
         strip = _montage(np.stack([image[0], *copies]), PREVIEW_COUNT, gap=2)
         with st.container(key="train.aug_chart"):
-            st.image(_picture(strip, min_height=PREVIEW_PX), output_format="PNG")
+            preview = _picture(strip, min_height=PREVIEW_PX)
+            st.image(preview, output_format="PNG")
+            export_button(preview, "Augmentation preview")
         label = dataset.class_names[int(dataset.y_train[int(index)])]
         made_by = (
             "Keras' random layers"

@@ -244,16 +244,17 @@ def _unique_key(base: str) -> str:
     return key
 
 
-def export_button(png: bytes, title: str, *, container=None) -> None:
+def export_button(png: bytes | np.ndarray, title: str, *, container=None) -> None:
     """One small "PNG" button under a picture; the captioned file is made on click.
 
-    ``png`` is the picture as shown; ``title`` its caption on the page.
+    ``png`` is the picture as shown: PNG bytes, or the 8-bit grey or RGB array a page gave
+    ``st.image`` (encoded only on click); ``title`` names it in the caption.
     """
     caption = current_caption(title)
     target = container if container is not None else st
     target.download_button(
         "PNG",
-        lambda: captioned_png(png, caption),
+        lambda: captioned_png(png if isinstance(png, bytes) else rgb_png(png), caption),
         file_name=file_name(caption, "png"),
         mime="image/png",
         key=_unique_key(f"export.{slug(title, limit=24)}"),

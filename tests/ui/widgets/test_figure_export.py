@@ -138,3 +138,25 @@ def test_the_browser_side_adds_svg_and_captions_every_plotly_download():
     assert "location.href" in EXPORT_SCRIPT  # charts drawn elsewhere: the address is the link
     # Streamlit's sanitizer (DOMPurify) drops a script whose text looks like markup
     assert re.findall(r"<[/\w!]", EXPORT_SCRIPT[len("<script>") : -len("</script>")]) == []
+
+
+def array_export_page():
+    import numpy as np
+    import streamlit as st
+
+    from ui.widgets.figure_export import export_button
+
+    rgb = np.zeros((6, 5, 3), dtype=np.uint8)
+    st.image(rgb)
+    export_button(rgb, "Drawn with st.image")  # the array a page drew, encoded on click
+    export_button(rgb[:, :, 0], "Its red plane")  # grey too
+
+
+def test_a_picture_drawn_by_the_page_itself_gets_its_button_from_the_array():
+    at = AppTest.from_function(array_export_page, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    buttons = at.get("download_button")
+    assert [button.proto.label for button in buttons] == ["PNG", "PNG"]
+    assert len({button.proto.id for button in buttons}) == 2
+    grey = Image.open(io.BytesIO(captioned_png(rgb_png(np.zeros((6, 5), np.uint8)), CAPTION)))
+    assert grey.size[1] > 6  # the grey plane encodes and gets its caption band
