@@ -86,7 +86,7 @@ def _channel_mixing(weights, kernels: np.ndarray, count: int) -> None:
         "an expensive 3×3 or 5×5 convolution."
     )
     matrix = kernels[0, 0, :, :count]  # (input maps, filters): wide, like the screen
-    st.plotly_chart(
+    plotly_chart(
         views.heatmap_figure(
             matrix,
             title="Weights: one column per filter, one row per input map",

@@ -20,6 +20,7 @@ from ui.widgets import page_link
 from ui.widgets.axes import integer_axis
 from ui.widgets.image_view import cell_px, compact_format, input_mapping, window_overlay_html
 from ui.widgets.matrix_html import matrices_row, matrix_table
+from ui.widgets.tab_charts import plotly_chart
 
 AXIS_NAMES = ("Rows", "Columns")
 
@@ -211,7 +212,7 @@ def clickable_figure(values: np.ndarray, row: int, col: int) -> go.Figure:
 def clickable_output(values: np.ndarray, row: int, col: int) -> None:
     """The output as a heatmap: click a cell to explain it (small outputs only)."""
     st.caption("Click any output pixel to see how it was computed (orange frame).")
-    st.plotly_chart(
+    plotly_chart(
         clickable_figure(values, row, col),
         key="kernel.output_click",
         on_select=_on_output_click,
@@ -219,6 +220,7 @@ def clickable_output(values: np.ndarray, row: int, col: int) -> None:
         width="content",
         theme=None,
         config={"displayModeBar": False},
+        export_title="Output (click a pixel)",
     )
 
 

@@ -19,6 +19,7 @@ from ui.widgets import image_view, presentation
 from ui.widgets.image_input import ImageChoice
 from ui.widgets.matrix_view import show_matrix
 from ui.widgets.page_link import key_class
+from ui.widgets.tab_charts import plotly_chart
 
 TAB_NAMES = ["As numbers", "Channels", "Histogram & equalisation", "Resize & pad"]
 
@@ -245,8 +246,9 @@ def channels_tab(choice: ImageChoice, gray: np.ndarray) -> None:
 
 def _picture_and_histogram(values: np.ndarray, caption: str, title: str, key: str, container):
     show(values, caption=caption, container=container)
-    container.plotly_chart(
+    plotly_chart(
         image_view.histogram_figure(histogram.histogram(values), title=title),
+        container=container,
         key=key,
         config={"displayModeBar": False},
     )

@@ -17,8 +17,10 @@ from core.imaging.pooling_lessons import MAX_SHIFT, feature_map, pool_repeatedly
 from core.ops.kernels import PRESETS
 from core.ops.pooling import POOLING_METHODS, global_pool, pool2d
 from ui.widgets.axes import integer_axis
+from ui.widgets.figure_export import export_button
 from ui.widgets.image_input import photo_names
 from ui.widgets.matrix_view import format_value
+from ui.widgets.tab_charts import plotly_chart
 
 IMAGE_DIR = SAMPLE_IMAGES_DIR
 
@@ -138,7 +140,9 @@ def repeated_pooling_lesson() -> None:
         f"Pooling {description}, shown at **true relative size**: every value is drawn as "
         f"{DISPLAY_SCALE}×{DISPLAY_SCALE} screen pixels, in every map."
     )
-    st.image(side_by_side([picture(m) for m in maps], scale=DISPLAY_SCALE))
+    pooled_row = side_by_side([picture(m) for m in maps], scale=DISPLAY_SCALE)
+    st.image(pooled_row)
+    export_button(pooled_row, f"Pooling {description}")
     st.caption(
         " → ".join(
             f"{'input' if i == 0 else f'pooled {i}×'}: **{m.shape[0]}×{m.shape[1]}**"
@@ -221,7 +225,9 @@ def translation_lesson() -> None:
         ],
         strict=True,
     ):
-        column.image(to_display(image, mapping="minmax").rgb, width=image.shape[1])
+        shown = to_display(image, mapping="minmax").rgb
+        column.image(shown, width=image.shape[1])
+        export_button(shown, title, container=column)
         column.caption(f"{title} ({image.shape[0]}×{image.shape[1]})")
 
 
@@ -237,7 +243,7 @@ def _change_chart(studies: list) -> None:
         yaxis_title="change (%)",
         xaxis={**integer_axis(len(studies)), "title": "shift (pixels)"},
     )
-    st.plotly_chart(fig, width="stretch", key="pool.shift.chart")
+    plotly_chart(fig, width="stretch", key="pool.shift.chart", export_title="Change per shift")
 
 
 def global_pooling_lesson(matrix: np.ndarray | None) -> None:
