@@ -57,7 +57,7 @@ DEFAULT_ARGUMENTS = (
     "--color-mode",
     "rgb",
     "--epochs",
-    "45",
+    "40",
     "--batch-size",
     "32",
     "--learning-rate",
