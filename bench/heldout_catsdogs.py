@@ -57,7 +57,7 @@ DEFAULT_ARGUMENTS = (
     "--color-mode",
     "rgb",
     "--epochs",
-    "40",
+    "45",
     "--batch-size",
     "32",
     "--learning-rate",
