@@ -320,7 +320,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     assert "16 training and 4 test images" in captions(at)  # a stratified 20% held out
     assert any("Skipped 1 file that is not an image" in w.value for w in at.warning)
     assert metrics(at)["Input"] == "64 × 64 × 3"
-    assert at.selectbox(key="train.preset.zip").value == "tinyvgg"
+    assert at.selectbox(key="train.preset.zip").value == "photo_cnn"
     assert at.session_state["train.folder_data"][2].endswith(".npz")
 
 

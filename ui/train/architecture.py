@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.nets.gallery import TRAIN_PRESETS, network
 from core.nets.keras_code import to_keras_code
-from core.nets.specs import ACTIVATIONS, LAYER_TYPES, PADDINGS, LayerSpec, ModelSpec, spec_to_dict
+from core.nets.specs import ACTIVATIONS, PADDINGS, LayerSpec, ModelSpec, spec_to_dict
 from core.nets.summary import InvalidModelError, summarize
 from ui.train.transfer import TRANSFER_LABEL, transfer_choice
 
@@ -28,7 +28,11 @@ COLUMNS_BY_TYPE = {
     "Flatten": (),
     "GlobalAveragePooling2D": (),
     "Dense": ("units", "activation"),
+    "Activation": ("activation",),  # after a BatchNormalization (the photo preset)
 }
+
+
+EDITOR_TYPES = tuple(COLUMNS_BY_TYPE)  # what a row of the layer table may be
 
 
 EDITOR_COLUMNS = ("type", "filters", "units", "kernel_size", "strides", "pool_size")
@@ -44,7 +48,7 @@ INTEGER_COLUMNS = ("filters", "units", "kernel_size", "strides", "pool_size")
 DEFAULT_PRESETS = {"mnist": "mnist_cnn_a", "fashion_mnist": "mnist_cnn_a", "cifar10": "cifar10_cnn"}
 
 
-FOLDER_PRESET = "tinyvgg"
+FOLDER_PRESET = "photo_cnn"  # 82% on unseen cats and dogs in 5 minutes (README)
 
 
 OWN_STACK_LABEL = "A preset or your own stack"
@@ -77,7 +81,7 @@ def frame_to_layers(frame: pd.DataFrame) -> tuple[LayerSpec, ...]:
         kind = row.get("type")
         if not isinstance(kind, str) or kind not in COLUMNS_BY_TYPE:
             raise ValueError(
-                f"Row {number}: choose a layer type (one of {', '.join(LAYER_TYPES)})."
+                f"Row {number}: choose a layer type (one of {', '.join(EDITOR_TYPES)})."
             )
         arguments = {}
         for column in COLUMNS_BY_TYPE[kind]:
@@ -165,7 +169,10 @@ def stack_editor(
     else:
         edited = _layer_editor(base, name, num_classes)
     try:
-        layers = base.layers if edited is None else frame_to_layers(edited)
+        # An untouched table is the preset itself, with what the table has no column for
+        # (a convolution without bias before its BatchNormalization).
+        unedited = edited is None or edited.equals(layers_to_frame(base))
+        layers = base.layers if unedited else frame_to_layers(edited)
         spec = ModelSpec(name=name, input_shape=input_shape, layers=layers)
         summary = summarize(spec)
     except InvalidModelError as error:
@@ -223,7 +230,7 @@ def _layer_editor(base: ModelSpec, name: str, num_classes: int) -> pd.DataFrame:
         width="stretch",
         column_config={
             "type": st.column_config.SelectboxColumn(
-                "Layer", options=list(LAYER_TYPES), required=True, help="Keras layer class."
+                "Layer", options=list(EDITOR_TYPES), required=True, help="Keras layer class."
             ),
             "filters": st.column_config.NumberColumn(
                 "filters", min_value=1, step=1, help="Conv2D: number of filters (output maps)."

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.nets.gallery import network
 from core.nets.specs import ModelSpec, conv2d, dense, dropout, flatten, max_pooling2d
+from core.nets.summary import summarize
 from ui.train.architecture import (
     EDITOR_COLUMNS,
     TRANSFER_LABEL,
@@ -169,11 +171,25 @@ def test_the_keras_code_follows_an_edit():
     assert 'layers.Dense(128, activation="relu"' in at.code[0].value
 
 
-def test_folder_data_starts_from_tinyvgg_and_other_sets_from_their_own_preset():
-    assert open_editor((64, 64, 3), 2, "zip").selectbox(key="train.preset.zip").value == "tinyvgg"
+def test_folder_data_starts_from_the_photo_preset_and_other_sets_from_their_own_preset():
+    assert open_editor((64, 64, 3), 2, "zip").selectbox(key="train.preset.zip").value == "photo_cnn"
     at = open_editor((32, 32, 3), 10, "cifar10")
     assert at.selectbox(key="train.preset.cifar10").value == "cifar10_cnn"
     assert metrics(at)["Parameters"] == "528,054"  # CIFAR-10 CNN, SEEDS.md
+
+
+def test_the_photo_preset_trains_as_built_and_its_activation_rows_can_be_edited():
+    at = open_editor((64, 64, 3), 2, "zip")
+    preset = network("photo_cnn", input_shape=(64, 64, 3), num_classes=2)
+    # untouched: the preset itself, convolutions without bias before their BatchNormalization
+    assert metrics(at)["Parameters"] == f"{summarize(preset).total_params:,}"
+    assert at.session_state["result"].layers == preset.layers
+    rows = layers_to_frame(preset)
+    relu = next(i for i, kind in enumerate(rows["type"]) if kind == "Activation")
+    at = edit(at, {str(relu): {"activation": "tanh"}}, key="train.layers.photo_cnn.2.0")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    edited = at.session_state["result"].layers[relu]
+    assert (edited.type, edited.activation) == ("Activation", "tanh")
 
 
 def test_choosing_another_preset_changes_the_returned_spec():
