@@ -151,7 +151,8 @@ def make_ascent(keras, model, info: ModelInfo, layer: str):
             tf.TensorSpec((), tf.int32),
             tf.TensorSpec((), tf.float32),
             tf.TensorSpec((), tf.float32),
-        ]
+        ],
+        autograph=False,  # plain Python branches only; autograph would write files to TMPDIR
     )
     def ascend(image, shift, channel, step_size, smoothness):
         with tf.GradientTape(persistent=True) as tape:
@@ -166,7 +167,10 @@ def make_ascent(keras, model, info: ModelInfo, layer: str):
         step = step_size * (rise - smoothness * smooth)
         return tf.clip_by_value(image + step, 0.0, 1.0), objective
 
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec((), tf.int32)])
+    @tf.function(
+        input_signature=[tf.TensorSpec(shape, tf.float32), tf.TensorSpec((), tf.int32)],
+        autograph=False,
+    )
     def score(image, channel):
         return channel_mean(image, channel)
 

@@ -440,8 +440,8 @@ class Worker:
         height, width, channels = entry.info.layer(layer).output_shape
         shape = (None, *entry.info.input_shape)
 
-        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-        def scan(images):
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)], autograph=False)
+        def scan(images):  # no autograph: it would leave generated files in TMPDIR
             maps = layer_model(images, training=False)
             flat = tf.reshape(maps, (-1, height * width, channels))
             return (

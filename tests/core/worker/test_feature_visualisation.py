@@ -162,3 +162,22 @@ def test_client_refuses_bad_arguments_before_asking_the_worker():
     with pytest.raises(TypeError, match="layer"):
         client.feature_visualisation(MNIST_MODEL, 3, 0)
     assert client.worker_pid is None  # nothing was started
+
+
+@pytest.mark.slow
+def test_the_worker_leaves_no_generated_code_in_the_temporary_folder(tmp_path, monkeypatch):
+    """TensorFlow's autograph writes a Python file per converted function into TMPDIR and
+    never removes it; the app's temporary folder must hold only its own convscope-* files."""
+    from core.jobs.worker_client import WorkerClient
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # this process reads TMPDIR again
+    worker = WorkerClient()
+    try:
+        worker.feature_visualisation(MNIST_MODEL, "conv2d_1", 2, seed=1)
+        image = np.full((28, 28, 1), 0.5, dtype=np.float32)
+        worker.adversarial_example(MNIST_MODEL, image, 3, method="pgd", steps=3)
+    finally:
+        worker.close()
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert all(name.startswith("convscope-") for name in left), left
