@@ -117,3 +117,16 @@ def screen_text(at: AppTest) -> str:
             if isinstance(extra, str):
                 pieces.append(extra)
     return "\n".join(piece for piece in pieces if piece)
+
+
+def type_into_matrix(at: AppTest, key: str, edited_rows: dict) -> AppTest:
+    """Edit cells of a matrix editor (``ui.widgets.matrix_editor``) as the browser sends it:
+    ``edited_rows`` is ``{row: {"column": value}}``. The grid's key carries a version that
+    changes whenever the matrix is replaced. Call ``at.run()`` after it."""
+    version = at.session_state.get(f"{key}.version", 0)
+    at.session_state[f"{key}.editor.{version}"] = {
+        "edited_rows": edited_rows,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return at

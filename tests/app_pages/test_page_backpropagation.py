@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.conv_backward import conv2d_backward, conv2d_forward, mse_loss_and_gradient
-from tests.apptest_helpers import markdown_text
+from tests.apptest_helpers import markdown_text, type_into_matrix
 from tests.ui.backpropagation.tables import all_tables, close_to
 from ui.backpropagation.controls import GRADIENT_PATTERN, default_gradient, default_target
 from ui.backpropagation.link import TAB_NAMES
@@ -194,13 +194,7 @@ def test_keeping_a_step_moves_the_kernel(page):
 
 
 def test_a_cell_that_is_not_a_number_gives_a_message(page):
-    version = page.session_state["backprop.input.version"]
-    page.session_state[f"backprop.input.editor.{version}"] = {
-        "edited_rows": {2: {"1": None}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at = rerun(page)
+    at = rerun(type_into_matrix(page, "backprop.input", {2: {"1": None}}))
     assert at.error[0].value == (
         "Cell (row 2, column 1) of the input is empty or not a number: type a number there."
     )

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.transposed import conv2d_transpose
-from tests.apptest_helpers import markdown_text, result_tables
+from tests.apptest_helpers import markdown_text, result_tables, type_into_matrix
 from ui.arithmetic.views import MATRIX_KEY
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "convolution_arithmetic.py")
@@ -235,26 +235,14 @@ def test_impossible_settings_are_refused_with_a_message(page, widget, value, fra
 def test_empty_cell_is_refused_naming_the_cell(page):
 
     at = load_example(page, "ex1")
-    version = at.session_state["arith.input.version"]
-    at.session_state[f"arith.input.editor.{version}"] = {
-        "edited_rows": {2: {"1": None}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    type_into_matrix(at, "arith.input", {2: {"1": None}}).run()
     assert not at.exception
     assert any("Cell (row 2, column 1) of the input" in e.value for e in at.error)
 
 
 def test_edited_cell_changes_the_result(page):
     at = load_example(page, "ex1")
-    version = at.session_state["arith.input.version"]
-    at.session_state[f"arith.input.editor.{version}"] = {
-        "edited_rows": {0: {"0": 5}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    type_into_matrix(at, "arith.input", {0: {"0": 5}}).run()
     assert result_tables(at)[0][0, 0] == 4 + 4  # the corner tap of the X kernel sees +4
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.apptest_helpers import type_into_matrix
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from ui.arithmetic.link import LINK
 from ui.widgets.page_link import key_class
@@ -11,14 +12,7 @@ PAGE = "convolution_arithmetic"
 
 def edit_cell(at, key: str, row: int, col: int, value: float):
     """Type into a matrix editor as the browser does, and rerun."""
-    state = at.session_state
-    version = state.get(f"{key}.version", 0)
-    at.session_state[f"{key}.editor.{version}"] = {
-        "edited_rows": {row: {str(col): value}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    type_into_matrix(at, key, {row: {str(col): value}}).run()
     assert not at.exception
 
 

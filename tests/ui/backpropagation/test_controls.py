@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import CONV_EXAMPLES
+from tests.apptest_helpers import type_into_matrix
 from ui.backpropagation.controls import (
     GRADIENT_PATTERN,
     SETUPS,
@@ -143,13 +144,7 @@ def test_the_gradient_follows_the_output_shape():
 
 def test_a_cell_that_is_not_a_number_is_named():
     at = open_controls()
-    version = at.session_state.get("backprop.gradient.version", 0)
-    at.session_state[f"backprop.gradient.editor.{version}"] = {
-        "edited_rows": {1: {"2": None}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    type_into_matrix(at, "backprop.gradient", {1: {"2": None}}).run()
     gradient, error = at.session_state["gradient"]
     assert gradient is None
     assert error == (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.apptest_helpers import type_into_matrix
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from ui.backpropagation.link import AUTO, LINK
 
@@ -9,14 +10,8 @@ PAGE = "backpropagation"
 
 
 def edit_cell(at, key: str, row: int, col: int, value: float):
-    state = at.session_state
-    version = state.get(f"{key}.version", 0)
-    at.session_state[f"{key}.editor.{version}"] = {
-        "edited_rows": {row: {str(col): value}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    """Type into a matrix editor as the browser does, and rerun."""
+    type_into_matrix(at, key, {row: {str(col): value}}).run()
     assert not at.exception
 
 

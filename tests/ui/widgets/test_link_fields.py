@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import type_into_matrix
 from ui.widgets.link_fields import NONE, example_link, image_link, matrix_link, step_link, tab_link
 from ui.widgets.link_params import format_value, parse
 
@@ -62,13 +63,8 @@ def test_a_matrix_reads_typed_edits_and_puts_values_and_sizes():
     at = AppTest.from_function(matrix_script, default_timeout=30)
     at.run()
     np.testing.assert_array_equal(at.session_state["seen"], [[1, 2]])
-    version = at.session_state.get("demo.version", 0)
-    at.session_state[f"demo.editor.{version}"] = {
-        "edited_rows": {0: {"1": 9.5}, 1: {"0": 3.0}},  # row 1 does not exist: ignored
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    # row 1 does not exist: ignored
+    type_into_matrix(at, "demo", {0: {"1": 9.5}, 1: {"0": 3.0}}).run()
     at.run()
     np.testing.assert_array_equal(at.session_state["seen"], [[1, 9.5]])
     at.button(key="put").click().run()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import type_into_matrix
+
 
 def editor_script():
     import streamlit as st
@@ -41,12 +43,7 @@ def editor_key(at: AppTest) -> str:
 
 def edit(at: AppTest, edited_rows: dict) -> AppTest:
     """Seed the data editor's edit state, as the browser sends it, and rerun."""
-    at.session_state[editor_key(at)] = {
-        "edited_rows": edited_rows,
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    type_into_matrix(at, "demo", edited_rows).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
