@@ -19,6 +19,7 @@ from ui.inspect import views
 from ui.inspect.inputs import TestSet
 from ui.inspect.layer_sections import forget_stale_choice, reported_errors
 from ui.inspect.unit import add_click_targets, clicked_cell
+from ui.widgets.figure_export import export_button
 from ui.widgets.tab_charts import plotly_chart
 
 MAX_CELL_IMAGES = 24
@@ -93,9 +94,11 @@ def _set_words(test: TestSet) -> str:
     return "of the model's own test images"
 
 
-def _thumbnails(test: TestSet, indices, captions) -> None:
+def _thumbnails(test: TestSet, indices, captions, title: str) -> None:
     images = [views.enlarge(views.input_rgb(test.images[int(i)]), THUMBNAIL) for i in indices]
     st.image(images, caption=captions, width=THUMBNAIL)
+    if images:
+        export_button(views.mosaic(images, columns=8), title)
 
 
 def _cell_images(evaluation: Evaluation, test: TestSet, names: list[str]) -> None:
@@ -144,7 +147,12 @@ def _cell_images(evaluation: Evaluation, test: TestSet, names: list[str]) -> Non
         )
         shown = indices[:MAX_CELL_IMAGES]
         confidence = evaluation.confidence
-        _thumbnails(test, shown, [f"#{int(i)} {confidence[i]:.0%}" for i in shown])
+        _thumbnails(
+            test,
+            shown,
+            [f"#{int(i)} {confidence[i]:.0%}" for i in shown],
+            f"{names[true_class]} answered {names[predicted]}",
+        )
 
 
 def _top_losses(evaluation: Evaluation, test: TestSet, names: list[str]) -> None:
@@ -159,7 +167,7 @@ def _top_losses(evaluation: Evaluation, test: TestSet, names: list[str]) -> None
         f"{evaluation.confidence[i]:.0%} (loss {losses[i]:.2f})"
         for i in top
     ]
-    _thumbnails(test, top, captions)
+    _thumbnails(test, top, captions, "Top losses")
 
 
 def _downloads(evaluation: Evaluation, names: list[str], model_name: str, test: TestSet):

@@ -404,6 +404,9 @@ def top_examples(client: WorkerClient, path: str, info: ModelInfo, test: TestSet
             label = test.class_names[int(test.labels[int(index)])]
             captions.append(f"#{int(index)} {label}: {score:.2f}")
         st.image(images, caption=captions, width=112)
+        export_button(
+            views.mosaic(images, columns=9), f"Test images that excite filter {filter_index} most"
+        )
         where = (
             " The orange box is the input window of the unit that responded most (its "
             "receptive field)."
