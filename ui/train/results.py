@@ -9,6 +9,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -20,6 +21,7 @@ from core.jobs.runs import EVALUATION_FILE, MODEL_SIDECAR_FILE
 from core.jobs.training_job import TrainingJob
 from ui.train.data import builtin_dataset, load_npz_dataset
 from ui.widgets.axes import probability_axis
+from ui.widgets.figure_export import export_button
 
 GALLERY_SIZE = 24
 
@@ -128,6 +130,56 @@ def _gallery(job: TrainingJob, evaluation: dict, names: list[str]) -> None:
             colour = "green" if predicted == true else "red"
             column.image(images[int(positions[index])], width=72, clamp=True)
             column.markdown(f":{colour}[{names[predicted]} ({names[true]})]")
+    said, truth = predictions["predicted"], predictions["true"]
+    tiles = [
+        labelled_tile(
+            images[int(positions[index])],
+            f"{names[int(said[index])]} ({names[int(truth[index])]})",
+            right=bool(said[index] == truth[index]),
+        )
+        for index in shown
+    ]
+    if tiles:
+        export_button(
+            tile_grid(tiles, GALLERY_COLUMNS), f"{split.capitalize()} images: predicted (true)"
+        )
+
+
+TILE_PX = 96  # a gallery tile in the downloaded picture, its label drawn under it
+
+
+def labelled_tile(image: np.ndarray, label: str, *, right: bool) -> np.ndarray:
+    """One image of the gallery as 8-bit RGB, enlarged, framed green (right) or red (wrong),
+    with its label under it.
+
+    >>> labelled_tile(np.zeros((28, 28, 1), np.uint8), "7 (7)", right=True).shape
+    (118, 100, 3)
+    """
+    values = np.asarray(image)
+    if values.dtype != np.uint8:  # floats in [0, 1], as the page shows them (clamped)
+        values = np.round(np.clip(values.astype(np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[:, :, 0]
+    if values.ndim == 2:
+        values = np.stack([values] * 3, axis=2)
+    picture = cv2.resize(values[:, :, :3], (TILE_PX, TILE_PX), interpolation=cv2.INTER_NEAREST)
+    colour = (46, 139, 87) if right else (214, 39, 40)
+    framed = cv2.copyMakeBorder(picture, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=colour)
+    band = np.full((18, framed.shape[1], 3), 255, np.uint8)
+    cv2.putText(band, label[:16], (2, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)
+    return np.concatenate([framed, band])
+
+
+def tile_grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
+    """Equal tiles in rows of ``columns`` on white (the last row padded).
+
+    >>> tile_grid([np.zeros((2, 3, 3), np.uint8)] * 5, 4).shape
+    (4, 12, 3)
+    """
+    blank = np.full_like(tiles[0], 255)
+    padded = tiles + [blank] * (-len(tiles) % columns)
+    rows = [np.concatenate(padded[i : i + columns], axis=1) for i in range(0, len(padded), columns)]
+    return np.concatenate(rows)
 
 
 def save_controls(job: TrainingJob) -> None:

@@ -21,7 +21,7 @@ from tests.helpers_training import write_tiny_dataset
 from tests.inspect_helpers import MNIST_MODEL
 from tests.ui.train.apptest_charts import array, chart
 from tests.ui.train.run_files import new_run, write_evaluation, write_status
-from ui.train.results import _evaluated_images, confusion_figure
+from ui.train.results import TILE_PX, _evaluated_images, confusion_figure, labelled_tile, tile_grid
 
 TRUE = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
 PREDICTED = [0, 0, 0, 1, 1, 1, 0, 1, 0, 1]  # images 1 and 4 are wrong
@@ -137,6 +137,25 @@ def test_the_gallery_shows_mistakes_first_in_red_then_right_answers_in_green(npz
     right = [index for index in range(10) if index not in (1, 4)]
     assert labels[2:] == [f":green[{names[TRUE[i]]} ({names[TRUE[i]]})]" for i in right]
     assert len(at.get("image")) == 10
+    exports = [b for b in at.get("download_button") if b.proto.label == "PNG"]
+    assert len(exports) == 1  # the gallery as one captioned picture
+
+
+def test_a_gallery_tile_is_framed_by_its_answer_and_keeps_the_image():
+    digit = np.zeros((28, 28, 1), np.uint8)
+    digit[10:18, 12:16] = 255
+    right = labelled_tile(digit, "7 (7)", right=True)
+    wrong = labelled_tile(digit.astype(np.float32) / 255, "1 (7)", right=False)
+    assert right.dtype == np.uint8 and right.shape == wrong.shape
+    np.testing.assert_array_equal(right[0, 0], (46, 139, 87))  # green frame
+    np.testing.assert_array_equal(wrong[0, 0], (214, 39, 40))  # red frame
+    inside = right[2 : 2 + TILE_PX, 2 : 2 + TILE_PX]
+    assert inside[TILE_PX // 2, TILE_PX // 2].tolist() == [255, 255, 255]  # the stroke, enlarged
+    assert inside[2, 2].tolist() == [0, 0, 0]
+    np.testing.assert_array_equal(inside, wrong[2 : 2 + TILE_PX, 2 : 2 + TILE_PX])
+    grid = tile_grid([right] * 10, 8)
+    assert grid.shape == (2 * right.shape[0], 8 * right.shape[1], 3)
+    assert (grid[right.shape[0] :, 2 * right.shape[1] :] == 255).all()  # the padded row is white
 
 
 def test_many_mistakes_still_leave_a_row_of_right_answers(npz_run, folders):
