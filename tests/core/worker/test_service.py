@@ -165,9 +165,11 @@ def test_the_worker_says_who_it_is_and_how_many_threads_it_uses(client):
 @pytest.mark.parametrize("method", ["format_disk", "_load", "__init__"])
 def test_unknown_and_private_requests_are_refused_and_the_worker_lives_on(client, method):
     pid = client.ping()["pid"]
-    message = rf"^`method` must be one of 'augment', .*'ping', .* Received: method='{method}'\.$"
-    with pytest.raises(ValueError, match=message):
+    message = rf"^`method` must be one of '[a-z_]+', .*'ping', .* Received: method='{method}'\.$"
+    # only the public requests are named: no private method, none starting with an underscore
+    with pytest.raises(ValueError, match=message) as refused:
         client.request(method)
+    assert "'_" not in str(refused.value).partition("Received")[0]
     assert client.worker_pid == pid
 
 
