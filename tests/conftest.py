@@ -61,3 +61,14 @@ def inspect_environment(tmp_path_factory):
         patch.setenv("CONVSCOPE_DATA_DIR", str(SHARED_DATA))
         patch.setenv("CONVSCOPE_MODELS_DIR", str(tmp_path_factory.mktemp("no-saved-models")))
         yield
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One warm inference worker (``python -m core.worker serve``) per test module, closed
+    after it: TensorFlow starts once per module, never in the test process."""
+    from core.jobs.worker_client import WorkerClient
+
+    instance = WorkerClient()
+    yield instance
+    instance.close()

@@ -14,19 +14,11 @@ import pytest
 from core.jobs import model_store
 from core.jobs.inspection import ModelRejectedError
 from core.jobs.legacy_models import CONVERTED_FROM, LEGACY_NOTE
-from core.jobs.worker_client import WorkerClient
 from tests.corpus.legacy_models import ENTRIES, LAMBDA_RAN_MARKER, TF_KERAS2_WEIGHTS, tf_keras2_h5
 from tests.corpus.plain_words import assert_plain_words
 from tests.corpus.test_models import check, inspect_outcome, store_outcome
 
 pytestmark = pytest.mark.slow  # a worker process that imports TensorFlow
-
-
-@pytest.fixture(scope="module")
-def client():
-    instance = WorkerClient()
-    yield instance
-    instance.close()
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.name)

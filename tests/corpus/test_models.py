@@ -29,13 +29,6 @@ RAW = re.compile(r"Traceback|\b\w+(Error|Exception)\b|keras\.src|File \"|<\w+ ob
 HOSTILE = ("model/zip-bomb", "model/lambda", "model/pickle-renamed", "model/saved-model-zip")
 
 
-@pytest.fixture(scope="module")
-def client():
-    instance = WorkerClient()
-    yield instance
-    instance.close()
-
-
 def inspect_outcome(client: WorkerClient, data: bytes) -> tuple[str, str]:
     """What Inspect a Network does with an upload: ("refuse" | "note" | "accept", words)."""
     try:

@@ -10,7 +10,6 @@ import pytest
 from core.jobs import legacy_models
 from core.jobs.inspection import ModelRejectedError
 from core.jobs.uploads import upload_dir
-from core.jobs.worker_client import WorkerClient
 from tests.corpus.legacy_models import tf_keras2_h5
 
 
@@ -18,13 +17,6 @@ def test_hdf5_is_told_by_its_signature():
     assert legacy_models.is_hdf5(tf_keras2_h5())
     assert not legacy_models.is_hdf5(b"PK\x03\x04rest")
     assert not legacy_models.is_hdf5(b"\x89HDF")  # too short to be one
-
-
-@pytest.fixture(scope="module")
-def client():
-    instance = WorkerClient()
-    yield instance
-    instance.close()
 
 
 @pytest.mark.slow

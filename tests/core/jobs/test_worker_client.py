@@ -50,13 +50,6 @@ SERVER_MODULES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def client():
-    instance = WorkerClient()
-    yield instance
-    instance.close()
-
-
 @pytest.fixture()
 def fresh_shared_client(monkeypatch):
     """`shared_client()` made anew for this test (and closed after it)."""

@@ -31,16 +31,6 @@ def runs_root(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client():
-    """One warm worker (``python -m core.worker serve``) per test module: TensorFlow starts once."""
-    from core.jobs.worker_client import WorkerClient
-
-    instance = WorkerClient()
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(scope="module")
 def mnist_images(shared_data):
     """The first 200 MNIST test images, scaled to [0, 1] (N, 28, 28, 1), and their labels."""
     dataset = builtin.load_builtin("mnist", data_dir=shared_data)

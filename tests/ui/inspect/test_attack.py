@@ -41,15 +41,6 @@ def attack_script(client, image, true_class, shape):
 
 
 @pytest.fixture(scope="module")
-def client():
-    from core.jobs.worker_client import WorkerClient
-
-    instance = WorkerClient()
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(scope="module")
 def digit(shared_data):
     from core.data import builtin, preprocessing
 

@@ -61,15 +61,6 @@ def visualisation_script(client, layer, channel):
     feature_visualisation(client, str(MNIST_MODEL), info)
 
 
-@pytest.fixture(scope="module")
-def client():
-    from core.jobs.worker_client import WorkerClient
-
-    instance = WorkerClient()
-    yield instance
-    instance.close()
-
-
 @pytest.mark.slow
 def test_the_picture_is_the_worker_result_for_the_picked_filter_and_seed(client):
     with kept_pictures() as kept:
