@@ -236,6 +236,8 @@ def parse(item: LinkField, text: str):
     if len(text) > MAX_VALUE_CHARS:
         raise ValueError(f"is too long ({len(text):,} characters)")
     if text.strip() == "":
+        if format_value(item, item.default) == "":  # a field whose default is written as ""
+            return item.default
         raise ValueError("is empty")
     try:
         if item.parse is not None:

@@ -163,3 +163,10 @@ def test_the_warning_names_every_problem_once():
 def test_a_field_needs_a_known_kind():
     with pytest.raises(ValueError, match="kind"):
         LinkField("a", 0, "colour")
+
+
+def test_an_empty_value_is_the_default_only_where_the_default_is_written_empty():
+    patch = LinkField("in", (), "text", ("demo.patch",), parse=lambda t: (t,), format="".join)
+    assert parse(patch, "") == () and parse(patch, "  ") == ()  # "in=" is the default
+    with pytest.raises(ValueError, match="is empty"):
+        parse(number("bias", "b", 0.0, low=-10, high=10), "")
