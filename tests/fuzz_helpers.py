@@ -219,6 +219,12 @@ class Fuzzer:
             label = box.locator("label").first.inner_text().strip()
             texts = self._options(box)
             choices += [("select", label, t) for t in texts if _UPLOAD_OPTION.search(t)]
+        # a folded section that builds its uploader only once it is open (Train's models folder)
+        summaries = self.page.locator('[data-testid="stExpander"] summary')
+        for i in range(summaries.count()):
+            label = summaries.nth(i).inner_text().strip().splitlines()[-1].strip()
+            if _UPLOAD_OPTION.search(label):
+                choices.append(("expander", label, "open"))
         return choices
 
     def _options(self, box) -> list[str]:
@@ -239,6 +245,10 @@ class Fuzzer:
         page = self.page
         self.as_opened = None
         runs = self.runs()
+        if sort == "expander":
+            page.locator('[data-testid="stExpander"] summary', has_text=label).first.click()
+            self.settle(runs=runs)
+            return
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (
             page.locator(f'[data-testid="{testid}"]')
