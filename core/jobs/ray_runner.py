@@ -13,6 +13,12 @@ the inspection service: the host only relays. `RayWorker` is the server's handle
 behaves like a `WorkerProcess` (pid, ``on_exit``, ``wait``, ``stop``, ``kill``, and for the
 inspection worker a ``connection`` pair whose messages travel through the actor).
 
+A training job's actor is detached and named after its run (`training_actor_name`, in the
+``convscope`` namespace): it outlives the replica that started it, as a local worker outlives
+its server, and ends itself when its worker process ends. Another replica (or the same one
+restarted) follows the job through the run folder and finds the actor by name to kill it
+(`RayRunner.find_run`). An inspection worker's actor stays tied to its replica.
+
 A training job still talks through its run folder (progress, snapshots, status, and the
 pause/resume/stop commands): the runs folder (``$CONVSCOPE_RUNS_DIR``) and the models
 folder (``$CONVSCOPE_MODELS_DIR``) must be one shared folder at the same path on every node
@@ -67,6 +73,10 @@ PLACEMENT_TIMEOUT_SECONDS = 60.0
 _HOST_THREADS = 8
 
 
+# The Ray namespace of the training actors, so that every replica finds them by name.
+RAY_NAMESPACE = "convscope"
+
+
 _ADDRESS = re.compile(r"auto|local|ray://[\w.\-]+(:\d+)?|[\w.\-]+:\d+")
 
 
@@ -108,6 +118,15 @@ def cpus_per_job() -> int:
     return check_int(number, RAY_CPUS_ENV, minimum=1)
 
 
+def training_actor_name(run_dir: str | os.PathLike) -> str:
+    """The name of a training job's actor: its run's, so any replica finds it.
+
+    >>> training_actor_name("/shared/runs/20260101-120000-cnn-a1b2c3")
+    'train-20260101-120000-cnn-a1b2c3'
+    """
+    return f"train-{Path(run_dir).name}"
+
+
 def actor_environment(cores: int, *, gpu: bool) -> dict[str, str]:
     """The variables a host actor gets: ConvScope's settings, ``core`` importable, its cores.
 
@@ -147,10 +166,15 @@ class WorkerHost:
     2
     """
 
-    def __init__(self):
+    def __init__(self, detached: bool = False):
         self.runner = LocalRunner()
         self.worker: WorkerProcess | None = None
+        self.started: dict | None = None
         self._ready = threading.Event()
+        if detached:  # no replica owns it: it ends itself (an actor task of its own)
+            import ray
+
+            ray.get_runtime_context().current_actor.finish.remote()
 
     def start(
         self,
@@ -181,7 +205,21 @@ class WorkerHost:
             )
         finally:
             self._ready.set()
-        return {"pid": self.worker.pid, "node": node, "log_path": log_path}
+        self.started = {"pid": self.worker.pid, "node": node, "log_path": log_path}
+        return self.started
+
+    def describe(self) -> dict | None:
+        """What `start` answered (pid, node, log path), for a replica that finds the actor."""
+        return self.started
+
+    def finish(self) -> None:
+        """A detached host's last task: once its worker has ended (or none was started in
+        time), end the actor, giving its cores and GPU back; calls under way finish first."""
+        import ray
+
+        if self._ready.wait(2 * PLACEMENT_TIMEOUT_SECONDS):  # its replica may die first
+            self.wait()
+        ray.actor.exit_actor()
 
     def wait(self) -> int | None:
         """Block until the worker ends; its return code (negative: the signal)."""
@@ -458,28 +496,59 @@ class RayRunner(WorkerRegistry):
         return self._register(RayWorker(ray, actor, started, task=task, connect=connect))
 
     def _place(self, task, arguments, log_path, connect, folder):
-        """Create the host actor and start the worker in it: ``(ray, actor, started)``."""
+        """Create the host actor and start the worker in it: ``(ray, actor, started)``.
+
+        A training job's actor is detached and named after its run (see the module text).
+        """
         ray = self._connect()
         gpu = task == "train" and self.cluster_has_gpu()
-        actor = self._host_class.options(
-            num_cpus=self.cpus,
-            num_gpus=1 if gpu else 0,
-            max_concurrency=_HOST_THREADS,
-            runtime_env={"env_vars": actor_environment(self.cpus, gpu=gpu)},
-        ).remote()
-        reference = actor.start.remote(
-            task,
-            arguments,
-            None if log_path is None else os.fspath(Path(log_path).resolve()),
-            connect,
-            folder,
-        )
+        detached = {}
+        if folder is not None:
+            detached = {
+                "name": training_actor_name(folder),
+                "namespace": RAY_NAMESPACE,
+                "lifetime": "detached",
+            }
+        actor = None
         try:
+            actor = self._host_class.options(
+                num_cpus=self.cpus,
+                num_gpus=1 if gpu else 0,
+                max_concurrency=_HOST_THREADS,
+                runtime_env={"env_vars": actor_environment(self.cpus, gpu=gpu)},
+                **detached,
+            ).remote(bool(detached))
+            reference = actor.start.remote(
+                task,
+                arguments,
+                None if log_path is None else os.fspath(Path(log_path).resolve()),
+                connect,
+                folder,
+            )
             return ray, actor, ray.get(reference, timeout=PLACEMENT_TIMEOUT_SECONDS)
         except Exception as error:  # noqa: BLE001 - placement timeout, node lost, host refusal
-            with contextlib.suppress(Exception):
-                ray.kill(actor)
+            if actor is not None:
+                with contextlib.suppress(Exception):
+                    ray.kill(actor)
             raise RayUnavailableError(_start_failure(error, self.cpus, gpu)) from None
+
+    def find_run(self, run_dir: str | os.PathLike, pid: int) -> RayWorker | None:
+        """The live worker of the run in ``run_dir`` whose pid is ``pid``: one this replica
+        started, or else its training actor found by name (started by another replica, or
+        by this one before a restart); None when there is none or the cluster is out of reach.
+        """
+        worker = self.find(pid)
+        if worker is not None:
+            return worker
+        try:
+            ray = self._connect()
+            actor = ray.get_actor(training_actor_name(run_dir), namespace=RAY_NAMESPACE)
+            started = ray.get(actor.describe.remote(), timeout=30)
+        except Exception:  # noqa: BLE001 - no such actor (the job ended), or no cluster
+            return None
+        if not started or int(started["pid"]) != pid:
+            return None
+        return self._register(RayWorker(ray, actor, started, task="train", connect=False))
 
 
 def _connect_failure(error: Exception, address: str) -> str:

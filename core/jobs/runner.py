@@ -241,6 +241,9 @@ class Runner(Protocol):
     def workers(self) -> list[WorkerProcess]:
         """The workers this runner started that are still running."""
 
+    def find_run(self, run_dir: str | os.PathLike, pid: int) -> WorkerProcess | None:
+        """The live worker of a run that this runner can reach, if any."""
+
 
 class WorkerRegistry:
     """The workers a runner started that still run, by pid: kept the same way by every
@@ -274,6 +277,11 @@ class WorkerRegistry:
         """The workers this runner started that are still running."""
         with self._lock:
             return list(self._workers.values())
+
+    def find_run(self, run_dir: str | os.PathLike, pid: int) -> WorkerProcess | None:
+        """The live worker of the run in ``run_dir`` (pid ``pid``) that this runner can reach:
+        here, one it started; a cluster runner also finds one another replica started."""
+        return self.find(pid)
 
 
 class LocalRunner(WorkerRegistry):

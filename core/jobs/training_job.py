@@ -411,7 +411,7 @@ class TrainingJob:
         """
         mark_failed_if_live(self.run_dir, "The training worker was killed.")
         pid = self.pid
-        worker = default_runner().find(pid) if pid is not None else None
+        worker = default_runner().find_run(self.run_dir, pid) if pid is not None else None
         if worker is not None:
             worker.kill()
         elif pid is not None and not runs_here(self.run_dir):

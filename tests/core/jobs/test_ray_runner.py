@@ -3,14 +3,16 @@
 The fast tests check the settings, the host actor's body (a plain class, run here without
 Ray) and that a server without ``$CONVSCOPE_RAY_ADDRESS`` never imports Ray. The slow tests
 start ONE real local Ray instance for the module (two CPUs, no dashboard) and train, pause,
-resume, stop, kill and inspect through it, with the runs and models folders shared the way a
-cluster shares them (here: the same disk).
+resume, stop and inspect through it, with the runs and models folders shared the way a
+cluster shares them (here: the same disk); jobs a replica (another process) started outlive it
+and are followed, stopped and killed from this process, as a restarted replica would.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from core.jobs.files import read_json
 from core.jobs.ray_runner import (
     DEFAULT_RAY_CPUS,
     RAY_CPUS_ENV,
+    RAY_NAMESPACE,
     RayRunner,
     RayUnavailableError,
     RayWorker,
@@ -32,8 +35,10 @@ from core.jobs.ray_runner import (
     actor_environment,
     connect_address,
     cpus_per_job,
+    training_actor_name,
 )
 from core.jobs.runner import RAY_ADDRESS_ENV, WORKER_CORES_ENV, WORKER_HOST_FILE, LocalRunner
+from core.jobs.training_job import TrainingJob
 from core.jobs.worker_client import WorkerClient
 from tests.helpers_training import start_endless, wait_for, wait_until_training
 
@@ -94,6 +99,7 @@ def test_the_host_runs_the_real_worker_entry_and_reports_how_it_ended(tmp_path):
     host = WorkerHost()
     started = host.start("sleep", ["0"], os.fspath(tmp_path / "worker.log"))
     assert started["log_path"] == os.fspath(tmp_path / "worker.log")
+    assert host.describe() == started  # what another replica that finds the actor learns
     assert host.wait() == 2  # the worker's usage error: the real `python -m core.worker`
     assert "usage: python -m core.worker" in host.log_tail()
 
@@ -122,6 +128,17 @@ def test_a_node_that_cannot_see_the_run_folder_refuses_the_job(tmp_path):
     with pytest.raises(FileNotFoundError, match="cannot see the folder .* must be shared"):
         host.start("train", [os.fspath(tmp_path / "gone")], folder=os.fspath(tmp_path / "gone"))
     assert host.wait() is None  # nothing started, and nothing left waiting
+
+
+def test_a_training_actor_is_named_after_its_run_and_a_local_runner_finds_only_its_own(
+    tmp_path,
+):
+    assert training_actor_name(tmp_path / "runs" / "run-1") == "train-run-1"
+    local = LocalRunner()
+    worker = local.start("sleep", "0")
+    assert local.find_run(tmp_path, worker.pid) in (worker, None)  # None once it has ended
+    worker.wait(60)
+    assert local.find_run(tmp_path, worker.pid) is None
 
 
 def test_a_worker_on_another_machine_is_judged_by_its_pulse_not_its_pid(tmp_path):
@@ -189,21 +206,30 @@ def test_without_the_variable_workers_stay_local_and_ray_is_never_imported():
 # ---------------------------------------------------------------------------
 
 
+# Logical CPUs (and GPUs) of the test's Ray: three one-core jobs at once, on any machine.
+CLUSTER_CPUS = 3
+
+
 @pytest.fixture(scope="module")
 def ray_default():
-    """The app's default runner on one local Ray instance with 2 CPUs and a GPU; each job asks
-    for 1 CPU."""
+    """The app's default runner on one local Ray instance with `CLUSTER_CPUS` CPUs and as many
+    GPUs; each job asks for 1 CPU (and a GPU)."""
     import ray
 
     saved = {name: os.environ.get(name) for name in (RAY_ADDRESS_ENV, RAY_CPUS_ENV)}
     os.environ[RAY_ADDRESS_ENV] = "local"
     os.environ[RAY_CPUS_ENV] = "1"
     started = time.monotonic()
-    # One logical GPU: Ray only counts it, so a GPU job's declaration is tested here too (its
+    # Logical GPUs: Ray only counts them, so a GPU job's declaration is tested here too (its
     # TensorFlow finds no CUDA driver and trains on the CPU).
     for attempt in range(3):  # Ray gives its node a fixed 30 s to come up: too short at times
         try:  # on this shared machine under heavy load, so it gets three tries
-            ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+            ray.init(
+                num_cpus=CLUSTER_CPUS,
+                num_gpus=CLUSTER_CPUS,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
             break
         except Exception:
             ray.shutdown()
@@ -256,8 +282,8 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     # The core it declared is the core it trains on: one thread per op.
     threads = read_json(job.run_dir / runs.STATUS_FILE)["threads"]
     assert (threads["cores"], threads["intra_op"]) == (1, 1)
-    assert cluster_cpus_free(ray) == 1.0  # the job holds one of the two cores
-    assert ray.available_resources().get("GPU", 0.0) == 0.0  # and the GPU, which it sees:
+    assert cluster_cpus_free(ray) == CLUSTER_CPUS - 1  # the job holds one core
+    assert ray.available_resources().get("GPU", 0.0) == CLUSTER_CPUS - 1  # and a GPU, seen:
     assert "CUDA_VISIBLE_DEVICES=0" in process_environment(job.pid)
 
     job.pause()
@@ -273,8 +299,8 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     assert status.state == "stopped" and status.reason == "user"
     assert worker.wait(60) == 0
     wait_for(lambda: ray_default.find(worker.pid) is None, timeout=30, what="forget")
-    wait_for(lambda: cluster_cpus_free(ray) == 2.0, timeout=60, what="the core back")
-    assert ray.available_resources().get("GPU", 0.0) == 1.0
+    wait_for(lambda: cluster_cpus_free(ray) == CLUSTER_CPUS, timeout=60, what="the core back")
+    assert ray.available_resources().get("GPU", 0.0) == CLUSTER_CPUS
     stopped = time.monotonic()
 
     # The worker on the node saved the model into the shared store.
@@ -310,27 +336,130 @@ def test_a_job_trains_pauses_resumes_stops_and_is_inspected_on_ray(
     )
 
 
+# A replica: starts training jobs through the app's runner on the cluster at
+# $CONVSCOPE_RAY_ADDRESS, prints their run folders, then waits to be killed.
+REPLICA = """
+import sys, time
+from core.jobs.train_config import TrainConfig
+from core.jobs.training_job import TrainingJob
+from tests.helpers_training import ENDLESS, tiny_spec_dict
+dataset, runs, models = sys.argv[1:4]
+for index, epochs in enumerate(sys.argv[4:]):
+    config = ENDLESS if epochs == "endless" else TrainConfig(epochs=int(epochs), batch_size=8)
+    job = TrainingJob.start(
+        tiny_spec_dict(), dataset, config, runs_root_dir=runs, save_as=f"job{index}",
+        models_dir=models,
+    )
+    print(job.run_dir, flush=True)
+time.sleep(3600)
+"""
+
+
+def start_on_a_replica(ray, dataset, runs_root, models, *epochs: str) -> list[TrainingJob]:
+    """Start jobs from another process (a replica) on this Ray, then SIGKILL that process."""
+    environment = {
+        **os.environ,
+        RAY_ADDRESS_ENV: ray.get_runtime_context().gcs_address,
+        "CONVSCOPE_MAX_JOBS": str(len(epochs)),
+    }
+    log = runs_root.parent / "replica.log"
+    with open(log, "wb") as errors:
+        replica = subprocess.Popen(
+            [sys.executable, "-c", REPLICA, dataset, runs_root, models, *epochs],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+    try:
+        folders = [replica.stdout.readline().strip() for _ in epochs]
+        assert all(folders), log.read_text(errors="replace")[-3000:]
+    finally:
+        replica.send_signal(signal.SIGKILL)
+        replica.wait()
+        replica.stdout.close()
+    return [TrainingJob.attach(folder) for folder in folders]
+
+
+def convscope_actors(ray) -> list[str]:
+    """The names of the ConvScope training actors still on the cluster."""
+    named = ray.util.list_named_actors(all_namespaces=True)
+    return [actor["name"] for actor in named if actor["namespace"] == RAY_NAMESPACE]
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_a_killed_ray_job_is_marked_failed_and_gives_its_core_back(
+@pytest.mark.timeout(600)
+def test_jobs_outlive_the_replica_that_started_them_and_another_one_controls_them(
     ray_default, tiny_dataset, tmp_path
 ):
+    import keras
     import ray
 
-    job = start_endless(tiny_dataset, tmp_path / "runs")
-    worker = ray_default.find(job.pid)
-    wait_until_training(job)
-    job.kill()
-    assert worker.wait(60) is not None and not worker.is_alive()
-    status = job.poll()
+    runs_root, models = tmp_path / "runs", tmp_path / "models"
+    runs_root.mkdir()
+    began = time.monotonic()
+    # The finite job starts last, so it is still loading when its starter dies.
+    stopping, killing, finishing = start_on_a_replica(
+        ray, tiny_dataset, runs_root, models, "endless", "endless", "2"
+    )
+    killed = time.monotonic()
+    names = sorted(training_actor_name(job.run_dir) for job in (finishing, stopping, killing))
+    assert sorted(convscope_actors(ray)) == names  # detached: their starter is gone, not they
+    # This process is a replica that started none of them: it judges them by pid and pulse.
+    for job in (finishing, stopping, killing):
+        assert ray_default.find(job.pid) is None
+        assert job.status().is_live and runs.worker_alive(job.run_dir)
+
+    # The finite job trains to its end and saves its model where every replica finds it.
+    status = finishing.wait(timeout=300)
+    assert status.state == "finished", status.error
+    assert status.step == status.total_steps > 0
+    model = keras.saving.load_model(models / "job2.keras", safe_mode=True)
+    data = np.load(tiny_dataset)
+    images = data["x_test"].astype(np.float32)[..., np.newaxis] / 255.0
+    accuracy = np.mean(model(images).numpy().argmax(axis=1) == data["y_test"])
+    evaluated = finishing.evaluation()["test_accuracy"]
+    assert abs(accuracy - evaluated) <= 1 / len(images) and evaluated > 0.75  # easy classes
+    finished = time.monotonic()
+
+    # Paused, resumed and stopped through the run folder from here.
+    wait_until_training(stopping, min_step=5)
+    stopping.pause()
+    paused = wait_for(
+        lambda: (s := stopping.poll()).state == "paused" and s, timeout=60, what="pause"
+    )
+    stopping.resume()
+    wait_for(lambda: stopping.poll().step > paused.step + 5, timeout=60, what="resume")
+    stopping.stop()
+    status = stopping.wait(timeout=120)
+    assert status.state == "stopped" and status.reason == "user"
+    assert (models / "job0.keras").is_file()
+
+    # Killed from here: its actor, found by its run's name, kills the worker at once.
+    wait_until_training(killing)
+    worker = ray_default.find_run(killing.run_dir, killing.pid)
+    assert isinstance(worker, RayWorker) and worker.pid == killing.pid
+    killing.kill()
+    assert worker.wait(60) is not None and not runner.pid_alive(killing.pid)
+    status = killing.poll()
     assert status.state == "failed" and "killed" in status.error
-    wait_for(lambda: cluster_cpus_free(ray) == 2.0, timeout=60, what="the core back")
+
+    # Every actor has ended, giving its core and GPU back.
+    wait_for(lambda: not convscope_actors(ray), timeout=60, what="the actors to end")
+    wait_for(lambda: cluster_cpus_free(ray) == CLUSTER_CPUS, timeout=60, what="the cores")
+    assert ray.available_resources().get("GPU", 0.0) == CLUSTER_CPUS
+    print(
+        f"Replica killed {killed - began:.1f} s after starting; the job it left finished "
+        f"{finished - killed:.1f} s later; the others stopped and killed in "
+        f"{time.monotonic() - finished:.1f} s"
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_job_the_cluster_cannot_place_fails_saying_why(ray_default, tiny_dataset, tmp_path):
-    cluster = RayRunner("local", cpus=3)  # more cores than the cluster has
+    cluster = RayRunner("local", cpus=CLUSTER_CPUS + 1)  # more cores than the cluster has
     monkey = pytest.MonkeyPatch()
     monkey.setattr("core.jobs.ray_runner.PLACEMENT_TIMEOUT_SECONDS", 5.0)
     try:
@@ -338,7 +467,7 @@ def test_a_job_the_cluster_cannot_place_fails_saying_why(ray_default, tiny_datas
         run_dir.mkdir(parents=True)
         (run_dir / runs.CONFIG_FILE).write_text(json.dumps({"created": time.time()}))
         (run_dir / runs.STATUS_FILE).write_text(json.dumps({"state": "queued"}))
-        with pytest.raises(RayUnavailableError, match="no room for a job asking for 3 cores"):
+        with pytest.raises(RayUnavailableError, match="no room for a job asking for 4 cores"):
             cluster.start("train", run_dir)
         status = read_json(run_dir / runs.STATUS_FILE)
         assert status["state"] == "failed" and "no room" in status["error"]
