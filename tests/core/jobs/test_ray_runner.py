@@ -459,6 +459,8 @@ def test_jobs_outlive_the_replica_that_started_them_and_another_one_controls_the
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_job_the_cluster_cannot_place_fails_saying_why(ray_default, tiny_dataset, tmp_path):
+    import ray
+
     cluster = RayRunner("local", cpus=CLUSTER_CPUS + 1)  # more cores than the cluster has
     monkey = pytest.MonkeyPatch()
     monkey.setattr("core.jobs.ray_runner.PLACEMENT_TIMEOUT_SECONDS", 5.0)
@@ -471,6 +473,8 @@ def test_a_job_the_cluster_cannot_place_fails_saying_why(ray_default, tiny_datas
             cluster.start("train", run_dir)
         status = read_json(run_dir / runs.STATUS_FILE)
         assert status["state"] == "failed" and "no room" in status["error"]
+        # The detached actor that waited for room is gone too, its name free again.
+        wait_for(lambda: not convscope_actors(ray), timeout=60, what="the actor to end")
     finally:
         monkey.undo()
 
