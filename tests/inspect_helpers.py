@@ -165,3 +165,24 @@ def keras_layer_outputs(model_path, image: np.ndarray, names) -> dict[str, np.nd
     )
     with np.load(result) as outputs:
         return {name: outputs[name] for name in names}
+
+
+def open_tab(app, slug: str):
+    """Open the Inspect tab ``slug`` (only the open tab is drawn; see ``ui.inspect.link``)."""
+    from ui.inspect.link import TAB_NAMES, TAB_SLUGS
+
+    app.session_state["inspect.tab"] = TAB_NAMES[TAB_SLUGS.index(slug)]
+    return app.run()
+
+
+def across_tabs(app, read) -> list:
+    """``read(app)`` with each Inspect tab open in turn; the first tab is open again after."""
+    from ui.inspect.link import TAB_SLUGS
+
+    found = []
+    for slug in TAB_SLUGS:
+        open_tab(app, slug)
+        assert not app.exception, [item.value for item in app.exception]
+        found.append(read(app))
+    open_tab(app, TAB_SLUGS[0])
+    return found

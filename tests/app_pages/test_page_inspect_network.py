@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import builtin, network_input
 from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
-from tests.inspect_helpers import MNIST_MODEL, build_test_models
+from tests.inspect_helpers import MNIST_MODEL, across_tabs, build_test_models, open_tab
 from ui.inspect.link import TAB_NAMES
 
 PAGE = str(ROOT / "app_pages" / "inspect_network.py")
@@ -46,18 +46,24 @@ def digit_photo(mnist, index: int, *, suffix: str = ".png") -> bytes:
     return encoded.tobytes()
 
 
+def tabs_text(app: AppTest) -> str:
+    """The markdown of every tab, each opened in turn."""
+    return "\n".join(across_tabs(app, markdown_text))
+
+
 def test_test_image_shows_prediction_and_every_section():
     app = run_page()
     assert_clean(app)
-    text = markdown_text(app)
-    assert "**Prediction: 7**" in text  # test image 0 is a 7
-    assert "looks like a" in text  # closest classic kernel
-    assert "Before ReLU" in text
-    assert "depends on a **10×10**" in text  # receptive field of the last pooled map
     assert len(app.tabs) == len(TAB_NAMES)
     # the input and the filters tab's pictures download with their caption and link
     exports = [b for b in app.get("download_button") if b.proto.label == "PNG"]
     assert len(exports) >= 3, len(exports)  # input, filter grid, frequency response
+    assert "Before ReLU" not in markdown_text(app)  # a closed tab draws nothing
+    text = tabs_text(app)
+    assert "**Prediction: 7**" in text  # test image 0 is a 7
+    assert "looks like a" in text  # closest classic kernel
+    assert "Before ReLU" in text
+    assert "depends on a **10×10**" in text  # receptive field of the last pooled map
 
 
 def test_pick_modes(mnist):
@@ -81,7 +87,7 @@ def test_functional_fashion_model():
     assert_clean(app)
     text = markdown_text(app)
     assert "**Prediction: Ankle boot**" in text
-    assert "relu1 (after ReLU)" in text
+    assert "relu1 (after ReLU)" in markdown_text(open_tab(app, "pooling"))
 
 
 def test_uploaded_photo_is_prepared_like_the_training_data(mnist):
@@ -149,13 +155,15 @@ def test_model_upload_lambda_is_refused_and_a_dense_network_shown_with_a_note():
         ("mlp.keras", data, "application/octet-stream")
     ).run()
     assert_clean(app)
-    notes = [item.value for item in app.info]
+    notes = [
+        note for notes in across_tabs(app, lambda a: [i.value for i in a.info]) for note in notes
+    ]
     assert any("no convolution layers (a dense network)" in note for note in notes)
     assert any("no filters to show" in note for note in notes)
     assert any("no feature maps to show" in note for note in notes)
     assert any("No Grad-CAM" in note for note in notes)
     assert "**Prediction: " in markdown_text(app)
-    assert "**Saliency**" in markdown_text(app)
+    assert "**Saliency**" in tabs_text(app)
 
 
 def every_text(app: AppTest) -> str:
@@ -178,11 +186,12 @@ def test_a_model_whose_weights_hold_nan_gets_a_message_in_every_section(mnist):
         ("diverged.keras", built("nan_weights.keras"), "application/octet-stream")
     ).run()
 
-    def check(app: AppTest, *expected: str) -> None:
+    def check(app: AppTest, *expected: str, every_tab: bool = False) -> None:
         assert not app.exception, [item.value for item in app.exception]
-        text = every_text(app)
+        text = "\n".join(across_tabs(app, every_text)) if every_tab else every_text(app)
         assert not re.search(r"\bnan\b|\binf\b", text), text  # raw floats, not our words
-        warnings = " ".join(item.value for item in [*app.warning, *app.error])
+        read = lambda a: " ".join(item.value for item in [*a.warning, *a.error])  # noqa: E731
+        warnings = " ".join(across_tabs(app, read)) if every_tab else read(app)
         for fragment in expected:
             assert fragment in warnings, (fragment, warnings)
 
@@ -192,19 +201,21 @@ def test_a_model_whose_weights_hold_nan_gets_a_message_in_every_section(mnist):
         "so its prediction can't be shown",
         "so the maps of conv_2 can't be shown",
         "so saliency and Grad-CAM can't be shown",
+        every_tab=True,
     )
     assert "Retrain it" in app.warning[0].value or "retrain it" in app.warning[0].value
     # What comes before the NaN is still there: the first layer's filters and maps.
     assert "Layer **conv** has 4 filters" in markdown_text(app)
-    assert any(expander.label.startswith("conv (Conv2D") for expander in app.expander)
+    labels = [label for labels in across_tabs(app, expander_labels) for label in labels]
+    assert any(label.startswith("conv (Conv2D") for label in labels)
     app.selectbox(key="inspect.filter_layer").set_value("conv_2").run()
     check(app, "The weights of layer **conv_2** hold NaN or infinite values")
-    app.selectbox(key="inspect.enlarge_layer").set_value("conv_2").run()
+    open_tab(app, "maps").selectbox(key="inspect.enlarge_layer").set_value("conv_2").run()
     check(app, "so map 0 of conv_2 can't be shown")
-    app.selectbox(key="inspect.rf_layer").set_value("conv_2").run()
+    open_tab(app, "field").selectbox(key="inspect.rf_layer").set_value("conv_2").run()
     check(app)
     assert "(value not a number: this model's weights hold NaN)" in markdown_text(app)
-    app.selectbox(key="inspect.top_layer").set_value("conv_2").run()
+    open_tab(app, "top").selectbox(key="inspect.top_layer").set_value("conv_2").run()
     check(app, "so the images that excite conv_2 most can't be shown")
     assert not [button for button in app.button if button.key == "inspect.top_go"]
     app.radio(key="inspect.pick_mode").set_value("misclassified").run()
@@ -232,7 +243,7 @@ def test_no_saved_models_says_what_to_do():
 def test_top_nine_search_with_progress_then_results():
     from ui.inspect.models import inference_client
 
-    app = run_page()
+    app = open_tab(run_page(), "top")
     app.button(key="inspect.top_go").click().run()
     assert not app.exception
     client = inference_client()
@@ -259,7 +270,7 @@ def test_uploaded_colour_model_with_branches():
     assert "Draw a digit" not in app.radio(key="inspect.input_kind").options
     app.radio(key="inspect.filter_channel").set_value("rgb").run()
     assert_clean(app)
-    app.selectbox(key="inspect.pool_layer").set_value("pool").run()
+    open_tab(app, "pooling").selectbox(key="inspect.pool_layer").set_value("pool").run()
     assert_clean(app)
     assert "relu (after ReLU)" in markdown_text(app)
 
@@ -300,37 +311,41 @@ def expander_labels(app: AppTest) -> list[str]:
 def test_a_residual_model_shows_its_branches_in_every_section():
     app = upload_model("residual.keras")
     assert app.selectbox(key="inspect.dataset").value == "mnist"
-    text = markdown_text(app)
+    text = tabs_text(app)
+    labels = [label for labels in across_tabs(app, expander_labels) for label in labels]
+    captions = [
+        c for texts in across_tabs(app, lambda a: [c.value for c in a.caption]) for c in texts
+    ]
     # Feature maps: grouped by branch, each group labelled.
     assert "##### 2 branches into block1_add (Add: adds them up)" in text
     assert "**Residual branch** of block1_add: 3×3 conv → 3×3 conv" in text
     assert "**Identity shortcut** of block1_add: the maps of stem_pool, unchanged" in text
     assert "**Residual branch** of block2_add: 3×3 conv stride 2 → 3×3 conv" in text
     assert "**Shortcut** of block2_add: 1×1 conv stride 2" in text
-    labels = expander_labels(app)
     assert "block2_shortcut (Conv2D, linear) → 7×7×16 · shortcut of block2_add" in labels
     assert "block2_add (Add, no activation) → 7×7×16" in labels
     # Receptive field of the last map: behind two merges, a maximum over branches.
     assert "This is a **maximum over branches**" in text
     # Grad-CAM at the last convolution, inside the residual branch.
-    assert app.selectbox(key="inspect.cam_layer").value == "block2_conv2"
+    assert open_tab(app, "saliency").selectbox(key="inspect.cam_layer").value == "block2_conv2"
     assert "**Grad-CAM (block2_conv2)**" in text
-    assert any("lies in a branch (residual branch of block2_add)" in c.value for c in app.caption)
+    assert any("lies in a branch (residual branch of block2_add)" in c for c in captions)
     # Pooling after the stem conv, and the summary says what each layer reads.
     assert "stem_conv (after ReLU)" in text
-    app.session_state["inspect.tab"] = TAB_NAMES[6]  # a closed tab builds no table: open it
-    app.run()
+    open_tab(app, "summary")
     assert_clean(app)
     table = app.dataframe[-1].value
     assert table.set_index("layer").loc["block2_add", "inputs"] == "block2_bn2, block2_shortcut"
 
-    app.selectbox(key="inspect.filter_layer").set_value("block2_shortcut").run()
+    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value(
+        "block2_shortcut"
+    ).run()
     assert_clean(app)
     assert "Layer **block2_shortcut** has 16 filters of 1×1×8 weights." in markdown_text(app)
-    app.selectbox(key="inspect.cam_layer").set_value("block1_add").run()
+    open_tab(app, "saliency").selectbox(key="inspect.cam_layer").set_value("block1_add").run()
     assert_clean(app)
     assert "**Grad-CAM (block1_add)**" in markdown_text(app)
-    app.selectbox(key="inspect.enlarge_layer").set_value("block2_out").run()
+    open_tab(app, "maps").selectbox(key="inspect.enlarge_layer").set_value("block2_out").run()
     assert_clean(app)
     assert any(i.value == "This map was not made by a single conv filter." for i in app.info)
 
@@ -338,7 +353,7 @@ def test_a_residual_model_shows_its_branches_in_every_section():
 def test_the_top_nine_search_on_a_layer_inside_a_branch():
     from ui.inspect.models import inference_client
 
-    app = upload_model("residual.keras")
+    app = open_tab(upload_model("residual.keras"), "top")
     app.selectbox(key="inspect.top_layer").set_value("block2_shortcut").run()
     app.button(key="inspect.top_go").click().run()
     assert not app.exception
@@ -356,7 +371,7 @@ def test_the_top_nine_search_on_a_layer_inside_a_branch():
 def test_an_inception_module_shows_each_branch_and_pools_after_the_merge():
     app = upload_model("inception.keras")
     assert app.selectbox(key="inspect.dataset").value == "cifar10"
-    text = markdown_text(app)
+    text = tabs_text(app)
     for heading in (
         "**Branch 1** of mixed: 1×1 conv",
         "**Branch 2** of mixed: 1×1 conv → 3×3 conv",
@@ -364,17 +379,19 @@ def test_an_inception_module_shows_each_branch_and_pools_after_the_merge():
         "**Branch 4** of mixed: 3×3 max pool → 1×1 conv",
     ):
         assert heading in text
-    assert app.selectbox(key="inspect.cam_layer").value == "branch_pool_proj"
-    app.selectbox(key="inspect.pool_layer").set_value("pool").run()  # its input is the merge
+    assert open_tab(app, "saliency").selectbox(key="inspect.cam_layer").value == "branch_pool_proj"
+    open_tab(app, "pooling").selectbox(key="inspect.pool_layer").set_value(
+        "pool"
+    ).run()  # its input is the merge
     assert_clean(app)
     assert "**mixed**" in markdown_text(app)
     app.selectbox(key="inspect.pool_layer").set_value("branch_pool").run()
     assert_clean(app)
     assert any("both 32×32" in c.value for c in app.caption)
-    app.selectbox(key="inspect.filter_layer").set_value("branch1x1").run()
+    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value("branch1x1").run()
     assert_clean(app)
     assert "it mixes the 12 input maps" in markdown_text(app)
-    app.selectbox(key="inspect.enlarge_layer").set_value("mixed").run()
+    open_tab(app, "maps").selectbox(key="inspect.enlarge_layer").set_value("mixed").run()
     app.number_input(key="inspect.enlarge_channel").set_value(20).run()
     assert_clean(app)
     assert any(c.value.startswith("Filter 4 of branch5x5") for c in app.caption)

@@ -17,7 +17,7 @@ from core.data import builtin, preprocessing
 from core.jobs.worker_client import shared_client
 from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
-from tests.inspect_helpers import MNIST_MODEL, build_test_models
+from tests.inspect_helpers import MNIST_MODEL, build_test_models, open_tab
 
 PAGE = str(ROOT / "app_pages" / "inspect_network.py")
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("inspect_environment")]
@@ -45,7 +45,7 @@ def unit_lines(app: AppTest) -> str:
 
 
 def test_a_unit_of_each_layer_agrees_with_the_model():
-    app = run_page()
+    app = open_tab(run_page(), "maps")
     # It opens on the strongest unit of the first map of the first conv layer.
     assert "agree" in agreement(app) and "below 10⁻⁵" in agreement(app)
     assert "its input channel" in unit_lines(app)
@@ -80,7 +80,7 @@ def test_strided_layers_of_a_residual_model_agree_with_the_model(layer):
     app.file_uploader(key="inspect.model_upload").set_value(
         ("residual.keras", data, "application/octet-stream")
     ).run()
-    app.selectbox(key="inspect.unit_layer").set_value(layer).run()
+    open_tab(app, "maps").selectbox(key="inspect.unit_layer").set_value(layer).run()
     app.number_input(key="inspect.unit_row").set_value(6).run()
     assert_clean(app)
     assert "strides (2, 2)" in unit_lines(app)
@@ -98,7 +98,7 @@ def predictions():
 
 def test_mistakes_open_their_cell_and_match_the_model_s_answers(predictions):
     predicted, labels = predictions
-    app = run_page()
+    app = open_tab(run_page(), "summary")
     assert "inspect.mistakes_go" in [button.key for button in app.button]
     app.button(key="inspect.mistakes_go").click().run()
     assert_clean(app)

@@ -144,13 +144,23 @@ def _own_test_set(choice: ModelChoice, info: ModelInfo, settings: tuple) -> Test
 
 
 def _uploaded_test_set(choice: ModelChoice, info: ModelInfo, settings: tuple) -> TestSet | None:
-    """A zip of class folders as test images, labelled with the model's own class names."""
-    upload = st.file_uploader(
+    """A zip of class folders as test images, labelled with the model's own class names.
+
+    The uploader is built only while its section is open (it costs the browser on every
+    first visit otherwise); folding the section puts the model's own test images back.
+    """
+    section = st.expander(
+        "Upload test images of your own", key="inspect.test_zip_open", on_change="rerun"
+    )
+    if section.open is False:
+        return None
+    upload = section.file_uploader(
         "Test images of your own (a zip of class folders)",
         type=["zip"],
         key="inspect.test_zip",
         help="One folder per class, named like the model's classes (e.g. cats/ and dogs/). "
-        "Checked like a training upload; prepared exactly as the model's training images.",
+        "Checked like a training upload; prepared exactly as the model's training images. "
+        "Fold this section to use the model's own test images again.",
     )
     if upload is None:
         return None

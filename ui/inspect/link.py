@@ -16,18 +16,21 @@ import streamlit as st
 from ui.inspect import attack, feature_visualisation
 from ui.inspect.inputs import KINDS, PICK_MODES
 from ui.inspect.models import DEFAULT_BUNDLED
+from ui.widgets.closed_tabs import keep
 from ui.widgets.link_fields import tab_link
 from ui.widgets.link_params import LinkField, choice, flag, number
 from ui.widgets.page_link import PageLink
 
+# Short enough for the row of nine to fit a 1280-pixel-wide screen beside the sidebar; links
+# name a tab by its slug, so a link made when the labels were longer opens the same tab.
 TAB_NAMES = (
     "Filters",
     "Feature maps",
     "Pooling & ReLU",
     "Receptive field",
-    "Saliency & Grad-CAM",
+    "Saliency",
     "Top 9 images",
-    "Model summary",
+    "Summary",
     "Compare & replay",
     "Attack",
 )
@@ -44,6 +47,63 @@ TAB_SLUGS = (
     "compare",
     "attack",
 )
+
+
+# The controls of each tab, by slug: a closed tab draws nothing and keeps these values.
+TAB_KEYS = {
+    "filters": (
+        "inspect.filter_layer",
+        "inspect.filter_channel",
+        "inspect.filter_channel_list",
+        "inspect.filter_index",
+    ),
+    "maps": (
+        "inspect.shared_scale",
+        "inspect.enlarge_layer",
+        "inspect.enlarge_channel",
+        "inspect.unit_layer",
+        "inspect.unit_filter",
+        "inspect.unit_row",
+        "inspect.unit_col",
+    ),
+    "pooling": ("inspect.pool_layer", "inspect.pool_channel"),
+    "field": ("inspect.rf_layer", "inspect.rf_channel", "inspect.rf_row_", "inspect.rf_col_"),
+    "saliency": ("inspect.cam_class", "inspect.cam_layer"),
+    "top": ("inspect.top_layer", "inspect.top_filter", feature_visualisation.SEED_KEY),
+    "summary": ("inspect.mistake_true", "inspect.mistake_predicted"),
+    "compare": (
+        "inspect.compare_with",
+        "inspect.compare_model",
+        "inspect.compare_epoch_a",
+        "inspect.compare_epoch_b",
+        "inspect.compare_layer",
+        "inspect.compare_class",
+        "inspect.replay_epoch",
+        "inspect.replay_layer",
+        "inspect.replay_channel",
+    ),
+    "attack": tuple(key for field in attack.LINK_FIELDS for key in field.keys),
+}
+
+# Picks of a layer by name: one the model lacks is forgotten even while its tab is closed.
+LAYER_KEYS = frozenset(key for keys in TAB_KEYS.values() for key in keys if key.endswith("_layer"))
+
+
+def keep_closed(slug: str, layer_names) -> None:
+    """Keep the control values of the closed tab ``slug``, which draws nothing this run.
+
+    A layer pick that names none of ``layer_names`` (a link made for another model) is
+    forgotten, so the link's warning names it as stale at once. Keys ending in "_" stand for
+    every key they begin (one per layer).
+    """
+    state = st.session_state
+    keys = []
+    for key in TAB_KEYS[slug]:
+        keys += [name for name in state if name.startswith(key)] if key.endswith("_") else [key]
+    for key in LAYER_KEYS.intersection(keys):
+        if key in state and state[key] not in layer_names:
+            del state[key]
+    keep(keys)
 
 
 AUTO = "auto"  # the page's own choice (the last conv layer, the first channel, ...)

@@ -202,6 +202,9 @@ def test_a_zip_of_test_images_is_labelled_with_the_models_classes(tmp_path):
     info = model_info(input_shape=(12, 12, 3), num_classes=2)
     at = AppTest.from_function(data_for_model_script, args=(choice, info), default_timeout=30)
     at.run()
+    assert not at.get("file_uploader")  # built only once its section is opened
+    at.session_state["inspect.test_zip_open"] = True
+    at.run()
     uploader = at.get("file_uploader")[0]
     uploader.set_value(("mine.zip", pets_zip(("dogs", "cats")), "application/zip")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -220,6 +223,10 @@ def test_a_zip_of_test_images_is_labelled_with_the_models_classes(tmp_path):
     uploader.set_value(("x.zip", b"not a zip at all", "application/zip")).run()
     assert at.error and not at.exception
     assert len(at.session_state["result"].images) == 6  # the error says why; its own images stay
+    at.session_state["inspect.test_zip_open"] = False  # folded: the model's own test set again
+    at.run()
+    assert not at.get("file_uploader") and not at.error
+    assert len(at.session_state["result"].images) == 6
 
 
 # ---------------------------------------------------------------------------

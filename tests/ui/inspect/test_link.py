@@ -26,14 +26,19 @@ def test_the_model_input_tab_and_picks_round_trip(inspect_environment):
     at = open_page(PAGE, timeout=180)
     assert link_warnings(at) == []
     at.number_input(key="inspect.test_index").set_value(7).run()
-    at.session_state["inspect.tab"] = "Saliency & Grad-CAM"
-    at.run()
     at.selectbox(key="inspect.filter_layer").set_value(
         at.selectbox(key="inspect.filter_layer").options[-1]
     ).run()
+    last_layer = at.selectbox(key="inspect.filter_layer").value
+    at.session_state["inspect.tab"] = "Saliency"
+    at.run()
     assert not at.exception
+    # the Filters tab, now closed, draws nothing but keeps its layer for the link
+    assert [box for box in at.selectbox if box.key == "inspect.filter_layer"] == []
     params = dict(at.query_params)
-    assert params["index"] == "7" and params["tab"] == "saliency" and "flayer" in params
+    assert params["index"] == "7" and params["tab"] == "saliency"
+    assert params["flayer"] == last_layer
+    assert at.selectbox(key="inspect.cam_class").options  # the open tab is drawn
     # the channel radio of the first layer is not on screen once a wide layer is picked
     again = reopened(PAGE, at, LINK, ignore=("fchannel",))
     assert again.number_input(key="inspect.test_index").value == 7
@@ -41,11 +46,44 @@ def test_the_model_input_tab_and_picks_round_trip(inspect_environment):
 
 @pytest.mark.slow
 def test_bad_and_stale_parameters_are_named(inspect_environment):
-    at = open_page(
-        PAGE, {"model": "upload:x", "index": "-2", "flayer": "no_such_layer"}, timeout=180
-    )
+    # the stale layer belongs to a closed tab (Saliency is open), which draws nothing
+    query = {"model": "upload:x", "index": "-2", "flayer": "no_such_layer", "tab": "saliency"}
+    at = open_page(PAGE, query, timeout=180)
     (warning,) = link_warnings(at)
     for given in ('"model=upload:x"', '"index=-2"', '"flayer=no_such_layer"'):
         assert given in warning
-    fresh = open_page(PAGE, timeout=180)
+    fresh = open_page(PAGE, {"tab": "saliency"}, timeout=180)
     assert [n for n in differing(controls(at, LINK), controls(fresh, LINK)) if n != "flayer"] == []
+
+
+def closed_tab_script():
+    import streamlit as st
+
+    from ui.inspect.link import keep_closed
+
+    if st.session_state.get("draw", True):  # the tab open: its controls drawn
+        st.selectbox("Layer", ["conv", "pool"], key="inspect.rf_layer")
+        st.number_input("Row", 0, 9, key="inspect.rf_row_conv")
+        st.selectbox("Grad-CAM layer", ["conv", "gone"], key="inspect.cam_layer")
+    else:
+        keep_closed("field", {"conv", "pool"})
+        keep_closed("saliency", {"conv", "pool"})
+
+
+def test_a_closed_tab_keeps_its_values_and_forgets_a_layer_the_model_lacks():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(closed_tab_script).run()
+    at.selectbox(key="inspect.rf_layer").set_value("pool")
+    at.number_input(key="inspect.rf_row_conv").set_value(7)
+    at.selectbox(key="inspect.cam_layer").set_value("gone").run()
+    at.session_state["draw"] = False
+    at.run().run()  # two runs without the widgets: Streamlit would have forgotten them
+    assert at.session_state["inspect.rf_layer"] == "pool"
+    assert at.session_state["inspect.rf_row_conv"] == 7  # a key per layer, kept by its prefix
+    assert "inspect.cam_layer" not in at.session_state  # "gone" is no layer of this model
+    at.session_state["draw"] = True
+    at.run()
+    assert at.selectbox(key="inspect.rf_layer").value == "pool"
+    assert at.number_input(key="inspect.rf_row_conv").value == 7
+    assert at.selectbox(key="inspect.cam_layer").value == "conv"

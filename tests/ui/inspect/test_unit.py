@@ -241,9 +241,11 @@ def test_the_pages_link_reproduces_the_models_own_output_in_the_playground():
     the unit (a first layer: one input channel, bias and ReLU included)."""
     from core.base.numbers import readable
     from tests.conftest import ROOT
+    from tests.inspect_helpers import open_tab
 
     app = AppTest.from_file(str(ROOT / "app_pages" / "inspect_network.py"), default_timeout=240)
     app.run()
+    open_tab(app, "maps")  # "Explain one unit" is in the Feature maps tab
     assert not app.exception, [item.value for item in app.exception]
     (button,) = app.get("link_button")
     assert "in=" in button.proto.url
