@@ -127,7 +127,7 @@ def test_the_default_numbers_equal_core(page):
     ],
 )
 def test_changing_stride_padding_or_dilation_updates_the_gradients(page, key, value, options):
-    widget = page.selectbox(key=key) if key == "backprop.padding" else page.number_input(key=key)
+    widget = page.radio(key=key) if key == "backprop.padding" else page.number_input(key=key)
     widget.set_value(value)
     at = rerun(page)
     shape = conv2d_forward(EXAMPLE.image, EXAMPLE.kernel, **options).shape

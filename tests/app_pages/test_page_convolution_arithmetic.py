@@ -108,7 +108,7 @@ def test_same_padding_on_even_input_shows_keras_uneven_split(page):
     at = load_example(page, "ex4")
     at.number_input(key="arith.stride_rows").set_value(2)
     at.number_input(key="arith.stride_cols").set_value(2)
-    at.selectbox(key="arith.padding").set_value("same").run()
+    at.radio(key="arith.padding").set_value("same").run()
     captions = "\n".join(c.value for c in at.caption)
     # rows: 4 input rows, stride 2 -> ceil(4/2)=2 outputs, total padding 1: 0 before, 1 after
     assert "0 before and 1 after" in captions
@@ -137,7 +137,7 @@ def test_transposed_mode_with_output_padding(page):
     at = load_example(page, "ex4_strides")
     at.radio(key="arith.mode").set_value("Transposed convolution")
     at.number_input(key="arith.stride_rows").set_value(2).run()
-    at.selectbox(key="arith.padding").set_value("same")
+    at.radio(key="arith.padding").set_value("same")
     at.checkbox(key="arith.use_output_padding").check().run()
     at.number_input(key="arith.out_pad_rows").set_value(1).run()
     example = CONV_EXAMPLES["ex4_strides"]
@@ -164,7 +164,7 @@ def test_transposed_combination_keras_refuses_is_refused_on_the_page(page):
     at.radio(key="arith.mode").set_value("Transposed convolution").run()
     at.number_input(key="arith.k_rows").set_value(4)
     at.number_input(key="arith.stride_cols").set_value(1)
-    at.selectbox(key="arith.padding").set_value("same")
+    at.radio(key="arith.padding").set_value("same")
     at.checkbox(key="arith.use_output_padding").check().run()
     assert not at.exception
     assert any("not the transpose of any convolution" in e.value for e in at.error)

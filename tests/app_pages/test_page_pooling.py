@@ -93,7 +93,7 @@ def test_same_padding_pads_and_counts_only_real_cells(page):
     at = load_example(page, "pool_b_stride2")
     at.number_input(key="pool.size_rows").set_value(3)
     at.number_input(key="pool.size_cols").set_value(3)
-    at.selectbox(key="pool.padding").set_value("same").run()
+    at.radio(key="pool.padding").set_value("same").run()
     assert not at.error
     assert result_tables(at)[0].shape == (2, 2)
     assert "1 cell before" not in "\n".join(c.value for c in at.caption)  # total 1: 0 + 1

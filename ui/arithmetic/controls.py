@@ -137,7 +137,7 @@ def conv_controls() -> ConvSettings:
         "the other way: it spreads each input value over a larger output (upsampling).",
     )
     transposed = mode == MODES[1]
-    sizes, steps, borders, flags = st.columns(4)
+    sizes, steps, borders = st.columns(3)
     with sizes:
         st.markdown("**Sizes**")
         a, b = st.columns(2)
@@ -193,10 +193,11 @@ def conv_controls() -> ConvSettings:
         choices = PADDINGS[:2] if transposed else PADDINGS
         if st.session_state.get("arith.padding") not in choices:
             st.session_state["arith.padding"] = "valid"
-        padding_choice = st.selectbox(
+        padding_choice = st.radio(  # a radio: a list costs the browser far more to build
             "Padding",
             choices,
             key="arith.padding",
+            horizontal=True,
             disabled=locked("pad"),
             help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd "
             "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
@@ -210,10 +211,11 @@ def conv_controls() -> ConvSettings:
             disabled=padding_choice != "explicit" or locked("p"),
             help="Cells added on every side when the padding is 'explicit'.",
         )
-        border_mode = st.selectbox(
+        border_mode = st.radio(
             "Fill of the padding",
             BORDER_MODES,
             key="arith.border",
+            horizontal=True,
             format_func=BORDER_LABELS.get,
             disabled=transposed or locked("border"),
             help="What the padding cells contain. CNN layers use zeros; image filters often "
@@ -229,54 +231,56 @@ def conv_controls() -> ConvSettings:
             disabled=transposed or border_mode != "constant" or locked("cval"),
             help="The value of every padding cell in 'constant' mode.",
         )
-    with flags:
-        st.markdown("**Options**")
-        flip = st.checkbox(
-            "Flip the kernel",
-            key="arith.flip",
-            disabled=transposed or locked("flip"),
-            help="True convolution: rotate the kernel by 180° first, as textbooks and "
-            "scipy.signal.convolve2d do. CNN layers skip this step "
-            "(cross-correlation).",
+    # The options in one row under the columns, each as wide as its label: in a fourth
+    # column their labels were cut at a narrow window (853×480 at 150 %).
+    flags = st.container(horizontal=True, gap="medium", vertical_alignment="center")
+    flip = flags.checkbox(
+        "Flip the kernel",
+        key="arith.flip",
+        disabled=transposed or locked("flip"),
+        help="True convolution: rotate the kernel by 180° first, as textbooks and "
+        "scipy.signal.convolve2d do. CNN layers skip this step "
+        "(cross-correlation).",
+    )
+    relu = flags.checkbox(
+        "ReLU on the result",
+        key="arith.relu",
+        disabled=locked("relu"),
+        help="max(0, x) on every output value, as after a conv layer.",
+    )
+    output_padding = None
+    use_output_padding = transposed and flags.checkbox(
+        "Output padding",
+        key="arith.use_output_padding",
+        help="Keras' output_padding: extra rows/columns at the bottom/right, each smaller "
+        "than the stride. Off = Keras' default (None).",
+    )
+    if use_output_padding:
+        output_padding = (
+            flags.number_input(
+                "Output padding rows",
+                0,
+                4,
+                key="arith.out_pad_rows",
+                help="Extra output rows (must be smaller than the row stride).",
+                width=150,
+            ),
+            flags.number_input(
+                "Output padding cols",
+                0,
+                4,
+                key="arith.out_pad_cols",
+                help="Extra output columns (must be smaller than the column stride).",
+                width=150,
+            ),
         )
-        relu = st.checkbox(
-            "ReLU on the result",
-            key="arith.relu",
-            disabled=locked("relu"),
-            help="max(0, x) on every output value, as after a conv layer.",
-        )
-        output_padding = None
-        use_output_padding = transposed and st.checkbox(
-            "Output padding",
-            key="arith.use_output_padding",
-            help="Keras' output_padding: extra rows/columns at the bottom/right, each smaller "
-            "than the stride. Off = Keras' default (None).",
-        )
-        if use_output_padding:
-            a, b = st.columns(2)
-            output_padding = (
-                a.number_input(
-                    "rows",
-                    0,
-                    4,
-                    key="arith.out_pad_rows",
-                    help="Extra output rows (must be smaller than the row stride).",
-                ),
-                b.number_input(
-                    "cols",
-                    0,
-                    4,
-                    key="arith.out_pad_cols",
-                    help="Extra output columns (must be smaller than the column stride).",
-                ),
-            )
-        guess = st.toggle(
-            "Predict, then reveal",
-            key="arith.guess",
-            disabled=locked("guess"),
-            help="Lecture mode: each output value and the output size stay "
-            "hidden until you type a guess and check it.",
-        )
+    guess = flags.toggle(
+        "Predict, then reveal",
+        key="arith.guess",
+        disabled=locked("guess"),
+        help="Lecture mode: each output value and the output size stay "
+        "hidden until you type a guess and check it.",
+    )
     padding = int(st.session_state["arith.pad"]) if padding_choice == "explicit" else padding_choice
     return ConvSettings(
         mode=mode,

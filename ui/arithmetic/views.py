@@ -50,17 +50,26 @@ def cell_px(shape: tuple[int, int], budget: int = 440) -> int:
     return int(min(42, max(22, budget // max(shape))))
 
 
+def two_lines(first: str, second: str) -> str:
+    r"""Two LaTeX lines in one block (one element for the browser to build instead of two).
+
+    >>> print(two_lines("o = i", "o = 3"))
+    \begin{gathered}o = i \\[0.4em] o = 3\end{gathered}
+    """
+    return rf"\begin{{gathered}}{first} \\[0.4em] {second}\end{{gathered}}"
+
+
 def show_relationships(relationships, *, hidden: bool, generic_note: str = "") -> None:
     """One LaTeX block per axis: the rule, then (unless hidden) the numbers filled in."""
     for label, relationship in zip(AXIS_LABELS, relationships, strict=True):
         st.markdown(f"**{label}** — {relationship.label}")
-        st.latex(relationship.formula)
         if hidden:
+            st.latex(relationship.formula)
             st.caption("Numbers hidden until you check your guess of the output size.")
             continue
-        st.latex(relationship.substituted)
-        for note in relationship.notes:
-            st.caption(note)
+        st.latex(two_lines(relationship.formula, relationship.substituted))
+        if relationship.notes:
+            st.caption("  \n".join(relationship.notes))
     if generic_note:
         st.caption(generic_note)
 
@@ -231,9 +240,9 @@ def show_step(
     with sum_col:
         st.markdown(
             "Each input cell under the window times the kernel tap on top of it, then "
-            "everything added up:"
+            "everything added up:\n\nSum of the products: "
+            + dot_product_text(explanation, hide_total=hide_value)
         )
-        st.markdown("Sum of the products: " + dot_product_text(explanation, hide_total=hide_value))
 
 
 def verdict(ok: bool) -> str:
@@ -247,10 +256,12 @@ def show_transposed_sizes(breakdown: TransposedBreakdown, *, hidden: bool) -> No
         ("Rows", "Columns"), breakdown.keras_rules, breakdown.relationships, strict=True
     ):
         st.markdown(f"**{label}** — Keras' Conv2DTranspose rule, and {relationship.label}")
-        st.latex(formula if hidden else f"{formula} \\quad\\Rightarrow\\quad {substituted}")
-        st.latex(relationship.formula if hidden else relationship.substituted)
-        for note in () if hidden else relationship.notes:
-            st.caption(note)
+        keras_line = formula if hidden else f"{formula} \\quad\\Rightarrow\\quad {substituted}"
+        st.latex(
+            two_lines(keras_line, relationship.formula if hidden else relationship.substituted)
+        )
+        if relationship.notes and not hidden:
+            st.caption("  \n".join(relationship.notes))
 
 
 def show_transposed_construction(breakdown: TransposedBreakdown) -> None:

@@ -263,10 +263,11 @@ def backprop_controls() -> BackpropSettings:
         help="Gaps between the kernel's taps: dilation d puts d − 1 skipped cells between "
         "neighbouring weights, so each weight's input cells lie d apart from its neighbour's.",
     )
-    padding_choice = padding_column.selectbox(
+    padding_choice = padding_column.radio(  # a radio: a list costs the browser far more
         "Padding",
         PADDING_CHOICES,
         key="backprop.padding",
+        horizontal=True,
         disabled=locked("pad"),
         help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd extra "
         "cell bottom/right. full: k − 1 cells on every side. explicit: you choose p. Padding "

@@ -111,10 +111,11 @@ def pool_controls() -> PoolSettings:
             help="Columns the window moves right between outputs.",
         ),
     )
-    padding = options.selectbox(
+    padding = options.radio(  # a radio: a list costs the browser far more to build
         "Padding",
         PADDINGS,
         key="pool.padding",
+        horizontal=True,
         disabled=locked("pad"),
         help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
         "padded cells never win a max and do not count in an average.",

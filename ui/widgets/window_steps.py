@@ -231,6 +231,15 @@ def _pick_and_load(prefix: str, load: Callable[[str], None], key: str) -> None:
     load(key)
 
 
+def list_key(prefix: str) -> str:
+    """Session key of the popover that holds the list of examples (tests open it by it).
+
+    >>> list_key("arith")
+    'arith.all_examples'
+    """
+    return f"{prefix}.all_examples"
+
+
 def example_picker(
     prefix: str,
     examples: Mapping,
@@ -245,10 +254,13 @@ def example_picker(
 
     The buttons' keys are ``presentation.example_key(prefix, key)`` (the keys 1–9 press
     them); the list is ``f"{prefix}.example"`` and ``f"{prefix}.load"`` loads its example
-    again (after edits). ``examples`` maps keys to objects with a ``title``; ``load(key)``
-    runs as a callback, before the widgets are drawn again. Without the list
-    (``with_list=False``: a page whose state is not one example, as the Kernel Playground's)
-    ``label`` leads the row of buttons.
+    again (after edits). Both sit in a popover at the end of the row of buttons
+    (``list_key``): a list drawn on the page costs the browser more on a first visit than
+    all the buttons together (bench/page_load.py), and the popover builds it only when
+    opened. ``examples`` maps keys to objects with a ``title``; ``load(key)`` runs as a
+    callback, before the widgets are drawn again. Without the list (``with_list=False``: a
+    page whose state is not one example, as the Kernel Playground's) ``label`` leads the
+    row of buttons.
     """
     titles = [example.title for example in examples.values()]
     with st.container(
@@ -265,24 +277,29 @@ def example_picker(
                 args=(prefix, load, key),
                 help=f"Load {title}. Key: {index + 1}." if index < 9 else f"Load {title}.",
             )
-    if not with_list:
-        return
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    left.selectbox(
-        label,
-        list(examples),
-        format_func=lambda key: examples[key].title,
-        key=f"{prefix}.example",
-        on_change=lambda: load(st.session_state[f"{prefix}.example"]),
-        help=select_help,
-    )
-    right.button(
-        "Load again",
-        key=f"{prefix}.load",
-        on_click=lambda: load(st.session_state[f"{prefix}.example"]),
-        help=button_help,
-        width="stretch",
-    )
+        if not with_list:
+            return
+        with st.popover(
+            f"All {label.lower()}s",
+            icon=":material/list:",
+            key=list_key(prefix),
+            help=f"Every {label.lower()} by its title: pick one to load it.",
+        ):
+            st.selectbox(
+                label,
+                list(examples),
+                format_func=lambda key: examples[key].title,
+                key=f"{prefix}.example",
+                on_change=lambda: load(st.session_state[f"{prefix}.example"]),
+                help=select_help,
+                width=420,
+            )
+            st.button(
+                "Load again",
+                key=f"{prefix}.load",
+                on_click=lambda: load(st.session_state[f"{prefix}.example"]),
+                help=button_help,
+            )
 
 
 def step_through_outputs(

@@ -110,7 +110,7 @@ def test_the_transposed_mode_turns_off_what_it_cannot_use():
     at.radio(key="arith.mode").set_value(MODES[1]).run()
     chosen = at.session_state["settings"]
     assert chosen.transposed and chosen.flip_kernel is False and chosen.dilation_rate == 1
-    assert at.selectbox(key="arith.padding").options == ["valid", "same"]
+    assert at.radio(key="arith.padding").options == ["valid", "same"]
     assert at.number_input(key="arith.dilation").disabled
     at.checkbox(key="arith.use_output_padding").check().run()
     at.number_input(key="arith.out_pad_rows").set_value(1).run()
@@ -119,7 +119,7 @@ def test_the_transposed_mode_turns_off_what_it_cannot_use():
 
 def test_explicit_padding_reads_p():
     at = open_controls()
-    at.selectbox(key="arith.padding").set_value("explicit").run()
+    at.radio(key="arith.padding").set_value("explicit").run()
     at.number_input(key="arith.pad").set_value(2).run()
     chosen = at.session_state["settings"]
     assert (chosen.padding, chosen.padding_choice) == (2, "explicit")

@@ -40,9 +40,9 @@ def test_every_option_and_typed_cells_round_trip():
     at.number_input(key="arith.in_rows").set_value(6).run()
     edit_cell(at, "arith.input", 1, 2, 7.5)
     edit_cell(at, "arith.kernel", 0, 0, -3)
-    at.selectbox(key="arith.padding").set_value("explicit").run()
+    at.radio(key="arith.padding").set_value("explicit").run()
     at.number_input(key="arith.pad").set_value(2).run()
-    at.selectbox(key="arith.border").set_value("reflect").run()
+    at.radio(key="arith.border").set_value("reflect").run()
     at.number_input(key="arith.dilation").set_value(2).run()
     at.checkbox(key="arith.flip").check().run()
     at.checkbox(key="arith.relu").check().run()
@@ -76,7 +76,7 @@ def test_bad_parameters_are_named_and_the_page_is_at_defaults():
 def test_a_stripped_down_exercise():
     at = open_page(PAGE, {"ex": "ex2", "hide": "in,k", "lock": "s,pad", "guess": "1"})
     assert at.number_input(key="arith.stride_rows").disabled
-    assert at.selectbox(key="arith.padding").disabled
+    assert at.radio(key="arith.padding").disabled
     css = "\n".join(element.proto.body for element in at.get("html"))
     assert f".{key_class('arith.in_rows')} {{display: none" in css
     assert at.toggle(key="arith.guess").value

@@ -120,7 +120,7 @@ def test_every_control_has_a_tooltip_and_a_backprop_key():
 
 def test_explicit_padding_returns_the_number_typed():
     at = open_controls()
-    at.selectbox(key="backprop.padding").set_value("explicit").run()
+    at.radio(key="backprop.padding").set_value("explicit").run()
     at.number_input(key="backprop.pad").set_value(2).run()
     settings = at.session_state["settings"]
     assert settings.padding == 2 and settings.padding_choice == "explicit"

@@ -66,7 +66,7 @@ def test_every_setting_reaches_the_settings():
     at = open_controls()
     at.number_input(key="pool.size_rows").set_value(3)
     at.number_input(key="pool.stride_cols").set_value(1)
-    at.selectbox(key="pool.padding").set_value("same")
+    at.radio(key="pool.padding").set_value("same")
     at.radio(key="pool.method").set_value("average")
     at.toggle(key="pool.backprop").set_value(True).run()
     assert at.session_state["settings"] == PoolSettings((3, 2), (2, 1), "same", "average", True)

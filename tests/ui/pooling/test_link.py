@@ -19,7 +19,7 @@ def test_the_small_matrix_lesson_round_trips():
     at.button(key="pool.load").click().run()
     at.radio(key="pool.method").set_value("average").run()
     at.toggle(key="pool.backprop").set_value(True).run()
-    at.selectbox(key="pool.padding").set_value("same").run()
+    at.radio(key="pool.padding").set_value("same").run()
     at.number_input(key="pool.in_cols").set_value(6).run()
     at.slider(key="pool.stepper.step").set_value(4).run()
     assert not at.exception
