@@ -53,6 +53,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
 from bench.streamlit_client import StreamlitSession
 from core.jobs.room_store import SqliteRoomStore
 from tests.browser_helpers import open_browser, running_app
@@ -198,9 +200,12 @@ class PollingSession(StreamlitSession):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.polls: dict[str, float] = {}  # fragment id -> seconds between reruns
+        self.full_runs = 0  # full runs of the page finished (a follow's switch is one)
 
     def _handle(self, msg, now: float) -> None:
         kind = msg.WhichOneof("type")
+        if kind == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+            self.full_runs += 1
         if kind == "auto_rerun":
             self.polls[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
         elif kind == "stop_auto_rerun":
@@ -222,6 +227,9 @@ class WebsocketStudents:
         self._generation, self._match = 0, None
         self._seen: dict[int, list[float | None]] = {}
         self.errors: list[str] = []
+        self.sessions: list[PollingSession] = []
+        self.runs_per_change: list[int] = []  # full runs each student made per change
+        self._counted: list[int] | None = None
         self._joined = threading.Semaphore(0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
@@ -230,7 +238,15 @@ class WebsocketStudents:
             if not self._joined.acquire(timeout=600):
                 raise TimeoutError("the websocket students did not all join within 10 minutes")
 
+    def count_runs(self) -> None:
+        """Add each student's full runs since the last count (one change's follow)."""
+        counts = [session.full_runs for session in self.sessions]
+        if self._counted is not None:
+            self.runs_per_change += [b - a for a, b in zip(self._counted, counts, strict=True)]
+        self._counted = counts
+
     def arm(self, match) -> int:
+        self.count_runs()
         with self._lock:
             self._generation += 1
             self._match = match
@@ -258,6 +274,7 @@ class WebsocketStudents:
 
     async def _student(self, index: int) -> None:
         session = PollingSession(self.app_url, timeout=TIMEOUT_S)
+        self.sessions.append(session)
         try:
             await session.open("", f"room={self.code}")
             self._joined.release()
@@ -278,6 +295,7 @@ class WebsocketStudents:
             await session.close()
 
     def stop(self) -> None:
+        self.count_runs()
         self._stop.set()
         self._thread.join(timeout=TIMEOUT_S + 10)
 
@@ -457,6 +475,7 @@ def measure(
             if crowd is not None:
                 crowd.stop()
                 results["errors"] = crowd.errors
+                results["runs"] = crowd.runs_per_change
             if watch is not None:
                 watch.stop()
     results["load"].append(os.getloadavg()[0])
@@ -486,6 +505,12 @@ def report(followers: int, browsers: int, results: dict[str, list], db: Path | N
         print(
             f"  server CPU while the room is idle: {results['idle'][0]:.2f} s per second "
             f"({results['idle alone'][0]:.2f} with the lecturer's page alone)"
+        )
+    runs = results.get("runs")
+    if runs:
+        print(
+            f"  full page runs per websocket student per change: mean "
+            f"{statistics.mean(runs):.2f}, max {max(runs)} (a follow is one)"
         )
     for error in results.get("errors", []):
         print(f"  error: {error}")

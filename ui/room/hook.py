@@ -132,15 +132,16 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     # page that then writes another link goes to the room after it has run).
     lecturer.publish_now()
     st.session_state[DRAWN] = page_hash()  # the page the browser now shows (student.wiped)
-    take_join_link(by_path)
-    ask_slot = room_sidebar()
-    above_the_page(by_path)
-    try:
-        yield
-    except StopException:  # a page that stops early (st.stop) has still run
+    with student.follow_turn():  # a follow run of many students: a few at a time
+        take_join_link(by_path)
+        ask_slot = room_sidebar()
+        above_the_page(by_path)
+        try:
+            yield
+        except StopException:  # a page that stops early (st.stop) has still run
+            after_the_page(navigation.url_path, ask_slot)
+            raise
         after_the_page(navigation.url_path, ask_slot)
-        raise
-    after_the_page(navigation.url_path, ask_slot)
 
 
 def after_the_page(page: str, ask_slot) -> None:

@@ -12,6 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.jobs.rooms import RoomStore
 from core.jobs.stores import open_room_store
+from ui.room import wake
 from ui.widgets.page_link import active_link, current_link
 
 # The link parameter of a join link: ``/?room=K7XQ3M``.
@@ -132,8 +133,17 @@ def page_link_params() -> dict[str, str]:
     return params
 
 
+def session_id() -> str:
+    """This browser session's id ("" outside a run)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
 def forget_room(message: str | None = None) -> None:
     """Drop every room key of this session (lecturer or student), keeping ``message``."""
+    watcher = wake.watcher(room_store())
+    if watcher is not None:  # no more wakes for this page
+        watcher.forget(session_id())
     for key in (
         LECTURER_CODE,
         LECTURER_TOKEN,

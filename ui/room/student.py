@@ -1,8 +1,11 @@
 """The student's side of a room: join, follow the lecturer's page, answer, see the reveal.
 
-While in a room, a tiny fragment above the page polls the room's version every
-``STUDENT_POLL_SECONDS`` (one small read, nothing drawn: cheap for a room of 30 idle
-followers). When the lecturer's page or link changed (a new version) and the student
+While in a room, a tiny fragment above the page polls the room's version (nothing
+drawn). On a real server the process's room watcher (``ui.room.wake``) reruns that
+fragment as soon as the room changes, so it polls only every ``PUSHED_POLL_SECONDS``
+(presence, and the races below) and a whole room's polls share the watcher's reads;
+elsewhere it polls every ``STUDENT_POLL_SECONDS``. When the lecturer's page or link
+changed (a new version) and the student
 follows, it puts the lecturer's link into the address, asks the page to restore itself
 from it (``request_restore``) and switches to that page, which reruns the whole app
 only then. When a question opens or is revealed, it reruns the page so the question
@@ -23,11 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import threading
 import time
+from collections.abc import Iterator
 
 import streamlit as st
 
 from core.jobs.rooms import RoomNotFoundError, RoomState, normalize_code
+from ui.room import wake
 from ui.room.state import (
     ANSWERS,
     APPLIED,
@@ -48,11 +55,15 @@ from ui.room.state import (
     page_hash,
     page_link_params,
     room_store,
+    session_id,
     student_code,
 )
 from ui.widgets.page_link import request_restore
 
 STUDENT_POLL_SECONDS = 0.25
+
+
+PUSHED_POLL_SECONDS = 1.0  # the poll where the room watcher wakes the page on a change
 
 
 HEARTBEAT_SECONDS = 2.0
@@ -65,6 +76,32 @@ DRIFT_SECONDS = 5.0  # a page drifted from the last follow this long follows aga
 
 
 MAX_TRIES = 3  # follows of one version before the page keeps what it can show
+
+
+# Follow runs of this process's students at once. Woken together, 30 students' runs
+# would share one interpreter lock and all finish last; a few at a time, most finish
+# sooner and the last no later. ``$CONVSCOPE_FOLLOW_RUNS`` sets another number (0: no
+# limit), to compare.
+FOLLOW_RUNS_AT_ONCE = 2
+
+
+FOLLOW_RUNS_ENV = "CONVSCOPE_FOLLOW_RUNS"
+
+
+FOLLOW_WAIT_SECONDS = 5.0  # a follow run waits at most this long for its turn
+
+
+def follow_runs_at_once() -> int:
+    """How many follow runs go at once (0: no limit); a bad value is the default.
+
+    >>> follow_runs_at_once() >= 0
+    True
+    """
+    text = os.environ.get(FOLLOW_RUNS_ENV, "").strip()
+    return int(text) if text.isdigit() else FOLLOW_RUNS_AT_ONCE
+
+
+_FOLLOW_TURNS = threading.BoundedSemaphore(max(1, follow_runs_at_once()))
 
 
 ROOM_GONE = "The room has ended. Your page stays as it is; join another room with its code."
@@ -123,6 +160,30 @@ def follow(state: RoomState, pages: dict) -> None:
     if state.page in pages:
         st.switch_page(pages[state.page], query_params=params)
     st.rerun()
+
+
+@contextlib.contextmanager
+def follow_turn() -> Iterator[None]:
+    """Wrap a full run: a student's switch to the lecturer's page waits for its turn.
+
+    Other runs (the lecturer's, a student's own, a poll) never wait.
+    """
+    applying = st.session_state.get(APPLYING)
+    if (
+        not student_code()
+        or in_fragment_run()
+        or applying is None
+        or applying[1] != current_page()
+        or not follow_runs_at_once()
+    ):
+        yield
+        return
+    turn = _FOLLOW_TURNS.acquire(timeout=FOLLOW_WAIT_SECONDS)
+    try:
+        yield
+    finally:
+        if turn:
+            _FOLLOW_TURNS.release()
 
 
 def settle(page: str) -> None:
@@ -254,6 +315,22 @@ def heartbeat(code: str, *, force: bool = False) -> None:
         room_store().heartbeat(code, session[FOLLOWER], following=following())
 
 
+def room_pulse(code: str):
+    """The room's version for this poll; a following page asks the watcher to wake it.
+
+    Returns None when the room is gone.
+    """
+    watcher = wake.watcher(room_store())
+    if watcher is None:
+        return room_store().room_version(code)
+    fragment_id = wake.current_fragment_id()
+    if following() and fragment_id:
+        watcher.watch(code, session_id(), fragment_id)
+    else:
+        watcher.forget(session_id())
+    return watcher.pulse(code)
+
+
 def student_tick(pages: dict) -> None:
     """One poll: report presence, follow a new version, redraw for a question change."""
     code = student_code()
@@ -264,7 +341,7 @@ def student_tick(pages: dict) -> None:
         if state is not None:
             follow(state, pages)
         redraw(pages)
-    pulse = room_store().room_version(code)
+    pulse = room_pulse(code)
     if pulse is None:
         forget_room(ROOM_GONE)
         redraw(pages)
@@ -287,6 +364,9 @@ def student_tick(pages: dict) -> None:
 
 def set_following(value: bool) -> None:
     st.session_state[FOLLOWING] = value
+    watcher = wake.watcher(room_store())
+    if watcher is not None and not value:  # exploring: no more wakes
+        watcher.forget(session_id())
     if value:  # the next poll snaps back to the lecturer's page
         st.session_state[APPLIED] = st.session_state[APPLYING] = None
     heartbeat(student_code(), force=True)
@@ -298,9 +378,18 @@ def student_watch(pages: dict) -> None:
     student_tick(pages)
 
 
+@st.fragment(run_every=PUSHED_POLL_SECONDS)
+def student_watch_woken(pages: dict) -> None:
+    """The poll where the room watcher wakes it on a change: the same, less often."""
+    student_tick(pages)
+
+
 def student_bar(state: RoomState, pages: dict) -> None:
     """The one-line bar above the page: following or exploring, and the switch between."""
-    student_watch(pages)
+    if wake.available():
+        student_watch_woken(pages)
+    else:
+        student_watch(pages)
     bar = st.container(horizontal=True, vertical_alignment="center", key="room-bar")
     if following():
         bar.markdown(

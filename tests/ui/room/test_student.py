@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.rooms import Question
+from ui.room import wake
 
 WHERE = Question.choice("Where is the winner?", ["top left", "top right"], "top right")
 
@@ -239,7 +240,8 @@ def test_a_late_poll_naming_the_page_before_redraws_the_followed_page(rooms):
         finally:
             await session.close()
 
-    with running_app() as server:
+    # The student's own polls only (a woken run would race the polls this test orders).
+    with running_app({wake.PUSH_ENV: "0"}) as server:
         followed, late, calm = asyncio.run(student(server.url))
     assert followed == ["Convolution Arithmetic"]
     assert late == ["Convolution Arithmetic"]  # drawn again
