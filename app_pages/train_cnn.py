@@ -19,7 +19,7 @@ import streamlit as st
 from core.nets.specs import ModelSpec, spec_to_dict
 from ui.train.architecture import architecture_editor
 from ui.train.compare import compare_controls, compare_view
-from ui.train.data import augmentation_controls, augmentation_preview, data_picker, show_samples
+from ui.train.data import augmentation_section, data_picker, show_samples
 from ui.train.health import show_health
 from ui.train.link import LINK
 from ui.train.live import (
@@ -52,8 +52,7 @@ if choice is not None:
         "Random changes to every training batch, so the network sees a slightly different "
         "picture each epoch and learns what does not matter (position, angle, size)."
     )
-    augmentation = augmentation_controls()
-    augmentation_preview(choice, augmentation)
+    augmentation = augmentation_section(choice)
 
 # -- 2. Architecture -------------------------------------------------------------------------
 st.header("2 · Architecture", divider="gray")

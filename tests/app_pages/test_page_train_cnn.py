@@ -404,6 +404,8 @@ def test_a_file_that_is_not_a_keras_model_is_refused_on_upload():
 def test_augmentation_preview_with_keras_own_layers_runs_in_a_worker():
     tensorflow_before = tensorflow_modules()
     at = open_page()
+    at.session_state["train.aug_open"] = True  # the reader unfolds the augmentation
+    at.run()
     at.slider(key="train.aug_rotation").set_value(30)
     at.toggle(key="train.aug_exact").set_value(True)
     at.run()

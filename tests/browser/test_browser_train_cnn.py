@@ -69,6 +69,10 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
     assert metric_value(page, "Parameters") == "220,234"  # MNIST CNN A
 
     # Edit the layer table: 8 filters in the first Conv2D; the summary follows at once.
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0  # folded: no data grid
+    page.get_by_text("Edit the layers", exact=False).click()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+    wait_for_app(page, timeout_ms=60_000)
     editor = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
     page.mouse.click(editor["x"] + FILTERS_COLUMN_X, editor["y"] + 35 + 17)  # row 1
     page.wait_for_timeout(300)

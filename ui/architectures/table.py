@@ -4,13 +4,27 @@ field), with thousands separators and "15.5 G" for billions."""
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
 from core.nets.gallery import GalleryEntry
 from core.nets.summary import ModelSummary
 
-ROW_HEIGHT = 35  # pixels per table row, as on the Train page
+# A plain HTML table costs the browser a fraction of a data grid (no grid script to load and
+# run, bench/page_load.py); it scrolls inside its frame, its header row staying in view.
+TABLE_CSS = (
+    "<style>.cs-table{overflow:auto;border:1px solid rgba(49,51,63,.15);border-radius:.5rem}"
+    ".cs-table table{border-collapse:collapse;width:100%;font-size:.85rem;line-height:1.3}"
+    ".cs-table th,.cs-table td{padding:.3rem .55rem;border-bottom:1px solid rgba(49,51,63,.1);"
+    "text-align:left;vertical-align:top}"
+    ".cs-table th{position:sticky;top:0;background:#f8f9fb;font-weight:600;white-space:nowrap;"
+    "color:rgba(49,51,63,.8)}"
+    ".cs-table th[title]{text-decoration:underline dotted;cursor:help}"
+    ".cs-table td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+    ".cs-table tr:last-child td{border-bottom:none}</style>"
+)
 
 _UNITS = ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k"))
 
@@ -46,31 +60,69 @@ def layer_frame(summary: ModelSummary) -> pd.DataFrame:
     return frame[first + [column for column in frame.columns if column not in first]]
 
 
+LAYER_HELP = {
+    "Parameters": "Weights and biases of the layer (all of them).",
+    "Multiply-adds": "Multiplications (each with an addition) for one image: "
+    "H_out·W_out·k_h·k_w·C_in·filters for a convolution, inputs·units for Dense. "
+    "k = thousand, M = million, G = billion.",
+    "Receptive field": "How many input pixels one output value of the layer sees.",
+}
+
+
+def _cell(value) -> tuple[str, bool]:
+    """A cell's text and whether it is a number (right-aligned, thousands separated).
+
+    >>> _cell(18496), _cell(0.25), _cell("5×5"), _cell(None)
+    (('18,496', True), ('0.25', True), ('5×5', False), ('', False))
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return "", False  # missing: a blank cell
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value), False
+    return (f"{value:,}" if float(value).is_integer() else f"{value:,.4g}"), True
+
+
+def table_html(
+    frame: pd.DataFrame, *, column_help: dict[str, str] | None = None, max_height: int = 640
+) -> str:
+    """``frame`` as an HTML table (escaped; whole numbers with separators, right-aligned; a
+    column's help as its header's tooltip), scrolling inside ``max_height`` pixels.
+
+    >>> frame = pd.DataFrame({"Layer": ["a<b"], "Parameters": [18496]})
+    >>> text = table_html(frame, column_help={"Parameters": "Weights."})
+    >>> "a&lt;b" in text, '<td class="num">18,496</td>' in text, 'title="Weights."' in text
+    (True, True, True)
+    """
+    column_help = column_help or {}
+    head = "".join(
+        f'<th title="{html.escape(column_help[name])}">{html.escape(str(name))}</th>'
+        if name in column_help
+        else f"<th>{html.escape(str(name))}</th>"
+        for name in frame.columns
+    )
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = (_cell(value.item() if hasattr(value, "item") else value) for value in values)
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<td class="num">{html.escape(text)}</td>'
+                if number
+                else f"<td>{html.escape(text)}</td>"
+                for text, number in cells
+            )
+            + "</tr>"
+        )
+    return (
+        f'{TABLE_CSS}<div class="cs-table" style="max-height:{max_height}px">'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 def show_layer_table(summary: ModelSummary, *, max_height: int = 640) -> None:
     """The per-layer table, tall enough for short networks and scrolling for long ones."""
-    frame = layer_frame(summary)
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        height=min(max_height, ROW_HEIGHT * (len(frame) + 1) + 3),
-        column_config={
-            "#": st.column_config.NumberColumn(width=40),
-            "Layer": st.column_config.TextColumn(width="medium"),
-            "Settings": st.column_config.TextColumn(width="medium"),
-            "Parameters": st.column_config.NumberColumn(
-                format="localized", help="Weights and biases of the layer (all of them)."
-            ),
-            "Multiply-adds": st.column_config.TextColumn(
-                help="Multiplications (each with an addition) for one image: "
-                "H_out·W_out·k_h·k_w·C_in·filters for a convolution, inputs·units for Dense. "
-                "k = thousand, M = million, G = billion."
-            ),
-            "Receptive field": st.column_config.TextColumn(
-                help="How many input pixels one output value of the layer sees."
-            ),
-        },
-    )
+    with st.container(key="arch-layer_table"):
+        st.html(table_html(layer_frame(summary), column_help=LAYER_HELP, max_height=max_height))
 
 
 def headline_numbers(summary: ModelSummary, entry: GalleryEntry) -> list[tuple[str, str, str]]:

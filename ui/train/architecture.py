@@ -16,6 +16,7 @@ from core.nets.gallery import TRAIN_PRESETS, network
 from core.nets.keras_code import to_keras_code
 from core.nets.specs import ACTIVATIONS, PADDINGS, LayerSpec, ModelSpec, spec_to_dict
 from core.nets.summary import InvalidModelError, summarize
+from ui.architectures.table import LAYER_HELP, table_html
 from ui.train.transfer import TRANSFER_LABEL, transfer_choice
 
 # Which editor columns each layer type uses (the others are ignored for that row).
@@ -55,6 +56,12 @@ OWN_STACK_LABEL = "A preset or your own stack"
 
 
 ROW_HEIGHT = 35  # pixels per table row, to size tables so no row hides behind a scroll bar
+
+
+SUMMARY_PX = 740  # the summary table's frame: about 20 layers, then it scrolls
+
+
+EDIT_OPEN = "train.edit_layers"  # whether the layer editor is unfolded
 
 
 def layers_to_frame(spec: ModelSpec) -> pd.DataFrame:
@@ -187,16 +194,12 @@ def stack_editor(
             f"classes: set its units to {num_classes}."
         )
         return None
-    st.dataframe(
-        pd.DataFrame(summary.to_rows()),
-        hide_index=True,
-        width="stretch",
-        height=min(ROW_HEIGHT * (len(summary.layers) + 1) + 3, ROW_HEIGHT * 21 + 3),
-        column_config={
-            "Parameters": st.column_config.NumberColumn(format="localized"),
-            "Multiply-adds": st.column_config.NumberColumn(format="localized"),
-        },
-    )
+    with st.container(key="train-layer_summary"):  # a plain table: no data grid to load
+        st.html(
+            table_html(
+                pd.DataFrame(summary.to_rows()), column_help=LAYER_HELP, max_height=SUMMARY_PX
+            )
+        )
     total_col, macs_col, out_col = st.columns(3)
     total_col.metric("Parameters", f"{summary.total_params:,}")
     macs_col.metric("Multiply-adds per image", f"{summary.total_macs:,}")
@@ -209,19 +212,38 @@ def stack_editor(
 
 
 def _layer_editor(base: ModelSpec, name: str, num_classes: int) -> pd.DataFrame:
-    """The editable table of `base`'s layers (a plain stack); returns the edited rows."""
-    # A new preset or a new input shape starts a fresh editor; edits otherwise persist.
+    """The editable table of `base`'s layers (a plain stack), folded until opened (a data grid
+    costs the browser more than the rest of the page); returns the edited rows."""
+    # A new preset or a new input shape starts a fresh editor; edits otherwise persist,
+    # folded or not.
+    from_key, last_key = f"train.layers_from.{name}.{num_classes}", f"train.layers_last.{name}"
+    last_key += f".{num_classes}"
+    box = st.expander(
+        "Edit the layers: change, add or delete rows", key=EDIT_OPEN, on_change="rerun"
+    )
+    state = st.session_state
+    if box.open is False and last_key in state:
+        # Just folded: Streamlit forgets an editor's edits after a run that does not draw
+        # it, so its rows become the table it starts from when it opens again.
+        state[from_key] = state.pop(last_key)
+        state["train.editor_version"] = state.get("train.editor_version", 0) + 1
+    frame = state.get(from_key)
+    if frame is None:
+        frame = layers_to_frame(base)
+    if box.open is False:
+        return frame
     editor_key = f"train.layers.{name}.{num_classes}"
-    if st.button(
+    if box.button(
         "Reset the layers to the preset", key="train.reset_layers", help="Throw away your edits."
     ):
-        st.session_state.pop(editor_key, None)
+        for key in (editor_key, from_key, last_key):
+            st.session_state.pop(key, None)
         st.session_state["train.editor_version"] = (
             st.session_state.get("train.editor_version", 0) + 1
         )
+        frame = layers_to_frame(base)
     editor_key += f".{st.session_state.get('train.editor_version', 0)}"
-    frame = layers_to_frame(base)
-    edited = st.data_editor(
+    edited = box.data_editor(
         frame,
         height=ROW_HEIGHT * (len(frame) + 2) + 3,
         key=editor_key,
@@ -258,9 +280,10 @@ def _layer_editor(base: ModelSpec, name: str, num_classes: int) -> pd.DataFrame:
             ),
         },
     )
-    st.caption(
+    box.caption(
         "Edit cells, add rows at the bottom, delete rows by selecting them. Columns that do "
         "not apply to a layer's type are ignored. The last layer must be Dense "
         f"{num_classes} softmax (one output per class)."
     )
+    st.session_state[last_key] = edited
     return edited

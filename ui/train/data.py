@@ -24,6 +24,7 @@ from core.jobs.train_config import FLIP_MODES, Augmentation
 from core.jobs.training_job import write_dataset_file
 from core.jobs.worker_client import preview_augmentation
 from ui.widgets.bar_list import show_bars
+from ui.widgets.closed_tabs import keep
 from ui.widgets.figure_export import export_button
 from ui.widgets.plain_text import markdown_literal
 
@@ -299,6 +300,46 @@ def show_samples(choice: DataChoice) -> None:
             texts=[f"{int(count):,}" for count in counts],
             key="train.counts_chart",
         )
+
+
+AUG_OPEN = "train.aug_open"  # whether the augmentation's controls and preview are unfolded
+
+
+AUG_KEYS = ("train.aug_flip", "train.aug_rotation", "train.aug_shift", "train.aug_zoom")
+
+
+def augmentation_in_state(state) -> Augmentation:
+    """The augmentation the (possibly folded) controls hold in the session ``state``.
+
+    >>> augmentation_in_state({"train.aug_rotation": 36, "train.aug_flip": "vertical"})
+    Augmentation(flip='vertical', rotation=0.1, translation=0.0, zoom=0.0)
+    """
+    flip, degrees, shift, zoom = (state.get(key) for key in AUG_KEYS)
+    return Augmentation(
+        flip=flip or FLIP_MODES[0],
+        rotation=(degrees or 0) / 360,
+        translation=shift or 0.0,
+        zoom=zoom or 0.0,
+    )
+
+
+def augmentation_section(choice: DataChoice) -> Augmentation:
+    """Controls and preview in a section folded on a first visit (sliders and a preview cost
+    the browser more than they tell before anyone asks), unfolded at first when a link or an
+    earlier choice switched augmentation on; folded, the controls keep their values."""
+    current = augmentation_in_state(st.session_state)
+    if current.active and AUG_OPEN not in st.session_state:
+        st.session_state[AUG_OPEN] = True  # e.g. a link's `rot=15`: show what it set
+    box = st.expander(
+        "Flips, turns, shifts and zooms, with a preview", key=AUG_OPEN, on_change="rerun"
+    )
+    if box.open is False:
+        keep((*AUG_KEYS, "train.aug_image", "train.aug_exact"))
+        return current
+    with box:
+        augmentation = augmentation_controls()
+        augmentation_preview(choice, augmentation)
+    return augmentation
 
 
 def augmentation_controls() -> Augmentation:

@@ -12,6 +12,7 @@ from core.nets.gallery import network
 from core.nets.specs import ModelSpec, conv2d, dense, dropout, flatten, max_pooling2d
 from core.nets.summary import summarize
 from ui.train.architecture import (
+    EDIT_OPEN,
     EDITOR_COLUMNS,
     TRANSFER_LABEL,
     frame_to_layers,
@@ -104,13 +105,25 @@ def editor_script(input_shape, num_classes, data_kind):
     st.session_state["result"] = result
 
 
-def open_editor(input_shape=(28, 28, 1), num_classes=10, data_kind="mnist") -> AppTest:
+def open_editor(
+    input_shape=(28, 28, 1), num_classes=10, data_kind="mnist", *, unfold=True
+) -> AppTest:
+    """The architecture part, its layer editor unfolded as a reader does (or left folded)."""
     at = AppTest.from_function(
         editor_script, args=(input_shape, num_classes, data_kind), default_timeout=30
     )
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if unfold:
+        at.session_state[EDIT_OPEN] = True
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def summary_table(at: AppTest) -> str:
+    """The summary's HTML table (the last HTML block)."""
+    return at.html[-1].value
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -144,7 +157,7 @@ def test_the_default_preset_follows_the_data_set_and_is_summarised():
 
 def test_the_summary_table_has_a_row_per_layer():
     at = open_editor()
-    editor, summary = at.dataframe
+    [editor] = at.dataframe  # the summary is a plain table, not a second data grid
     assert editor.editing_mode == "dynamic"
     assert list(editor.value["type"]) == [
         "Conv2D",
@@ -155,13 +168,39 @@ def test_the_summary_table_has_a_row_per_layer():
         "Dense",
         "Dense",
     ]
-    assert summary.editing_mode == "read_only"
-    table = summary.value
-    assert table["Parameters"].sum() == 220_234
+    table = summary_table(at)
+    assert table.count("<tr>") == 1 + 7  # the header and one row per layer
+    for params in ("320", "18,496", "200,768", "650"):  # 220,234 in all
+        assert f'<td class="num">{params}</td>' in table
     assert not at.code  # folded: the browser loads no code highlighter
     at.session_state["train.keras_code"] = True  # the reader opens "Show as Keras code"
     at.run()
     assert "keras.Input(shape=(28, 28, 1))" in at.code[0].value
+
+
+def test_the_editor_is_folded_on_a_first_visit_and_keeps_its_edits_folded():
+    at = open_editor(unfold=False)
+    assert not at.data_editor  # no data grid for the browser to load
+    assert metrics(at)["Parameters"] == "220,234"
+    assert "<td>conv2d</td>" in summary_table(at)
+    at.session_state[EDIT_OPEN] = True
+    at.run()
+    edit(at, {"0": {"filters": 16}})
+    assert at.session_state["result"].layers[0].filters == 16
+    at.session_state[EDIT_OPEN] = False  # folded again: the edit stays
+    at.run()
+    assert not at.exception and not at.data_editor
+    assert at.session_state["result"].layers[0].filters == 16
+    folded = metrics(at)["Parameters"]
+    assert folded == f"{220_234 - 320 - 18_496 + 160 + 9_280:,}"
+    at.session_state[EDIT_OPEN] = True  # and opens again with it, in a fresh editor
+    at.run()
+    [editor] = at.data_editor
+    assert editor.value["filters"][0] == 16
+    assert metrics(at)["Parameters"] == folded
+    edit(at, {"2": {"filters": 32}}, key=editor.key)  # a second edit on top of the first
+    layers = at.session_state["result"].layers
+    assert (layers[0].filters, layers[2].filters) == (16, 32)
 
 
 def test_the_keras_code_follows_an_edit():

@@ -433,6 +433,40 @@ def open_augmentation(choice=None) -> AppTest:
     return at
 
 
+def section_script(choice):
+    import streamlit as st
+
+    from ui.train.data import augmentation_section
+
+    st.session_state["result"] = augmentation_section(choice)
+
+
+def test_the_section_is_folded_at_first_and_keeps_its_values_folded():
+    at = AppTest.from_function(section_script, args=(tiny_choice(),), default_timeout=30).run()
+    assert not at.exception and not at.slider and not at.image  # nothing for the browser
+    assert at.session_state["result"] == Augmentation()
+    at.session_state["train.aug_open"] = True
+    at.run()
+    at.slider(key="train.aug_rotation").set_value(36).run()
+    at.session_state["train.aug_open"] = False  # folded again
+    at.run()
+    assert not at.slider and at.session_state["result"] == Augmentation(rotation=0.1)
+    at.run()  # a second run without the sliders: Streamlit would forget them unkept
+    assert at.session_state["result"] == Augmentation(rotation=0.1)
+    at.session_state["train.aug_open"] = True
+    at.run()
+    assert at.slider(key="train.aug_rotation").value == 36
+
+
+def test_a_link_that_switches_augmentation_on_unfolds_the_section():
+    at = AppTest.from_function(section_script, args=(tiny_choice(),), default_timeout=30)
+    at.session_state["train.aug_zoom"] = 0.2  # as `zoom=0.2` in a link puts it
+    at.run()
+    assert not at.exception
+    assert at.slider(key="train.aug_zoom").value == 0.2
+    assert at.session_state["result"] == Augmentation(zoom=0.2)
+
+
 def test_the_controls_return_an_augmentation_with_rotation_as_a_fraction_of_a_turn():
     at = open_augmentation()
     assert at.session_state["result"] == Augmentation()

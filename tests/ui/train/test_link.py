@@ -27,6 +27,8 @@ def test_the_settings_round_trip():
     at = open_page(PAGE, timeout=120)
     at.selectbox(key="train.dataset").set_value("fashion_mnist").run()
     at.selectbox(key="train.target_size.fashion_mnist").set_value(32).run()
+    at.session_state["train.aug_open"] = True  # the reader unfolds the augmentation
+    at.run()
     at.selectbox(key="train.aug_flip").set_value("horizontal").run()
     at.slider(key="train.aug_rotation").set_value(15).run()
     at.selectbox(key="train.preset.fashion_mnist").set_value("lenet5").run()
