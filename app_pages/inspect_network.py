@@ -13,7 +13,6 @@ stays quick: the Streamlit server never imports TensorFlow or Keras.
 
 import streamlit as st
 
-from core.base.numbers import readable
 from core.jobs.inspection import InferenceError, ModelRejectedError
 from ui.inspect import compare, layer_sections, mistakes, model_sections, unit
 from ui.inspect.attack import attack_section
@@ -138,5 +137,4 @@ with in_tab(tabs[shown]):
         )
         attack_section(client, choice.path, info, sample, maps, class_names)
 
-st.caption(f"The network answered in {readable(maps.worker_ms / 1000, digits=2)} s.")
 LINK.finish()  # names linked picks this model lacks, and keeps the address current

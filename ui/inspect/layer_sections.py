@@ -174,8 +174,10 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         "A filter has one kernel per input channel; colour models have three (R, G, B). "
         "The composite shows the three as one colour picture."
     )
-    if len(options) <= 4:
-        forget_stale_choice("inspect.filter_channel", options)
+    forget_stale_choice("inspect.filter_channel", options)
+    if len(options) == 1:  # one input channel: nothing to choose
+        channel = 0
+    elif len(options) <= 4:
         channel = st.radio(
             "Input channel",
             options,

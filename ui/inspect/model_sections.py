@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.base.numbers import readable
 from core.data.catalog import DISPLAY_NAMES
 from core.jobs.inspection import FeatureMaps, ModelInfo, nan_weights_message
 from core.jobs.worker_client import WorkerClient
@@ -77,7 +78,8 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
         )
         st.caption(
             "The softmax output: one probability per class, summing to 100%. ✓ marks "
-            "the true class when it is known."
+            "the true class when it is known. The network answered in "
+            f"{readable(maps.worker_ms / 1000, digits=2)} s."
         )
 
 

@@ -212,7 +212,7 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     assert client.requests == [("filters", PATH, "conv")]
     assert markdown_text(at).startswith("Layer **conv** has 4 filters of 3×3×1 weights.")
     assert "slides over the image" in markdown_text(at)
-    assert at.radio(key="inspect.filter_channel").options == ["channel 0"]
+    assert not at.radio  # one input channel: no choice to offer
     assert pictures(at, "inspect.filter_grid") == 1  # the 4 filters as one picture
     limit = np.abs(weights().conv[:, :, 0, :4]).max()
     assert f"−{readable(limit)}" in html_in(keyed_block(at, "inspect.filter_grid"))
