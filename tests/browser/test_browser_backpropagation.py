@@ -59,10 +59,13 @@ def test_the_stride_2_setup_shows_the_zero_stuffed_gradient(browser_page, app_ur
     page = browser_page
     open_page(page, app_url)
     title = "Stride 2: zeros between the output gradients"
+    by_key(page, "backprop.all_examples").get_by_role("button").click()  # the list's popover
     by_key(page, "backprop.example").click()
     page.keyboard.type(title)
     page.get_by_role("option", name=title).click()
     wait_for_app(page)
+    if not by_key(page, "backprop.load").is_visible():  # the popover closed
+        by_key(page, "backprop.all_examples").get_by_role("button").click()
     by_key(page, "backprop.load").get_by_role("button").click()
     wait_for_app(page)
     page.get_by_text("∂L/∂Y with stride − 1 zeros between").first.wait_for()

@@ -34,6 +34,8 @@ def by_key(page, key: str):
 def choose_example(page, title: str) -> None:
     option = page.get_by_role("option", name=title)
     for attempt in range(3):  # a click that lands mid-rerun does not open the list
+        if not by_key(page, "arith.example").is_visible():  # the list sits in a popover
+            by_key(page, "arith.all_examples").get_by_role("button").click()
         by_key(page, "arith.example").click()
         page.keyboard.type(title)  # filters the list, which only renders the options in view
         try:
@@ -46,6 +48,8 @@ def choose_example(page, title: str) -> None:
             wait_for_app(page)
     option.click()
     wait_for_app(page)
+    if not by_key(page, "arith.load").is_visible():  # the popover closed
+        by_key(page, "arith.all_examples").get_by_role("button").click()
     by_key(page, "arith.load").get_by_role("button").click()
     wait_for_app(page)
 

@@ -80,6 +80,13 @@ def tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def open_list(page, prefix: str) -> None:
+    """Open the popover that holds a page's list of worked examples, unless it is open."""
+    if not by_key(page, f"{prefix}.example").is_visible():
+        click(page, f"{prefix}.all_examples")
+        by_key(page, f"{prefix}.example").wait_for()
+
+
 def open_at(page, url: str) -> None:
     page.goto(url)
     wait_for_app(page, 90_000)
@@ -134,7 +141,9 @@ def kernel(page, base: str) -> dict:
 
 def arithmetic(page, base: str) -> dict:
     open_at(page, f"{base}/convolution_arithmetic")
+    open_list(page, "arith")
     choose(page, "arith.example", "4b · Bottom Sobel with strides (1, 2)")
+    open_list(page, "arith")
     click(page, "arith.load")
     expect_param(page, "ex", "ex4_strides")
     click(page, "arith.stepper.forward")
@@ -146,7 +155,9 @@ def arithmetic(page, base: str) -> dict:
 
 def pooling(page, base: str) -> dict:
     open_at(page, f"{base}/pooling")
+    open_list(page, "pool")
     choose(page, "pool.example", "Max pool 2×2, stride 1 (overlapping windows)")
+    open_list(page, "pool")
     click(page, "pool.load")
     expect_param(page, "ex", "pool_a_stride1")
     by_key(page, "pool.method").get_by_text("average").click()
@@ -158,7 +169,9 @@ def pooling(page, base: str) -> dict:
 
 def backprop(page, base: str) -> dict:
     open_at(page, f"{base}/backpropagation")
+    open_list(page, "backprop")
     choose(page, "backprop.example", "Dilation 2: gaps between the kernel's taps")
+    open_list(page, "backprop")
     click(page, "backprop.load")
     expect_param(page, "ex", "dilation2")
     number(page, "backprop.bias", 1.5)

@@ -16,6 +16,7 @@ from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
+from ui.widgets.closed_tabs import keep
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.page_link import locked
@@ -139,7 +140,6 @@ def conv_controls() -> ConvSettings:
     transposed = mode == MODES[1]
     sizes, steps, borders = st.columns(3)
     with sizes:
-        st.markdown("**Sizes**")
         a, b = st.columns(2)
         size_inputs(
             (a, b),
@@ -160,7 +160,6 @@ def conv_controls() -> ConvSettings:
         )
         random_input_button(INPUT_KEY, "arith")
     with steps:
-        st.markdown("**Stride and dilation**")
         a, b = st.columns(2)
         a.number_input(
             "Stride (rows)",
@@ -189,7 +188,6 @@ def conv_controls() -> ConvSettings:
             "(Not used by the transposed mode.)",
         )
     with borders:
-        st.markdown("**Padding**")
         choices = PADDINGS[:2] if transposed else PADDINGS
         if st.session_state.get("arith.padding") not in choices:
             st.session_state["arith.padding"] = "valid"
@@ -203,14 +201,17 @@ def conv_controls() -> ConvSettings:
             "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
             "you choose p.",
         )
-        st.number_input(
-            "p (explicit padding)",
-            0,
-            5,
-            key="arith.pad",
-            disabled=padding_choice != "explicit" or locked("p"),
-            help="Cells added on every side when the padding is 'explicit'.",
-        )
+        if padding_choice == "explicit":  # drawn only when it counts: one input less to build
+            st.number_input(
+                "p (explicit padding)",
+                0,
+                5,
+                key="arith.pad",
+                disabled=locked("p"),
+                help="Cells added on every side when the padding is 'explicit'.",
+            )
+        else:
+            keep(["arith.pad"])  # its value stays for the link and for 'explicit' again
         border_mode = st.radio(
             "Fill of the padding",
             BORDER_MODES,

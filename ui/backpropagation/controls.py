@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import PADDING_CHOICES
+from ui.widgets.closed_tabs import keep
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import (
     editors_expander,
@@ -273,15 +274,18 @@ def backprop_controls() -> BackpropSettings:
         "cell bottom/right. full: k − 1 cells on every side. explicit: you choose p. Padding "
         "cells are zeros, as in CNN layers.",
     )
-    pad, bias_column, source_column = st.columns([1, 1, 2])
-    pad.number_input(
-        "p (explicit)",
-        0,
-        4,
-        key="backprop.pad",
-        disabled=padding_choice != "explicit" or locked("p"),
-        help="Cells of zeros added on every side when the padding is 'explicit'.",
-    )
+    bias_column, source_column, pad = st.columns([1, 2, 1])
+    if padding_choice == "explicit":  # drawn only when it counts: one input less to build
+        pad.number_input(
+            "p (explicit)",
+            0,
+            4,
+            key="backprop.pad",
+            disabled=locked("p"),
+            help="Cells of zeros added on every side when the padding is 'explicit'.",
+        )
+    else:
+        keep(["backprop.pad"])  # its value stays for the link and for 'explicit' again
     bias = bias_column.number_input(
         "Bias b",
         min_value=-VALUE_LIMIT,

@@ -182,11 +182,12 @@ def sliding_controls() -> Sliding:
             ("Rows added above and below the image.", "Columns added left and right of the image."),
             disabled=locked("p"),
         )
-    mode = st.selectbox(
+    mode = st.radio(  # a radio: a list costs the browser far more to build (bench/page_load.py)
         "Border fill",
         MODE_CHOICES,
         format_func=MODE_LABELS.get,
         key="kernel.mode",
+        horizontal=True,
         disabled=padding == "valid" or locked("mode"),
         help="What the padding cells contain: zeros, copies of the edge pixel, a mirror image "
         "of the inside (with or without repeating the edge), or the opposite side of the "

@@ -89,10 +89,10 @@ def open_controls(photo: str = "photo:camera.png") -> AppTest:
 def test_the_sliding_controls_start_at_the_defaults():
     at = open_controls()
     assert at.session_state["sliding"] == sliding()
-    assert not at.selectbox(key="kernel.mode").disabled
+    assert not at.radio(key="kernel.mode").disabled
     assert not [n for n in at.number_input if n.key == "kernel.pad_rows"]
     at.radio(key="kernel.padding").set_value("valid").run()
-    assert at.selectbox(key="kernel.mode").disabled  # no border to fill when padding is valid
+    assert at.radio(key="kernel.mode").disabled  # no border to fill when padding is valid
 
 
 def test_every_sliding_control_reaches_the_settings():
@@ -100,7 +100,7 @@ def test_every_sliding_control_reaches_the_settings():
     at.number_input(key="kernel.stride_cols").set_value(3)
     at.radio(key="kernel.padding").set_value("explicit").run()
     at.number_input(key="kernel.pad_rows").set_value(4)  # the columns keep their default 1
-    at.selectbox(key="kernel.mode").set_value("wrap")
+    at.radio(key="kernel.mode").set_value("wrap")
     at.number_input(key="kernel.dilation_rows").set_value(2)
     at.toggle(key="kernel.flip").set_value(True)
     at.number_input(key="kernel.bias").set_value(-2.5)

@@ -97,7 +97,7 @@ def test_many_controls_round_trip():
     at.number_input(key="kernel.stride_cols").set_value(2).run()
     at.radio(key="kernel.padding").set_value("explicit").run()
     at.number_input(key="kernel.pad_rows").set_value(3).run()
-    at.selectbox(key="kernel.mode").set_value("reflect").run()
+    at.radio(key="kernel.mode").set_value("reflect").run()
     at.number_input(key="kernel.dilation_rows").set_value(2).run()
     at.toggle(key="kernel.flip").set_value(True).run()
     at.number_input(key="kernel.bias").set_value(-2.5).run()
