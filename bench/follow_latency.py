@@ -26,14 +26,20 @@ slows every page; what following adds is the difference).
 
 The follow path it measures: the start of the lecturer's run publishes the page and the
 values the browser sent (the end of the run, or the lecturer's polling fragment for a
-change inside a page's fragment, publishes what the page then wrote, if different); each
-student's polling fragment (``STUDENT_POLL_SECONDS``) reads the room's version, and on a
-change switches the student's page to the lecturer's page and link, one full run.
+change inside a page's fragment, publishes what the page then wrote, if different); the
+server's room watcher (``ui.room.wake``) reads the room's version every 0.1 s and, on a
+change, reruns each following student's polling fragment (which otherwise runs every
+``PUSHED_POLL_SECONDS``, or ``STUDENT_POLL_SECONDS`` where sessions cannot be woken);
+that switches the student's page to the lecturer's page and link, one full run, a few
+students at a time (``FOLLOW_RUNS_AT_ONCE``). Printed too: the full runs of the page each
+websocket student made per change (1 is a follow and nothing else).
 
 The machine's load average (1 minute) before and after each measurement is printed with
 it: other work on a shared machine slows every page, the lecturer's own included.
 
-Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]``
+Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]``;
+against an app already running (another checkout, to compare side by side): ``--url URL
+--pid PID --rooms-db FILE`` (its process for the CPU figures, its rooms file).
 """
 
 from __future__ import annotations
@@ -310,6 +316,8 @@ def timed_change(
     timeout_s=30.0,
     crowd: WebsocketStudents | None = None,
     element=None,
+    pid: int | None = None,
+    cpu: list | None = None,
 ):
     """Run ``act()`` on the lecturer page; each student's delay (s) until ``condition``.
 
@@ -323,6 +331,7 @@ def timed_change(
     generation = crowd.arm(element) if crowd is not None else None
     lecturer.evaluate("() => { window.__actedAt = 0; }")
     before = watch.latest()[0] if watch else 0
+    cpu_before = cpu_seconds(pid) if pid is not None else None
     act()
     deadline = time.monotonic() + timeout_s
     seen = [None] * len(students)
@@ -336,6 +345,8 @@ def timed_change(
         if None not in seen and None not in crowd_seen:
             break
         time.sleep(0.05)
+    if cpu_before is not None and cpu is not None:  # the server's work for this change
+        cpu.append(cpu_seconds(pid) - cpu_before)
     acted = lecturer.evaluate("() => window.__actedAt")
     seen += crowd_seen
     if VERBOSE:
@@ -406,7 +417,7 @@ def measure(
     """
     browsers = min(browsers, followers)
     keys = ("page", "control", "browser page", "browser control", "store page")
-    keys += ("store control", "own page", "page beyond own")
+    keys += ("store control", "own page", "page beyond own", "cpu")
     results: dict[str, list] = {key: [] for key in keys}
     results["load"] = [os.getloadavg()[0]]
     crowd = None
@@ -444,6 +455,8 @@ def measure(
                     timeout_s=TIMEOUT_S,
                     crowd=crowd,
                     element=heading_is(title),
+                    pid=pid,
+                    cpu=results["cpu"],
                 )
                 own = delays[0]
                 results["own page"].append(own)
@@ -465,6 +478,8 @@ def measure(
                         timeout_s=TIMEOUT_S,
                         crowd=crowd,
                         element=number_is(STRIDE_LABEL, stride),
+                        pid=pid,
+                        cpu=results["cpu"],
                     )
                     results["control"] += delays
                     results["browser control"] += delays[:browsers]
@@ -506,6 +521,12 @@ def report(followers: int, browsers: int, results: dict[str, list], db: Path | N
             f"  server CPU while the room is idle: {results['idle'][0]:.2f} s per second "
             f"({results['idle alone'][0]:.2f} with the lecturer's page alone)"
         )
+    if results["cpu"]:
+        cpu = statistics.median(results["cpu"])
+        print(
+            f"  server CPU from the lecturer's change until every student showed it: p50 "
+            f"{cpu:.2f} s ({cpu / followers * 1000:.0f} ms per student)"
+        )
     runs = results.get("runs")
     if runs:
         print(
@@ -523,6 +544,8 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=6, help="page changes per run")
     parser.add_argument("--browsers", type=int, default=1, help="students in a browser page")
     parser.add_argument("--url", help="a running app instead of starting one")
+    parser.add_argument("--pid", type=int, help="with --url: its process, for its CPU")
+    parser.add_argument("--rooms-db", type=Path, help="with --url: its rooms file")
     parser.add_argument("--verbose", action="store_true", help="print every change's times")
     args = parser.parse_args()
     # A stopped benchmark still stops its server and browser.
@@ -530,7 +553,7 @@ def main() -> None:
     global VERBOSE
     VERBOSE = args.verbose
     with contextlib.ExitStack() as stack:
-        app_url, db, pid = args.url, None, None
+        app_url, db, pid = args.url, args.rooms_db, args.pid
         if app_url is None:
             db = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "rooms.sqlite3"
             server = stack.enter_context(running_app({"CONVSCOPE_ROOMS_DB": str(db)}))

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.rooms import Question
-from ui.room import wake
+from ui.room import student, wake
 
 WHERE = Question.choice("Where is the winner?", ["top left", "top right"], "top right")
 
@@ -208,6 +208,50 @@ def title_of(run) -> list[str]:
     return [
         proto.body for _, kind, proto in run.elements if kind == "heading" and proto.tag == "h1"
     ]
+
+
+def turn_script() -> None:
+    import time
+
+    import streamlit as st
+
+    from ui.room import student
+
+    state = st.session_state
+    free = student._FOLLOW_TURNS._value
+    state["room.joined"] = "K7XQ3M"
+    state["room.page"] = "pooling"
+    with student.follow_turn():  # a student's own run: no turn taken
+        state["own run"] = free - student._FOLLOW_TURNS._value
+    state["room.applying"] = (4, "pooling", {}, time.monotonic(), 1)
+    with student.follow_turn():  # the switch to the lecturer's page: takes a turn
+        state["follow run"] = free - student._FOLLOW_TURNS._value
+    state["after"] = free - student._FOLLOW_TURNS._value  # given back
+    try:
+        with student.follow_turn():
+            raise RuntimeError("a page that fails")
+    except RuntimeError:
+        state["after a failure"] = free - student._FOLLOW_TURNS._value
+    del state["room.joined"]  # the lecturer (or nobody in a room) never waits
+    with student.follow_turn():
+        state["not a student"] = free - student._FOLLOW_TURNS._value
+
+
+def test_only_a_follow_run_takes_a_turn_and_gives_it_back():
+    app = AppTest.from_function(turn_script, default_timeout=30).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.session_state["own run"] == 0
+    assert app.session_state["follow run"] == 1
+    assert app.session_state["after"] == 0
+    assert app.session_state["after a failure"] == 0
+    assert app.session_state["not a student"] == 0
+
+
+def test_the_number_of_turns_can_be_set_to_compare(monkeypatch):
+    monkeypatch.setenv(student.FOLLOW_RUNS_ENV, "0")
+    assert student.follow_runs_at_once() == 0  # no limit
+    monkeypatch.setenv(student.FOLLOW_RUNS_ENV, "many")
+    assert student.follow_runs_at_once() == student.FOLLOW_RUNS_AT_ONCE
 
 
 @pytest.mark.slow
