@@ -59,3 +59,48 @@ def test_a_digit_drawn_on_the_canvas_is_classified(browser_page, app_url):
     page.wait_for_selector("text=Prediction: 1", timeout=30_000)
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
     screenshot(page, "inspect_network-drawn-digit")
+
+
+TAB_ROW = """() => {
+    const row = document.querySelector('[data-testid="stTabs"] [role="tablist"]');
+    const box = row.getBoundingClientRect();
+    return {
+        scroll: row.scrollWidth, client: row.clientWidth, left: box.left, right: box.right,
+        tabs: [...row.querySelectorAll('[role="tab"]')].map(tab => {
+            const b = tab.getBoundingClientRect();
+            return {name: tab.innerText.trim(), left: b.left, right: b.right, top: b.top};
+        }),
+    };
+}"""
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        ({"width": 1280, "height": 720}, 1.5),  # a projector at 150 %
+        ({"width": 1440, "height": 900}, 1),
+    ],
+    ids=["1280x720x1.5", "1440x900"],
+)
+def test_every_tab_is_reachable_without_scrolling_sideways(app_url, size):
+    """The row of nine tabs fits the main area: every tab lies inside the row's box (none
+    hidden behind a sideways scroll), and a link naming the last tab opens it."""
+    from tests.browser_helpers import open_browser
+    from ui.inspect.link import TAB_NAMES
+
+    viewport, scale = size
+    with open_browser() as browser:
+        page = browser.new_page(viewport=viewport, device_scale_factor=scale)
+        page.goto(f"{app_url}/inspect_network?tab=attack")
+        page.get_by_role("tab", name="Attack", selected=True).wait_for(timeout=180_000)
+        wait_for_app(page, 120_000)
+        row = page.evaluate(TAB_ROW)
+        assert [tab["name"] for tab in row["tabs"]] == list(TAB_NAMES)
+        assert row["scroll"] <= row["client"], row  # nothing to scroll to
+        for tab in row["tabs"]:
+            assert row["left"] - 1 <= tab["left"] and tab["right"] <= row["right"] + 1, row
+            assert tab["right"] <= viewport["width"], row
+        assert len({round(tab["top"]) for tab in row["tabs"]}) == 1  # one row
+        page.get_by_role("tab", name="Attack").scroll_into_view_if_needed()
+        screenshot(page, f"inspect_network-tabs-{viewport['width']}")
+        page.close()
