@@ -265,12 +265,12 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         "Closest classic kernel of every filter", key="inspect.kernel_table", on_change="rerun"
     )
     with table:
-        if table.open is not False:  # folded: no table for the browser to build
+        if table.open is not False:  # folded: no table nor words for the browser to build
             st.dataframe(pd.DataFrame(rows), hide_index=True)
-        st.caption(
-            "Cosine similarity compares shapes and ignores scale: 1 means the same "
-            "pattern, 0 unrelated. Rotations (8 directions) and sign flips are allowed."
-        )
+            st.caption(
+                "Cosine similarity compares shapes and ignores scale: 1 means the same "
+                "pattern, 0 unrelated. Rotations (8 directions) and sign flips are allowed."
+            )
 
 
 def channel_name(channel: int, kernels: np.ndarray) -> str:
