@@ -5,6 +5,7 @@ import streamlit as st
 from core.imaging.thumbnails import THUMBNAILS
 from ui.architectures.thumbnail import architecture_thumbnail
 from ui.backpropagation.thumbnail import backpropagation_thumbnail
+from ui.home.cards import CARD_CSS, card_html
 from ui.widgets.page_link import PageLink
 
 LINK = PageLink("home", [])  # no state of its own: any parameter is named as unknown
@@ -83,8 +84,9 @@ TOPICS = [
 
 
 @st.cache_data(show_spinner=False)
-def thumbnail(key: str):
-    return THUMBNAILS[key]()
+def card(key: str, title: str, text: str) -> str:
+    """A card's HTML with its live thumbnail, made once per server."""
+    return card_html(title, text, THUMBNAILS[key]())
 
 
 st.title("ConvScope")
@@ -94,16 +96,14 @@ st.markdown(
     "trained network, on real photos and real data sets. Everything runs on this machine, "
     "offline. Choose a page below or in the sidebar."
 )
+st.html(CARD_CSS)  # sent alone: Streamlit keeps a style in the page's event area, taking no room
 
 for section, topics in TOPICS:
     st.header(section, divider="gray")
     columns = st.columns(2, gap="large")
     for index, (key, title, text) in enumerate(topics):
         with columns[index % 2], st.container(border=True):
-            picture, words = st.columns([1, 2], vertical_alignment="center")
-            picture.image(thumbnail(key), width="stretch")
-            words.subheader(title)
-            words.write(text)
-            words.page_link(
+            st.html(card(key, title, text))
+            st.page_link(
                 f"app_pages/{key}.py", label=f"Open {title}", icon=":material/arrow_forward:"
             )

@@ -31,7 +31,10 @@ def test_app_entry_builds_navigation_and_runs_home():
     assert not app.exception, [e.message for e in app.exception]
     assert [t.value for t in app.title] == ["ConvScope"]
     topics = {Path(p).stem for p in PAGES} - {"home"}
-    assert len(app.get("image")) == len(topics) == 8  # one live thumbnail per topic
+    cards = [html.proto.body for html in app.get("html") if "cs-card" in html.proto.body]
+    assert len(topics) == 8  # one card per topic, each with its live thumbnail inline
+    assert sum(card.count('<img src="data:image/png;base64,') for card in cards) == 8
+    assert len(app.get("page_link")) == 8
 
 
 @pytest.mark.parametrize("page", PAGES)
