@@ -28,6 +28,8 @@ PARAM = "present"  # ?present=1 opens a page in presentation mode
 ON_KEY = "present.on"
 CONTROLS_KEY = "present.controls"  # "Show controls" in presentation mode
 BAR_KEY = "present.bar"
+KEYS_OPEN_KEY = "present.keys_open"  # the sidebar's list of keys: drawn only while open
+KEYS_BAR_OPEN_KEY = "present.keys_bar_open"  # the same in the presentation bar
 ROOM_SLOT_KEY = "present.room_slot"  # this run's place in the bar for the lecture room
 SWITCH_ON_KEY, SWITCH_OFF_KEY = "present.switch_on", "present.switch_off"
 SWITCH_MARK = "present-switch"  # both switches' CSS classes contain it: what ``p`` clicks
@@ -270,8 +272,12 @@ def presentation_switch() -> bool:
                 help="For a projector: the page's main picture fills the screen, the "
                 "controls fold away, the type is larger. Key: p.",
             )
-            with st.expander("Keys", icon=":material/keyboard:"):
-                keys_help()
+            keys = st.expander(
+                "Keys", icon=":material/keyboard:", key=KEYS_OPEN_KEY, on_change="rerun"
+            )
+            if keys.open:  # built only while open: the sidebar is on every page's first paint
+                with keys:
+                    keys_help()
         return False
     st.html(base_css())
     with st.container(key=BAR_KEY, horizontal=True, vertical_alignment="center"):
@@ -287,8 +293,12 @@ def presentation_switch() -> bool:
             key=CONTROLS_KEY,
             help="Unfold the page's controls above the picture.",
         )
-        with st.popover("Keys", icon=":material/keyboard:"):
-            keys_help()
+        keys = st.popover(
+            "Keys", icon=":material/keyboard:", key=KEYS_BAR_OPEN_KEY, on_change="rerun"
+        )
+        if keys.open:
+            with keys:
+                keys_help()
         st.session_state[ROOM_SLOT_KEY] = st.empty()  # filled by the room after the page
     return True
 

@@ -127,3 +127,22 @@ def test_fold_css_hides_only_what_comes_before_the_picture_and_keeps_the_bar():
 def test_the_key_list_names_every_key_of_the_issue():
     keys = [key for key, _ in presentation.KEYS]
     assert keys == ["← / →", "space", "1 – 9", "p"]
+
+
+def test_the_list_of_keys_is_drawn_only_while_it_is_open():
+    """The sidebar is on every page's first paint: a closed list costs it nothing."""
+    at = open_app()
+    assert not at.sidebar.markdown
+    assert [e.label for e in at.sidebar.expander] == ["Keys"]
+    at.session_state[presentation.KEYS_OPEN_KEY] = True  # as a click on "Keys"
+    at.run()
+    table = at.sidebar.markdown[0].value
+    assert all(f"**{key}**" in table for key, _ in presentation.KEYS)
+
+
+def test_the_bar_s_list_of_keys_is_drawn_only_while_it_is_open():
+    at = open_app({"present": "1"})
+    assert not at.markdown
+    at.session_state[presentation.KEYS_BAR_OPEN_KEY] = True
+    at.run()
+    assert "**space**" in at.markdown[0].value
