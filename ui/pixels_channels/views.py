@@ -180,13 +180,15 @@ def numbers_tab(choice: ImageChoice, gray: np.ndarray) -> None:
     options = channel_options(pixels.ndim == 3)
     if state.get("pixels.channel") not in options:
         state["pixels.channel"] = options[0]  # a colour's channel kept from a colour photo
-    shown_channel = st.radio(
-        "Numbers of",
-        options,
-        horizontal=True,
-        key="pixels.channel",
-        help="A colour pixel holds three numbers; pick which one to print.",
-    )
+    shown_channel = options[0]  # a grey image has one plane: there is nothing to choose
+    if len(options) > 1:
+        shown_channel = st.radio(
+            "Numbers of",
+            options,
+            horizontal=True,
+            key="pixels.channel",
+            help="A colour pixel holds three numbers; pick which one to print.",
+        )
     plane = channel_plane(pixels, gray, shown_channel)
     window, top, left = histogram.region(plane, (row, col), size)
     rows, cols = window.shape[:2]

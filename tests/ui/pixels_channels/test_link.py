@@ -53,7 +53,9 @@ def test_colour_channel_and_the_other_tabs_round_trip():
 
 def test_a_colour_channel_on_a_grey_image_falls_back_to_grey():
     at = open_page(PAGE, {"img": "digit:3", "channel": "red"})
-    assert at.radio(key="pixels.channel").value == "Grey"
+    assert at.session_state["pixels.channel"] == "Grey"
+    assert not [r for r in at.radio if r.key == "pixels.channel"]  # one plane: no choice
+    assert at.query_params.get("channel", "grey") == "grey"
 
 
 def test_bad_parameters_are_named_and_the_page_is_at_defaults():
