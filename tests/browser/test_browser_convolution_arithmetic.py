@@ -35,7 +35,7 @@ def choose_example(page, title: str) -> None:
     option = page.get_by_role("option", name=title)
     for attempt in range(3):  # a click that lands mid-rerun does not open the list
         if not by_key(page, "arith.example").is_visible():  # the list sits in a popover
-            by_key(page, "arith.all_examples").get_by_role("button").click()
+            by_key(page, "arith.all_examples").locator("button").first.click()
         by_key(page, "arith.example").click()
         page.keyboard.type(title)  # filters the list, which only renders the options in view
         try:
@@ -49,9 +49,11 @@ def choose_example(page, title: str) -> None:
     option.click()
     wait_for_app(page)
     if not by_key(page, "arith.load").is_visible():  # the popover closed
-        by_key(page, "arith.all_examples").get_by_role("button").click()
+        by_key(page, "arith.all_examples").locator("button").first.click()
     by_key(page, "arith.load").get_by_role("button").click()
     wait_for_app(page)
+    page.keyboard.press("Escape")  # close the examples' popover
+    page.wait_for_timeout(300)
 
 
 def test_step_through_example_4_in_the_browser(browser_page, app_url):

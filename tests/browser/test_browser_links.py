@@ -83,7 +83,7 @@ def tab(page, name: str) -> None:
 def open_list(page, prefix: str) -> None:
     """Open the popover that holds a page's list of worked examples, unless it is open."""
     if not by_key(page, f"{prefix}.example").is_visible():
-        click(page, f"{prefix}.all_examples")
+        by_key(page, f"{prefix}.all_examples").locator("button").first.click()
         by_key(page, f"{prefix}.example").wait_for()
 
 
@@ -145,6 +145,7 @@ def arithmetic(page, base: str) -> dict:
     choose(page, "arith.example", "4b · Bottom Sobel with strides (1, 2)")
     open_list(page, "arith")
     click(page, "arith.load")
+    page.keyboard.press("Escape")  # close the examples' popover
     expect_param(page, "ex", "ex4_strides")
     click(page, "arith.stepper.forward")
     expect_param(page, "step", "1")
@@ -159,6 +160,7 @@ def pooling(page, base: str) -> dict:
     choose(page, "pool.example", "Max pool 2×2, stride 1 (overlapping windows)")
     open_list(page, "pool")
     click(page, "pool.load")
+    page.keyboard.press("Escape")  # close the examples' popover
     expect_param(page, "ex", "pool_a_stride1")
     by_key(page, "pool.method").get_by_text("average").click()
     expect_param(page, "method", "average")
@@ -173,6 +175,7 @@ def backprop(page, base: str) -> dict:
     choose(page, "backprop.example", "Dilation 2: gaps between the kernel's taps")
     open_list(page, "backprop")
     click(page, "backprop.load")
+    page.keyboard.press("Escape")  # close the examples' popover
     expect_param(page, "ex", "dilation2")
     number(page, "backprop.bias", 1.5)
     expect_param(page, "bias", "1.5")
