@@ -9,6 +9,7 @@ import time
 import pytest
 import streamlit
 
+from tests.redis_helpers import redis_server_url  # noqa: F401 (a fixture)
 from ui.room import student, wake
 
 
@@ -86,13 +87,22 @@ def title_of(run) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_real_server_wakes_a_student_that_sends_nothing(rooms):
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
     """A websocket student joins, then sends nothing more: the lecturer's page change
-    (written to the store, as from another server) still reaches its page, from the
-    server alone, and its poll asks for the slow interval."""
+    (written to the store, as a lecturer's page on another server does: with Redis, the
+    rooms several servers share) still reaches its page, from the server alone, and its
+    poll asks for the slow interval."""
     from bench.follow_latency import PollingSession
     from tests.browser_helpers import running_app
 
+    env = {}
+    if kind == "redis":
+        from core.jobs.redis_rooms import RedisRoomStore
+        from tests.redis_helpers import flushed
+
+        url = flushed(request.getfixturevalue("redis_server_url"))
+        rooms, env = RedisRoomStore(url), {"CONVSCOPE_REDIS_URL": url}
     keys = rooms.create_room()
     rooms.publish(keys.code, keys.token, page="kernel_playground", params={})
 
@@ -116,7 +126,7 @@ def test_a_real_server_wakes_a_student_that_sends_nothing(rooms):
         finally:
             await session.close()
 
-    with running_app() as server:
+    with running_app(env) as server:
         interval, titles = asyncio.run(student_session(server.url))
     assert interval == student.PUSHED_POLL_SECONDS
     assert "Convolution Arithmetic" in titles
