@@ -16,7 +16,7 @@ from core.nets.summary import summarize
 from ui.architectures.about import show_about, train_button
 from ui.architectures.diagram import can_fold, diagram_size, layout, show_diagram
 from ui.architectures.link import LINK, TAB_NAMES
-from ui.architectures.picker import compact_toggle, network_picker
+from ui.architectures.picker import compact_toggle, network_picker, wrap_labels
 from ui.architectures.table import show_headline, show_layer_table
 from ui.train.architecture import request_preset
 from ui.train.link import train_this
@@ -35,7 +35,7 @@ st.caption(
 )
 
 LINK.start()  # `?network=vgg16` and the rest of the page's state; the address follows
-main_picture('[data-testid="stIFrame"]')  # presentation mode starts with the diagram
+main_picture(".st-key-arch-diagram")  # presentation mode starts with the diagram
 pick_col, toggle_col = st.columns([2, 1], vertical_alignment="bottom")
 with pick_col:
     entry = network_picker()
@@ -47,6 +47,7 @@ except ValueError as error:  # not expected for the gallery's own networks
     st.stop()
 with toggle_col:
     compact = compact_toggle(foldable=can_fold(spec))
+wrap_labels()  # a narrow window: the toggle's and metrics' labels wrap, not cut
 
 show_headline(summary, entry)
 

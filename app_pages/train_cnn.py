@@ -17,6 +17,7 @@ page reload (its folder path is kept in ``st.session_state["train.run_dir"]``).
 import streamlit as st
 
 from core.nets.specs import ModelSpec, spec_to_dict
+from ui.architectures.picker import wrap_labels
 from ui.train.architecture import architecture_editor
 from ui.train.compare import compare_controls, compare_view
 from ui.train.data import augmentation_section, data_picker, show_samples
@@ -36,6 +37,7 @@ from ui.widgets.presentation import main_picture
 st.title("Train a CNN")
 LINK.start()  # a shared link sets data, augmentation, architecture and settings
 main_picture(".st-key-train-samples_chart", ".st-key-train-curves_chart")  # presentation
+wrap_labels()  # a narrow window: checkbox and metric labels wrap, not cut
 st.caption(
     "Choose the images, stack the layers, press Start, and watch the loss fall and the "
     "first-layer filters turn from random noise into edge and blob detectors."

@@ -1,8 +1,8 @@
 """Browser tests: the Famous Architectures page in a real Streamlit server and headless Chromium.
 
-A shared link opens VGG16 with its exact conv-base count, the drawn diagram renders (an
-iframe of SVG boxes), a ResNet shows its merges, and "Train this" lands on the Train page
-with the preset chosen. Screenshots go to ``test-artifacts/``.
+A shared link opens VGG16 with its exact conv-base count, the drawn diagram renders (a
+picture of SVG boxes, a tooltip over each), a ResNet shows its merges, and "Train this" lands
+on the Train page with the preset chosen. Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ def open_network(page, app_url: str, network: str) -> None:
 
 
 def diagram_text(page) -> str:
-    frame = page.frame_locator("iframe").first
-    frame.locator("svg").first.wait_for(timeout=30_000)
-    return frame.locator("svg").first.text_content() or ""
+    """The tooltips of the drawn boxes (a picture, with an invisible box over each layer)."""
+    boxes = page.locator(".st-key-arch-diagram [title]")
+    boxes.first.wait_for(state="attached", timeout=30_000)
+    assert page.locator(".st-key-arch-diagram img").first.evaluate("img => img.naturalWidth") > 0
+    return "\n".join(boxes.evaluate_all("boxes => boxes.map((box) => box.title)"))
 
 
 def test_a_link_opens_vgg16_with_its_exact_conv_base_and_a_drawn_diagram(

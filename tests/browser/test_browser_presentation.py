@@ -55,7 +55,7 @@ MAIN_PICTURES = {
     ],
     "train_cnn": [".st-key-train-samples_chart"],
     "inspect_network": [".st-key-inspect-input_chart", ".st-key-inspect-prediction_chart"],
-    "architectures": ['[data-testid="stIFrame"]'],
+    "architectures": [".st-key-arch-diagram"],
 }
 
 BOXES = """(selectors) => selectors.map((selector) => {

@@ -19,6 +19,7 @@ when nothing else reads that layer ("Conv 3×3, 64 · BN · ReLU"), so a ResNet 
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 from dataclasses import dataclass
@@ -371,12 +372,35 @@ def legend_html(drawing: Layout) -> str:
     return f'<div style="font-size:0.8rem;line-height:1.8">{chips}</div>'
 
 
-def diagram_document(drawing: Layout) -> str:
-    """A whole HTML page holding the SVG, for an iframe: `st.html` and `st.markdown` strip
-    SVG, and the iframe keeps the boxes' tooltips working."""
+def diagram_html(drawing: Layout, *, height: int) -> str:
+    """The SVG as a picture in a frame at most ``height`` pixels high (it scrolls inside),
+    with an invisible box over each layer whose tooltip gives its numbers: ``st.html`` strips
+    inline SVG, and a picture costs the browser far less than an iframe's whole page.
+
+    >>> from core.nets.presets import preset
+    >>> from core.nets.summary import summarize
+    >>> spec = preset("mlp")
+    >>> text = diagram_html(layout(spec, summarize(spec)), height=300)
+    >>> text.count('<img src="data:image/svg+xml;base64,'), text.count(' title="')
+    (1, 5)
+    """
+    first, _ = drawing.lanes
+    width, drawn_height = diagram_size(drawing)
+    picture = base64.b64encode(diagram_svg(drawing).encode("utf-8")).decode("ascii")
+    boxes = "".join(
+        f'<div title="{html.escape(node.tooltip)}" style="position:absolute;'
+        f"left:{MARGIN + (node.lane - first) * LANE_PITCH}px;top:{MARGIN + node.row * ROW_PITCH}px;"
+        f'width:{NODE_WIDTH}px;height:{NODE_HEIGHT}px"></div>'
+        for node in drawing.nodes
+    )
     return (
-        '<!DOCTYPE html><html><body style="margin:0;padding:4px;background:#ffffff;'
-        'text-align:center">' + diagram_svg(drawing) + "</body></html>"
+        f'<div class="cs-diagram" style="max-height:{height}px;overflow:auto;'
+        'text-align:center;padding:4px;background:#ffffff">'
+        f'<div style="position:relative;display:inline-block;width:{width}px;'
+        f'height:{drawn_height}px;text-align:left">'
+        f'<img src="data:image/svg+xml;base64,{picture}" width="{width}" '
+        f'height="{drawn_height}" alt="The layers of the network, drawn" '
+        f'style="display:block;max-width:none">{boxes}</div></div>'
     )
 
 
@@ -384,6 +408,5 @@ def show_diagram(drawing: Layout, *, height: int) -> None:
     """Draw `drawing` with its legend in a box at most `height` pixels high (it scrolls inside
     when the network is longer)."""
     st.html(legend_html(drawing))
-    _, drawn_height = diagram_size(drawing)
-    with st.container(border=True):
-        st.iframe(diagram_document(drawing), height=min(height, drawn_height + 12))
+    with st.container(border=True, key="arch-diagram"):
+        st.html(diagram_html(drawing, height=height))

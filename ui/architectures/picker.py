@@ -33,6 +33,20 @@ def network_picker() -> GalleryEntry:
     return gallery_entry(key)
 
 
+# Checkbox, toggle and metric labels end in "…" where a column is narrow (a laptop at 150 %
+# leaves 853 pixels): on these pages they wrap onto a second line instead.
+WRAP_LABELS = (
+    '<style>[data-testid="stMain"] :is([data-testid="stCheckbox"], '
+    '[data-testid="stMetricLabel"]) :is(.stMarkdownEllipsis, .stMarkdownEllipsis p)'
+    "{white-space:normal;overflow:visible;text-overflow:clip}</style>"
+)
+
+
+def wrap_labels() -> None:
+    """Let this page's checkbox, toggle and metric labels wrap rather than be cut."""
+    st.html(WRAP_LABELS)
+
+
 def compact_toggle(*, foldable: bool = True) -> bool:
     """Whether batch normalisation and activations are drawn inside the layer before them
     (disabled, and False, for a network that has none)."""

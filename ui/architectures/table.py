@@ -22,7 +22,8 @@ TABLE_CSS = (
     ".cs-table th{position:sticky;top:0;background:#f8f9fb;font-weight:600;white-space:nowrap;"
     "color:rgba(49,51,63,.8)}"
     ".cs-table th[title]{text-decoration:underline dotted;cursor:help}"
-    ".cs-table td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+    ".cs-table td{white-space:nowrap}"  # one line per layer; a narrow frame scrolls sideways
+    ".cs-table td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".cs-table tr:last-child td{border-bottom:none}</style>"
 )
 

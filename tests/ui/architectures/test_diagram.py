@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import re
 
 import pytest
@@ -16,7 +18,7 @@ from ui.architectures.diagram import (
     COLOURS,
     NODE_WIDTH,
     can_fold,
-    diagram_document,
+    diagram_html,
     diagram_size,
     diagram_svg,
     layer_label,
@@ -144,9 +146,19 @@ def test_the_legend_names_only_the_kinds_drawn():
     assert COLOURS["dense"][0] in legend
 
 
-def test_the_document_is_a_whole_page_for_the_iframe():
-    document = diagram_document(drawn(preset("mlp")))
-    assert document.startswith("<!DOCTYPE html><html><body") and document.endswith("</html>")
+def test_the_picture_has_a_tooltip_box_over_each_layer():
+    drawing = drawn(preset("mlp"))
+    text = diagram_html(drawing, height=300)
+    picture = text.split('src="data:image/svg+xml;base64,', 1)[1].split('"', 1)[0]
+    assert base64.b64decode(picture).decode("utf-8") == diagram_svg(drawing)
+    boxes = re.findall(
+        r'<div title="([^"]*)" style="position:absolute;left:(\d+)px;top:(\d+)px', text
+    )
+    assert [title for title, _, _ in boxes] == [html.escape(n.tooltip) for n in drawing.nodes]
+    svg = diagram_svg(drawing)  # each box sits where the SVG draws its rectangle
+    rects = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)"', svg)
+    assert [(float(x), float(y)) for _, x, y in boxes] == [(float(x), float(y)) for x, y in rects]
+    assert "max-height:300px;overflow:auto" in text
 
 
 def shown_script():
@@ -162,5 +174,6 @@ def test_show_diagram_draws_the_legend_and_a_scrolling_frame():
     at = AppTest.from_function(shown_script).run(timeout=30)
     assert not at.exception, [e.value for e in at.exception]
     assert "merge (Add, Concatenate)" in at.html[0].value
-    (frame,) = at.get("iframe")
-    assert "Add (+)" in frame.proto.srcdoc and "<svg" in frame.proto.srcdoc
+    assert not at.get("iframe")  # a picture in the page: no second document to load
+    (drawing,) = [block.value for block in at.html if "data:image/svg+xml" in block.value]
+    assert "(Add) →" in drawing and "max-height:300px" in drawing  # a merge's tooltip

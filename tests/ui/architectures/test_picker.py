@@ -70,3 +70,17 @@ def test_the_toggle_is_off_and_disabled_when_nothing_folds():
     at = open_picker(foldable=False)
     assert at.toggle(key="arch.compact").disabled
     assert at.markdown[0].value == "picked lenet5, compact False"
+
+
+def wrap_script():
+    from ui.architectures.picker import wrap_labels
+
+    wrap_labels()
+
+
+def test_wrap_labels_lets_checkbox_and_metric_labels_wrap_on_the_page():
+    at = AppTest.from_function(wrap_script).run(timeout=30)
+    (style,) = [block.value for block in at.html]
+    assert style.startswith("<style>") and style.endswith("</style>")  # nothing drawn
+    assert '[data-testid="stCheckbox"]' in style and '[data-testid="stMetricLabel"]' in style
+    assert "{white-space:normal;" in style
