@@ -17,14 +17,22 @@ is the figure to watch (target: at most 1.5×); absolute times on a shared machi
 
 Beside the time it prints what the browser spent it on (Chrome's own counters through the
 DevTools protocol, medians over the rounds): script, layout and style time, DOM elements,
-Plotly figures (and how many of them are hidden, in a closed tab or expander), pictures.
+Plotly figures (and how many of them are hidden, in a closed tab or expander), pictures, and
+the CPU time of the visit's renderer process with its ratio to the reference's. Script, layout
+and style are wall-clock times of the main thread, which grow with every other process on a
+shared machine; the renderer's CPU time barely does (a few per cent at load 20, where settle
+times vary twofold), so it is the figure to compare changes by when the machine is busy.
+
+With ``--shell`` it also times ``shell``: a throwaway copy of the app (in a temporary folder)
+whose home page is the reference page itself, so the difference from the reference is what the
+app's shell costs (the sidebar's navigation, presentation switch and lecture room, the CSS).
 
 With ``--before DIR`` (an older checkout, e.g. ``git archive <commit> | tar -x -C DIR``)
 each round also visits that app's page, so the ratio before and after a change is measured
 side by side too.
 
 Run: ``python bench/page_load.py [--rounds 5] [--pages pooling,inspect_network]
-[--before DIR] [--profile]``
+[--before DIR] [--profile] [--shell]``
 """
 
 from __future__ import annotations
@@ -33,10 +41,12 @@ import argparse
 import collections
 import contextlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -167,6 +177,31 @@ def streamlit_server(script: Path, root: Path = ROOT):
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def shell_copy(root: Path, into: Path) -> Path:
+    """A throwaway copy of the app at ``root`` whose home page is the reference page.
+
+    Timed like a page (``--shell``), it shows what the shell every page shares costs.
+    """
+    shutil.copytree(
+        root,
+        into,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "runs", "test-artifacts", "__pycache__", "*.sqlite3", "tests", "docs"
+        ),
+    )
+    bare = (ROOT / "bench" / "page_load_reference.py").read_text()
+    config = 'st.set_page_config(page_title="Reference", layout="wide")\n'
+    assert config in bare, "the reference page's set_page_config line changed"
+    (into / "app_pages" / "home.py").write_text(bare.replace(config, ""))
+    return into
+
+
+def processes(system) -> dict[int, tuple[str, float]]:
+    """Chrome's processes (a browser-level CDP session): id → (type, CPU seconds so far)."""
+    info = system.send("SystemInfo.getProcessInfo")["processInfo"]
+    return {p["id"]: (p["type"], p["cpuTime"]) for p in info}
+
+
 def script_time_by_file(profile: dict) -> collections.Counter:
     """Milliseconds of JavaScript run per script file, from a CDP CPU profile's samples."""
     files = {}
@@ -184,8 +219,11 @@ def script_time_by_file(profile: dict) -> collections.Counter:
 def visit(browser, url: str, timeout_ms: int, *, profile: bool = False) -> dict:
     """Open ``url`` in a fresh context; return its settle time (ms), counts and CDP figures.
 
-    With ``profile``, also the JavaScript time per script file (``"profile"``).
+    With ``profile``, also the JavaScript time per script file (``"profile"``). ``"cpu"``:
+    CPU milliseconds of the renderer processes the visit started (its page).
     """
+    system = browser.new_browser_cdp_session()
+    before = processes(system)
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -203,6 +241,11 @@ def visit(browser, url: str, timeout_ms: int, *, profile: bool = False) -> dict:
         except PlaywrightTimeoutError:  # still changing (a live chart?): counted as the limit
             settled = False
         result = page.evaluate(COUNTS)
+        result["cpu"] = 1e3 * sum(
+            cpu
+            for pid, (kind, cpu) in processes(system).items()
+            if kind == "renderer" and pid not in before
+        )
         if not settled:
             result["settled_ms"], result["unsettled"] = float(timeout_ms), True
         if page.query_selector('[data-testid="stException"]'):
@@ -215,6 +258,7 @@ def visit(browser, url: str, timeout_ms: int, *, profile: bool = False) -> dict:
         return result
     finally:
         context.close()
+        system.detach()
 
 
 def element_kinds(kinds: list[str], top: int = 6) -> str:
@@ -252,6 +296,11 @@ def main() -> None:
         "starts with the server and takes tens of seconds)",
     )
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per visit")
+    parser.add_argument(
+        "--shell",
+        action="store_true",
+        help="also time the reference page inside a throwaway copy of the app: the shell's cost",
+    )
     args = parser.parse_args()
     names = [name.strip() for name in args.pages.split(",") if name.strip()]
     unknown = sorted(set(names) - set(PAGES))
@@ -265,9 +314,18 @@ def main() -> None:
         before = None
         if args.before:
             before = stack.enter_context(streamlit_server(args.before / "app.py", args.before))
+        # name → (its address, the same in the older checkout or None)
+        targets = {name: (app + PAGES[name], before and before + PAGES[name]) for name in names}
+        shells = []
+        if args.shell:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shell-")))
+            copies = [shell_copy(ROOT, folder / "app")]
+            copies += [shell_copy(args.before, folder / "before")] if before else []
+            shells = [stack.enter_context(streamlit_server(c / "app.py", c)) for c in copies]
+            targets = {"shell": (shells[0] + "/", before and shells[1] + "/"), **targets}
         browser = stack.enter_context(open_browser())
         visit(browser, reference, timeout_ms)  # the reference server's first run
-        for url in (app, before) if before else (app,):
+        for url in filter(None, (app, before, *shells)):
             visit(browser, url, timeout_ms)  # the app's first run starts its worker
         time.sleep(args.up_s)  # pages are timed on servers that have been up a while
         print(
@@ -276,32 +334,35 @@ def main() -> None:
         )
         header = (
             f"{'page':24s} {'cold ms':>8s} {'page ms':>8s} {'ref ms':>7s} {'ratio':>6s}"
-            f" {'script':>7s} {'layout':>7s} {'style':>6s} {'nodes':>6s} {'plotly':>7s}"
-            f" {'images':>6s}" + ("  before: cold ms, ratio" if before else "")
+            f" {'script':>7s} {'layout':>7s} {'style':>6s} {'cpu×':>5s} {'nodes':>6s}"
+            f" {'plotly':>7s} {'images':>6s}" + ("  before: cold ms, ratio, cpu×" if before else "")
         )
         print(header)
         worst, all_references = 0.0, []
-        for name in names:
-            url = app + PAGES[name]
+        for name, (url, old_url) in targets.items():
             cold = visit(browser, url, timeout_ms)
-            old_cold = visit(browser, before + PAGES[name], timeout_ms) if before else None
+            old_cold = visit(browser, old_url, timeout_ms) if before else None
             pages, references, olds = [], [], []
             for _ in range(args.rounds):
                 references.append(visit(browser, reference, timeout_ms))
                 pages.append(visit(browser, url, timeout_ms))
                 if before:
-                    olds.append(visit(browser, before + PAGES[name], timeout_ms))
+                    olds.append(visit(browser, old_url, timeout_ms))
             all_references += references
             ours, ref = median_of(pages, "settled_ms"), median_of(references, "settled_ms")
-            worst = max(worst, ours / ref)
+            ref_cpu = median_of(references, "cpu") or 1.0
+            if name != "shell":
+                worst = max(worst, ours / ref)
             last = pages[-1]
             print(
                 f"{name:24s} {cold['settled_ms']:8.0f} {ours:8.0f} {ref:7.0f} {ours / ref:6.2f}"
                 f" {median_of(pages, 'script'):7.0f} {median_of(pages, 'layout'):7.0f}"
-                f" {median_of(pages, 'style'):6.0f} {last['elements']:6d}"
+                f" {median_of(pages, 'style'):6.0f} {median_of(pages, 'cpu') / ref_cpu:5.2f}"
+                f" {last['elements']:6d}"
                 f" {last['plotly']:>3d}/{last['plotly_hidden']:<3d} {last['images']:6d}"
                 + (
                     f"  {old_cold['settled_ms']:8.0f} {median_of(olds, 'settled_ms') / ref:6.2f}"
+                    f" {median_of(olds, 'cpu') / ref_cpu:5.2f}"
                     f" ({olds[-1]['plotly']}/{olds[-1]['plotly_hidden']} Plotly)"
                     if before
                     else ""
@@ -318,11 +379,13 @@ def main() -> None:
                     print(f"{'':24s} hidden Plotly: {' '.join(last['plotly_hidden_keys'])}")
         print(
             f"reference page: script {median_of(all_references, 'script'):.0f} ms, "
+            f"renderer CPU {median_of(all_references, 'cpu'):.0f} ms, "
             f"{all_references[-1]['elements']} nodes"
         )
         print(
             f"worst page / reference: {worst:.2f}×  (target <= {TARGET_RATIO}×); "
-            "script/layout/style: ms of the browser's main thread; plotly: figures/hidden"
+            "script/layout/style: ms of the browser's main thread; cpu×: the renderer's CPU "
+            "time / the reference's; plotly: figures/hidden"
         )
 
 
