@@ -100,16 +100,20 @@ def step_through(
                 st.rerun(scope="app")
             st.session_state[step_key] = step + 1
         st.session_state.pop(skip_key, None)
-        # One row (a flex box) rather than six columns: the same controls, far fewer
-        # elements for the browser to build on a first visit (bench/page_load.py).
-        row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+        first, back, forward, last, play, slider = st.columns(
+            [1, 1, 1, 1, 3, 8], vertical_alignment="bottom"
+        )
         at_start = current_step(key, num_steps) == 0
         at_end = current_step(key, num_steps) == num_steps - 1
         moves = ({"to": 0}, {"delta": -1}, {"delta": 1}, {"to": num_steps - 1})
-        for (name, icon, tip), move, disabled in zip(
-            MOVE_BUTTONS, moves, (at_start, at_start, at_end, at_end), strict=True
+        for column, (name, icon, tip), move, disabled in zip(
+            (first, back, forward, last),
+            MOVE_BUTTONS,
+            moves,
+            (at_start, at_start, at_end, at_end),
+            strict=True,
         ):
-            row.button(
+            column.button(
                 "",
                 icon=icon,
                 key=f"{key}.{name}",
@@ -119,7 +123,7 @@ def step_through(
                 kwargs=move,
                 disabled=disabled,
             )
-        row.button(
+        play.button(
             "Pause" if playing else "Play",
             icon=":material/pause:" if playing else ":material/play_arrow:",
             key=f"{key}.play",
@@ -133,7 +137,7 @@ def step_through(
             type="primary" if playing else "secondary",
         )
         if num_steps > 1:
-            row.slider(
+            slider.slider(
                 label,
                 min_value=0,
                 max_value=num_steps - 1,
@@ -141,10 +145,9 @@ def step_through(
                 help=help,
                 format="%d",
                 on_change=lambda: st.session_state.update({playing_key: False}),
-                width="stretch",
             )
         else:
-            row.caption(f"{label}: the only position.")
+            slider.caption(f"{label}: the only position.")
         step = current_step(key, num_steps)
         if format_step is not None:
             st.caption(format_step(step))
