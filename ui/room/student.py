@@ -63,7 +63,10 @@ from ui.widgets.page_link import request_restore
 STUDENT_POLL_SECONDS = 0.25
 
 
-PUSHED_POLL_SECONDS = 1.0  # the poll where the room watcher wakes the page on a change
+# The poll where the room watcher wakes the page on a change: presence, and a wake that
+# was lost. Rare, for a poll the browser sends while a follow switches its page names
+# the page before and costs a second full run (``wiped``).
+PUSHED_POLL_SECONDS = 2.0
 
 
 HEARTBEAT_SECONDS = 2.0
