@@ -64,7 +64,8 @@ def test_the_stride_2_setup_shows_the_zero_stuffed_gradient(browser_page, app_ur
     for attempt in range(3):  # a click that lands mid-rerun does not open the list
         if not by_key(page, "backprop.example").is_visible():  # the list sits in a popover
             by_key(page, "backprop.all_examples").locator("button").first.click()
-        by_key(page, "backprop.example").click()
+        by_key(page, "backprop.example").get_by_role("combobox").click()  # focus it: typed
+        # text elsewhere would be keys (2 loads example 2, p toggles presentation mode)
         page.keyboard.type(title)  # filters the list
         try:
             option.wait_for(timeout=10_000)

@@ -36,7 +36,8 @@ def choose_example(page, title: str) -> None:
     for attempt in range(3):  # a click that lands mid-rerun does not open the list
         if not by_key(page, "arith.example").is_visible():  # the list sits in a popover
             by_key(page, "arith.all_examples").locator("button").first.click()
-        by_key(page, "arith.example").click()
+        by_key(page, "arith.example").get_by_role("combobox").click()  # focus it: typed
+        # text elsewhere would be keys (2 loads example 2, p toggles presentation mode)
         page.keyboard.type(title)  # filters the list, which only renders the options in view
         try:
             option.wait_for(timeout=10_000)

@@ -247,7 +247,7 @@ def test_a_stripped_down_exercise_link(browser_page, app_url):
     assert not by_key(page, "arith.in_rows").is_visible()
     assert not by_key(page, "arith.k_rows").is_visible()
     assert by_key(page, "arith.stride_rows").locator("input").is_disabled()
-    assert by_key(page, "arith.padding").get_by_role("combobox").is_disabled()
+    assert by_key(page, "arith.padding").get_by_role("radio").first.is_disabled()
     assert by_key(page, "arith.dilation").locator("input").is_enabled()
     assert by_key(page, "arith.guess").locator("input").is_checked()
     assert params(page)["hide"] == "in,k" and params(page)["lock"] == "s,pad"
