@@ -259,6 +259,23 @@ def drifted() -> bool:
     return page_hash() != shown_hash or page_link_params() != params
 
 
+def already_shown(state: RoomState) -> bool:
+    """Whether the page already shows ``state`` (then it counts as followed, no run).
+
+    The lecturer's change often comes as two versions: the values the lecturer's browser
+    sent, then the link the lecturer's page wrote after its run. The follow of the first
+    makes this page write the same link, so the second needs no run of its own.
+    """
+    applied = st.session_state.get(APPLIED)
+    if applied is None or drifted():
+        return False
+    _, page, shown_hash, params = applied
+    if page != state.page or params != state.params:
+        return False
+    st.session_state[APPLIED] = (state.version, page, shown_hash, params)
+    return True
+
+
 def watch_drift(version: int) -> None:
     """Follow ``version`` again when the page has drifted from it for ``DRIFT_SECONDS``.
 
@@ -357,7 +374,7 @@ def student_tick(pages: dict) -> None:
         watch_drift(pulse.version)
         if due(pulse.version) and not settling(pulse.version):
             state = room_store().read_room(code)
-            if state is not None:
+            if state is not None and not already_shown(state):
                 follow(state, pages)
     seen = (pulse.question_id, pulse.revealed)
     if seen != st.session_state.get(QUESTION_SEEN):

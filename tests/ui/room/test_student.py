@@ -210,6 +210,39 @@ def title_of(run) -> list[str]:
     ]
 
 
+def shown_script() -> None:
+    import streamlit as st
+
+    from core.jobs.rooms import RoomState
+    from ui.room import student
+    from ui.room.state import page_hash, page_link_params
+
+    state = st.session_state
+    state["room.joined"] = "K7XQ3M"
+    shown = page_link_params()
+    state["room.applied"] = (4, "pooling", page_hash(), shown)
+    # The lecturer's page wrote the link this page shows after following version 4.
+    state["same"] = student.already_shown(RoomState("K7XQ3M", "pooling", dict(shown), 5))
+    state["applied"] = state["room.applied"][0]
+    other = {**shown, "pool": "3"}
+    state["other link"] = student.already_shown(RoomState("K7XQ3M", "pooling", other, 6))
+    state["other page"] = student.already_shown(RoomState("K7XQ3M", "padding", shown, 6))
+    state["after"] = state["room.applied"][0], student.due(6)
+    state["room.applied"] = (4, "pooling", "another page's hash", shown)  # drifted
+    state["drifted"] = student.already_shown(RoomState("K7XQ3M", "pooling", shown, 7))
+
+
+def test_a_version_the_page_already_shows_needs_no_run():
+    app = AppTest.from_function(shown_script, default_timeout=30).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.session_state["same"] is True
+    assert app.session_state["applied"] == 5  # counted as followed
+    assert app.session_state["other link"] is False
+    assert app.session_state["other page"] is False
+    assert app.session_state["after"] == (5, True)  # the other link is still to follow
+    assert app.session_state["drifted"] is False
+
+
 def turn_script() -> None:
     import time
 
