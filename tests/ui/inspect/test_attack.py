@@ -8,9 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app_pages.test_screen_words import problems
-from tests.apptest_helpers import screen_text
+from tests.apptest_helpers import elements_in, kept_pictures, pixels, screen_text
 from tests.inspect_helpers import MNIST_MODEL
-from tests.ui.train.apptest_charts import elements_in, kept_pictures, pixels
 from ui.inspect.attack import magnification, perturbation_rgb
 
 

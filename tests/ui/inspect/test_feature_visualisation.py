@@ -9,9 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.jobs.inspection import LayerInfo, ModelInfo
 from tests.app_pages.test_screen_words import problems
-from tests.apptest_helpers import screen_text
+from tests.apptest_helpers import elements_in, kept_pictures, pixels, screen_text
 from tests.inspect_helpers import MNIST_MODEL
-from tests.ui.train.apptest_charts import elements_in, kept_pictures, pixels
 
 
 def _info() -> ModelInfo:

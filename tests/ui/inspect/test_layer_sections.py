@@ -20,7 +20,17 @@ from core.jobs.inspection import (
     LayerInfo,
     ModelRejectedError,
 )
-from tests.apptest_helpers import markdown_text
+from tests.apptest_helpers import (
+    array,
+    chart,
+    chart_keys,
+    elements_in,
+    html_in,
+    kept_pictures,
+    keyed_block,
+    markdown_text,
+    pixels,
+)
 from tests.ui.inspect.small_network import (
     PATH,
     SOBEL_X,
@@ -33,16 +43,6 @@ from tests.ui.inspect.small_network import (
     feature_maps,
     model_info,
     weights,
-)
-from tests.ui.train.apptest_charts import (
-    array,
-    chart,
-    chart_keys,
-    elements_in,
-    html_in,
-    kept_pictures,
-    keyed_block,
-    pixels,
 )
 from ui.inspect.layer_sections import MAX_FILTERS, channel_name, source_filter
 from ui.inspect.views import kernel_mosaic

@@ -16,7 +16,16 @@ from streamlit.testing.v1 import AppTest
 
 from core.data.preprocessing import Preprocessing
 from core.jobs.inspection import DatasetRef, LayerInfo
-from tests.apptest_helpers import markdown_text
+from tests.apptest_helpers import (
+    chart,
+    chart_keys,
+    elements_in,
+    html_in,
+    kept_pictures,
+    keyed_block,
+    markdown_text,
+    pixels,
+)
 from tests.ui.inspect.small_network import (
     CLASS_NAMES,
     PATH,
@@ -27,15 +36,6 @@ from tests.ui.inspect.small_network import (
     edge_image,
     feature_maps,
     model_info,
-)
-from tests.ui.train.apptest_charts import (
-    chart,
-    chart_keys,
-    elements_in,
-    html_in,
-    kept_pictures,
-    keyed_block,
-    pixels,
 )
 from ui.inspect import inputs  # not `TestSet` itself: pytest would try to collect it
 from ui.inspect.inputs import InputSample

@@ -21,15 +21,15 @@ from streamlit.testing.v1 import AppTest
 from core.data.image_dataset import ImageDataset
 from core.data.preprocessing import Preprocessing, preprocess
 from core.jobs.train_config import Augmentation
-from tests.apptest_helpers import markdown_text
-from tests.corpus.zips import ENTRIES as ZIP_CORPUS
-from tests.ui.train.apptest_charts import (
+from tests.apptest_helpers import (
     elements_in,
     html_in,
     kept_pictures,
     keyed_block,
+    markdown_text,
     pixels,
 )
+from tests.corpus.zips import ENTRIES as ZIP_CORPUS
 from ui.train.data import (
     PREVIEW_COUNT,
     PREVIEW_PX,

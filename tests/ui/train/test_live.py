@@ -19,7 +19,7 @@ from core.jobs import runs
 from core.jobs.runs import Progress, RunStatus
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.jobs.training_job import TrainingJob
-from tests.ui.train.apptest_charts import array, chart, chart_keys
+from tests.apptest_helpers import array, chart, chart_keys
 from tests.ui.train.run_files import (
     new_run,
     write_progress,

@@ -16,10 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.jobs import model_store, runs
 from core.jobs.training_job import TrainingJob
-from tests.apptest_helpers import markdown_text
+from tests.apptest_helpers import array, chart, markdown_text
 from tests.helpers_training import write_tiny_dataset
 from tests.inspect_helpers import MNIST_MODEL
-from tests.ui.train.apptest_charts import array, chart
 from tests.ui.train.run_files import new_run, write_evaluation, write_status
 from ui.train.results import TILE_PX, _evaluated_images, confusion_figure, labelled_tile, tile_grid
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.train.apptest_charts import html_in, keyed_block
+from tests.apptest_helpers import html_in, keyed_block
 from ui.widgets.bar_list import BAR_COLOR, HIGHLIGHT_COLOR, bars_html
 
 
