@@ -36,6 +36,10 @@ from ui.widgets.page_link import active_link, reserve_params
 # Pages keep the room's parameter in their address and never call it unknown.
 reserve_params(ROOM_PARAM)
 
+ROOM_OPEN = "room.open"  # whether the sidebar's "Lecture room" section is open
+ROOM_WANTED = "room.open_wanted"  # whether the visitor last opened it (kept across pages)
+JOIN_PROBLEM = "room.join_problem"  # why a typed code or a join link joined no room
+
 
 def take_join_link(pages: dict) -> None:
     """``?room=CODE`` in the address: join that room as a student (once)."""
@@ -44,7 +48,7 @@ def take_join_link(pages: dict) -> None:
         return
     problem = student.join_room(typed)
     if problem:
-        st.session_state["room.join_problem"] = problem
+        st.session_state[JOIN_PROBLEM] = problem
         del st.query_params[ROOM_PARAM]
 
 
@@ -70,24 +74,50 @@ def join_form() -> None:
     if joined:
         problem = student.join_room(st.session_state.get("room.code_typed") or "")
         if problem:
-            st.session_state["room.join_problem"] = problem
+            st.session_state[JOIN_PROBLEM] = problem
         else:
             st.rerun()
-    problem = st.session_state.pop("room.join_problem", None)
+    show_join_problem()
+
+
+def show_join_problem() -> None:
+    """Show (once) why the typed code or the join link joined no room."""
+    problem = st.session_state.pop(JOIN_PROBLEM, None)
     if problem:
         st.error(problem)
+
+
+def _remember_open() -> None:
+    """The visitor opened or folded the section: a page change keeps it that way."""
+    st.session_state[ROOM_WANTED] = bool(st.session_state.get(ROOM_OPEN))
 
 
 def room_sidebar():
     """The "Lecture room" section of the sidebar, whatever the session's role.
 
+    Its contents are built only while it is open or the session is in a room: folded, as
+    for almost every visitor, it costs the browser nothing but its label. A note that
+    waits (the room ended, a join link that joined nothing) shows under it even folded.
     Returns the lecturer's slot for the page's question (None for anyone else).
     """
-    with st.sidebar.expander(
-        "Lecture room", icon=":material/groups:", expanded=bool(lecturer_code() or student_code())
-    ):
+    in_room = bool(lecturer_code() or student_code())
+    # A page change forgets the section's state: it opens again as the visitor last left it
+    # (``expanded`` is part of its identity, so the new default takes over at once).
+    room = st.sidebar.expander(
+        "Lecture room",
+        icon=":material/groups:",
+        expanded=in_room or st.session_state.get(ROOM_WANTED, False),
+        key=ROOM_OPEN,
+        on_change=_remember_open,
+    )
+    if not (in_room or room.open):
+        with st.sidebar:
+            show_message()
+            show_join_problem()
+        return None
+    with room:
         show_message()
-        if lecturer_code():
+        if lecturer_code():  # always built for a lecturer: "Ask the room" keeps its place
             return lecturer.lecturer_sidebar()
         if student_code():
             st.markdown(f"In room **{student_code()}**")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SHARED_DATA
 from ui.room import student as student_side
+from ui.room.hook import ROOM_OPEN
 
 ARITHMETIC = "app_pages/convolution_arithmetic.py"
 
@@ -39,18 +40,46 @@ def send(app: AppTest) -> None:
     assert not app.exception, [e.message for e in app.exception]
 
 
+def open_room_section(app: AppTest) -> None:
+    """Open the sidebar's "Lecture room" section, as a visitor's click does."""
+    app.session_state[ROOM_OPEN] = True
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+
+
 def present(app: AppTest) -> str:
+    open_room_section(app)
     app.sidebar.button(key="room.start").click().run()
     assert not app.exception, [e.message for e in app.exception]
     return app.session_state["room.code"]
 
 
+def sidebar_labels(app: AppTest) -> list[str]:
+    return [button.label for button in app.sidebar.button]
+
+
+def test_the_folded_room_section_builds_nothing_until_opened():
+    """Folded for almost every visitor: no join form for the browser to draw."""
+    app = open_app()
+    [section] = [e for e in app.sidebar.expander if e.label == "Lecture room"]
+    assert not section.children  # the label only
+    assert not [b for b in sidebar_labels(app) if "room" in b]
+    assert not [t for t in app.sidebar.text_input if t.key == "room.code_typed"]
+    open_room_section(app)
+    assert "Present to a room" in sidebar_labels(app)
+    assert "Join a room" in sidebar_labels(app)
+    assert app.sidebar.text_input(key="room.code_typed").label == "Room code"
+
+
 def test_every_page_offers_to_present_or_join():
     app = open_app()
-    labels = [button.label for button in app.sidebar.button]
+    open_room_section(app)
+    labels = sidebar_labels(app)
     assert "Present to a room" in labels and "Join a room" in labels
+    # A browser sends the open section's state with the page change; AppTest sends none.
+    app.session_state[ROOM_OPEN] = True
     app.switch_page(ARITHMETIC).run()
-    assert "Present to a room" in [button.label for button in app.sidebar.button]
+    assert "Present to a room" in sidebar_labels(app)
 
 
 def test_presenting_opens_a_room_and_shows_its_code_large_with_a_qr(rooms):
@@ -127,6 +156,7 @@ def join_button(app: AppTest):
 def test_joining_with_a_typed_code(rooms):
     keys = rooms.create_room()
     app = open_app()
+    open_room_section(app)
     app.sidebar.text_input(key="room.code_typed").input("not a code")
     join_button(app).click().run()
     assert "A room code is 6 letters and digits" in everything_shown(app)
@@ -135,6 +165,18 @@ def test_joining_with_a_typed_code(rooms):
     join_button(app).click().run()
     assert app.session_state["room.joined"] == keys.code
     assert "In room" in everything_shown(app)
+
+
+def test_a_student_who_leaves_sees_the_note_under_the_folded_section(rooms):
+    lecturer = open_app()
+    code = present(lecturer)
+    student = open_app(room=code)  # joined by the link: the section opens by itself
+    assert "Leave the room" in sidebar_labels(student)
+    student.sidebar.button(key="room.leave").click().run()
+    assert "room.joined" not in student.session_state
+    [section] = [e for e in student.sidebar.expander if e.label == "Lecture room"]
+    assert not section.children and not section.proto.expanded  # folded again
+    assert "You left the room." in [i.value for i in student.sidebar.info]
 
 
 def test_explore_on_my_own_then_follow_again(rooms):
