@@ -130,3 +130,39 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def load_worked_example(page, prefix: str, title: str) -> None:
+    """Load the worked example ``title`` from the page's "All worked examples" popover.
+
+    ``prefix`` is the page's key prefix (``arith``, ``backprop``): its list is
+    ``<prefix>.example``, the popover ``<prefix>.all_examples``, the button ``<prefix>.load``.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    def keyed(name: str):
+        return page.locator(f".st-key-{prefix}-{name}")
+
+    option = page.get_by_role("option", name=title)
+    for attempt in range(3):  # a click that lands mid-rerun does not open the list
+        if not keyed("example").is_visible():  # the list sits in a popover
+            keyed("all_examples").locator("button").first.click()
+        keyed("example").get_by_role("combobox").click()  # focus it: typed
+        # text elsewhere would be keys (2 loads example 2, p toggles presentation mode)
+        page.keyboard.type(title)  # filters the list, which only renders the options in view
+        try:
+            option.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_for_app(page)
+    option.click()
+    wait_for_app(page)
+    if not keyed("load").is_visible():  # the popover closed
+        keyed("all_examples").locator("button").first.click()
+    keyed("load").get_by_role("button").click()
+    wait_for_app(page)
+    page.keyboard.press("Escape")  # close the examples' popover
+    page.wait_for_timeout(300)

@@ -9,9 +9,8 @@ TensorFlow.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+from tests.browser_helpers import EXCEPTION_SELECTOR, load_worked_example, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,29 +59,7 @@ def test_the_stride_2_setup_shows_the_zero_stuffed_gradient(browser_page, app_ur
     page = browser_page
     open_page(page, app_url)
     title = "Stride 2: zeros between the output gradients"
-    option = page.get_by_role("option", name=title)
-    for attempt in range(3):  # a click that lands mid-rerun does not open the list
-        if not by_key(page, "backprop.example").is_visible():  # the list sits in a popover
-            by_key(page, "backprop.all_examples").locator("button").first.click()
-        by_key(page, "backprop.example").get_by_role("combobox").click()  # focus it: typed
-        # text elsewhere would be keys (2 loads example 2, p toggles presentation mode)
-        page.keyboard.type(title)  # filters the list
-        try:
-            option.wait_for(timeout=10_000)
-            break
-        except PlaywrightTimeoutError:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            wait_for_app(page)
-    option.click()
-    wait_for_app(page)
-    if not by_key(page, "backprop.load").is_visible():  # the popover closed
-        by_key(page, "backprop.all_examples").locator("button").first.click()
-    by_key(page, "backprop.load").get_by_role("button").click()
-    wait_for_app(page)
-    page.keyboard.press("Escape")  # close the examples' popover
-    page.wait_for_timeout(300)
+    load_worked_example(page, "backprop", title)
     page.get_by_text("∂L/∂Y with stride − 1 zeros between").first.wait_for()
     assert cell(page, "∂L/∂Y with stride − 1 zeros between", 0, 1).inner_text() == "0"
     screenshot(page, "backpropagation_stride2")

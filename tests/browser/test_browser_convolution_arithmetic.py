@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+from tests.browser_helpers import (
+    EXCEPTION_SELECTOR,
+    load_worked_example,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,29 +36,7 @@ def by_key(page, key: str):
 
 
 def choose_example(page, title: str) -> None:
-    option = page.get_by_role("option", name=title)
-    for attempt in range(3):  # a click that lands mid-rerun does not open the list
-        if not by_key(page, "arith.example").is_visible():  # the list sits in a popover
-            by_key(page, "arith.all_examples").locator("button").first.click()
-        by_key(page, "arith.example").get_by_role("combobox").click()  # focus it: typed
-        # text elsewhere would be keys (2 loads example 2, p toggles presentation mode)
-        page.keyboard.type(title)  # filters the list, which only renders the options in view
-        try:
-            option.wait_for(timeout=10_000)
-            break
-        except PlaywrightTimeoutError:
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            wait_for_app(page)
-    option.click()
-    wait_for_app(page)
-    if not by_key(page, "arith.load").is_visible():  # the popover closed
-        by_key(page, "arith.all_examples").locator("button").first.click()
-    by_key(page, "arith.load").get_by_role("button").click()
-    wait_for_app(page)
-    page.keyboard.press("Escape")  # close the examples' popover
-    page.wait_for_timeout(300)
+    load_worked_example(page, "arith", title)
 
 
 def test_step_through_example_4_in_the_browser(browser_page, app_url):
