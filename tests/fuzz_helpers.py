@@ -24,6 +24,7 @@ from pathlib import Path
 from tests.browser_helpers import ARTIFACTS, ROOT
 from tests.fuzz_page_scripts import (
     _BUSY_JS,
+    _FOLDED_SIDEBAR_JS,
     _INPUTS_JS,
     _RADIOS_JS,
     _RUNS_INIT,
@@ -204,7 +205,7 @@ class Fuzzer:
             targets.append(target)
         return targets
 
-    def _upload_choices(self) -> list[tuple[str, str, str]]:
+    def _upload_choices(self, path: str) -> list[tuple[str, str, str]]:
         choices = [
             ("radio", radio["label"], option)
             for radio in self.page.evaluate(_RADIOS_JS)
@@ -225,7 +226,13 @@ class Fuzzer:
             label = summaries.nth(i).inner_text().strip().splitlines()[-1].strip()
             if _UPLOAD_OPTION.search(label):
                 choices.append(("expander", label, "open"))
+        if not path:  # the sidebar's folded sections (the lecture room's join form) count here
+            choices += [("expander", label, "open") for label in self._folded_sidebar_sections()]
         return choices
+
+    def _folded_sidebar_sections(self) -> list[str]:
+        """The labels of the sidebar's folded sections: they build their inputs only once open."""
+        return self.page.evaluate(_FOLDED_SIDEBAR_JS)
 
     def _options(self, box) -> list[str]:
         """The option texts of a select box (opened, read, closed)."""
@@ -279,7 +286,7 @@ class Fuzzer:
         self.check_page(path)
         targets = self._visible_targets(path, None)
         known = {(t.kind, t.label, t.nth) for t in targets}
-        for i, reveal in enumerate(self._upload_choices()):
+        for i, reveal in enumerate(self._upload_choices(path)):
             try:
                 if i:
                     self.open(path)

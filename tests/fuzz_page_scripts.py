@@ -50,6 +50,10 @@ _RADIOS_JS = """() => [...document.querySelectorAll('[data-testid="stRadio"]')].
   return {label: labels[0], options: labels.slice(1)};
 })"""
 
+# The labels of the sidebar's folded sections (a <details> not open), in the page's order.
+_FOLDED_SIDEBAR_JS = """() => [...document.querySelectorAll(
+  '[data-testid="stSidebar"] [data-testid="stExpander"] details:not([open]) > summary')]
+  .map(s => (s.querySelector('[data-testid="stMarkdownContainer"]') || s).textContent.trim())"""
 
 # Marks the tab that shows an element's outermost hidden tab panel (``data-fuzz-tab``), for
 # the test to click; false when no tab hides it. A panel is its tabs' n-th, as its tab is.
