@@ -132,6 +132,22 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def by_key(page, key: str):
+    """The element Streamlit tags with ``st-key-<key>`` (dots become dashes)."""
+    return page.locator(f".st-key-{key.replace('.', '-')}")
+
+
+def reveal(page, key: str, popover: str) -> None:
+    """Make the keyed control ``key`` reachable: open the popover keyed ``popover`` that
+    holds it, unless it shows already. A closed popover's controls are not in the page at
+    all (the browser builds them only when it opens), though the app keeps their values.
+    """
+    if by_key(page, key).is_visible():
+        return
+    by_key(page, popover).locator("button").first.click()
+    by_key(page, key).wait_for(state="visible")
+
+
 def load_worked_example(page, prefix: str, title: str) -> None:
     """Load the worked example ``title`` from the page's "All worked examples" popover.
 
