@@ -2,7 +2,8 @@
 
 The inputs are found, not listed: the pages come from the sidebar, and on each page the
 file uploaders, number boxes and kernel cells are read from the page itself, after choosing
-each "Upload" option of its radios and select boxes (that is how an uploader appears). An
+each "Upload" option of its radios and select boxes (that is how an uploader appears) and
+after opening each popover of the main area (a closed popover's inputs are not in the page). An
 uploader's kind (image, zip, model) comes from the file types it says it takes.
 
 Every entry of a kind goes to one input of that kind; every other input of the kind gets a
@@ -26,6 +27,7 @@ from tests.fuzz_page_scripts import (
     _BUSY_JS,
     _FOLDED_SIDEBAR_JS,
     _INPUTS_JS,
+    _POPOVERS_JS,
     _RADIOS_JS,
     _RUNS_INIT,
     _STATE_JS,
@@ -226,9 +228,34 @@ class Fuzzer:
             label = summaries.nth(i).inner_text().strip().splitlines()[-1].strip()
             if _UPLOAD_OPTION.search(label):
                 choices.append(("expander", label, "open"))
+        # a closed popover: its inputs are built in the page only once it is open
+        choices += [("popover", label, "open") for label in self._closed_popovers()]
         if not path:  # the sidebar's folded sections (the lecture room's join form) count here
             choices += [("expander", label, "open") for label in self._folded_sidebar_sections()]
         return choices
+
+    def _closed_popovers(self) -> list[str]:
+        """The main area's popovers (but the worked examples' list), each as the CSS selector
+        of its key's class, or its button's text when it has no key."""
+        found = self.page.evaluate(_POPOVERS_JS)
+        return [f".{item['key']}" if item["key"] else item["text"] for item in found]
+
+    def open_popover(self, label: str) -> None:
+        """Open the popover ``label`` (see ``_closed_popovers``) unless it is open; opening
+        one starts no run."""
+        page = self.page
+        if label.startswith(".st-key-"):
+            popover = page.locator(label).first
+        else:
+            popover = (
+                page.locator('[data-testid="stMain"] [data-testid="stPopover"]')
+                .filter(has=page.locator("button", has_text=_exactly(label)))
+                .first
+            )
+        if page.locator('[data-testid="stPopoverBody"]').count():  # one is open: this one
+            return
+        popover.locator("button").first.click()
+        page.locator('[data-testid="stPopoverBody"]').first.wait_for(state="visible")
 
     def _folded_sidebar_sections(self) -> list[str]:
         """The labels of the sidebar's folded sections: they build their inputs only once open."""
@@ -255,6 +282,9 @@ class Fuzzer:
         if sort == "expander":
             page.locator('[data-testid="stExpander"] summary', has_text=label).first.click()
             self.settle(runs=runs)
+            return
+        if sort == "popover":
+            self.open_popover(label)
             return
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (
@@ -439,6 +469,8 @@ class Fuzzer:
         """Put the input back as it was: the later interaction that proves the page answers."""
         if target.kind == "link":
             return []
+        if target.reveal and target.reveal[0] == "popover":  # a run may have closed it
+            self.open_popover(target.reveal[1])
         element = self._locate(target)
         if target.kind in FILE_KINDS:
             delete = element.locator('[data-testid="stFileChipDeleteBtn"]')

@@ -55,6 +55,19 @@ _FOLDED_SIDEBAR_JS = """() => [...document.querySelectorAll(
   '[data-testid="stSidebar"] [data-testid="stExpander"] details:not([open]) > summary')]
   .map(s => (s.querySelector('[data-testid="stMarkdownContainer"]') || s).textContent.trim())"""
 
+# The main area's popovers, each by its key's class (``st-key-…``) or, unkeyed, by its button's
+# text, leaving out the worked examples' list (``*.all_examples``): it holds the examples' select
+# box and a button, nothing to feed. A closed popover's contents are not in the page at all.
+_POPOVERS_JS = """() => [...document.querySelectorAll(
+  '[data-testid="stMain"] [data-testid="stPopover"]')].map(e => {
+    let keyed = null;
+    for (let x = e; x && !keyed; x = x.parentElement)
+      keyed = [...x.classList].find(c => c.startsWith('st-key-')) || null;
+    const button = e.querySelector('button');
+    return {key: keyed, text: button ? button.textContent.trim() : ''};
+  })
+  .filter(p => !(p.key || '').endsWith('-all_examples'))"""
+
 # Marks the tab that shows an element's outermost hidden tab panel (``data-fuzz-tab``), for
 # the test to click; false when no tab hides it. A panel is its tabs' n-th, as its tab is.
 _TAB_JS = """e => {
