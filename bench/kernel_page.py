@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_helpers import free_port, open_browser, running_app, wait_for_app
+from tests.browser_helpers import free_port, open_browser, reveal, running_app, wait_for_app
 
 PAGE_QUERY = "/kernel_playground?img=photo%3Aastronaut.png&color=per_channel"
 OUTPUT_SRC = """() => {
@@ -161,8 +161,18 @@ def kernel_cell(page, index):
     return lambda: page.keyboard.press("Enter")
 
 
+SLIDING_MORE = "kernel.sliding_more"  # the popover that holds padding … ReLU
+
+
+def shown(page, key: str) -> None:
+    """Open the popover that holds the control ``key`` unless it shows (the stride is out)."""
+    if key != "kernel-stride_rows":
+        reveal(page, key.replace("-", "."), SLIDING_MORE)
+
+
 def number_box(key: str, values):
     def prepare(page, index):
+        shown(page, key)
         box = page.locator(f".st-key-{key} input")
         box.fill(str(values[index % len(values)]))
         return lambda: box.press("Enter")
@@ -172,6 +182,7 @@ def number_box(key: str, values):
 
 def radio(key: str, options):
     def prepare(page, index):
+        shown(page, key)
         choice = page.locator(f".st-key-{key} label").filter(has_text=options[index % 2])
         return lambda: choice.first.click()
 
@@ -180,6 +191,7 @@ def radio(key: str, options):
 
 def toggle(key: str):
     def prepare(page, index):
+        shown(page, key)
         return lambda: page.locator(f".st-key-{key} label").first.click()
 
     return prepare

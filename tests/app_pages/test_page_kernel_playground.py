@@ -618,3 +618,20 @@ def test_example_5_warns_that_stride_2_does_not_fit():
     at.button(key="kernel.example.example5").click().run()
     warnings = " ".join(w.value for w in at.warning)
     assert "4.5, rounded down to 4" in warnings
+
+
+def popover_labels(at: AppTest) -> list[str]:
+    return [block.proto.popover.label for block in at.get("popover")]
+
+
+def test_the_folded_settings_name_their_values_and_follow_every_change():
+    at = fresh({"pad": "valid", "s": "2", "bias": "3", "d": "2"})
+    assert "valid padding · dilation 2 · bias 3" in popover_labels(at)
+    assert "Size 3×3 · sum → 1, random, transpose, rotate" in popover_labels(at)
+    at.radio(key="kernel.padding").set_value("same").run()  # inside the closed popover
+    at.toggle(key="kernel.relu").set_value(True).run()
+    size_box(at, "cols").set_value(5).run()
+    assert not at.exception, at.exception
+    assert "same padding · zero fill · dilation 2 · bias 3 · ReLU" in popover_labels(at)
+    assert "Size 3×5 · sum → 1, random, transpose, rotate" in popover_labels(at)
+    assert at.session_state["kernel.last_good"].shape == (3, 5)

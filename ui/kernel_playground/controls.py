@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.base.numbers import readable
 from core.imaging.images import to_grayscale
 from core.ops.histogram import CHANNEL_NAMES
 from ui.kernel_playground.link_state import (
@@ -148,8 +149,47 @@ def pair(labels, low, high, keys, helps, *, disabled: bool = False) -> tuple[int
     )
 
 
+MORE_SLIDING_KEY = "kernel.sliding_more"  # the popover with padding … ReLU (tests open it)
+
+
+def sliding_summary(state) -> str:
+    """The label of the popover with the sliding options: their current values, so nobody
+    has to open it to read them (a projected page shows them at once).
+
+    >>> sliding_summary({"kernel.padding": "same", "kernel.mode": "constant"})
+    'same padding · zero fill · dilation 1'
+    >>> sliding_summary({"kernel.padding": "explicit", "kernel.pad_rows": 2, "kernel.pad_cols": 0,
+    ...     "kernel.mode": "reflect", "kernel.dilation_rows": 2, "kernel.flip": True,
+    ...     "kernel.bias": -5.0, "kernel.relu": True})
+    'padding 2×0 · reflect fill · dilation 2×1 · flipped · bias -5 · ReLU'
+    >>> sliding_summary({"kernel.padding": "valid", "kernel.mode": "wrap", "kernel.bias": 0.5})
+    'valid padding · dilation 1 · bias 0.5'
+    """
+    padding = state.get("kernel.padding", "same")
+    parts = [f"{padding} padding"]
+    if padding == "explicit":
+        parts = [f"padding {state.get('kernel.pad_rows', 0)}×{state.get('kernel.pad_cols', 0)}"]
+    if padding != "valid":  # valid padding adds no border, so nothing fills it
+        mode = state.get("kernel.mode", "constant")
+        parts.append(f"{MODE_LABELS.get(mode, mode).split(' (')[0]} fill")
+    rows, cols = state.get("kernel.dilation_rows", 1), state.get("kernel.dilation_cols", 1)
+    parts.append(f"dilation {rows}" if rows == cols else f"dilation {rows}×{cols}")
+    if state.get("kernel.flip"):
+        parts.append("flipped")
+    bias = state.get("kernel.bias", 0.0) or 0.0
+    if bias:
+        parts.append(f"bias {readable(bias)}")
+    if state.get("kernel.relu"):
+        parts.append("ReLU")
+    return " · ".join(parts)
+
+
 def sliding_controls() -> Sliding:
-    """Stride, padding, border fill, dilation, flip, bias and ReLU, as a ``Sliding``."""
+    """Stride, padding, border fill, dilation, flip, bias and ReLU, as a ``Sliding``.
+
+    The strides stay on screen; the rest sits in a popover whose label names its values
+    (a closed popover costs the browser nothing to build, bench/page_load.py).
+    """
     st.subheader("Sliding")
     strides = pair(
         ("Stride ↓ rows", "Stride → cols"),
@@ -162,6 +202,18 @@ def sliding_controls() -> Sliding:
         ),
         disabled=locked("s"),
     )
+    with st.popover(
+        sliding_summary(st.session_state),
+        icon=":material/tune:",
+        key=MORE_SLIDING_KEY,
+        width="stretch",
+        help="Padding, border fill, dilation, flip, bias and ReLU: the label shows their values.",
+    ):
+        return Sliding(strides, *_more_sliding())
+
+
+def _more_sliding() -> tuple:
+    """Padding, its cells, border fill, dilation, flip, bias and ReLU (in this order)."""
     padding = st.radio(
         "Padding",
         PADDING_CHOICES,
@@ -227,4 +279,4 @@ def sliding_controls() -> Sliding:
         disabled=locked("relu"),
         help="Replace negative outputs by 0, as a CNN's activation does.",
     )
-    return Sliding(strides, padding, pads, mode, dilation_rate, flip, bias, relu)
+    return padding, pads, mode, dilation_rate, flip, bias, relu

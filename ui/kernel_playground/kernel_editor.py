@@ -352,23 +352,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         st.caption("Your own kernel. Type numbers or fractions such as 1/9 into the cells.")
 
-    size_row = st.container(horizontal=True)
     base = state[keys["values"]]
-    for axis, label, size in zip(("rows", "cols"), ("Rows", "Columns"), base.shape, strict=True):
-        size_row.number_input(
-            label,
-            min_value=1,
-            max_value=MAX_KERNEL_SIZE,
-            value=size,
-            step=1,
-            key=size_key(prefix, axis),
-            disabled=locked("k"),
-            on_change=_on_resize,
-            args=(prefix, axis, size_key(prefix, axis)),
-            help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
-            "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
-        )
-
     values, errors = _kernel_grid(prefix, base)
     shown = values if not errors else state[keys["last_good"]]
     total = readable(shown.sum(), np.abs(shown).max(), digits=4)  # float noise shows as 0
@@ -383,6 +367,64 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         )
     else:
         state[keys["last_good"]] = values
+
+    with st.popover(
+        tools_label(base.shape),
+        icon=":material/tune:",
+        key=tools_key(prefix),
+        width="stretch",
+        help="The kernel's size and one-click changes: sum to 1, random, transpose, rotate 180°.",
+    ):
+        _size_and_transforms(prefix, base)
+    message = state.pop(keys["message"], None)
+    if message:
+        st.warning(message)
+
+    in_use = state[keys["last_good"]]
+    preset = state[keys["preset"]]
+    description = (
+        PRESETS[preset].description
+        if preset in PRESETS
+        else GENERATOR_DESCRIPTIONS.get(preset, "Custom kernel.")
+    )
+    return KernelChoice(in_use.copy(), preset, description, tuple(errors))
+
+
+def tools_key(prefix: str) -> str:
+    """Session key of the popover with the size inputs and the transform buttons."""
+    return f"{prefix}.tools"
+
+
+def tools_label(shape: tuple[int, ...]) -> str:
+    """The popover's label: the kernel's size and what the popover offers.
+
+    >>> tools_label((3, 5))
+    'Size 3×5 · sum → 1, random, transpose, rotate'
+    """
+    return f"Size {shape[0]}×{shape[1]} · sum → 1, random, transpose, rotate"
+
+
+def _size_and_transforms(prefix: str, base: np.ndarray) -> None:
+    """The kernel's rows and columns, then the four one-click transformations.
+
+    In a popover: the browser builds them only when it opens (bench/page_load.py), while
+    the script still runs them, so their keys and callbacks work as ever.
+    """
+    size_row = st.container(horizontal=True)
+    for axis, label, size in zip(("rows", "cols"), ("Rows", "Columns"), base.shape, strict=True):
+        size_row.number_input(
+            label,
+            min_value=1,
+            max_value=MAX_KERNEL_SIZE,
+            value=size,
+            step=1,
+            key=size_key(prefix, axis),
+            disabled=locked("k"),
+            on_change=_on_resize,
+            args=(prefix, axis, size_key(prefix, axis)),
+            help=f"Kernel {label.lower()}, 1 to {MAX_KERNEL_SIZE}. Even sizes have no centre "
+            "cell; growing pads with zeros around the middle, shrinking keeps the middle.",
+        )
 
     rows = [st.container(horizontal=True, gap="xsmall") for _ in range(2)]
     for index, (action, label, tip) in enumerate(
@@ -421,18 +463,6 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
             args=(prefix, action),
             width="stretch",
         )
-    message = state.pop(keys["message"], None)
-    if message:
-        st.warning(message)
-
-    in_use = state[keys["last_good"]]
-    preset = state[keys["preset"]]
-    description = (
-        PRESETS[preset].description
-        if preset in PRESETS
-        else GENERATOR_DESCRIPTIONS.get(preset, "Custom kernel.")
-    )
-    return KernelChoice(in_use.copy(), preset, description, tuple(errors))
 
 
 def _generator_controls(prefix: str, option: str) -> None:
