@@ -19,6 +19,7 @@ from ui.widgets import window_steps
 from ui.widgets.closed_tabs import keep
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
+from ui.widgets.matrix_view import format_value
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import random_input_button, size_inputs
 
@@ -41,6 +42,9 @@ INPUT_KEY = "arith.input"
 
 
 KERNEL_KEY = "arith.kernel"
+
+
+SIZES_KEY, SLIDING_KEY = "arith.sizes", "arith.sliding"  # the two popovers
 
 
 EDITORS_KEY = "arith.editors"  # whether the expander with the two grids is open
@@ -126,8 +130,132 @@ def example_picker() -> None:
         )
 
 
+def sizes_label(in_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> str:
+    """The sizes popover's label: the sizes it holds, so nobody has to open it to know them.
+
+    >>> sizes_label((5, 5), (3, 3))
+    'Input 5 × 5 · kernel 3 × 3'
+    """
+    return f"Input {in_shape[0]} × {in_shape[1]} · kernel {kernel_shape[0]} × {kernel_shape[1]}"
+
+
+def sliding_label(
+    strides: tuple[int, int],
+    padding: str,
+    pad: int,
+    dilation: int,
+    border: str,
+    cval: float,
+    *,
+    transposed: bool = False,
+) -> str:
+    """The sliding popover's label: stride, padding, dilation and the padding's fill.
+
+    >>> sliding_label((1, 1), "valid", 1, 1, "constant", 0.0)
+    'Stride 1 · padding valid · dilation 1'
+    >>> sliding_label((2, 1), "explicit", 2, 2, "constant", 0.0)
+    'Stride 2, 1 · padding 2 · dilation 2 · zero fill'
+    >>> sliding_label((1, 1), "same", 1, 1, "constant", 2.5)
+    'Stride 1 · padding same · dilation 1 · fill 2.5'
+    >>> sliding_label((1, 1), "full", 1, 1, "reflect", 0.0)
+    'Stride 1 · padding full · dilation 1 · reflect fill'
+    >>> sliding_label((2, 2), "same", 1, 3, "edge", 0.0, transposed=True)
+    'Stride 2 · padding same'
+    """
+    stride = str(strides[0]) if strides[0] == strides[1] else f"{strides[0]}, {strides[1]}"
+    parts = [f"Stride {stride}", f"padding {pad if padding == 'explicit' else padding}"]
+    if transposed:
+        return " · ".join(parts)
+    parts.append(f"dilation {dilation}")
+    if padding != "valid" and not (padding == "explicit" and pad == 0):
+        if border != "constant":
+            parts.append(f"{border} fill")
+        else:
+            parts.append("zero fill" if cval == 0 else f"fill {format_value(cval)}")
+    return " · ".join(parts)
+
+
+def _sliding_controls(transposed: bool, choices: tuple[str, ...]) -> tuple[str, str, float]:
+    """Stride, dilation, padding and its fill (in the sliding popover): ``(padding, fill,
+    constant)``."""
+    a, b = st.columns(2)
+    a.number_input(
+        "Stride (rows)",
+        0,
+        5,
+        key="arith.stride_rows",
+        disabled=locked("s"),
+        help="How many rows the window moves down between output rows.",
+    )
+    b.number_input(
+        "Stride (cols)",
+        0,
+        5,
+        key="arith.stride_cols",
+        disabled=locked("s"),
+        help="How many columns the window moves right between outputs.",
+    )
+    st.number_input(
+        "Dilation",
+        1,
+        4,
+        key="arith.dilation",
+        disabled=transposed or locked("d"),
+        help="Gaps between the kernel's taps: dilation d spreads a k-tap kernel "
+        "over k + (k − 1)(d − 1) cells without adding weights. "
+        "(Not used by the transposed mode.)",
+    )
+    padding_choice = st.radio(  # a radio: a list costs the browser far more to build
+        "Padding",
+        choices,
+        key="arith.padding",
+        horizontal=True,
+        disabled=locked("pad"),
+        help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd "
+        "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
+        "you choose p.",
+    )
+    if padding_choice == "explicit":  # drawn only when it counts: one input less to build
+        st.number_input(
+            "p (explicit padding)",
+            0,
+            5,
+            key="arith.pad",
+            disabled=locked("p"),
+            help="Cells added on every side when the padding is 'explicit'.",
+        )
+    else:
+        keep(["arith.pad"])  # its value stays for the link and for 'explicit' again
+    border_mode = st.radio(
+        "Fill of the padding",
+        BORDER_MODES,
+        key="arith.border",
+        horizontal=True,
+        format_func=BORDER_LABELS.get,
+        disabled=transposed or locked("border"),
+        help="What the padding cells contain. CNN layers use zeros; image filters often "
+        "repeat or mirror the border instead. constant: a fixed value, usually 0; edge: "
+        "repeat the border cell; reflect: mirror, border not repeated; symmetric: mirror, "
+        "border repeated; wrap: the opposite side comes round.",
+    )
+    cval = st.number_input(
+        "Constant fill value",
+        min_value=-VALUE_LIMIT,
+        max_value=VALUE_LIMIT,
+        key="arith.cval",
+        disabled=transposed or border_mode != "constant" or locked("cval"),
+        help="The value of every padding cell in 'constant' mode.",
+    )
+    return padding_choice, border_mode, cval
+
+
 def conv_controls() -> ConvSettings:
-    """Sizes, stride, padding, border fill, dilation and flags; returns ``ConvSettings``."""
+    """Sizes, stride, padding, border fill, dilation and flags; returns ``ConvSettings``.
+
+    The sizes and the sliding settings sit in two popovers whose labels say their values: a
+    closed popover costs the browser nothing to build on a first visit, and its controls still
+    run (their values, the link, a worked example's load all work as before).
+    """
     mode = st.radio(
         "What to compute",
         MODES,
@@ -138,7 +266,20 @@ def conv_controls() -> ConvSettings:
         "the other way: it spreads each input value over a larger output (upsampling).",
     )
     transposed = mode == MODES[1]
-    sizes, steps, borders = st.columns(3)
+    state = st.session_state
+    choices = PADDINGS[:2] if transposed else PADDINGS
+    if state.get("arith.padding") not in choices:
+        state["arith.padding"] = "valid"
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    sizes = row.popover(
+        sizes_label(
+            (state["arith.in_rows"], state["arith.in_cols"]),
+            (state["arith.k_rows"], state["arith.k_cols"]),
+        ),
+        icon=":material/grid_on:",
+        key=SIZES_KEY,
+        help="The sizes of the input and the kernel, and a random input.",
+    )
     with sizes:
         a, b = st.columns(2)
         size_inputs(
@@ -159,82 +300,25 @@ def conv_controls() -> ConvSettings:
             size_keys=KERNEL_SIZE_KEYS,
         )
         random_input_button(INPUT_KEY, "arith")
-    with steps:
-        a, b = st.columns(2)
-        a.number_input(
-            "Stride (rows)",
-            0,
-            5,
-            key="arith.stride_rows",
-            disabled=locked("s"),
-            help="How many rows the window moves down between output rows.",
-        )
-        b.number_input(
-            "Stride (cols)",
-            0,
-            5,
-            key="arith.stride_cols",
-            disabled=locked("s"),
-            help="How many columns the window moves right between outputs.",
-        )
-        st.number_input(
-            "Dilation",
-            1,
-            4,
-            key="arith.dilation",
-            disabled=transposed or locked("d"),
-            help="Gaps between the kernel's taps: dilation d spreads a k-tap kernel "
-            "over k + (k − 1)(d − 1) cells without adding weights. "
-            "(Not used by the transposed mode.)",
-        )
-    with borders:
-        choices = PADDINGS[:2] if transposed else PADDINGS
-        if st.session_state.get("arith.padding") not in choices:
-            st.session_state["arith.padding"] = "valid"
-        padding_choice = st.radio(  # a radio: a list costs the browser far more to build
-            "Padding",
-            choices,
-            key="arith.padding",
-            horizontal=True,
-            disabled=locked("pad"),
-            help="valid: no padding. same: TensorFlow's rule, ceil(i / s) outputs, any odd "
-            "extra cell goes bottom/right. full: k − 1 cells on every side. explicit: "
-            "you choose p.",
-        )
-        if padding_choice == "explicit":  # drawn only when it counts: one input less to build
-            st.number_input(
-                "p (explicit padding)",
-                0,
-                5,
-                key="arith.pad",
-                disabled=locked("p"),
-                help="Cells added on every side when the padding is 'explicit'.",
-            )
-        else:
-            keep(["arith.pad"])  # its value stays for the link and for 'explicit' again
-        border_mode = st.radio(
-            "Fill of the padding",
-            BORDER_MODES,
-            key="arith.border",
-            horizontal=True,
-            format_func=BORDER_LABELS.get,
-            disabled=transposed or locked("border"),
-            help="What the padding cells contain. CNN layers use zeros; image filters often "
-            "repeat or mirror the border instead. constant: a fixed value, usually 0; edge: "
-            "repeat the border cell; reflect: mirror, border not repeated; symmetric: mirror, "
-            "border repeated; wrap: the opposite side comes round.",
-        )
-        cval = st.number_input(
-            "Constant fill value",
-            min_value=-VALUE_LIMIT,
-            max_value=VALUE_LIMIT,
-            key="arith.cval",
-            disabled=transposed or border_mode != "constant" or locked("cval"),
-            help="The value of every padding cell in 'constant' mode.",
-        )
-    # The options in one row under the columns, each as wide as its label: in a fourth
-    # column their labels were cut at a narrow window (853×480 at 150 %).
-    flags = st.container(horizontal=True, gap="medium", vertical_alignment="center")
+    sliding = row.popover(
+        sliding_label(
+            (state["arith.stride_rows"], state["arith.stride_cols"]),
+            state["arith.padding"],
+            state["arith.pad"],
+            state["arith.dilation"],
+            state["arith.border"],
+            state["arith.cval"],
+            transposed=transposed,
+        ),
+        icon=":material/tune:",
+        key=SLIDING_KEY,
+        help="How the window slides: stride, padding, dilation and what fills the padding.",
+    )
+    with sliding:
+        padding_choice, border_mode, cval = _sliding_controls(transposed, choices)
+    # The options in the popovers' row, each as wide as its label: in a fourth column their
+    # labels were cut at a narrow window (853×480 at 150 %).
+    flags = row
     flip = flags.checkbox(
         "Flip the kernel",
         key="arith.flip",
