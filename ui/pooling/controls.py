@@ -22,6 +22,9 @@ from ui.widgets.window_steps import example_picker, random_input_button, size_in
 INPUT_KEY = "pool.input"
 
 
+SIZES_KEY, WINDOW_KEY = "pool.sizes", "pool.window"  # the two popovers
+
+
 EDITORS_KEY = "pool.editors"  # whether the expander with the grid is open
 
 
@@ -53,28 +56,9 @@ class PoolSettings:
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding)
 
 
-def pool_controls() -> PoolSettings:
-    """Example picker and window settings."""
-    if "pool.in_rows" not in st.session_state:
-        load_pool_example(next(iter(POOL_EXAMPLES)))
-    example_picker(
-        "pool",
-        POOL_EXAMPLES,
-        load_pool_example,
-        select_help="The pooling examples from the course slides. Picking one loads it.",
-        button_help="Load the picked example again: undoes your changes to its input and settings.",
-    )
-    sizes, window, options = st.columns(3)
-    size_inputs(
-        sizes.columns(2),
-        INPUT_KEY,
-        "pool",
-        labels=("Input rows", "Input columns"),
-        helps=("Height of the input map (up to 12).", "Width of the input map (up to 12)."),
-        maximum=12,
-    )
-    random_input_button(INPUT_KEY, "pool", container=sizes)
-    a, b = window.columns(2)
+def _window_controls() -> tuple[tuple[int, int], tuple[int, int], str]:
+    """Window size, strides and padding (in the window popover)."""
+    a, b = st.columns(2)
     pool_size = (
         a.number_input(
             "Window rows",
@@ -111,7 +95,7 @@ def pool_controls() -> PoolSettings:
             help="Columns the window moves right between outputs.",
         ),
     )
-    padding = options.radio(  # a radio: a list costs the browser far more to build
+    padding = st.radio(  # a radio: a list costs the browser far more to build
         "Padding",
         PADDINGS,
         key="pool.padding",
@@ -120,7 +104,75 @@ def pool_controls() -> PoolSettings:
         help="valid: only whole windows. same: Keras pads so there are ceil(n / s) outputs; "
         "padded cells never win a max and do not count in an average.",
     )
-    method = options.radio(
+    return pool_size, strides, padding
+
+
+def input_label(shape: tuple[int, int]) -> str:
+    """The input popover's label: the size it holds.
+
+    >>> input_label((4, 6))
+    'Input 4 × 6'
+    """
+    return f"Input {shape[0]} × {shape[1]}"
+
+
+def window_label(pool_size: tuple[int, int], strides: tuple[int, int], padding: str) -> str:
+    """The window popover's label: size, stride and padding, so nobody has to open it.
+
+    >>> window_label((2, 2), (2, 2), "valid")
+    'Window 2 × 2 · stride 2 · padding valid'
+    >>> window_label((3, 2), (1, 2), "same")
+    'Window 3 × 2 · stride 1, 2 · padding same'
+    """
+    stride = str(strides[0]) if strides[0] == strides[1] else f"{strides[0]}, {strides[1]}"
+    return f"Window {pool_size[0]} × {pool_size[1]} · stride {stride} · padding {padding}"
+
+
+def pool_controls() -> PoolSettings:
+    """Example picker and window settings.
+
+    The input's size and the window's settings sit in two popovers whose labels say their
+    values (a closed popover costs the browser nothing on a first visit; its controls still
+    run); the pooling method and the backpropagation switch stay in sight beside them.
+    """
+    if "pool.in_rows" not in st.session_state:
+        load_pool_example(next(iter(POOL_EXAMPLES)))
+    example_picker(
+        "pool",
+        POOL_EXAMPLES,
+        load_pool_example,
+        select_help="The pooling examples from the course slides. Picking one loads it.",
+        button_help="Load the picked example again: undoes your changes to its input and settings.",
+    )
+    state = st.session_state
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    with row.popover(
+        input_label((state["pool.in_rows"], state["pool.in_cols"])),
+        icon=":material/grid_on:",
+        key=SIZES_KEY,
+        help="The size of the input, and a random input.",
+    ):
+        size_inputs(
+            st.columns(2),
+            INPUT_KEY,
+            "pool",
+            labels=("Input rows", "Input columns"),
+            helps=("Height of the input map (up to 12).", "Width of the input map (up to 12)."),
+            maximum=12,
+        )
+        random_input_button(INPUT_KEY, "pool")
+    with row.popover(
+        window_label(
+            (state["pool.size_rows"], state["pool.size_cols"]),
+            (state["pool.stride_rows"], state["pool.stride_cols"]),
+            state["pool.padding"],
+        ),
+        icon=":material/tune:",
+        key=WINDOW_KEY,
+        help="The pooling window: its size, its stride and the padding.",
+    ):
+        pool_size, strides, padding = _window_controls()
+    method = row.radio(
         "Pooling",
         POOLING_METHODS,
         key="pool.method",
@@ -128,7 +180,7 @@ def pool_controls() -> PoolSettings:
         horizontal=True,
         help="max keeps the strongest response of each window; average keeps the mean.",
     )
-    backprop = options.toggle(
+    backprop = row.toggle(
         "Show backpropagation",
         key="pool.backprop",
         disabled=locked("bp"),
