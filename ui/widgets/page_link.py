@@ -62,6 +62,12 @@ ACTIVE_KEY = "_link.active"  # the PageLink of the page that ran last
 _RESERVED: set[str] = {HIDE, LOCK}
 
 
+_PLAIN = (str, int, float, tuple, list)  # values whose ``repr`` says all (memoized texts)
+
+
+_MEMO_SIZE = 4096  # texts a PageLink remembers before it starts again
+
+
 def reserve_params(*names: str) -> None:
     """Parameters other features own: never reported as unknown, kept by ``sync``."""
     _RESERVED.update(names)
@@ -171,6 +177,30 @@ class PageLink:
         self.css_keys = {name: tuple(keys) for name, keys in (css_keys or {}).items()}
         self.put_defaults = put_defaults
         self.expand = expand
+        self._texts: dict[tuple[str, str], dict[str, str]] = {}  # ``_encoded``'s memo
+
+    def _encoded(self, item: LinkField, value: Any) -> dict[str, str]:
+        """``encode`` of one field's value, remembered for plain values.
+
+        A page asks for its link several times a run (each sync, a figure's caption, the
+        lecture room), and every student of a room shows the same values: a value's text
+        is worked out once. ``repr`` tells 1 from 1.0 from True; arrays are not memoized.
+
+        >>> link = PageLink("demo", [LinkField("n", 1, "int", ("demo.n",), low=1, high=5)])
+        >>> [link._encoded(link.fields[0], value) for value in (1, 3, 3, 1)]
+        [{}, {'n': '3'}, {'n': '3'}, {}]
+        """
+        shown = repr(value) if isinstance(value, _PLAIN) else "..."
+        if "..." in shown:  # not plain, or an array inside that ``repr`` abridges
+            return encode((item,), {item.name: value})
+        key = (item.name, shown)
+        text = self._texts.get(key)
+        if text is None:
+            text = encode((item,), {item.name: value})
+            if len(self._texts) >= _MEMO_SIZE:
+                self._texts.clear()
+            self._texts[key] = text
+        return text
 
     # ---------------------------------------------------------------- session keys
     def _key(self, name: str) -> str:
@@ -224,16 +254,17 @@ class PageLink:
         params: dict[str, str] = {}
         for item in self.fields:
             try:
-                params.update(encode((item,), {item.name: self.value(item, state)}))
+                params.update(self._encoded(item, self.value(item, state)))
             except (TypeError, ValueError):
                 continue  # a value the page has not settled yet: leave it out
         for name in (HIDE, LOCK):
             names = state.get(self._key(name), ())
             if names:
                 params[name] = ",".join(names)
-        for name in sorted(self._known() - {HIDE, LOCK}):
-            if name in st.query_params and name not in params:
-                params[name] = st.query_params[name]
+        query = st.query_params
+        for name in sorted((self._known() - {HIDE, LOCK}).intersection(query)):
+            if name not in params:
+                params[name] = query[name]
         return params
 
     # ---------------------------------------------------------------- hide and lock

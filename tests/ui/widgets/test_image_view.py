@@ -26,6 +26,7 @@ from ui.widgets.image_view import (
     input_mapping,
     outline_region,
     render,
+    render_shared,
     value_range_text,
     window_overlay_html,
 )
@@ -78,6 +79,19 @@ def test_render_resolves_auto_and_encodes_a_png():
     assert picture.mapping == "diverging"
     assert (picture.vmin, picture.vmax) == (-3.0, 3.0)
     assert decoded(png).shape == (300, 3, 3)
+
+
+def test_render_shared_reuses_the_png_of_the_same_values_only():
+    """The students of a room share one encoding of the same picture, never another's."""
+    values = np.arange(64.0).reshape(8, 8) - 20
+    first = render_shared(values, "auto")
+    assert render_shared(values.copy(), "auto") is first  # same content, another array
+    assert first[0] == render(values, "auto")[0]  # what ``render`` makes
+    changed = values.copy()
+    changed[3, 3] += 1
+    assert render_shared(changed, "auto")[0] != first[0]
+    assert render_shared(values, "abs") is not first  # the mapping is part of the key
+    assert render_shared(values.astype(np.float32), "auto") is not first
 
 
 def test_colorbar_shows_the_ends_and_zero_for_signed_values():

@@ -152,3 +152,25 @@ def test_the_home_page_has_an_empty_link_and_names_unknown_parameters():
     assert '"zz=1"' in warning.value and '"hide=x"' in warning.value
     assert at.query_params == {}
     assert at.session_state["_link.active"].page == "home"  # current_link() is home's: {}
+
+
+def test_remembered_texts_never_mix_up_values():
+    """The memo of a value's text tells 1 from True and two long arrays apart."""
+    import numpy as np
+
+    from ui.widgets.link_params import LinkField
+    from ui.widgets.page_link import PageLink
+
+    def text_of(value) -> str:
+        return ";".join(",".join(str(v) for v in np.ravel(part)) for part in value)
+
+    grid = LinkField("g", (), "text", ("demo.g",), format=text_of)
+    flag_field = LinkField("b", False, "bool", ("demo.b",))
+    link = PageLink("demo", [grid, flag_field])
+    first, second = np.zeros(2000), np.zeros(2000)
+    second[1000] = 7  # ``repr`` of both arrays reads the same ("...")
+    assert link._encoded(grid, (first,)) != link._encoded(grid, (second,))
+    assert link._encoded(grid, (second,))["g"].count("7") == 1
+    assert link._encoded(flag_field, True) == {"b": "1"}
+    assert link._encoded(flag_field, 0) == {}
+    assert link._encoded(flag_field, 1) == {"b": "1"}
