@@ -23,7 +23,7 @@ from ui.pooling.views import (
 from ui.widgets.closed_tabs import is_open, keep
 from ui.widgets.matrix_view import show_result
 from ui.widgets.presentation import main_picture
-from ui.widgets.window_steps import step_through_outputs, stride_problem
+from ui.widgets.window_steps import axis_rules, step_through_outputs, stride_problem
 
 st.title("Pooling")
 st.markdown(
@@ -67,8 +67,8 @@ with matrix_tab:
         method = settings.method
         st.subheader("Output size")
         st.markdown(f"The output is **{pooled.shape[0]} × {pooled.shape[1]}**.")
-        for label, info in zip(("Rows", "Columns"), geometry.axes, strict=True):
-            relationship = pool_relationship(info, padding_name=settings.padding)
+        rules = [pool_relationship(info, padding_name=settings.padding) for info in geometry.axes]
+        for label, relationship in axis_rules(rules, ("Rows", "Columns")):  # one if the same
             st.markdown(f"**{label}** — {relationship.label}")
             st.latex(f"{relationship.formula} \\quad\\Rightarrow\\quad {relationship.substituted}")
             for note in relationship.notes:

@@ -23,7 +23,7 @@ from core.ops.pixel_explanation import PixelExplanation
 from core.ops.transposed import conv2d_transpose
 from ui.arithmetic.controls import ConvSettings
 from ui.widgets.matrix_view import format_value, show_matrix
-from ui.widgets.window_steps import show_output_so_far, show_window_on_input
+from ui.widgets.window_steps import axis_rules, show_output_so_far, show_window_on_input
 
 # The largest guess of an output value the box takes: beyond any output the page's inputs
 # (values up to 1e6, at most 12×12 of them) can give, short of infinity.
@@ -60,8 +60,9 @@ def two_lines(first: str, second: str) -> str:
 
 
 def show_relationships(relationships, *, hidden: bool, generic_note: str = "") -> None:
-    """One LaTeX block per axis: the rule, then (unless hidden) the numbers filled in."""
-    for label, relationship in zip(AXIS_LABELS, relationships, strict=True):
+    """One LaTeX block per axis (one for both when they agree): the rule, then (unless
+    hidden) the numbers filled in."""
+    for label, relationship in axis_rules(relationships, AXIS_LABELS):
         st.markdown(f"**{label}** — {relationship.label}")
         if hidden:
             st.latex(relationship.formula)

@@ -43,6 +43,25 @@ def stride_problem(strides: tuple[int, int]) -> str | None:
     return None
 
 
+def axis_rules(relationships, labels: tuple[str, str]) -> list[tuple[str, object]]:
+    """``(label, relationship)`` per axis, or one for both when the axes' rules and numbers
+    are the same (a square input and window): the page says it once.
+
+    >>> axis_rules(["r", "r"], ("Rows (height)", "Columns (width)"))
+    [('Rows and columns (height and width)', 'r')]
+    >>> axis_rules(["r", "r"], ("Rows", "Columns"))
+    [('Rows and columns', 'r')]
+    >>> axis_rules(["r", "c"], ("Rows", "Columns"))
+    [('Rows', 'r'), ('Columns', 'c')]
+    """
+    first, second = relationships
+    if first == second:
+        (row, *row_note), (col, *col_note) = (label.split(" (", 1) for label in labels)
+        note = f" ({row_note[0][:-1]} and {col_note[0]}" if row_note and col_note else ""
+        return [(f"{row} and {col.lower()}{note}", first)]
+    return list(zip(labels, relationships, strict=True))
+
+
 def _shape_from_inputs(prefix: str, size_keys: tuple[str, str]) -> tuple[int, int]:
     state = st.session_state
     return int(state[f"{prefix}.{size_keys[0]}"]), int(state[f"{prefix}.{size_keys[1]}"])

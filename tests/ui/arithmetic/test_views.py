@@ -168,6 +168,23 @@ def test_relationships_show_the_rule_and_the_numbers_unless_hidden(hidden):
     assert all((r"\\" in item.value) is not hidden for item in at.latex)
 
 
+def same_axes_script():
+    from core.ops.arithmetic import conv_relationship
+    from core.ops.output_size import describe_output_size
+    from ui.arithmetic.views import show_relationships
+
+    axes = [describe_output_size(5, 3, strides=2), describe_output_size(5, 3, strides=2)]
+    show_relationships([conv_relationship(info) for info in axes], hidden=False)
+
+
+def test_axes_with_the_same_rule_and_numbers_show_it_once():
+    at = AppTest.from_function(same_axes_script).run(timeout=30)
+    assert [m.value.split(" — ")[0] for m in at.markdown] == [
+        "**Rows and columns (height and width)**"
+    ]
+    assert len(at.latex) == 1 and r"\lfloor" in at.latex[0].value
+
+
 def matrix_script(image, kernel, transposed, border_mode):
     import numpy as np
 

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.widgets.window_steps import (
+    axis_rules,
     padded_axis_labels,
     progressive_output,
     stride_problem,
@@ -26,6 +27,16 @@ from ui.widgets.window_steps import (
 )
 def test_stride_problem_names_the_first_axis_that_never_moves(strides, expected):
     assert stride_problem(strides) == expected
+
+
+def test_axis_rules_say_a_rule_once_only_when_both_axes_agree():
+    from core.ops.arithmetic import pool_relationship
+    from core.ops.output_size import describe_output_size
+
+    square = [pool_relationship(describe_output_size(4, 2, strides=2))] * 2
+    assert axis_rules(square, ("Rows", "Columns")) == [("Rows and columns", square[0])]
+    uneven = [pool_relationship(describe_output_size(n, 2, strides=2)) for n in (4, 6)]
+    assert axis_rules(uneven, ("Rows", "Columns")) == [("Rows", uneven[0]), ("Columns", uneven[1])]
 
 
 def test_table_keeps_the_values_and_names_columns_by_number():
