@@ -259,6 +259,8 @@ def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_fold
     assert metrics(again)["Test accuracy"] == metrics(at)["Test accuracy"]
     # Without it, the recent runs list offers the run.
     fresh = open_page()
+    fresh.session_state["train.recent_open"] = True  # the reader unfolds it
+    fresh.run()
     assert fresh.selectbox(key="train.recent_pick").value == str(run_dir)
     fresh.button(key="train.attach").click().run()
     assert metrics(fresh)["Test accuracy"] == metrics(at)["Test accuracy"]

@@ -38,6 +38,7 @@ def open_page(**query) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=90)
     for key, value in query.items():
         at.query_params[key] = value
+    at.session_state["train.recent_open"] = True  # the recent runs, unfolded
     at.run()
     assert_no_exception(at)
     return at

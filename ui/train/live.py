@@ -35,6 +35,10 @@ POLL_SECONDS = 1.0
 SMOOTHING = 0.8
 
 
+# The folded section that lists the recent runs (its contents are built only while open).
+RECENT_OPEN_KEY = "train.recent_open"
+
+
 # The popover with the validation share, the seed and "keep the best epoch".
 MORE_SETTINGS_KEY = "train.more_settings"
 
@@ -250,7 +254,13 @@ def recent_runs_picker() -> None:
     runs = list_runs()[:15]
     if not runs:
         return
-    with st.expander(f"Recent runs on this server ({len(runs)})"):
+    # Built only while open (folded, its list and button cost every first visit).
+    box = st.expander(
+        f"Recent runs on this server ({len(runs)})", key=RECENT_OPEN_KEY, on_change="rerun"
+    )
+    if box.open is False:
+        return
+    with box:
         labels = {
             str(run.run_dir): f"{run.run_id} · {run.model_name} on {run.dataset_name} · "
             f"{run.status.state}"

@@ -28,6 +28,7 @@ from tests.ui.train.run_files import (
 )
 from ui.train.live import (
     MORE_SETTINGS_KEY,
+    RECENT_OPEN_KEY,
     RUN_DIR_KEY,
     START_MESSAGE_KEY,
     _format_seconds,
@@ -389,6 +390,9 @@ def test_recent_runs_are_listed_newest_first_and_can_be_followed(runs_root):
     newer = new_run(runs_root, model="lenet5", dataset="cifar10")
     at = AppTest.from_function(follow_script).run()
     assert at.expander[0].label == "Recent runs on this server (2)"
+    assert not at.selectbox and not at.button  # folded: nothing built for the browser
+    at.session_state[RECENT_OPEN_KEY] = True  # the reader unfolds it
+    at.run()
     picker = at.selectbox(key="train.recent_pick")
     assert picker.options == [
         f"{newer.name} · lenet5 on cifar10 · queued",
