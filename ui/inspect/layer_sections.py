@@ -210,13 +210,14 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     forget_stale_choice("inspect.filter_index", range(count))
     picture, limit = views.kernel_mosaic(stack, columns=min(8, count))
     with st.container(key="inspect.filter_grid"):  # a picture: no Plotly to load
-        st.image(picture, output_format="PNG")
+        # the picture's own caption (plain text), not a second element for the browser
+        explained = (
+            "Diverging colours, one scale for all filters (±largest |weight|). Pick a filter "
+            "below to read its weights."
+        )
+        st.image(picture, caption=explained, output_format="PNG")
         st.html(views.colorbar_html(limit, signed=True))
         export_button(picture, f"Filters of {weights.layer}")
-    st.caption(
-        "Diverging colours, one scale for all filters (±largest |weight|). Pick a filter "
-        "below to read its weights."
-    )
     matches = [closest_kernels(kernel, top_k=1) for kernel in stack]
     rows = [
         {

@@ -230,7 +230,9 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
         "cosine similarity": 1.0,
     }
     assert "**Filter 0 looks like a Sobel 0° (1.00).**" in markdown_text(at)
-    assert captions(at)[1].endswith("Flat-image gain: 0.000.")  # an edge detector passes no flat
+    assert captions(at)[0].endswith("Flat-image gain: 0.000.")  # an edge detector passes no flat
+    (grid,) = elements_in(keyed_block(at, "inspect.filter_grid"), "image")
+    assert grid.proto.imgs[0].caption.startswith("Diverging colours, one scale")  # its own
     assert chart_keys(at) == []  # no Plotly on the first tab: pictures and printed numbers
     template = printed_matrix(html_in(keyed_block(at, "inspect.filter_template")))
     np.testing.assert_allclose(template / np.abs(template).max(), SOBEL_X / 2, atol=0.01)
@@ -242,7 +244,7 @@ def test_studying_another_filter_shows_its_weights_and_its_gain():
     kernel = weights().conv[:, :, 0, 2]
     shown = printed_matrix(html_in(keyed_block(at, "inspect.filter_weights")))
     np.testing.assert_allclose(shown, kernel, rtol=5e-3, atol=1e-6)
-    assert f"Flat-image gain: {abs(kernel.sum()):.3f}." in captions(at)[1]
+    assert f"Flat-image gain: {abs(kernel.sum()):.3f}." in captions(at)[0]
     assert "**Filter 2 looks like a" in markdown_text(at)
 
 
