@@ -17,8 +17,13 @@ from ui.kernel_playground.link_state import parse_kernel_cell
 PAGE = str(PROJECT_ROOT / "app_pages" / "kernel_playground.py")
 
 
-def fresh(query: dict[str, str] | None = None) -> AppTest:
+FOLDED = ("kernel.sliding_more", "kernel.tools")  # the popovers; their widgets show only open
+
+
+def fresh(query: dict[str, str] | None = None, *, unfolded: bool = True) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
+    for key in FOLDED:
+        at.session_state[key] = unfolded  # as a click on the popover's button
     if query:
         at.query_params.update(query)
     at.run()
@@ -625,13 +630,35 @@ def popover_labels(at: AppTest) -> list[str]:
 
 
 def test_the_folded_settings_name_their_values_and_follow_every_change():
-    at = fresh({"pad": "valid", "s": "2", "bias": "3", "d": "2"})
+    at = fresh({"pad": "valid", "s": "2", "bias": "3", "d": "2"}, unfolded=False)
     assert "valid padding · dilation 2 · bias 3" in popover_labels(at)
     assert "Size 3×3 · sum → 1, random, transpose, rotate" in popover_labels(at)
-    at.radio(key="kernel.padding").set_value("same").run()  # inside the closed popover
+    keys = {widget.key for widget in at.number_input} | {widget.key for widget in at.radio}
+    assert "kernel.bias" not in keys and "kernel.padding" not in keys  # shut: not drawn
+    shut_sizes = [m.value for m in at.markdown if m.value.startswith("Output size")]
+    assert shut_sizes and "⌊(" in shut_sizes[0]  # computed from the held values
+    for key in FOLDED:
+        at.session_state[key] = True  # open both
+    at.run()
+    assert [m.value for m in at.markdown if m.value.startswith("Output size")] == shut_sizes
+    assert at.number_input(key="kernel.bias").value == 3.0  # drawn with the page's values
+    assert at.radio(key="kernel.padding").value == "valid"
+    assert at.number_input(key="kernel.dilation_rows").value == 2
+    at.radio(key="kernel.padding").set_value("same").run()
+    for key in FOLDED:
+        at.session_state[key] = True  # a test's run does not send the popover's state
+    at.run()
     at.toggle(key="kernel.relu").set_value(True).run()
+    for key in FOLDED:
+        at.session_state[key] = True
+    at.run()
     size_box(at, "cols").set_value(5).run()
+    assert not at.exception, at.exception
+    for key in FOLDED:
+        at.session_state[key] = False  # shut both again: the values stay
+    at.run()
     assert not at.exception, at.exception
     assert "same padding · zero fill · dilation 2 · bias 3 · ReLU" in popover_labels(at)
     assert "Size 3×5 · sum → 1, random, transpose, rotate" in popover_labels(at)
     assert at.session_state["kernel.last_good"].shape == (3, 5)
+    assert at.session_state["kernel.bias"] == 3.0 and at.session_state["kernel.relu"] is True

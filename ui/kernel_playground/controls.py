@@ -25,6 +25,7 @@ from ui.kernel_playground.link_state import (
     PADDING_CHOICES,
 )
 from ui.kernel_playground.share import linked_patch
+from ui.widgets.closed_tabs import keep
 from ui.widgets.image_input import ImageChoice, image_picker, show_notes
 from ui.widgets.page_link import locked
 
@@ -140,11 +141,29 @@ def image_controls() -> tuple[ImageChoice, str, np.ndarray]:
     return choice, color, channel_weights
 
 
-def pair(labels, low, high, keys, helps, *, disabled: bool = False) -> tuple[int, int]:
-    """Two integer inputs side by side (rows, cols)."""
+def shown_value(key: str, default):
+    """The value a widget in a popover must be drawn with: the one the page holds.
+
+    They are drawn only in a run where the popover is open, and that run's message carries
+    their default unless the run set them; a default other than the page's value would show
+    (and be sent back) instead of it.
+    """
+    return st.session_state.get(key, default)
+
+
+def pair(labels, low, high, keys, helps, *, disabled: bool = False, held=False) -> tuple[int, int]:
+    """Two integer inputs side by side (rows, cols); ``held``: drawn with the page's values."""
     row = st.container(horizontal=True)
     return tuple(
-        row.number_input(label, low, high, key=key, help=tip, disabled=disabled)
+        row.number_input(
+            label,
+            low,
+            high,
+            shown_value(key, low) if held else "min",
+            key=key,
+            help=tip,
+            disabled=disabled,
+        )
         for label, key, tip in zip(labels, keys, helps, strict=True)
     )
 
@@ -187,8 +206,10 @@ def sliding_summary(state) -> str:
 def sliding_controls() -> Sliding:
     """Stride, padding, border fill, dilation, flip, bias and ReLU, as a ``Sliding``.
 
-    The strides stay on screen; the rest sits in a popover whose label names its values
-    (a closed popover costs the browser nothing to build, bench/page_load.py).
+    The strides stay on screen; the rest sits in a popover whose label names its values.
+    Its widgets are drawn only while it is open: a closed popover then costs the browser
+    nothing (bench/page_load.py), and no browser keeps a value of them that the page has
+    since changed (a worked example, a link) and would send back on the next change.
     """
     st.subheader("Sliding")
     strides = pair(
@@ -202,14 +223,51 @@ def sliding_controls() -> Sliding:
         ),
         disabled=locked("s"),
     )
-    with st.popover(
+    more = st.popover(
         sliding_summary(st.session_state),
         icon=":material/tune:",
         key=MORE_SLIDING_KEY,
         width="stretch",
         help="Padding, border fill, dilation, flip, bias and ReLU: the label shows their values.",
-    ):
-        return Sliding(strides, *_more_sliding())
+        on_change="rerun",
+    )
+    if more.open:
+        with more:
+            return Sliding(strides, *_more_sliding())
+    keep(MORE_SLIDING_KEYS)  # closed: drawn nowhere, the values stay
+    return Sliding(strides, *_held_sliding())
+
+
+MORE_SLIDING_KEYS = (
+    "kernel.padding",
+    "kernel.pad_rows",
+    "kernel.pad_cols",
+    "kernel.mode",
+    "kernel.dilation_rows",
+    "kernel.dilation_cols",
+    "kernel.flip",
+    "kernel.bias",
+    "kernel.relu",
+)
+
+
+def _held_sliding() -> tuple:
+    """What ``_more_sliding`` returns, read from the page's values while the popover is shut."""
+    value = shown_value
+    padding = value("kernel.padding", "same")
+    pads = (0, 0)
+    if padding == "explicit":
+        pads = (int(value("kernel.pad_rows", 0)), int(value("kernel.pad_cols", 0)))
+    dilation_rate = (int(value("kernel.dilation_rows", 1)), int(value("kernel.dilation_cols", 1)))
+    return (
+        padding,
+        pads,
+        value("kernel.mode", "constant"),
+        dilation_rate,
+        bool(value("kernel.flip", False)),
+        float(value("kernel.bias", 0.0)),
+        bool(value("kernel.relu", False)),
+    )
 
 
 def _more_sliding() -> tuple:
@@ -217,6 +275,7 @@ def _more_sliding() -> tuple:
     padding = st.radio(
         "Padding",
         PADDING_CHOICES,
+        index=PADDING_CHOICES.index(shown_value("kernel.padding", "same")),
         horizontal=True,
         key="kernel.padding",
         disabled=locked("pad"),
@@ -233,10 +292,12 @@ def _more_sliding() -> tuple:
             ("kernel.pad_rows", "kernel.pad_cols"),
             ("Rows added above and below the image.", "Columns added left and right of the image."),
             disabled=locked("p"),
+            held=True,
         )
     mode = st.radio(  # a radio: a list costs the browser far more to build (bench/page_load.py)
         "Border fill",
         MODE_CHOICES,
+        index=MODE_CHOICES.index(shown_value("kernel.mode", "constant")),
         format_func=MODE_LABELS.get,
         key="kernel.mode",
         horizontal=True,
@@ -255,9 +316,11 @@ def _more_sliding() -> tuple:
             "Spacing between kernel columns.",
         ),
         disabled=locked("d"),
+        held=True,
     )
     flip = st.toggle(
         "True convolution (flip 180°)",
+        bool(shown_value("kernel.flip", False)),
         key="kernel.flip",
         disabled=locked("flip"),
         help="Off: cross-correlation, what CNN layers and OpenCV compute. On: the textbook "
@@ -268,6 +331,7 @@ def _more_sliding() -> tuple:
         "Bias",
         -1000.0,
         1000.0,
+        float(shown_value("kernel.bias", 0.0)),
         step=1.0,
         key="kernel.bias",
         disabled=locked("bias"),
@@ -275,6 +339,7 @@ def _more_sliding() -> tuple:
     )
     relu = row.toggle(
         "ReLU",
+        bool(shown_value("kernel.relu", False)),
         key="kernel.relu",
         disabled=locked("relu"),
         help="Replace negative outputs by 0, as a CNN's activation does.",

@@ -368,14 +368,17 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         state[keys["last_good"]] = values
 
-    with st.popover(
+    tools = st.popover(
         tools_label(base.shape),
         icon=":material/tune:",
         key=tools_key(prefix),
         width="stretch",
         help="The kernel's size and one-click changes: sum to 1, random, transpose, rotate 180°.",
-    ):
-        _size_and_transforms(prefix, base)
+        on_change="rerun",
+    )
+    if tools.open:  # drawn only while open: shut, it costs the browser nothing
+        with tools:
+            _size_and_transforms(prefix, base)
     message = state.pop(keys["message"], None)
     if message:
         st.warning(message)
@@ -407,8 +410,8 @@ def tools_label(shape: tuple[int, ...]) -> str:
 def _size_and_transforms(prefix: str, base: np.ndarray) -> None:
     """The kernel's rows and columns, then the four one-click transformations.
 
-    In a popover: the browser builds them only when it opens (bench/page_load.py), while
-    the script still runs them, so their keys and callbacks work as ever.
+    In a popover, drawn only while it is open (bench/page_load.py); the size inputs are drawn
+    with the kernel's size, so they need no value kept while it is shut.
     """
     size_row = st.container(horizontal=True)
     for axis, label, size in zip(("rows", "cols"), ("Rows", "Columns"), base.shape, strict=True):
