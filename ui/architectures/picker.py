@@ -69,7 +69,13 @@ def compact_toggle(*, foldable: bool = True) -> bool:
     """
     st.session_state.setdefault("arch.compact", True)  # where a link can set it
     folded = bool(st.session_state["arch.compact"]) and foldable
-    with st.popover(drawing_label(folded), icon=":material/tune:", key=DRAWING_KEY):
+    with st.popover(
+        drawing_label(folded),
+        icon=":material/tune:",
+        key=DRAWING_KEY,
+        wrap=True,  # a projector at 150 %: the whole label, never cut
+        help="How the diagram draws batch normalisation and ReLU.",
+    ):
         return _toggle(foldable) and foldable
 
 

@@ -191,7 +191,7 @@ HEADLINE_CSS = (
     ".cs-headline .fig{flex:1 1 11rem;min-width:0}"
     ".cs-headline .lab{font-size:.875rem;color:rgb(49,51,63);text-decoration:underline dotted "
     "rgba(49,51,63,.4);cursor:help}"
-    ".cs-headline .val{font-size:2.25rem;line-height:1.4;white-space:nowrap}"
+    ".cs-headline .val{font-size:clamp(1.6rem,3.2vw,2.25rem);line-height:1.4;white-space:nowrap}"
     ".cs-headline-facts{font-size:.875rem;color:rgba(49,51,63,.6);margin-top:.25rem}</style>"
 )
 

@@ -254,6 +254,7 @@ def backprop_controls() -> BackpropSettings:
         layer_label(st.session_state),
         icon=":material/tune:",
         key=LAYER_KEY,
+        wrap=True,  # a projector at 150 %: the whole label on two lines, never cut
         help="The input and kernel sizes, strides, padding, dilation and bias.",
     ):
         padding_choice, bias = _layer_inputs()
