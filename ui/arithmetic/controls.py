@@ -47,6 +47,15 @@ KERNEL_KEY = "arith.kernel"
 SIZES_KEY, SLIDING_KEY = "arith.sizes", "arith.sliding"  # the two popovers
 
 
+POPOVER_WIDGETS = tuple(  # the widgets in them
+    f"arith.{name}"
+    for name in (
+        *("in_rows", "in_cols", "k_rows", "k_cols", "stride_rows", "stride_cols"),
+        *("dilation", "padding", "pad", "border", "cval"),
+    )
+)
+
+
 EDITORS_KEY = "arith.editors"  # whether the expander with the two grids is open
 
 
@@ -270,6 +279,10 @@ def conv_controls() -> ConvSettings:
     choices = PADDINGS[:2] if transposed else PADDINGS
     if state.get("arith.padding") not in choices:
         state["arith.padding"] = "valid"
+    # A closed popover's widgets are built in the browser only when it opens, from the value
+    # their last run sent with them: written back every run, it is the current one (else
+    # the box would open at its default and send that back with the next change).
+    keep(POPOVER_WIDGETS)
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     sizes = row.popover(
         sizes_label(

@@ -15,6 +15,7 @@ import streamlit as st
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.output_size import PADDINGS
 from core.ops.pooling import POOLING_METHODS
+from ui.widgets.closed_tabs import keep
 from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
@@ -23,6 +24,12 @@ INPUT_KEY = "pool.input"
 
 
 SIZES_KEY, WINDOW_KEY = "pool.sizes", "pool.window"  # the two popovers
+
+
+POPOVER_WIDGETS = tuple(  # the widgets in them
+    f"pool.{name}"
+    for name in ("in_rows", "in_cols", "size_rows", "size_cols", "stride_rows", "stride_cols")
+) + ("pool.padding",)
 
 
 EDITORS_KEY = "pool.editors"  # whether the expander with the grid is open
@@ -145,6 +152,9 @@ def pool_controls() -> PoolSettings:
         button_help="Load the picked example again: undoes your changes to its input and settings.",
     )
     state = st.session_state
+    # A closed popover's widgets are built in the browser only when it opens, from the value
+    # their last run sent: written back every run, it is the current one, not the default.
+    keep(POPOVER_WIDGETS)
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     with row.popover(
         input_label((state["pool.in_rows"], state["pool.in_cols"])),
