@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from bench.kernel_page import GRID_INPUTS, OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
-from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+from tests.browser_helpers import EXCEPTION_SELECTOR, by_key, reveal, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -84,4 +84,37 @@ def test_typing_a_row_of_cells_with_tab(browser_page, app_url):
         "() => new URLSearchParams(location.search).get('k')?.startsWith('1,0,-1;')"
     )
     assert [cells.nth(i).input_value() for i in range(3)] == ["1", "0", "-1"]
+    assert page.query_selector(EXCEPTION_SELECTOR) is None
+
+
+def sliding_label(page) -> str:
+    """The text of the sliding popover's button: the values of the settings inside it."""
+    return by_key(page, "kernel.sliding_more").locator("button").first.inner_text()
+
+
+def test_the_folded_sliding_settings_keep_what_an_example_set(browser_page, app_url):
+    """Opened once, then shut: a worked example's padding survives the next edit, and the
+    popover opens on the page's values (a browser used to send its old ones back)."""
+    page = browser_page
+    open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=same&bias=4")
+    reveal(page, "kernel.bias", "kernel.sliding_more")
+    assert page.input_value(".st-key-kernel-bias input") == "4.00"
+    page.keyboard.press("Escape")  # shut it
+    by_key(page, "kernel.example.example4_stride").locator("button").first.click()
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('pad') === 'valid'", timeout=30_000
+    )
+    wait_for_app(page)
+    before = page.evaluate(OUTPUT_SRC)
+    edit_kernel_cell(page, 0, 0, "2")
+    page.keyboard.press("Enter")
+    page.wait_for_function(OUTPUT_CHANGED, arg=before, timeout=30_000)
+    wait_for_app(page)
+    assert "valid padding" in sliding_label(page)
+    assert "bias" not in sliding_label(page)  # the example set the bias to 0
+    assert parse_qs(urlparse(page.url).query)["pad"] == ["valid"]
+    reveal(page, "kernel.bias", "kernel.sliding_more")
+    assert page.input_value(".st-key-kernel-bias input") == "0.00"
+    assert by_key(page, "kernel.padding").get_by_role("radio", name="valid").is_checked()
+    screenshot(page, "kernel_playground_sliding_open")
     assert page.query_selector(EXCEPTION_SELECTOR) is None
