@@ -632,7 +632,7 @@ def popover_labels(at: AppTest) -> list[str]:
 def test_the_folded_settings_name_their_values_and_follow_every_change():
     at = fresh({"pad": "valid", "s": "2", "bias": "3", "d": "2"}, unfolded=False)
     assert "valid padding · dilation 2 · bias 3" in popover_labels(at)
-    assert "Size 3×3 · sum → 1, random, transpose, rotate" in popover_labels(at)
+    assert "Size 3×3 · sum → 1, transpose, rotate, random" in popover_labels(at)
     keys = {widget.key for widget in at.number_input} | {widget.key for widget in at.radio}
     assert "kernel.bias" not in keys and "kernel.padding" not in keys  # shut: not drawn
     shut_sizes = [m.value for m in at.markdown if m.value.startswith("Output size")]
@@ -659,6 +659,6 @@ def test_the_folded_settings_name_their_values_and_follow_every_change():
     at.run()
     assert not at.exception, at.exception
     assert "same padding · zero fill · dilation 2 · bias 3 · ReLU" in popover_labels(at)
-    assert "Size 3×5 · sum → 1, random, transpose, rotate" in popover_labels(at)
+    assert "Size 3×5 · sum → 1, transpose, rotate, random" in popover_labels(at)
     assert at.session_state["kernel.last_good"].shape == (3, 5)
     assert at.session_state["kernel.bias"] == 3.0 and at.session_state["kernel.relu"] is True

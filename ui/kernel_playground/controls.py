@@ -228,6 +228,7 @@ def sliding_controls() -> Sliding:
         icon=":material/tune:",
         key=MORE_SLIDING_KEY,
         width="stretch",
+        wrap=True,  # every value stays readable in a narrow column (150 % zoom)
         help="Padding, border fill, dilation, flip, bias and ReLU: the label shows their values.",
         on_change="rerun",
     )

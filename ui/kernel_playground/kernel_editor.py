@@ -373,6 +373,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         icon=":material/tune:",
         key=tools_key(prefix),
         width="stretch",
+        wrap=True,  # every value stays readable in a narrow column (150 % zoom)
         help="The kernel's size and one-click changes: sum to 1, random, transpose, rotate 180°.",
         on_change="rerun",
     )
@@ -402,9 +403,9 @@ def tools_label(shape: tuple[int, ...]) -> str:
     """The popover's label: the kernel's size and what the popover offers.
 
     >>> tools_label((3, 5))
-    'Size 3×5 · sum → 1, random, transpose, rotate'
+    'Size 3×5 · sum → 1, transpose, rotate, random'
     """
-    return f"Size {shape[0]}×{shape[1]} · sum → 1, random, transpose, rotate"
+    return f"Size {shape[0]}×{shape[1]} · sum → 1, transpose, rotate, random"
 
 
 def _size_and_transforms(prefix: str, base: np.ndarray) -> None:
