@@ -47,40 +47,11 @@ def wrap_labels() -> None:
     st.html(WRAP_LABELS)
 
 
-DRAWING_KEY = "arch.drawing"  # the popover that holds the toggle
-
-
-def drawing_label(folded: bool) -> str:
-    """The drawing popover's label: how the diagram is drawn, without opening it.
-
-    >>> drawing_label(True), drawing_label(False)
-    ('Drawing: BatchNorm and ReLU folded', 'Drawing: one box per Keras layer')
-    """
-    return "Drawing: " + ("BatchNorm and ReLU folded" if folded else "one box per Keras layer")
-
-
 def compact_toggle(*, foldable: bool = True) -> bool:
     """Whether batch normalisation and activations are drawn inside the layer before them
-    (disabled, and False, for a network that has none).
-
-    The toggle sits in a popover whose label says which way the diagram is drawn: closed,
-    the browser does not build it (a first visit costs less, bench/page_load.py), while its
-    value, key and link work the same.
-    """
+    (disabled, and False, for a network that has none)."""
     st.session_state.setdefault("arch.compact", True)  # where a link can set it
-    folded = bool(st.session_state["arch.compact"]) and foldable
-    with st.popover(
-        drawing_label(folded),
-        icon=":material/tune:",
-        key=DRAWING_KEY,
-        wrap=True,  # a projector at 150 %: the whole label, never cut
-        help="How the diagram draws batch normalisation and ReLU.",
-    ):
-        return _toggle(foldable) and foldable
-
-
-def _toggle(foldable: bool) -> bool:
-    return st.toggle(
+    value = st.toggle(
         "Fold BatchNorm and ReLU",
         key="arch.compact",
         disabled=not foldable,
@@ -88,3 +59,4 @@ def _toggle(foldable: bool) -> bool:
         "long networks such as ResNet fit on the screen. Off: one box per Keras layer."
         + ("" if foldable else " (This network has no separate BatchNorm or ReLU layers.)"),
     )
+    return value and foldable
