@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.images import to_grayscale
 from core.ops.convolution import conv2d
+from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.controls import Sliding, grayscale
 from ui.widgets.image_input import ImageChoice
 
@@ -81,7 +82,7 @@ def controls_script(photo):
 
 
 def open_controls(photo: str = "photo:camera.png") -> AppTest:
-    at = AppTest.from_function(controls_script, args=(photo,), default_timeout=30).run()
+    at = unfolded(AppTest.from_function(controls_script, args=(photo,), default_timeout=30)).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

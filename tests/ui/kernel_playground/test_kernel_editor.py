@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.ops.kernels import PRESETS, gaussian_kernel, kernel
+from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.kernel_editor import (
     CUSTOM,
     GENERATORS,
@@ -45,7 +46,8 @@ def editor_script(default_preset):
 
 
 def open_editor(default_preset: str = "sobel_bottom") -> AppTest:
-    at = AppTest.from_function(editor_script, args=(default_preset,), default_timeout=30).run()
+    at = AppTest.from_function(editor_script, args=(default_preset,), default_timeout=30)
+    at = unfolded(at).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.ops.kernels import gaussian_kernel
+from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.link import LINK, TAB_SLUGS, image_names, widget_defaults
 from ui.kernel_playground.tabs import TAB_NAMES
 
@@ -17,7 +18,7 @@ PAGE = str(PROJECT_ROOT / "app_pages" / "kernel_playground.py")
 
 
 def fresh(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
+    at = unfolded(AppTest.from_file(PAGE, default_timeout=60))
     at.query_params.update(query or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
