@@ -188,7 +188,7 @@ def headline_caption(summary: ModelSummary) -> str:
 # three columns cost a first visit far more (bench/page_load.py); the help is the tooltip.
 HEADLINE_CSS = (
     "<style>.cs-headline{display:flex;flex-wrap:wrap;gap:.25rem 1rem}"
-    ".cs-headline .fig{flex:1 1 11rem;min-width:0}"
+    ".cs-headline .fig{flex:1 1 9rem;min-width:0}"
     ".cs-headline .lab{font-size:.875rem;color:rgb(49,51,63);text-decoration:underline dotted "
     "rgba(49,51,63,.4);cursor:help}"
     ".cs-headline .val{font-size:clamp(1.6rem,3.2vw,2.25rem);line-height:1.4;white-space:nowrap}"
