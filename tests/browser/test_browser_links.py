@@ -18,6 +18,7 @@ import pytest
 from tests.browser_helpers import (
     EXCEPTION_SELECTOR,
     open_browser,
+    reveal,
     screenshot,
     wait_for_app,
 )
@@ -156,7 +157,11 @@ def arithmetic(page, base: str) -> dict:
     expect_param(page, "step", "1")
     by_key(page, "arith.relu").locator("label").click()
     expect_param(page, "relu", "1")
-    return {"caption": "4b ·"}
+    reveal(page, "arith.padding", "arith.sliding")  # a value set inside a popover
+    by_key(page, "arith.padding").get_by_text("same", exact=True).click()
+    expect_param(page, "pad", "same")
+    page.keyboard.press("Escape")
+    return {"caption": "Stride 1, 2 · padding same"}  # 4b's strides, in the popover's label
 
 
 def pooling(page, base: str) -> dict:
@@ -249,8 +254,12 @@ def test_a_stripped_down_exercise_link(browser_page, app_url):
     page = browser_page
     open_at(page, f"{app_url}/convolution_arithmetic?ex=ex2&guess=1&hide=in,k&lock=s,pad")
     screenshot(page, "link_exercise")
+    by_key(page, "arith.sizes").locator("button").first.click()  # the sizes' popover
+    page.locator('[data-testid="stPopoverBody"]').first.wait_for()
     assert not by_key(page, "arith.in_rows").is_visible()
     assert not by_key(page, "arith.k_rows").is_visible()
+    page.keyboard.press("Escape")
+    reveal(page, "arith.stride_rows", "arith.sliding")
     assert by_key(page, "arith.stride_rows").locator("input").is_disabled()
     assert by_key(page, "arith.padding").get_by_role("radio").first.is_disabled()
     assert by_key(page, "arith.dilation").locator("input").is_enabled()

@@ -20,6 +20,7 @@ from tests.browser_helpers import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     EXCEPTION_SELECTOR,
+    reveal,
     running_app,
 )
 from tests.browser_helpers import screenshot as save_screenshot
@@ -183,7 +184,8 @@ def test_keys_step_play_load_examples_and_toggle_presentation(browser, app):
         wait_for_address(page, "present=1")
 
         page.locator(".st-key-present-controls label").click()  # "Show controls" unfolds
-        page.wait_for_selector(".st-key-arith-stride_rows", state="visible", timeout=TIMEOUT_MS)
+        page.wait_for_selector(".st-key-arith-sliding", state="visible", timeout=TIMEOUT_MS)
+        reveal(page, "arith.stride_rows", "arith.sliding")  # the popover that holds it
         settle(page)
         save_screenshot(page, "presentation_keys_controls_shown")
         assert page.locator(EXCEPTION_SELECTOR).count() == 0
@@ -195,6 +197,8 @@ def test_typing_in_a_field_is_not_a_key(browser, app):
     context, page = open_presenting(browser, app, "convolution_arithmetic?present=1")
     try:
         page.locator(".st-key-present-controls label").click()
+        page.wait_for_selector(".st-key-arith-sliding", state="visible", timeout=TIMEOUT_MS)
+        reveal(page, "arith.cval", "arith.sliding")  # in the sliding popover
         field = page.locator(".st-key-arith-cval input")
         field.wait_for(state="visible", timeout=TIMEOUT_MS)
         field.click()
