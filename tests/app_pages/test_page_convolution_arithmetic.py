@@ -14,6 +14,7 @@ from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.transposed import conv2d_transpose
 from tests.apptest_helpers import markdown_text, result_tables, type_into_matrix
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.arithmetic.views import MATRIX_KEY
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "convolution_arithmetic.py")

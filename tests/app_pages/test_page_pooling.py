@@ -10,6 +10,7 @@ from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.pooling import pool2d_gradient
 from tests.apptest_helpers import markdown_text, result_tables
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.link import TAB_NAMES
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "pooling.py")

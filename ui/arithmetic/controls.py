@@ -184,6 +184,29 @@ def sliding_label(
     return " · ".join(parts)
 
 
+def _size_controls() -> None:
+    """The input's and the kernel's sizes, and a random input (in the sizes popover)."""
+    a, b = st.columns(2)
+    size_inputs(
+        (a, b),
+        INPUT_KEY,
+        "arith",
+        labels=("Input rows", "Input columns"),
+        helps=("Height of the input matrix (up to 12).", "Width of the input matrix."),
+        maximum=12,
+    )
+    size_inputs(
+        (a, b),
+        KERNEL_KEY,
+        "arith",
+        labels=("Kernel rows", "Kernel columns"),
+        helps=("Height of the kernel (1–5).", "Width of the kernel (1–5)."),
+        maximum=5,
+        size_keys=KERNEL_SIZE_KEYS,
+    )
+    random_input_button(INPUT_KEY, "arith")
+
+
 def _sliding_controls(transposed: bool, choices: tuple[str, ...]) -> tuple[str, str, float]:
     """Stride, dilation, padding and its fill (in the sliding popover): ``(padding, fill,
     constant)``."""
@@ -279,10 +302,12 @@ def conv_controls() -> ConvSettings:
     choices = PADDINGS[:2] if transposed else PADDINGS
     if state.get("arith.padding") not in choices:
         state["arith.padding"] = "valid"
-    # A closed popover's widgets are built in the browser only when it opens, from the value
-    # their last run sent with them: written back every run, it is the current one (else
-    # the box would open at its default and send that back with the next change).
-    keep(POPOVER_WIDGETS)
+    # The popovers' widgets are drawn only while open: a browser that once built them would
+    # send their old values back with a later change, undoing a worked example loaded since.
+    # Closed, their values stay (and a box opens on the current value, not its default).
+    keep(
+        POPOVER_WIDGETS + (SIZES_KEY, SLIDING_KEY)
+    )  # an open popover stays open as its label changes
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     sizes = row.popover(
         sizes_label(
@@ -292,27 +317,11 @@ def conv_controls() -> ConvSettings:
         icon=":material/grid_on:",
         key=SIZES_KEY,
         help="The sizes of the input and the kernel, and a random input.",
+        on_change="rerun",
     )
-    with sizes:
-        a, b = st.columns(2)
-        size_inputs(
-            (a, b),
-            INPUT_KEY,
-            "arith",
-            labels=("Input rows", "Input columns"),
-            helps=("Height of the input matrix (up to 12).", "Width of the input matrix."),
-            maximum=12,
-        )
-        size_inputs(
-            (a, b),
-            KERNEL_KEY,
-            "arith",
-            labels=("Kernel rows", "Kernel columns"),
-            helps=("Height of the kernel (1–5).", "Width of the kernel (1–5)."),
-            maximum=5,
-            size_keys=KERNEL_SIZE_KEYS,
-        )
-        random_input_button(INPUT_KEY, "arith")
+    if sizes.open:
+        with sizes:
+            _size_controls()
     sliding = row.popover(
         sliding_label(
             (state["arith.stride_rows"], state["arith.stride_cols"]),
@@ -326,9 +335,17 @@ def conv_controls() -> ConvSettings:
         icon=":material/tune:",
         key=SLIDING_KEY,
         help="How the window slides: stride, padding, dilation and what fills the padding.",
+        on_change="rerun",
     )
-    with sliding:
-        padding_choice, border_mode, cval = _sliding_controls(transposed, choices)
+    if sliding.open:
+        with sliding:
+            padding_choice, border_mode, cval = _sliding_controls(transposed, choices)
+    else:  # closed: drawn nowhere, the values stay (keep above)
+        padding_choice, border_mode, cval = (
+            state["arith.padding"],
+            state["arith.border"],
+            state["arith.cval"],
+        )
     # The options in the popovers' row, each as wide as its label: in a fourth column their
     # labels were cut at a narrow window (853×480 at 150 %).
     flags = row

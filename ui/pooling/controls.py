@@ -152,26 +152,31 @@ def pool_controls() -> PoolSettings:
         button_help="Load the picked example again: undoes your changes to its input and settings.",
     )
     state = st.session_state
-    # A closed popover's widgets are built in the browser only when it opens, from the value
-    # their last run sent: written back every run, it is the current one, not the default.
-    keep(POPOVER_WIDGETS)
+    # The popovers' widgets are drawn only while open: a browser that once built them would
+    # send their old values back with a later change, undoing a worked example loaded since.
+    # Closed, their values stay (and a box opens on the current value, not its default).
+    keep(
+        POPOVER_WIDGETS + (SIZES_KEY, WINDOW_KEY)
+    )  # an open popover stays open as its label changes
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    with row.popover(
+    sizes = row.popover(
         input_label((state["pool.in_rows"], state["pool.in_cols"])),
         icon=":material/grid_on:",
         key=SIZES_KEY,
         help="The size of the input, and a random input.",
-    ):
+        on_change="rerun",
+    )
+    if sizes.open:
         size_inputs(
-            st.columns(2),
+            sizes.columns(2),
             INPUT_KEY,
             "pool",
             labels=("Input rows", "Input columns"),
             helps=("Height of the input map (up to 12).", "Width of the input map (up to 12)."),
             maximum=12,
         )
-        random_input_button(INPUT_KEY, "pool")
-    with row.popover(
+        random_input_button(INPUT_KEY, "pool", container=sizes)
+    window = row.popover(
         window_label(
             (state["pool.size_rows"], state["pool.size_cols"]),
             (state["pool.stride_rows"], state["pool.stride_cols"]),
@@ -180,8 +185,15 @@ def pool_controls() -> PoolSettings:
         icon=":material/tune:",
         key=WINDOW_KEY,
         help="The pooling window: its size, its stride and the padding.",
-    ):
-        pool_size, strides, padding = _window_controls()
+        on_change="rerun",
+    )
+    if window.open:
+        with window:
+            pool_size, strides, padding = _window_controls()
+    else:  # closed: drawn nowhere, the values stay (keep above)
+        pool_size = (state["pool.size_rows"], state["pool.size_cols"])
+        strides = (state["pool.stride_rows"], state["pool.stride_cols"])
+        padding = state["pool.padding"]
     method = row.radio(
         "Pooling",
         POOLING_METHODS,

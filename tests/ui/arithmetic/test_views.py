@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.pixel_explanation import explain_pixel
 from tests.apptest_helpers import matrix_tables
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.arithmetic.views import cell_px, dot_product_text, signature, verdict
 
 

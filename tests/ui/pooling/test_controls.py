@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.pooling import pool2d
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.controls import PoolSettings
 
 

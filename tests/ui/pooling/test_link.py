@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.link import LINK
 
 PAGE = "pooling"

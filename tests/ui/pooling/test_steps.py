@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import POOL_EXAMPLES
 from tests.apptest_helpers import matrix_tables
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.steps import window_text
 
 

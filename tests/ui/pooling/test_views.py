@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.pooling_lessons import feature_map
 from core.ops.kernels import PRESETS
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.views import PHOTO_SIDE, photo, picture, pooled_input, side_by_side
 
 
