@@ -283,8 +283,9 @@ class Fuzzer:
             page.locator('[data-testid="stExpander"] summary', has_text=label).first.click()
             self.settle(runs=runs)
             return
-        if sort == "popover":
+        if sort == "popover":  # one drawn only while open starts a run as it opens
             self.open_popover(label)
+            self.settle(runs=runs)
             return
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (
@@ -470,7 +471,9 @@ class Fuzzer:
         if target.kind == "link":
             return []
         if target.reveal and target.reveal[0] == "popover":  # a run may have closed it
+            runs = self.runs()
             self.open_popover(target.reveal[1])
+            self.settle(runs=runs)
         element = self._locate(target)
         if target.kind in FILE_KINDS:
             delete = element.locator('[data-testid="stFileChipDeleteBtn"]')
