@@ -39,10 +39,6 @@ SMOOTHING = 0.8
 RECENT_OPEN_KEY = "train.recent_open"
 
 
-# The popover with the validation share, the seed and "keep the best epoch".
-MORE_SETTINGS_KEY = "train.more_settings"
-
-
 RUN_DIR_KEY = "train.run_dir"
 
 
@@ -59,24 +55,6 @@ STATE_WORDS = {
     "stopped": "Stopped",
     "failed": "Failed",
 }
-
-
-def more_settings_summary(state) -> str:
-    """The label of the popover with the validation share, the seed and the best epoch.
-
-    >>> more_settings_summary({})
-    'Validation 10% · seed 0'
-    >>> more_settings_summary({"train.validation": 0.25, "train.seed": 7, "train.restore_best": 1})
-    'Validation 25% · seed 7 · keeps the best epoch'
-    >>> more_settings_summary({"train.validation": 0.0, "train.restore_best": True})
-    'No validation · seed 0'
-    """
-    share = float(state.get("train.validation", 0.1))
-    words = f"Validation {share:.0%}" if share > 0 else "No validation"
-    words += f" · seed {int(state.get('train.seed', 0))}"
-    if state.get("train.restore_best") and share > 0:
-        words += " · keeps the best epoch"
-    return words
 
 
 def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
@@ -116,10 +94,20 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         key="train.epochs",
         help="Passes over the training images.",
     )
+    columns = st.columns(4)
+    validation = columns[0].slider(
+        "Validation share",
+        0.0,
+        0.5,
+        0.1,
+        0.05,
+        key="train.validation",
+        help="Training images held back to check the network on images it does not learn "
+        "from (the validation curves). 0 switches validation off.",
+    )
     if st.session_state.get("train.max_samples", 0) > num_train_images:  # from a link
         st.session_state["train.max_samples"] = num_train_images
-    cap_col, more_col = st.columns(2, vertical_alignment="bottom")
-    cap = cap_col.number_input(
+    cap = columns[1].number_input(
         "Train on at most (images, 0 = all)",
         0,
         num_train_images,
@@ -128,38 +116,20 @@ def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
         key="train.max_samples",
         help="Train on a stratified subset for a quick demo. 0 uses every training image.",
     )
-    # The validation share, the seed and the best epoch are rarely changed: in a popover
-    # whose label shows them (a closed popover costs the browser nothing on a first visit).
-    with more_col.popover(
-        more_settings_summary(st.session_state),
-        icon=":material/tune:",
-        key=MORE_SETTINGS_KEY,
-        help="Validation share, seed, keep the best epoch: the label shows their values.",
-    ):
-        validation = st.slider(
-            "Validation share",
-            0.0,
-            0.5,
-            0.1,
-            0.05,
-            key="train.validation",
-            help="Training images held back to check the network on images it does not learn "
-            "from (the validation curves). 0 switches validation off.",
-        )
-        seed = st.number_input(
-            "Seed",
-            0,
-            10_000,
-            0,
-            key="train.seed",
-            help="Same seed, same split, same starting weights, same shuffling.",
-        )
-        restore = st.checkbox(
-            "Keep the best epoch",
-            key="train.restore_best",
-            help="At the end (or on Stop), go back to the weights of the epoch with the best "
-            "validation accuracy (needs a validation share above 0).",
-        )
+    seed = columns[2].number_input(
+        "Seed",
+        0,
+        10_000,
+        0,
+        key="train.seed",
+        help="Same seed, same split, same starting weights, same shuffling.",
+    )
+    restore = columns[3].checkbox(
+        "Keep the best epoch",
+        key="train.restore_best",
+        help="At the end (or on Stop), go back to the weights of the epoch with the best "
+        "validation accuracy (needs a validation share above 0).",
+    )
     used = min(cap or num_train_images, round(num_train_images * (1 - validation)))
     total_batches = max(1, math.ceil(used / batch_size)) * int(epochs)
     try:

@@ -19,7 +19,7 @@ from core.jobs import runs
 from core.jobs.runs import Progress, RunStatus
 from core.jobs.train_config import Augmentation, TrainConfig
 from core.jobs.training_job import TrainingJob
-from tests.apptest_helpers import array, chart, chart_keys, elements_in, keyed_block
+from tests.apptest_helpers import array, chart, chart_keys
 from tests.ui.train.run_files import (
     new_run,
     write_progress,
@@ -27,7 +27,6 @@ from tests.ui.train.run_files import (
     write_status,
 )
 from ui.train.live import (
-    MORE_SETTINGS_KEY,
     RECENT_OPEN_KEY,
     RUN_DIR_KEY,
     START_MESSAGE_KEY,
@@ -227,22 +226,6 @@ def test_changed_settings_arrive_in_the_config():
         restore_best_weights=True,
         max_train_samples=512,
     )
-
-
-def test_the_rarely_changed_settings_sit_in_a_popover_whose_label_shows_them():
-    at = open_settings()
-    popover = keyed_block(at, MORE_SETTINGS_KEY)
-    assert popover.proto.popover.label == "Validation 10% · seed 0"
-    inside = [
-        e.key for kind in ("slider", "number_input", "checkbox") for e in elements_in(popover, kind)
-    ]
-    assert inside == ["train.validation", "train.seed", "train.restore_best"]
-    assert at.number_input(key="train.max_samples").value == 0  # the image cap stays in view
-    at.slider(key="train.validation").set_value(0.3)
-    at.number_input(key="train.seed").set_value(5)
-    at.checkbox(key="train.restore_best").check().run()
-    label = keyed_block(at, MORE_SETTINGS_KEY).proto.popover.label
-    assert label == "Validation 30% · seed 5 · keeps the best epoch"
 
 
 def test_keeping_the_best_epoch_needs_a_validation_share():
