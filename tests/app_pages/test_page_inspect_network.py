@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import builtin, network_input
-from tests.apptest_helpers import elements_in, markdown_text
+from tests.apptest_helpers import markdown_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, across_tabs, build_test_models, open_tab
 from ui.inspect.link import TAB_NAMES
@@ -66,17 +66,12 @@ def test_test_image_shows_prediction_and_every_section():
     assert "depends on a **10×10**" in text  # receptive field of the last pooled map
 
 
-def picture_captions(app: AppTest) -> str:
-    """The pictures' own captions (the input's says which test image it is)."""
-    return " ".join(i.caption for e in elements_in(app._tree, "image") for i in e.proto.imgs)
-
-
 def test_pick_modes(mnist):
     app = run_page()
     app.radio(key="inspect.pick_mode").set_value("class").run()
     app.selectbox(key="inspect.pick_class").set_value(3).run()
     assert_clean(app)
-    assert "(3)" in picture_captions(app)
+    assert "(3)" in " ".join(caption.value for caption in app.caption)
     app.radio(key="inspect.pick_mode").set_value("misclassified").run()
     assert_clean(app)
     assert any("test images wrong" in caption.value for caption in app.caption)
@@ -425,7 +420,7 @@ def test_a_model_trained_on_its_own_two_classes_is_inspected_on_its_own_test_ima
     assert not [box for box in app.selectbox if box.key == "inspect.dataset"]  # no MNIST
     captions = [caption.value for caption in app.caption]
     assert any("64 images this model never trained on" in text for text in captions)
-    assert "test image #0 (top)" in markdown_text(app) + picture_captions(app)
+    assert "test image #0 (top)" in markdown_text(app) + " ".join(captions)
     app.radio(key="inspect.pick_mode").set_value("misclassified").run()  # the worker reads them
     assert_clean(app)
     assert any("test images wrong" in caption.value for caption in app.caption)

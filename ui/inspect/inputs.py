@@ -48,10 +48,6 @@ PICK_LABELS = {
 }
 
 
-# The popover that holds the way of picking a test image (and the class to pick from).
-PICK_POPOVER_KEY = "inspect.pick_popover"
-
-
 CANVAS_SIZE = 280
 
 
@@ -236,26 +232,6 @@ def test_set_for(choice: ModelChoice, info: ModelInfo) -> TestSet | None:
         return None
 
 
-def pick_summary(state, modes: tuple, class_names) -> str:
-    """The pick popover's label: the way test images are picked now (and the class).
-
-    >>> pick_summary({}, PICK_MODES, ("zero", "one"))
-    'Pick: by index'
-    >>> pick_summary({"inspect.pick_mode": "class", "inspect.pick_class": 1}, PICK_MODES, "ab")
-    'Pick: by class · b'
-    >>> pick_summary({"inspect.pick_mode": "misclassified"}, PICK_MODES[:3], "ab")
-    'Pick: by index'
-    """
-    mode = state.get("inspect.pick_mode", modes[0])
-    mode = mode if mode in modes else modes[0]
-    words = f"Pick: {PICK_LABELS[mode].lower()}"
-    if mode == "class":
-        chosen = state.get("inspect.pick_class", 0)
-        valid = isinstance(chosen, int) and 0 <= chosen < len(class_names)
-        words += f" · {class_names[chosen if valid else 0]}"
-    return words
-
-
 def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> InputSample | None:
     count = len(test.images)
     # Labels only mean something to the model when it was trained on these classes.
@@ -266,37 +242,26 @@ def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> In
             f"{catalog.DISPLAY_NAMES.get(test.name, 'its test set')} has "
             f"{len(test.class_names)} classes, so its labels cannot be right or wrong here."
         )
-    modes = PICK_MODES if comparable else PICK_MODES[:3]
-    # How to pick is a secondary choice: in a popover whose label says it (a closed popover
-    # costs the browser nothing); the index, the example or the random button stay in view.
-    with st.popover(
-        pick_summary(st.session_state, modes, test.class_names),
-        icon=":material/tune:",
-        key=PICK_POPOVER_KEY,
-        help="Pick by index, at random, among one class, or among the images the model gets "
-        "wrong: the label shows the current way.",
-    ):
-        mode = st.radio(
-            "Pick",
-            modes,
-            format_func=PICK_LABELS.get,
-            horizontal=True,
-            key="inspect.pick_mode",
-            help="Choose a test image by its number, at random, among one class, or only "
-            "among the images this model gets wrong.",
-        )
-        if mode == "class":
-            label = st.selectbox(
-                "Class",
-                range(len(test.class_names)),
-                format_func=lambda i: test.class_names[i],
-                key="inspect.pick_class",
-                help="Only test images whose true label is this class.",
-            )
+    mode = st.radio(
+        "Pick",
+        PICK_MODES if comparable else PICK_MODES[:3],
+        format_func=PICK_LABELS.get,
+        horizontal=True,
+        key="inspect.pick_mode",
+        help="Choose a test image by its number, at random, among one class, or only among "
+        "the images this model gets wrong.",
+    )
     if "inspect.test_index" not in st.session_state:
         st.session_state["inspect.test_index"] = 0
     candidates = np.arange(count)
     if mode == "class":
+        label = st.selectbox(
+            "Class",
+            range(len(test.class_names)),
+            format_func=lambda i: test.class_names[i],
+            key="inspect.pick_class",
+            help="Only test images whose true label is this class.",
+        )
         candidates = np.flatnonzero(test.labels == label)
     elif mode == "misclassified":
         try:

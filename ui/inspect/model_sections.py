@@ -46,16 +46,15 @@ def input_and_prediction(sample: InputSample, maps: FeatureMaps, class_names: li
     left, right = st.columns([2, 3])
     with left:
         image = sample.image
-        # One caption, the picture's own (plain text: cheaper for the browser than a second one)
-        described = (
-            f"What the network sees: {sample.label}, {image.shape[0]}×{image.shape[1]}×"
-            f"{image.shape[2]}, values {image.min():.2f} to {image.max():.2f} (0 = black, "
-            "1 = white), each pixel drawn as a square."
-        )
         with st.container(key="inspect.input_chart"):  # a picture: no Plotly to load
             seen_input = views.enlarge(views.input_rgb(image), INPUT_PX)
-            st.image(seen_input, caption=described, output_format="PNG")
+            st.image(seen_input, caption="What the network sees", output_format="PNG")
             export_button(seen_input, "What the network sees")
+        st.caption(
+            f"{sample.label}: {image.shape[0]}×{image.shape[1]}×{image.shape[2]}, values "
+            f"{image.min():.2f} to {image.max():.2f} (0 = black, 1 = white), each pixel "
+            "drawn as a square."
+        )
     with right:
         if not_numbers(maps.probabilities):
             st.warning(nan_weights_message("its prediction"))

@@ -16,10 +16,9 @@ from streamlit.testing.v1 import AppTest
 from core.data import builtin, network_input
 from core.data.preprocessing import Preprocessing
 from core.jobs.inspection import DatasetRef
-from tests.apptest_helpers import elements_in, keyed_block
 from tests.ui.inspect.small_network import model_info
 from ui.inspect import inputs  # not `TestSet` itself: pytest would try to collect it
-from ui.inspect.inputs import PICK_POPOVER_KEY, compatible_datasets, load_test_set
+from ui.inspect.inputs import compatible_datasets, load_test_set
 from ui.inspect.models import ModelChoice
 
 DIGITS = tuple(str(digit) for digit in range(10))
@@ -291,21 +290,6 @@ def test_a_class_is_stepped_through_one_example_at_a_time():
     at.number_input(key="inspect.position_class").set_value(2).run()
     assert captions(at) == ["Test image #5"]
     assert at.session_state["result"].label == "test image #5 (2)"
-
-
-def test_the_way_of_picking_sits_in_a_popover_whose_label_says_it():
-    at = open_picker(test=small_test_set())
-    popover = keyed_block(at, PICK_POPOVER_KEY)
-    assert popover.proto.popover.label == "Pick: by index"
-    assert [radio.key for radio in elements_in(popover, "radio")] == ["inspect.pick_mode"]
-    at.radio(key="inspect.pick_mode").set_value("class").run()
-    at.selectbox(key="inspect.pick_class").set_value(2).run()
-    popover = keyed_block(at, PICK_POPOVER_KEY)
-    assert popover.proto.popover.label == "Pick: by class · 2"
-    assert [box.key for box in elements_in(popover, "selectbox")] == ["inspect.pick_class"]
-    # the example to step through stays in view, outside the popover
-    assert not elements_in(popover, "number_input")
-    assert at.number_input(key="inspect.position_class").value == 1
 
 
 def test_a_class_without_test_images_says_so():
