@@ -116,5 +116,13 @@ def test_the_folded_sliding_settings_keep_what_an_example_set(browser_page, app_
     reveal(page, "kernel.bias", "kernel.sliding_more")
     assert page.input_value(".st-key-kernel-bias input") == "0.00"
     assert by_key(page, "kernel.padding").get_by_role("radio", name="valid").is_checked()
+    # A change inside changes the label: the popover stays open for the next change.
+    by_key(page, "kernel.padding").get_by_text("full", exact=True).click()
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('pad') === 'full'", timeout=30_000
+    )
+    wait_for_app(page)
+    assert "full padding" in sliding_label(page)
+    assert by_key(page, "kernel.bias").is_visible()
     screenshot(page, "kernel_playground_sliding_open")
     assert page.query_selector(EXCEPTION_SELECTOR) is None

@@ -223,6 +223,7 @@ def sliding_controls() -> Sliding:
         ),
         disabled=locked("s"),
     )
+    keep((MORE_SLIDING_KEY,))  # an open popover stays open as its label changes
     more = st.popover(
         sliding_summary(st.session_state),
         icon=":material/tune:",

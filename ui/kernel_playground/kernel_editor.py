@@ -32,6 +32,7 @@ from core.ops.kernels import (
     laplacian_of_gaussian_kernel,
 )
 from ui.kernel_playground.link_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
+from ui.widgets.closed_tabs import keep
 from ui.widgets.page_link import locked
 
 CUSTOM = "custom"
@@ -368,6 +369,7 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         state[keys["last_good"]] = values
 
+    keep((tools_key(prefix),))  # an open popover stays open as its label changes
     tools = st.popover(
         tools_label(base.shape),
         icon=":material/tune:",
