@@ -14,6 +14,7 @@ import pytest
 from tests.browser_helpers import (
     EXCEPTION_SELECTOR,
     load_worked_example,
+    reveal,
     screenshot,
     wait_for_app,
 )
@@ -98,4 +99,29 @@ def test_predict_mode_reveals_the_whole_result_at_the_last_position(browser_page
     wait_for_app(page)
     page.get_by_text("Hidden in predict mode").wait_for(state="detached", timeout=15_000)
     screenshot(page, "convolution_arithmetic_predict_revealed")
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_the_folded_sliding_settings_keep_what_an_example_set(browser_page, app_url):
+    """Opened once, then shut: a worked example's settings survive the next change made
+    outside the popover (a browser that kept the popover's old widgets sent them back)."""
+    page = browser_page
+    open_page(page, app_url, "convolution_arithmetic")
+    sliding = by_key(page, "arith.sliding").locator("button").first
+    reveal(page, "arith.padding", "arith.sliding")
+    by_key(page, "arith.padding").get_by_text("same", exact=True).click()
+    wait_for_app(page)
+    assert "padding same" in sliding.inner_text()
+    assert by_key(page, "arith.padding").is_visible()  # still open after the change
+    page.keyboard.press("Escape")  # shut it
+    by_key(page, "arith.example.ex4_strides").locator("button").first.click()
+    wait_for_app(page)
+    assert "Stride 1, 2" in sliding.inner_text()
+    assert "padding valid" in sliding.inner_text()
+    by_key(page, "arith.relu").locator("label").first.click()  # a change outside the popover
+    wait_for_app(page)
+    assert "Stride 1, 2" in sliding.inner_text()
+    assert "padding valid" in sliding.inner_text()
+    reveal(page, "arith.padding", "arith.sliding")  # it opens on the example's values
+    assert by_key(page, "arith.padding").get_by_role("radio", name="valid").is_checked()
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
