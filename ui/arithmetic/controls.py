@@ -16,7 +16,7 @@ from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import BORDER_MODES
 from core.ops.output_size import PADDING_CHOICES as PADDINGS
 from ui.widgets import window_steps
-from ui.widgets.closed_tabs import keep
+from ui.widgets.closed_tabs import folded_popover, keep
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.matrix_view import format_value
@@ -47,12 +47,10 @@ KERNEL_KEY = "arith.kernel"
 SIZES_KEY, SLIDING_KEY = "arith.sizes", "arith.sliding"  # the two popovers
 
 
-POPOVER_WIDGETS = tuple(  # the widgets in them
+SIZES_WIDGETS = tuple(f"arith.{name}" for name in ("in_rows", "in_cols", "k_rows", "k_cols"))
+SLIDING_WIDGETS = tuple(
     f"arith.{name}"
-    for name in (
-        *("in_rows", "in_cols", "k_rows", "k_cols", "stride_rows", "stride_cols"),
-        *("dilation", "padding", "pad", "border", "cval"),
-    )
+    for name in ("stride_rows", "stride_cols", "dilation", "padding", "pad", "border", "cval")
 )
 
 
@@ -302,27 +300,24 @@ def conv_controls() -> ConvSettings:
     choices = PADDINGS[:2] if transposed else PADDINGS
     if state.get("arith.padding") not in choices:
         state["arith.padding"] = "valid"
-    # The popovers' widgets are drawn only while open: a browser that once built them would
-    # send their old values back with a later change, undoing a worked example loaded since.
-    # Closed, their values stay (and a box opens on the current value, not its default).
-    keep(
-        POPOVER_WIDGETS + (SIZES_KEY, SLIDING_KEY)
-    )  # an open popover stays open as its label changes
+    # The popovers' widgets are drawn only while open (ui/widgets/closed_tabs.py says why).
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    sizes = row.popover(
+    sizes = folded_popover(
+        row,
         sizes_label(
             (state["arith.in_rows"], state["arith.in_cols"]),
             (state["arith.k_rows"], state["arith.k_cols"]),
         ),
-        icon=":material/grid_on:",
         key=SIZES_KEY,
+        keeps=SIZES_WIDGETS,
+        icon=":material/grid_on:",
         help="The sizes of the input and the kernel, and a random input.",
-        on_change="rerun",
     )
-    if sizes.open:
+    if sizes is not None:
         with sizes:
             _size_controls()
-    sliding = row.popover(
+    sliding = folded_popover(
+        row,
         sliding_label(
             (state["arith.stride_rows"], state["arith.stride_cols"]),
             state["arith.padding"],
@@ -332,15 +327,15 @@ def conv_controls() -> ConvSettings:
             state["arith.cval"],
             transposed=transposed,
         ),
-        icon=":material/tune:",
         key=SLIDING_KEY,
+        keeps=SLIDING_WIDGETS,
+        icon=":material/tune:",
         help="How the window slides: stride, padding, dilation and what fills the padding.",
-        on_change="rerun",
     )
-    if sliding.open:
+    if sliding is not None:
         with sliding:
             padding_choice, border_mode, cval = _sliding_controls(transposed, choices)
-    else:  # closed: drawn nowhere, the values stay (keep above)
+    else:  # shut: drawn nowhere, the values stay
         padding_choice, border_mode, cval = (
             state["arith.padding"],
             state["arith.border"],

@@ -25,7 +25,7 @@ from ui.kernel_playground.link_state import (
     PADDING_CHOICES,
 )
 from ui.kernel_playground.share import linked_patch
-from ui.widgets.closed_tabs import keep
+from ui.widgets.closed_tabs import folded_popover
 from ui.widgets.image_input import ImageChoice, image_picker, show_notes
 from ui.widgets.page_link import locked
 
@@ -223,21 +223,20 @@ def sliding_controls() -> Sliding:
         ),
         disabled=locked("s"),
     )
-    keep((MORE_SLIDING_KEY,))  # an open popover stays open as its label changes
-    more = st.popover(
+    more = folded_popover(
+        st,
         sliding_summary(st.session_state),
-        icon=":material/tune:",
         key=MORE_SLIDING_KEY,
+        keeps=MORE_SLIDING_KEYS,
+        icon=":material/tune:",
         width="stretch",
         wrap=True,  # every value stays readable in a narrow column (150 % zoom)
         help="Padding, border fill, dilation, flip, bias and ReLU: the label shows their values.",
-        on_change="rerun",
     )
-    if more.open:
+    if more is not None:
         with more:
             return Sliding(strides, *_more_sliding())
-    keep(MORE_SLIDING_KEYS)  # closed: drawn nowhere, the values stay
-    return Sliding(strides, *_held_sliding())
+    return Sliding(strides, *_held_sliding())  # shut: drawn nowhere, the values stay
 
 
 MORE_SLIDING_KEYS = (

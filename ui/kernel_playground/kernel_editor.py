@@ -32,7 +32,7 @@ from core.ops.kernels import (
     laplacian_of_gaussian_kernel,
 )
 from ui.kernel_playground.link_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
-from ui.widgets.closed_tabs import keep
+from ui.widgets.closed_tabs import folded_popover
 from ui.widgets.page_link import locked
 
 CUSTOM = "custom"
@@ -369,17 +369,17 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
     else:
         state[keys["last_good"]] = values
 
-    keep((tools_key(prefix),))  # an open popover stays open as its label changes
-    tools = st.popover(
+    tools = folded_popover(  # the size boxes are drawn from the grid's shape when it opens
+        st,
         tools_label(base.shape),
-        icon=":material/tune:",
         key=tools_key(prefix),
+        keeps=(),
+        icon=":material/tune:",
         width="stretch",
         wrap=True,  # every value stays readable in a narrow column (150 % zoom)
         help="The kernel's size and one-click changes: sum to 1, random, transpose, rotate 180°.",
-        on_change="rerun",
     )
-    if tools.open:  # drawn only while open: shut, it costs the browser nothing
+    if tools is not None:
         with tools:
             _size_and_transforms(prefix, base)
     message = state.pop(keys["message"], None)

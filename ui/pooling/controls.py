@@ -15,7 +15,7 @@ import streamlit as st
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.output_size import PADDINGS
 from core.ops.pooling import POOLING_METHODS
-from ui.widgets.closed_tabs import keep
+from ui.widgets.closed_tabs import folded_popover
 from ui.widgets.matrix_editor import editors_expander, matrix_editor, set_matrix
 from ui.widgets.page_link import locked
 from ui.widgets.window_steps import example_picker, random_input_button, size_inputs
@@ -26,10 +26,10 @@ INPUT_KEY = "pool.input"
 SIZES_KEY, WINDOW_KEY = "pool.sizes", "pool.window"  # the two popovers
 
 
-POPOVER_WIDGETS = tuple(  # the widgets in them
-    f"pool.{name}"
-    for name in ("in_rows", "in_cols", "size_rows", "size_cols", "stride_rows", "stride_cols")
-) + ("pool.padding",)
+SIZES_WIDGETS = ("pool.in_rows", "pool.in_cols")
+WINDOW_WIDGETS = tuple(
+    f"pool.{name}" for name in ("size_rows", "size_cols", "stride_rows", "stride_cols", "padding")
+)
 
 
 EDITORS_KEY = "pool.editors"  # whether the expander with the grid is open
@@ -152,21 +152,17 @@ def pool_controls() -> PoolSettings:
         button_help="Load the picked example again: undoes your changes to its input and settings.",
     )
     state = st.session_state
-    # The popovers' widgets are drawn only while open: a browser that once built them would
-    # send their old values back with a later change, undoing a worked example loaded since.
-    # Closed, their values stay (and a box opens on the current value, not its default).
-    keep(
-        POPOVER_WIDGETS + (SIZES_KEY, WINDOW_KEY)
-    )  # an open popover stays open as its label changes
+    # The popovers' widgets are drawn only while open (ui/widgets/closed_tabs.py says why).
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    sizes = row.popover(
+    sizes = folded_popover(
+        row,
         input_label((state["pool.in_rows"], state["pool.in_cols"])),
-        icon=":material/grid_on:",
         key=SIZES_KEY,
+        keeps=SIZES_WIDGETS,
+        icon=":material/grid_on:",
         help="The size of the input, and a random input.",
-        on_change="rerun",
     )
-    if sizes.open:
+    if sizes is not None:
         size_inputs(
             sizes.columns(2),
             INPUT_KEY,
@@ -176,21 +172,22 @@ def pool_controls() -> PoolSettings:
             maximum=12,
         )
         random_input_button(INPUT_KEY, "pool", container=sizes)
-    window = row.popover(
+    window = folded_popover(
+        row,
         window_label(
             (state["pool.size_rows"], state["pool.size_cols"]),
             (state["pool.stride_rows"], state["pool.stride_cols"]),
             state["pool.padding"],
         ),
-        icon=":material/tune:",
         key=WINDOW_KEY,
+        keeps=WINDOW_WIDGETS,
+        icon=":material/tune:",
         help="The pooling window: its size, its stride and the padding.",
-        on_change="rerun",
     )
-    if window.open:
+    if window is not None:
         with window:
             pool_size, strides, padding = _window_controls()
-    else:  # closed: drawn nowhere, the values stay (keep above)
+    else:  # shut: drawn nowhere, the values stay
         pool_size = (state["pool.size_rows"], state["pool.size_cols"])
         strides = (state["pool.stride_rows"], state["pool.stride_cols"])
         padding = state["pool.padding"]

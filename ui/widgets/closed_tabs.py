@@ -6,6 +6,12 @@ is open and can leave the others out entirely. Streamlit, though, forgets the va
 keyed widget after a run that did not draw it; ``keep`` writes such values back, so a
 control set in a tab (or by a link) still holds its value when the tab opens again and
 the page's link keeps it meanwhile.
+
+Popovers go the same way (``folded_popover``): a closed one costs the browser nothing, and
+its widgets are drawn only while it is open. Drawn always, they came back wrong: a popover
+opened after a partial rerun showed its widgets' defaults, and a browser that had once
+opened it sent their old values back with the next change, undoing a worked example
+loaded since.
 """
 
 from __future__ import annotations
@@ -26,3 +32,16 @@ def keep(keys: Iterable[str]) -> None:
     for key in keys:
         if key in state:
             state[key] = state[key]
+
+
+def folded_popover(container, label: str, *, key: str, keeps: Iterable[str], **options):
+    """A popover whose widgets (keyed ``keeps``) are drawn only while it is open.
+
+    Returns the popover to draw them in when it is open, else None; either way their values
+    stay (``keep``), so the caller reads them from the session state while it is shut.
+    Keeping the popover's own state too keeps it open as its label changes with them.
+    ``options`` go to ``container.popover`` (icon, help, width, ...).
+    """
+    keep((*keeps, key))
+    popover = container.popover(label, key=key, on_change="rerun", **options)
+    return popover if popover.open else None

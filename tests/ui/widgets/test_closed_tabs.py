@@ -60,3 +60,33 @@ def test_without_keep_streamlit_forgets_the_value():
     at.session_state["tab"] = "Second"
     at.run()
     assert at.slider(key="size").value == 3
+
+
+def popover_script():
+    import streamlit as st
+
+    from ui.widgets.closed_tabs import folded_popover
+
+    size = st.session_state.get("size", 3)
+    popover = folded_popover(st, f"Size {size}", key="more", keeps=["size"])
+    if popover is not None:
+        with popover:
+            st.slider("Size", 1, 9, 3, key="size")
+    st.session_state["seen"] = st.session_state.get("size")
+
+
+def test_a_folded_popover_draws_its_widgets_only_while_open_and_keeps_their_values():
+    at = AppTest.from_function(popover_script).run()
+    assert not at.slider
+    at.session_state["more"] = True  # the visitor opens it
+    at.run()
+    at.slider(key="size").set_value(7).run()
+    assert at.session_state["seen"] == 7
+    assert at.session_state["more"]  # open still, though its label changed
+    at.session_state["more"] = False
+    for _ in range(3):  # shut for several runs
+        at.run()
+        assert not at.slider and at.session_state["seen"] == 7
+    at.session_state["more"] = True
+    at.run()
+    assert at.slider(key="size").value == 7
