@@ -1,13 +1,13 @@
-"""AppTest helper: runs with the Arithmetic and Pooling pages' popovers open, as a visitor
-who opened them (their widgets are drawn only while open, and an AppTest run does not send
-a popover's state back)."""
+"""AppTest helper: runs with the Arithmetic, Pooling and Backpropagation pages' popovers
+open, as a visitor who opened them (their widgets are drawn only while open, and an AppTest
+run does not send a popover's state back)."""
 
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-POPOVERS = ("arith.sizes", "arith.sliding", "pool.sizes", "pool.window")
+POPOVERS = ("arith.sizes", "arith.sliding", "pool.sizes", "pool.window", "backprop.layer")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.conv_backward import conv2d_backward, conv2d_forward, mse_loss_and_gradient
 from tests.apptest_helpers import markdown_text, type_into_matrix
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from tests.ui.backpropagation.tables import all_tables, close_to
 from ui.backpropagation.controls import GRADIENT_PATTERN, default_gradient, default_target
 from ui.backpropagation.link import TAB_NAMES

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_helpers import EXCEPTION_SELECTOR, load_worked_example, screenshot, wait_for_app
+from tests.browser_helpers import (
+    EXCEPTION_SELECTOR,
+    load_worked_example,
+    reveal,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,4 +69,45 @@ def test_the_stride_2_setup_shows_the_zero_stuffed_gradient(browser_page, app_ur
     page.get_by_text("∂L/∂Y with stride − 1 zeros between").first.wait_for()
     assert cell(page, "∂L/∂Y with stride − 1 zeros between", 0, 1).inner_text() == "0"
     screenshot(page, "backpropagation_stride2")
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_the_layer_popover_names_its_settings_and_changes_the_layer(browser_page, app_url):
+    """The layer's inputs sit in a popover (not built until opened); its label lists them."""
+    page = browser_page
+    open_page(page, app_url)
+    layer = by_key(page, "backprop.layer")
+    assert "X 5×5 · W 3×3 · stride 1 · valid" in layer.inner_text()
+    assert not by_key(page, "backprop.stride_rows").count()  # closed: not in the page
+    reveal(page, "backprop.stride_rows", "backprop.layer")
+    screenshot(page, "backpropagation_layer_popover")
+    for key in ("backprop.stride_rows", "backprop.stride_cols"):
+        field = by_key(page, key).locator("input")
+        field.fill("2")
+        field.press("Enter")
+        wait_for_app(page)
+    page.keyboard.press("Escape")
+    page.get_by_text("Output Y (2×2)").first.wait_for()
+    assert "X 5×5 · W 3×3 · stride 2 · valid" in layer.inner_text()
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_the_layer_popover_once_opened_keeps_what_a_setup_set(browser_page, app_url):
+    """Opened once, then shut: a setup's stride survives the next change made outside the
+    popover (a browser that kept the popover's old widgets sent stride 1 back)."""
+    page = browser_page
+    open_page(page, app_url)
+    layer = by_key(page, "backprop.layer")
+    reveal(page, "backprop.stride_rows", "backprop.layer")
+    page.keyboard.press("Escape")  # shut it
+    by_key(page, "backprop.example.stride2").locator("button").first.click()
+    wait_for_app(page)
+    assert "stride 2" in layer.inner_text()
+    by_key(page, "backprop.source").get_by_text(
+        "From a loss: MSE against a target", exact=True
+    ).click()  # a change outside the popover
+    wait_for_app(page)
+    assert "stride 2" in layer.inner_text()
+    reveal(page, "backprop.stride_rows", "backprop.layer")  # it opens on the setup's values
+    assert by_key(page, "backprop.stride_rows").locator("input").input_value() == "2"
     assert page.locator(EXCEPTION_SELECTOR).count() == 0

@@ -187,11 +187,13 @@ def backprop(page, base: str) -> dict:
     click(page, "backprop.load")
     page.keyboard.press("Escape")  # close the examples' popover
     expect_param(page, "ex", "dilation2")
+    reveal(page, "backprop.bias", "backprop.layer")  # the layer's settings sit in a popover
     number(page, "backprop.bias", 1.5)
     expect_param(page, "bias", "1.5")
+    page.keyboard.press("Escape")
     tab(page, "One step of descent")
     expect_param(page, "tab", "descent")
-    return {"tab": "One step of descent", "backprop.bias": "1.50"}
+    return {"tab": "One step of descent", "caption": "dilation 2 · b = 1.5"}  # its label
 
 
 def architectures(page, base: str) -> dict:

@@ -16,7 +16,8 @@ import streamlit as st
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.output_size import PADDING_CHOICES
-from ui.widgets.closed_tabs import keep
+from ui.backpropagation.grids import signed
+from ui.widgets.closed_tabs import folded_popover, keep
 from ui.widgets.link_params import VALUE_LIMIT
 from ui.widgets.matrix_editor import (
     editors_expander,
@@ -34,6 +35,16 @@ INPUT_KEY = "backprop.input"
 
 
 KERNEL_KEY = "backprop.kernel"
+
+
+LAYER_KEY = "backprop.layer"  # the popover with the layer's sizes and options
+LAYER_WIDGETS = tuple(  # the widgets in it
+    f"{PREFIX}.{name}"
+    for name in (
+        *("in_rows", "in_cols", "k_rows", "k_cols", "stride_rows", "stride_cols"),
+        *("dilation", "padding", "pad", "bias"),
+    )
+)
 
 
 EDITORS_KEY = "backprop.editors"  # whether the expander with the two grids is open
@@ -207,12 +218,83 @@ def setup_picker() -> None:
         st.caption(f"Showing **{SETUPS[loaded].title}**: {SETUPS[loaded].description}")
 
 
-def backprop_controls() -> BackpropSettings:
-    """Sizes, stride, dilation, padding, bias and where ∂L/∂Y comes from.
+def layer_label(state) -> str:
+    """The layer popover's label: every setting inside it, so nobody has to open it to know.
 
-    Three rows of at most four narrow columns, so every label still fits when a lecturer
+    >>> layer_label({"backprop.in_rows": 7, "backprop.in_cols": 7, "backprop.k_rows": 3,
+    ...     "backprop.k_cols": 3, "backprop.stride_rows": 2, "backprop.stride_cols": 2,
+    ...     "backprop.dilation": 1, "backprop.padding": "valid", "backprop.pad": 1,
+    ...     "backprop.bias": 0.0})
+    'Layer: X 7×7 · W 3×3 · stride 2 · valid'
+    >>> layer_label({"backprop.in_rows": 5, "backprop.in_cols": 6, "backprop.k_rows": 2,
+    ...     "backprop.k_cols": 3, "backprop.stride_rows": 1, "backprop.stride_cols": 2,
+    ...     "backprop.dilation": 2, "backprop.padding": "explicit", "backprop.pad": 2,
+    ...     "backprop.bias": -1.5})
+    'Layer: X 5×6 · W 2×3 · strides (1, 2) · padding 2 · dilation 2 · b = −1.5'
+    """
+    value = lambda name: state[f"{PREFIX}.{name}"]  # noqa: E731
+    strides = (int(value("stride_rows")), int(value("stride_cols")))
+    parts = [
+        f"X {value('in_rows')}×{value('in_cols')}",
+        f"W {value('k_rows')}×{value('k_cols')}",
+        f"stride {strides[0]}" if strides[0] == strides[1] else f"strides {strides}",
+        f"padding {int(value('pad'))}" if value("padding") == "explicit" else value("padding"),
+    ]
+    if int(value("dilation")) != 1:
+        parts.append(f"dilation {int(value('dilation'))}")
+    if float(value("bias")):
+        parts.append(f"b = {signed(float(value('bias')))}")
+    return "Layer: " + " · ".join(parts)
+
+
+def backprop_controls() -> BackpropSettings:
+    """Sizes, stride, dilation, padding and bias in a popover, and where ∂L/∂Y comes from.
+
+    The layer's settings sit in a popover (key ``LAYER_KEY``) whose label lists them: its
+    eleven inputs cost a first visit a good part of the page while closed they are not
+    built at all (bench/page_load.py), and their values, keys and the link work the same.
+    Inside, rows of at most four narrow columns, so every label fits when a lecturer
     projects at 1280×720 with the browser at 150 %.
     """
+    layer_column, source_column = st.columns([3, 2], vertical_alignment="center")
+    state = st.session_state
+    layer = folded_popover(  # its widgets are drawn only while open (closed_tabs.py: why)
+        layer_column,
+        layer_label(state),
+        key=LAYER_KEY,
+        keeps=LAYER_WIDGETS,
+        icon=":material/tune:",
+        wrap=True,  # a projector at 150 %: the whole label on two lines, never cut
+        help="The input and kernel sizes, strides, padding, dilation and bias.",
+    )
+    if layer is not None:
+        with layer:
+            padding_choice, bias = _layer_inputs()
+    else:  # shut: drawn nowhere, the values stay
+        padding_choice, bias = state[f"{PREFIX}.padding"], state[f"{PREFIX}.bias"]
+    source = source_column.radio(
+        "Output gradient ∂L/∂Y",
+        list(SOURCES),
+        key="backprop.source",
+        disabled=locked("src"),
+        format_func=SOURCES.get,
+        help="Backpropagation starts from the gradient of the loss with respect to the "
+        "layer's output. Type it yourself, or let the mean squared error against a target "
+        "compute it: 2 (Y − T) / n.",
+    )
+    padding = int(state["backprop.pad"]) if padding_choice == "explicit" else padding_choice
+    return BackpropSettings(
+        strides=(int(state["backprop.stride_rows"]), int(state["backprop.stride_cols"])),
+        padding=padding,
+        padding_choice=padding_choice,
+        dilation_rate=int(state["backprop.dilation"]),
+        source=source,
+        bias=float(bias),
+    )
+
+
+def _layer_inputs() -> tuple[str, float]:
+    """The popover's inputs; returns the padding choice and the bias."""
     sizes = st.columns(4)
     size_inputs(
         sizes[:2],
@@ -274,7 +356,7 @@ def backprop_controls() -> BackpropSettings:
         "cell bottom/right. full: k − 1 cells on every side. explicit: you choose p. Padding "
         "cells are zeros, as in CNN layers.",
     )
-    bias_column, source_column, pad = st.columns([1, 2, 1])
+    bias_column, pad, _ = st.columns([1, 1, 2])
     if padding_choice == "explicit":  # drawn only when it counts: one input less to build
         pad.number_input(
             "p (explicit)",
@@ -295,26 +377,7 @@ def backprop_controls() -> BackpropSettings:
         disabled=locked("bias"),
         help="Added to every output: Y = X ⋆ W + b. Its gradient is the sum of ∂L/∂Y.",
     )
-    source = source_column.radio(
-        "Output gradient ∂L/∂Y",
-        list(SOURCES),
-        key="backprop.source",
-        disabled=locked("src"),
-        format_func=SOURCES.get,
-        help="Backpropagation starts from the gradient of the loss with respect to the "
-        "layer's output. Type it yourself, or let the mean squared error against a target "
-        "compute it: 2 (Y − T) / n.",
-    )
-    state = st.session_state
-    padding = int(state["backprop.pad"]) if padding_choice == "explicit" else padding_choice
-    return BackpropSettings(
-        strides=(int(state["backprop.stride_rows"]), int(state["backprop.stride_cols"])),
-        padding=padding,
-        padding_choice=padding_choice,
-        dilation_rate=int(state["backprop.dilation"]),
-        source=source,
-        bias=float(bias),
-    )
+    return padding_choice, bias
 
 
 def matrix_inputs() -> tuple[np.ndarray | None, np.ndarray | None, str | None]:

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from tests.apptest_helpers import type_into_matrix
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.backpropagation.controls import (
     GRADIENT_PATTERN,
     SETUPS,

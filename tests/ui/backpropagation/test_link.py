@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.apptest_helpers import type_into_matrix
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.backpropagation.link import AUTO, LINK
 
 PAGE = "backpropagation"

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.conv_backward import descent_step
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from tests.ui.backpropagation.tables import all_tables, close_to
 from ui.backpropagation.optimiser import loss_change_text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from tests.ui.backpropagation.tables import all_tables, close_to
 from tests.ui.backpropagation.test_steps import make_steps
 from ui.backpropagation.transposed import keras_call_text, verdict, why_not_keras
