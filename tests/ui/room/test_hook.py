@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SHARED_DATA
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.room import student as student_side
 from ui.room.hook import ROOM_OPEN
 
