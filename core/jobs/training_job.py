@@ -105,6 +105,8 @@ from core.jobs.train_config import TrainConfig
 
 # What a run waiting in the training queue says, until a slot frees.
 WAITING_MESSAGE = "Waiting for a free place"
+# How long `TrainingJob.kill` waits for a worker it signalled itself to be gone.
+KILL_WAIT_SECONDS = 10.0
 
 
 class JobCapError(RuntimeError):
@@ -409,16 +411,23 @@ class TrainingJob:
 
         The run is marked failed; the model saved after the last finished epoch is kept.
         """
-        mark_failed_if_live(self.run_dir, "The training worker was killed.")
+        reason = "The training worker was killed."
+        mark_failed_if_live(self.run_dir, reason)  # seen at once, before the worker is gone
         pid = self.pid
         worker = default_runner().find_run(self.run_dir, pid) if pid is not None else None
         if worker is not None:
-            worker.kill()
+            worker.kill()  # returns once the worker has ended
         elif pid is not None and not runs_here(self.run_dir):
             self._command("stop")  # its pid is on another machine (a Ray node): it stops itself
+            return
         elif pid is not None and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + KILL_WAIT_SECONDS
+            while pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        # A status the worker wrote between the first mark and its end said "running" again.
+        mark_failed_if_live(self.run_dir, reason)
 
     def _command(self, command: str, **options) -> None:
         atomic_write_json(

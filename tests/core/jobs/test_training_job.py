@@ -212,6 +212,45 @@ def test_a_bad_environment_setting_is_refused_naming_it(
 # ---------------------------------------------------------------------------
 
 
+def test_kill_says_killed_even_when_the_worker_writes_running_until_its_end(
+    tiny_dataset, runs_root
+):
+    # A stand-in worker (a real process of another parent, as after a server restart) that
+    # rewrites a live status all the time: whatever kill marks first, it writes over.
+    run_dir = training_job.prepare_run(
+        tiny_spec_dict(), tiny_dataset, TrainConfig(epochs=1), runs_root_dir=runs_root
+    )
+    status_path = run_dir / runs.STATUS_FILE
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, os, sys\n"
+            "path = sys.argv[1]\n"
+            "while True:\n"
+            "    with open(path + '.part', 'w') as f:\n"
+            "        json.dump({'state': 'running', 'message': 'Training'}, f)\n"
+            "    os.replace(path + '.part', path)\n",
+            str(status_path),
+        ]
+    )
+    try:
+        (run_dir / runs.PID_FILE).write_text(str(writer.pid))
+        wait_for(
+            lambda: read_json(status_path, default={}).get("state") == "running",
+            timeout=30,
+            what="the stand-in worker",
+        )
+        TrainingJob.attach(run_dir).kill()
+        assert not runner.pid_alive(writer.pid)
+        status = runs.read_status(run_dir)
+        assert status.state == "failed"
+        assert status.error.startswith("The training worker was killed.")
+    finally:
+        writer.kill()
+        writer.wait()
+
+
 @pytest.mark.slow
 def test_pause_stops_the_batch_counter_and_resume_continues(tiny_dataset, runs_root):
     job = start_endless(tiny_dataset, runs_root)
