@@ -108,7 +108,6 @@ def bare_app():
                 f"--server.port={port}",
                 "--server.address=127.0.0.1",
                 "--browser.gatherUsageStats=false",
-                "--server.fileWatcherType=none",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

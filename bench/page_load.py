@@ -30,7 +30,8 @@ app's shell costs (the sidebar's navigation, presentation switch and lecture roo
 
 With ``--before DIR`` (an older checkout, e.g. ``git archive <commit> | tar -x -C DIR``)
 each round also visits that app's page, so the ratio before and after a change is measured
-side by side too.
+side by side too. ``--before . --before-options=--server.fileWatcherType=auto`` times this
+app with Streamlit's file watcher on, as it ran before its config turned the watcher off.
 
 Run: ``python bench/page_load.py [--rounds 5] [--pages pooling,inspect_network]
 [--before DIR] [--profile] [--shell]``
@@ -133,8 +134,9 @@ CDP_METRICS = {
 
 
 @contextlib.contextmanager
-def streamlit_server(script: Path, root: Path = ROOT):
-    """``streamlit run script`` from ``root`` on a free port; yields its URL."""
+def streamlit_server(script: Path, root: Path = ROOT, options: tuple[str, ...] = ()):
+    """``streamlit run script`` from ``root`` on a free port, with Streamlit ``options`` after
+    those of the folder's config; yields its URL."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(root)}
     env.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
@@ -149,7 +151,7 @@ def streamlit_server(script: Path, root: Path = ROOT):
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
+            *options,
         ],
         cwd=root,
         env=env,
@@ -290,6 +292,13 @@ def main() -> None:
         "are timed in the same rounds, for a before/after ratio",
     )
     parser.add_argument(
+        "--before-options",
+        default="",
+        help="Streamlit options for the --before server, e.g. "
+        "'--server.fileWatcherType=auto' with `--before .`: what a setting of this app's "
+        "config saves",
+    )
+    parser.add_argument(
         "--up-s",
         type=float,
         default=60.0,
@@ -314,7 +323,13 @@ def main() -> None:
         reference = stack.enter_context(streamlit_server(ROOT / "bench" / "page_load_reference.py"))
         before = None
         if args.before:
-            before = stack.enter_context(streamlit_server(args.before / "app.py", args.before))
+            before = stack.enter_context(
+                streamlit_server(
+                    args.before / "app.py",
+                    args.before.resolve(),
+                    tuple(args.before_options.split()),
+                )
+            )
         # name → (its address, the same in the older checkout or None)
         targets = {name: (app + PAGES[name], before and before + PAGES[name]) for name in names}
         shells = []

@@ -70,7 +70,6 @@ def running_app(extra_env: dict[str, str] | None = None, timeout_s: float = 60.0
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
         ],
         cwd=ROOT,
         env=env,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +102,32 @@ def test_a_short_classroom_measures_edits_without_errors(server, tmp_path):
     assert row["edits"] >= 2 and row["steps"] >= 1 and row["opens"] >= 2, row
     assert row["outputs_changed"] >= 1, row
     assert row["errors"] == 0, row["error_samples"]
+
+
+def inotify_watches(pid: int) -> int:
+    """How many files and folders the process watches through inotify (Linux)."""
+    watches = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) != "anon_inode:inotify":
+                continue
+            watches += Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().count("inotify wd:")
+        except OSError:
+            continue  # closed meanwhile
+    return watches
+
+
+def test_the_server_as_configured_watches_no_source_files(server):
+    # Streamlit's file watcher, on by default, watches every module a session's run
+    # imported, the packages of a virtual environment inside the app's folder included, and
+    # delays every student's first page (bench/page_load.py --before-options).
+    async def scenario():
+        session = StreamlitSession(server.url, timeout=120)
+        try:
+            opened = await session.open(KERNEL_PAGE, watch=is_output)
+            assert opened.exceptions == []
+        finally:
+            await session.close()
+
+    asyncio.run(scenario())
+    assert inotify_watches(server.pid) == 0
