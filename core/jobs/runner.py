@@ -95,6 +95,20 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def wait_for_exit(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` is no longer running (at most ``timeout`` seconds); whether it ended.
+
+    >>> wait_for_exit(os.getpid(), 0.1)
+    False
+    """
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def runs_here(run_dir: str | os.PathLike) -> bool:
     """Whether a run folder's worker runs on this machine: yes, unless a runner wrote another
     machine's name in its ``WORKER_HOST_FILE``.

@@ -76,7 +76,7 @@ from core.jobs.run_requests import (
     model_request_label,
     preprocessing_request,
 )
-from core.jobs.runner import default_runner, pid_alive, runs_here
+from core.jobs.runner import default_runner, pid_alive, runs_here, wait_for_exit
 from core.jobs.runs import (
     CONFIG_FILE,
     CONTROL_FILE,
@@ -105,8 +105,7 @@ from core.jobs.train_config import TrainConfig
 
 # What a run waiting in the training queue says, until a slot frees.
 WAITING_MESSAGE = "Waiting for a free place"
-# How long `TrainingJob.kill` waits for a worker it signalled itself to be gone.
-KILL_WAIT_SECONDS = 10.0
+KILL_WAIT_SECONDS = 10.0  # how long `TrainingJob.kill` waits for a worker it signalled
 
 
 class JobCapError(RuntimeError):
@@ -423,9 +422,7 @@ class TrainingJob:
         elif pid is not None and pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + KILL_WAIT_SECONDS
-            while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for_exit(pid, KILL_WAIT_SECONDS)
         # A status the worker wrote between the first mark and its end said "running" again.
         mark_failed_if_live(self.run_dir, reason)
 
