@@ -49,3 +49,49 @@ def test_writers_in_many_threads_all_land(db):
     for thread in threads:
         thread.join()
     assert db.connection().execute("SELECT COUNT(*) FROM t").fetchone()[0] == 80
+
+
+def connection_of_a_thread(db):
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(db.connection()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_a_thread_that_ended_leaves_its_connection_to_the_next(db):
+    first = connection_of_a_thread(db)
+    assert connection_of_a_thread(db) is first  # Streamlit: a new thread for every run
+    with db.write() as connection:
+        connection.execute("INSERT INTO t VALUES (7)")
+    assert first.execute("SELECT n FROM t").fetchall() == [(7,)]
+
+
+def test_two_threads_at_once_never_share_a_connection(db):
+    both_in = threading.Barrier(2)
+    seen = []
+
+    def hold():
+        seen.append(db.connection())
+        both_in.wait(timeout=10)
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen[0] is not seen[1]
+
+
+def test_a_thread_ending_inside_a_write_leaves_no_open_transaction(db):
+    def end_inside_a_write():
+        connection = db.connection()
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO t VALUES (1)")
+
+    thread = threading.Thread(target=end_inside_a_write)
+    thread.start()
+    thread.join()
+    with db.write() as connection:  # the file's write lock was given back
+        connection.execute("INSERT INTO t VALUES (2)")
+    assert db.connection().execute("SELECT n FROM t").fetchall() == [(2,)]
