@@ -376,6 +376,32 @@ _OVERLAY_MAX_CELL_PX = 48  # a 5×5 worked example is drawn with 48-px pixels
 _MIN_WINDOW_PX = 8  # a 3×3 window on a 512-pixel photo is still drawn this big
 
 
+OVERLAY_JPEG_QUALITY = 90
+
+
+def _overlay_source(pixels: np.ndarray, *, photo: bool) -> str:
+    """The overlay's picture as a data URL: a JPEG for a shrunk photo, else a PNG.
+
+    The overlay travels inside the page's HTML on every run of every session that shows
+    it. A 320-pixel photo is about 180 kB as PNG and 30 kB as JPEG, which also encodes
+    20 times faster; its loss is not visible at that size. Drawings shown at their own
+    pixels (worked examples, digits) stay PNG: every pixel's edge must stay sharp.
+
+    >>> _overlay_source(np.zeros((2, 2), np.uint8), photo=False)[:22]
+    'data:image/png;base64,'
+    >>> _overlay_source(np.zeros((2, 2), np.uint8), photo=True)[:23]
+    'data:image/jpeg;base64,'
+    """
+    if photo:
+        kind, params = "jpeg", [cv2.IMWRITE_JPEG_QUALITY, OVERLAY_JPEG_QUALITY]
+    else:
+        kind, params = "png", [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    ok, buffer = cv2.imencode("." + kind.replace("jpeg", "jpg"), pixels, params)
+    if not ok:
+        raise ValueError(f"The picture could not be encoded as {kind.upper()}.")
+    return f"data:image/{kind};base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
+
+
 def _window_extent(positions, length: int) -> tuple[int, int, int, int]:
     """First and last tap of one axis, and the padding needed before and after the image."""
     first, last = int(np.min(positions)), int(np.max(positions))
@@ -426,14 +452,12 @@ def window_overlay_html(
     picture = to_display(values, mapping=choose_mapping(values, mapping))
     pixels = np.ascontiguousarray(picture.rgb)
     shown_w, shown_h = max(1, round(width * scale)), max(1, round(height * scale))
-    if shown_w < width:  # send the picture at its drawn size, not the photo's
+    shrunk = shown_w < width
+    if shrunk:  # send the picture at its drawn size, not the photo's
         pixels = cv2.resize(pixels, (shown_w, shown_h), interpolation=cv2.INTER_AREA)
     if pixels.ndim == 3:
         pixels = np.ascontiguousarray(pixels[:, :, ::-1])
-    ok, buffer = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise ValueError("The picture could not be encoded as PNG.")
-    source = "data:image/png;base64," + base64.b64encode(buffer.tobytes()).decode("ascii")
+    source = _overlay_source(pixels, photo=shrunk)
 
     def box(row0: float, col0: float, rows: float, cols: float, style: str, cls: str = "") -> str:
         top, left = (row0 + pad_top) * scale, (col0 + pad_left) * scale

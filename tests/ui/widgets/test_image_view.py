@@ -157,6 +157,25 @@ def test_window_overlay_keeps_a_tiny_window_visible_on_a_photo():
     assert len(overlay) < 200_000  # the picture is sent at its drawn size (320 px)
 
 
+def test_window_overlay_sends_a_photo_as_a_small_jpeg_close_to_the_photo():
+    import base64
+
+    import cv2
+
+    from core.base.paths import ASSETS_DIR
+
+    photo = cv2.cvtColor(
+        cv2.imread(str(ASSETS_DIR / "images" / "astronaut.png")), cv2.COLOR_BGR2RGB
+    )
+    overlay = window_overlay_html(photo.astype(np.float64), [200, 201, 202], [300, 301, 302])
+    data = re.search(r'src="data:image/jpeg;base64,([^"]+)"', overlay).group(1)
+    sent = decoded(base64.b64decode(data))
+    drawn = cv2.resize(photo, (320, 320), interpolation=cv2.INTER_AREA)
+    assert sent.shape == drawn.shape
+    assert np.abs(sent.astype(float) - drawn).mean() < 3  # no visible loss at this size
+    assert len(overlay) < 60_000  # the PNG made it 240 kB, in every run of every session
+
+
 def test_window_overlay_marks_each_tap_of_a_dilated_kernel():
     overlay = window_overlay_html(np.zeros((9, 9)), [0, 2, 4], [0, 2, 4])
     assert overlay.count("border:2px solid") == 9
