@@ -37,7 +37,13 @@ websocket student made per change (1 is a follow and nothing else).
 The machine's load average (1 minute) before and after each measurement is printed with
 it: other work on a shared machine slows every page, the lecturer's own included.
 
-Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]``;
+``--servers 2`` starts two app processes on one rooms file, as replicas behind a load
+balancer with sticky sessions: the lecturer and the browser students on the first, the
+websocket students spread over all (one Streamlit process runs every session's script under
+one interpreter lock, so a second process is how a server uses a second core).
+
+Run: ``python bench/follow_latency.py [--followers 1 30] [--changes 6] [--browsers 1]
+[--servers 1]``;
 against an app already running (another checkout, to compare side by side): ``--url URL
 --pid PID --rooms-db FILE`` (its process for the CPU figures, its rooms file).
 """
@@ -227,8 +233,8 @@ class WebsocketStudents:
     student, the wall-clock time the element that shows it arrived (None: not yet).
     """
 
-    def __init__(self, app_url: str, code: str, count: int):
-        self.app_url, self.code, self.count = app_url, code, count
+    def __init__(self, app_urls: list[str], code: str, count: int):
+        self.app_urls, self.code, self.count = app_urls, code, count
         self._lock = threading.Lock()
         self._generation, self._match = 0, None
         self._seen: dict[int, list[float | None]] = {}
@@ -279,7 +285,9 @@ class WebsocketStudents:
         await asyncio.gather(*(self._student(index) for index in range(self.count)))
 
     async def _student(self, index: int) -> None:
-        session = PollingSession(self.app_url, timeout=TIMEOUT_S)
+        # The first server also holds the lecturer and the browser students.
+        url = self.app_urls[(index + 1) % len(self.app_urls)]
+        session = PollingSession(url, timeout=TIMEOUT_S)
         self.sessions.append(session)
         try:
             await session.open("", f"room={self.code}")
@@ -316,7 +324,7 @@ def timed_change(
     timeout_s=30.0,
     crowd: WebsocketStudents | None = None,
     element=None,
-    pid: int | None = None,
+    pid: int | tuple[int, ...] | None = None,
     cpu: list | None = None,
 ):
     """Run ``act()`` on the lecturer page; each student's delay (s) until ``condition``.
@@ -376,13 +384,16 @@ def summary(delays: list[float | None]) -> str:
     return text + (f" ({missed} missed)" if missed else "")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) the process ``pid`` has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int | tuple[int, ...]) -> float:
+    """CPU seconds (user + system) the process ``pid`` (or all of them) used so far (Linux)."""
+    total = 0.0
+    for one in (pid,) if isinstance(pid, int) else pid:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-def idle_load(pid: int | None, seconds: float = IDLE_S) -> float | None:
+def idle_load(pid: int | tuple[int, ...] | None, seconds: float = IDLE_S) -> float | None:
     """The server's CPU seconds per wall second while the room is idle (students poll)."""
     if pid is None:
         return None
@@ -399,12 +410,12 @@ def lost(delays: list[float | None], students: int) -> int:
 
 
 def measure(
-    app_url: str,
+    app_urls: list[str],
     followers: int,
     changes: int,
     db: Path | None,
     browsers: int,
-    pid: int | None = None,
+    pid: int | tuple[int, ...] | None = None,
 ) -> dict[str, list]:
     """Page and control change delays with ``followers`` students, ``browsers`` of them pages.
 
@@ -414,7 +425,9 @@ def measure(
     ``own page`` the lecturer's own page's delay for the same page change, and ``page
     beyond own`` how much later each browser student's page showed it; ``idle`` the
     server's CPU seconds per second while the room is idle (when ``pid`` is known).
+    The lecturer and the browser students use the first of ``app_urls``.
     """
+    app_url = app_urls[0]
     browsers = min(browsers, followers)
     keys = ("page", "control", "browser page", "browser control", "store page")
     keys += ("store control", "own page", "page beyond own", "cpu")
@@ -441,7 +454,7 @@ def measure(
             page.wait_for_function(f"() => {title_is(PAGES[0])}", timeout=180_000)
         try:
             if followers > browsers:
-                crowd = WebsocketStudents(app_url, code, followers - browsers)
+                crowd = WebsocketStudents(app_urls, code, followers - browsers)
             time.sleep(2)  # let every page settle
             results["idle"] = [idle_load(pid)]
             for change in range(changes):
@@ -543,6 +556,9 @@ def main() -> None:
     parser.add_argument("--followers", type=int, nargs="+", default=[1, 30])
     parser.add_argument("--changes", type=int, default=6, help="page changes per run")
     parser.add_argument("--browsers", type=int, default=1, help="students in a browser page")
+    parser.add_argument(
+        "--servers", type=int, default=1, help="app processes to start, sharing one rooms file"
+    )
     parser.add_argument("--url", help="a running app instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: its process, for its CPU")
     parser.add_argument("--rooms-db", type=Path, help="with --url: its rooms file")
@@ -553,13 +569,19 @@ def main() -> None:
     global VERBOSE
     VERBOSE = args.verbose
     with contextlib.ExitStack() as stack:
-        app_url, db, pid = args.url, args.rooms_db, args.pid
-        if app_url is None:
+        app_urls, db, pid = [args.url], args.rooms_db, args.pid
+        if args.url is None:
             db = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "rooms.sqlite3"
-            server = stack.enter_context(running_app({"CONVSCOPE_ROOMS_DB": str(db)}))
-            app_url, pid = server.url, server.pid
+            servers = [
+                stack.enter_context(running_app({"CONVSCOPE_ROOMS_DB": str(db)}))
+                for _ in range(max(1, args.servers))
+            ]
+            app_urls = [server.url for server in servers]
+            pid = tuple(server.pid for server in servers)
+        if len(app_urls) > 1:
+            print(f"{len(app_urls)} app servers on one rooms file")
         for followers in args.followers:
-            results = measure(app_url, followers, args.changes, db, args.browsers, pid)
+            results = measure(app_urls, followers, args.changes, db, args.browsers, pid)
             report(followers, min(args.browsers, followers), results, db)
 
 

@@ -5,7 +5,8 @@ controls, and above the page a student sees the follow bar and the open question
 lecturer the open question with its live answer chart. A lecturer's change, a page change
 too, goes to the room as the lecturer's run starts, before the page runs; after the page
 has run, the link it wrote goes to the room if it differs (a change inside a page's
-fragment is picked up by the lecturer's polling fragment instead), and the sidebar offers
+fragment goes to the room as the fragment writes the address, ``on_fragment_sync``, and
+the lecturer's polling fragment catches anything else), and the sidebar offers
 the question the page has just handed over. The hook notes which page each full run drew:
 a student's poll that runs under another page redraws it (``student.wiped``).
 """
@@ -31,10 +32,15 @@ from ui.room.state import (
     show_message,
     student_code,
 )
-from ui.widgets.page_link import active_link, reserve_params
+from ui.widgets.page_link import active_link, on_fragment_sync, reserve_params
 
 # Pages keep the room's parameter in their address and never call it unknown.
 reserve_params(ROOM_PARAM)
+
+
+# A lecturer's change inside a page's fragment goes to the room as that fragment writes
+# the address, not at the next run of the lecturer's polling fragment (up to 0.25 s on).
+on_fragment_sync(lecturer.publish_now)
 
 ROOM_OPEN = "room.open"  # whether the sidebar's "Lecture room" section is open
 ROOM_WANTED = "room.open_wanted"  # whether the visitor last opened it (kept across pages)

@@ -28,6 +28,9 @@ The contract other features rely on (a lecture room whose students follow a lect
   exactly what the address shows, for broadcasting.
 - ``reserve_params(*names)`` declares parameters owned by such a feature (e.g. a room
   code): no page reports them as unknown and ``sync`` leaves them in the address.
+- ``on_fragment_sync(callback)``: ``callback()`` runs whenever a fragment that reruns
+  alone has written the page's state into the address (``sync``), so a lecturer's change
+  inside a page's fragment reaches the room from that run, not from the next poll.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ ACTIVE_KEY = "_link.active"  # the PageLink of the page that ran last
 _RESERVED: set[str] = {HIDE, LOCK}
 
 
+_FRAGMENT_SYNC_CALLBACKS: list[Callable[[], None]] = []
+
+
 _PLAIN = (str, int, float, tuple, list)  # values whose ``repr`` says all (memoized texts)
 
 
@@ -71,6 +77,12 @@ _MEMO_SIZE = 4096  # texts a PageLink remembers before it starts again
 def reserve_params(*names: str) -> None:
     """Parameters other features own: never reported as unknown, kept by ``sync``."""
     _RESERVED.update(names)
+
+
+def on_fragment_sync(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after each ``sync`` made in a run of fragments alone."""
+    if callback not in _FRAGMENT_SYNC_CALLBACKS:
+        _FRAGMENT_SYNC_CALLBACKS.append(callback)
 
 
 def reserved_params() -> frozenset[str]:
@@ -141,6 +153,14 @@ def _in_fragment() -> bool:
 
     ctx = get_script_run_ctx()
     return bool(ctx is not None and getattr(ctx, "current_fragment_id", None))
+
+
+def _fragment_only_run() -> bool:
+    """Whether this run reruns fragments alone (not the whole page)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 class PageLink:
@@ -400,3 +420,6 @@ class PageLink:
         current = {name: st.query_params.get_all(name) for name in st.query_params}
         if current != {name: [text] for name, text in wanted.items()}:
             st.query_params.from_dict(wanted)
+        if _FRAGMENT_SYNC_CALLBACKS and _fragment_only_run():
+            for callback in _FRAGMENT_SYNC_CALLBACKS:
+                callback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.rooms import Question
@@ -122,3 +123,63 @@ def test_ending_the_room_closes_it_in_the_store(rooms):
     app.button[0].click().run()
     assert rooms.read_room(keys.code) is None
     assert "room.token" not in app.session_state
+
+
+@pytest.mark.slow
+def test_a_change_inside_a_fragment_reaches_the_room_from_that_run(rooms):
+    """A lecturer changes the Kernel Playground's row stride, a control inside the page's
+    fragment: the room holds the new link once that fragment's run is over. The lecturer
+    here is a websocket session that never runs its polling fragment, which would
+    otherwise publish it a quarter of a second later."""
+    import asyncio
+    import re
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from bench.streamlit_client import StreamlitSession
+    from tests.browser_helpers import running_app
+
+    class Lecturer(StreamlitSession):
+        """Also notes the sidebar's "Lecture room" section, a block the client skips."""
+
+        section_id = ""
+
+        def _handle(self, msg, now: float) -> None:
+            if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "add_block":
+                block = msg.delta.add_block
+                if block.WhichOneof("type") == "expandable" and block.expandable.label == (
+                    "Lecture room"
+                ):
+                    self.section_id = block.expandable.id
+            super()._handle(msg, now)
+
+    def room_code(run) -> str:
+        for _, kind, proto in run.elements:
+            body = getattr(proto, "body", "")
+            if kind == "html" and "room-code" in body:
+                return re.search(r">([A-Z0-9]{6})<", body).group(1)
+        raise AssertionError("no room code on the lecturer's page")
+
+    async def lecture(url: str):
+        session = Lecturer(url, fetch_media=False, timeout=120)
+        try:
+            await session.open("kernel_playground")
+            assert session.section_id, "the sidebar has no Lecture room section"
+            session.states[session.section_id] = WidgetState(id=session.section_id, bool_value=True)
+            await session._rerun()  # the section opens
+            (start,) = session.find("room.start")
+            code = room_code(await session.click(start))
+            before = rooms.read_room(code)
+            (stride,) = session.find("kernel.stride_rows")
+            run = await session.set_value(stride, 2.0)
+            assert run.fragment_id  # the page's fragment alone
+            return before, rooms.read_room(code)
+        finally:
+            await session.close()
+
+    with running_app({}) as server:
+        before, after = asyncio.run(lecture(server.url))
+    assert before.page == after.page == "kernel_playground"
+    assert "s" not in before.params
+    assert after.params["s"] == "2,1"
+    assert after.version > before.version
