@@ -24,12 +24,12 @@ from ui.room.state import (
     PUBLISHED,
     current_page,
     forget_room,
-    in_fragment_run,
     lecturer_code,
     lecturer_token,
     page_link_params,
     room_store,
 )
+from ui.widgets.page_link import in_fragment_run
 from ui.widgets.presentation import room_slot
 from ui.widgets.tab_charts import plotly_chart
 

@@ -112,12 +112,6 @@ def page_hash() -> str:
     return ctx.page_script_hash if ctx is not None else ""
 
 
-def in_fragment_run() -> bool:
-    """Whether this run reruns fragments only (not the whole page)."""
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
 def page_link_params() -> dict[str, str]:
     """The current page's link, without the room's own parameter.
 

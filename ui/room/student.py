@@ -51,14 +51,13 @@ from ui.room.state import (
     current_page,
     following,
     forget_room,
-    in_fragment_run,
     page_hash,
     page_link_params,
     room_store,
     session_id,
     student_code,
 )
-from ui.widgets.page_link import request_restore
+from ui.widgets.page_link import in_fragment_run, request_restore
 
 STUDENT_POLL_SECONDS = 0.25
 

@@ -148,14 +148,7 @@ def controls_css(hidden: Iterable[str], locked_keys: Iterable[str]) -> str:
     return "<style>" + " ".join(rules) + "</style>" if rules else ""
 
 
-def _in_fragment() -> bool:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and getattr(ctx, "current_fragment_id", None))
-
-
-def _fragment_only_run() -> bool:
+def in_fragment_run() -> bool:
     """Whether this run reruns fragments alone (not the whole page)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -366,7 +359,7 @@ class PageLink:
     def _draw_warning(self) -> None:
         # The placeholder lives in session state: a PageLink is shared by every session.
         slot = st.session_state.get(self._key("slot"))
-        if slot is None or _in_fragment():
+        if slot is None or in_fragment_run():  # the slot is outside any fragment
             return
         problems = self.problems()
         if problems:
@@ -420,6 +413,6 @@ class PageLink:
         current = {name: st.query_params.get_all(name) for name in st.query_params}
         if current != {name: [text] for name, text in wanted.items()}:
             st.query_params.from_dict(wanted)
-        if _FRAGMENT_SYNC_CALLBACKS and _fragment_only_run():
+        if _FRAGMENT_SYNC_CALLBACKS and in_fragment_run():
             for callback in _FRAGMENT_SYNC_CALLBACKS:
                 callback()
