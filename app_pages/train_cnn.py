@@ -29,9 +29,9 @@ from ui.train.live import (
     recent_runs_picker,
     show_start_message,
     start_job,
-    train_settings,
 )
 from ui.train.results import model_store_manager, save_controls, show_evaluation
+from ui.train.settings import train_settings
 from ui.widgets.presentation import main_picture
 
 st.title("Train a CNN")

@@ -1,4 +1,4 @@
-"""AppTest helper: runs with the Arithmetic, Pooling and Backpropagation pages' popovers
+"""AppTest helper: runs with the Arithmetic, Pooling, Backpropagation and Train pages' popovers
 open, as a visitor who opened them (their widgets are drawn only while open, and an AppTest
 run does not send a popover's state back)."""
 
@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-POPOVERS = ("arith.sizes", "arith.sliding", "pool.sizes", "pool.window", "backprop.layer")
+POPOVERS = (
+    "arith.sizes",
+    "arith.sliding",
+    "pool.sizes",
+    "pool.window",
+    "backprop.layer",
+    "train.settings_open",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from core.base.paths import PROJECT_ROOT
 from core.jobs.train_config import Augmentation
 from core.nets.presets import preset
 from tests.core.data.fakes import mark_encrypted
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.train.architecture import frame_to_layers, layers_to_frame
 from ui.train.data import augment_image
 from ui.train.live import smooth
@@ -272,7 +273,7 @@ def test_mlp_against_cnn_with_the_same_time_budget():
     tensorflow_before = tensorflow_modules()
     at = open_page()
     at.number_input(key="train.max_samples").set_value(512)
-    at.slider(key="train.compare_budget").set_value(5)
+    at.radio(key="train.compare_budget").set_value(5)
     at.run()
     at.button(key="train.compare_start").click().run()
     deadline = time.monotonic() + 150

@@ -211,9 +211,11 @@ def train(page, base: str) -> dict:
     open_at(page, f"{base}/train_cnn")
     choose(page, "train.dataset", "Fashion-MNIST (clothing)")
     expect_param(page, "data", "fashion_mnist")
+    reveal(page, "train.epochs", "train.settings_open")  # the settings sit in a popover
     number(page, "train.epochs", 3)
     expect_param(page, "epochs", "3")
-    return {"train.epochs": "3"}
+    page.keyboard.press("Escape")
+    return {"caption": "batch 64 · 3 epochs"}  # in the settings popover's label
 
 
 def inspect(page, base: str) -> dict:

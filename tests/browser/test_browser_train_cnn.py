@@ -10,7 +10,14 @@ import re
 
 import pytest
 
-from tests.browser_helpers import EXCEPTION_SELECTOR, running_app, screenshot, wait_for_app
+from tests.browser_helpers import (
+    EXCEPTION_SELECTOR,
+    by_key,
+    reveal,
+    running_app,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -89,8 +96,15 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
     )
     wait_for_app(page)
 
+    # The settings sit in a popover whose label reads their values.
+    settings = by_key(page, "train.settings_open")
+    assert "2 epochs" in settings.inner_text() and "all images" in settings.inner_text()
+    reveal(page, "train.epochs", "train.settings_open")
     set_number(page, "Train on at most", 2048)
     set_number(page, "Epochs", 1)
+    page.keyboard.press("Escape")  # shut again: the label keeps the new values
+    by_key(page, "train.epochs").wait_for(state="detached")
+    assert "1 epoch ·" in settings.inner_text() and "2,048 images" in settings.inner_text()
     page.get_by_role("button", name="Start", exact=True).click()
 
     # Live: the progress bar shows epochs, batches and speed; the curves and filters appear.

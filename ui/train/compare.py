@@ -27,19 +27,32 @@ ERROR_KEY = "train.compare_error"
 MAX_EPOCHS = 100  # the budget, not the epochs, ends each run
 
 
+# The budgets on offer, in seconds. A row of choices rather than a slider: the page already
+# has radio buttons, and a first slider would cost a first visit its code (bench/widget_cost.py).
+BUDGETS = (5, 15, 30, 60, 120, 300)
+
+
+def budget_label(seconds: int) -> str:
+    """
+    >>> [budget_label(s) for s in (5, 60, 300)]
+    ['5 s', '1 min', '5 min']
+    """
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
 def _has_conv(spec) -> bool:
     return any(layer.type == "Conv2D" for layer in spec.layers)
 
 
 def compare_controls(choice, cnn_spec, config: TrainConfig) -> None:
-    """Budget slider and the button that queues both runs."""
+    """The time budget and the button that queues both runs."""
     budget_col, button_col = st.columns([3, 1])
-    budget_col.slider(
-        "Training time per model (seconds)",
-        5,
-        300,
-        30,
-        5,
+    budget_col.radio(
+        "Training time per model",
+        BUDGETS,
+        index=BUDGETS.index(30),
+        format_func=budget_label,
+        horizontal=True,
         key="train.compare_budget",
         help="Each model trains alone for this long (training time only: loading TensorFlow "
         "and evaluating are not counted), then stops and is tested.",

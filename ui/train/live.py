@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from core.jobs.job_queue import AlreadyQueuedError
 from core.jobs.runs import STATUS_DAMAGED, RunStatus, list_runs
-from core.jobs.train_config import OPTIMIZERS, TrainConfig
+from core.jobs.train_config import TrainConfig
 from core.jobs.training_job import TrainingJob
 from core.nets.transfer import WeightsUnavailableError
 from ui.train.queue import (
@@ -55,99 +55,6 @@ STATE_WORDS = {
     "stopped": "Stopped",
     "failed": "Failed",
 }
-
-
-def train_settings(augmentation, num_train_images: int) -> TrainConfig | None:
-    """Optimizer, learning rate, batch size, epochs, split and image cap as a `TrainConfig`."""
-    columns = st.columns(4)
-    optimizer = columns[0].selectbox(
-        "Optimizer",
-        OPTIMIZERS,
-        index=OPTIMIZERS.index("adam"),
-        key="train.optimizer",
-        format_func={"sgd": "SGD + momentum", "rmsprop": "RMSprop", "adam": "Adam"}.get,
-        help="How the weights move down the gradient. Adam adapts the step per weight and "
-        "is a safe first choice.",
-    )
-    learning_rate = columns[1].number_input(
-        "Learning rate",
-        min_value=1e-5,
-        max_value=1.0,
-        value=2e-3,
-        format="%.4f",
-        step=5e-4,
-        key="train.learning_rate",
-        help="Size of each step (at the start; it then falls along a cosine to 0).",
-    )
-    batch_size = columns[2].select_slider(
-        "Batch size",
-        (16, 32, 64, 128, 256),
-        value=64,
-        key="train.batch_size",
-        help="Images per weight update. Smaller: noisier, more updates per epoch.",
-    )
-    epochs = columns[3].number_input(
-        "Epochs",
-        1,
-        50,
-        2,
-        key="train.epochs",
-        help="Passes over the training images.",
-    )
-    columns = st.columns(4)
-    validation = columns[0].slider(
-        "Validation share",
-        0.0,
-        0.5,
-        0.1,
-        0.05,
-        key="train.validation",
-        help="Training images held back to check the network on images it does not learn "
-        "from (the validation curves). 0 switches validation off.",
-    )
-    if st.session_state.get("train.max_samples", 0) > num_train_images:  # from a link
-        st.session_state["train.max_samples"] = num_train_images
-    cap = columns[1].number_input(
-        "Train on at most (images, 0 = all)",
-        0,
-        num_train_images,
-        0,
-        step=256,
-        key="train.max_samples",
-        help="Train on a stratified subset for a quick demo. 0 uses every training image.",
-    )
-    seed = columns[2].number_input(
-        "Seed",
-        0,
-        10_000,
-        0,
-        key="train.seed",
-        help="Same seed, same split, same starting weights, same shuffling.",
-    )
-    restore = columns[3].checkbox(
-        "Keep the best epoch",
-        key="train.restore_best",
-        help="At the end (or on Stop), go back to the weights of the epoch with the best "
-        "validation accuracy (needs a validation share above 0).",
-    )
-    used = min(cap or num_train_images, round(num_train_images * (1 - validation)))
-    total_batches = max(1, math.ceil(used / batch_size)) * int(epochs)
-    try:
-        return TrainConfig(
-            optimizer=optimizer,
-            learning_rate=float(learning_rate),
-            batch_size=int(batch_size),
-            epochs=int(epochs),
-            validation_fraction=float(validation),
-            augmentation=augmentation,
-            seed=int(seed),
-            snapshot_every_batches=max(1, total_batches // 40),
-            restore_best_weights=bool(restore and validation > 0),
-            max_train_samples=int(cap) or None,
-        )
-    except (ValueError, TypeError) as error:
-        st.error(f"These training settings do not work: {error}")
-        return None
 
 
 def start_job(model_request: dict, choice, config: TrainConfig) -> None:

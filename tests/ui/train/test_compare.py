@@ -89,7 +89,7 @@ def test_train_both_queues_both_runs_with_the_budget_and_the_pages_settings():
     cnn = preset("lenet5", input_shape=(28, 28, 1), num_classes=10)
     at = open_controls(cnn, TrainConfig(batch_size=32, seed=3, restore_best_weights=True))
     assert not at.caption
-    at.slider(key="train.compare_budget").set_value(15)
+    at.radio(key="train.compare_budget").set_value(15)
     at.button(key="train.compare_start").click().run()
     state = at.session_state[COMPARE_KEY]
     assert state["budget"] == 15.0

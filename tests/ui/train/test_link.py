@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
+from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.train.link import LINK, train_this
 
 PAGE = "train_cnn"

@@ -17,7 +17,6 @@ from streamlit.testing.v1 import AppTest
 from core.data.preprocessing import Preprocessing
 from core.jobs import runs
 from core.jobs.runs import Progress, RunStatus
-from core.jobs.train_config import Augmentation, TrainConfig
 from core.jobs.training_job import TrainingJob
 from tests.apptest_helpers import array, chart, chart_keys
 from tests.ui.train.run_files import (
@@ -177,73 +176,8 @@ def test_colour_filters_are_each_stretched_min_max():
 
 
 # ---------------------------------------------------------------------------
-# Settings and starting through AppTest
+# Starting through AppTest
 # ---------------------------------------------------------------------------
-
-
-def settings_script(augmentation, num_train_images):
-    import streamlit as st
-
-    from ui.train.live import train_settings
-
-    st.session_state["result"] = train_settings(augmentation, num_train_images)
-
-
-def open_settings(augmentation=None, num_train_images=1000) -> AppTest:
-    augmentation = Augmentation() if augmentation is None else augmentation
-    at = AppTest.from_function(settings_script, args=(augmentation, num_train_images))
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def test_the_default_settings_are_the_train_configs_defaults():
-    config = open_settings(num_train_images=60_000).session_state["result"]
-    assert config == TrainConfig(snapshot_every_batches=42)  # 844 batches × 2 epochs / 40
-
-
-def test_changed_settings_arrive_in_the_config():
-    augmentation = Augmentation(flip="horizontal")
-    at = open_settings(augmentation, 1000)
-    at.selectbox(key="train.optimizer").set_value("sgd")
-    at.number_input(key="train.learning_rate").set_value(0.01)
-    at.select_slider(key="train.batch_size").set_value(16)
-    at.number_input(key="train.epochs").set_value(5)
-    at.slider(key="train.validation").set_value(0.2)
-    at.number_input(key="train.max_samples").set_value(512)
-    at.number_input(key="train.seed").set_value(7)
-    at.checkbox(key="train.restore_best").check().run()
-    config = at.session_state["result"]
-    assert config == TrainConfig(
-        optimizer="sgd",
-        learning_rate=0.01,
-        batch_size=16,
-        epochs=5,
-        validation_fraction=0.2,
-        augmentation=augmentation,
-        seed=7,
-        snapshot_every_batches=4,  # min(512, 800) images: 32 batches × 5 epochs / 40
-        restore_best_weights=True,
-        max_train_samples=512,
-    )
-
-
-def test_keeping_the_best_epoch_needs_a_validation_share():
-    at = open_settings()
-    at.checkbox(key="train.restore_best").check()
-    at.slider(key="train.validation").set_value(0.0).run()
-    assert at.session_state["result"].restore_best_weights is False
-
-
-def test_the_image_cap_stops_at_the_number_of_images():
-    at = open_settings(num_train_images=300)
-    assert at.number_input(key="train.max_samples").max == 300
-
-
-def test_settings_that_do_not_make_a_config_are_an_error():
-    at = open_settings(augmentation="lots")
-    assert at.session_state["result"] is None
-    assert at.error[0].value.startswith("These training settings do not work: `augmentation`")
 
 
 def start_script(model_request, source, preprocessing):
