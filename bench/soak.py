@@ -38,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from tests.browser_helpers import (  # noqa: E402 - after the path is set
     ARTIFACTS,
     EXCEPTION_SELECTOR,
+    by_key,
     open_browser,
+    reveal,
     running_app,
     wait_for_app,
 )
@@ -187,8 +189,12 @@ def set_number(page, label: str, value: int) -> None:
 def start_training(session: Session) -> None:
     page = session.page
     open_sidebar_page(page, "Train a CNN")
+    # The training settings sit in a popover: open it, set two values, shut it.
+    reveal(page, "train.epochs", "train.settings_open")
     set_number(page, "Train on at most", 256)
     set_number(page, "Epochs", 1)
+    page.keyboard.press("Escape")
+    by_key(page, "train.epochs").wait_for(state="detached")
     start = page.get_by_role("button", name="Start", exact=True)
     if start.is_disabled():  # one of this session's runs is still live
         return
