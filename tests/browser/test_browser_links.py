@@ -220,11 +220,15 @@ def train(page, base: str) -> dict:
 
 def inspect(page, base: str) -> dict:
     open_at(page, f"{base}/inspect_network")
+    click(page, "inspect.test_index_next")  # the ▶ button
+    expect_param(page, "index", "1")
+    reveal(page, "inspect.test_index", "inspect.test_index_goto")  # "Go to…" holds the box
     number(page, "inspect.test_index", 7)
     expect_param(page, "index", "7")
+    page.keyboard.press("Escape")
     tab(page, "Receptive field")
     expect_param(page, "tab", "field")
-    return {"tab": "Receptive field", "inspect.test_index": "7"}
+    return {"tab": "Receptive field", "caption": "Test image #7 (0 to 9,999)"}
 
 
 PAGES = [pixels, kernel, arithmetic, pooling, backprop, architectures, train, inspect]

@@ -24,6 +24,7 @@ from core.jobs.inspection import SCAN_LIMIT, DatasetRef, InferenceError, ModelIn
 from core.jobs.uploads import upload_dir, zip_problem
 from ui.inspect.models import ModelChoice, inference_client
 from ui.widgets.image_input import IMAGE_TYPES, decode_upload
+from ui.widgets.number_pick import pick_number
 from ui.widgets.plain_text import markdown_literal
 
 KINDS = ("test", "upload", "draw", "camera")
@@ -284,25 +285,23 @@ def _pick_test_image(choice: ModelChoice, test: TestSet, num_classes: int) -> In
         index = int(st.session_state["inspect.test_index"]) % count
         st.caption(f"Test image #{index}")
     elif mode == "index":
-        index = st.number_input(
-            "Test image index",
-            min_value=0,
-            max_value=count - 1,
-            step=1,
-            key="inspect.test_index",
+        index = pick_number(
+            "Test image",
+            "inspect.test_index",
+            0,
+            count - 1,
             help=f"Position in the test set, 0 to {count - 1:,}.",
+            describe=lambda i: f"Test image #{i} (0 to {count - 1:,})",
         )
     else:
-        position = st.number_input(
-            f"Example (1 to {len(candidates):,})",
-            min_value=1,
-            max_value=len(candidates),
-            value=1,
-            step=1,
-            key=f"inspect.position_{mode}",
+        position = pick_number(
+            "Example",
+            f"inspect.position_{mode}",
+            1,
+            len(candidates),
             help="Step through the matching test images one by one.",
         )
-        index = int(candidates[min(int(position), len(candidates)) - 1])
+        index = int(candidates[position - 1])
         st.caption(f"Test image #{index}")
     index = int(index)
     label = int(test.labels[index])

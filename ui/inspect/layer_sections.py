@@ -229,12 +229,13 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         for i, m in enumerate(matches)
         if m
     ]
-    index = st.number_input(
+    index = st.selectbox(
         "Filter to study",
-        0,
-        count - 1,
-        0,
+        range(count),
         key="inspect.filter_index",
+        format_func=lambda i: (
+            f"Filter {i} · like {matches[i][0].name}" if matches[i] else f"Filter {i}"
+        ),
         help="Shows this filter's weights, what it passes in frequency, and the hand-made "
         "kernel it resembles most.",
     )

@@ -274,21 +274,29 @@ def test_a_test_image_is_picked_by_its_index():
     at = open_picker(test=small_test_set())
     sample = at.session_state["result"]
     assert (sample.label, sample.true_class, sample.kind) == ("test image #0 (0)", 0, "test")
-    at.number_input(key="inspect.test_index").set_value(4).run()
+    assert at.button(key="inspect.test_index_back").disabled  # no image before #0
+    at.button(key="inspect.test_index_next").click().run()
+    assert at.session_state["result"].label == "test image #1 (1)"
+    assert "**Test image #1 (0 to 5)**" in [m.value for m in at.markdown]
+    at.session_state["inspect.test_index"] = 4  # as a link or the "Go to" box sets it
+    at.run()
     sample = at.session_state["result"]
     assert (sample.label, sample.true_class) == ("test image #4 (1)", 1)
     assert sample.image.shape == (28, 28, 1) and sample.image[0, 0, 0] == pytest.approx(0.5)
-    assert at.number_input(key="inspect.test_index").max == 5
+    at.button(key="inspect.test_index_next").click().run()
+    assert at.session_state["result"].label.startswith("test image #5 ")
+    assert at.button(key="inspect.test_index_next").disabled  # #5 is the last of six
 
 
 def test_a_class_is_stepped_through_one_example_at_a_time():
     at = open_picker(test=small_test_set())
     at.radio(key="inspect.pick_mode").set_value("class").run()
     at.selectbox(key="inspect.pick_class").set_value(2).run()
-    assert at.number_input(key="inspect.position_class").max == 2  # images 2 and 5
+    assert "**Example 1 of 2**" in [m.value for m in at.markdown]  # images 2 and 5
     assert captions(at) == ["Test image #2"]
-    at.number_input(key="inspect.position_class").set_value(2).run()
+    at.button(key="inspect.position_class_next").click().run()
     assert captions(at) == ["Test image #5"]
+    assert at.button(key="inspect.position_class_next").disabled
     assert at.session_state["result"].label == "test image #5 (2)"
 
 
@@ -437,7 +445,7 @@ def test_misclassified_only_steps_through_the_bundled_models_mistakes():
     assert summary == (
         f"The model gets {wrong} of 1,000 test images wrong ({1 - wrong / 1000:.2%} accuracy)."
     )
-    assert at.number_input(key="inspect.position_misclassified").max == wrong
+    assert f"**Example 1 of {wrong}**" in [m.value for m in at.markdown]
 
 
 def test_the_photo_uploader_takes_what_every_image_uploader_takes():
