@@ -17,6 +17,7 @@ from core.jobs.train_config import FLIP_MODES, OPTIMIZERS
 from core.nets.gallery import TRAIN_PRESETS
 from ui.train.architecture import OWN_STACK_LABEL
 from ui.train.data import SIZE_CHOICES, SOURCE_LABELS
+from ui.train.settings import BATCH_SIZES, DEFAULTS, LIMITS
 from ui.train.transfer import TRANSFER_LABEL
 from ui.widgets.link_fields import tab_link
 from ui.widgets.link_params import LinkField, choice, flag, number
@@ -53,6 +54,12 @@ def _per_dataset(name: str, prefix: str, choices) -> LinkField:
     return LinkField(name, AUTO, "choice", (), (AUTO, *choices), get=get, put=put)
 
 
+def _setting(name: str, key: str) -> LinkField:
+    """A numeric training setting: its default and range are the settings popover's own."""
+    low, high = LIMITS[key]
+    return number(name, key, DEFAULTS[key], low=low, high=high)
+
+
 LINK = PageLink(
     "train",
     [
@@ -71,14 +78,14 @@ LINK = PageLink(
             ("own", "transfer"),
         ),
         _per_dataset("preset", "train.preset", tuple(TRAIN_PRESETS)),
-        choice("opt", "train.optimizer", "adam", OPTIMIZERS),
-        number("lr", "train.learning_rate", 2e-3, low=1e-5, high=1.0),
-        choice("batch", "train.batch_size", 64, (16, 32, 64, 128, 256)),
-        number("epochs", "train.epochs", 2, low=1, high=50),
-        number("val", "train.validation", 0.1, low=0.0, high=0.5),
-        number("cap", "train.max_samples", 0, low=0, high=MAX_IMAGES),
-        number("seed", "train.seed", 0, low=0, high=10_000),
-        flag("best", "train.restore_best"),
+        choice("opt", "train.optimizer", DEFAULTS["train.optimizer"], OPTIMIZERS),
+        _setting("lr", "train.learning_rate"),
+        choice("batch", "train.batch_size", DEFAULTS["train.batch_size"], BATCH_SIZES),
+        _setting("epochs", "train.epochs"),
+        _setting("val", "train.validation"),
+        number("cap", "train.max_samples", DEFAULTS["train.max_samples"], low=0, high=MAX_IMAGES),
+        _setting("seed", "train.seed"),
+        flag("best", "train.restore_best", DEFAULTS["train.restore_best"]),
     ],
     keep=("run",),
     css_keys={

@@ -29,6 +29,15 @@ OPTIMIZER_LABELS = {"sgd": "SGD + momentum", "rmsprop": "RMSprop", "adam": "Adam
 BATCH_SIZES = (16, 32, 64, 128, 256)
 
 
+# The lowest and highest value the page (and a link) takes for each numeric setting.
+LIMITS = {
+    "train.learning_rate": (1e-5, 1.0),
+    "train.epochs": (1, 50),
+    "train.validation": (0.0, 0.5),
+    "train.seed": (0, 10_000),
+}
+
+
 _DEFAULT_CONFIG = TrainConfig()
 
 
@@ -134,8 +143,7 @@ def _setting_widgets(num_train_images: int) -> None:
     )
     columns[1].number_input(
         "Learning rate",
-        min_value=1e-5,
-        max_value=1.0,
+        *LIMITS["train.learning_rate"],
         value=float(shown("train.learning_rate")),
         format="%.4f",
         step=5e-4,
@@ -152,8 +160,7 @@ def _setting_widgets(num_train_images: int) -> None:
     )
     columns[1].number_input(
         "Epochs",
-        1,
-        50,
+        *LIMITS["train.epochs"],
         int(shown("train.epochs")),
         key="train.epochs",
         help="Passes over the training images.",
@@ -161,8 +168,7 @@ def _setting_widgets(num_train_images: int) -> None:
     columns = st.columns(2)
     columns[0].slider(
         "Validation share",
-        0.0,
-        0.5,
+        *LIMITS["train.validation"],
         float(shown("train.validation")),
         0.05,
         key="train.validation",
@@ -181,8 +187,7 @@ def _setting_widgets(num_train_images: int) -> None:
     columns = st.columns(2)
     columns[0].number_input(
         "Seed",
-        0,
-        10_000,
+        *LIMITS["train.seed"],
         int(shown("train.seed")),
         key="train.seed",
         help="Same seed, same split, same starting weights, same shuffling.",
