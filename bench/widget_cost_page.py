@@ -28,6 +28,12 @@ WIDGETS = {
     "slider": lambda i: st.slider(f"Slider {i}", 1, 8, key=f"w{i}"),
     "popover": lambda i: st.popover(f"Popover {i}"),  # shut: its contents are never drawn
     "expander": lambda i: st.expander(f"Expander {i}"),
+    "toggle": lambda i: st.toggle(f"Toggle {i}", key=f"w{i}"),
+    "select_slider": lambda i: st.select_slider(f"Steps {i}", OPTIONS, key=f"w{i}"),
+    # three tabs, each with a line of text; only the first shows
+    "tabs": lambda i: [tab.markdown(f"Tab {j}") for j, tab in enumerate(st.tabs(OPTIONS))],
+    "html": lambda i: st.html(f"<div style='color:#555'>Some <b>HTML</b>, number {i}</div>"),
+    "columns": lambda i: [column.caption(f"Column {j}") for j, column in enumerate(st.columns(3))],
 }
 
 
