@@ -113,7 +113,13 @@ def test_tiny_run_live_in_the_browser_and_the_server_never_loads_tensorflow(
     assert page.get_by_text(re.compile(r"8 filters 3×3\. Signed weights")).count() == 1
     assert page.locator('[data-testid="stProgress"]').count() == 1
     for chart in ("train-curves_chart", "train-filters_chart"):  # the live charts
-        assert page.locator(f".st-key-{chart} .js-plotly-plot").count() == 1, chart
+        # One each. While a rerun draws the new chart the old one may still show for a
+        # moment (a tiny run can end between two polls), so wait for the page to settle.
+        page.wait_for_function(
+            "(css) => document.querySelectorAll(css).length === 1",
+            arg=f".st-key-{chart} .js-plotly-plot",
+            timeout=30_000,
+        )
     screenshot(page, "train_cnn-live")
 
     page.get_by_text("Test accuracy").wait_for(timeout=120_000)
