@@ -83,7 +83,7 @@ def test_pick_modes(mnist):
 
 def test_functional_fashion_model():
     app = run_page()
-    app.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    app.radio(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
     assert_clean(app)
     text = markdown_text(app)
     assert "**Prediction: Ankle boot**" in text
@@ -208,7 +208,7 @@ def test_a_model_whose_weights_hold_nan_gets_a_message_in_every_section(mnist):
     assert "Layer **conv** has 4 filters" in markdown_text(app)
     labels = [label for labels in across_tabs(app, expander_labels) for label in labels]
     assert any(label.startswith("conv (Conv2D") for label in labels)
-    app.selectbox(key="inspect.filter_layer").set_value("conv_2").run()
+    app.radio(key="inspect.filter_layer").set_value("conv_2").run()
     check(app, "The weights of layer **conv_2** hold NaN or infinite values")
     open_tab(app, "maps").selectbox(key="inspect.enlarge_layer").set_value("conv_2").run()
     check(app, "so map 0 of conv_2 can't be shown")
@@ -289,7 +289,7 @@ def test_saved_model_from_the_store(tmp_path, monkeypatch):
     app = run_page()
     app.radio(key="inspect.model_source").set_value("saved").run()
     assert_clean(app)
-    assert app.selectbox(key="inspect.model_saved").value == "my cnn"
+    assert app.radio(key="inspect.model_saved").value == "my cnn"
     assert "**Prediction: 7**" in markdown_text(app)
 
 
@@ -337,7 +337,7 @@ def test_a_residual_model_shows_its_branches_in_every_section():
     table = app.dataframe[-1].value
     assert table.set_index("layer").loc["block2_add", "inputs"] == "block2_bn2, block2_shortcut"
 
-    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value(
+    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value(  # many layers
         "block2_shortcut"
     ).run()
     assert_clean(app)

@@ -25,6 +25,8 @@ from core.ops.filter_matching import closest_kernels, frequency_response
 from ui.inspect import graph, views
 from ui.widgets.figure_export import export_button
 from ui.widgets.image_view import show_small_matrix
+from ui.widgets.number_pick import pick_number
+from ui.widgets.short_choice import choose_one
 from ui.widgets.tab_charts import charts_shown, plotly_chart
 
 MAX_FILTERS = 64
@@ -139,7 +141,7 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     chosen = None
     if len(names) > 1:
         forget_stale_choice("inspect.filter_layer", names)
-        chosen = st.selectbox(
+        chosen = choose_one(
             "Conv layer",
             names,
             key="inspect.filter_layer",
@@ -207,7 +209,6 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     else:
         planes = kernels[:, :, channel, :count]
     stack = np.moveaxis(planes, 2, 0)
-    forget_stale_choice("inspect.filter_index", range(count))
     picture, limit = views.kernel_mosaic(stack, columns=min(8, count))
     with st.container(key="inspect.filter_grid"):  # a picture: no Plotly to load
         # the picture's own caption (plain text), not a second element for the browser
@@ -229,15 +230,14 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
         for i, m in enumerate(matches)
         if m
     ]
-    index = st.selectbox(
-        "Filter to study",
-        range(count),
-        key="inspect.filter_index",
-        format_func=lambda i: (
-            f"Filter {i} · like {matches[i][0].name}" if matches[i] else f"Filter {i}"
-        ),
+    index = pick_number(
+        "Filter",
+        "inspect.filter_index",
+        0,
+        count - 1,
         help="Shows this filter's weights, what it passes in frequency, and the hand-made "
         "kernel it resembles most.",
+        describe=lambda i: f"Filter {i} (0 to {count - 1})",
     )
     kernel = stack[int(index)]
     best = matches[int(index)]

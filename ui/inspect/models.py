@@ -18,6 +18,7 @@ from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
 from core.jobs.legacy_models import LEGACY_NOTE
 from core.jobs.uploads import MAX_UPLOAD_BYTES
 from core.jobs.worker_client import WorkerClient, shared_client
+from ui.widgets.short_choice import choose_one
 
 SOURCES = ("bundled", "saved", "upload")
 
@@ -123,7 +124,7 @@ def _pick_model() -> ModelChoice | None:
     key = f"inspect.model_{source}"
     if st.session_state.get(key) not in names:
         st.session_state[key] = DEFAULT_BUNDLED if DEFAULT_BUNDLED in names else names[0]
-    name = st.selectbox(
+    name = choose_one(
         "Saved model" if source == "saved" else "Bundled model",
         names,
         format_func=lambda n: _describe(by_name[n]),

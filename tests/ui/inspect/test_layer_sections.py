@@ -208,11 +208,11 @@ def assert_grid_shows(at: AppTest, kept: dict, stack: np.ndarray) -> None:
 def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
     client = ArrayWorker()
     at = open_filters(client)
-    assert at.selectbox(key="inspect.filter_layer").value == "conv"  # the first conv layer
+    assert at.radio(key="inspect.filter_layer").value == "conv"  # the first conv layer
     assert client.requests == [("filters", PATH, "conv")]
     assert markdown_text(at).startswith("Layer **conv** has 4 filters of 3×3×1 weights.")
     assert "slides over the image" in markdown_text(at)
-    assert not at.radio  # one input channel: no choice to offer
+    assert [r.key for r in at.radio] == ["inspect.filter_layer"]  # one input channel: no pick
     assert pictures(at, "inspect.filter_grid") == 1  # the 4 filters as one picture
     limit = np.abs(weights().conv[:, :, 0, :4]).max()
     assert f"−{readable(limit)}" in html_in(keyed_block(at, "inspect.filter_grid"))
@@ -240,12 +240,14 @@ def test_the_filters_are_described_drawn_and_matched_to_classic_kernels():
 
 def test_studying_another_filter_shows_its_weights_and_its_gain():
     at = open_filters()
-    at.selectbox(key="inspect.filter_index").set_value(2).run()
+    at.button(key="inspect.filter_index_next").click().run()
+    at.button(key="inspect.filter_index_next").click().run()
     kernel = weights().conv[:, :, 0, 2]
     shown = printed_matrix(html_in(keyed_block(at, "inspect.filter_weights")))
     np.testing.assert_allclose(shown, kernel, rtol=5e-3, atol=1e-6)
     assert f"Flat-image gain: {abs(kernel.sum()):.3f}." in captions(at)[0]
     assert "**Filter 2 looks like a" in markdown_text(at)
+    assert "**Filter 2 (0 to 3)**" in markdown_text(at)  # the ◀ ▶ row
 
 
 def test_the_frequency_response_of_an_edge_filter_is_dark_in_the_centre():
@@ -279,7 +281,7 @@ def test_colour_filters_offer_each_channel_and_a_composite():
         assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 0, :], 2, 0))
         channel.set_value(1).run()
         assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 1, :], 2, 0))
-    at.selectbox(key="inspect.filter_index").set_value(1).run()
+    at.button(key="inspect.filter_index_next").click().run()
     shown = printed_matrix(html_in(keyed_block(at, "inspect.filter_weights")))
     assert shown.tolist() == [[1.0] * 3] * 3  # filter 1's green kernel: a box blur
 
@@ -309,7 +311,9 @@ def test_a_model_with_many_filters_shows_the_first_64():
         at = open_filters(client)
     assert "has 70 filters" in markdown_text(at)
     assert_grid_shows(at, kept, np.moveaxis(conv[:, :, 0, :MAX_FILTERS], 2, 0))
-    assert len(at.selectbox(key="inspect.filter_index").options) == MAX_FILTERS
+    at.session_state["inspect.filter_index"] = 99  # past the filters shown
+    at.run()
+    assert f"**Filter {MAX_FILTERS - 1} (0 to {MAX_FILTERS - 1})" in markdown_text(at)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["NaN", "inf"])
@@ -331,7 +335,7 @@ def test_a_deeper_conv_layer_shows_a_kernel_per_input_map():
     client = ArrayWorker()
     with kept_pictures() as kept:
         at = open_filters(client)
-        at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
+        at.radio(key="inspect.filter_layer").set_value("conv2").run()
         assert not at.exception
         assert client.requests[-1] == ("filters", PATH, "conv2")
         assert markdown_text(at).startswith("Layer **conv2** has 2 filters of 3×3×4 weights.")
@@ -347,8 +351,8 @@ def test_a_one_by_one_conv_is_shown_as_the_channel_mixing_it_does():
     client = branched_worker()
     client.more_filters["tower_1"] = FilterWeights("tower_1", kernel, np.zeros(2))
     at = open_filters(client, branched_info())
-    assert "tower_1 (branch 1 of mixed)" in at.selectbox(key="inspect.filter_layer").options
-    at.selectbox(key="inspect.filter_layer").set_value("tower_1").run()
+    assert "tower_1 (branch 1 of mixed)" in at.radio(key="inspect.filter_layer").options
+    at.radio(key="inspect.filter_layer").set_value("tower_1").run()
     assert not at.exception and not at.error
     assert markdown_text(at).startswith("Layer **tower_1** has 2 filters of 1×1×4 weights.")
     assert "it mixes the 4 input maps" in markdown_text(at)
@@ -363,7 +367,7 @@ def test_many_input_channels_are_picked_from_a_list():
     kernel[:, :, 5, 0] = SOBEL_X
     client = ArrayWorker(more_filters={"conv2": FilterWeights("conv2", kernel, np.zeros(2))})
     at = open_filters(client)
-    at.selectbox(key="inspect.filter_layer").set_value("conv2").run()
+    at.radio(key="inspect.filter_layer").set_value("conv2").run()
     at.selectbox(key="inspect.filter_channel_list").set_value(5).run()
     assert not at.exception
     np.testing.assert_allclose(

@@ -27,15 +27,15 @@ def test_the_model_input_tab_and_picks_round_trip(inspect_environment):
     assert link_warnings(at) == []
     at.session_state["inspect.test_index"] = 7  # as its "Go to" box sets it
     at.run()
-    at.selectbox(key="inspect.filter_layer").set_value(
-        at.selectbox(key="inspect.filter_layer").options[-1]
+    at.radio(key="inspect.filter_layer").set_value(
+        at.radio(key="inspect.filter_layer").options[-1]
     ).run()
-    last_layer = at.selectbox(key="inspect.filter_layer").value
+    last_layer = at.radio(key="inspect.filter_layer").value
     at.session_state["inspect.tab"] = "Saliency"
     at.run()
     assert not at.exception
     # the Filters tab, now closed, draws nothing but keeps its layer for the link
-    assert [box for box in at.selectbox if box.key == "inspect.filter_layer"] == []
+    assert [box for box in at.radio if box.key == "inspect.filter_layer"] == []
     params = dict(at.query_params)
     assert params["index"] == "7" and params["tab"] == "saliency"
     assert params["flayer"] == last_layer

@@ -61,7 +61,7 @@ def open_picker(source: str | None = None) -> AppTest:
 
 def test_the_picker_starts_on_the_bundled_mnist_model_with_its_sidecar():
     at = open_picker()
-    picker = at.selectbox(key="inspect.model_bundled")
+    picker = at.radio(key="inspect.model_bundled")
     assert picker.options == [
         "fashion_mnist_cnn · fashion_mnist · 90.09% test accuracy",
         "mnist_cnn_a · mnist · 99.04% test accuracy",
@@ -75,7 +75,7 @@ def test_the_picker_starts_on_the_bundled_mnist_model_with_its_sidecar():
 
 def test_another_bundled_model_can_be_picked():
     at = open_picker()
-    at.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    at.radio(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
     choice = at.session_state["result"]
     assert (choice.path, choice.label) == (str(FASHION_MODEL), "fashion_mnist_cnn")
     assert choice.metadata["class_names"][-1] == "Ankle boot"
@@ -92,7 +92,7 @@ def test_a_saved_model_comes_with_its_sidecar():
     saved("zeta", {"dataset": "mnist"})
     saved("alpha", {"dataset": "fashion_mnist", "metrics": {"test_accuracy": 0.5}})
     at = open_picker("saved")
-    picker = at.selectbox(key="inspect.model_saved")
+    picker = at.radio(key="inspect.model_saved")
     assert picker.label == "Saved model"
     assert picker.options == ["alpha · fashion_mnist · 50.00% test accuracy", "zeta · mnist"]
     assert picker.value == "alpha"  # the first by name: no saved model is called mnist_cnn_a
@@ -105,11 +105,11 @@ def test_a_picked_model_that_was_deleted_falls_back_to_the_first():
     saved("one", {})
     saved("two", {})
     at = open_picker("saved")
-    at.selectbox(key="inspect.model_saved").set_value("two").run()
+    at.radio(key="inspect.model_saved").set_value("two").run()
     model_store.delete_model("two")  # e.g. on the Train page, in another tab
     at.run()
     assert not at.exception
-    assert at.selectbox(key="inspect.model_saved").value == "one"
+    assert at.radio(key="inspect.model_saved").value == "one"
     assert at.session_state["result"].label == "one"
 
 
@@ -237,7 +237,7 @@ def test_switching_models_resets_every_view_that_depended_on_the_old_one():
     at.radio(key="inspect.tab").set_value("b").run()
     at.run()  # the same model again: the picks stay
     assert (at.session_state["layer"], at.session_state["channel"]) == ("conv2d", 7)
-    at.selectbox(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
+    at.radio(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
     assert not at.exception
     assert at.session_state["result"].label == "fashion_mnist_cnn"
     # Each view starts again from the new model's default, never the old model's pick ...
