@@ -57,24 +57,19 @@ def pick_number(
     value = clamped(state.get(key, low), low, high)
     state[key] = value  # a stale value (another test set, a link) comes back in range
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
-    row.button(
-        "",
-        icon=":material/chevron_left:",
-        key=f"{key}_back",
-        help=f"The previous one ({value - 1:,}).",
-        on_click=_move,
-        args=(key, -1, low, high),
-        disabled=value <= low,
-    )
-    row.button(
-        "",
-        icon=":material/chevron_right:",
-        key=f"{key}_next",
-        help=f"The next one ({value + 1:,}).",
-        on_click=_move,
-        args=(key, 1, low, high),
-        disabled=value >= high,
-    )
+    for name, icon, step, tip, at_end in (
+        ("back", ":material/chevron_left:", -1, "The previous one", value <= low),
+        ("next", ":material/chevron_right:", 1, "The next one", value >= high),
+    ):
+        row.button(
+            "",
+            icon=icon,
+            key=f"{key}_{name}",
+            help=f"{tip} ({value + step:,}).",
+            on_click=_move,
+            args=(key, step, low, high),
+            disabled=at_end,
+        )
     words = describe(value) if describe else f"{label} {value:,} of {high:,}"
     row.markdown(f"**{words}**", width="content")
     popover = folded_popover(
