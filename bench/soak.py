@@ -206,7 +206,8 @@ def start_training(session: Session) -> None:
 def finish_training(session: Session, counter: itertools.count) -> bool:
     """Save the run once it has results; False while it is still training."""
     page = session.page
-    if page.get_by_text("Test accuracy").count() == 0:
+    # The results' metric (Inspect's model list also says "test accuracy").
+    if page.locator('[data-testid="stMetric"]', has_text="Test accuracy").count() == 0:
         if time.monotonic() - session.training_since > TRAIN_TIMEOUT_S:
             session.failures.append(f"a run gave no results within {TRAIN_TIMEOUT_S} s")
             session.training_since = None
