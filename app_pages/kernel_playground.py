@@ -22,6 +22,7 @@ from ui.kernel_playground.tabs import show_tabs
 from ui.room.offers import offer_pixel_question
 from ui.widgets import image_view
 from ui.widgets.presentation import main_picture
+from ui.widgets.short_choice import choose_one
 
 st.title("Kernel Playground")
 st.caption(
@@ -32,7 +33,7 @@ st.caption(
 # A shared link sets the page up on the first run (a warning names any bad parameter).
 setups.restore_setup()
 setups.lecture_example_buttons()
-main_picture(".st-key-kernel-mapping")  # presentation mode starts with input and output
+main_picture(".st-key-kernel-mapping__row")  # presentation mode starts with input and output
 
 
 # ---------------------------------------------------------------- compute
@@ -109,7 +110,7 @@ def playground() -> None:
             cache_key=(choice.name, color) if choice.shareable else None,
         )
     with right:
-        mapping = st.selectbox(
+        mapping = choose_one(
             "Show the output as",
             list(image_view.MAPPING_LABELS),
             format_func=image_view.MAPPING_LABELS.get,

@@ -213,3 +213,27 @@ def pixels(kept: dict[str, bytes], image, index: int = 0) -> np.ndarray:
     file_id = image.proto.imgs[index].url.rsplit("/", 1)[-1].split(".")[0]
     decoded = cv2.imdecode(np.frombuffer(kept[file_id], np.uint8), cv2.IMREAD_COLOR)
     return decoded[:, :, ::-1]
+
+
+def choice_list(at: AppTest, key: str):
+    """The radio buttons of a ``ui.widgets.short_choice.choose_one`` control keyed ``key``.
+
+    A short list is a radio row on the page; a long one is opened first (its "All" popover,
+    which stays open, as a click leaves it), running the page once more.
+    """
+    if not any(radio.key == key for radio in at.radio):
+        at.session_state[f"{key}_all"] = True
+        at.run()
+    return at.radio(key=key)
+
+
+def choose(at: AppTest, key: str, value) -> AppTest:
+    """Pick ``value`` for a ``choose_one`` control, as a visitor does (``choice_list``)."""
+    choice_list(at, key).set_value(value).run()
+    return at
+
+
+def choice_shown(at: AppTest, key: str) -> str:
+    """What a long ``choose_one`` control shows between its ◀ ▶ buttons (its list's label)."""
+    (popover,) = [p for p in at.get("popover") if p.proto.popover.id.endswith(f"-{key}_all")]
+    return popover.proto.popover.label

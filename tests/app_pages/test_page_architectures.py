@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.nets.gallery import GALLERY_KEYS, gallery_entry, network
 from core.nets.summary import summarize
+from tests.apptest_helpers import choose
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "architectures.py")
 APP = str(PROJECT_ROOT / "app.py")
@@ -55,7 +56,7 @@ SVG_PICTURE = 'src="data:image/svg+xml;base64,'
 @pytest.mark.parametrize("key", GALLERY_KEYS)
 def test_every_network_opens_with_its_numbers_drawing_table_and_code(key):
     at = open_page(tab="code")
-    at.selectbox(key="arch.network").set_value(key).run()
+    choose(at, "arch.network", key)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     entry = gallery_entry(key)
@@ -66,7 +67,8 @@ def test_every_network_opens_with_its_numbers_drawing_table_and_code(key):
     (table,) = [block.value for block in at.html if "<table" in block.value]
     assert table.count("<tr>") == 1 + len(summarize(network(key)).layers)
     assert at.code[0].value.startswith("import keras")
-    assert (len(at.button) == 1) == (entry.train_on is not None)
+    train_buttons = [b for b in at.button if not (b.key or "").startswith("arch.network_")]
+    assert (len(train_buttons) == 1) == (entry.train_on is not None)
 
 
 def test_the_code_is_built_only_when_its_tab_is_open():
@@ -108,7 +110,7 @@ def test_the_keras_code_of_a_branched_network_uses_the_functional_api():
 
 def test_the_page_keeps_its_state_under_arch_keys_and_explains_every_control():
     at = open_page("lenet5")
-    assert at.selectbox(key="arch.network").help
+    assert at.button(key="arch.network_next").help
     assert at.toggle(key="arch.compact").help
     assert at.button(key="arch.train").help
     keys = list(at.session_state._state.filtered_state)  # what the page stored
@@ -120,7 +122,7 @@ def open_in_app(network: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
     at.switch_page("app_pages/architectures.py").run()
-    at.selectbox(key="arch.network").set_value(network).run()
+    choose(at, "arch.network", network)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -130,8 +132,8 @@ def test_train_this_opens_the_train_page_with_the_preset_chosen():
     at.button(key="arch.train").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [title.value for title in at.title] == ["Train a CNN"]
-    assert at.selectbox(key="train.dataset").value == "mnist"
-    assert at.selectbox(key="train.preset.mnist").value == "lenet5"
+    assert at.session_state["train.dataset"] == "mnist"
+    assert at.session_state["train.preset.mnist"] == "lenet5"
     assert not at.warning  # the preset came through the session state, not as a clash
 
 
@@ -139,8 +141,8 @@ def test_train_this_opens_a_branched_network_ready_to_train():
     at = open_in_app("resnet20")
     at.button(key="arch.train").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.selectbox(key="train.dataset").value == "cifar10"
-    assert at.selectbox(key="train.preset.cifar10").value == "resnet20"
+    assert at.session_state["train.dataset"] == "cifar10"
+    assert at.session_state["train.preset.cifar10"] == "resnet20"
     assert any(info.value.startswith("This network has branches") for info in at.info)
     assert not at.error
     assert at.session_state["train.spec"]["name"] == "resnet20"

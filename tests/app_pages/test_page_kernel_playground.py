@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.ops.kernels import PRESETS, kernel
+from tests.apptest_helpers import choice_list
 from ui.kernel_playground.link_state import parse_kernel_cell
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "kernel_playground.py")
@@ -38,7 +39,7 @@ def worked_example(padding: str = "valid", preset: str = "sobel_bottom", **query
 
 def preset_box(at: AppTest):
     """The kernel selectbox on screen (its key changes when the page changes the choice)."""
-    return at.selectbox(key=f"kernel.preset_choice.{at.session_state['kernel.preset_version']}")
+    return choice_list(at, f"kernel.preset_choice.{at.session_state['kernel.preset_version']}")
 
 
 def size_box(at: AppTest, axis: str):

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.imaging.images import load_image
-from tests.apptest_helpers import matrix_tables
+from tests.apptest_helpers import choose, matrix_tables
 
 ROOT = PROJECT_ROOT
 PAGE = str(ROOT / "app_pages" / "pixels_channels.py")
@@ -30,7 +30,7 @@ def on_tab(at: AppTest, label: str) -> AppTest:
 
 
 def use_photo(at: AppTest, name: str) -> AppTest:
-    at.selectbox(key="pixels.photo").set_value(name).run()
+    choose(at, "pixels.photo", name)
     assert not at.exception, at.exception
     return at
 

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.jobs.train_config import Augmentation
 from core.nets.presets import preset
+from tests.apptest_helpers import choose
 from tests.core.data.fakes import mark_encrypted
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.train.architecture import frame_to_layers, layers_to_frame
@@ -85,17 +86,17 @@ def test_every_control_has_a_tooltip():
 
 def test_preset_follows_the_data_set_shape():
     at = open_page()
-    at.selectbox(key="train.dataset").set_value("cifar10").run()
+    choose(at, "train.dataset", "cifar10")
     assert "32×32×3" in captions(at)
     assert metrics(at)["Input"] == "32 × 32 × 3"
-    assert at.selectbox(key="train.preset.cifar10").value == "cifar10_cnn"
+    assert at.session_state["train.preset.cifar10"] == "cifar10_cnn"
     assert metrics(at)["Parameters"] == "528,054"  # CIFAR-10 CNN, SEEDS.md
 
 
 def test_a_stack_that_shrinks_below_one_pixel_is_refused_naming_the_layer():
     at = open_page()
-    at.selectbox(key="train.preset.mnist").set_value("mnist_cnn_b")
-    at.selectbox(key="train.target_size.mnist").set_value(16).run()
+    choose(at, "train.preset.mnist", "mnist_cnn_b")
+    choose(at, "train.target_size.mnist", 16)
     assert not at.exception
     assert at.error and "Layer 5 (conv2d_2)" in at.error[0].value
     assert at.button(key="train.start").disabled
@@ -204,7 +205,7 @@ def has_button(at: AppTest, key: str) -> bool:
 def test_tiny_run_pauses_resumes_stops_saves_and_survives_a_reload(isolated_folders):
     tensorflow_before = tensorflow_modules()
     at = open_page()
-    at.selectbox(key="train.preset.mnist").set_value("lenet5")
+    choose(at, "train.preset.mnist", "lenet5")
     at.number_input(key="train.max_samples").set_value(1024)
     at.select_slider(key="train.batch_size").set_value(16)
     at.number_input(key="train.epochs").set_value(20)  # long enough to steer; Stop ends it
@@ -314,7 +315,7 @@ def class_folders_zip(classes: dict[str, int]) -> bytes:
 
 def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     at = open_page()
-    at.selectbox(key="train.dataset").set_value("zip").run()
+    choose(at, "train.dataset", "zip")
     assert at.info  # asks for the upload
     zipped = class_folders_zip({"cats": 10, "dogs": 10})
     at.file_uploader(key="train.zip").set_value(("pets.zip", zipped, "application/zip")).run()
@@ -323,7 +324,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_a_data_set():
     assert "16 training and 4 test images" in captions(at)  # a stratified 20% held out
     assert any("Skipped 1 file that is not an image" in w.value for w in at.warning)
     assert metrics(at)["Input"] == "64 × 64 × 3"
-    assert at.selectbox(key="train.preset.zip").value == "photo_cnn"
+    assert at.session_state["train.preset.zip"] == "photo_cnn"
     assert at.session_state["train.folder_data"][2].endswith(".npz")
 
 
@@ -338,7 +339,7 @@ def test_a_server_folder_under_the_configured_root_becomes_a_data_set(
         archive.extractall(root)
     monkeypatch.setenv("CONVSCOPE_IMAGE_ROOT", str(root))
     at = open_page()
-    at.selectbox(key="train.dataset").set_value("folder").run()
+    choose(at, "train.dataset", "folder")
     assert at.selectbox(key="train.server_folder").options == ["pets"]
     assert not at.error, [e.value for e in at.error]
     assert "8 training and 2 test images, 2 classes" in captions(at)
@@ -347,7 +348,7 @@ def test_a_server_folder_under_the_configured_root_becomes_a_data_set(
 def test_without_an_image_root_the_server_folder_choice_explains_itself(monkeypatch):
     monkeypatch.delenv("CONVSCOPE_IMAGE_ROOT", raising=False)
     at = open_page()
-    at.selectbox(key="train.dataset").set_value("folder").run()
+    choose(at, "train.dataset", "folder")
     assert any("CONVSCOPE_IMAGE_ROOT" in i.value for i in at.info)
     assert not at.exception
 
@@ -366,7 +367,7 @@ def test_without_an_image_root_the_server_folder_choice_explains_itself(monkeypa
 )
 def test_an_unusable_zip_is_an_error_message(name, content, message):
     at = open_page()
-    at.selectbox(key="train.dataset").set_value("zip").run()
+    choose(at, "train.dataset", "zip")
     at.file_uploader(key="train.zip").set_value((name, content, "application/zip")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
@@ -427,7 +428,7 @@ WEIGHTS_224 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
 
 def open_transfer(dataset: str = "cifar10") -> AppTest:
     at = open_page()
-    at.selectbox(key="train.dataset").set_value(dataset).run()
+    choose(at, "train.dataset", dataset)
     at.radio(key="train.architecture_kind").set_value(TRANSFER).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -474,7 +475,7 @@ def test_transfer_on_grayscale_28_pixel_mnist_asks_for_rgb_and_32_pixels(tmp_pat
     assert at.button(key="train.start").disabled
 
     at.radio(key="train.color_mode.mnist").set_value("rgb")
-    at.selectbox(key="train.target_size.mnist").set_value(32).run()
+    choose(at, "train.target_size.mnist", 32)
     assert not at.error
     assert metrics(at)["Input"] == "32 × 32 × 3"
 

@@ -64,6 +64,20 @@ def choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=option).first.click()
 
 
+def pick(page, key: str, option: str) -> None:
+    """Pick ``option`` in a long choice (``ui.widgets.short_choice``): open its whole list
+    (the "All" popover in the choice's row), click the option, shut the list."""
+    css = key.rstrip("*").replace(".", "-")
+    rows = (
+        f'[class*="st-key-{css}"][class*="__row"]' if key.endswith("*") else f".st-key-{css}__row"
+    )
+    page.locator(rows).first.locator('[data-testid="stPopover"] button').first.click()
+    listed = page.locator('[data-testid="stPopoverBody"]').get_by_text(option, exact=True)
+    listed.click()
+    wait_for_app(page)
+    page.keyboard.press("Escape")
+
+
 def number(page, key: str, value) -> None:
     field = by_key(page, key).locator("input")
     field.fill(str(value))
@@ -122,7 +136,7 @@ def selected_tab(page) -> str:
 
 def pixels(page, base: str) -> dict:
     open_at(page, f"{base}/pixels_channels")
-    choose(page, "pixels.photo", "coins.png")
+    pick(page, "pixels.photo", "coins.png")
     expect_param(page, "img", "photo:coins.png")
     tab(page, "Histogram & equalisation")
     expect_param(page, "tab", "histogram")
@@ -134,7 +148,7 @@ def kernel(page, base: str) -> dict:
     page.get_by_text("Worked examples from the lecture notes").click()
     click(page, "kernel.example.example5")  # 10×10, stride 2: room for a 7×7 kernel
     expect_param(page, "img", "synthetic:example5")
-    choose(page, "kernel.preset_choice.*", "Gaussian (choose size and σ)")
+    pick(page, "kernel.preset_choice.*", "Gaussian (choose size and σ)")
     expect_param(page, "preset", "gen:gaussian")
     slide(page, "kernel.size", 2)
     expect_param(page, "gsize", "7")
@@ -198,7 +212,7 @@ def backprop(page, base: str) -> dict:
 
 def architectures(page, base: str) -> dict:
     open_at(page, f"{base}/architectures")
-    choose(page, "arch.network", "ResNet-18 (2015)")
+    pick(page, "arch.network", "ResNet-18 (2015)")
     expect_param(page, "network", "resnet18")
     by_key(page, "arch.compact").locator("label").click()
     expect_param(page, "fold", "0")
@@ -209,7 +223,7 @@ def architectures(page, base: str) -> dict:
 
 def train(page, base: str) -> dict:
     open_at(page, f"{base}/train_cnn")
-    choose(page, "train.dataset", "Fashion-MNIST (clothing)")
+    pick(page, "train.dataset", "Fashion-MNIST (clothing)")
     expect_param(page, "data", "fashion_mnist")
     reveal(page, "train.epochs", "train.settings_open")  # the settings sit in a popover
     number(page, "train.epochs", 3)

@@ -38,7 +38,7 @@ MAIN_PICTURES = {
     "pixels_channels": [".st-key-pixels-numbers", '.st-key-pixels-tab [data-testid="stImage"]'],
     "kernel_playground": [
         '[data-testid="stImage"]',
-        '[data-testid="stColumn"]:has(.st-key-kernel-mapping) [data-testid="stImage"]',
+        '[data-testid="stColumn"]:has(.st-key-kernel-mapping__row) [data-testid="stImage"]',
     ],
     "convolution_arithmetic": [
         ".st-key-arith-stepper-forward",

@@ -7,6 +7,7 @@ import re
 import streamlit as st
 
 from core.nets.gallery import GALLERY_KEYS, GalleryEntry, gallery_entry
+from ui.widgets.short_choice import choose_one
 
 
 def option_label(key: str) -> str:
@@ -21,9 +22,10 @@ def option_label(key: str) -> str:
 
 
 def network_picker() -> GalleryEntry:
-    """The network select box (key "arch.network"; the page's link, ``ui.architectures.link``,
-    puts `?network=` into it, so a lecturer can share a link to one network)."""
-    key = st.selectbox(
+    """The network, stepped through in the order they appeared (key "arch.network"; the page's
+    link, ``ui.architectures.link``, puts `?network=` into it, so a lecturer can share a link
+    to one network)."""
+    key = choose_one(
         "Network",
         GALLERY_KEYS,
         format_func=option_label,

@@ -10,7 +10,7 @@ State (all under the prefix): ``.values`` the kernel the grid starts from,
 ``.version`` a counter that gives the grid's cells (and the size inputs) fresh
 keys whenever a button or preset replaces its contents, ``.last_good`` the
 kernel in use, ``.preset`` the selection ("custom" once a cell is edited) and
-``.preset_version`` the counter behind the selectbox's key (see ``preset_key``).
+``.preset_version`` the counter behind the kernel choice's key (see ``preset_key``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from core.ops.kernels import (
 from ui.kernel_playground.link_state import MAX_KERNEL_SIZE, check_kernel, parse_kernel_cell
 from ui.widgets.closed_tabs import folded_popover
 from ui.widgets.page_link import locked
+from ui.widgets.short_choice import choose_one
 
 CUSTOM = "custom"
 
@@ -112,9 +113,9 @@ def grid_key(prefix: str) -> str:
 
 
 def preset_key(prefix: str) -> str:
-    """Session key of the kernel selectbox on screen.
+    """Session key of the kernel choice on screen.
 
-    The page never overwrites this widget's value; it gives the selectbox a
+    The page never overwrites this widget's value; it gives the choice a
     fresh key instead (an edited cell makes the choice "custom", a button loads
     a kernel). An overwritten value can come back stale from a browser that
     has not drawn the change yet, in the same message as the user's next
@@ -249,7 +250,7 @@ def cell_text(value: float) -> str:
 
 
 def _on_cell_edit(prefix: str) -> None:
-    # Runs before the script, so the selectbox is drawn showing "custom" (see preset_key).
+    # Runs before the script, so the choice is drawn showing "custom" (see preset_key).
     if st.session_state.get(f"{prefix}.preset") != CUSTOM:
         _select_preset(prefix, CUSTOM)
 
@@ -333,10 +334,10 @@ def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom
         state[keys["values"]] = state[keys["last_good"]]
 
     option = state[keys["preset"]]
-    st.selectbox(
+    choose_one(
         "Kernel",
         preset_options(),
-        index=preset_options().index(option),
+        default=option,
         format_func=option_label,
         key=preset_key(prefix),
         disabled=locked("preset") or locked("k"),

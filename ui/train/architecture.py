@@ -12,12 +12,13 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.nets.gallery import TRAIN_PRESETS, network
+from core.nets.gallery import TRAIN_PRESETS, gallery_entry, network
 from core.nets.keras_code import to_keras_code
 from core.nets.specs import ACTIVATIONS, PADDINGS, LayerSpec, ModelSpec, spec_to_dict
 from core.nets.summary import InvalidModelError, summarize
 from ui.architectures.table import LAYER_HELP, table_html
 from ui.train.transfer import TRANSFER_LABEL, transfer_choice
+from ui.widgets.short_choice import choose_one
 
 # Which editor columns each layer type uses (the others are ignored for that row).
 COLUMNS_BY_TYPE = {
@@ -141,27 +142,31 @@ def architecture_editor(
     return stack_editor(input_shape, num_classes, data_kind=data_kind)
 
 
+def preset_label(key: str) -> str:
+    """A preset's name as people say it.
+
+    >>> preset_label("mnist_cnn_a")
+    'MNIST CNN A'
+    """
+    return gallery_entry(key).title
+
+
 def stack_editor(
     input_shape: tuple[int, int, int], num_classes: int, *, data_kind: str
 ) -> ModelSpec | None:
     """Preset picker, layer editor and summary; returns a valid spec, or None after an error."""
-    pick_col, info_col = st.columns([1, 2])
-    # The default goes through the session state (not `index`), where the gallery's
-    # "Train this" puts its choice too.
-    st.session_state.setdefault(
-        f"train.preset.{data_kind}", DEFAULT_PRESETS.get(data_kind, FOLDER_PRESET)
-    )
-    name = pick_col.selectbox(
+    # The gallery's "Train this" puts its choice in the session state, under the same key.
+    name = choose_one(
         "Start from",
         list(TRAIN_PRESETS),
         key=f"train.preset.{data_kind}",
+        default=DEFAULT_PRESETS.get(data_kind, FOLDER_PRESET),
+        format_func=preset_label,
         help="A preset from the course texts, adapted to this data set's image shape and "
         "number of classes. Edit its layers below to make your own.",
     )
     shape = "×".join(str(d) for d in input_shape)
-    info_col.caption(
-        f"{TRAIN_PRESETS[name]} Here adapted to {shape} inputs and {num_classes} classes."
-    )
+    st.caption(f"{TRAIN_PRESETS[name]} Here adapted to {shape} inputs and {num_classes} classes.")
     try:
         base = network(name, input_shape=input_shape, num_classes=num_classes)
     except ValueError as error:

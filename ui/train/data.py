@@ -27,6 +27,7 @@ from ui.widgets.bar_list import show_bars
 from ui.widgets.closed_tabs import keep
 from ui.widgets.figure_export import export_button
 from ui.widgets.plain_text import markdown_literal
+from ui.widgets.short_choice import choose_one
 
 SOURCE_LABELS = {
     "mnist": "MNIST (handwritten digits)",
@@ -150,7 +151,7 @@ def _pick_folder_dataset(kind: str) -> tuple[ImageDataset, str] | None:
 
 def data_picker() -> DataChoice | None:
     """Data set, source line, preprocessing controls; None when nothing usable is chosen."""
-    kind = st.selectbox(
+    kind = choose_one(
         "Data set",
         list(SOURCE_LABELS),
         format_func=SOURCE_LABELS.get,
@@ -182,15 +183,16 @@ def data_picker() -> DataChoice | None:
     height, _, channels = dataset.image_shape
     # Keys per data set: each keeps its own settings and starts from its own colour mode.
     size_col, colour_col, resize_col = st.columns(3)
-    size = size_col.selectbox(
-        "Input size",
-        SIZE_CHOICES,
-        index=0 if kind in catalog.BUILTIN_DATASETS else SIZE_CHOICES.index(64),
-        key=f"train.target_size.{kind}",
-        format_func=lambda s: f"native ({height}×{height})" if s == "native" else f"{s}×{s}",
-        help="Side of the square images the network sees. Bigger shows more detail but "
-        "trains slower (the work grows with the square of the side).",
-    )
+    with size_col:
+        size = choose_one(
+            "Input size",
+            SIZE_CHOICES,
+            key=f"train.target_size.{kind}",
+            default="native" if kind in catalog.BUILTIN_DATASETS else 64,
+            format_func=lambda s: f"native ({height}×{height})" if s == "native" else f"{s}×{s}",
+            help="Side of the square images the network sees. Bigger shows more detail but "
+            "trains slower (the work grows with the square of the side).",
+        )
     colour = colour_col.radio(
         "Colour",
         COLOR_MODES,

@@ -22,6 +22,7 @@ from core.base.paths import BUNDLED_DATA_DIR, SAMPLE_IMAGES_DIR
 from core.imaging.images import ImageDecodeError, decode_image, downscale
 from core.imaging.synthetic_images import SYNTHETIC_IMAGES, make_synthetic
 from ui.widgets.plain_text import markdown_literal
+from ui.widgets.short_choice import choose_one
 
 IMAGE_DIR = SAMPLE_IMAGES_DIR
 
@@ -178,7 +179,7 @@ def image_picker(
             names = photo_names()
             if st.session_state.get(f"{prefix}.photo") not in names:
                 st.session_state[f"{prefix}.photo"] = DEFAULT_PHOTO
-            name = st.selectbox(
+            name = choose_one(
                 "Sample photo",
                 names,
                 key=f"{prefix}.photo",
@@ -192,7 +193,7 @@ def image_picker(
             keys = list(SYNTHETIC_IMAGES)
             if st.session_state.get(f"{prefix}.synthetic") not in keys:
                 st.session_state[f"{prefix}.synthetic"] = default_synthetic
-            key = st.selectbox(
+            key = choose_one(
                 "Test pattern",
                 keys,
                 format_func=lambda k: SYNTHETIC_IMAGES[k].name,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui.widgets.closed_tabs import folded_popover
+from ui.widgets.page_link import row_key
 
 
 def clamped(value, low: int, high: int) -> int:
@@ -56,7 +57,7 @@ def pick_number(
     state = st.session_state
     value = clamped(state.get(key, low), low, high)
     state[key] = value  # a stale value (another test set, a link) comes back in range
-    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center", key=row_key(key))
     for name, icon, step, tip, at_end in (
         ("back", ":material/chevron_left:", -1, "The previous one", value <= low),
         ("next", ":material/chevron_right:", 1, "The next one", value >= high),

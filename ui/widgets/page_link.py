@@ -129,18 +129,38 @@ def key_class(key: str) -> str:
     return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
 
 
+ROW_SUFFIX = "__row"  # the keyed row of a control drawn as several elements
+
+
+def row_key(key: str) -> str:
+    """The key of the row holding every element of the control keyed ``key``.
+
+    A control drawn as ◀ ▶ buttons, words and a popover (``ui.widgets.short_choice``,
+    ``ui.widgets.number_pick``) wraps them in a container with this key, so that a link
+    that hides or locks ``key`` reaches all of them.
+
+    >>> row_key("arch.network")
+    'arch.network__row'
+    """
+    return key + ROW_SUFFIX
+
+
 def _selector(key: str) -> str:
-    """A CSS selector for ``key``; a trailing ``*`` matches every key starting so."""
+    """A CSS selector for ``key`` and its row; a trailing ``*`` matches every key starting so.
+
+    >>> _selector("a.b")
+    '.st-key-a-b, .st-key-a-b__row'
+    """
     if key.endswith("*"):
         return f'[class*="{key_class(key[:-1])}"]'
-    return "." + key_class(key)
+    return f".{key_class(key)}, .{key_class(row_key(key))}"
 
 
 def controls_css(hidden: Iterable[str], locked_keys: Iterable[str]) -> str:
     """CSS that hides some elements and greys out (and blocks clicks on) others.
 
     >>> print(controls_css(["a.b"], ["c*"]).replace("} ", "}\\n"))
-    <style>.st-key-a-b {display: none !important;}
+    <style>.st-key-a-b, .st-key-a-b__row {display: none !important;}
     [class*="st-key-c"] {pointer-events: none; opacity: 0.55;}</style>
     """
     rules = [f"{_selector(key)} {{display: none !important;}}" for key in hidden]

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.ops.kernels import PRESETS, gaussian_kernel, kernel
+from tests.apptest_helpers import choice_list
 from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.kernel_editor import (
     CUSTOM,
@@ -61,7 +62,7 @@ def cell(at: AppTest, row: int, col: int):
 
 
 def preset_box(at: AppTest):
-    return at.selectbox(key=f"demo.preset_choice.{at.session_state['demo.preset_version']}")
+    return choice_list(at, f"demo.preset_choice.{at.session_state['demo.preset_version']}")
 
 
 def test_starts_on_the_default_preset_with_one_cell_per_weight():

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.ops.kernels import gaussian_kernel
+from tests.apptest_helpers import choice_list, choose
 from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.link import LINK, TAB_SLUGS, image_names, widget_defaults
 from ui.kernel_playground.tabs import TAB_NAMES
@@ -26,7 +27,7 @@ def fresh(query: dict[str, str] | None = None) -> AppTest:
 
 
 def preset_box(at: AppTest):
-    return at.selectbox(key=f"kernel.preset_choice.{at.session_state['kernel.preset_version']}")
+    return choice_list(at, f"kernel.preset_choice.{at.session_state['kernel.preset_version']}")
 
 
 def controls(at: AppTest) -> dict:
@@ -94,7 +95,7 @@ def test_the_picked_pixel_is_in_the_address_right_after_picking_it():
 def test_many_controls_round_trip():
     at = fresh()
     at.radio(key="kernel.source").set_value("synthetic").run()
-    at.selectbox(key="kernel.synthetic").set_value("checkerboard").run()
+    choose(at, "kernel.synthetic", "checkerboard")
     at.number_input(key="kernel.stride_cols").set_value(2).run()
     at.radio(key="kernel.padding").set_value("explicit").run()
     at.number_input(key="kernel.pad_rows").set_value(3).run()
@@ -103,7 +104,7 @@ def test_many_controls_round_trip():
     at.toggle(key="kernel.flip").set_value(True).run()
     at.number_input(key="kernel.bias").set_value(-2.5).run()
     at.toggle(key="kernel.relu").set_value(True).run()
-    at.selectbox(key="kernel.mapping").set_value("abs").run()
+    choose(at, "kernel.mapping", "abs")
     assert not at.exception
     params = dict(at.query_params)
     for name in ("img", "s", "pad", "p", "mode", "d", "flip", "bias", "relu", "map"):
@@ -156,7 +157,8 @@ def test_locked_and_hidden_controls():
     assert preset_box(at).disabled
     assert not at.number_input(key="kernel.dilation_rows").disabled
     css = "\n".join(element.proto.body for element in at.get("html"))
-    assert ".st-key-kernel-bias {display: none" in css and ".st-key-kernel-relu {display" in css
+    assert ".st-key-kernel-bias, .st-key-kernel-bias__row {display: none" in css
+    assert ".st-key-kernel-relu, .st-key-kernel-relu__row {display" in css
     assert at.query_params["lock"] == "s,k" and at.query_params["hide"] == "bias,relu"
     # the page still computes with the locked stride
     assert at.session_state["kernel.stride_rows"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.apptest_helpers import choose
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from ui.pixels_channels.link import LINK
 
@@ -15,7 +16,7 @@ def test_a_plain_visit_has_an_empty_address():
 
 def test_numbers_tab_round_trip():
     at = open_page(PAGE)
-    at.selectbox(key="pixels.photo").set_value("coins.png").run()
+    choose(at, "pixels.photo", "coins.png")
     at.select_slider(key="pixels.window").set_value(8).run()
     at.slider(key="pixels.row").set_value(40).run()
     at.slider(key="pixels.col").set_value(7).run()
@@ -69,8 +70,9 @@ def test_bad_parameters_are_named_and_the_page_is_at_defaults():
 def test_hide_and_lock():
     at = open_page(PAGE, {"hide": "img", "lock": "window"})
     css = "\n".join(element.proto.body for element in at.get("html"))
-    assert ".st-key-pixels-source {display: none" in css
-    assert ".st-key-pixels-window {pointer-events: none" in css
+    assert ".st-key-pixels-source, .st-key-pixels-source__row {display: none" in css
+    assert ".st-key-pixels-photo, .st-key-pixels-photo__row {display: none" in css  # ◀ ▶ too
+    assert ".st-key-pixels-window, .st-key-pixels-window__row {pointer-events: none" in css
 
 
 def test_a_centre_outside_a_small_image_is_named_as_stale():

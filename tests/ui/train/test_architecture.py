@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.nets.gallery import network
 from core.nets.specs import ModelSpec, conv2d, dense, dropout, flatten, max_pooling2d
 from core.nets.summary import summarize
+from tests.apptest_helpers import choose
 from ui.train.architecture import (
     EDIT_OPEN,
     EDITOR_COLUMNS,
@@ -142,7 +143,7 @@ def edit(at: AppTest, edited_rows=None, added_rows=(), deleted_rows=(), key=EDIT
 
 def test_the_default_preset_follows_the_data_set_and_is_summarised():
     at = open_editor()
-    assert at.selectbox(key="train.preset.mnist").value == "mnist_cnn_a"
+    assert at.session_state["train.preset.mnist"] == "mnist_cnn_a"
     assert metrics(at) == {
         "Parameters": "220,234",  # MNIST CNN A, SEEDS.md
         "Multiply-adds per image": "4,039,808",
@@ -211,9 +212,9 @@ def test_the_keras_code_follows_an_edit():
 
 
 def test_folder_data_starts_from_the_photo_preset_and_other_sets_from_their_own_preset():
-    assert open_editor((64, 64, 3), 2, "zip").selectbox(key="train.preset.zip").value == "photo_cnn"
+    assert open_editor((64, 64, 3), 2, "zip").session_state["train.preset.zip"] == "photo_cnn"
     at = open_editor((32, 32, 3), 10, "cifar10")
-    assert at.selectbox(key="train.preset.cifar10").value == "cifar10_cnn"
+    assert at.session_state["train.preset.cifar10"] == "cifar10_cnn"
     assert metrics(at)["Parameters"] == "528,054"  # CIFAR-10 CNN, SEEDS.md
 
 
@@ -233,7 +234,7 @@ def test_the_photo_preset_trains_as_built_and_its_activation_rows_can_be_edited(
 
 def test_choosing_another_preset_changes_the_returned_spec():
     at = open_editor()
-    at.selectbox(key="train.preset.mnist").set_value("lenet5").run()
+    choose(at, "train.preset.mnist", "lenet5")
     assert not at.exception
     assert at.session_state["result"].name == "lenet5"
     assert at.data_editor[0].key == "train.layers.lenet5.10.0"
@@ -272,7 +273,7 @@ def test_a_bad_cell_is_an_error_naming_the_row_not_a_traceback():
 
 def test_a_stack_that_shrinks_below_one_pixel_cannot_be_built():
     at = open_editor((16, 16, 1), 10, "mnist")
-    at.selectbox(key="train.preset.mnist").set_value("mnist_cnn_b").run()
+    choose(at, "train.preset.mnist", "mnist_cnn_b")
     [error] = [e.value for e in at.error]
     assert error.startswith("This stack cannot be built: Layer 5 (conv2d_2)")
     assert at.session_state["result"] is None

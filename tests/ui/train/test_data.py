@@ -22,6 +22,7 @@ from core.data.image_dataset import ImageDataset
 from core.data.preprocessing import Preprocessing, preprocess
 from core.jobs.train_config import Augmentation
 from tests.apptest_helpers import (
+    choose,
     elements_in,
     html_in,
     kept_pictures,
@@ -284,7 +285,7 @@ def open_picker(kind: str | None = None) -> AppTest:
     at = AppTest.from_function(picker_script, default_timeout=30)
     at.run()
     if kind is not None:
-        at.selectbox(key="train.dataset").set_value(kind).run()
+        choose(at, "train.dataset", kind)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -310,7 +311,7 @@ def test_the_picker_starts_on_mnist_and_describes_the_source():
 
 def test_size_and_colour_settings_give_the_input_shape():
     at = open_picker()
-    at.selectbox(key="train.target_size.mnist").set_value(48)
+    choose(at, "train.target_size.mnist", 48)
     at.radio(key="train.color_mode.mnist").set_value("rgb")
     at.radio(key="train.resize_mode.mnist").set_value("stretch").run()
     choice = at.session_state["result"]
@@ -320,9 +321,9 @@ def test_size_and_colour_settings_give_the_input_shape():
 
 def test_each_data_set_starts_from_its_own_colour_mode():
     at = open_picker()
-    at.selectbox(key="train.target_size.mnist").set_value(16).run()
+    choose(at, "train.target_size.mnist", 16)
     assert at.session_state["result"].input_shape == (16, 16, 1)
-    at.selectbox(key="train.dataset").set_value("cifar10").run()
+    choose(at, "train.dataset", "cifar10")
     choice = at.session_state["result"]
     assert choice.input_shape == (32, 32, 3)  # CIFAR-10 starts native and in colour
     assert "600 test images" in at.caption[0].value
@@ -335,9 +336,9 @@ def test_each_data_set_starts_from_its_own_colour_mode():
 )
 def test_a_data_set_keeps_its_settings_while_another_is_shown():
     at = open_picker()
-    at.selectbox(key="train.target_size.mnist").set_value(16).run()
-    at.selectbox(key="train.dataset").set_value("cifar10").run()
-    at.selectbox(key="train.dataset").set_value("mnist").run()
+    choose(at, "train.target_size.mnist", 16)
+    choose(at, "train.dataset", "cifar10")
+    choose(at, "train.dataset", "mnist")
     assert at.session_state["result"].input_shape == (16, 16, 1)
 
 

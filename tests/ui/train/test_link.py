@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.apptest_helpers import choose
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.train.link import LINK, train_this
@@ -26,13 +27,13 @@ def test_a_first_visit_has_an_empty_address():
 
 def test_the_settings_round_trip():
     at = open_page(PAGE, timeout=120)
-    at.selectbox(key="train.dataset").set_value("fashion_mnist").run()
-    at.selectbox(key="train.target_size.fashion_mnist").set_value(32).run()
+    choose(at, "train.dataset", "fashion_mnist")
+    choose(at, "train.target_size.fashion_mnist", 32)
     at.session_state["train.aug_open"] = True  # the reader unfolds the augmentation
     at.run()
     at.selectbox(key="train.aug_flip").set_value("horizontal").run()
     at.slider(key="train.aug_rotation").set_value(15).run()
-    at.selectbox(key="train.preset.fashion_mnist").set_value("lenet5").run()
+    choose(at, "train.preset.fashion_mnist", "lenet5")
     at.selectbox(key="train.optimizer").set_value("sgd").run()
     at.number_input(key="train.epochs").set_value(5).run()
     at.slider(key="train.validation").set_value(0.2).run()
@@ -43,7 +44,7 @@ def test_the_settings_round_trip():
     assert params["data"] == "fashion_mnist" and params["size"] == "32"
     assert params["preset"] == "lenet5" and params["epochs"] == "5" and params["best"] == "1"
     again = reopened(PAGE, at, LINK)
-    assert again.selectbox(key="train.preset.fashion_mnist").value == "lenet5"
+    assert again.session_state["train.preset.fashion_mnist"] == "lenet5"
 
 
 def test_run_is_kept_and_not_reported():
@@ -69,5 +70,5 @@ def test_a_cap_above_the_data_set_is_pulled_inside():
 
 def test_train_this_opens_the_preset_on_its_data_set():
     at = open_page(PAGE, train_this("tinyvgg", "cifar10"), timeout=120)
-    assert at.selectbox(key="train.dataset").value == "cifar10"
-    assert at.selectbox(key="train.preset.cifar10").value == "tinyvgg"
+    assert at.session_state["train.dataset"] == "cifar10"
+    assert at.session_state["train.preset.cifar10"] == "tinyvgg"

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.images import ImageDecodeError, load_image
 from core.imaging.synthetic_images import make_synthetic
+from tests.apptest_helpers import choose
 from tests.corpus.images import ENTRIES as IMAGE_CORPUS
 from ui.widgets.image_input import DEFAULT_PHOTO, IMAGE_DIR, load_photo, photo_names
 
@@ -88,7 +89,7 @@ def test_the_default_is_the_sample_photo_shrunk_to_max_side():
 def test_a_test_pattern_has_a_size_and_is_named_for_links():
     at = open_picker()
     at.radio(key="demo.source").set_value("synthetic").run()
-    at.selectbox(key="demo.synthetic").set_value("impulse").run()
+    choose(at, "demo.synthetic", "impulse")
     at.select_slider(key="demo.synthetic_size").set_value(16).run()
     picked = choice(at)
     assert picked.name == "synthetic:impulse" and picked.shareable
