@@ -13,7 +13,7 @@ Absolute times on a shared machine say little, so ``--baseline`` also times
 the same edit on a bare Streamlit page (the same grid of text boxes, one small
 image, no computation) under the same conditions: the difference is what the Kernel
 Playground itself costs. ``--controls`` also times the other kinds of
-control (number inputs, radio, toggle, selectbox) the same way: the target
+control (number inputs, radio, toggle, ◀ ▶ buttons) the same way: the target
 is for any control.
 
 Run: ``python bench/kernel_page.py [--edits 20] [--baseline] [--controls] [--url URL]``
@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser_helpers import free_port, open_browser, reveal, running_app, wait_for_app
 
-PAGE_QUERY = "/kernel_playground?img=photo%3Aastronaut.png&color=per_channel"
+# "abs": the output mapping steps to its neighbours, "clip" and back, two different pictures.
+PAGE_QUERY = "/kernel_playground?img=photo%3Aastronaut.png&color=per_channel&map=abs"
 OUTPUT_SRC = """() => {
     const figure = [...document.querySelectorAll('[data-testid="stImage"]')]
         .find(e => e.innerText.startsWith('Output'));
@@ -196,12 +197,12 @@ def toggle(key: str):
     return prepare
 
 
-def selectbox(key: str, options):
+def steps(key: str):
+    """◀ ▶ buttons of a long choice (``ui.widgets.short_choice``): on, then back."""
+
     def prepare(page, index):
-        page.locator(f".st-key-{key} input").click()
-        option = page.get_by_role("option", name=options[index % 2], exact=True)
-        option.wait_for()
-        return lambda: option.click()
+        button = page.locator(f".st-key-{key}_{'back' if index % 2 else 'next'} button")
+        return lambda: button.click()
 
     return prepare
 
@@ -213,9 +214,7 @@ CONTROLS = {
     "stride (number input)": number_box("kernel-stride_rows", [2, 1]),
     "padding (radio)": radio("kernel-padding", ["valid", "same"]),
     "flip (toggle)": toggle("kernel-flip"),
-    "output mapping (selectbox)": selectbox(
-        "kernel-mapping", ["Absolute value |x|", "Stretch min–max"]
-    ),
+    "output mapping (◀ ▶)": steps("kernel-mapping"),
 }
 
 

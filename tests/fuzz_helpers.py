@@ -222,6 +222,11 @@ class Fuzzer:
             label = box.locator("label").first.inner_text().strip()
             texts = self._options(box)
             choices += [("select", label, t) for t in texts if _UPLOAD_OPTION.search(t)]
+        # a long choice (``ui.widgets.short_choice``) lists its options in its "All" popover
+        for selector in self._closed_popovers():
+            if selector.startswith(".st-key-") and selector.endswith("_all"):
+                texts = self._list_options(selector)
+                choices += [("list", selector, t) for t in texts if _UPLOAD_OPTION.search(t)]
         # a folded section that builds its uploader only once it is open (Train's models folder)
         summaries = self.page.locator('[data-testid="stExpander"] summary')
         for i in range(summaries.count()):
@@ -261,6 +266,17 @@ class Fuzzer:
         """The labels of the sidebar's folded sections: they build their inputs only once open."""
         return self.page.evaluate(_FOLDED_SIDEBAR_JS)
 
+    def _list_options(self, selector: str) -> list[str]:
+        """The options of a long choice's list (its popover opened, read, shut)."""
+        self.open_popover(selector)
+        self.settle()
+        labels = self.page.locator('[data-testid="stPopoverBody"] [data-testid="stRadio"] label')
+        texts = [t.strip() for t in labels.all_inner_texts()][1:]  # the first: the radio's label
+        runs = self.runs()
+        self.page.keyboard.press("Escape")
+        self.settle(runs=runs)
+        return texts
+
     def _options(self, box) -> list[str]:
         """The option texts of a select box (opened, read, closed)."""
         box.locator('button[aria-label="Open"], [role="combobox"]').first.click()
@@ -274,13 +290,24 @@ class Fuzzer:
             self.page.keyboard.press("Escape")
 
     def choose(self, reveal: tuple[str, str, str]) -> None:
-        """Pick ``option`` in the radio or select box labelled ``label``."""
+        """Pick ``option`` in the radio, select box or long list labelled ``label``."""
         sort, label, option = reveal
         page = self.page
         self.as_opened = None
         runs = self.runs()
         if sort == "expander":
             page.locator('[data-testid="stExpander"] summary', has_text=label).first.click()
+            self.settle(runs=runs)
+            return
+        if sort == "list":  # a long choice: open its list, pick, shut it
+            self.open_popover(label)
+            self.settle(runs=runs)
+            runs = self.runs()
+            body = page.locator('[data-testid="stPopoverBody"]')
+            body.get_by_text(option, exact=True).first.click()
+            self.settle(runs=runs)
+            runs = self.runs()
+            page.keyboard.press("Escape")
             self.settle(runs=runs)
             return
         if sort == "popover":  # one drawn only while open starts a run as it opens
