@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import builtin, network_input
-from tests.apptest_helpers import markdown_text
+from tests.apptest_helpers import choose, markdown_text
 from tests.conftest import ROOT, SHARED_DATA
 from tests.inspect_helpers import MNIST_MODEL, across_tabs, build_test_models, open_tab
 from ui.inspect.link import TAB_NAMES
@@ -337,9 +337,7 @@ def test_a_residual_model_shows_its_branches_in_every_section():
     table = app.dataframe[-1].value
     assert table.set_index("layer").loc["block2_add", "inputs"] == "block2_bn2, block2_shortcut"
 
-    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value(  # many layers
-        "block2_shortcut"
-    ).run()
+    choose(open_tab(app, "filters"), "inspect.filter_layer", "block2_shortcut")  # many layers
     assert_clean(app)
     assert "Layer **block2_shortcut** has 16 filters of 1×1×8 weights." in markdown_text(app)
     open_tab(app, "saliency").selectbox(key="inspect.cam_layer").set_value("block1_add").run()
@@ -388,7 +386,7 @@ def test_an_inception_module_shows_each_branch_and_pools_after_the_merge():
     app.selectbox(key="inspect.pool_layer").set_value("branch_pool").run()
     assert_clean(app)
     assert any("both 32×32" in c.value for c in app.caption)
-    open_tab(app, "filters").selectbox(key="inspect.filter_layer").set_value("branch1x1").run()
+    choose(open_tab(app, "filters"), "inspect.filter_layer", "branch1x1")
     assert_clean(app)
     assert "it mixes the 12 input maps" in markdown_text(app)
     open_tab(app, "maps").selectbox(key="inspect.enlarge_layer").set_value("mixed").run()
