@@ -6,7 +6,7 @@ from tests.apptest_helpers import type_into_matrix
 from tests.link_helpers import controls, differing, link_warnings, open_page, reopened
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.arithmetic.link import LINK
-from ui.widgets.page_link import key_class
+from ui.widgets.page_link import key_class, row_key
 
 PAGE = "convolution_arithmetic"
 
@@ -79,7 +79,8 @@ def test_a_stripped_down_exercise():
     assert at.number_input(key="arith.stride_rows").disabled
     assert at.radio(key="arith.padding").disabled
     css = "\n".join(element.proto.body for element in at.get("html"))
-    assert f".{key_class('arith.in_rows')} {{display: none" in css
+    rows = key_class(row_key("arith.in_rows"))
+    assert f".{key_class('arith.in_rows')}, .{rows} {{display: none" in css
     assert at.toggle(key="arith.guess").value
 
 
