@@ -140,7 +140,6 @@ def filters(client: WorkerClient, path: str, info: ModelInfo):
     names = [layer.name for layer in convs]
     chosen = None
     if len(names) > 1:
-        forget_stale_choice("inspect.filter_layer", names)
         chosen = choose_one(
             "Conv layer",
             names,

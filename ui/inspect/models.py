@@ -121,14 +121,12 @@ def _pick_model() -> ModelChoice | None:
         return None
     names = [model.name for model in sorted(models, key=lambda m: m.name)]
     by_name = {model.name: model for model in models}
-    key = f"inspect.model_{source}"
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = DEFAULT_BUNDLED if DEFAULT_BUNDLED in names else names[0]
     name = choose_one(
         "Saved model" if source == "saved" else "Bundled model",
         names,
         format_func=lambda n: _describe(by_name[n]),
-        key=key,
+        key=f"inspect.model_{source}",
+        default=DEFAULT_BUNDLED,
         help="Each model comes with a sidecar saying what it was trained on and how; the "
         "inputs below are prepared exactly the same way.",
     )

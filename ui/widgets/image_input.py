@@ -176,13 +176,11 @@ def image_picker(
             "synthetic pattern whose answer you can predict, your own file, or your webcam.",
         )
         if source == "photo":
-            names = photo_names()
-            if st.session_state.get(f"{prefix}.photo") not in names:
-                st.session_state[f"{prefix}.photo"] = DEFAULT_PHOTO
             name = choose_one(
                 "Sample photo",
-                names,
+                photo_names(),
                 key=f"{prefix}.photo",
+                default=DEFAULT_PHOTO,
                 help="Photos bundled with the app, in grey or in colour, all at most 1000 "
                 "pixels wide.",
             )
@@ -190,12 +188,10 @@ def image_picker(
             return ImageChoice(pixels, f"photo:{name}", name, notes, True, shape)
 
         if source == "synthetic":
-            keys = list(SYNTHETIC_IMAGES)
-            if st.session_state.get(f"{prefix}.synthetic") not in keys:
-                st.session_state[f"{prefix}.synthetic"] = default_synthetic
             key = choose_one(
                 "Test pattern",
-                keys,
+                list(SYNTHETIC_IMAGES),
+                default=default_synthetic,
                 format_func=lambda k: SYNTHETIC_IMAGES[k].name,
                 key=f"{prefix}.synthetic",
                 help="Tiny images made of numbers you can check by hand. The impulse (a single "

@@ -39,24 +39,6 @@ def _step(key: str, options: Sequence, delta: int, on_change, args) -> None:
         on_change(*args)
 
 
-def _step_button(row, name, key, options, index, disabled, on_change, args, format_func):
-    """The ◀ ("back") or ▶ ("next") button, disabled at its end of the list."""
-    step, icon, tip, end = {
-        "back": (-1, ":material/chevron_left:", "Previous", "first"),
-        "next": (1, ":material/chevron_right:", "Next", "last"),
-    }[name]
-    at_end = not 0 <= index + step < len(options)
-    row.button(
-        "",
-        icon=icon,
-        key=f"{key}_{name}",
-        help=f"This is the {end}." if at_end else f"{tip}: {format_func(options[index + step])}.",
-        on_click=_step,
-        args=(key, options, step, on_change, args),
-        disabled=disabled or at_end,
-    )
-
-
 def choose_one(
     label: str,
     options: Sequence,
@@ -88,18 +70,29 @@ def choose_one(
     }
     options = list(options)
     state = st.session_state
-    fallback = current_index(default, options)
+    if state.get(key) not in options:  # none yet, or a stale value (another list, a link)
+        state[key] = options[current_index(default, options)]
     if len(options) <= RADIO_AT_MOST:
-        index = 0 if key in state else fallback  # Streamlit warns when both would be set
-        return st.radio(label, options, index=index, horizontal=True, **common)
-    if state.get(key) not in options:  # a stale value (another list, a link) or none yet
-        state[key] = options[fallback]
+        return st.radio(label, options, horizontal=True, **common)
     index = current_index(state[key], options)
     block = st.container(gap=None, key=row_key(key))
     block.markdown(f":small[{markdown_literal(label)}]", help=help)
     row = block.container(horizontal=True, gap="small", vertical_alignment="center")
-    _step_button(row, "back", key, options, index, disabled, on_change, args, format_func)
-    _step_button(row, "next", key, options, index, disabled, on_change, args, format_func)
+    for name, icon, step, tip, end in (
+        ("back", ":material/chevron_left:", -1, "Previous", "first"),
+        ("next", ":material/chevron_right:", 1, "Next", "last"),
+    ):
+        at_end = not 0 <= index + step < len(options)
+        neighbour = None if at_end else format_func(options[index + step])
+        row.button(
+            "",
+            icon=icon,
+            key=f"{key}_{name}",
+            help=f"This is the {end}." if at_end else f"{tip}: {neighbour}.",
+            on_click=_step,
+            args=(key, options, step, on_change, args),
+            disabled=disabled or at_end,
+        )
     popover = folded_popover(
         row,
         markdown_literal(format_func(options[index])),

@@ -68,3 +68,24 @@ def test_the_open_list_is_a_column_of_radio_buttons_under_the_same_key():
     at.session_state["layer_all"] = False  # shut again: the value stays
     at.run()
     assert at.session_state["chosen"] == "conv5" and at.radio == []
+
+
+def defaulted_script(count: int):
+    import streamlit as st
+
+    from ui.widgets.short_choice import choose_one
+
+    options = [f"conv{i}" for i in range(count)]
+    st.session_state["chosen"] = choose_one(
+        "Layer", options, key="layer", help="Which layer.", default=options[-1]
+    )
+
+
+@pytest.mark.parametrize("count", [RADIO_AT_MOST, RADIO_AT_MOST + 2])
+def test_a_stale_value_of_either_kind_falls_back_to_the_default(count):
+    at = AppTest.from_function(defaulted_script, args=(count,)).run()
+    assert at.session_state["chosen"] == f"conv{count - 1}"  # the default, nothing chosen yet
+    stale = AppTest.from_function(defaulted_script, args=(count,))
+    stale.session_state["layer"] = "conv99"  # from another model's list
+    stale.run()
+    assert not stale.exception and stale.session_state["chosen"] == f"conv{count - 1}"
