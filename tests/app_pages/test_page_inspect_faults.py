@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,24 +18,23 @@ PAGE = str(ROOT / "app_pages" / "inspect_network.py")
 pytestmark = pytest.mark.slow
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+def kill_on_first_request(client, monkeypatch, killed: list) -> None:
+    """SIGKILL ``client``'s worker once its next request has been sent, before any answer.
 
+    The worker is stopped (SIGSTOP) first, so it cannot answer in the moment between the
+    request leaving and the kill: the request is always in flight when the worker dies.
+    """
+    pid = client.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    receive = client._receive
 
-def kill_when_busy(pid: int, done: threading.Event, killed: list) -> None:
-    """SIGKILL ``pid`` as soon as it spends CPU, i.e. while it answers a request."""
-    idle = cpu_ticks(pid)
-    while not done.is_set():
-        try:
-            busy = cpu_ticks(pid) >= idle + 2
-        except OSError:
-            return
-        if busy:
+    def killing_receive(timeout, *, what):
+        if not killed:
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-            return
-        time.sleep(0.002)
+        return receive(timeout, what=what)
+
+    monkeypatch.setattr(client, "_receive", killing_receive)
 
 
 def test_the_worker_killed_mid_request_gives_a_message_and_the_next_rerun_works(
@@ -50,17 +47,15 @@ def test_the_worker_killed_mid_request_gives_a_message_and_the_next_rerun_works(
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     first = shared_client().worker_pid
     assert first is not None
-    time.sleep(1.0)  # let the worker settle, so its CPU time stands still until asked
 
-    done, killed = threading.Event(), []
-    killer = threading.Thread(target=kill_when_busy, args=(first, done, killed))
-    killer.start()
+    killed = []
+    kill_on_first_request(shared_client(), monkeypatch, killed)
     try:
         at.run()  # the rerun asks the worker for feature maps, filters, ...
     finally:
-        done.set()
-        killer.join()
-    assert killed == [first], "the worker was never caught answering"
+        if not killed:  # never asked: let the worker go on for the tests that follow
+            os.kill(first, signal.SIGCONT)
+    assert killed == [first], "the rerun never asked the worker"
     assert not at.exception, [e.value for e in at.exception]
     messages = " ".join(e.value for e in at.error)
     assert "stopped unexpectedly (killed by SIGKILL)" in messages
