@@ -102,14 +102,15 @@ show_start_message()
 recent_runs_picker()
 if job is not None:
     st.caption(f"Run `{job.run_dir.name}`")
-    live_view(job)
-    show_health(job)  # one class for everything, or chance accuracy: what to try
+    live_view(job, was_live=job_is_live)
+    # One class for everything, or chance accuracy: what to try.
+    show_health(job, was_live=job_is_live)
 
 # -- 4. Results ------------------------------------------------------------------------------
 st.header("4 · Results", divider="gray")
 if job is None:
     st.info("Train a network (or open a recent run) to see how well it does on test images.")
-elif job.status().is_live:
+elif job_is_live:  # the status the live view polls on: one reading per run
     st.info("The results appear here when training ends (or when you press Stop).")
 else:
     show_evaluation(job)

@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from tests.browser_helpers import (  # noqa: E402 - after the path is set
     ARTIFACTS,
     EXCEPTION_SELECTOR,
@@ -42,6 +44,7 @@ from tests.browser_helpers import (  # noqa: E402 - after the path is set
     open_browser,
     reveal,
     running_app,
+    screenshot,
     wait_for_app,
 )
 
@@ -218,11 +221,27 @@ def finish_training(session: Session, counter: itertools.count) -> bool:
     box.fill(name)
     box.press("Enter")
     wait_for_app(page)
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_text(f"Saved as {name}").wait_for(timeout=60_000)
+    save_and_confirm(page, name)
     session.training_since = None
     session.done["trained and saved"] = session.done.get("trained and saved", 0) + 1
     return True
+
+
+def save_and_confirm(page, name: str) -> None:
+    """Press Save and wait for "Saved as <name>"; a click that brought no answer at all (lost
+    in a rerun of a loaded server) is repeated once. Raises, with a screenshot, otherwise."""
+    saved = page.get_by_text(f"Saved as {name}")
+    refused = page.get_by_text("Not saved:")
+    for attempt in (1, 2):
+        page.get_by_role("button", name="Save", exact=True).click()
+        with contextlib.suppress(PlaywrightTimeout):
+            saved.or_(refused).first.wait_for(timeout=45_000)
+        if saved.count():
+            return
+        if refused.count() or attempt == 2:
+            shot = screenshot(page, f"soak-save-{name.replace(' ', '-')}")
+            errors = [e.inner_text() for e in page.locator('[data-testid="stAlert"]').all()]
+            raise AssertionError(f"{name!r} was not saved (screenshot {shot}); the page: {errors}")
 
 
 def inspect(session: Session) -> None:

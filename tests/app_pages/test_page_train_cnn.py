@@ -6,6 +6,7 @@ TensorFlow: training happens in a worker process started by ``core.jobs.training
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.paths import PROJECT_ROOT
 from core.jobs.train_config import Augmentation
+from core.jobs.training_job import TrainingJob
 from core.nets.presets import preset
 from tests.apptest_helpers import choose
 from tests.core.data.fakes import mark_encrypted
@@ -515,3 +517,24 @@ def test_a_worker_killed_mid_run_shows_as_failed_with_its_reason_and_the_page_se
     assert "The model saved after epoch" in errors
     assert not at.button(key="train.start").disabled  # the page serves on: a new run can start
     assert at.text_input(key="train.save_name").value  # and the kept model can be saved
+
+
+def test_a_run_that_ends_while_the_page_is_drawn_shows_its_results_on_the_next_run(
+    isolated_folders, monkeypatch
+):
+    # Each section reading the status anew would show the results (and "Save") while the live
+    # view, drawn from the first reading, still polls: its rerun could swallow a click on Save.
+    run_dir = fake_live_run(isolated_folders / "runs")
+    read = TrainingJob.status
+    readings = []
+
+    def ends_after_the_first_reading(job):
+        status = read(job)
+        readings.append(status.state)
+        return status if len(readings) == 1 else dataclasses.replace(status, state="finished")
+
+    monkeypatch.setattr(TrainingJob, "status", ends_after_the_first_reading)
+    at = open_page(run=run_dir.name)
+    assert readings[0] == "running"
+    assert "The results appear here when training ends" in infos(at)
+    assert not has_button(at, "train.save")

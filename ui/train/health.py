@@ -37,9 +37,9 @@ def show_warnings(warnings: list) -> None:
         st.warning(f"**The network has not learned much.** {warning.problem}\n\nTry:\n{remedies}")
 
 
-def show_health(job: TrainingJob) -> None:
-    """The run's learning warnings; rechecked every few seconds while it trains."""
-    was_live = job.status().is_live
+def show_health(job: TrainingJob, was_live: bool) -> None:
+    """The run's learning warnings; rechecked every few seconds while it trains
+    (``was_live``: as for `live_view`)."""
 
     @st.fragment(run_every=HEALTH_POLL_SECONDS if was_live else None)
     def _view():

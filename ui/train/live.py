@@ -430,9 +430,13 @@ def run_controls(job: TrainingJob, status: RunStatus) -> None:
         st.rerun()
 
 
-def live_view(job: TrainingJob) -> None:
-    """Progress, controls, curves and filters; reruns itself every second while training."""
-    was_live = job.status().is_live
+def live_view(job: TrainingJob, was_live: bool) -> None:
+    """Progress, controls, curves and filters; reruns itself every second while training.
+
+    ``was_live`` is the status the rest of the page was drawn from, read once per run: read
+    again here, a run ending in between would leave the page showing results while this
+    still polls, and its rerun could swallow a click on "Save".
+    """
 
     @st.fragment(run_every=POLL_SECONDS if was_live else None)
     def _view():

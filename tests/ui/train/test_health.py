@@ -28,7 +28,8 @@ def health_script(run_dir):
     from core.jobs.training_job import TrainingJob
     from ui.train.health import show_health
 
-    show_health(TrainingJob.attach(run_dir))
+    job = TrainingJob.attach(run_dir)
+    show_health(job, was_live=job.status().is_live)
 
 
 def warnings_shown(run_dir: Path) -> list[str]:

@@ -528,7 +528,8 @@ def live_script(run_dir):
     from core.jobs.training_job import TrainingJob
     from ui.train.live import live_view
 
-    live_view(TrainingJob.attach(run_dir))
+    job = TrainingJob.attach(run_dir)
+    live_view(job, was_live=job.status().is_live)
 
 
 def test_the_live_view_of_an_ended_run_shows_progress_curves_and_filters(runs_root):
