@@ -12,11 +12,11 @@ shareable link.
 import numpy as np
 import streamlit as st
 
-from core.ops.convolution import conv2d
 from core.ops.output_size import describe_output_size
 from ui.kernel_playground import kernel_editor, setups
 from ui.kernel_playground.controls import Sliding, grayscale, image_controls, sliding_controls
 from ui.kernel_playground.link import LINK
+from ui.kernel_playground.output import output_cache_key, output_image
 from ui.kernel_playground.step_by_step import show_size_arithmetic
 from ui.kernel_playground.tabs import show_tabs
 from ui.room.offers import offer_pixel_question
@@ -51,16 +51,6 @@ def output_sizes(image: np.ndarray, kernel: np.ndarray, sliding: Sliding):
     ]
 
 
-def apply_kernel(image: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np.ndarray:
-    """The convolution, then the bias and the optional ReLU."""
-    output = conv2d(image, weights, **sliding.conv_options())
-    if sliding.bias:
-        output += sliding.bias
-    if sliding.relu:
-        np.maximum(output, 0.0, out=output)
-    return output
-
-
 @st.fragment
 def playground() -> None:
     """Controls, output and analysis tabs.
@@ -89,7 +79,8 @@ def playground() -> None:
     output = None
     try:
         sizes = output_sizes(image, chosen.values, sliding)
-        output = apply_kernel(image, weights, sliding)
+        output_key = output_cache_key(choice, color, weights, sliding)
+        output = output_image(image, weights, sliding, output_key)
     except ValueError as error:
         st.error(f"{error} The output cannot be computed with these settings.")
 
@@ -119,7 +110,12 @@ def playground() -> None:
             "uses signed colours when there are negatives; the caption says which rule is on.",
         )
         if output is not None:
-            image_view.show_image(output, caption="Output", mapping=mapping)
+            image_view.show_image(
+                output,
+                caption="Output",
+                mapping=mapping,
+                cache_key=None if output_key is None else ("output", output_key),
+            )
     if output is not None:
         show_size_arithmetic(sizes)
         show_tabs(choice, image, chosen, weights, output, sliding, mapping, LINK.params())

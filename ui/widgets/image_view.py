@@ -235,15 +235,13 @@ def show_image(
         png, shown = render_shared(values, mapping)
     height, width = np.asarray(values).shape[:2]
     title = f"{caption} — {height}×{width}"
+    value_range = value_range_text(values)  # a pass over every value: once
+    details_text = f"{shown.description} Actual {value_range}."
     with target:
         st.image(png, caption=title, width="content", output_format="PNG")
         if colorbar:
             st.html(colorbar_html(shown))
-        if details:
-            st.caption(f"{shown.description} Actual {value_range_text(values)}.")
-        else:
-            st.caption(value_range_text(values).capitalize() + ".")
-        details_text = f"{shown.description} Actual {value_range_text(values)}."
+        st.caption(details_text if details else value_range.capitalize() + ".")
         figure_export.export_button(png, f"{title}. {details_text}")
     return shown
 
