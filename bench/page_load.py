@@ -133,10 +133,13 @@ CDP_METRICS = {
 }
 
 
+SERVER_PIDS: dict[str, int] = {}  # a started server's URL → its process id
+
+
 @contextlib.contextmanager
 def streamlit_server(script: Path, root: Path = ROOT, options: tuple[str, ...] = ()):
     """``streamlit run script`` from ``root`` on a free port, with Streamlit ``options`` after
-    those of the folder's config; yields its URL."""
+    those of the folder's config; yields its URL (its process id: ``SERVER_PIDS[url]``)."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(root)}
     env.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
@@ -160,6 +163,7 @@ def streamlit_server(script: Path, root: Path = ROOT, options: tuple[str, ...] =
         start_new_session=True,  # so its workers end with it
     )
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = process.pid
     try:
         for _ in range(300):
             with (
