@@ -8,13 +8,14 @@ control (the Kernel Playground's row stride).
 Students come in two kinds, both real Streamlit sessions that poll, follow and rerun:
 
 - browser students (``--browsers``, default 1): each a Chromium page in its own browser
-  context. "Shows the change" is the first moment the page's title, or the stride box's
-  value, reads the new value, watched every 10 ms inside the page (``Date.now()``);
+  context. "Shows the change" is the first moment the page's title, or the label of the
+  popover that holds the stride, reads the new value, watched every 10 ms inside the page
+  (``Date.now()``);
 - the rest are websocket students (``bench/streamlit_client.py``): the Streamlit
   frontend's own protocol without a browser, polling the room's fragment every time the
   server asks (``auto_rerun``), as the frontend's timer does, but one poll at a time.
   "Shows the change" is the arrival of the element that draws it (the title, or the
-  stride box with its new value): what a browser would then paint, less its drawing time.
+  popover labelled with the new stride): what a browser would then paint, less its drawing time.
   30 Chromium pages do not fit a 2-core machine beside the server; these do.
 
 Each change is timed with one clock (the machine's): from the lecturer's key or pointer
@@ -74,6 +75,7 @@ from tests.browser_helpers import open_browser, running_app
 SIDEBAR = '[data-testid="stSidebar"]'
 FOLLOWING_TEXT = "Following the lecturer"
 STRIDE_LABEL = "Stride ↓ rows"  # the Kernel Playground's row stride (ui/kernel_playground)
+SLIDING_POPOVER = ".st-key-kernel-sliding_more"  # the popover that holds it, named by its values
 VERBOSE = False
 IDLE_S = 10.0  # how long the server's CPU is read while every student only polls
 TIMEOUT_S = 120.0  # a student page that has not shown a change by then counts as missed
@@ -113,11 +115,15 @@ def title_is(title: str) -> str:
     return f"document.querySelector('h1')?.textContent.trim() === {title!r}"
 
 
-def input_value_is(label: str, value: str) -> str:
-    """JS: the input labelled ``label`` holds ``value``."""
+def stride_shown(rows: str) -> str:
+    """JS: the Kernel Playground's sliding options read a row stride of ``rows``.
+
+    The strides sit in a popover whose label names their values ("stride 2×1 · same
+    padding · ..."), so a page with the popover shut shows them too.
+    """
     return (
-        f"[...document.querySelectorAll('input')].find("
-        f"e => e.getAttribute('aria-label') === {label!r})?.value === {value!r}"
+        f"[...document.querySelectorAll('{SLIDING_POPOVER} button')]"
+        f".some(b => b.innerText.includes('stride {rows}×1 '))"
     )
 
 
@@ -151,15 +157,28 @@ def join_room(page, app_url: str, code: str, *, navigate: bool = True) -> None:
 
 
 def go_to_page(page, title: str) -> None:
-    """The lecturer clicks ``title`` in the sidebar's navigation."""
+    """The lecturer clicks ``title`` in the sidebar's navigation.
+
+    An open popover is shut first (Escape), and its run awaited: shut by the click on the
+    link instead, a popover inside a page's fragment asks for a run of that fragment under
+    the page before, after the new page's run, and the browser then empties the new page
+    (Streamlit 1.67; the stopwatch takes the click, the last key or pointer press).
+    """
+    if page.locator('[data-testid="stPopoverBody"]').count():
+        page.keyboard.press("Escape")
+        wait_for_app(page, 60_000)
     page.locator(f'{SIDEBAR} [data-testid="stSidebarNav"] a', has_text=title).first.click()
 
 
-def set_number(page, label: str, value: str) -> None:
-    """The lecturer types ``value`` into the number box ``label`` and presses Enter."""
-    box = page.get_by_label(label, exact=True)
-    box.scroll_into_view_if_needed()
-    box.fill(value)
+def set_stride(page, rows: str) -> None:
+    """The lecturer types ``rows`` into the row stride (opening its popover) and presses Enter."""
+    box = page.get_by_label(STRIDE_LABEL, exact=True)
+    if not box.is_visible():
+        button = page.locator(f"{SLIDING_POPOVER} button").first
+        button.scroll_into_view_if_needed()
+        button.click()
+        box.wait_for(state="visible", timeout=60_000)
+    box.fill(rows)
     box.press("Enter")
 
 
@@ -194,16 +213,9 @@ def heading_is(title: str):
     return lambda kind, proto: kind == "heading" and proto.tag == "h1" and proto.body == title
 
 
-def number_is(label: str, value: str):
-    """A websocket student's watch: the number box ``label`` is drawn holding ``value``."""
-
-    def match(kind, proto) -> bool:
-        if kind != "number_input" or proto.label != label:
-            return False
-        shown = proto.value if proto.HasField("value") else proto.default
-        return shown == float(value)
-
-    return match
+def stride_is(rows: str):
+    """A websocket student's watch: the sliding options' popover reads a row stride of ``rows``."""
+    return lambda kind, proto: kind == "popover" and f"stride {rows}×1 " in proto.label
 
 
 class PollingSession(StreamlitSession):
@@ -486,12 +498,12 @@ def measure(
                     delays, stored = timed_change(
                         lecturer,
                         students,
-                        input_value_is(STRIDE_LABEL, stride),
-                        lambda s=stride: set_number(lecturer, STRIDE_LABEL, s),
+                        stride_shown(stride),
+                        lambda s=stride: set_stride(lecturer, s),
                         watch=watch,
                         timeout_s=TIMEOUT_S,
                         crowd=crowd,
-                        element=number_is(STRIDE_LABEL, stride),
+                        element=stride_is(stride),
                         pid=pid,
                         cpu=results["cpu"],
                     )

@@ -344,6 +344,12 @@ class StreamlitSession:
 
     def _delta(self, msg: ForwardMsg, run: Run, now: float) -> None:
         delta = msg.delta
+        if delta.WhichOneof("type") == "add_block":  # watched too: a popover's label
+            kind = delta.add_block.WhichOneof("type")
+            watching = kind and run.watched_at is None and run.watch is not None
+            if watching and run.watch(kind, getattr(delta.add_block, kind)):
+                run.watched_at = now
+            return
         if delta.WhichOneof("type") != "new_element":
             return
         element = delta.new_element

@@ -20,12 +20,11 @@ import pytest
 
 from bench.follow_latency import (
     STOPWATCH,
-    STRIDE_LABEL,
     go_to_page,
-    input_value_is,
     join_room,
     open_lecture_room,
-    set_number,
+    set_stride,
+    stride_shown,
     timed_change,
     title_is,
     wait_for_app,
@@ -110,8 +109,8 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             delays, _ = timed_change(
                 lecturer,
                 students,
-                input_value_is(STRIDE_LABEL, "2"),
-                lambda: set_number(lecturer, STRIDE_LABEL, "2"),
+                stride_shown("2"),
+                lambda: set_stride(lecturer, "2"),
                 timeout_s=FOLLOW_TIMEOUT_S,
             )
             latency["control change"] = delays
@@ -130,17 +129,17 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
             delays, _ = timed_change(
                 lecturer,
                 students[1:],
-                input_value_is(STRIDE_LABEL, "3"),
-                lambda: set_number(lecturer, STRIDE_LABEL, "3"),
+                stride_shown("3"),
+                lambda: set_stride(lecturer, "3"),
                 timeout_s=FOLLOW_TIMEOUT_S,
             )
             latency["control change, two following"] = delays
             assert None not in delays, delays
             time.sleep(2)  # four polls: the explorer's page must not have moved
-            assert explorer.evaluate(f"() => {input_value_is(STRIDE_LABEL, '2')}")
+            assert explorer.evaluate(f"() => {stride_shown('2')}")
             screenshot(explorer, "room_student_exploring")
             explorer.get_by_role("button", name="Follow again").click()
-            explorer.wait_for_function(f"() => {input_value_is(STRIDE_LABEL, '3')}", timeout=60_000)
+            explorer.wait_for_function(f"() => {stride_shown('3')}", timeout=60_000)
             explorer.get_by_text("Following the lecturer").wait_for(timeout=60_000)
 
             # ------------------------------------------------ a question for the room

@@ -13,11 +13,10 @@ import pytest
 
 from bench.follow_latency import (
     SIDEBAR,
-    STRIDE_LABEL,
-    input_value_is,
     join_room,
     open_lecture_room,
-    set_number,
+    set_stride,
+    stride_shown,
     title_is,
 )
 from core.jobs.redis_queue import RedisJobQueue
@@ -91,10 +90,8 @@ def test_a_student_on_server_b_follows_a_lecturer_on_server_a(farm):
             assert student.url.startswith(f"{server_b}/kernel_playground")
             assert rooms.read_room(code).page == "kernel_playground"
 
-            set_number(lecturer, STRIDE_LABEL, "2")  # a control change follows too
-            student.wait_for_function(
-                f"() => {input_value_is(STRIDE_LABEL, '2')}", timeout=FOLLOW_TIMEOUT_MS
-            )
+            set_stride(lecturer, "2")  # a control change follows too
+            student.wait_for_function(f"() => {stride_shown('2')}", timeout=FOLLOW_TIMEOUT_MS)
             assert student.url.startswith(f"{server_b}/kernel_playground")
             screenshot(student, "two_servers_student_on_b")
             for page in pages:
