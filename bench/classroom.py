@@ -66,6 +66,7 @@ from tests.browser_helpers import running_app  # noqa: E402
 
 KERNEL_PAGE, ARITHMETIC_PAGE = "kernel_playground", "convolution_arithmetic"
 CELL_KEY = r"kernel\.grid\.\d+\.\d+\.\d+"  # ui/kernel_playground/kernel_editor.py
+VIEW_CELL_KEY = r"kernel\.view\.\d+\.\d+"  # its buttons, before a cell is clicked
 FORWARD_KEY, FIRST_KEY = r"arith\.stepper\.forward", r"arith\.stepper\.first"  # ui/widgets/stepper
 KNEE_S = 1.0
 GOAL = (30, 0.5)  # issue 12: 30 students at p95 ≤ 500 ms, no errors
@@ -187,6 +188,9 @@ async def edit_cell(
 ) -> str | None:
     """Type a new whole number into a random kernel cell; the output picture's address after."""
     cells = session.find(CELL_KEY, "text_input")
+    if not cells and session.find(VIEW_CELL_KEY, "button"):  # a click turns them into boxes
+        await session.click(session.find(VIEW_CELL_KEY, "button")[0])
+        cells = session.find(CELL_KEY, "text_input")
     if not cells:
         raise ProtocolError("the Kernel Playground drew no kernel grid")
     cell = rng.choice(cells)

@@ -66,9 +66,19 @@ WATCH_OUTPUT = f"""(before) => {{
 GRID_INPUTS = ".st-key-kernel-grid input"  # the kernel's cells, row by row (ui/kernel_editor.py)
 
 
+GRID_BUTTONS = ".st-key-kernel-grid button"  # the cells before one is clicked (ui/kernel_editor.py)
+
+
 def edit_kernel_cell(page, row: int, col: int, text: str, *, columns: int = 3) -> None:
-    """Type ``text`` into a cell of the kernel grid (Enter then commits it)."""
+    """Type ``text`` into a cell of the kernel grid (Enter then commits it).
+
+    The Kernel Playground shows the cells as buttons until one is clicked; the click
+    turns them into text boxes, the clicked one holding the cursor.
+    """
     cell = page.locator(GRID_INPUTS).nth(row * columns + col)
+    if not page.locator(GRID_INPUTS).count():
+        page.locator(GRID_BUTTONS).nth(row * columns + col).click()
+        cell.wait_for(timeout=60_000)
     cell.scroll_into_view_if_needed()
     cell.fill(text)
 

@@ -49,6 +49,9 @@ WRITTEN = "files written outside the app's folders"
 _UPLOAD_OPTION = re.compile(r"upload", re.IGNORECASE)
 
 
+CLICK_TO_EDIT = ".st-key-kernel-grid button"  # cells shown as buttons until one is clicked
+
+
 def _exactly(text: str) -> re.Pattern:
     return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
@@ -235,6 +238,9 @@ class Fuzzer:
                 choices.append(("expander", label, "open"))
         # a closed popover: its inputs are built in the page only once it is open
         choices += [("popover", label, "open") for label in self._closed_popovers()]
+        # buttons that turn into text boxes once one is clicked (the Kernel Playground's grid)
+        if self.page.locator(CLICK_TO_EDIT).count():
+            choices.append(("click", CLICK_TO_EDIT, "edit"))
         if not path:  # the sidebar's folded sections (the lecture room's join form) count here
             choices += [("expander", label, "open") for label in self._folded_sidebar_sections()]
         return choices
@@ -313,6 +319,11 @@ class Fuzzer:
         if sort == "popover":  # one drawn only while open starts a run as it opens
             self.open_popover(label)
             self.settle(runs=runs)
+            return
+        if sort == "click":  # once clicked, the session keeps the text boxes
+            if page.locator(label).count():
+                page.locator(label).first.click()
+                self.settle(runs=runs)
             return
         testid = "stRadio" if sort == "radio" else "stSelectbox"
         widget = (

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.classroom import ARITHMETIC_PAGE, CELL_KEY, FORWARD_KEY, KERNEL_PAGE, is_output
+from bench.classroom import (
+    ARITHMETIC_PAGE,
+    CELL_KEY,
+    FORWARD_KEY,
+    KERNEL_PAGE,
+    VIEW_CELL_KEY,
+    is_output,
+)
 from bench.classroom import output_url as output_of
 from bench.streamlit_client import StreamlitSession
 from tests.conftest import ROOT
@@ -48,9 +55,14 @@ def test_the_client_drives_the_kernel_playground_as_a_browser_does(server):
         try:
             opened = await session.open(KERNEL_PAGE, watch=is_output)
             assert opened.exceptions == [] and opened.error_boxes == []
-            cells = session.find(CELL_KEY, "text_input")
-            assert len(cells) == 9  # the default 3×3 kernel
+            assert session.find(CELL_KEY, "text_input") == []  # buttons until one is clicked
+            shown = session.find(VIEW_CELL_KEY, "button")
+            assert len(shown) == 9  # the default 3×3 kernel
             assert opened.media_failures == [] and output_of(opened) in opened.media
+            clicked = await session.click(shown[0])  # the grid turns into text boxes
+            assert clicked.exceptions == [] and clicked.fragment_id
+            cells = session.find(CELL_KEY, "text_input")
+            assert len(cells) == 9
 
             # Every widget's own value sent back: the same page, the same picture.
             again = await session._rerun(watch=is_output)

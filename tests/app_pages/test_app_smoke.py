@@ -53,6 +53,7 @@ def test_an_edited_kernel_survives_a_visit_to_another_page():
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     app.run()
     app.switch_page("app_pages/kernel_playground.py").run()
+    app.button(key="kernel.view.1.1").click().run()  # the cells turn into text boxes
     version = app.session_state["kernel.version"]
     app.text_input(key=f"kernel.grid.{version}.1.1").input("7").run()
     assert app.session_state["kernel.preset"] == "custom"

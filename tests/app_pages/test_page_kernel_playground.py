@@ -13,12 +13,13 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.ops.kernels import PRESETS, kernel
 from tests.apptest_helpers import choice_list
+from tests.ui.kernel_playground.popovers import POPOVERS
 from ui.kernel_playground.link_state import parse_kernel_cell
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "kernel_playground.py")
 
 
-FOLDED = ("kernel.sliding_more", "kernel.tools")  # the popovers; their widgets show only open
+FOLDED = POPOVERS  # the popovers: their widgets are drawn only while open
 
 
 def fresh(query: dict[str, str] | None = None, *, unfolded: bool = True) -> AppTest:
@@ -51,19 +52,30 @@ def cell_key(at: AppTest, row: int, col: int) -> str:
 
 
 def grid_values(at: AppTest) -> np.ndarray:
-    """The numbers in the grid on screen (one text box per cell, keyed by row and column)."""
+    """The numbers in the grid on screen: its text boxes, or its buttons before a click."""
     prefix = f"kernel.grid.{at.session_state['kernel.version']}."
     cells = {
         tuple(int(i) for i in box.key[len(prefix) :].split(".")): parse_kernel_cell(box.value)
         for box in at.text_input
         if box.key and box.key.startswith(prefix)
     }
+    if not cells:
+        cells = {
+            tuple(int(i) for i in button.key[len("kernel.view.") :].split(".")): parse_kernel_cell(
+                button.label.lstrip("\\")
+            )
+            for button in at.button
+            if button.key and button.key.startswith("kernel.view.")
+        }
     rows, cols = (max(index) + 1 for index in zip(*cells, strict=True))
     assert len(cells) == rows * cols, "the grid is not rectangular"
     return np.array([[cells[r, c] for c in range(cols)] for r in range(rows)])
 
 
 def edit_cell(at: AppTest, row: int, col: int, text) -> AppTest:
+    """Type ``text`` into a cell; a click on the grid first turns its buttons into boxes."""
+    if cell_key(at, row, col) not in {box.key for box in at.text_input}:
+        at.button(key=f"kernel.view.{row}.{col}").click().run()
     at.text_input(key=cell_key(at, row, col)).input(str(text)).run()
     assert not at.exception, at.exception
     return at
@@ -137,7 +149,10 @@ def test_every_control_has_a_tooltip():
             *at.get("download_button"),
         ]
         for widget in widgets:
+            if widget.key and widget.key.startswith("kernel.view."):
+                continue  # a kernel cell: the caption under the grid says what a click does
             assert widget.help, f"{widget.label!r} on {tab!r} has no help text"
+    assert any("Click a cell" in caption.value for caption in at.caption)
 
 
 @pytest.mark.parametrize("key", sorted(PRESETS))
@@ -632,7 +647,7 @@ def popover_labels(at: AppTest) -> list[str]:
 
 def test_the_folded_settings_name_their_values_and_follow_every_change():
     at = fresh({"pad": "valid", "s": "2", "bias": "3", "d": "2"}, unfolded=False)
-    assert "valid padding · dilation 2 · bias 3" in popover_labels(at)
+    assert "stride 2 · valid padding · dilation 2 · bias 3" in popover_labels(at)
     assert "Size 3×3 · sum → 1, transpose, rotate, random" in popover_labels(at)
     keys = {widget.key for widget in at.number_input} | {widget.key for widget in at.radio}
     assert "kernel.bias" not in keys and "kernel.padding" not in keys  # shut: not drawn
@@ -645,6 +660,7 @@ def test_the_folded_settings_name_their_values_and_follow_every_change():
     assert at.number_input(key="kernel.bias").value == 3.0  # drawn with the page's values
     assert at.radio(key="kernel.padding").value == "valid"
     assert at.number_input(key="kernel.dilation_rows").value == 2
+    assert at.number_input(key="kernel.stride_cols").value == 2  # the strides sit here too
     at.radio(key="kernel.padding").set_value("same").run()
     for key in FOLDED:
         at.session_state[key] = True  # a test's run does not send the popover's state
@@ -659,7 +675,7 @@ def test_the_folded_settings_name_their_values_and_follow_every_change():
         at.session_state[key] = False  # shut both again: the values stay
     at.run()
     assert not at.exception, at.exception
-    assert "same padding · zero fill · dilation 2 · bias 3 · ReLU" in popover_labels(at)
+    assert "stride 2 · same padding · zero fill · dilation 2 · bias 3 · ReLU" in popover_labels(at)
     assert "Size 3×5 · sum → 1, transpose, rotate, random" in popover_labels(at)
     assert at.session_state["kernel.last_good"].shape == (3, 5)
     assert at.session_state["kernel.bias"] == 3.0 and at.session_state["kernel.relu"] is True

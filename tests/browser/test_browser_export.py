@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PIL import Image
 
-from tests.browser_helpers import ARTIFACTS, EXCEPTION_SELECTOR, screenshot, wait_for_app
+from tests.browser_helpers import ARTIFACTS, EXCEPTION_SELECTOR, reveal, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,7 +52,10 @@ def test_a_picture_downloads_with_its_caption_and_its_link_reopens_the_page(brow
     assert "Kernel Playground" in exported.text["Description"]
     page.goto(exported.text["URL"])  # the link reopens the page in that state
     wait_for_app(page, 60_000)
-    page.wait_for_selector(".st-key-kernel-stride_rows input", timeout=60_000)
+    sliding = page.locator(".st-key-kernel-sliding_more button").first
+    sliding.wait_for(timeout=60_000)
+    assert "stride 2 · valid padding" in sliding.inner_text()  # the popover's label names it
+    reveal(page, "kernel.stride_rows", "kernel.sliding_more")
     assert page.input_value(".st-key-kernel-stride_rows input") == "2"
     assert page.query_selector(EXCEPTION_SELECTOR) is None
 

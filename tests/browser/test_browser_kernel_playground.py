@@ -6,7 +6,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bench.kernel_page import GRID_INPUTS, OUTPUT_CHANGED, OUTPUT_SRC, edit_kernel_cell
+from bench.kernel_page import (
+    GRID_BUTTONS,
+    GRID_INPUTS,
+    OUTPUT_CHANGED,
+    OUTPUT_SRC,
+    edit_kernel_cell,
+)
 from tests.browser_helpers import EXCEPTION_SELECTOR, by_key, reveal, screenshot, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -74,7 +80,13 @@ def test_typing_a_row_of_cells_with_tab(browser_page, app_url):
     page = browser_page
     open_playground(page, app_url, "?img=synthetic%3Aexample4&pad=valid")
     cells = page.locator(GRID_INPUTS)
-    cells.nth(0).click()
+    assert not cells.count()  # buttons until a cell is clicked
+    page.locator(GRID_BUTTONS).nth(0).click()  # the grid turns into boxes, the cursor in this one
+    cells.nth(0).wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => document.activeElement?.closest('.st-key-kernel-grid') !== null"
+        " && document.activeElement === document.querySelector('.st-key-kernel-grid input')"
+    )
     for text in ("1", "0", "-1"):  # the top row becomes 1 0 -1
         page.keyboard.press("ControlOrMeta+a")
         page.keyboard.type(text)

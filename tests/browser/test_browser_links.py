@@ -152,7 +152,7 @@ def kernel(page, base: str) -> dict:
     expect_param(page, "preset", "gen:gaussian")
     slide(page, "kernel.size", 2)
     expect_param(page, "gsize", "7")
-    number(page, "kernel.row", 1)
+    click(page, "kernel.row_next")
     expect_param(page, "px", "1,0")  # the bug: it used to lag one change behind
     tab(page, "Separable?")
     expect_param(page, "tab", "separable")

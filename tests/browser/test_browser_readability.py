@@ -154,17 +154,24 @@ def test_a_7x7_real_kernel_prints_legibly_and_a_5_wide_grid_fits(projector, app_
         f"kernel_playground?img=synthetic%3Astep_edge&pad=valid&k={link(5, 1.0)}",
         "Where the window sits on the input",
         "kernel_playground_gaussian5",
-        "() => document.querySelectorAll('.st-key-kernel-grid input').length === 25",
+        "() => document.querySelectorAll('.st-key-kernel-grid button').length === 25",
     )
     projector.set_viewport_size(PROJECTOR["viewport"])
     grid = projector.locator(".st-key-kernel-grid").first
     grid.scroll_into_view_if_needed()
-    right_edge = grid.bounding_box()["x"] + grid.bounding_box()["width"]
-    inputs = grid.locator("input")
-    assert inputs.count() == 25
-    for index in range(5):  # the first row: its 5th box must end inside the grid
-        box = inputs.nth(index).bounding_box()
-        assert box["x"] + box["width"] <= right_edge + 0.5, f"column {index} is clipped"
+    for cells in ("button", "input"):  # as shown, then as text boxes once a cell is clicked
+        if cells == "input":
+            grid.locator("button").first.click()
+            projector.wait_for_function(
+                "() => document.querySelectorAll('.st-key-kernel-grid input').length === 25"
+            )
+            grid = projector.locator(".st-key-kernel-grid").first
+        right_edge = grid.bounding_box()["x"] + grid.bounding_box()["width"]
+        boxes = grid.locator(cells)
+        assert boxes.count() == 25
+        for index in range(5):  # the first row: its 5th cell must end inside the grid
+            box = boxes.nth(index).bounding_box()
+            assert box["x"] + box["width"] <= right_edge + 0.5, f"column {index} is clipped"
 
 
 def test_the_mnist_grid_at_window_32_has_no_overlapping_numbers(projector, app_url):

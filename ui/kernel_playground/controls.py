@@ -176,18 +176,23 @@ def sliding_summary(state) -> str:
     has to open it to read them (a projected page shows them at once).
 
     >>> sliding_summary({"kernel.padding": "same", "kernel.mode": "constant"})
-    'same padding · zero fill · dilation 1'
+    'stride 1 · same padding · zero fill · dilation 1'
     >>> sliding_summary({"kernel.padding": "explicit", "kernel.pad_rows": 2, "kernel.pad_cols": 0,
     ...     "kernel.mode": "reflect", "kernel.dilation_rows": 2, "kernel.flip": True,
-    ...     "kernel.bias": -5.0, "kernel.relu": True})
-    'padding 2×0 · reflect fill · dilation 2×1 · flipped · bias -5 · ReLU'
-    >>> sliding_summary({"kernel.padding": "valid", "kernel.mode": "wrap", "kernel.bias": 0.5})
-    'valid padding · dilation 1 · bias 0.5'
+    ...     "kernel.bias": -5.0, "kernel.relu": True, "kernel.stride_cols": 2})
+    'stride 1×2 · padding 2×0 · reflect fill · dilation 2×1 · flipped · bias -5 · ReLU'
+    >>> sliding_summary({"kernel.padding": "valid", "kernel.mode": "wrap", "kernel.bias": 0.5,
+    ...     "kernel.stride_rows": 2, "kernel.stride_cols": 2})
+    'stride 2 · valid padding · dilation 1 · bias 0.5'
     """
     padding = state.get("kernel.padding", "same")
-    parts = [f"{padding} padding"]
+    strides = state.get("kernel.stride_rows", 1), state.get("kernel.stride_cols", 1)
+    parts = [
+        f"stride {strides[0]}" if strides[0] == strides[1] else f"stride {strides[0]}×{strides[1]}"
+    ]
+    parts.append(f"{padding} padding")
     if padding == "explicit":
-        parts = [f"padding {state.get('kernel.pad_rows', 0)}×{state.get('kernel.pad_cols', 0)}"]
+        parts[-1] = f"padding {state.get('kernel.pad_rows', 0)}×{state.get('kernel.pad_cols', 0)}"
     if padding != "valid":  # valid padding adds no border, so nothing fills it
         mode = state.get("kernel.mode", "constant")
         parts.append(f"{MODE_LABELS.get(mode, mode).split(' (')[0]} fill")
@@ -206,37 +211,47 @@ def sliding_summary(state) -> str:
 def sliding_controls() -> Sliding:
     """Stride, padding, border fill, dilation, flip, bias and ReLU, as a ``Sliding``.
 
-    The strides stay on screen; the rest sits in a popover whose label names its values.
-    Its widgets are drawn only while it is open: a closed popover then costs the browser
-    nothing (bench/page_load.py), and no browser keeps a value of them that the page has
-    since changed (a worked example, a link) and would send back on the next change.
+    They sit in a popover whose label names their values. Its widgets are drawn only while
+    it is open: a closed popover then costs the browser nothing (bench/page_load.py; the
+    strides were the page's last number boxes on its first screen), and no browser keeps a
+    value of them that the page has since changed (a worked example, a link) and would
+    send back on the next change.
     """
     st.subheader("Sliding")
-    strides = pair(
+    more = folded_popover(
+        st,
+        sliding_summary(st.session_state),
+        key=MORE_SLIDING_KEY,
+        keeps=(*STRIDE_KEYS, *MORE_SLIDING_KEYS),
+        icon=":material/tune:",
+        width="stretch",
+        wrap=True,  # every value stays readable in a narrow column (150 % zoom)
+        help="Stride, padding, border fill, dilation, flip, bias and ReLU: the label shows "
+        "their values.",
+    )
+    if more is not None:
+        with more:
+            return Sliding(_strides(), *_more_sliding())
+    strides = tuple(int(shown_value(key, 1)) for key in STRIDE_KEYS)
+    return Sliding(strides, *_held_sliding())  # shut: drawn nowhere, the values stay
+
+
+STRIDE_KEYS = ("kernel.stride_rows", "kernel.stride_cols")
+
+
+def _strides() -> tuple[int, int]:
+    return pair(
         ("Stride ↓ rows", "Stride → cols"),
         1,
         MAX_STRIDE,
-        ("kernel.stride_rows", "kernel.stride_cols"),
+        STRIDE_KEYS,
         (
             "How many rows the kernel moves down between two outputs.",
             "How many columns it moves right between outputs.",
         ),
         disabled=locked("s"),
+        held=True,
     )
-    more = folded_popover(
-        st,
-        sliding_summary(st.session_state),
-        key=MORE_SLIDING_KEY,
-        keeps=MORE_SLIDING_KEYS,
-        icon=":material/tune:",
-        width="stretch",
-        wrap=True,  # every value stays readable in a narrow column (150 % zoom)
-        help="Padding, border fill, dilation, flip, bias and ReLU: the label shows their values.",
-    )
-    if more is not None:
-        with more:
-            return Sliding(strides, *_more_sliding())
-    return Sliding(strides, *_held_sliding())  # shut: drawn nowhere, the values stay
 
 
 MORE_SLIDING_KEYS = (

@@ -40,14 +40,8 @@ CUSTOM = "custom"
 
 
 GRID_CELL_PX = 64  # width of one cell of the grid
-
-
 GRID_CELL_PX_NARROW = 44  # for kernels wider than 5
-
-
 GRID_CELL_MIN_PX = 44  # cells shrink down to this before the grid scrolls sideways
-
-
 WIDEST_GRID_SHOWN = 5  # columns that fit the kernel column at 1280 px and 150 %; wider ones scroll
 
 
@@ -281,13 +275,68 @@ def _grid_style(prefix: str, cell_px: int, bad_cells: list[tuple[int, int]]) -> 
         f"{{flex: 0 1 {cell_px}px !important; width: auto !important; "
         f"min-width: {GRID_CELL_MIN_PX}px;}}"
         f"{grid} input {{text-align: center; padding: 0.25rem 0.1rem; font-size: 0.85rem;}}"
+        # The buttons drawn before a cell is clicked look like the boxes they turn into.
+        f"{grid} button {{width: 100%; min-width: 0; padding: 0.25rem 0.1rem; "
+        "font-size: 0.85rem; font-variant-numeric: tabular-nums;}"
         + (f"{bad} {{outline: 2px solid #d33; background: #fde8e8;}}" if bad else "")
         + "</style>"
     )
 
 
+def editing_key(prefix: str) -> str:
+    """Session key set once a cell has been clicked: the grid is text boxes from then on."""
+    return f"{prefix}.editing"
+
+
+def view_cell_key(prefix: str, row: int, col: int) -> str:
+    """Session key of one cell's button while the grid is shown, not edited."""
+    return f"{prefix}.view.{row}.{col}"
+
+
+def _start_editing(prefix: str, row: int, col: int) -> None:
+    st.session_state[editing_key(prefix)] = True
+    st.session_state[f"{prefix}.focus"] = (row, col)
+
+
+def _kernel_buttons(prefix: str, base: np.ndarray, cell_px: int) -> None:
+    """The weights as a grid of buttons; a click turns the grid into text boxes.
+
+    Why not text boxes from the start: the first text box on a page costs a first visit
+    about a fifth of a bare page (``bench/widget_cost.py``), buttons next to nothing, and
+    most visitors pick kernels rather than type them. No tooltip: Streamlit builds a button
+    with one twice, and the caption under the grid says what a click does.
+    """
+    with st.container(key=f"{prefix}.grid", gap="xxsmall"):
+        for r in range(base.shape[0]):
+            row = st.container(horizontal=True, gap="xxsmall")
+            for c in range(base.shape[1]):
+                text = cell_text(base[r, c])
+                row.button(
+                    "\\" + text if text.startswith("-") else text,  # "-1" is no Markdown list
+                    key=view_cell_key(prefix, r, c),
+                    width=cell_px,
+                    disabled=locked("k"),
+                    on_click=_start_editing,
+                    args=(prefix, r, c),
+                )
+
+
+def _focus_script(prefix: str, row: int, col: int) -> str:
+    """A script that puts the cursor in the clicked cell once its text box is drawn."""
+    selector = f".{_key_class(cell_key(prefix, row, col))} input"
+    return (
+        "<script>(function tryFocus(left) {"
+        f"const box = document.querySelector({selector!r});"
+        "if (box) { box.focus(); box.select(); }"
+        "else if (left > 0) { setTimeout(() => tryFocus(left - 1), 50); }"
+        "})(40);</script>"
+    )
+
+
 def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """One text box per weight, in rows. Returns the values and a message per bad cell.
+
+    Until a cell is clicked the weights are buttons (``_kernel_buttons``).
 
     Plain text inputs rather than ``st.data_editor``: the data editor waits
     150 ms after every edit before it tells the server (a fixed debounce in
@@ -297,6 +346,22 @@ def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
     cell_px = GRID_CELL_PX if cols <= 5 else GRID_CELL_PX_NARROW
     values = base.copy()
     errors, bad_cells = [], []
+    if not st.session_state.get(editing_key(prefix)):
+        _kernel_buttons(prefix, base, cell_px)
+    else:
+        _kernel_boxes(prefix, base, cell_px, values, errors, bad_cells)
+    st.html(_grid_style(prefix, cell_px, bad_cells))
+    focus = st.session_state.pop(f"{prefix}.focus", None)
+    if focus is not None and not locked("k"):
+        st.html(_focus_script(prefix, *focus), unsafe_allow_javascript=True)
+    if cols > WIDEST_GRID_SHOWN:
+        st.caption(f"{cols} columns: scroll the grid sideways to reach them all.")
+    return values, errors
+
+
+def _kernel_boxes(prefix, base, cell_px, values, errors, bad_cells) -> None:
+    """The text boxes; fills ``values`` and names each unusable cell in ``errors``."""
+    rows, cols = base.shape
     with st.container(key=f"{prefix}.grid", gap="xxsmall"):
         for r in range(rows):
             row = st.container(horizontal=True, gap="xxsmall")
@@ -316,10 +381,6 @@ def _kernel_grid(prefix: str, base: np.ndarray) -> tuple[np.ndarray, list[str]]:
                 except ValueError as error:
                     errors.append(f"Row {r}, column {c}: {error}.")
                     bad_cells.append((r, c))
-    st.html(_grid_style(prefix, cell_px, bad_cells))
-    if cols > WIDEST_GRID_SHOWN:
-        st.caption(f"{cols} columns: scroll the grid sideways to reach them all.")
-    return values, errors
 
 
 def kernel_editor(prefix: str = "kernel", *, default_preset: str = "sobel_bottom") -> KernelChoice:

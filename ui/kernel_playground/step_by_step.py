@@ -20,6 +20,7 @@ from ui.widgets import page_link
 from ui.widgets.axes import integer_axis
 from ui.widgets.image_view import cell_px, compact_format, input_mapping, window_overlay_html
 from ui.widgets.matrix_html import matrices_row, matrix_table
+from ui.widgets.number_pick import pick_number
 from ui.widgets.tab_charts import plotly_chart
 
 AXIS_NAMES = ("Rows", "Columns")
@@ -225,28 +226,36 @@ def clickable_output(values: np.ndarray, row: int, col: int) -> None:
 
 
 def _pixel_pickers(rows: int, cols: int):
-    """The output row and column inputs (clamped to the output); returns them and their row."""
-    for key, limit in (("kernel.row", rows), ("kernel.col", cols)):
-        if st.session_state.get(key, 0) >= limit:
-            st.session_state[key] = limit - 1
-    pickers = st.container(horizontal=True)
-    row = pickers.number_input(
-        "Output row",
-        0,
-        rows - 1,
-        key="kernel.row",
-        width=PICKER_PX,
-        help="Which output pixel to explain: its row (0 is the top).",
-    )
-    col = pickers.number_input(
-        "Output column",
-        0,
-        cols - 1,
-        key="kernel.col",
-        width=PICKER_PX,
-        help="Its column (0 is the left).",
-    )
-    return int(row), int(col), pickers
+    """The output pixel's row and column, each stepped with ◀ ▶; returns them and their row.
+
+    ◀ ▶ and a "Go to…" popover rather than number boxes: the first number box on a page
+    costs a first visit about a fifth of a bare page (``bench/widget_cost.py``).
+    """
+    pickers = st.container(horizontal=True, gap="large")
+    picked = []
+    for key, label, limit, tip in (
+        (
+            "kernel.row",
+            "Output row",
+            rows,
+            "Which output pixel to explain: its row (0 is the top).",
+        ),
+        ("kernel.col", "Output column", cols, "Its column (0 is the left)."),
+    ):
+        with pickers:
+            picked.append(
+                pick_number(
+                    label,
+                    key,
+                    0,
+                    limit - 1,
+                    help=tip,
+                    describe=lambda value, label=label, last=limit - 1: (
+                        f"{label} {value} of 0–{last}"
+                    ),
+                )
+            )
+    return picked[0], picked[1], pickers
 
 
 def window_overlay(image: np.ndarray, tap_rows, tap_cols) -> str:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-POPOVERS = ("kernel.sliding_more", "kernel.tools", "demo.tools")
+# The sliding options, the kernel tools, and the output pixel's "Go to…" boxes.
+POPOVERS = (
+    "kernel.sliding_more",
+    "kernel.tools",
+    "demo.tools",
+    "kernel.row_goto",
+    "kernel.col_goto",
+)
 
 
 def unfolded(at: AppTest) -> AppTest:

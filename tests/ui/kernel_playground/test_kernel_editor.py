@@ -58,7 +58,11 @@ def chosen(at: AppTest):
 
 
 def cell(at: AppTest, row: int, col: int):
-    return at.text_input(key=f"demo.grid.{at.session_state['demo.version']}.{row}.{col}")
+    """The text box of a cell; a click on the grid first turns its buttons into boxes."""
+    key = f"demo.grid.{at.session_state['demo.version']}.{row}.{col}"
+    if key not in {box.key for box in at.text_input}:
+        at.button(key=f"demo.view.{row}.{col}").click().run()
+    return at.text_input(key=key)
 
 
 def preset_box(at: AppTest):
@@ -74,9 +78,21 @@ def test_starts_on_the_default_preset_with_one_cell_per_weight():
         PRESETS["laplacian"].description,
         (),
     )
+    assert any(c.value.startswith("Sum of the weights: 0.") for c in at.caption)
+    # Buttons until a cell is clicked (a first visit builds no text box), then text boxes.
+    buttons = [b for b in at.button if b.key.startswith("demo.view.")]
+    assert [b.label.lstrip("\\") for b in buttons] == [
+        cell_text(v) for v in kernel("laplacian").ravel()
+    ]
+    assert not at.text_input
     assert cell(at, 1, 1).value == cell_text(kernel("laplacian")[1, 1])
     assert len([box for box in at.text_input if box.key.startswith("demo.grid.")]) == 9
-    assert any(c.value.startswith("Sum of the weights: 0.") for c in at.caption)
+    assert not [b for b in at.button if b.key.startswith("demo.view.")]
+    np.testing.assert_array_equal(chosen(at).values, kernel("laplacian"))
+    focus = [h.proto.body for h in at.get("html") if "focus()" in h.proto.body]
+    assert len(focus) == 1 and "st-key-demo-grid-1-1-1 input" in focus[0]  # the clicked cell
+    at.run()
+    assert not [h for h in at.get("html") if "focus()" in h.proto.body]  # once, not every run
 
 
 def test_an_edited_cell_is_used_and_makes_the_kernel_custom():

@@ -153,7 +153,8 @@ def test_locked_and_hidden_controls():
     at = fresh({"s": "2", "lock": "s,k", "hide": "bias,relu"})
     assert at.number_input(key="kernel.stride_rows").disabled
     assert at.number_input(key="kernel.stride_cols").disabled
-    assert all(box.disabled for box in at.text_input if box.key.startswith("kernel.grid."))
+    cells = [button for button in at.button if button.key.startswith("kernel.view.")]
+    assert len(cells) == 9 and all(button.disabled for button in cells)
     assert preset_box(at).disabled
     assert not at.number_input(key="kernel.dilation_rows").disabled
     css = "\n".join(element.proto.body for element in at.get("html"))

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.imaging.synthetic_images import WORKED_EXAMPLES
 from core.ops.kernels import kernel
 from core.ops.output_size import describe_output_size
+from tests.ui.kernel_playground.popovers import unfolded
 from ui.kernel_playground.step_by_step import (
     clickable_figure,
     size_arithmetic_text,
@@ -116,7 +117,7 @@ def open_step(weights=None, *, options=None, bias=0.0, relu=False) -> AppTest:
     image = WORKED_EXAMPLES["example4"].astype(float)
     weights = kernel("sobel_bottom") if weights is None else weights
     options = options or {"padding": "valid"}
-    at = AppTest.from_function(step_script, args=(image, weights, options, bias, relu))
+    at = unfolded(AppTest.from_function(step_script, args=(image, weights, options, bias, relu)))
     at.run(timeout=30)
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -139,6 +140,18 @@ def test_step_by_step_explains_worked_example_4():
 def test_the_pickers_stay_inside_the_output():
     at = open_step()
     assert (at.number_input(key="kernel.row").max, at.number_input(key="kernel.col").max) == (1, 3)
+
+
+def test_the_arrows_step_the_explained_pixel_and_stop_at_the_edge():
+    at = open_step()
+    at.button(key="kernel.col_next").click().run()
+    image = WORKED_EXAMPLES["example4"].astype(float)
+    expected = (image[0:3, 1:4] * kernel("sobel_bottom")).sum()  # row 0, column 1
+    assert sum_line(at).endswith(f"= **{expected:g}**")
+    assert "**Output column 1 of 0–3**" in [m.value for m in at.markdown]
+    at.button(key="kernel.row_next").click().run()
+    assert at.button(key="kernel.row_next").disabled  # the last of the 2 rows
+    assert not at.button(key="kernel.row_back").disabled
 
 
 def test_padding_cells_are_pointed_out():

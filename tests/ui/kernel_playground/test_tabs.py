@@ -56,7 +56,7 @@ def test_only_the_open_tab_runs(tab, shows):
     assert shows(at)
     assert at.tabs[0].label == TAB_NAMES[0] and len(at.tabs) == len(TAB_NAMES)
     others_ran = {
-        "Step by step": bool([n for n in at.number_input if n.key == "kernel.row"]),
+        "Step by step": bool([b for b in at.button if b.key == "kernel.row_next"]),
         "Shift test": bool([s for s in at.slider if s.key == "kernel.shift_rows"]),
         "Share & download": any(  # its own buttons: every picture has a "PNG" one
             b.proto.id.endswith("kernel.download_png") for b in at.get("download_button")

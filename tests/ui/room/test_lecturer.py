@@ -170,8 +170,8 @@ def test_a_change_inside_a_fragment_reaches_the_room_from_that_run(rooms):
             (start,) = session.find("room.start")
             code = room_code(await session.click(start))
             before = rooms.read_room(code)
-            (stride,) = session.find("kernel.stride_rows")
-            run = await session.set_value(stride, 2.0)
+            (next_kernel,) = session.find(r"kernel\.preset_choice\.\d+_next")
+            run = await session.click(next_kernel)
             assert run.fragment_id  # the page's fragment alone
             return before, rooms.read_room(code)
         finally:
@@ -180,6 +180,6 @@ def test_a_change_inside_a_fragment_reaches_the_room_from_that_run(rooms):
     with running_app({}) as server:
         before, after = asyncio.run(lecture(server.url))
     assert before.page == after.page == "kernel_playground"
-    assert "s" not in before.params
-    assert after.params["s"] == "2,1"
+    assert "preset" not in before.params  # the default kernel
+    assert after.params["preset"] != before.params.get("preset")
     assert after.version > before.version
