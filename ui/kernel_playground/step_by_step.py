@@ -231,16 +231,17 @@ def _pixel_pickers(rows: int, cols: int):
     ◀ ▶ and a "Go to…" popover rather than number boxes: the first number box on a page
     costs a first visit about a fifth of a bare page (``bench/widget_cost.py``).
     """
-    pickers = st.container(horizontal=True, gap="large")
+    pickers = st.container(gap="small")  # one row per axis: neither wraps at 150 %
     picked = []
-    for key, label, limit, tip in (
+    for key, label, axis, limit, tip in (
         (
             "kernel.row",
             "Output row",
+            "rows",
             rows,
             "Which output pixel to explain: its row (0 is the top).",
         ),
-        ("kernel.col", "Output column", cols, "Its column (0 is the left)."),
+        ("kernel.col", "Output column", "columns", cols, "Its column (0 is the left)."),
     ):
         with pickers:
             picked.append(
@@ -250,8 +251,8 @@ def _pixel_pickers(rows: int, cols: int):
                     0,
                     limit - 1,
                     help=tip,
-                    describe=lambda value, label=label, last=limit - 1: (
-                        f"{label} {value} of 0–{last}"
+                    describe=lambda value, label=label, axis=axis, last=limit - 1: (
+                        f"{label} {value} ({axis} 0–{last})"
                     ),
                 )
             )

@@ -148,7 +148,7 @@ def test_the_arrows_step_the_explained_pixel_and_stop_at_the_edge():
     image = WORKED_EXAMPLES["example4"].astype(float)
     expected = (image[0:3, 1:4] * kernel("sobel_bottom")).sum()  # row 0, column 1
     assert sum_line(at).endswith(f"= **{expected:g}**")
-    assert "**Output column 1 of 0–3**" in [m.value for m in at.markdown]
+    assert "**Output column 1 (columns 0–3)**" in [m.value for m in at.markdown]
     at.button(key="kernel.row_next").click().run()
     assert at.button(key="kernel.row_next").disabled  # the last of the 2 rows
     assert not at.button(key="kernel.row_back").disabled
