@@ -157,16 +157,11 @@ def join_room(page, app_url: str, code: str, *, navigate: bool = True) -> None:
 
 
 def go_to_page(page, title: str) -> None:
-    """The lecturer clicks ``title`` in the sidebar's navigation.
+    """The lecturer clicks ``title`` in the sidebar's navigation, whatever is open.
 
-    An open popover is shut first (Escape), and its run awaited: shut by the click on the
-    link instead, a popover inside a page's fragment asks for a run of that fragment under
-    the page before, after the new page's run, and the browser then empties the new page
-    (Streamlit 1.67; the stopwatch takes the click, the last key or pointer press).
+    An open popover inside a page's fragment is shut by that click, and its request to
+    rerun the fragment under the page left behind is dropped (``ui/room/stale_runs.py``).
     """
-    if page.locator('[data-testid="stPopoverBody"]').count():
-        page.keyboard.press("Escape")
-        wait_for_app(page, 60_000)
     page.locator(f'{SIDEBAR} [data-testid="stSidebarNav"] a', has_text=title).first.click()
 
 

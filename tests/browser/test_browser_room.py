@@ -19,7 +19,9 @@ import time
 import pytest
 
 from bench.follow_latency import (
+    SLIDING_POPOVER,
     STOPWATCH,
+    STRIDE_LABEL,
     go_to_page,
     join_room,
     open_lecture_room,
@@ -193,3 +195,33 @@ def test_three_students_follow_answer_and_see_the_reveal(room_app):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "room_follow_latency.json").write_text(json.dumps(latency, indent=2))
     print("follow latency (s):", json.dumps(latency))
+
+
+def test_a_lecturer_who_leaves_a_page_with_a_popover_open_sees_the_new_page(room_app):
+    """Presenting, the lecturer opens the Kernel Playground's sliding options and clicks
+    another page in the sidebar: that click shuts the popover, whose fragment then asks to
+    run under the page left behind. Streamlit ran it, and the browser emptied the new page
+    (a blank screen in front of the room). The new page must show, and stay.
+    """
+    with open_browser() as browser:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 720}, device_scale_factor=1.5
+        )
+        page = context.new_page()
+        open_lecture_room(page, room_app)
+        go_to_page(page, "Kernel Playground")
+        page.wait_for_function(f"() => {title_is('Kernel Playground')}", timeout=90_000)
+        wait_for_app(page, 90_000)
+        page.locator(f"{SLIDING_POPOVER} button").first.click()
+        page.get_by_label(STRIDE_LABEL, exact=True).wait_for(timeout=60_000)
+        wait_for_app(page, 90_000)
+        page.wait_for_timeout(500)
+        go_to_page(page, "Convolution Arithmetic")  # the click itself shuts the popover
+        still_shows([page], "Convolution Arithmetic")
+        page.wait_for_timeout(2000)  # the stale run came within a second, and emptied the page
+        screenshot(page, "room_lecturer_left_popover_open")
+        assert page.evaluate(f"() => {title_is('Convolution Arithmetic')}")
+        step_through = page.get_by_role("heading", name="Step through")
+        assert step_through.count() == 1, "the new page's content is gone"
+        no_exception(page)
+        context.close()

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from ui.room import lecturer, student
+from ui.room import lecturer, stale_runs, student
 from ui.room.state import (
     DRAWN,
     PAGE,
@@ -36,6 +36,10 @@ from ui.widgets.page_link import active_link, on_fragment_sync, reserve_params
 
 # Pages keep the room's parameter in their address and never call it unknown.
 reserve_params(ROOM_PARAM)
+
+# A click on another page's link that shuts a popover in a page's fragment must not run that
+# fragment under the page left behind: the browser would empty the new page.
+stale_runs.install()
 
 
 # A lecturer's change inside a page's fragment goes to the room as that fragment writes

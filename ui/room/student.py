@@ -16,10 +16,11 @@ A follow counts as done once a full run of the lecturer's page has finished (``s
 and it records what that run left on screen. A browser's poll sent before the new page
 reached it carries the old page's widget values and page: Streamlit applies them after
 the follow, which quietly undoes it on the server. The poll notices (``drifted``) and
-follows again, so a change is never lost. Such a poll also names the page before: the
-browser then empties its page below the follow bar, so the poll draws it again at once
-(``wiped``); a full run of the page before, in place of the switch, switches again
-(``due``).
+follows again, so a change is never lost. Such a poll also names the page before: run,
+the browser would empty its page below the follow bar. The server drops it
+(``stale_runs``); where Streamlit's internals for that are missing, the poll draws the
+page again at once (``wiped``). A full run of the page before, in place of the switch,
+switches again (``due``).
 """
 
 from __future__ import annotations
@@ -319,7 +320,8 @@ def wiped() -> bool:
     The browser empties its page (all but what ``app.py`` draws: the follow bar) whenever
     a run names another page than the one it shows. A poll the browser sent before a
     follow's new page reached it names the page before; it runs once the follow's run
-    is over, and would leave the student's page blank until the next change.
+    is over, and would leave the student's page blank until the next change. (The server
+    drops such a poll, ``stale_runs``: this is the fallback where it cannot.)
     """
     drawn = st.session_state.get(DRAWN)
     return in_fragment_run() and drawn is not None and page_hash() != drawn

@@ -288,18 +288,19 @@ def test_the_number_of_turns_can_be_set_to_compare(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_late_poll_naming_the_page_before_redraws_the_followed_page(rooms):
+def test_a_late_poll_naming_the_page_before_is_dropped(rooms):
     """The blank student page: a poll the browser sent before a follow's new page reached
-    it names the page before. The browser empties its page for a run of another page than
-    the one it shows, so that poll's run must draw the followed page again (it drew
-    nothing, and the page stayed blank below the follow bar until the next change)."""
+    it names the page before. Run, it told the browser of a run of another page than the
+    one it shows, and the browser emptied its page. Such a request is now dropped
+    (``ui/room/stale_runs.py``): no run answers it, the session stays on the followed page,
+    and the next poll draws nothing."""
     from bench.follow_latency import PollingSession
     from tests.browser_helpers import running_app
 
     keys = rooms.create_room()
     rooms.publish(keys.code, keys.token, page="kernel_playground", params={})
 
-    async def student(url: str) -> tuple[list[str], list[str], list[str]]:
+    async def student(url: str) -> tuple[list[str], bool, bool, list[str]]:
         session = PollingSession(url, fetch_media=False, timeout=120)
         try:
             joined = await session.open("", f"room={keys.code}")
@@ -309,17 +310,25 @@ def test_a_late_poll_naming_the_page_before_redraws_the_followed_page(rooms):
             rooms.publish(keys.code, keys.token, page="convolution_arithmetic", params={})
             poll = next(iter(session.polls))
             followed = await session._rerun(fragment_id=poll)
-            assert session.page_hash != before
+            after = session.page_hash
+            assert after != before
             # The late poll: sent while the browser still showed the Kernel Playground.
-            late = await session._rerun(fragment_id=next(iter(session.polls)), page_hash=before)
+            session.timeout, answered = 5, True
+            try:
+                await session._rerun(fragment_id=next(iter(session.polls)), page_hash=before)
+            except TimeoutError:
+                answered = False
+            session.timeout = 120
+            stayed = session.page_hash == after  # no message named the page before
             calm = await session._rerun(fragment_id=next(iter(session.polls)))
-            return title_of(followed), title_of(late), title_of(calm)
+            return title_of(followed), answered, stayed, title_of(calm)
         finally:
             await session.close()
 
     # The student's own polls only (a woken run would race the polls this test orders).
     with running_app({wake.PUSH_ENV: "0"}) as server:
-        followed, late, calm = asyncio.run(student(server.url))
+        followed, answered, stayed, calm = asyncio.run(student(server.url))
     assert followed == ["Convolution Arithmetic"]
-    assert late == ["Convolution Arithmetic"]  # drawn again
+    assert not answered  # dropped: no run of the page before
+    assert stayed
     assert calm == []  # a poll naming the page on screen draws nothing

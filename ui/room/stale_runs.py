@@ -1,0 +1,96 @@
+"""Drop a request to rerun a fragment of a page the browser has already left.
+
+Why: a popover inside a page's fragment that reruns when it opens or shuts
+(``folded_popover``) is shut by a click anywhere, a click on another page's link too. The
+browser then asks for the new page and, a moment later, for a run of the popover's
+fragment under the page before. Streamlit 1.67 still holds that fragment (the new page's
+run has only just started) and runs it: the run's first message names the page before,
+and the browser empties the new page it shows. A lecturer projecting to a room saw a
+blank page. A fragment belongs to the page that drew it, so such a request is stale: it is
+dropped before it reaches the script runner.
+
+This wraps Streamlit's internal ``AppSession.request_rerun`` (checked against
+``wake.CHECKED_STREAMLIT``, as the room's wake-ups are); where it is missing, nothing is
+changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ui.room.wake import CHECKED_STREAMLIT  # noqa: F401 - the version these internals are from
+
+_LOG = logging.getLogger(__name__)
+
+ASKED = "_convscope_asked_page"  # (page, page running then, when) of a session's last full-run ask
+
+MARK = "_convscope_drops_stale_fragment_runs"  # on the wrapper: installed once per process
+
+PENDING_SECONDS = 1.0  # how long an asked-for page that has not started yet decides
+
+
+def expected_page(asked: tuple[str, str, float] | None, running: str, now: float) -> str:
+    """The page a fragment's run may name ("" when not known).
+
+    ``asked`` is the session's last request for a full run: (its page, the page running
+    when it came, when). Until a run has moved off the page running then, the page asked
+    for decides, for ``PENDING_SECONDS`` at most; after that, the page running does (a
+    run can change its page itself: a student's page that follows the lecturer).
+
+    >>> expected_page(("new", "old", 10.0), "old", 10.2)  # the new page has not started yet
+    'new'
+    >>> expected_page(("new", "old", 10.0), "new", 10.2), expected_page(None, "old", 3.0)
+    ('new', 'old')
+    >>> expected_page(("new", "old", 10.0), "third", 10.2)  # that run moved on by itself
+    'third'
+    >>> expected_page(("new", "old", 10.0), "old", 12.0)  # never started: the running page
+    'old'
+    >>> expected_page(("", "old", 10.0), "old", 10.2)  # asked by name only: not known
+    'old'
+    """
+    if asked is not None:
+        page, running_then, at = asked
+        if page and running == running_then and now - at <= PENDING_SECONDS:
+            return page
+    return running
+
+
+def is_stale(fragment_id: str, page: str, expected: str) -> bool:
+    """Whether a request to rerun ``fragment_id`` under ``page`` names a page left behind.
+
+    >>> is_stale("f1", "old", "new"), is_stale("f1", "new", "new")
+    (True, False)
+    >>> is_stale("", "old", "new"), is_stale("f1", "", "new"), is_stale("f1", "old", "")
+    (False, False, False)
+    """
+    return bool(fragment_id and page and expected and page != expected)
+
+
+def install() -> bool:
+    """Wrap ``AppSession.request_rerun`` once per process; False where it is missing."""
+    try:
+        from streamlit.runtime.app_session import AppSession
+    except ImportError:
+        return False
+    original = getattr(AppSession, "request_rerun", None)
+    if original is None or not hasattr(AppSession, "page_script_hash"):
+        return False
+    if getattr(original, MARK, False):
+        return True
+
+    def request_rerun(self, client_state=None):
+        if client_state is not None:
+            running, now = self.page_script_hash, time.monotonic()
+            page = client_state.page_script_hash
+            expected = expected_page(getattr(self, ASKED, None), running, now)
+            if is_stale(client_state.fragment_id, page, expected):
+                _LOG.info("Dropped a rerun of a fragment of a page the browser has left")
+                return None
+            if not client_state.fragment_id:
+                setattr(self, ASKED, (page, running, now))
+        return original(self, client_state)
+
+    setattr(request_rerun, MARK, True)
+    AppSession.request_rerun = request_rerun
+    return True
