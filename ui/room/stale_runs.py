@@ -9,17 +9,15 @@ and the browser empties the new page it shows. A lecturer projecting to a room s
 blank page. A fragment belongs to the page that drew it, so such a request is stale: it is
 dropped before it reaches the script runner.
 
-This wraps Streamlit's internal ``AppSession.request_rerun`` (checked against
-``wake.CHECKED_STREAMLIT``, as the room's wake-ups are); where it is missing, nothing is
-changed.
+This wraps Streamlit's internal ``AppSession.request_rerun``, from the version the room's
+wake-ups were checked against (``wake.CHECKED_STREAMLIT``); where it is missing, nothing
+is changed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-
-from ui.room.wake import CHECKED_STREAMLIT  # noqa: F401 - the version these internals are from
 
 _LOG = logging.getLogger(__name__)
 
