@@ -11,12 +11,16 @@ dropped before it reaches the script runner.
 
 This wraps Streamlit's internal ``AppSession.request_rerun``, from the version the room's
 wake-ups were checked against (``wake.CHECKED_STREAMLIT``); where it is missing, nothing
-is changed.
+is changed, and ``CONVSCOPE_DROP_STALE_RUNS=0`` leaves it unchanged too (should a
+Streamlit upgrade make the wrap misbehave). The student's page then redraws itself when
+such a run reaches it (``student.wiped``); a lecturer's page stays blank until the next
+click.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 _LOG = logging.getLogger(__name__)
@@ -24,6 +28,8 @@ _LOG = logging.getLogger(__name__)
 ASKED = "_convscope_asked_page"  # (page, page running then, when) of a session's last full-run ask
 
 MARK = "_convscope_drops_stale_fragment_runs"  # on the wrapper: installed once per process
+
+DROP_ENV = "CONVSCOPE_DROP_STALE_RUNS"  # "0": run stale requests as Streamlit does
 
 PENDING_SECONDS = 1.0  # how long an asked-for page that has not started yet decides
 
@@ -66,7 +72,10 @@ def is_stale(fragment_id: str, page: str, expected: str) -> bool:
 
 
 def install() -> bool:
-    """Wrap ``AppSession.request_rerun`` once per process; False where it is missing."""
+    """Wrap ``AppSession.request_rerun`` once per process; False where it is missing or
+    turned off (``DROP_ENV``)."""
+    if os.environ.get(DROP_ENV, "1").strip() == "0":
+        return False
     try:
         from streamlit.runtime.app_session import AppSession
     except ImportError:

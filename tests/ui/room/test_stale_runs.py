@@ -24,6 +24,13 @@ def test_install_wraps_streamlit_once():
     assert AppSession.request_rerun is wrapped  # not wrapped twice
 
 
+def test_the_drop_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv(stale_runs.DROP_ENV, "0")
+    assert not stale_runs.install()
+    monkeypatch.setenv(stale_runs.DROP_ENV, " 1 ")
+    assert stale_runs.install()
+
+
 class PageWatch(StreamlitSession):
     """Notes the page each run's first message names, in order."""
 

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs.rooms import Question
-from ui.room import student, wake
+from ui.room import stale_runs, student, wake
 
 WHERE = Question.choice("Where is the winner?", ["top left", "top right"], "top right")
 
@@ -332,3 +332,37 @@ def test_a_late_poll_naming_the_page_before_is_dropped(rooms):
     assert not answered  # dropped: no run of the page before
     assert stayed
     assert calm == []  # a poll naming the page on screen draws nothing
+
+
+@pytest.mark.slow
+def test_where_stale_runs_are_not_dropped_a_late_poll_draws_the_followed_page_again(rooms):
+    """The fallback of the test above, where the server cannot drop the late poll (a
+    Streamlit without the internals ``stale_runs`` wraps; ``CONVSCOPE_DROP_STALE_RUNS=0``
+    here): the poll runs under the page before, and ``student.wiped`` sees it and draws the
+    followed page again in the same answer, so the student's page is not left blank."""
+    from bench.follow_latency import PollingSession
+    from tests.browser_helpers import running_app
+
+    keys = rooms.create_room()
+    rooms.publish(keys.code, keys.token, page="kernel_playground", params={})
+
+    async def student(url: str) -> tuple[str, str, list[str], str]:
+        session = PollingSession(url, fetch_media=False, timeout=120)
+        try:
+            joined = await session.open("", f"room={keys.code}")
+            while "Kernel Playground" not in title_of(joined):
+                joined = await session._rerun(fragment_id=next(iter(session.polls)))
+            before = session.page_hash
+            rooms.publish(keys.code, keys.token, page="convolution_arithmetic", params={})
+            await session._rerun(fragment_id=next(iter(session.polls)))
+            after = session.page_hash
+            late = await session._rerun(fragment_id=next(iter(session.polls)), page_hash=before)
+            return before, after, title_of(late), session.page_hash
+        finally:
+            await session.close()
+
+    with running_app({wake.PUSH_ENV: "0", stale_runs.DROP_ENV: "0"}) as server:
+        before, after, redrawn, ended_on = asyncio.run(student(server.url))
+    assert before != after
+    assert redrawn == ["Convolution Arithmetic"]  # answered, and the followed page drawn again
+    assert ended_on == after
