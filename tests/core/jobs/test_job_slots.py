@@ -137,7 +137,13 @@ def test_a_waiting_job_starts_by_itself_when_the_running_one_ends(
         # its worker's pid is written).
         wait_for(lambda: second.pid is not None, timeout=60, what="the second job to start")
         assert second.status().holds_slot or second.status().state == "finished"
-        assert default_job_queue(runs_root).list() == []
+        # The entry's removal commits when the promoter's transaction ends, just after the
+        # pid is written inside it.
+        wait_for(
+            lambda: default_job_queue(runs_root).list() == [],
+            timeout=30,
+            what="the second job to leave the queue",
+        )
         assert second.wait(timeout=180).state == "finished", second.status().error
         assert second.evaluation()["num_test"] == 64
     finally:
