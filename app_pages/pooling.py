@@ -21,6 +21,7 @@ from ui.pooling.views import (
     translation_lesson,
 )
 from ui.widgets.closed_tabs import is_open, keep
+from ui.widgets.formula import show_formula
 from ui.widgets.matrix_view import show_result
 from ui.widgets.presentation import main_picture
 from ui.widgets.window_steps import axis_rules, step_through_outputs, stride_problem
@@ -70,7 +71,9 @@ with matrix_tab:
         rules = [pool_relationship(info, padding_name=settings.padding) for info in geometry.axes]
         for label, relationship in axis_rules(rules, ("Rows", "Columns")):  # one if the same
             st.markdown(f"**{label}** — {relationship.label}")
-            st.latex(f"{relationship.formula} \\quad\\Rightarrow\\quad {relationship.substituted}")
+            show_formula(
+                f"{relationship.formula} \\quad\\Rightarrow\\quad {relationship.substituted}"
+            )
             for note in relationship.notes:
                 st.caption(note)
 

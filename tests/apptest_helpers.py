@@ -36,6 +36,17 @@ def result_tables(at: AppTest) -> list[np.ndarray]:
     return tables
 
 
+def formulas(at: AppTest) -> list[str]:
+    """Every formula on the page (``ui.widgets.formula``) as its one line of text, in order."""
+    return [
+        html.unescape(match)
+        for element in at.get("html")
+        for match in re.findall(
+            r'class="cs-formula" role="math" aria-label="([^"]*)"', element.proto.body
+        )
+    ]
+
+
 def matrix_tables(at: AppTest) -> list[str]:
     """The HTML of every small matrix on the page (``ui.widgets.matrix_html.matrix_table``)."""
     return [h.proto.body for h in at.get("html") if 'class="cs-matrix"' in h.proto.body]

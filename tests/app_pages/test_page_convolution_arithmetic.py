@@ -1,6 +1,6 @@
 """The Convolution Arithmetic page, driven through Streamlit's AppTest.
 
-Numbers are read back from what the page renders (tables, markdown, LaTeX);
+Numbers are read back from what the page renders (tables, markdown, formulas);
 expected values come from ``core.imaging.seed_examples`` (the slides) and ``core``.
 """
 
@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.transposed import conv2d_transpose
-from tests.apptest_helpers import markdown_text, result_tables, type_into_matrix
+from tests.apptest_helpers import formulas, markdown_text, result_tables, type_into_matrix
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.arithmetic.views import MATRIX_KEY
 
@@ -100,8 +100,7 @@ def test_play_advances_one_position_per_run_and_stops_at_the_end(page):
 
 def test_strides_1_2_relationship_and_floor(page):
     at = load_example(page, "ex5_stride2")
-    latex = "\n".join(item.value for item in at.latex)
-    assert r"\lfloor 3.5 \rfloor + 1 = 4" in latex
+    assert "⌊3.5⌋ + 1 = 4" in "\n".join(formulas(at))
     assert "4.5" in "\n".join(c.value for c in at.caption)
 
 
@@ -129,9 +128,9 @@ def test_transposed_mode_equals_conv2d_transpose(page):
     text = markdown_text(at)
     assert ":green[:material/check_circle:] Identical to" in text
     assert "k − p − 1 = 2 rows on top" in text
-    latex = "\n".join(item.value for item in at.latex)
-    assert r"5 \cdot 2 + \max(3 - 2, 0) = 11" in latex
-    assert "2(5 - 1) + 3 = 11" in latex  # Relationship 12
+    shown = "\n".join(formulas(at))
+    assert "5 · 2 + max(3 − 2, 0) = 11" in shown
+    assert "2(5 − 1) + 3 = 11" in shown  # Relationship 12
 
 
 def test_transposed_mode_with_output_padding(page):
@@ -146,9 +145,9 @@ def test_transposed_mode_with_output_padding(page):
         example.image, example.kernel, strides=(2, 2), padding="same", output_padding=(1, 0)
     )
     np.testing.assert_array_equal(result_tables(at)[0], expected)
-    latex = "\n".join(item.value for item in at.latex)
-    assert r"\text{output\_padding}" in latex
-    assert r"(4 - 1) \cdot 2 + 3 - 2 \cdot 1 + 1 = 8" in latex
+    shown = "\n".join(formulas(at))
+    assert "+ output_padding" in shown
+    assert "(4 − 1) · 2 + 3 − 2 · 1 + 1 = 8" in shown
 
 
 def test_output_padding_not_smaller_than_stride_is_refused(page):
@@ -176,8 +175,8 @@ def test_guess_mode_hides_size_and_value_until_checked(page):
     at.toggle(key="arith.guess").set_value(True).run()
     text = markdown_text(at)
     assert "The output is" not in text
-    latex = "\n".join(item.value for item in at.latex)
-    assert "= 3" not in latex  # the formula is shown, the numbers are not
+    shown = formulas(at)
+    assert shown and "= 3" not in "\n".join(shown)  # the formula is shown, the numbers are not
     # no stepping (its slider would give the size away) and no result yet
     assert not [s for s in at.slider if s.key == "arith.stepper.step"]
     assert not result_tables(at)

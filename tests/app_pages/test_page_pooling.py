@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.paths import PROJECT_ROOT
 from core.imaging.seed_examples import POOL_EXAMPLES
 from core.ops.pooling import pool2d_gradient
-from tests.apptest_helpers import markdown_text, result_tables
+from tests.apptest_helpers import formulas, markdown_text, result_tables
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.pooling.link import TAB_NAMES
 
@@ -48,8 +48,7 @@ def test_each_pooling_example_reproduces_the_slide(page, key):
 def test_first_window_and_winner_are_explained(page):
     at = load_example(page, "pool_a_stride2")
     assert "Output (0, 0): max(10, 12, 6, 8) = **12**" in markdown_text(at)
-    latex = "\n".join(item.value for item in at.latex)
-    assert r"\left\lfloor \frac{4 - 2}{2} \right\rfloor + 1 = 2" in latex
+    assert "⌊(4 − 2) / 2⌋ + 1 = 2" in "\n".join(formulas(at))
 
 
 def test_stepping_through_stride_1_windows(page):

@@ -22,6 +22,7 @@ from core.ops.arithmetic_forms import (
 from core.ops.pixel_explanation import PixelExplanation
 from core.ops.transposed import conv2d_transpose
 from ui.arithmetic.controls import ConvSettings
+from ui.widgets.formula import show_formula
 from ui.widgets.matrix_view import format_value, show_matrix
 from ui.widgets.window_steps import axis_rules, show_output_so_far, show_window_on_input
 
@@ -50,25 +51,16 @@ def cell_px(shape: tuple[int, int], budget: int = 440) -> int:
     return int(min(42, max(22, budget // max(shape))))
 
 
-def two_lines(first: str, second: str) -> str:
-    r"""Two LaTeX lines in one block (one element for the browser to build instead of two).
-
-    >>> print(two_lines("o = i", "o = 3"))
-    \begin{gathered}o = i \\[0.4em] o = 3\end{gathered}
-    """
-    return rf"\begin{{gathered}}{first} \\[0.4em] {second}\end{{gathered}}"
-
-
 def show_relationships(relationships, *, hidden: bool, generic_note: str = "") -> None:
-    """One LaTeX block per axis (one for both when they agree): the rule, then (unless
+    """One formula per axis (one for both when they agree): the rule, then (unless
     hidden) the numbers filled in."""
     for label, relationship in axis_rules(relationships, AXIS_LABELS):
         st.markdown(f"**{label}** — {relationship.label}")
         if hidden:
-            st.latex(relationship.formula)
+            show_formula(relationship.formula)
             st.caption("Numbers hidden until you check your guess of the output size.")
             continue
-        st.latex(two_lines(relationship.formula, relationship.substituted))
+        show_formula(relationship.formula, relationship.substituted)
         if relationship.notes:
             st.caption("  \n".join(relationship.notes))
     if generic_note:
@@ -258,9 +250,7 @@ def show_transposed_sizes(breakdown: TransposedBreakdown, *, hidden: bool) -> No
     ):
         st.markdown(f"**{label}** — Keras' Conv2DTranspose rule, and {relationship.label}")
         keras_line = formula if hidden else f"{formula} \\quad\\Rightarrow\\quad {substituted}"
-        st.latex(
-            two_lines(keras_line, relationship.formula if hidden else relationship.substituted)
-        )
+        show_formula(keras_line, relationship.formula if hidden else relationship.substituted)
         if relationship.notes and not hidden:
             st.caption("  \n".join(relationship.notes))
 

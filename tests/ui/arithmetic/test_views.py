@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.seed_examples import CONV_EXAMPLES
 from core.ops.pixel_explanation import explain_pixel
-from tests.apptest_helpers import matrix_tables
+from tests.apptest_helpers import formulas, matrix_tables
 from tests.popovers_open import popovers_open  # noqa: F401 - autouse: popovers open
 from ui.arithmetic.views import cell_px, dot_product_text, signature, verdict
 
@@ -163,10 +163,10 @@ def test_relationships_show_the_rule_and_the_numbers_unless_hidden(hidden):
         "**Rows (height)**",
         "**Columns (width)**",
     ]
-    latex = "\n".join(item.value for item in at.latex)
-    assert (r"\lfloor 3.5 \rfloor + 1 = 4" in latex) is not hidden
-    assert len(at.latex) == 2  # one block per axis: the rule, and the numbers below it
-    assert all((r"\\" in item.value) is not hidden for item in at.latex)
+    shown = formulas(at)
+    assert ("⌊3.5⌋ + 1 = 4" in "\n".join(shown)) is not hidden
+    assert len(shown) == 2  # one block per axis: the rule, and the numbers below it
+    assert all(("; " in line) is not hidden for line in shown)  # a second line: the numbers
 
 
 def same_axes_script():
@@ -183,7 +183,8 @@ def test_axes_with_the_same_rule_and_numbers_show_it_once():
     assert [m.value.split(" — ")[0] for m in at.markdown] == [
         "**Rows and columns (height and width)**"
     ]
-    assert len(at.latex) == 1 and r"\lfloor" in at.latex[0].value
+    shown = formulas(at)
+    assert len(shown) == 1 and "⌊" in shown[0]
 
 
 def matrix_script(image, kernel, transposed, border_mode):
