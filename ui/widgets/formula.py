@@ -26,9 +26,7 @@ _TEXT = re.compile(r"\\text\{([^{}]*)\}")
 _SYMBOLS = {
     r"\quad\Rightarrow\quad": "\u2003⇒\u2003",
     r"\cdot": "·",
-    r"\max": "max",
     " - ": " − ",
-    "(-": "(−",
     "'": "′",
 }
 _VARIABLE = re.compile(r"(?<![A-Za-z_])([a-z])(?![A-Za-z_])")
@@ -60,7 +58,8 @@ def _words(tex: str, *, markup: bool) -> str:
         return f"\0{len(upright) - 1}\0"
 
     tex = _TEXT.sub(lambda m: keep(m.group(1).replace(r"\_", "_")), tex)
-    tex = tex.replace(r"\max", keep("max"))
+    if r"\max" in tex:
+        tex = tex.replace(r"\max", keep("max"))
     for command, symbol in _SYMBOLS.items():
         tex = tex.replace(command, symbol)
     tex = _FENCED.sub(lambda m: "{0}{2}{1}".format(*_FENCES[m.group(1)], m.group(2)), tex)
