@@ -398,11 +398,12 @@ def transposed_relationship(
         number, name = 14, "zero padding, non-unit strides, transposed, with output padding a"
         formula = r"o' = s(i' - 1) + a + k - 2p"
         substituted = f"{s}({i} - 1) + {a} + {k} - {pad_term} = {size}"
-        notes.append(
-            f"a = {plural(a, 'extra line')} at the bottom/right: the forward convolution "
-            f"of an input of size {size} would also give {i} outputs, and a picks which "
-            "of those input sizes to rebuild."
-        )
+        if a:  # none when only the uneven padding leads here
+            notes.append(
+                f"a = {plural(a, 'extra line')} at the bottom/right: the forward convolution "
+                f"of an input of size {size} would also give {i} outputs, and a picks which "
+                "of those input sizes to rebuild."
+            )
     if not symmetric:
         notes.append(
             f"The forward padding is uneven ({pad_before} before, {pad_after} after), so 2p "

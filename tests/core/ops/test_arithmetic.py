@@ -216,6 +216,17 @@ def test_transposed_relationship_numbers(i, k, s, before, after, size, number):
     assert relationship.substituted.endswith(f"= {size}")
 
 
+def test_output_padding_is_explained_only_where_there_is_some():
+    with_a = transposed_relationship(3, 3, 2, 1, 1, 6)  # fig. 4.7: a = 1
+    assert with_a.notes[0].startswith("a = 1 extra line at the bottom/right")
+    uneven = transposed_relationship(4, 3, 2, 0, 1, 8)  # 'same' forward padding, a = 0
+    assert uneven.number == 14
+    assert not any(note.startswith("a = ") for note in uneven.notes)
+    assert uneven.notes == (
+        "The forward padding is uneven (0 before, 1 after), so 2p becomes 0 + 1.",
+    )
+
+
 def test_keras_transpose_rule_agrees_with_transpose_output_size():
     from core.ops.transposed import transpose_output_size
 
