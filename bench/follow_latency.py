@@ -29,10 +29,11 @@ The follow path it measures: the start of the lecturer's run publishes the page 
 values the browser sent (the end of the run, or the lecturer's polling fragment for a
 change inside a page's fragment, publishes what the page then wrote, if different); the
 server's room watcher (``ui.room.wake``) reads the room's version every 0.1 s and, on a
-change, reruns each following student's polling fragment (which otherwise runs every
-``PUSHED_POLL_SECONDS``, or ``STUDENT_POLL_SECONDS`` where sessions cannot be woken);
-that switches the student's page to the lecturer's page and link, one full run, a few
-students at a time (``FOLLOW_RUNS_AT_ONCE``). Printed too: the full runs of the page each
+change of page or link, starts each following student's full run of the lecturer's page
+and link itself, a few students at a time (``FOLLOW_RUNS_AT_ONCE``); a question opened or
+revealed reruns the students' polling fragments instead (which otherwise run every
+``PUSHED_POLL_SECONDS``, or ``STUDENT_POLL_SECONDS`` where sessions cannot be woken: then
+the poll switches the page). Printed too: the full runs of the page each
 websocket student made per change (1 is a follow and nothing else).
 
 The machine's load average (1 minute) before and after each measurement is printed with
@@ -220,11 +221,14 @@ class PollingSession(StreamlitSession):
         super().__init__(*args, **kwargs)
         self.polls: dict[str, float] = {}  # fragment id -> seconds between reruns
         self.full_runs = 0  # full runs of the page finished (a follow's switch is one)
+        self.runs_ended = 0  # runs of any kind that ended (a poll's too, and a switch's)
 
     def _handle(self, msg, now: float) -> None:
         kind = msg.WhichOneof("type")
         if kind == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
             self.full_runs += 1
+        if kind == "script_finished":
+            self.runs_ended += 1
         if kind == "auto_rerun":
             self.polls[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
         elif kind == "stop_auto_rerun":

@@ -172,6 +172,7 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     # page that then writes another link goes to the room after it has run).
     lecturer.publish_now()
     st.session_state[DRAWN] = page_hash()  # the page the browser now shows (student.wiped)
+    student.take_push()  # a run the room watcher started to follow the lecturer
     with student.follow_turn():  # a follow run of many students: a few at a time
         take_join_link(by_path)
         ask_slot = room_sidebar()

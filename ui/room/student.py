@@ -31,6 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -141,11 +142,10 @@ def leave_room() -> None:
     forget_room("You left the room.")
 
 
-def follow(state: RoomState, pages: dict) -> None:
-    """Show the lecturer's page and link now (stops this run).
+def start_follow(state: RoomState) -> dict[str, str]:
+    """Note the switch to ``state`` and put its link into the address; returns the link.
 
-    Always a switch, even to the page on screen: a plain rerun would run the page the
-    browser's last poll named, which may be the one before a switch.
+    The page's next full run restores itself from that link (``request_restore``).
     """
     params = {**state.params, ROOM_PARAM: state.code}
     applying = st.session_state.get(APPLYING)
@@ -160,9 +160,55 @@ def follow(state: RoomState, pages: dict) -> None:
     )
     st.query_params.from_dict(params)
     request_restore()
+    return params
+
+
+def follow(state: RoomState, pages: dict) -> None:
+    """Show the lecturer's page and link now (stops this run).
+
+    Always a switch, even to the page on screen: a plain rerun would run the page the
+    browser's last poll named, which may be the one before a switch.
+    """
+    params = start_follow(state)
     if state.page in pages:
         st.switch_page(pages[state.page], query_params=params)
     st.rerun()
+
+
+def follow_target(pages: dict) -> wake.FollowTarget:
+    """How the room watcher starts a follow itself: the page's script hash and link.
+
+    >>> from core.jobs.rooms import RoomState
+    >>> page = type("Page", (), {"_script_hash": "h1"})()
+    >>> follow_target({"pooling": page})(RoomState("K7XQ3M", "pooling", {"k": "2"}, 4))
+    ('h1', 'k=2&room=K7XQ3M')
+    >>> follow_target({})(RoomState("K7XQ3M", "pooling", {}, 4)) is None
+    True
+    """
+
+    def target(state: RoomState) -> tuple[str, str] | None:
+        page_hash = getattr(pages.get(state.page), "_script_hash", None)
+        if not page_hash:
+            return None
+        return page_hash, urlencode({**state.params, ROOM_PARAM: state.code}, doseq=True)
+
+    return target
+
+
+def take_push() -> None:
+    """A full run the room watcher started to follow the lecturer: make it the follow.
+
+    Called before the page runs. A run that shows something else (a request of the
+    browser took the pushed run's place) leaves the follow to the next poll.
+    """
+    watcher = wake.watcher(room_store()) if student_code() else None
+    state = watcher.take_push(session_id()) if watcher is not None else None
+    if state is None or not following() or state.code != student_code():
+        return
+    link = dict(st.query_params.to_dict())
+    link.pop(ROOM_PARAM, None)
+    if state.page == current_page() and link == state.params:
+        start_follow(state)
 
 
 @contextlib.contextmanager
@@ -201,6 +247,9 @@ def settle(page: str) -> None:
         return
     shown = (page, page_hash(), page_link_params())
     st.session_state[SHOWN] = shown
+    watcher = wake.watcher(room_store()) if following() else None
+    if watcher is not None:  # the watcher pushes no follow of what this page shows
+        watcher.shown(session_id(), page, shown[2])
     applying = st.session_state.get(APPLYING)
     if applying is None or applying[1] != page:
         return
@@ -336,7 +385,7 @@ def heartbeat(code: str, *, force: bool = False) -> None:
         room_store().heartbeat(code, session[FOLLOWER], following=following())
 
 
-def room_pulse(code: str):
+def room_pulse(code: str, pages: dict):
     """The room's version for this poll; a following page asks the watcher to wake it.
 
     Returns None when the room is gone.
@@ -346,6 +395,7 @@ def room_pulse(code: str):
         return room_store().room_version(code)
     fragment_id = wake.current_fragment_id()
     if following() and fragment_id:
+        watcher.follow_with(follow_target(pages))
         watcher.watch(code, session_id(), fragment_id)
     else:
         watcher.forget(session_id())
@@ -362,7 +412,7 @@ def student_tick(pages: dict) -> None:
         if state is not None:
             follow(state, pages)
         redraw(pages)
-    pulse = room_pulse(code)
+    pulse = room_pulse(code, pages)
     if pulse is None:
         forget_room(ROOM_GONE)
         redraw(pages)

@@ -9,6 +9,14 @@ share, so a lecturer on another server wakes these students too) and, on a chang
 asks each following student's session to rerun its poll fragment now. Students then
 poll only every ``student.PUSHED_POLL_SECONDS``, for presence and the late-poll races.
 
+A change of the lecturer's page or link skips the poll: the watcher reads the room once
+and starts each following student's full run of the lecturer's page and link itself
+(``push``), as ``st.switch_page`` would, and the run takes it as the follow
+(``take_push``). A poll's run costs the server about as much as its messages: 30 of them
+were a third of the time a room took to follow. A page that already shows the change
+(``shown``, the lecturer's second version of one change) is not woken at all; a question
+opened or revealed still wakes the poll, which redraws the page.
+
 Asking a session to rerun from another thread is Streamlit's internal API (the
 runtime's session manager and ``AppSession.request_rerun``, as its own "rerun on
 save" does). It was checked against ``CHECKED_STREAMLIT``; where any piece is missing
@@ -23,11 +31,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import streamlit as st
 from streamlit.proto.ClientState_pb2 import ClientState
 
-from core.jobs.rooms import RoomPulse, RoomStore
+from core.jobs.rooms import RoomPulse, RoomState, RoomStore
 
 CHECKED_STREAMLIT = "1.67.0"  # the version whose internals ``_wake`` uses
 
@@ -39,6 +49,21 @@ WATCH_SECONDS = 0.1  # how often the watcher reads each watched room's version
 
 
 FRESH_SECONDS = 0.3  # a pulse the watcher read this recently answers a student's poll
+
+
+PUSH_SECONDS = 5.0  # a pushed follow no run has taken by then is dropped
+
+
+class Push(NamedTuple):
+    """A follow the watcher started: the room state it shows, and when."""
+
+    state: RoomState
+    at: float
+
+
+# The lecturer's room state → (script hash of its page, the query string of its link), or
+# None where the page is not one of the app's: how a pushed run shows it.
+FollowTarget = Callable[[RoomState], "tuple[str, str] | None"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -95,6 +120,33 @@ def _wake(manager, session_id: str, fragment_id: str) -> bool:
     return True
 
 
+def _push(manager, session_id: str, page_hash: str, query: str) -> bool:
+    """Start session ``session_id``'s full run of page ``page_hash`` with link ``query``.
+
+    What ``st.switch_page`` asks for, from outside the session's run: no widget values
+    (the page takes its state from the link, and a click the browser sent last is not
+    clicked again). False: the session is gone.
+    """
+    info = manager.get_active_session_info(session_id)
+    if info is None:
+        return False
+    session = info.session
+
+    def rerun() -> None:
+        state = ClientState()
+        state.CopyFrom(session._client_state)
+        state.ClearField("widget_states")
+        state.fragment_id, state.is_auto_rerun, state.page_name = "", False, ""
+        state.page_script_hash, state.query_string = page_hash, query
+        session.request_rerun(state)
+
+    try:
+        session._event_loop.call_soon_threadsafe(rerun)
+    except RuntimeError:  # the session's loop has closed
+        return False
+    return True
+
+
 class Watcher:
     """The process's watcher: rooms → sessions to wake (session id → poll fragment id)."""
 
@@ -104,7 +156,11 @@ class Watcher:
         self._rooms: dict[str, dict[str, str]] = {}
         self._pulses: dict[str, tuple[RoomPulse | None, float]] = {}
         self._thread: threading.Thread | None = None
+        self._target: FollowTarget | None = None
+        self._shown: dict[str, tuple[str, dict[str, str]]] = {}  # session → (page, link)
+        self._pushes: dict[str, Push] = {}
         self.wakes = 0  # sessions asked to rerun so far (for tests and benchmarks)
+        self.pushes = 0  # of which full runs of the lecturer's page (``push``)
 
     def watch(self, code: str, session_id: str, fragment_id: str) -> None:
         """Wake ``session_id``'s fragment when room ``code`` changes (until ``forget``)."""
@@ -117,11 +173,30 @@ class Watcher:
                 self._thread = threading.Thread(target=self._run, name="room-watcher", daemon=True)
                 self._thread.start()
 
+    def follow_with(self, target: FollowTarget) -> None:
+        """Push a follow of the lecturer's page and link to ``target(state)``."""
+        self._target = target
+
     def forget(self, session_id: str) -> None:
         """Stop waking ``session_id`` (it left, or explores on its own)."""
         with self._lock:
             for sessions in self._rooms.values():
                 sessions.pop(session_id, None)
+            self._shown.pop(session_id, None)
+            self._pushes.pop(session_id, None)
+
+    def shown(self, session_id: str, page: str, params: dict[str, str]) -> None:
+        """Session ``session_id``'s page has run and shows ``page`` with link ``params``."""
+        with self._lock:
+            self._shown[session_id] = (page, dict(params))
+
+    def take_push(self, session_id: str) -> RoomState | None:
+        """The room state this session's run was pushed to show, if any (once)."""
+        with self._lock:
+            push = self._pushes.pop(session_id, None)
+        if push is None or time.monotonic() - push.at > PUSH_SECONDS:
+            return None
+        return push.state
 
     def watched(self, code: str) -> dict[str, str]:
         with self._lock:
@@ -160,11 +235,46 @@ class Watcher:
                 self._pulses[code] = (pulse, time.monotonic())
             if before is None or before[0] == pulse or manager is None:
                 continue
+            state = self._pushable(code, before[0])
             for session_id, fragment_id in sessions.items():
-                if _wake(manager, session_id, fragment_id):
-                    self.wakes += 1
-                else:
+                woken = self._follow(manager, session_id, state)
+                if woken is None:
+                    woken = _wake(manager, session_id, fragment_id)
+                if woken is False:
                     self.forget(session_id)
+                elif woken is True:
+                    self.wakes += 1
+
+    def _pushable(self, code: str, before: RoomPulse | None) -> RoomState | None:
+        """The room's state, when this change can be pushed: no question opened or revealed."""
+        if self._target is None or before is None:
+            return None
+        state = self.store.read_room(code)
+        if state is None or (state.question_id, state.revealed) != before[1:]:
+            return None
+        with self._lock:  # a newer version than the pulse: the students' polls see it too
+            pulse = RoomPulse(state.version, state.question_id, state.revealed)
+            self._pulses[code] = (pulse, time.monotonic())
+        return state
+
+    def _follow(self, manager, session_id: str, state: RoomState | None) -> bool | str | None:
+        """Push ``state`` to the session: True, or False where it is gone.
+
+        "shown" where its page shows that already (its next poll notes the version), None
+        where only its poll can follow (a question, a page the app does not know).
+        """
+        target = self._target(state) if state is not None and self._target else None
+        if target is None:
+            return None
+        with self._lock:
+            if self._shown.pop(session_id, None) == (state.page, state.params):
+                self._shown[session_id] = (state.page, state.params)
+                return "shown"
+            self._pushes[session_id] = Push(state, time.monotonic())
+        if not _push(manager, session_id, *target):
+            return False
+        self.pushes += 1
+        return True
 
 
 @st.cache_resource(show_spinner=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from urllib.parse import parse_qs
 
 import pytest
 import streamlit
@@ -91,8 +92,8 @@ def title_of(run) -> list[str]:
 def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
     """A websocket student joins, then sends nothing more: the lecturer's page change
     (written to the store, as a lecturer's page on another server does: with Redis, the
-    rooms several servers share) still reaches its page, from the server alone, and its
-    poll asks for the slow interval."""
+    rooms several servers share) still reaches its page, from the server alone, in one
+    run of the new page (no poll's run first), and its poll asks for the slow interval."""
     from bench.follow_latency import PollingSession
     from tests.browser_helpers import running_app
 
@@ -114,14 +115,20 @@ def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
                 joined = await session._rerun(fragment_id=next(iter(session.polls)))
             interval = next(iter(session.polls.values()))
             await asyncio.sleep(1.5)  # the watcher has read the room since
-            last = session._run
+            last, runs = session._run, (session.full_runs, session.runs_ended)
             rooms.publish(keys.code, keys.token, page="convolution_arithmetic", params={})
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                if "Convolution Arithmetic" in title_of(session._run):
+                shown = "Convolution Arithmetic" in title_of(session._run)
+                if shown and session.full_runs > runs[0]:
                     break
                 await asyncio.sleep(0.05)
             assert session._run is last  # the client asked for nothing
+            # The watcher started the follow's full run itself: no poll's run came first,
+            # and the browser was told the lecturer's address.
+            assert (session.full_runs - runs[0], session.runs_ended - runs[1]) == (1, 1)
+            assert session.page_hash == session.pages["convolution_arithmetic"]
+            assert parse_qs(session.query_string)["room"] == [keys.code]
             return interval, title_of(session._run)
         finally:
             await session.close()
@@ -130,3 +137,113 @@ def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
         interval, titles = asyncio.run(student_session(server.url))
     assert interval == student.PUSHED_POLL_SECONDS
     assert "Convolution Arithmetic" in titles
+
+
+class RecordingSession:
+    """Stands in for Streamlit's session in the watcher's calls: records the reruns asked."""
+
+    def __init__(self, fragment_id: str):
+        from streamlit.proto.ClientState_pb2 import ClientState
+
+        self.fragment_id, self.reruns = fragment_id, []
+        self._client_state = ClientState(page_script_hash="hash-before", query_string="a=1")
+        self._client_state.widget_states.widgets.add(id="clicked", trigger_value=True)
+        self._event_loop = self
+
+    def call_soon_threadsafe(self, callback):
+        callback()
+
+    def has_fragment(self, fragment_id: str) -> bool:
+        return fragment_id == self.fragment_id
+
+    def request_rerun(self, client_state):
+        self.reruns.append(client_state)
+
+
+class RecordingManager:
+    def __init__(self, sessions: dict):
+        self.sessions = sessions
+
+    def get_active_session_info(self, session_id):
+        session = self.sessions.get(session_id)
+        return None if session is None else type("Info", (), {"session": session})()
+
+
+PAGE_HASHES = {"pooling": "hash-pooling", "kernel_playground": "hash-kernel"}
+
+
+def follow_target(state):
+    page_hash = PAGE_HASHES.get(state.page)
+    return None if page_hash is None else (page_hash, f"k={state.params.get('k', '')}")
+
+
+@pytest.fixture
+def watched_room(rooms, monkeypatch):
+    """A room with one watched student's session (its ticks driven by the test)."""
+    keys = rooms.create_room()
+    session = RecordingSession("poll-fragment")
+    monkeypatch.setattr(wake, "_session_manager", lambda: RecordingManager({"s1": session}))
+    watcher = wake.Watcher(rooms)
+    watcher.follow_with(follow_target)
+    watched = {keys.code: {"s1": "poll-fragment"}}
+    watcher._tick(watched)  # the first read: nothing to wake for
+    return keys, session, watcher, lambda: watcher._tick(watched)
+
+
+def test_a_page_change_starts_the_students_full_run_of_the_lecturers_page(rooms, watched_room):
+    """No poll in between: the run is what ``st.switch_page`` asks for, with no widget
+    values (a click the browser sent last is not clicked again)."""
+    keys, session, watcher, tick = watched_room
+    version = rooms.publish(keys.code, keys.token, page="pooling", params={"k": "3"})
+    tick()
+    [rerun] = session.reruns
+    assert (rerun.page_script_hash, rerun.query_string) == ("hash-pooling", "k=3")
+    assert rerun.fragment_id == "" and not rerun.is_auto_rerun
+    assert len(rerun.widget_states.widgets) == 0
+    pushed = watcher.take_push("s1")
+    assert (pushed.page, pushed.params, pushed.version) == ("pooling", {"k": "3"}, version)
+    assert watcher.take_push("s1") is None  # taken once
+    assert (watcher.pushes, watcher.wakes) == (1, 1)
+    tick()  # no change since
+    assert len(session.reruns) == 1
+
+
+def test_a_page_that_shows_the_change_already_is_not_woken(rooms, watched_room):
+    keys, session, watcher, tick = watched_room
+    watcher.shown("s1", "pooling", {"k": "3"})
+    rooms.publish(keys.code, keys.token, page="pooling", params={"k": "3"})
+    tick()
+    assert session.reruns == [] and watcher.take_push("s1") is None
+    rooms.publish(keys.code, keys.token, page="pooling", params={"k": "4"})
+    tick()
+    assert [r.query_string for r in session.reruns] == ["k=4"]
+
+
+def test_a_question_or_an_unknown_page_wakes_the_poll(rooms, watched_room):
+    """The poll redraws the page for a question card, and follows a page it knows."""
+    from core.jobs.rooms import Question
+
+    keys, session, watcher, tick = watched_room
+    rooms.ask(keys.code, keys.token, Question.number("How many?", 4))
+    tick()
+    rooms.publish(keys.code, keys.token, page="no_such_page", params={})
+    tick()
+    assert [r.fragment_id for r in session.reruns] == ["poll-fragment"] * 2
+    assert all(r.is_auto_rerun for r in session.reruns)
+    assert (watcher.pushes, watcher.take_push("s1")) == (0, None)
+
+
+def test_a_push_no_run_took_in_time_or_of_a_student_gone_is_dropped(
+    rooms, watched_room, monkeypatch
+):
+    keys, session, watcher, tick = watched_room
+    rooms.publish(keys.code, keys.token, page="pooling", params={"k": "3"})
+    tick()
+    monkeypatch.setattr(wake, "PUSH_SECONDS", 0.0)
+    time.sleep(0.01)
+    assert watcher.take_push("s1") is None
+    monkeypatch.setattr(wake, "PUSH_SECONDS", 5.0)
+    rooms.publish(keys.code, keys.token, page="pooling", params={"k": "4"})
+    tick()
+    watcher.forget("s1")  # the student explores on its own
+    assert watcher.take_push("s1") is None
