@@ -185,6 +185,7 @@ class StreamlitSession:
         self.page_hash = ""
         self.query_string = ""
         self.auto_reruns_asked = 0
+        self.requests = 0  # runs this client asked for (the server may start others)
         self._cache: dict[str, ForwardMsg] = {}
         self._fetched: set[str] = set()
         self._run: Run | None = None
@@ -280,6 +281,7 @@ class StreamlitSession:
         context.is_embedded, context.color_scheme = False, "light"
         run = Run(sent_at=time.perf_counter(), fragment_id=fragment_id, watch=watch)
         self._run, self._seen_ids = run, set()
+        self.requests += 1
         await self._ws.send(msg.SerializeToString())
         try:
             await asyncio.wait_for(run.done.wait(), self.timeout)
@@ -319,6 +321,10 @@ class StreamlitSession:
         run = self._run
         if kind == "new_session":
             self.page_hash = msg.new_session.page_script_hash
+            if run is not None and run.done.is_set():  # a run the server started itself
+                fragments = msg.metadata.run.fragment_ids
+                run = self._run = Run(now, fragments[0] if fragments else "", run.watch)
+                self._seen_ids = set()
         elif kind == "navigation":
             self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
             if msg.navigation.page_script_hash:

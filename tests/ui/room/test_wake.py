@@ -115,7 +115,7 @@ def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
                 joined = await session._rerun(fragment_id=next(iter(session.polls)))
             interval = next(iter(session.polls.values()))
             await asyncio.sleep(1.5)  # the watcher has read the room since
-            last, runs = session._run, (session.full_runs, session.runs_ended)
+            asked, runs = session.requests, (session.full_runs, session.runs_ended)
             rooms.publish(keys.code, keys.token, page="convolution_arithmetic", params={})
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -123,7 +123,7 @@ def test_a_real_server_wakes_a_student_that_sends_nothing(kind, rooms, request):
                 if shown and session.full_runs > runs[0]:
                     break
                 await asyncio.sleep(0.05)
-            assert session._run is last  # the client asked for nothing
+            assert session.requests == asked  # the client asked for nothing
             # The watcher started the follow's full run itself: no poll's run came first,
             # and the browser was told the lecturer's address.
             assert (session.full_runs - runs[0], session.runs_ended - runs[1]) == (1, 1)
