@@ -15,6 +15,16 @@ is changed, and ``CONVSCOPE_DROP_STALE_RUNS=0`` leaves it unchanged too (should 
 Streamlit upgrade make the wrap misbehave). The student's page then redraws itself when
 such a run reaches it (``student.wiped``); a lecturer's page stays blank until the next
 click.
+
+The same wrap keeps a finished run's page from being lost. A script runner whose run has
+just ended refuses new requests, and Streamlit starts a new runner at once; the events
+the old runner queued for the server's event loop (the messages of its whole page, when
+the loop is busy) are then ignored as coming from a runner no longer current, and the
+browser never gets the page. A student's page that the room had just switched to the
+lecturer's (its poll came in that instant) kept the page before while the server counted
+it as followed. So a request that comes while the session's runner has ended but not yet
+shut down waits on the loop, behind those events, until it has (``Deferred``); requests
+keep their order.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 
 _LOG = logging.getLogger(__name__)
 
@@ -32,6 +43,69 @@ MARK = "_convscope_drops_stale_fragment_runs"  # on the wrapper: installed once 
 DROP_ENV = "CONVSCOPE_DROP_STALE_RUNS"  # "0": run stale requests as Streamlit does
 
 PENDING_SECONDS = 1.0  # how long an asked-for page that has not started yet decides
+
+DEFERRED = "_convscope_deferred_reruns"  # on a session: its requests waiting (``Deferred``)
+
+MAX_WAITS = 200  # loop turns a request waits for an ended runner to shut down, at most
+
+
+def runner_has_ended(session) -> bool:
+    """Whether the session's script runner has ended its run but is not yet shut down.
+
+    Its events may still wait on the loop: a new runner now would drop them.
+    """
+    runner = getattr(session, "_scriptrunner", None)
+    requests = getattr(runner, "_requests", None)
+    return getattr(getattr(requests, "_state", None), "name", "") == "STOP"
+
+
+class Deferred:
+    """A session's rerun requests that wait for its ended runner to shut down, in order.
+
+    ``submit`` runs a request at once when nothing waits and the runner can take it;
+    otherwise it queues it, and the queue is run on the session's event loop once the
+    runner has shut down (or after ``MAX_WAITS`` turns of the loop).
+
+    >>> class Loop:  # runs what is scheduled, one turn at a time
+    ...     def __init__(self):
+    ...         self.ready = []
+    ...     def call_soon_threadsafe(self, callback):
+    ...         self.ready.append(callback)
+    ...     def turn(self):
+    ...         ready, self.ready = self.ready, []
+    ...         for callback in ready:
+    ...             callback()
+    >>> ended, ran, loop = [True], [], Loop()
+    >>> deferred = Deferred(loop, lambda: ended[0], ran.append)
+    >>> deferred.submit("a"); deferred.submit("b"); loop.turn(); ran  # the runner has ended
+    []
+    >>> ended[0] = False; loop.turn(); ran  # it has shut down: both, in order
+    ['a', 'b']
+    >>> deferred.submit("c"); ran  # nothing waits: at once
+    ['a', 'b', 'c']
+    """
+
+    def __init__(self, loop, ended, run):
+        self._loop, self._ended, self._run = loop, ended, run
+        self._waiting: deque = deque()
+        self._turns = 0
+
+    def submit(self, request) -> None:
+        if not self._waiting and not self._ended():
+            self._run(request)
+            return
+        self._waiting.append(request)
+        if len(self._waiting) == 1:
+            self._turns = 0
+            self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._turns += 1
+        if self._ended() and self._turns < MAX_WAITS:
+            self._loop.call_soon_threadsafe(self._drain)
+            return
+        while self._waiting:
+            self._run(self._waiting.popleft())
 
 
 def expected_page(asked: tuple[str, str, float] | None, running: str, now: float) -> str:
@@ -96,7 +170,15 @@ def install() -> bool:
                 return None
             if not client_state.fragment_id:
                 setattr(self, ASKED, (page, running, now))
-        return original(self, client_state)
+        deferred = getattr(self, DEFERRED, None)
+        if deferred is None:
+            deferred = Deferred(
+                self._event_loop,
+                lambda: runner_has_ended(self),
+                lambda state: original(self, state),
+            )
+            setattr(self, DEFERRED, deferred)
+        deferred.submit(client_state)
 
     setattr(request_rerun, MARK, True)
     AppSession.request_rerun = request_rerun

@@ -76,3 +76,20 @@ def test_a_fragment_run_of_the_page_left_behind_is_dropped():
     assert run_pages, "the new page did not run"
     assert run_pages[-1] == arithmetic  # the last run the browser hears of is the new page's
     assert playground not in run_pages  # no run named the page left behind
+
+
+def test_an_ended_runner_is_told_from_streamlits_own_request_queue():
+    """``runner_has_ended`` reads Streamlit's internal request state: a runner whose run
+    ended with nothing more to do refuses requests (then a new runner would drop the events
+    it still has on the loop); a running one takes them."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    requests = ScriptRequests()
+    runner = type("Runner", (), {"_requests": requests})()
+    session = type("Session", (), {"_scriptrunner": runner})()
+    assert not stale_runs.runner_has_ended(session)  # running
+    requests.on_scriptrunner_ready()  # the run ended, nothing asked since
+    assert stale_runs.runner_has_ended(session)
+    assert not requests.request_rerun(RerunData())  # what makes Streamlit start a new runner
+    session._scriptrunner = None  # shut down: a request starts a new runner at once
+    assert not stale_runs.runner_has_ended(session)
