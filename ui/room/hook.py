@@ -173,7 +173,7 @@ def lecture_room(navigation, pages: Sequence) -> Iterator[None]:
     lecturer.publish_now()
     st.session_state[DRAWN] = page_hash()  # the page the browser now shows (student.wiped)
     student.take_push()  # a run the room watcher started to follow the lecturer
-    with student.follow_turn():  # a follow run of many students: a few at a time
+    with student.follow_turn():  # the follow runs of many students: in turns
         take_join_link(by_path)
         ask_slot = room_sidebar()
         above_the_page(by_path)

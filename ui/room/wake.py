@@ -12,8 +12,8 @@ poll only every ``student.PUSHED_POLL_SECONDS``, for presence and the late-poll 
 A change of the lecturer's page or link skips the poll: the watcher reads the room once
 and starts each following student's full run of the lecturer's page and link itself
 (``push``), as ``st.switch_page`` would, and the run takes it as the follow
-(``take_push``). A poll's run costs the server about as much as its messages: 30 of them
-were a third of the time a room took to follow. A page that already shows the change
+(``take_push``): one run per student and change instead of two, a poll's run and then
+the switch (README, "A follow in one run"). A page that already shows the change
 (``shown``, the lecturer's second version of one change) is not woken at all; a question
 opened or revealed still wakes the poll, which redraws the page.
 
