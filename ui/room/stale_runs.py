@@ -83,6 +83,12 @@ class Deferred:
     ['a', 'b']
     >>> deferred.submit("c"); ran  # nothing waits: at once
     ['a', 'b', 'c']
+    >>> failing = Deferred(loop, lambda: ended[0], lambda r: ran.append(r) if r else 1 / 0)
+    >>> ended[0] = True; failing.submit(None); failing.submit("d"); ended[0] = False
+    >>> loop.turn(); ran  # one that fails is logged; the next still runs
+    ['a', 'b', 'c', 'd']
+    >>> failing.submit("e"); ran  # and nothing is left waiting
+    ['a', 'b', 'c', 'd', 'e']
     """
 
     def __init__(self, loop, ended, run):
@@ -105,7 +111,11 @@ class Deferred:
             self._loop.call_soon_threadsafe(self._drain)
             return
         while self._waiting:
-            self._run(self._waiting.popleft())
+            request = self._waiting.popleft()
+            try:
+                self._run(request)
+            except Exception:  # noqa: BLE001 - as the loop logs a failed callback; the rest run
+                _LOG.exception("A deferred rerun request failed")
 
 
 def expected_page(asked: tuple[str, str, float] | None, running: str, now: float) -> str:
