@@ -137,6 +137,7 @@ def _push(manager, session_id: str, page_hash: str, query: str) -> bool:
         state.CopyFrom(session._client_state)
         state.ClearField("widget_states")
         state.fragment_id, state.is_auto_rerun, state.page_name = "", False, ""
+        state.is_history_navigation = False  # a switch, not the browser's back button
         state.page_script_hash, state.query_string = page_hash, query
         session.request_rerun(state)
 

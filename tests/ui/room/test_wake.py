@@ -148,6 +148,7 @@ class RecordingSession:
         self.fragment_id, self.reruns = fragment_id, []
         self._client_state = ClientState(page_script_hash="hash-before", query_string="a=1")
         self._client_state.widget_states.widgets.add(id="clicked", trigger_value=True)
+        self._client_state.is_history_navigation = True  # the last request: the back button
         self._event_loop = self
 
     def call_soon_threadsafe(self, callback):
@@ -198,7 +199,7 @@ def test_a_page_change_starts_the_students_full_run_of_the_lecturers_page(rooms,
     tick()
     [rerun] = session.reruns
     assert (rerun.page_script_hash, rerun.query_string) == ("hash-pooling", "k=3")
-    assert rerun.fragment_id == "" and not rerun.is_auto_rerun
+    assert rerun.fragment_id == "" and not rerun.is_auto_rerun and not rerun.is_history_navigation
     assert len(rerun.widget_states.widgets) == 0
     pushed = watcher.take_push("s1")
     assert (pushed.page, pushed.params, pushed.version) == ("pooling", {"k": "3"}, version)
