@@ -93,6 +93,27 @@ def available() -> bool:
     return all(hasattr(AppSession, name) for name in ("request_rerun", "has_fragment"))
 
 
+def _on_session_loop(manager, session_id: str, ask: Callable) -> bool:
+    """Run ``ask(session)`` on session ``session_id``'s event loop, where Streamlit handles
+    every request; False: the session is gone."""
+    info = manager.get_active_session_info(session_id)
+    if info is None:
+        return False
+    session = info.session
+    try:
+        session._event_loop.call_soon_threadsafe(ask, session)
+    except RuntimeError:  # the session's loop has closed
+        return False
+    return True
+
+
+def _last_client_state(session) -> ClientState:
+    """A copy of what the session's browser last sent (its page, link, widget values)."""
+    state = ClientState()
+    state.CopyFrom(session._client_state)
+    return state
+
+
 def _wake(manager, session_id: str, fragment_id: str) -> bool:
     """Ask session ``session_id`` to rerun fragment ``fragment_id``; False: it is gone.
 
@@ -100,24 +121,15 @@ def _wake(manager, session_id: str, fragment_id: str) -> bool:
     as a rerun on save does, and runs on the session's event loop, where Streamlit
     handles every request.
     """
-    info = manager.get_active_session_info(session_id)
-    if info is None:
-        return False
-    session = info.session
 
-    def rerun() -> None:
+    def rerun(session) -> None:
         if not session.has_fragment(fragment_id):
             return  # the next poll (or full run) registers the fragment again
-        state = ClientState()
-        state.CopyFrom(session._client_state)
+        state = _last_client_state(session)
         state.fragment_id, state.is_auto_rerun = fragment_id, True
         session.request_rerun(state)
 
-    try:
-        session._event_loop.call_soon_threadsafe(rerun)
-    except RuntimeError:  # the session's loop has closed
-        return False
-    return True
+    return _on_session_loop(manager, session_id, rerun)
 
 
 def _push(manager, session_id: str, page_hash: str, query: str) -> bool:
@@ -127,25 +139,16 @@ def _push(manager, session_id: str, page_hash: str, query: str) -> bool:
     (the page takes its state from the link, and a click the browser sent last is not
     clicked again). False: the session is gone.
     """
-    info = manager.get_active_session_info(session_id)
-    if info is None:
-        return False
-    session = info.session
 
-    def rerun() -> None:
-        state = ClientState()
-        state.CopyFrom(session._client_state)
+    def rerun(session) -> None:
+        state = _last_client_state(session)
         state.ClearField("widget_states")
         state.fragment_id, state.is_auto_rerun, state.page_name = "", False, ""
         state.is_history_navigation = False  # a switch, not the browser's back button
         state.page_script_hash, state.query_string = page_hash, query
         session.request_rerun(state)
 
-    try:
-        session._event_loop.call_soon_threadsafe(rerun)
-    except RuntimeError:  # the session's loop has closed
-        return False
-    return True
+    return _on_session_loop(manager, session_id, rerun)
 
 
 class Watcher:

@@ -151,8 +151,8 @@ class RecordingSession:
         self._client_state.is_history_navigation = True  # the last request: the back button
         self._event_loop = self
 
-    def call_soon_threadsafe(self, callback):
-        callback()
+    def call_soon_threadsafe(self, callback, *args):
+        callback(*args)
 
     def has_fragment(self, fragment_id: str) -> bool:
         return fragment_id == self.fragment_id
