@@ -122,6 +122,13 @@ class SavedModel:
     metadata: dict
 
     @property
+    def title(self) -> str:
+        """How the app names it: the sidecar's ``title`` (the bundled models' "MNIST CNN A"),
+        else the name the user gave it."""
+        title = self.metadata.get("title")
+        return title if isinstance(title, str) and title.strip() else self.name
+
+    @property
     def created(self) -> str | None:
         """ISO time the model was saved, from the sidecar."""
         created = self.metadata.get("created")

@@ -82,24 +82,24 @@ def assert_clean(app: AppTest) -> None:
 def test_two_bundled_models_side_by_side_on_one_input():
     app = open_tab()
     assert app.selectbox(key="inspect.compare_model").value == "bundled:fashion_mnist_cnn"
-    assert series_names(app) == ["mnist_cnn_a", "fashion_mnist_cnn"]
+    assert series_names(app) == ["MNIST CNN A", "Fashion-MNIST CNN"]
     # No shared convolution names: matched by order, and said so.
     assert app.selectbox(key="inspect.compare_layer").options == [
         "conv2d ↔ conv1 (the 1st convolution of each)",
         "conv2d_1 ↔ conv2 (the 2nd convolution of each)",
     ]
     text = markdown_text(app)
-    assert "mnist_cnn_a · **conv2d** · 32 maps" in text
-    assert "fashion_mnist_cnn · **conv1** · 32 maps" in text
+    assert "MNIST CNN A · **conv2d** · 32 maps" in text
+    assert "Fashion-MNIST CNN · **conv1** · 32 maps" in text
     captions = [caption.value for caption in app.caption]
-    assert any(c.startswith("mnist_cnn_a: evidence for **7** at conv2d_1") for c in captions)
-    assert any(c.startswith("fashion_mnist_cnn: evidence for **Sneaker**") for c in captions)
+    assert any(c.startswith("MNIST CNN A: evidence for **7** at conv2d_1") for c in captions)
+    assert any(c.startswith("Fashion-MNIST CNN: evidence for **Sneaker**") for c in captions)
     assert any("name their classes differently" in c for c in captions)
     assert problems(screen_text(app)) == []  # no code names, raw floats or "1 epochs"
 
     app.selectbox(key="inspect.compare_layer").set_value("conv2d_1").run()
     assert_clean(app)
-    assert "fashion_mnist_cnn · **conv2** · 64 maps" in markdown_text(app)
+    assert "Fashion-MNIST CNN · **conv2** · 64 maps" in markdown_text(app)
 
 
 def test_a_bundled_model_says_replay_needs_a_training_run_of_this_app():
@@ -149,4 +149,4 @@ def test_a_model_for_other_images_or_without_maps_is_said_so(environment):
     infos = [item.value for item in app.info]
     assert "These two models have no layers with feature maps to match." in infos
     assert "No Grad-CAM for test-mlp: it has no feature maps to weigh." in infos
-    assert series_names(app) == ["mnist_cnn_a", "test-mlp"]
+    assert series_names(app) == ["MNIST CNN A", "test-mlp"]

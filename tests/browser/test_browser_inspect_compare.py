@@ -79,7 +79,7 @@ def test_two_bundled_models_side_by_side(server):
         for size in SIZES:
             page = open_page(browser, f"{server.url}/inspect_network?tab=compare", size)
             page.get_by_text("Grad-CAM for the same class").wait_for(timeout=180_000)
-            page.get_by_text("fashion_mnist_cnn: evidence for").wait_for(timeout=120_000)
+            page.get_by_text("Fashion-MNIST CNN: evidence for").wait_for(timeout=120_000)
             wait_for_app(page, 120_000)
             assert page.locator(EXCEPTION_SELECTOR).count() == 0
             shoot(page, "Probabilities on the same input", f"inspect_compare-models-{size}")

@@ -112,19 +112,19 @@ def _other_model(client: WorkerClient, choice, class_names) -> Side | None:
         "Second model",
         list(options),
         key="inspect.compare_model",
-        format_func=lambda k: f"{options[k].name} ({'bundled' if k.startswith('b') else 'saved'})",
+        format_func=lambda k: f"{options[k].title} ({'bundled' if k.startswith('b') else 'saved'})",
         help="Any bundled or saved model. It gets exactly the input above.",
     )
     model = options[key]
     if not charts_shown():
         return None  # a closed tab asks the worker nothing
-    info = _load(client, model.path, model.name)
+    info = _load(client, model.path, model.title)
     if info is None:
         return None
     names = model.metadata.get("class_names")
     if not (isinstance(names, list) and len(names) == info.num_classes):
         names = [str(index) for index in range(info.num_classes)]
-    return Side(model.name, str(model.path), info, tuple(map(str, names)))
+    return Side(model.title, str(model.path), info, tuple(map(str, names)))
 
 
 def _two_epochs(client, run_dir, epochs, class_names) -> tuple[Side | None, Side | None]:

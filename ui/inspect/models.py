@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.base.paths import BUNDLED_MODELS_DIR
+from core.data.catalog import DISPLAY_NAMES
 from core.jobs import model_store
 from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
 from core.jobs.legacy_models import LEGACY_NOTE
@@ -64,9 +65,9 @@ def _models_in(folder: Path | None) -> list[model_store.SavedModel]:
 def _describe(model: model_store.SavedModel) -> str:
     accuracy = (model.metadata.get("metrics") or {}).get("test_accuracy")
     dataset = model.metadata.get("dataset")
-    parts = [model.name]
+    parts = [model.title]
     if dataset:
-        parts.append(str(dataset))
+        parts.append(DISPLAY_NAMES.get(dataset, str(dataset)))
     if isinstance(accuracy, int | float):
         parts.append(f"{accuracy:.2%} test accuracy")
     return " · ".join(parts)
@@ -134,7 +135,7 @@ def _pick_model() -> ModelChoice | None:
     description = chosen.metadata.get("description")
     if description:
         st.caption(description)
-    return ModelChoice(str(chosen.path), chosen.name, dict(chosen.metadata))
+    return ModelChoice(str(chosen.path), chosen.title, dict(chosen.metadata))
 
 
 def _upload_picker() -> ModelChoice | None:

@@ -31,10 +31,19 @@ def saved(name: str, metadata: dict, folder=None) -> model_store.SavedModel:
 
 def test_a_model_is_described_by_name_data_and_accuracy(models_folder):
     assert _describe(saved("a", {"dataset": "mnist", "metrics": {"test_accuracy": 0.985}})) == (
-        "a · mnist · 98.50% test accuracy"
+        "a · MNIST · 98.50% test accuracy"
     )
     assert _describe(saved("b", {"metrics": {"test_accuracy": "high"}})) == "b"
     assert _describe(saved("c", {"dataset": "pets", "metrics": None})) == "c · pets"
+
+
+def test_a_bundled_model_goes_by_its_title_and_a_saved_one_by_its_name(models_folder):
+    """No file names or data set ids on screen: the sidecar's title, the data set's name."""
+    bundled = {model.name: model for model in _models_in(BUNDLED_MODELS_DIR)}
+    assert _describe(bundled["mnist_cnn_a"]).startswith("MNIST CNN A · MNIST · 99.")
+    assert _describe(bundled["fashion_mnist_cnn"]).startswith("Fashion-MNIST CNN · Fashion-MNIST")
+    assert saved("my-net", {"dataset": "cifar10"}).title == "my-net"
+    assert saved("blank", {"title": "  "}).title == "blank"
 
 
 def test_the_bundled_folder_holds_two_models_and_a_missing_one_none(tmp_path):
@@ -63,12 +72,12 @@ def test_the_picker_starts_on_the_bundled_mnist_model_with_its_sidecar():
     at = open_picker()
     picker = at.radio(key="inspect.model_bundled")
     assert picker.options == [
-        "fashion_mnist_cnn · fashion_mnist · 90.09% test accuracy",
-        "mnist_cnn_a · mnist · 99.04% test accuracy",
+        "Fashion-MNIST CNN · Fashion-MNIST · 90.09% test accuracy",
+        "MNIST CNN A · MNIST · 99.04% test accuracy",
     ]
     assert picker.value == "mnist_cnn_a"
     choice = at.session_state["result"]
-    assert choice == ModelChoice(str(MNIST_MODEL), "mnist_cnn_a", choice.metadata)
+    assert choice == ModelChoice(str(MNIST_MODEL), "MNIST CNN A", choice.metadata)
     assert choice.metadata["dataset"] == "mnist" and len(choice.metadata["class_names"]) == 10
     assert at.caption[0].value.startswith("The course's MNIST CNN A (two convolution layers")
 
@@ -77,7 +86,7 @@ def test_another_bundled_model_can_be_picked():
     at = open_picker()
     at.radio(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
     choice = at.session_state["result"]
-    assert (choice.path, choice.label) == (str(FASHION_MODEL), "fashion_mnist_cnn")
+    assert (choice.path, choice.label) == (str(FASHION_MODEL), "Fashion-MNIST CNN")
     assert choice.metadata["class_names"][-1] == "Ankle boot"
 
 
@@ -94,7 +103,7 @@ def test_a_saved_model_comes_with_its_sidecar():
     at = open_picker("saved")
     picker = at.radio(key="inspect.model_saved")
     assert picker.label == "Saved model"
-    assert picker.options == ["alpha · fashion_mnist · 50.00% test accuracy", "zeta · mnist"]
+    assert picker.options == ["alpha · Fashion-MNIST · 50.00% test accuracy", "zeta · MNIST"]
     assert picker.value == "alpha"  # the first by name: no saved model is called mnist_cnn_a
     choice = at.session_state["result"]
     assert choice.label == "alpha" and Path(choice.path).name == "alpha.keras"
@@ -231,7 +240,7 @@ def views_script():
 
 def test_switching_models_resets_every_view_that_depended_on_the_old_one():
     at = AppTest.from_function(views_script).run()
-    assert at.session_state["result"].label == "mnist_cnn_a"
+    assert at.session_state["result"].label == "MNIST CNN A"
     at.selectbox(key="inspect.cam_layer").set_value("conv2d")
     at.number_input(key="inspect.pool_channel").set_value(7)
     at.radio(key="inspect.tab").set_value("b").run()
@@ -239,7 +248,7 @@ def test_switching_models_resets_every_view_that_depended_on_the_old_one():
     assert (at.session_state["layer"], at.session_state["channel"]) == ("conv2d", 7)
     at.radio(key="inspect.model_bundled").set_value("fashion_mnist_cnn").run()
     assert not at.exception
-    assert at.session_state["result"].label == "fashion_mnist_cnn"
+    assert at.session_state["result"].label == "Fashion-MNIST CNN"
     # Each view starts again from the new model's default, never the old model's pick ...
     assert (at.session_state["layer"], at.session_state["channel"]) == ("conv2d_1", 0)
     assert at.selectbox(key="inspect.cam_layer").value == "conv2d_1"
