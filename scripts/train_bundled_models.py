@@ -76,6 +76,7 @@ def build_fashion_cnn(keras):
 
 RECIPES = {
     "mnist_cnn_a": {
+        "title": "MNIST CNN A",
         "dataset": "mnist",
         "build": build_mnist_cnn_a,
         "epochs": 5,
@@ -86,6 +87,7 @@ RECIPES = {
         "spec": lambda: specs.spec_to_dict(presets.preset("mnist_cnn_a")),
     },
     "fashion_mnist_cnn": {
+        "title": "Fashion-MNIST CNN",
         "dataset": "fashion_mnist",
         "build": build_fashion_cnn,
         "epochs": 6,
@@ -139,6 +141,7 @@ def train_one(keras, name: str, data_dir: Path, output_dir: Path = OUTPUT_DIR) -
         for index in range(recipe["epochs"])
     ]
     sidecar = {
+        "title": recipe["title"],  # how the app names it
         "description": recipe["description"],
         "dataset": recipe["dataset"],
         "dataset_source": dataset.source.replace(str(data_dir), "shared/data"),
