@@ -42,7 +42,7 @@ SHOTS = (
     (
         "inspect-compare.png",
         "/inspect_network?tab=compare",
-        ("Grad-CAM for the same class", "fashion_mnist_cnn: evidence for"),
+        ("Grad-CAM for the same class", "Fashion-MNIST CNN: evidence for"),
         "text=Feature maps of matching layers",
         None,
     ),
