@@ -111,9 +111,10 @@ def screen_text(at: AppTest) -> str:
                 pieces.append(value)
         kind = type(node).__name__
         value = getattr(node, "value", None) if kind not in ("Dataframe", "Html", "Code") else None
-        if isinstance(value, str):
-            pieces.append(value)
         options = getattr(node, "options", None)
+        # A choice's value is its option's key; what it shows is in ``options``, formatted.
+        if isinstance(value, str) and not isinstance(options, (list, tuple)):
+            pieces.append(value)
         if isinstance(options, (list, tuple)):
             pieces.extend(str(option) for option in options)
         proto = getattr(node, "proto", None)

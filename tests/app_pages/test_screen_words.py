@@ -22,6 +22,8 @@ CODE_NAMES = re.compile(
     r"\b(?:core|ui|app_pages|tests)\.[a-z_][a-z0-9_]+"  # module paths: core.conv2d_transpose
     r"|\bdata_dir\b|\bseeds'|\binference worker\b|\bworker process\b|\bin a worker\b"
     r"|\b\d+ ms in\b|Traceback|\bdef \w+\(|\bself\.\w+"
+    # file and data-set ids ("mnist_cnn_a · mnist"), but not inside a link or a code line
+    r"|(?<![\w.=/\"'])(?:mnist_cnn_[a-c]|fashion_mnist(?:_cnn)?|cifar10(?:_cnn)?|mnist)\b(?![.(/])"
 )
 
 
@@ -122,6 +124,11 @@ def problems(text: str) -> list[str]:
             ["code name: '172 ms in'", "code name: 'inference worker'"],
         ),
         ("The seeds' MNIST CNN A", ['code name: "seeds\'"']),
+        ("mnist_cnn_a · mnist · 99.04%", ["code name: 'mnist_cnn_a'", "code name: 'mnist'"]),
+        (
+            "MNIST CNN A · MNIST; ?ds=fashion_mnist; keras.datasets.mnist.load_data(); mnist/x.npz",
+            [],
+        ),
         ("The last 1 columns are never covered.", ["'1 …s' plural: '1 columns'"]),
         ("gain 0.30000000000000004", ["unrounded float: '0.30000000000000004'"]),
         ("the last 2 line(s) are shaded", ["'(s)' plural: 'line(s)'"]),
