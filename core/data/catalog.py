@@ -46,3 +46,12 @@ DISPLAY_NAMES: dict[str, str] = {
     "fashion_mnist": "Fashion-MNIST",
     "cifar10": "CIFAR-10",
 }
+
+
+def display_name(dataset: str) -> str:
+    """How the app names data set ``dataset``: its display name, else the name as given.
+
+    >>> display_name("cifar10"), display_name("my_photos")
+    ('CIFAR-10', 'my_photos')
+    """
+    return DISPLAY_NAMES.get(dataset, dataset)

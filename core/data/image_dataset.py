@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.base.checks import as_integer_array, check_instance, received
-from core.data.catalog import DISPLAY_NAMES
+from core.data.catalog import display_name
 
 SPLITS = ("train", "test")
 
@@ -93,4 +93,4 @@ class ImageDataset:
     @property
     def display_name(self) -> str:
         """Human-readable name, e.g. `"Fashion-MNIST"`."""
-        return DISPLAY_NAMES.get(self.name, self.name)
+        return display_name(self.name)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.base.numbers import readable
-from core.data.catalog import DISPLAY_NAMES
+from core.data.catalog import display_name
 from core.jobs.inspection import FeatureMaps, ModelInfo, nan_weights_message
 from core.jobs.worker_client import WorkerClient
 from core.ops.receptive_field import input_region
@@ -432,7 +432,7 @@ def summary(info: ModelInfo, metadata: dict):
     metrics = metadata.get("metrics") or {}
     if metadata.get("dataset"):
         accuracy = metrics.get("test_accuracy")
-        dataset = DISPLAY_NAMES.get(metadata["dataset"], metadata["dataset"])
+        dataset = display_name(str(metadata["dataset"]))
         text = f"Trained on {dataset}"
         if isinstance(accuracy, int | float):
             text += f"; test accuracy {accuracy:.2%}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.base.paths import BUNDLED_MODELS_DIR
-from core.data.catalog import DISPLAY_NAMES
+from core.data.catalog import display_name
 from core.jobs import model_store
 from core.jobs.inspection import InferenceError, ModelInfo, ModelRejectedError
 from core.jobs.legacy_models import LEGACY_NOTE
@@ -67,7 +67,7 @@ def _describe(model: model_store.SavedModel) -> str:
     dataset = model.metadata.get("dataset")
     parts = [model.title]
     if dataset:
-        parts.append(DISPLAY_NAMES.get(dataset, str(dataset)))
+        parts.append(display_name(str(dataset)))
     if isinstance(accuracy, int | float):
         parts.append(f"{accuracy:.2%} test accuracy")
     return " · ".join(parts)
