@@ -44,6 +44,7 @@ def test_a_bundled_model_goes_by_its_title_and_a_saved_one_by_its_name(models_fo
     assert _describe(bundled["fashion_mnist_cnn"]).startswith("Fashion-MNIST CNN · Fashion-MNIST")
     assert saved("my-net", {"dataset": "cifar10"}).title == "my-net"
     assert saved("blank", {"title": "  "}).title == "blank"
+    assert saved("odd", {"title": 7}).title == "odd"  # a damaged sidecar: the name
 
 
 def test_the_bundled_folder_holds_two_models_and_a_missing_one_none(tmp_path):
