@@ -13,6 +13,7 @@ without this navigation or the wide layout (tests/test_browser_app.py checks it)
 import streamlit as st
 
 from core.base.paths import ASSETS_DIR
+from ui import batched_events
 from ui.inspect.warm import warm_inference_worker
 from ui.room.hook import lecture_room
 from ui.widgets.image_view import frame_images
@@ -26,6 +27,7 @@ st.set_page_config(
     layout="wide",
 )
 
+batched_events.install()  # a run's elements reach the event loop in batches: less CPU
 warm_inference_worker()  # once per server: Inspect then opens as fast as the other pages
 HOME = st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)
 FOUNDATIONS = [
