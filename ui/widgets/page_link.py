@@ -108,9 +108,14 @@ def current_link() -> dict[str, str]:
 
 
 def sync() -> None:
-    """Write the current page's state into the address (fragments call it at their end)."""
+    """Write the current page's state into the address when fragments rerun alone.
+
+    Fragments call it at their end. In a run of the whole page the page's own ``finish``
+    writes the address after its last element, so here it would only be worked out twice
+    (in a lecture room, twice for every following student).
+    """
     link = active_link()
-    if link is not None:
+    if link is not None and in_fragment_run():
         link.sync()
 
 
