@@ -10,7 +10,8 @@ session-state key, type, default, allowed values) in one ``PageLink`` and calls
 - it shows ONE warning naming every bad, stale or unknown parameter and what it fell back
   to (until the user changes something);
 - it writes the page's whole state back into the address (``sync``), which the page
-  calls again at its end and every fragment at its end, so the address never lags.
+  calls again at its end and every fragment at its end when it reruns alone, so the
+  address never lags.
 
 Only values that differ from the defaults are written; opening the link restores the
 page exactly. ``hide=name1,name2`` and ``lock=name3`` in a link hide or disable the named
@@ -173,6 +174,52 @@ def controls_css(hidden: Iterable[str], locked_keys: Iterable[str]) -> str:
     return "<style>" + " ".join(rules) + "</style>" if rules else ""
 
 
+class _StoreReader:
+    """Reads Streamlit's own session store directly: ``get``, ``[]`` and ``in``.
+
+    >>> reader = _StoreReader({"a": 1})
+    >>> reader.get("a"), reader.get("b", 2), "a" in reader, reader["a"]
+    (1, 2, True, 1)
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store) -> None:
+        self._store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self._store[key]
+        except KeyError:
+            return default
+
+    def __getitem__(self, key: str) -> Any:
+        return self._store[key]
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
+
+_MISSING = object()
+
+
+def state_reader() -> Mapping:
+    """The session's state, for reading many values at once (``PageLink.params``).
+
+    Each read through ``st.session_state`` takes a lock and checks whether the run must
+    stop: a few microseconds, and a page's link reads some 35 values several times a run
+    (a lecture room's followers too). Streamlit's own store gives the same values without
+    that; where this Streamlit has no such store, it is ``st.session_state``.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    store = getattr(getattr(ctx, "session_state", None), "_state", None)
+    if store is None or not hasattr(store, "__getitem__"):
+        return st.session_state
+    return _StoreReader(store)
+
+
 def in_fragment_run() -> bool:
     """Whether this run reruns fragments alone (not the whole page)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -288,7 +335,7 @@ class PageLink:
 
     def params(self) -> dict[str, str]:
         """The page's link: its non-default values, ``hide``/``lock``, and kept parameters."""
-        state = st.session_state
+        state = state_reader()
         params: dict[str, str] = {}
         for item in self.fields:
             try:

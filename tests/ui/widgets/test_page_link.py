@@ -175,3 +175,33 @@ def test_remembered_texts_never_mix_up_values():
     assert link._encoded(flag_field, True) == {"b": "1"}
     assert link._encoded(flag_field, 0) == {}
     assert link._encoded(flag_field, 1) == {"b": "1"}
+
+
+def reader_page():
+    import streamlit as st
+
+    from ui.widgets.page_link import state_reader
+
+    st.number_input("n", 1, 9, key="r.n")
+    st.selectbox("c", ["a", "b"], key="r.c")
+    st.session_state.setdefault("r.plain", [1, 2])
+    reader = state_reader()
+    keys = ["r.n", "r.c", "r.plain", "r.none"]
+    st.session_state["r.seen"] = {
+        "reader": [reader.get(k, "missing") for k in keys] + [k in reader for k in keys],
+        "proxy": [st.session_state.get(k, "missing") for k in keys]
+        + [k in st.session_state for k in keys],
+        "kind": type(reader).__name__,
+    }
+
+
+def test_the_state_reader_reads_what_session_state_holds():
+    at = AppTest.from_function(reader_page, default_timeout=30)
+    at.run()
+    at.number_input(key="r.n").set_value(7)
+    at.selectbox(key="r.c").set_value("b")
+    at.run()
+    seen = at.session_state["r.seen"]
+    assert seen["reader"] == seen["proxy"]
+    assert seen["reader"] == [7, "b", [1, 2], "missing", True, True, True, False]
+    assert seen["kind"] == "_StoreReader"  # this Streamlit's own store is read directly
