@@ -8,6 +8,8 @@ output, and shows patch × kernel = products and their sum.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -33,6 +35,9 @@ PICKER_PX = 220
 
 
 SHOWN_TERMS = 12  # products written out in the sum before "…"
+
+
+EXPLANATIONS_KEPT = 128  # step-by-step tables kept by ``explanation_html`` (up to ~50 KB each)
 
 
 def size_arithmetic_text(sizes: list[OutputSizeInfo]) -> str:
@@ -90,15 +95,43 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
     HTML rather than Plotly: these numbers change on every kernel edit, and three
     Plotly heatmaps cost the browser about 40 ms per update.
     """
+    arrays = (patch, kernel, products, np.asarray(padding_mask, dtype=bool))
+    st.html(explanation_html(*(_frozen(array) for array in arrays)))
+
+
+def _frozen(values: np.ndarray) -> tuple[bytes, tuple[int, ...], str]:
+    values = np.ascontiguousarray(values)
+    return values.tobytes(), values.shape, values.dtype.str
+
+
+def _thawed(frozen: tuple[bytes, tuple[int, ...], str]) -> np.ndarray:
+    data, shape, dtype = frozen
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+@functools.lru_cache(maxsize=EXPLANATIONS_KEPT)
+def explanation_html(patch, kernel, products, padding) -> str:
+    """The three tables of ``show_explanation`` for ``_frozen`` arrays, made once per process.
+
+    A lecture room's students all show the lecturer's pixel: one page builds the tables,
+    the others reuse them (building them is a twentieth of the page's run).
+
+    >>> frozen = [_frozen(np.eye(2)), _frozen(np.ones((2, 2))), _frozen(np.eye(2)),
+    ...           _frozen(np.zeros((2, 2), bool))]
+    >>> html = explanation_html(*frozen)
+    >>> explanation_html(*frozen) is html, "Products" in html
+    (True, True)
+    """
+    patch, kernel, products, padding = map(_thawed, (patch, kernel, products, padding))
     fmt = compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
     cell = cell_px(kernel.shape)  # a minimum: cells widen to their longest number
-    halo = padding_mask if padding_mask.any() else None
+    halo = padding if padding.any() else None
     tables = [
         matrix_table(patch, title="Input patch", fmt=fmt, halo=halo, cell_px=cell, indices=True),
         matrix_table(kernel, title="Kernel", fmt=fmt, cell_px=cell, indices=True),
         matrix_table(products, title="Products", fmt=fmt, cell_px=cell, indices=True),
     ]
-    st.html(matrices_row(tables, operators=["×", "="]))
+    return matrices_row(tables, operators=["×", "="])
 
 
 def sum_text(products: np.ndarray, total: float, *, bias: float, relu: bool, summed: bool) -> str:
