@@ -8,8 +8,6 @@ output, and shows patch × kernel = products and their sum.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -20,6 +18,7 @@ from core.ops.pixel_explanation import explain_pixel
 from ui.kernel_playground.controls import CHANNEL_NAMES
 from ui.widgets import page_link
 from ui.widgets.axes import integer_axis
+from ui.widgets.content_cache import by_content
 from ui.widgets.image_view import cell_px, compact_format, input_mapping, window_overlay_html
 from ui.widgets.matrix_html import matrices_row, matrix_table
 from ui.widgets.number_pick import pick_number
@@ -95,34 +94,21 @@ def show_explanation(patch: np.ndarray, kernel: np.ndarray, products: np.ndarray
     HTML rather than Plotly: these numbers change on every kernel edit, and three
     Plotly heatmaps cost the browser about 40 ms per update.
     """
-    arrays = (patch, kernel, products, np.asarray(padding_mask, dtype=bool))
-    st.html(explanation_html(*(_frozen(array) for array in arrays)))
+    st.html(explanation_html(patch, kernel, products, np.asarray(padding_mask, dtype=bool)))
 
 
-def _frozen(values: np.ndarray) -> tuple[bytes, tuple[int, ...], str]:
-    values = np.ascontiguousarray(values)
-    return values.tobytes(), values.shape, values.dtype.str
-
-
-def _thawed(frozen: tuple[bytes, tuple[int, ...], str]) -> np.ndarray:
-    data, shape, dtype = frozen
-    return np.frombuffer(data, dtype=dtype).reshape(shape)
-
-
-@functools.lru_cache(maxsize=EXPLANATIONS_KEPT)
+@by_content(EXPLANATIONS_KEPT)
 def explanation_html(patch, kernel, products, padding) -> str:
-    """The three tables of ``show_explanation`` for ``_frozen`` arrays, made once per process.
+    """The three tables of ``show_explanation``, made once per process for the same numbers.
 
     A lecture room's students all show the lecturer's pixel: one page builds the tables,
     the others reuse them (building them is a twentieth of the page's run).
 
-    >>> frozen = [_frozen(np.eye(2)), _frozen(np.ones((2, 2))), _frozen(np.eye(2)),
-    ...           _frozen(np.zeros((2, 2), bool))]
-    >>> html = explanation_html(*frozen)
-    >>> explanation_html(*frozen) is html, "Products" in html
+    >>> html = explanation_html(np.eye(2), np.ones((2, 2)), np.eye(2), np.zeros((2, 2), bool))
+    >>> "Products" in html, explanation_html(np.eye(2), np.ones((2, 2)), np.eye(2),
+    ...                                      np.zeros((2, 2), bool)) is html
     (True, True)
     """
-    patch, kernel, products, padding = map(_thawed, (patch, kernel, products, padding))
     fmt = compact_format(np.concatenate([patch.ravel(), kernel.ravel(), products.ravel()]))
     cell = cell_px(kernel.shape)  # a minimum: cells widen to their longest number
     halo = padding if padding.any() else None

@@ -32,8 +32,12 @@ from collections.abc import Callable
 import numpy as np
 
 from core.base.numbers import readable, readable_all
+from ui.widgets.content_cache import by_content
 
 HIGHLIGHT_COLOR = "#ff7f0e"  # orange: the window
+
+
+TABLES_KEPT = 256  # tables ``matrix_table`` keeps for every session (a few KB each)
 
 
 WINNER_COLOR = "#d62728"  # red: the winning / current cell
@@ -309,6 +313,7 @@ def _cell(text: str, label: str, rgb, *, hidden: bool, marks: dict, corner: str)
     return f'<td title="{html.escape(label)}: {html.escape(text)}" style="{style}">{escaped}</td>'
 
 
+@by_content(TABLES_KEPT)  # a lecture room's pages all draw the same tables at once
 def matrix_table(
     values,
     *,

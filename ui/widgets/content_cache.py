@@ -1,0 +1,100 @@
+"""Results every session shares, keyed by what their arguments hold.
+
+Why: the students of a lecture room draw the lecturer's page with the same numbers at
+once, and a page's small tables (an HTML matrix, a step's patch and products) are pure
+functions of small arrays. ``by_content`` works each one out once per process and hands
+every later caller the same string. ``st.cache_data`` would hash the arguments with its
+own hasher and unpickle a copy on every call; here an array's key is its bytes.
+
+Use it only for functions whose result depends on nothing but their arguments and that
+nobody changes afterwards (strings, tuples).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class _Unkeyable(Exception):
+    """An argument that cannot stand for its content (the call is then not kept)."""
+
+
+def content_key(value: Any) -> Any:
+    """A hashable stand-in for ``value``: arrays and nested lists by their content.
+
+    Scalars keep their type (1, 1.0 and True may print differently); a function counts by
+    itself, but one made for a single call (a lambda, a closure) cannot be a key.
+
+    >>> content_key([[1, 2]]) == content_key(np.array([[1, 2]]))
+    True
+    >>> content_key(1) == content_key(1.0), content_key(np.array([["a", 2]], dtype=object))
+    (False, ('O', (1, 2), ("'a'", '2')))
+    """
+    if value is None or isinstance(value, str | bytes):
+        return value
+    if isinstance(value, bool | int | float | np.generic):
+        return type(value).__name__, value
+    if callable(value):
+        if getattr(value, "__closure__", None) or getattr(value, "__name__", "") == "<lambda>":
+            raise _Unkeyable(value)
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged lists: the function says what is wrong
+        raise _Unkeyable(value) from error
+    if array.dtype == object:
+        return "O", array.shape, tuple(repr(item) for item in array.ravel().tolist())
+    return array.dtype.str, array.shape, array.tobytes()
+
+
+def by_content(maxsize: int) -> Callable[[Callable], Callable]:
+    """Keep the last ``maxsize`` results of the decorated function, keyed by content.
+
+    >>> calls = []
+    >>> @by_content(2)
+    ... def total(values, *, scale=1):
+    ...     calls.append(1)
+    ...     return float(np.sum(values)) * scale
+    >>> total([1, 2]), total(np.array([1, 2])), total([1, 2], scale=2), len(calls)
+    (3.0, 3.0, 6.0, 2)
+    >>> @by_content(2)
+    ... def twice(make):
+    ...     calls.append(1)
+    ...     return make() * 2
+    >>> twice(lambda: 1), twice(lambda: 1), len(calls)  # a lambda: worked out, never kept
+    (2, 2, 4)
+    """
+
+    def decorate(function: Callable) -> Callable:
+        kept: OrderedDict[tuple, Any] = OrderedDict()
+        lock = threading.Lock()
+
+        @functools.wraps(function)
+        def cached(*args, **kwargs):
+            try:
+                key = (
+                    tuple(map(content_key, args)),
+                    tuple((name, content_key(value)) for name, value in sorted(kwargs.items())),
+                )
+            except _Unkeyable:
+                return function(*args, **kwargs)
+            with lock:
+                if key in kept:
+                    kept.move_to_end(key)
+                    return kept[key]
+            result = function(*args, **kwargs)
+            with lock:
+                kept[key] = result
+                while len(kept) > maxsize:
+                    kept.popitem(last=False)
+            return result
+
+        return cached
+
+    return decorate
