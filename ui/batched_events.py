@@ -21,6 +21,7 @@ This replaces Streamlit's internal ``AppSession._on_scriptrunner_event``, checke
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -46,35 +47,35 @@ class EventBatch:
     """Events from one thread, handled in order on another by as few callbacks as can be.
 
     ``add`` queues an event and schedules ``handle_all`` only when no call is pending
-    already; ``handle_all`` handles everything queued until the queue is empty.
+    already; ``handle_all`` handles everything queued until the queue is empty. The batch
+    holds no handler: a session that holds its batch is not held by it in turn.
 
     >>> scheduled, handled = [], []
-    >>> batch = EventBatch(handled.append)
+    >>> batch = EventBatch()
     >>> for event in "abc":
-    ...     batch.add(event, scheduled.append)
+    ...     batch.add(event, scheduled.append, handled.append)
     >>> len(scheduled)  # one callback for the three
     1
     >>> scheduled.pop()(); handled
     ['a', 'b', 'c']
-    >>> batch.add("d", scheduled.append); len(scheduled)  # none pending: scheduled again
+    >>> batch.add("d", scheduled.append, handled.append); len(scheduled)  # scheduled again
     1
     """
 
-    def __init__(self, handle: Callable) -> None:
-        self._handle = handle
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: deque = deque()
         self._pending = False
 
-    def add(self, event, schedule: Callable[[Callable[[], None]], None]) -> None:
+    def add(self, event, schedule: Callable[[Callable[[], None]], None], handle: Callable) -> None:
         with self._lock:
             self._events.append(event)
             if self._pending:
                 return
             self._pending = True
-        schedule(self.handle_all)
+        schedule(functools.partial(self.handle_all, handle))
 
-    def handle_all(self) -> None:
+    def handle_all(self, handle: Callable) -> None:
         while True:
             with self._lock:
                 if not self._events:
@@ -84,22 +85,26 @@ class EventBatch:
                 self._events.clear()
             for event in events:
                 try:
-                    self._handle(event)
+                    handle(event)
                 except Exception:  # a callback of its own would only have been logged
                     _LOG.exception("A script run's event failed on the event loop")
+
+
+def _handle_one(session, item) -> None:
+    sender, event, details = item
+    session._handle_scriptrunner_event_on_event_loop(sender, event, **details)
 
 
 def _on_scriptrunner_event(self, sender, event, **details) -> None:
     """Queue a script runner's event for the session's event loop (see the module)."""
     batch = self.__dict__.get(BATCH)
     if batch is None:
-        handle = self._handle_scriptrunner_event_on_event_loop
-
-        def handle_one(item) -> None:
-            handle(item[0], item[1], **item[2])
-
-        batch = self.__dict__.setdefault(BATCH, EventBatch(handle_one))
-    batch.add((sender, event, details), self._call_soon_on_event_loop)
+        batch = self.__dict__.setdefault(BATCH, EventBatch())
+    batch.add(
+        (sender, event, details),
+        self._call_soon_on_event_loop,
+        functools.partial(_handle_one, self),
+    )
 
 
 def available() -> bool:
