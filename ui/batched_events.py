@@ -14,9 +14,10 @@ batch waits or is being handled joins it. Each event is handled as before
 (``_handle_scriptrunner_event_on_event_loop``); one that fails is logged and the rest of
 the batch still runs, as separate callbacks would.
 
-This replaces Streamlit's internal ``AppSession._on_scriptrunner_event``, checked against
-``CHECKED_STREAMLIT``. Where the pieces it uses are missing nothing is changed, and
-``CONVSCOPE_BATCH_EVENTS=0`` leaves Streamlit's own way in place too.
+This replaces Streamlit's internal ``AppSession._on_scriptrunner_event``, from the version
+the room's wake-ups were checked against (``ui.room.wake.CHECKED_STREAMLIT``). Where the
+pieces it uses are missing nothing is changed, and ``CONVSCOPE_BATCH_EVENTS=0`` leaves
+Streamlit's own way in place too.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from collections import deque
 from collections.abc import Callable
 
 _LOG = logging.getLogger(__name__)
-
-CHECKED_STREAMLIT = "1.67.0"  # the version whose internals ``install`` replaces
 
 BATCH_ENV = "CONVSCOPE_BATCH_EVENTS"  # "0": one callback per event, as Streamlit does
 
