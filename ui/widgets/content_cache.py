@@ -53,6 +53,49 @@ def content_key(value: Any) -> Any:
     return array.dtype.str, array.shape, array.tobytes()
 
 
+class SharedStore:
+    """The last ``maxsize`` results made under their keys, for every thread of the process.
+
+    The one store behind ``by_content`` and the pictures of ``image_view``: a key seen
+    again gets the very object first made (nobody may change it), the least recently
+    used result goes when more than ``maxsize`` are kept.
+
+    >>> store, made = SharedStore(2), []
+    >>> def make(name):
+    ...     made.append(name)
+    ...     return name.upper()
+    >>> [store.get_or_make(k, lambda k=k: make(k)) for k in ("a", "b", "a", "c", "b")]
+    ['A', 'B', 'A', 'C', 'B']
+    >>> made, len(store)  # "b" was the least recently used when "c" came
+    (['a', 'b', 'c', 'b'], 2)
+    """
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._kept: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
+        """The result kept under ``key``, else ``make()``'s, kept from now on.
+
+        ``make`` runs outside the lock: two threads missing the same key at once both
+        work it out, and the later one's result is kept (both are equal).
+        """
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        made = make()
+        with self._lock:
+            self._kept[key] = made
+            while len(self._kept) > self.maxsize:
+                self._kept.popitem(last=False)
+        return made
+
+
 def by_content(maxsize: int) -> Callable[[Callable], Callable]:
     """Keep the last ``maxsize`` results of the decorated function, keyed by content.
 
@@ -72,8 +115,7 @@ def by_content(maxsize: int) -> Callable[[Callable], Callable]:
     """
 
     def decorate(function: Callable) -> Callable:
-        kept: OrderedDict[tuple, Any] = OrderedDict()
-        lock = threading.Lock()
+        store = SharedStore(maxsize)
 
         @functools.wraps(function)
         def cached(*args, **kwargs):
@@ -84,16 +126,7 @@ def by_content(maxsize: int) -> Callable[[Callable], Callable]:
                 )
             except _Unkeyable:
                 return function(*args, **kwargs)
-            with lock:
-                if key in kept:
-                    kept.move_to_end(key)
-                    return kept[key]
-            result = function(*args, **kwargs)
-            with lock:
-                kept[key] = result
-                while len(kept) > maxsize:
-                    kept.popitem(last=False)
-            return result
+            return store.get_or_make(key, lambda: function(*args, **kwargs))
 
         return cached
 

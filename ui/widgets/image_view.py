@@ -14,8 +14,6 @@ import contextlib
 import hashlib
 import html
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import cv2
@@ -33,6 +31,7 @@ from core.imaging.images import (
 )
 from core.ops.kernel_analysis import FrequencyResponse
 from ui.widgets import figure_export
+from ui.widgets.content_cache import SharedStore
 from ui.widgets.matrix_html import matrix_table
 
 MAPPING_LABELS = {
@@ -154,28 +153,7 @@ def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
 SHARED_RENDERS = 32  # pictures kept by ``render_shared`` (the latest few of every page)
 
 
-_SHARED: OrderedDict[tuple, tuple[bytes, Picture]] = OrderedDict()
-
-
-_SHARED_LOCK = threading.Lock()
-
-
-def _kept(key: tuple, make: Callable[[], tuple[bytes, Picture]]) -> tuple[bytes, Picture]:
-    """The render kept under ``key``, else ``make()``'s, kept for every session.
-
-    Every session gets the same PNG bytes and ``Picture``: nobody changes them once drawn.
-    """
-    with _SHARED_LOCK:
-        hit = _SHARED.get(key)
-        if hit is not None:
-            _SHARED.move_to_end(key)
-            return hit
-    made = make()
-    with _SHARED_LOCK:
-        _SHARED[key] = made
-        while len(_SHARED) > SHARED_RENDERS:
-            _SHARED.popitem(last=False)
-    return made
+_RENDERS = SharedStore(SHARED_RENDERS)  # PNG bytes and ``Picture``, the same for every session
 
 
 def render_shared(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
@@ -187,7 +165,7 @@ def render_shared(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Pic
     values = np.ascontiguousarray(values)
     digest = hashlib.blake2b(values.data, digest_size=16).digest()
     key = ("values", digest, values.shape, values.dtype.str, mapping)
-    return _kept(key, lambda: render(values, mapping))
+    return _RENDERS.get_or_make(key, lambda: render(values, mapping))
 
 
 def render_cached(cache_key, values: np.ndarray, mapping: str) -> tuple[bytes, Picture]:
@@ -200,7 +178,7 @@ def render_cached(cache_key, values: np.ndarray, mapping: str) -> tuple[bytes, P
     >>> render_cached(("doc", 1), values, "auto") is render_cached(("doc", 1), values + 1, "auto")
     True
     """
-    return _kept(("key", cache_key, mapping), lambda: render(values, mapping))
+    return _RENDERS.get_or_make(("key", cache_key, mapping), lambda: render(values, mapping))
 
 
 def colorbar_html(shown: Picture) -> str:

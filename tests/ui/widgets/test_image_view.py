@@ -12,10 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from core.imaging.images import to_display
 from core.ops.kernel_analysis import frequency_response
+from ui.widgets import image_view
 from ui.widgets.image_view import (
     FRAME_CSS,
     MAX_DISPLAY_SIDE,
     MIN_DISPLAY_SIDE,
+    SHARED_RENDERS,
     cell_px,
     choose_mapping,
     colorbar_html,
@@ -26,6 +28,7 @@ from ui.widgets.image_view import (
     input_mapping,
     outline_region,
     render,
+    render_cached,
     render_shared,
     value_range_text,
     window_overlay_html,
@@ -92,6 +95,16 @@ def test_render_shared_reuses_the_png_of_the_same_values_only():
     assert render_shared(changed, "auto")[0] != first[0]
     assert render_shared(values, "abs") is not first  # the mapping is part of the key
     assert render_shared(values.astype(np.float32), "auto") is not first
+
+
+def test_shared_pictures_are_bounded_and_keyed_pictures_stay_apart_from_valued_ones():
+    """A server keeps at most ``SHARED_RENDERS`` pictures, however many sessions draw."""
+    keyed = render_cached(("test", "bounded"), np.eye(3), "auto")
+    for shift in range(SHARED_RENDERS + 5):
+        render_shared(np.eye(3) + shift, "auto")
+    assert len(image_view._RENDERS) == SHARED_RENDERS
+    again = render_cached(("test", "bounded"), np.eye(3), "auto")
+    assert again is not keyed and again[0] == keyed[0]  # made again once pushed out
 
 
 def test_colorbar_shows_the_ends_and_zero_for_signed_values():
