@@ -163,14 +163,6 @@ def _kernels_and_padding(image, kernel, options: ConvOptions, *, check_image_fin
     return image, applied, dilated, pads
 
 
-def _prepare(image, kernel, options: ConvOptions, *, check_image_finite: bool = True):
-    """Validate and pad: return (padded image, kernel as applied, dilated kernel, paddings)."""
-    image, applied, dilated, pads = _kernels_and_padding(
-        image, kernel, options, check_image_finite=check_image_finite
-    )
-    return _pad(image, pads, options.mode, options.cval), applied, dilated, pads
-
-
 def _pad(image: np.ndarray, pads: PaddingPairs, mode: str, cval: float) -> np.ndarray:
     if pads == ((0, 0), (0, 0)):
         return image

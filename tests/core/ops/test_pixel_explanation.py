@@ -7,6 +7,7 @@ import pytest
 import scipy.signal
 
 from core.ops.convolution import conv2d
+from core.ops.output_size import BORDER_MODES
 from core.ops.pixel_explanation import explain_pixel
 
 SOBEL_BOTTOM = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
@@ -35,7 +36,7 @@ def test_explain_pixel_total_equals_conv2d_everywhere_with_options():
     for row in range(result.shape[0]):
         for col in range(result.shape[1]):
             explanation = explain_pixel(image, kernel, row, col, **options)
-            assert explanation.total == pytest.approx(result[row, col])
+            assert explanation.total == pytest.approx(result[row, col], abs=1e-3)  # float32
             np.testing.assert_array_equal(explanation.kernel, kernel[::-1, ::-1])
 
 
@@ -107,3 +108,26 @@ def test_explain_pixel_checks_its_options_like_conv2d():
         explain_pixel(np.ones((4, 4)), np.ones((3, 3)), 0, 0, strides=0)
     with pytest.raises(TypeError, match="unexpected keyword argument 'stride'"):
         explain_pixel(np.ones((4, 4)), np.ones((3, 3)), 0, 0, stride=1)
+
+
+@pytest.mark.parametrize("mode", sorted(BORDER_MODES))
+@pytest.mark.parametrize("padding", [((2, 1), (0, 3)), ((5, 4), (6, 2))])
+def test_explain_pixel_reads_each_window_as_the_padded_image_holds_it(mode, padding):
+    """Every window equals the same cells of numpy's padded image, pads wider than the
+    image (mirrored again) and a constant fill included, and sums to conv2d's value."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, size=(4, 5)).astype(np.uint8)
+    kernel = rng.normal(size=(3, 3))
+    cval = 7.5 if mode == "constant" else 0.0
+    options = dict(padding=padding, mode=mode, cval=cval, strides=(2, 1), dilation_rate=(1, 2))
+    if mode == "constant":
+        padded = np.pad(image.astype(np.float64), padding, mode="constant", constant_values=cval)
+    else:
+        padded = np.pad(image, padding, mode=mode)
+    result = conv2d(image, kernel, **options)
+    for row in range(result.shape[0]):
+        for col in range(result.shape[1]):
+            explanation = explain_pixel(image, kernel, row, col, **options)
+            window = padded[np.ix_(row * 2 + np.arange(3), col + np.arange(3) * 2)]
+            np.testing.assert_array_equal(explanation.patch, window)
+            assert explanation.total == pytest.approx(result[row, col], abs=1e-3)  # float32
