@@ -26,6 +26,7 @@ from ui.kernel_playground.link_state import (
 )
 from ui.kernel_playground.share import linked_patch
 from ui.widgets.closed_tabs import folded_popover
+from ui.widgets.content_cache import by_content
 from ui.widgets.image_input import ImageChoice, image_picker, show_notes
 from ui.widgets.page_link import locked
 
@@ -79,7 +80,7 @@ class Sliding:
         )
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@by_content(16)
 def _grayscale_cached(name: str, _pixels: np.ndarray) -> np.ndarray:
     return to_grayscale(_pixels)
 

@@ -4,7 +4,7 @@ In a lecture room every following student's page reruns with each change the lec
 makes, on the same image with the same kernel and settings. The convolution of a 512×512
 photo is a few milliseconds of the server's CPU per student; keyed by what it depends on
 (the image's name, the kernel's numbers and the sliding settings), one student computes it
-and the others get a copy. An uploaded photo or a camera shot is never shared.
+and the others share it, read-only. An uploaded photo or a camera shot is never shared.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import streamlit as st
 
 from core.ops.convolution import conv2d
 from ui.kernel_playground.controls import Sliding
+from ui.widgets.content_cache import by_content
 from ui.widgets.image_input import ImageChoice
 
 SHARED_OUTPUTS = 32  # outputs kept for every session (a lecture's last few settings)
@@ -56,7 +56,7 @@ def apply_kernel(image: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np
     return output
 
 
-@st.cache_data(max_entries=SHARED_OUTPUTS, show_spinner=False)
+@by_content(SHARED_OUTPUTS)
 def _shared_output(key, _image: np.ndarray, _weights: np.ndarray, _sliding: Sliding):
     return apply_kernel(_image, _weights, _sliding)
 
@@ -64,7 +64,8 @@ def _shared_output(key, _image: np.ndarray, _weights: np.ndarray, _sliding: Slid
 def output_image(image: np.ndarray, weights: np.ndarray, sliding: Sliding, key) -> np.ndarray:
     """``apply_kernel``, shared between sessions under ``key`` (`output_cache_key`) unless None.
 
-    Each caller gets its own copy (``st.cache_data``), so nobody's changes reach another.
+    Every caller gets the same read-only array (``by_content``): no copy per session, and
+    a session that tried to change it would get an error, not change another's page.
     """
     if key is None:
         return apply_kernel(image, weights, sliding)

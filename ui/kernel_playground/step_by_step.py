@@ -286,7 +286,7 @@ def window_overlay(image: np.ndarray, tap_rows, tap_cols) -> str:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@by_content(64)
 def shared_window_overlay(image_key, _image: np.ndarray, tap_rows: tuple, tap_cols: tuple) -> str:
     """``window_overlay`` of a shared image (``image_key`` names it), drawn once per process.
 

@@ -13,6 +13,7 @@ nobody changes afterwards (strings, tuples).
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,9 +36,13 @@ def content_key(value: Any) -> Any:
     True
     >>> content_key(1) == content_key(1.0), content_key(np.array([["a", 2]], dtype=object))
     (False, ('O', (1, 2), ("'a'", '2')))
+    >>> content_key(("photo:a.png", (4, 4)))  # a tuple's parts keep their types
+    ('T', ('photo:a.png', ('T', (('int', 4), ('int', 4)))))
     """
     if value is None or isinstance(value, str | bytes):
         return value
+    if isinstance(value, tuple):  # a key made of parts: each part by its content
+        return "T", tuple(map(content_key, value))
     if isinstance(value, bool | int | float | np.generic):
         return type(value).__name__, value
     if callable(value):
@@ -78,6 +83,11 @@ class SharedStore:
     def __len__(self) -> int:
         return len(self._kept)
 
+    def clear(self) -> None:
+        """Forget every result (tests start from an empty store)."""
+        with self._lock:
+            self._kept.clear()
+
     def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
         """The result kept under ``key``, else ``make()``'s, kept from now on.
 
@@ -96,8 +106,28 @@ class SharedStore:
         return made
 
 
+def frozen(result: Any) -> Any:
+    """``result`` with its arrays (or those of a tuple result) made read-only.
+
+    Every session gets the very object kept: one that changed it would change what the
+    others see, so a write raises instead.
+
+    >>> kept = frozen((np.zeros(2), "note"))
+    >>> kept[0].flags.writeable, kept[1]
+    (False, 'note')
+    """
+    for value in result if isinstance(result, tuple) else (result,):
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return result
+
+
 def by_content(maxsize: int) -> Callable[[Callable], Callable]:
     """Keep the last ``maxsize`` results of the decorated function, keyed by content.
+
+    Parameters whose names start with an underscore are left out of the key, as with
+    ``st.cache_data``: the others must name what they hold (a photo's name for its pixels).
+    Arrays in a result are made read-only (``frozen``); ``clear()`` forgets every result.
 
     >>> calls = []
     >>> @by_content(2)
@@ -112,22 +142,39 @@ def by_content(maxsize: int) -> Callable[[Callable], Callable]:
     ...     return make() * 2
     >>> twice(lambda: 1), twice(lambda: 1), len(calls)  # a lambda: worked out, never kept
     (2, 2, 4)
+    >>> @by_content(2)
+    ... def scaled(name, _pixels):
+    ...     calls.append(1)
+    ...     return _pixels * 2
+    >>> scaled("a", np.ones(2)) is scaled("a", np.zeros(2)), len(calls)  # named by "a"
+    (True, 5)
     """
 
     def decorate(function: Callable) -> Callable:
         store = SharedStore(maxsize)
+        signature = inspect.signature(function)
+        keyed = [name for name in signature.parameters if not name.startswith("_")]
+        plain = len(keyed) == len(signature.parameters)
+
+        def key_of(args: tuple, kwargs: dict) -> tuple:
+            if plain:
+                return (
+                    tuple(map(content_key, args)),
+                    tuple((name, content_key(value)) for name, value in sorted(kwargs.items())),
+                )
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return tuple(content_key(bound.arguments[name]) for name in keyed)
 
         @functools.wraps(function)
         def cached(*args, **kwargs):
             try:
-                key = (
-                    tuple(map(content_key, args)),
-                    tuple((name, content_key(value)) for name, value in sorted(kwargs.items())),
-                )
+                key = key_of(args, kwargs)
             except _Unkeyable:
                 return function(*args, **kwargs)
-            return store.get_or_make(key, lambda: function(*args, **kwargs))
+            return store.get_or_make(key, lambda: frozen(function(*args, **kwargs)))
 
+        cached.clear = store.clear
         return cached
 
     return decorate

@@ -5,9 +5,9 @@ plain float32 array (0–255, (H, W) or (H, W, 3)) and what happened to it on
 the way in. A file that cannot be used shows an ``st.error`` saying why and
 what to do, and the page carries on with the default sample photo.
 
-Decoded images are cached (``st.cache_data``) so changing any other control
-never decodes again; large images are shrunk to ``max_side`` pixels so every
-page stays interactive.
+Decoded images are kept once per process, read-only and shared by every session
+(``by_content``), so changing any other control never decodes again; large images
+are shrunk to ``max_side`` pixels so every page stays interactive.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import streamlit as st
 from core.base.paths import BUNDLED_DATA_DIR, SAMPLE_IMAGES_DIR
 from core.imaging.images import ImageDecodeError, decode_image, downscale
 from core.imaging.synthetic_images import SYNTHETIC_IMAGES, make_synthetic
+from ui.widgets.content_cache import by_content
 from ui.widgets.plain_text import markdown_literal
 from ui.widgets.short_choice import choose_one
 
@@ -88,7 +89,7 @@ def _shrink(pixels: np.ndarray, max_side: int, notes: list[str]) -> np.ndarray:
     return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@by_content(32)
 def load_photo(name: str, max_side: int) -> tuple[np.ndarray, tuple[str, ...], tuple[int, ...]]:
     """Decode a bundled photo once per process: (pixels, notes, original shape)."""
     if name not in photo_names():
@@ -99,7 +100,7 @@ def load_photo(name: str, max_side: int) -> tuple[np.ndarray, tuple[str, ...], t
     return pixels, tuple(notes), decoded.pixels.shape
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@by_content(8)
 def decode_upload(
     file_id: str, _data: bytes, max_side: int
 ) -> tuple[np.ndarray, tuple[str, ...], tuple[int, ...]]:
@@ -127,7 +128,7 @@ def digit_count() -> int:
         return 0
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@by_content(64)
 def synthetic(key: str, size: int) -> np.ndarray:
     """A cached test pattern (see ``core.imaging.synthetic_images``)."""
     return make_synthetic(key, size)

@@ -31,7 +31,7 @@ from core.imaging.images import (
 )
 from core.ops.kernel_analysis import FrequencyResponse
 from ui.widgets import figure_export
-from ui.widgets.content_cache import SharedStore
+from ui.widgets.content_cache import SharedStore, by_content
 from ui.widgets.matrix_html import matrix_table
 
 MAPPING_LABELS = {
@@ -153,6 +153,9 @@ def render(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
 SHARED_RENDERS = 32  # pictures kept by ``render_shared`` (the latest few of every page)
 
 
+COLORBARS_KEPT = 64  # colour bars kept by ``colorbar_html`` (one per mapping and range)
+
+
 _RENDERS = SharedStore(SHARED_RENDERS)  # PNG bytes and ``Picture``, the same for every session
 
 
@@ -183,16 +186,23 @@ def render_cached(cache_key, values: np.ndarray, mapping: str) -> tuple[bytes, P
 
 def colorbar_html(shown: Picture) -> str:
     """A thin horizontal colour bar with its end values, as HTML."""
-    span = max(abs(shown.vmin), abs(shown.vmax))
-    if shown.mapping == "diverging":
+    return _colorbar_html(shown.mapping, float(shown.vmin), float(shown.vmax))
+
+
+@by_content(COLORBARS_KEPT)
+def _colorbar_html(mapping: str, vmin: float, vmax: float) -> str:
+    """``colorbar_html`` of a mapping and range, made once per process (a room's pages
+    draw the same bars)."""
+    span = max(abs(vmin), abs(vmax))
+    if mapping == "diverging":
         stops = diverging_colormap(np.linspace(-1, 1, 11))
         colors = ", ".join(f"rgb({r},{g},{b})" for r, g, b in stops)
         middle = "0"
     else:
         colors = "rgb(0,0,0), rgb(255,255,255)"
-        middle = readable((shown.vmin + shown.vmax) / 2, span)
-    labels = [readable(shown.vmin, span), middle, readable(shown.vmax, span)]
-    if shown.mapping == "abs":
+        middle = readable((vmin + vmax) / 2, span)
+    labels = [readable(vmin, span), middle, readable(vmax, span)]
+    if mapping == "abs":
         labels = ["|x| = 0", "", "|x| ≥ 255"]
     label_html = "".join(f"<span>{html.escape(text)}</span>" for text in labels)
     return (
