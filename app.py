@@ -13,7 +13,7 @@ without this navigation or the wide layout (tests/test_browser_app.py checks it)
 import streamlit as st
 
 from core.base.paths import ASSETS_DIR
-from ui import batched_events
+from ui import batched_events, gc_freeze
 from ui.inspect.warm import warm_inference_worker
 from ui.room.hook import lecture_room
 from ui.widgets.image_view import frame_images
@@ -54,3 +54,4 @@ navigation = st.navigation({"": [HOME], "Foundations": FOUNDATIONS, "Networks": 
 presentation_switch()  # the projector's layout, its link parameter and the keys
 with lecture_room(navigation, [HOME, *FOUNDATIONS, *NETWORKS]):  # students follow the lecturer
     navigation.run()
+gc_freeze.after_run()  # full garbage collections skip what the server holds for good
