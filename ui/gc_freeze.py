@@ -2,41 +2,43 @@
 
 A full collection walks every object the process holds: on this server, after its imports
 (NumPy, SciPy, Plotly, Streamlit, the app), some 150,000 of them, for 80–130 ms with the
-interpreter lock held. In a lecture room that stalls every student's follow that is under
-way. ``gc.freeze`` moves the objects alive now out of the collector's sight: later full
-collections walk only what came after (about 10 ms here).
+interpreter lock held. In a lecture room that stalls every student's follow under way.
+``gc.freeze`` moves the objects alive now out of the collector's sight: later full
+collections walk only what came after (10–25 ms here).
 
-``after_run`` does it at the end of a script run whenever modules were imported since the
-last time (a page's first visit imports its modules), after a collection, so that no
-garbage is frozen. Objects frozen stay until the process ends, even if they become
-garbage: a few sessions' worth, from the handful of runs that imported something new.
-Only in a real server (not under AppTest or a test process); ``CONVSCOPE_GC_FREEZE=0``
-turns it off.
+``after_run`` does it once per process, at the end of the server's first script run (the
+imports are done), after a collection, so that no garbage is frozen. What is frozen stays
+until the process ends, even if it becomes garbage; once, that is one session's worth at
+most. Freezing again after later imports would also freeze every session alive then, whose
+state could never be released. Only in a real server (not under AppTest or a test
+process); ``CONVSCOPE_GC_FREEZE=0`` turns it off.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import sys
+import threading
 
 FREEZE_ENV = "CONVSCOPE_GC_FREEZE"  # "0": never freeze
 
-_frozen_at_modules = 0  # len(sys.modules) at the last freeze
+_LOCK = threading.Lock()
+
+_frozen = False
 
 
-def freeze_if_new_modules() -> bool:
-    """Collect and freeze when modules were imported since the last freeze.
+def freeze_once() -> bool:
+    """Collect, then freeze what is alive, the first time only; whether it froze now.
 
-    Returns whether it froze (``tests/ui/test_gc_freeze.py`` runs it in a process of its
-    own: frozen objects stay frozen).
+    ``tests/ui/test_gc_freeze.py`` runs it in a process of its own: frozen objects stay.
     """
-    global _frozen_at_modules
-    if len(sys.modules) == _frozen_at_modules:
-        return False
+    global _frozen
+    with _LOCK:
+        if _frozen:
+            return False
+        _frozen = True
     gc.collect()
     gc.freeze()
-    _frozen_at_modules = len(sys.modules)
     return True
 
 
@@ -48,7 +50,7 @@ def in_server() -> bool:
 
 
 def after_run() -> None:
-    """Call at the end of ``app.py``: freeze what the server now holds for good."""
-    if os.environ.get(FREEZE_ENV, "").strip() == "0" or not in_server():
+    """Call at the end of ``app.py``: the server's first run freezes what it holds."""
+    if _frozen or os.environ.get(FREEZE_ENV, "").strip() == "0" or not in_server():
         return
-    freeze_if_new_modules()
+    freeze_once()
