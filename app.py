@@ -12,9 +12,9 @@ without this navigation or the wide layout (tests/test_browser_app.py checks it)
 
 import streamlit as st
 
-from core.base.paths import ASSETS_DIR
 from ui import batched_events, gc_freeze
 from ui.inspect.warm import warm_inference_worker
+from ui.page_icon import icon_address
 from ui.room.hook import lecture_room
 from ui.widgets.image_view import frame_images
 from ui.widgets.presentation import presentation_switch
@@ -22,8 +22,8 @@ from ui.widgets.presentation import presentation_switch
 st.set_page_config(
     page_title="ConvScope",
     # A file of our own: a Material icon here would be fetched from a font server on the
-    # internet, and the app works offline.
-    page_icon=str(ASSETS_DIR / "icon.png"),
+    # internet, and the app works offline. As a data address it is not hashed every run.
+    page_icon=icon_address(),
     layout="wide",
 )
 

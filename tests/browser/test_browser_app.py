@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.browser_helpers import EXCEPTION_SELECTOR, screenshot, wait_for_app
+from ui.page_icon import icon_address
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,6 +28,11 @@ def test_home_page_shows_every_topic(browser_page, app_url):
     for title, _ in PAGES:
         assert browser_page.get_by_text(f"Open {title}").count() == 1
     assert browser_page.locator(EXCEPTION_SELECTOR).count() == 0
+    # the tab shows the app's own icon, sent inline (no request, nothing from the internet)
+    icons = browser_page.eval_on_selector_all(
+        "link[rel~='icon']", "links => links.map(link => link.href)"
+    )
+    assert icons and all(href == icon_address() for href in icons)
     screenshot(browser_page, "home")
 
 
