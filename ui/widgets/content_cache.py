@@ -1,13 +1,14 @@
 """Results every session shares, keyed by what their arguments hold.
 
 Why: the students of a lecture room draw the lecturer's page with the same numbers at
-once, and a page's small tables (an HTML matrix, a step's patch and products) are pure
-functions of small arrays. ``by_content`` works each one out once per process and hands
-every later caller the same string. ``st.cache_data`` would hash the arguments with its
-own hasher and unpickle a copy on every call; here an array's key is its bytes.
+once. ``by_content`` works each result out once per process (a page's small tables, a
+photo, an output) and hands every later caller the very same object. ``st.cache_data``
+would hash the arguments with its own hasher and unpickle a copy on every call, for every
+session; here an array's key is its bytes, and a name stands for a large argument.
 
-Use it only for functions whose result depends on nothing but their arguments and that
-nobody changes afterwards (strings, tuples).
+Use it for what every run of a page needs, for functions whose result depends on nothing
+but their arguments: strings, tuples, arrays (made read-only, so nobody can change what
+the others see). What only an opened tab or a click needs may stay with ``st.cache_data``.
 """
 
 from __future__ import annotations
