@@ -31,7 +31,7 @@ from core.imaging.images import (
 )
 from core.ops.kernel_analysis import FrequencyResponse
 from ui.widgets import figure_export
-from ui.widgets.content_cache import SharedStore, by_content
+from ui.widgets.content_cache import SharedStore, by_content, frozen
 from ui.widgets.matrix_html import matrix_table
 
 MAPPING_LABELS = {
@@ -159,6 +159,13 @@ COLORBARS_KEPT = 64  # colour bars kept by ``colorbar_html`` (one per mapping an
 _RENDERS = SharedStore(SHARED_RENDERS)  # PNG bytes and ``Picture``, the same for every session
 
 
+def _shared_render(values: np.ndarray, mapping: str) -> tuple[bytes, Picture]:
+    """``render`` for ``_RENDERS``: the picture's arrays read-only, as every kept result."""
+    png, picture = render(values, mapping)
+    frozen((picture.pixels, picture.palette))
+    return png, picture
+
+
 def render_shared(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Picture]:
     """``render``, shared by every session that shows the same values (keyed by content).
 
@@ -168,7 +175,7 @@ def render_shared(values: np.ndarray, mapping: str = "auto") -> tuple[bytes, Pic
     values = np.ascontiguousarray(values)
     digest = hashlib.blake2b(values.data, digest_size=16).digest()
     key = ("values", digest, values.shape, values.dtype.str, mapping)
-    return _RENDERS.get_or_make(key, lambda: render(values, mapping))
+    return _RENDERS.get_or_make(key, lambda: _shared_render(values, mapping))
 
 
 def render_cached(cache_key, values: np.ndarray, mapping: str) -> tuple[bytes, Picture]:
@@ -181,7 +188,9 @@ def render_cached(cache_key, values: np.ndarray, mapping: str) -> tuple[bytes, P
     >>> render_cached(("doc", 1), values, "auto") is render_cached(("doc", 1), values + 1, "auto")
     True
     """
-    return _RENDERS.get_or_make(("key", cache_key, mapping), lambda: render(values, mapping))
+    return _RENDERS.get_or_make(
+        ("key", cache_key, mapping), lambda: _shared_render(values, mapping)
+    )
 
 
 def colorbar_html(shown: Picture) -> str:

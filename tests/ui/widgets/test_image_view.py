@@ -90,6 +90,7 @@ def test_render_shared_reuses_the_png_of_the_same_values_only():
     first = render_shared(values, "auto")
     assert render_shared(values.copy(), "auto") is first  # same content, another array
     assert first[0] == render(values, "auto")[0]  # what ``render`` makes
+    assert not first[1].pixels.flags.writeable  # no session can change another's picture
     changed = values.copy()
     changed[3, 3] += 1
     assert render_shared(changed, "auto")[0] != first[0]
