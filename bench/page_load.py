@@ -60,7 +60,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser_helpers import free_port, open_browser
 
-# Every page of app.py, by its address.
+# Every page of navigation.py, by its address.
 PAGES = {
     "home": "/",
     "pixels_channels": "/pixels_channels",

@@ -52,8 +52,13 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(extra_env: dict[str, str] | None = None, timeout_s: float = 60.0):
-    """Start the app in a subprocess and yield an ``AppServer`` once it answers health checks."""
+def running_app(
+    extra_env: dict[str, str] | None = None, timeout_s: float = 60.0, base_url_path: str = ""
+):
+    """Start the app in a subprocess and yield an ``AppServer`` once it answers health checks.
+
+    ``base_url_path``: Streamlit's ``server.baseUrlPath``; the yielded URL then ends with it.
+    """
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     env.setdefault("CONVSCOPE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
@@ -70,13 +75,14 @@ def running_app(extra_env: dict[str, str] | None = None, timeout_s: float = 60.0
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false",
+            *([f"--server.baseUrlPath={base_url_path}"] if base_url_path else []),
         ],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_url_path}" if base_url_path else "")
     try:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -88,8 +88,8 @@ def input_kind(testid: str, label: str, hint: str) -> str:
 
 
 def app_page_count() -> int:
-    """How many pages app.py declares (the sidebar must list them all)."""
-    return len(re.findall(r"st\.Page\(", (ROOT / "app.py").read_text()))
+    """How many pages navigation.py declares (the sidebar must list them all)."""
+    return len(re.findall(r"st\.Page\(", (ROOT / "navigation.py").read_text()))
 
 
 def message_problems(entry, state: dict, refused_instead: str | None = None) -> list[str]:

@@ -50,7 +50,7 @@ def in_server() -> bool:
 
 
 def after_run() -> None:
-    """Call at the end of ``app.py``: the server's first run freezes what it holds."""
+    """Call at the end of ``navigation.py``: the server's first run freezes what it holds."""
     if _frozen or os.environ.get(FREEZE_ENV, "").strip() == "0" or not in_server():
         return
     freeze_once()

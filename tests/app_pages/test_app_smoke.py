@@ -1,4 +1,4 @@
-"""Every page runs inside the real navigation (app.py) under AppTest without an exception."""
+"""Every page runs inside the real navigation (navigation.py) under AppTest without an exception."""
 
 from pathlib import Path
 
@@ -26,7 +26,7 @@ def test_every_topic_has_a_page():
 
 
 def test_app_entry_builds_navigation_and_runs_home():
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=60)
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert [t.value for t in app.title] == ["ConvScope"]
@@ -39,7 +39,7 @@ def test_app_entry_builds_navigation_and_runs_home():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_inside_the_app_without_exception(page):
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=90)
     app.run()
     app.switch_page(page)
     app.run()
@@ -50,7 +50,7 @@ def test_page_runs_inside_the_app_without_exception(page):
 
 def test_an_edited_kernel_survives_a_visit_to_another_page():
     """Streamlit forgets widgets on a page switch; the kernel in use must come back."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=90)
     app.run()
     app.switch_page("app_pages/kernel_playground.py").run()
     app.button(key="kernel.view.1.1").click().run()  # the cells turn into text boxes

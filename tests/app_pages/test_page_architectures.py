@@ -15,7 +15,7 @@ from core.nets.summary import summarize
 from tests.apptest_helpers import choose
 
 PAGE = str(PROJECT_ROOT / "app_pages" / "architectures.py")
-APP = str(PROJECT_ROOT / "app.py")
+APP = str(PROJECT_ROOT / "navigation.py")
 
 
 @pytest.fixture(autouse=True)

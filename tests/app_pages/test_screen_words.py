@@ -91,7 +91,7 @@ STATES = [
 
 def page_text(script: str, query: dict[str, str]) -> str:
     """The page's text; the home page runs inside the app (its links need the navigation)."""
-    entry = "app.py" if script == "home.py" else f"app_pages/{script}"
+    entry = "navigation.py" if script == "home.py" else f"app_pages/{script}"
     at = AppTest.from_file(str(PROJECT_ROOT / entry), default_timeout=120)
     at.query_params.update(query)
     at.run()

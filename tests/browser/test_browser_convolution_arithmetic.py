@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def open_page(page, app_url: str, path: str) -> None:
     """Open the app's home first, then the page: on a fresh server the very first request
-    to a page URL is served as a bare script (see the report), not through app.py."""
+    to a page URL is served as a bare script (see the report), not through navigation.py."""
     page.goto(app_url)
     wait_for_app(page)
     page.goto(f"{app_url}/{path}")

@@ -31,10 +31,12 @@ from tests.fuzz_plan import app_environment, leftover_problems, plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# The pages as app.py declares them, by their address ("" for home).
+# The pages as navigation.py declares them, by their address ("" for home).
 PAGES = [
     "" if stem == "home" else stem
-    for stem in re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"', (ROOT / "app.py").read_text())
+    for stem in re.findall(
+        r'st\.Page\(\s*"app_pages/(\w+)\.py"', (ROOT / "navigation.py").read_text()
+    )
 ]
 # A floor for the discovery: the uploaders the app is known to have, by page and kind. One that
 # the discovery misses fails the test instead of going unfuzzed.

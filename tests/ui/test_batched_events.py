@@ -113,7 +113,7 @@ def test_the_app_installs_it(monkeypatch):
         raise AssertionError("not called here")
 
     monkeypatch.setattr(AppSession, "_on_scriptrunner_event", plain)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=90)
     app.run()
     assert not app.exception
     assert getattr(AppSession._on_scriptrunner_event, batched_events.MARK, False)

@@ -1,4 +1,4 @@
-"""The lecture room on every page: ``app.py`` runs each page inside ``lecture_room``.
+"""The lecture room on every page: ``navigation.py`` runs each page inside ``lecture_room``.
 
 Before the page: a join link (``?room=CODE``) is taken, the sidebar shows the room
 controls, and above the page a student sees the follow bar and the open question, a

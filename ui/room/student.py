@@ -366,7 +366,7 @@ def redraw(pages: dict) -> None:
 def wiped() -> bool:
     """Whether this poll runs under another page than the one the last full run drew.
 
-    The browser empties its page (all but what ``app.py`` draws: the follow bar) whenever
+    The browser empties its page (all but what ``navigation.py`` draws: the follow bar) whenever
     a run names another page than the one it shows. A poll the browser sent before a
     follow's new page reached it names the page before; it runs once the follow's run
     is over, and would leave the student's page blank until the next change. (The server

@@ -64,7 +64,7 @@ FRAME_CSS = (
 
 
 def frame_images() -> None:
-    """Give every picture of the app a thin frame (once per run, from ``app.py``), and
+    """Give every picture of the app a thin frame (once per run, from ``navigation.py``), and
     install the browser side of chart export (``ui.widgets.figure_export``).
 
     Worked example 1 is black shapes on white: without a frame its white pixels melt

@@ -1,6 +1,6 @@
 """Presentation mode and the keyboard: the page's main picture fills a projector screen.
 
-``app.py`` calls ``presentation_switch()`` on every run, before the page: a link's
+``navigation.py`` calls ``presentation_switch()`` on every run, before the page: a link's
 ``present=1`` (read on the session's first run) or the switch turns the mode on. Then the
 sidebar is closed, the type is larger, and a compact bar at the top offers "Leave", "Show
 controls", the list of keys and, to a lecturer presenting to a room, "Ask the room"

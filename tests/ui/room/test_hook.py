@@ -1,4 +1,4 @@
-"""ui.room.hook: the lecture room inside the real app (AppTest runs app.py): a lecturer and
+"""ui.room.hook: the lecture room inside the real app (AppTest runs navigation.py): a lecturer and
 students in separate sessions sharing one room file."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ARITHMETIC = "app_pages/convolution_arithmetic.py"
 
 
 def open_app(**query) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=90)
     for name, value in query.items():
         app.query_params[name] = value
     app.run()

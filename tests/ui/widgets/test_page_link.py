@@ -145,7 +145,7 @@ def test_request_restore_rereads_the_address_like_a_first_visit():
 def test_the_home_page_has_an_empty_link_and_names_unknown_parameters():
     from core.base.paths import PROJECT_ROOT
 
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(PROJECT_ROOT / "navigation.py"), default_timeout=60)
     at.query_params.update({"zz": "1", "hide": "x"})
     at.run()
     assert not at.exception
