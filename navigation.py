@@ -7,7 +7,7 @@ The folder is deliberately not called ``pages/``: Streamlit treats a ``pages/``
 folder beside the script as an old-style multipage app until
 ``st.navigation`` has run once in the server process, so on a fresh server a
 shared link such as ``/kernel_playground?...`` would run that script bare,
-without this navigation or the wide layout (tests/test_browser_app.py checks it).
+without this navigation or the wide layout (tests/browser/test_browser_app.py checks it).
 """
 
 import streamlit as st
